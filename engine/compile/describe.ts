@@ -1,0 +1,88 @@
+// A compiled Plan as readable text for `perfy validate --plan`: stages with times and rates, flows as trees.
+
+import { formatDuration } from '../units.js';
+import type { FlowNode, Plan, PlannedWorkload } from './plan.js';
+import { describeTimeline } from './timeline.js';
+
+export function describePlan(plan: Plan): string[] {
+  const lines: string[] = [`scenario ${plan.name}${plan.description ? ` — ${plan.description}` : ''}`];
+  const services = Object.entries(plan.services);
+  if (services.length > 0) {
+    lines.push('services:');
+    for (const [name, s] of services) {
+      lines.push(`  ${name}: ${'builtin' in s ? `builtin ${s.builtin}` : 'command' in s ? `command ${s.command}` : `url ${s.url}`}`);
+    }
+  }
+  if (plan.target) lines.push(`target: ${plan.target.source}`);
+  if (plan.setup.length > 0) lines.push('setup:', ...tree(plan.setup, '  '));
+  for (const workload of plan.workloads) lines.push(...describeWorkload(workload));
+  if (plan.teardown.length > 0) lines.push('teardown:', ...tree(plan.teardown, '  '));
+  if (plan.thresholds.length > 0) {
+    lines.push('thresholds:');
+    for (const t of plan.thresholds) {
+      const options = [t.abort ? 'abort' : '', t.afterMs > 0 ? `after ${formatDuration(t.afterMs)}` : ''].filter(Boolean).join(', ');
+      lines.push(`  ${t.source}${options ? `  (${options})` : ''}`);
+    }
+  }
+  if (plan.monitor) {
+    lines.push(`monitor: ${plan.monitor.processes.join(', ')} every ${formatDuration(plan.monitor.intervalMs)}`);
+    for (const a of plan.monitor.alerts) lines.push(`  alert ${a.source}${a.abort ? '  (abort)' : ''}`);
+  }
+  lines.push(`reports: ${plan.reports.map((r) => r.format).join(', ')}`);
+  return lines;
+}
+
+function describeWorkload(w: PlannedWorkload): string[] {
+  const t = w.timeline;
+  const model = t.model === 'open'
+    ? `open model, ${t.arrivals} arrivals, max ${t.maxVus} VUs, ${t.plannedIterations.toLocaleString('en-US')} planned iterations`
+    : `closed model, up to ${t.maxUsers} users, ${Math.round(t.userSeconds).toLocaleString('en-US')} user-seconds`;
+  const start = w.startAfterMs > 0 ? `, starts after ${formatDuration(w.startAfterMs)}` : '';
+  return [
+    `workload ${w.name} (${model}, ${formatDuration(t.durationMs)}${start})`,
+    '  load:',
+    ...describeTimeline(t).map((l) => `    ${l}`),
+    '  flow:',
+    ...tree(w.flow, '    '),
+  ];
+}
+
+function tree(nodes: FlowNode[], indent: string): string[] {
+  const lines: string[] = [];
+  nodes.forEach((node, i) => {
+    const last = i === nodes.length - 1;
+    const branch = `${indent}${last ? '└─ ' : '├─ '}`;
+    const inner = `${indent}${last ? '   ' : '│  '}`;
+    switch (node.type) {
+      case 'step': {
+        const details = [
+          node.condition ? `if ${node.condition.source}` : '',
+          node.expects.length ? `expect ${node.expects.map((e) => e.source).join('; ')}` : '',
+          node.captures.length ? `capture ${node.captures.map((c) => c.name).join(', ')}` : '',
+          node.retry ? `retry ${node.retry.attempts}` : '',
+        ].filter(Boolean);
+        const title = node.name === node.summary ? node.summary : `"${node.name}"  ${node.summary}`;
+        lines.push(`${branch}${node.kind} ${title}`);
+        for (const d of details) lines.push(`${inner}   ${d}`);
+        break;
+      }
+      case 'think':
+        lines.push(`${branch}think ${node.minMs === node.maxMs ? formatDuration(node.minMs) : `${formatDuration(node.minMs)}..${formatDuration(node.maxMs)}`}`);
+        break;
+      case 'loop':
+        lines.push(`${branch}loop ${node.while ? `while ${node.while.source} (at most ${node.max})` : `${node.count} times`}`, ...tree(node.body, inner));
+        break;
+      case 'if':
+        lines.push(`${branch}if ${node.condition.source}`, ...tree(node.then, inner));
+        if (node.else.length > 0) lines.push(`${inner}else`, ...tree(node.else, inner));
+        break;
+      case 'parallel':
+        lines.push(`${branch}parallel`, ...tree(node.branches, inner));
+        break;
+      case 'group':
+        lines.push(`${branch}group ${node.name}`, ...tree(node.body, inner));
+        break;
+    }
+  });
+  return lines;
+}

@@ -1,0 +1,615 @@
+// The compiler: a schema-valid scenario → a Plan. Everything the schema cannot say is checked here, while the
+// plan is built: names that templates and expressions use, metrics that thresholds read, files, durations.
+// Every problem is collected; a plan is returned only when there are none.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { PerfyError, didYouMean, problem, type ErrorCode, type Problem, type SourceLocation } from '../errors.js';
+import { compileExpression, type CompiledExpression } from '../expr/index.js';
+import type { Flow, FlowItem, Load, Scenario, Stage, Step } from '../generated/scenario.js';
+import type { LoadedDocument, PathSegment } from '../load/index.js';
+import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
+import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
+import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode } from './plan.js';
+import { compileTemplate, type Template, type TemplateTree } from './template.js';
+import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
+
+export type { Plan } from './plan.js';
+
+/** Names an iteration's scope always has, besides variables, captures and data. */
+const BUILTIN_NAMES = ['vu', 'iteration', 'workload', 'scenario', 'loop', 'data', 'services', 'target'] as const;
+
+/** What each step kind's response offers to `expect`, `capture` and `retry.on`. */
+const RESPONSE_NAMES: Record<Exclude<StepKind, 'plugin'>, readonly string[]> = {
+  http: ['status', 'duration', 'json', 'header', 'body', 'size', 'ok'],
+  sql: ['rows', 'row_count', 'duration', 'ok', 'error'],
+  github: ['status', 'duration', 'json', 'header', 'body', 'ok', 'rate_limit'],
+  jmeter: ['duration', 'samples', 'errors', 'ok'],
+};
+const ALL_RESPONSE_NAMES = [...new Set(Object.values(RESPONSE_NAMES).flat())];
+
+const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_VUS = 1000;
+const DEFAULT_WHILE_MAX = 1000;
+
+export interface CompileResult {
+  plan: Plan | undefined;
+  problems: Problem[];
+}
+
+/** Compiles a scenario that passed the schema. Never throws for a problem of the scenario: it returns them. */
+export function compileScenario(document: LoadedDocument, scenario: Scenario): CompileResult {
+  const compiler = new Compiler(document, scenario);
+  const plan = compiler.compile();
+  return { plan: compiler.problems.length === 0 ? plan : undefined, problems: compiler.problems };
+}
+
+interface FlowContext {
+  path: PathSegment[];
+  inLoop: boolean;
+  group: string | undefined;
+}
+
+class Compiler {
+  readonly problems: Problem[] = [];
+  private readonly baseDir: string;
+  private readonly variableNames: Set<string>;
+  private readonly captureNames = new Set<string>();
+  private readonly stepNames = new Set<string>();
+  private readonly groupNames = new Set<string>();
+  private readonly stepKinds = new Set<StepKind>();
+  private readonly pluginsUsed = new Set<string>();
+  private readonly data: Record<string, PlannedData> = {};
+  private nextStepId = 0;
+
+  constructor(
+    private readonly document: LoadedDocument,
+    private readonly scenario: Scenario,
+  ) {
+    this.baseDir = dirname(resolvePath(document.file));
+    this.variableNames = new Set(Object.keys(scenario.variables ?? {}));
+  }
+
+  compile(): Plan {
+    const s = this.scenario;
+    this.collectNames();
+    this.compileData();
+    const plugins = this.compilePlugins();
+    const target = s.target === undefined ? undefined : this.template(s.target, ['target']);
+    const headers = this.templateMap(s.defaults?.headers, ['defaults', 'headers']);
+    const timeoutMs = this.duration(s.defaults?.timeout, ['defaults', 'timeout'], { positive: true }) ?? DEFAULT_TIMEOUT_MS;
+
+    const setup = s.setup ? this.flow(s.setup, { path: ['setup'], inLoop: false, group: undefined }, timeoutMs) : [];
+    const workloads = this.compileWorkloads(timeoutMs);
+    const teardown = s.teardown ? this.flow(s.teardown, { path: ['teardown'], inLoop: false, group: undefined }, timeoutMs) : [];
+
+    for (const name of this.pluginsUsed) {
+      if (!(name in (s.plugins ?? {}))) {
+        // reported at the step by flow(); nothing more to do here
+      }
+    }
+    const metrics = this.producedMetrics();
+    const monitor = this.compileMonitor(metrics);
+    const thresholds = this.compileThresholds(metrics, workloads);
+
+    return {
+      name: s.name,
+      description: s.description,
+      file: this.document.file,
+      seed: s.seed ?? 1,
+      services: s.services ?? {},
+      target,
+      variables: s.variables ?? {},
+      data: this.data,
+      defaults: { timeoutMs, headers },
+      setup,
+      teardown,
+      workloads,
+      thresholds,
+      monitor,
+      reports: (s.report ?? ['console']).map((r) => (typeof r === 'string' ? { format: r, path: undefined } : { format: r.format, path: r.path })),
+      plugins,
+      metrics: [...metrics].sort(),
+      secrets: this.document.secrets,
+    };
+  }
+
+  // ---- names ----------------------------------------------------------------------------------------------
+
+  /** First pass: every capture, step and group name, so a template may use a capture made later in the flow. */
+  private collectNames(): void {
+    const s = this.scenario;
+    const explicitSteps = new Map<string, PathSegment[]>();
+    const visit = (flow: Flow | undefined, path: PathSegment[]): void => {
+      flow?.forEach((item, i) => {
+        const here = [...path, i];
+        if ('think' in item) return;
+        if ('parallel' in item) return visit(item.parallel, [...here, 'parallel']);
+        if ('then' in item) {
+          visit(item.then, [...here, 'then']);
+          return visit(item.else, [...here, 'else']);
+        }
+        if ('loop' in item) return visit(item.flow, [...here, 'flow']);
+        if ('group' in item) {
+          this.groupNames.add(item.group);
+          return visit(item.flow, [...here, 'flow']);
+        }
+        for (const name of Object.keys(item.capture ?? {})) this.captureNames.add(name);
+        if (item.name !== undefined) {
+          if (explicitSteps.has(item.name)) {
+            this.report('E_DUPLICATE_NAME', `two steps are named "${item.name}"`, 'step names tag metrics and must be unique; rename one', [...here, 'name']);
+          } else explicitSteps.set(item.name, here);
+          this.stepNames.add(item.name);
+        }
+      });
+    };
+    visit(s.setup, ['setup']);
+    if (s.flow) visit(s.flow, ['flow']);
+    s.workloads?.forEach((w, i) => visit(w.flow, ['workloads', i, 'flow']));
+    visit(s.teardown, ['teardown']);
+    for (const name of this.captureNames) {
+      if (this.variableNames.has(name)) {
+        this.report('E_DUPLICATE_NAME', `capture "${name}" has the name of a variable`, 'rename the capture or the variable', ['variables', name], { key: true });
+      }
+    }
+  }
+
+  // ---- data, plugins --------------------------------------------------------------------------------------
+
+  private compileData(): void {
+    for (const [name, source] of Object.entries(this.scenario.data ?? {})) {
+      const format = 'csv' in source ? 'csv' : 'json';
+      const file = 'csv' in source ? source.csv : source.json;
+      const path = ['data', name, format];
+      const absolute = resolvePath(this.baseDir, file);
+      const delimiter = 'csv' in source ? source.delimiter ?? ',' : ',';
+      if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
+        this.report('E_DATA_MISSING', `data file ${file} does not exist`, `the path is relative to the scenario file; it resolves to ${absolute}`, path);
+        continue;
+      }
+      const columns = format === 'csv' ? this.csvColumns(absolute, delimiter, path) : this.jsonColumns(absolute, path);
+      if (columns === undefined) continue;
+      this.data[name] = { format, path: absolute, order: source.order ?? 'sequential', onExhausted: source.on_exhausted ?? 'stop', delimiter, columns };
+    }
+  }
+
+  private csvColumns(file: string, delimiter: string, path: PathSegment[]): string[] | undefined {
+    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length < 2) {
+      this.report('E_DATA_INVALID', `${file} has ${lines.length === 0 ? 'no header and no rows' : 'a header but no rows'}`, 'a CSV data file needs a header row and at least one data row', path);
+      return undefined;
+    }
+    return lines[0]!.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+  }
+
+  private jsonColumns(file: string, path: PathSegment[]): string[] | undefined {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      this.report('E_DATA_INVALID', `${file} is not valid JSON (${(error as Error).message})`, 'a JSON data file holds an array of objects', path);
+      return undefined;
+    }
+    if (!Array.isArray(rows) || rows.length === 0 || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+      this.report('E_DATA_INVALID', `${file} is not a non-empty array of objects`, 'a JSON data file holds an array of objects: [{"id": 1}, …]', path);
+      return undefined;
+    }
+    return [...new Set(rows.flatMap((r) => Object.keys(r as object)))];
+  }
+
+  private compilePlugins(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, module] of Object.entries(this.scenario.plugins ?? {})) {
+      const absolute = resolvePath(this.baseDir, module);
+      if (!existsSync(absolute)) {
+        this.report('E_PLUGIN_MISSING', `plugin module ${module} does not exist`, `the path is relative to the scenario file; it resolves to ${absolute}`, ['plugins', name]);
+      }
+      out[name] = absolute;
+    }
+    return out;
+  }
+
+  // ---- workloads and load ---------------------------------------------------------------------------------
+
+  private compileWorkloads(timeoutMs: number): PlannedWorkload[] {
+    const s = this.scenario;
+    if (s.workloads) {
+      if (s.load !== undefined || s.flow !== undefined) {
+        this.report('E_WORKLOADS', 'top-level `load`/`flow` and `workloads` cannot both be given', 'move the top-level load and flow into a workload of the list', [s.load !== undefined ? 'load' : 'flow'], { key: true });
+      }
+      const seen = new Set<string>();
+      return s.workloads.flatMap((w, i) => {
+        if (seen.has(w.name)) this.report('E_DUPLICATE_NAME', `two workloads are named "${w.name}"`, 'workload names tag metrics and must be unique', ['workloads', i, 'name']);
+        seen.add(w.name);
+        const startAfterMs = this.duration(w.start_after, ['workloads', i, 'start_after']) ?? 0;
+        return this.workload(w.name, w.load, ['workloads', i, 'load'], w.flow, ['workloads', i, 'flow'], startAfterMs, timeoutMs);
+      });
+    }
+    if (s.load === undefined || s.flow === undefined) {
+      const missing = s.load === undefined ? (s.flow === undefined ? 'load' : 'load') : 'flow';
+      const message = s.load === undefined && s.flow === undefined ? 'the scenario has nothing to run' : `\`${s.load === undefined ? 'flow' : 'load'}\` needs \`${missing}\``;
+      this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', s.load !== undefined ? ['load'] : s.flow !== undefined ? ['flow'] : [], { key: true });
+      return [];
+    }
+    return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs);
+  }
+
+  private workload(name: string, load: Load, loadPath: PathSegment[], flow: Flow, flowPath: PathSegment[], startAfterMs: number, timeoutMs: number): PlannedWorkload[] {
+    const normalized = this.load(load, loadPath);
+    const nodes = this.flow(flow, { path: flowPath, inLoop: false, group: undefined }, timeoutMs);
+    if (!normalized) return [];
+    return [{ name, startAfterMs, load: normalized, timeline: buildTimeline(normalized), flow: nodes }];
+  }
+
+  private load(load: Load, path: PathSegment[]): OpenLoad | ClosedLoad | undefined {
+    const stages: Stage[] = Array.isArray(load) ? load : load.stages;
+    const stagesPath = Array.isArray(load) ? path : [...path, 'stages'];
+    const options: { arrivals?: 'uniform' | 'poisson'; max_vus?: number } = Array.isArray(load) ? {} : load;
+    const isClosed = stages.map((st) => ('users' in st ? true : 'pause' in st ? undefined : false));
+    const closedCount = isClosed.filter((c) => c === true).length;
+    const openCount = isClosed.filter((c) => c === false).length;
+    if (closedCount > 0 && openCount > 0) {
+      const minority = closedCount <= openCount ? true : false;
+      const at = isClosed.indexOf(minority);
+      this.report('E_LOAD_MIXED', 'this workload mixes arrival rates (open model) and `users` (closed model)', 'use one model per workload; put the other shape in a workload of its own', [...stagesPath, at]);
+      return undefined;
+    }
+    const closed = closedCount > 0;
+    if (closed && (options.arrivals !== undefined || options.max_vus !== undefined)) {
+      this.report('E_LOAD_MIXED', '`arrivals` and `max_vus` belong to the open model, but these stages are `users` stages', 'remove them, or describe the load with rates', [...path, options.arrivals !== undefined ? 'arrivals' : 'max_vus'], { key: true });
+    }
+    let ok = true;
+    const positive = (value: string | undefined, p: PathSegment[]): number => {
+      const ms = this.duration(value, p, { positive: true });
+      if (ms === undefined) ok = false;
+      return ms ?? 0;
+    };
+    const optional = (value: string | undefined, p: PathSegment[]): number => this.duration(value, p) ?? 0;
+    const rate = (value: string): number => parseRate(value) ?? 0;
+    if (closed) {
+      const closedStages: ClosedStage[] = stages.map((st, i): ClosedStage => {
+        const p = [...stagesPath, i];
+        if ('pause' in st) return { kind: 'pause', durationMs: positive(st.pause, [...p, 'pause']) };
+        if (!('users' in st)) throw new Error('unreachable: open stage in a closed load');
+        return { kind: 'users', users: st.users, rampUpMs: optional(st.ramp_up, [...p, 'ramp_up']), holdMs: positive(st.hold, [...p, 'hold']), rampDownMs: optional(st.ramp_down, [...p, 'ramp_down']) };
+      });
+      return ok ? { model: 'closed', stages: closedStages } : undefined;
+    }
+    const openStages: OpenStage[] = stages.map((st, i): OpenStage => {
+      const p = [...stagesPath, i];
+      if ('pause' in st) return { kind: 'pause', durationMs: positive(st.pause, [...p, 'pause']) };
+      if ('rate' in st) return { kind: 'rate', rate: rate(st.rate), durationMs: positive(st.duration, [...p, 'duration']) };
+      if ('ramp' in st) {
+        const stage: OpenStage = { kind: 'ramp', to: rate(st.ramp.to), durationMs: positive(st.duration, [...p, 'duration']) };
+        if (st.ramp.from !== undefined) stage.from = rate(st.ramp.from);
+        return stage;
+      }
+      if ('spike' in st) {
+        const durationMs = positive(st.duration, [...p, 'duration']);
+        const riseMs = optional(st.spike.rise, [...p, 'spike', 'rise']);
+        if (riseMs > durationMs) this.report('E_RANGE', 'the spike rises for longer than it lasts', '`rise` is part of `duration`; make it shorter', [...p, 'spike', 'rise']);
+        return { kind: 'spike', to: rate(st.spike.to), riseMs, durationMs };
+      }
+      if ('burst' in st) return { kind: 'burst', iterations: st.burst.iterations, withinMs: optional(st.burst.within, [...p, 'burst', 'within']) };
+      throw new Error('unreachable: closed stage in an open load');
+    });
+    return ok ? { model: 'open', stages: openStages, arrivals: options.arrivals ?? 'uniform', maxVus: options.max_vus ?? DEFAULT_MAX_VUS } : undefined;
+  }
+
+  // ---- flows ----------------------------------------------------------------------------------------------
+
+  private flow(items: Flow, ctx: FlowContext, timeoutMs: number): FlowNode[] {
+    return items.map((item, i) => this.item(item, { ...ctx, path: [...ctx.path, i] }, timeoutMs));
+  }
+
+  private item(item: FlowItem, ctx: FlowContext, timeoutMs: number): FlowNode {
+    const p = ctx.path;
+    if ('think' in item) {
+      const range = parseThink(item.think);
+      if (range && range.minMs > range.maxMs) this.report('E_RANGE', `think time ${item.think} runs backwards`, 'write the shorter time first: MIN..MAX', [...p, 'think']);
+      return { type: 'think', minMs: range?.minMs ?? 0, maxMs: range?.maxMs ?? 0 };
+    }
+    if ('parallel' in item) return { type: 'parallel', branches: this.flow(item.parallel, { ...ctx, path: [...p, 'parallel'] }, timeoutMs) };
+    if ('then' in item) {
+      return {
+        type: 'if',
+        condition: this.expression(item.if, [...p, 'if'], 'condition'),
+        then: this.flow(item.then, { ...ctx, path: [...p, 'then'] }, timeoutMs),
+        else: item.else ? this.flow(item.else, { ...ctx, path: [...p, 'else'] }, timeoutMs) : [],
+      };
+    }
+    if ('loop' in item) {
+      const body = this.flow(item.flow, { ...ctx, path: [...p, 'flow'], inLoop: true }, timeoutMs);
+      if (typeof item.loop === 'number') return { type: 'loop', count: item.loop, while: undefined, max: item.loop, body };
+      const condition = item.loop.while === undefined ? undefined : this.expression(item.loop.while, [...p, 'loop', 'while'], 'condition');
+      return { type: 'loop', count: item.loop.count, while: condition, max: item.loop.count ?? item.loop.max ?? DEFAULT_WHILE_MAX, body };
+    }
+    if ('group' in item) return { type: 'group', name: item.group, body: this.flow(item.flow, { ...ctx, path: [...p, 'flow'], group: item.group }, timeoutMs) };
+    return this.step(item, ctx, timeoutMs);
+  }
+
+  private step(step: Step, ctx: FlowContext, defaultTimeoutMs: number): StepNode {
+    const p = ctx.path;
+    const { kind, request, summary, plugin } = this.request(step, ctx);
+    this.stepKinds.add(kind);
+    const responseNames = kind === 'plugin' ? undefined : RESPONSE_NAMES[kind];
+    const expects = step.expect === undefined ? [] : Array.isArray(step.expect) ? step.expect : [step.expect];
+    const retry = this.retry(step, p, responseNames);
+    const tags: Record<string, string> = { ...(step.tags ?? {}) };
+    if (ctx.group !== undefined) tags['group'] = ctx.group;
+    return {
+      type: 'step',
+      id: this.nextStepId++,
+      name: step.name ?? summary,
+      kind,
+      plugin,
+      summary,
+      request,
+      tags,
+      condition: step.if === undefined ? undefined : this.expression(step.if, [...p, 'if'], 'condition'),
+      expects: expects.map((e, i) => this.expression(e, Array.isArray(step.expect) ? [...p, 'expect', i] : [...p, 'expect'], 'response', responseNames)),
+      captures: Object.entries(step.capture ?? {}).map(([name, source]) => ({ name, expression: this.expression(source, [...p, 'capture', name], 'value', responseNames) })),
+      timeoutMs: this.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? defaultTimeoutMs,
+      retry,
+      location: this.document.locate(p),
+    };
+  }
+
+  private request(step: Step, ctx: FlowContext): { kind: StepKind; request: TemplateTree; summary: string; plugin: string | undefined } {
+    const p = ctx.path;
+    if (step.http) {
+      const method = HTTP_METHODS.find((m) => step.http?.[m] !== undefined)!;
+      const url = step.http[method]!;
+      if (this.scenario.target === undefined && !/^(https?:\/\/|\{\{)/.test(url)) {
+        this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
+      }
+      return { kind: 'http', request: this.tree(step.http, [...p, 'http'], ctx), summary: `${method.toUpperCase()} ${url}`, plugin: undefined };
+    }
+    if (step.sql) {
+      if (step.sql.query.includes('{{')) {
+        this.report('E_SQL_TEMPLATE', 'SQL text cannot hold templates', 'write $1, $2 … in the query and pass the values in `params` (they are bound, never spliced into SQL)', [...p, 'sql', 'query']);
+      }
+      const { query, ...rest } = step.sql;
+      const request = this.tree(rest, [...p, 'sql'], ctx) as Record<string, TemplateTree>;
+      request['query'] = { source: query, isStatic: true, names: [], render: () => query };
+      return { kind: 'sql', request, summary: query.replace(/\s+/g, ' ').trim().slice(0, 60), plugin: undefined };
+    }
+    if (step.github) return { kind: 'github', request: this.tree(step.github, [...p, 'github'], ctx), summary: step.github.request, plugin: undefined };
+    if (step.jmeter) {
+      const plan = resolvePath(this.baseDir, step.jmeter.plan);
+      if (!existsSync(plan)) this.report('E_DATA_MISSING', `JMeter plan ${step.jmeter.plan} does not exist`, `the path is relative to the scenario file; it resolves to ${plan}`, [...p, 'jmeter', 'plan']);
+      const { plan: _plan, ...rest } = step.jmeter;
+      const request = this.tree(rest, [...p, 'jmeter'], ctx) as Record<string, TemplateTree>;
+      request['plan'] = { source: plan, isStatic: true, names: [], render: () => plan };
+      return { kind: 'jmeter', request, summary: `jmeter ${step.jmeter.plan}`, plugin: undefined };
+    }
+    const name = step.use!;
+    this.pluginsUsed.add(name);
+    if (!(name in (this.scenario.plugins ?? {}))) {
+      this.report('E_PLUGIN_MISSING', `step uses plugin "${name}" that \`plugins:\` does not declare`, didYouMean(name, Object.keys(this.scenario.plugins ?? {})) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`, [...p, 'use']);
+    }
+    return { kind: 'plugin', request: this.tree(step.with ?? {}, [...p, 'with'], ctx), summary: `use ${name}`, plugin: name };
+  }
+
+  private retry(step: Step, p: PathSegment[], responseNames: readonly string[] | undefined): RetryPolicy | undefined {
+    if (step.retry === undefined) return undefined;
+    if (typeof step.retry === 'number') return { attempts: step.retry, backoffMs: 100, on: undefined };
+    return {
+      attempts: step.retry.attempts,
+      backoffMs: this.duration(step.retry.backoff, [...p, 'retry', 'backoff']) ?? 100,
+      on: step.retry.on === undefined ? undefined : this.expression(step.retry.on, [...p, 'retry', 'on'], 'response', responseNames),
+    };
+  }
+
+  // ---- thresholds and monitor -----------------------------------------------------------------------------
+
+  private producedMetrics(): Set<string> {
+    const metrics = new Set<string>();
+    if (this.stepKinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
+    if (this.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
+    for (const kind of this.stepKinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
+    for (const m of PROCESS_METRICS) metrics.add(m.name);
+    return metrics;
+  }
+
+  private compileMonitor(metrics: Set<string>): PlannedMonitor | undefined {
+    const m = this.scenario.monitor;
+    if (!m) return undefined;
+    const services = Object.keys(this.scenario.services ?? {});
+    const known = ['self', ...services];
+    m.processes?.forEach((name, i) => {
+      if (!known.includes(name)) this.report('E_SERVICE_UNKNOWN', `"${name}" is neither \`self\` nor a service`, didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`, ['monitor', 'processes', i]);
+    });
+    const processes = m.processes ?? known;
+    const alerts = (m.alerts ?? []).map((a, i) => {
+      const source = typeof a === 'string' ? a : a.expr;
+      const path: PathSegment[] = typeof a === 'string' ? ['monitor', 'alerts', i] : ['monitor', 'alerts', i, 'expr'];
+      const expression = this.expression(source, path, 'metrics');
+      this.checkMetrics(expression, path, metrics, processes);
+      return { source, expression, abort: typeof a === 'string' ? false : a.abort ?? false, location: this.document.locate(path) };
+    });
+    let leak: PlannedMonitor['leak'];
+    if (m.leak) {
+      leak = {
+        windowMs: this.duration(m.leak.window, ['monitor', 'leak', 'window'], { positive: true }) ?? 30_000,
+        maxGrowthBytesPerSecond: parseSizeRate(m.leak.max_growth) ?? 0,
+      };
+    }
+    return { processes, intervalMs: this.duration(m.interval, ['monitor', 'interval'], { positive: true }) ?? 1000, alerts, leak };
+  }
+
+  private compileThresholds(metrics: Set<string>, workloads: PlannedWorkload[]): PlannedThreshold[] {
+    const watched = this.scenario.monitor ? this.scenario.monitor.processes ?? ['self', ...Object.keys(this.scenario.services ?? {})] : [];
+    return (this.scenario.thresholds ?? []).map((t, i) => {
+      const source = typeof t === 'string' ? t : t.expr;
+      const path: PathSegment[] = typeof t === 'string' ? ['thresholds', i] : ['thresholds', i, 'expr'];
+      const expression = this.expression(source, path, 'metrics');
+      this.checkMetrics(expression, path, metrics, watched, workloads.map((w) => w.name));
+      return {
+        source,
+        expression,
+        abort: typeof t === 'string' ? false : t.abort ?? false,
+        afterMs: typeof t === 'string' ? 0 : this.duration(t.after, ['thresholds', i, 'after']) ?? 0,
+        description: typeof t === 'string' ? undefined : t.description,
+        location: this.document.locate(path),
+      };
+    });
+  }
+
+  /** Metrics, tag filters and processes of a threshold or alert must name things this scenario has. */
+  private checkMetrics(expression: CompiledExpression, path: PathSegment[], metrics: Set<string>, processes: string[], workloads?: string[]): void {
+    const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
+    const plugins = Object.keys(this.scenario.plugins ?? {});
+    for (const ref of expression.metrics) {
+      const fromPlugin = plugins.some((name) => ref.metric.startsWith(`${name}.`));
+      if (!metrics.has(ref.metric) && !fromPlugin) {
+        const produced = [...metrics];
+        this.problems.push(problem('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${ref.metric}\``, didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`, locate(ref.offset)));
+      }
+      const names: Record<string, Set<string> | undefined> = {
+        step: this.stepNames,
+        group: this.groupNames,
+        workload: workloads ? new Set(workloads) : undefined,
+      };
+      for (const [tag, value] of Object.entries(ref.tags)) {
+        const known = names[tag];
+        if (known && !known.has(value)) {
+          this.problems.push(problem('E_TAG_UNKNOWN', `there is no ${tag} named "${value}"`, didYouMean(value, known) ?? (known.size ? `${tag}s here: ${[...known].join(', ')}` : `give the ${tag} a name`), locate(ref.offset)));
+        }
+      }
+    }
+    for (const proc of expression.processes) {
+      if (!processes.includes(proc.name)) {
+        this.problems.push(problem('E_SERVICE_UNKNOWN', `process "${proc.name}" is not watched by \`monitor.processes\``, didYouMean(proc.name, processes) ?? `add it to monitor.processes (self or a service name)`, locate(proc.offset)));
+      }
+    }
+  }
+
+  // ---- expressions, templates, durations ------------------------------------------------------------------
+
+  /**
+   * Compiles an expression and checks the names it reads:
+   * `response` (expect, retry.on): the step kind's response fields, variables and captures;
+   * `value` (capture): the same, any value; `condition` (if, while): variables, captures and the last response;
+   * `metrics` (thresholds, alerts): no free names, only metric functions.
+   */
+  private expression(source: string, path: PathSegment[], context: 'response' | 'value' | 'condition' | 'metrics', responseNames?: readonly string[]): CompiledExpression {
+    const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
+    let compiled: CompiledExpression;
+    try {
+      compiled = compileExpression(source, locate);
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      this.problems.push(...error.problems);
+      return compileExpression('false');
+    }
+    const allowed = new Set<string>(context === 'metrics' ? [] : [...this.variableNames, ...this.captureNames, ...BUILTIN_NAMES]);
+    if (context !== 'metrics') for (const n of responseNames ?? (context === 'condition' || context === 'response' || context === 'value' ? ALL_RESPONSE_NAMES : [])) allowed.add(n);
+    const anyResponse = responseNames === undefined && (context === 'response' || context === 'value');
+    for (const { name, offset } of compiled.names) {
+      if (allowed.has(name) || anyResponse) continue;
+      const hint = context === 'metrics'
+        ? 'thresholds and alerts read metrics through functions: p95(http.duration), rate(http.errors), count(iterations), cpu(api)'
+        : didYouMean(name, allowed) ?? `names here: ${[...allowed].join(', ')}`;
+      this.problems.push(problem('E_EXPR_UNKNOWN', `\`${name}\` is not defined here`, hint, locate(offset)));
+    }
+    const kind = compiled.kind;
+    if (context !== 'value' && kind !== 'bool' && kind !== 'unknown') {
+      this.problems.push(problem('E_EXPR_TYPE', `this is a ${kind}, not a condition`, 'compare it with something: `status == 200`, `p95(http.duration) < 300ms`', locate(0)));
+    }
+    return compiled;
+  }
+
+  private template(source: string, path: PathSegment[], ctx?: FlowContext): Template {
+    const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
+    let template: Template;
+    try {
+      template = compileTemplate(source, locate);
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      this.problems.push(...error.problems);
+      return compileTemplate('');
+    }
+    for (const { path: name, offset } of template.names) {
+      const unknown = this.unknownTemplateName(name, ctx);
+      if (unknown) this.problems.push(problem('E_TEMPLATE_UNKNOWN', unknown.message, unknown.hint, locate(offset)));
+    }
+    return template;
+  }
+
+  /** Why a template name does not resolve, or undefined when it does. */
+  private unknownTemplateName(path: string[], ctx: FlowContext | undefined): { message: string; hint: string } | undefined {
+    const [root, second, third] = path;
+    const name = path.join('.');
+    if (root === undefined) return { message: 'empty template name', hint: 'write {{name}}' };
+    if (this.variableNames.has(root) || this.captureNames.has(root)) return undefined;
+    switch (root) {
+      case 'vu':
+      case 'iteration':
+      case 'workload':
+      case 'scenario':
+      case 'target':
+        return undefined;
+      case 'loop':
+        if (second !== 'index') return { message: `{{${name}}} does not exist`, hint: 'inside a loop, {{loop.index}} counts rounds from 0' };
+        return ctx?.inLoop === false ? { message: '{{loop.index}} is used outside a loop', hint: 'move the step into a `loop:` flow' } : undefined;
+      case 'env':
+        return { message: `{{${name}}} is not a template name`, hint: `environment variables are read when the file loads: \${env.${second ?? 'NAME'}}` };
+      case 'data': {
+        const sources = Object.keys(this.scenario.data ?? {});
+        if (second === undefined || !sources.includes(second)) {
+          return { message: `there is no data source "${second ?? ''}"`, hint: didYouMean(second ?? '', sources) ?? (sources.length ? `data sources: ${sources.join(', ')}` : 'declare one under `data:`') };
+        }
+        const columns = this.data[second]?.columns;
+        if (third === undefined) return { message: `{{${name}}} needs a column`, hint: `write {{data.${second}.COLUMN}}${columns ? `; columns: ${columns.join(', ')}` : ''}` };
+        if (columns && !columns.includes(third)) return { message: `data source "${second}" has no column "${third}"`, hint: didYouMean(third, columns) ?? `columns: ${columns.join(', ')}` };
+        return undefined;
+      }
+      case 'services': {
+        const services = Object.keys(this.scenario.services ?? {});
+        if (second === undefined || !services.includes(second)) {
+          return { message: `there is no service "${second ?? ''}"`, hint: didYouMean(second ?? '', services) ?? (services.length ? `services: ${services.join(', ')}` : 'declare it under `services:`') };
+        }
+        if (third !== undefined && !['url', 'host', 'port'].includes(third)) return { message: `services have no "${third}"`, hint: `use {{services.${second}.url}}, .host or .port` };
+        return undefined;
+      }
+      default: {
+        const candidates = [...this.variableNames, ...this.captureNames, 'vu', 'iteration', 'workload', 'data', 'services'];
+        return { message: `\`${root}\` is not a variable, capture, data source or service`, hint: didYouMean(root, candidates) ?? 'define it under `variables:`, or capture it in an earlier step' };
+      }
+    }
+  }
+
+  private templateMap(map: Record<string, string> | undefined, path: PathSegment[]): Record<string, Template> {
+    const out: Record<string, Template> = {};
+    for (const [key, value] of Object.entries(map ?? {})) out[key] = this.template(value, [...path, key]);
+    return out;
+  }
+
+  /** Compiles every string of a step's settings as a template. */
+  private tree(value: unknown, path: PathSegment[], ctx: FlowContext): TemplateTree {
+    if (typeof value === 'string') return this.template(value, path, ctx);
+    if (value === null || typeof value !== 'object') return value as number | boolean | null;
+    if (Array.isArray(value)) return value.map((v, i) => this.tree(v, [...path, i], ctx));
+    const out: Record<string, TemplateTree> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.tree(v, [...path, k], ctx);
+    return out;
+  }
+
+  private duration(value: string | undefined, path: PathSegment[], options: { positive?: boolean } = {}): number | undefined {
+    if (value === undefined) return undefined;
+    const ms = parseDuration(value);
+    if (ms === undefined) return undefined; // the schema reported it
+    if (options.positive && ms <= 0) {
+      this.report('E_DURATION_ZERO', `${value} is not a positive duration`, 'give it a length such as 30s; to skip a stage, remove it', path);
+      return undefined;
+    }
+    return ms;
+  }
+
+  private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
+    this.problems.push(problem(code, message, hint, this.document.locate(path, options)));
+  }
+}

@@ -1,0 +1,130 @@
+// The Plan: what the compiler makes of a valid scenario and what the runtime executes. Plain data plus
+// compiled closures (expressions, templates); durations in milliseconds, rates per second.
+
+import type { SourceLocation } from '../errors.js';
+import type { CompiledExpression } from '../expr/index.js';
+import type { StepKind } from '../metrics/catalog.js';
+import type { DataOrder, OnExhausted, Service, Variable } from '../generated/scenario.js';
+import type { Template, TemplateTree } from './template.js';
+import type { ClosedLoad, OpenLoad, Timeline } from './timeline.js';
+
+export interface Plan {
+  name: string;
+  description: string | undefined;
+  /** The scenario file, as given. */
+  file: string;
+  seed: number;
+  services: Record<string, Service>;
+  target: Template | undefined;
+  variables: Record<string, Variable>;
+  data: Record<string, PlannedData>;
+  defaults: { timeoutMs: number; headers: Record<string, Template> };
+  setup: FlowNode[];
+  teardown: FlowNode[];
+  workloads: PlannedWorkload[];
+  thresholds: PlannedThreshold[];
+  monitor: PlannedMonitor | undefined;
+  reports: { format: string; path: string | undefined }[];
+  /** Plugin name → absolute module path. */
+  plugins: Record<string, string>;
+  /** Every metric some step or monitor of this scenario produces. */
+  metrics: string[];
+  /** Values that came from the environment: reporters redact them. */
+  secrets: string[];
+}
+
+export interface PlannedData {
+  format: 'csv' | 'json';
+  /** Absolute path. */
+  path: string;
+  order: DataOrder;
+  onExhausted: OnExhausted;
+  delimiter: string;
+  columns: string[];
+}
+
+export interface PlannedWorkload {
+  name: string;
+  startAfterMs: number;
+  load: OpenLoad | ClosedLoad;
+  timeline: Timeline;
+  flow: FlowNode[];
+}
+
+export interface PlannedThreshold {
+  source: string;
+  expression: CompiledExpression;
+  abort: boolean;
+  afterMs: number;
+  description: string | undefined;
+  location: SourceLocation;
+}
+
+export interface PlannedMonitor {
+  processes: string[];
+  intervalMs: number;
+  alerts: { source: string; expression: CompiledExpression; abort: boolean; location: SourceLocation }[];
+  leak: { windowMs: number; maxGrowthBytesPerSecond: number } | undefined;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+  on: CompiledExpression | undefined;
+}
+
+export interface StepNode {
+  type: 'step';
+  /** Unique within the plan, in flow order (setup, workloads, teardown). */
+  id: number;
+  name: string;
+  kind: StepKind;
+  /** For `use:` steps, the plugin name. */
+  plugin: string | undefined;
+  /** `GET /debates?topic={{topic}}`, `SELECT …`: what the step does, for plans and reports. */
+  summary: string;
+  /** The kind's settings with every string that may hold a template compiled. */
+  request: TemplateTree;
+  tags: Record<string, string>;
+  condition: CompiledExpression | undefined;
+  expects: CompiledExpression[];
+  captures: { name: string; expression: CompiledExpression }[];
+  timeoutMs: number;
+  retry: RetryPolicy | undefined;
+  location: SourceLocation;
+}
+
+export interface ThinkNode {
+  type: 'think';
+  minMs: number;
+  maxMs: number;
+}
+
+export interface LoopNode {
+  type: 'loop';
+  count: number | undefined;
+  while: CompiledExpression | undefined;
+  /** Upper bound on rounds of a `while` loop. */
+  max: number;
+  body: FlowNode[];
+}
+
+export interface IfNode {
+  type: 'if';
+  condition: CompiledExpression;
+  then: FlowNode[];
+  else: FlowNode[];
+}
+
+export interface ParallelNode {
+  type: 'parallel';
+  branches: FlowNode[];
+}
+
+export interface GroupNode {
+  type: 'group';
+  name: string;
+  body: FlowNode[];
+}
+
+export type FlowNode = StepNode | ThinkNode | LoopNode | IfNode | ParallelNode | GroupNode;

@@ -1,0 +1,130 @@
+// Every user-facing error of perfy: a stable code, a message, a hint and, where it comes from a file,
+// its file:line:col. The code table is public (docs/errors.md lists it; a test keeps the two in step).
+
+export const EXIT = { ok: 0, thresholdsFailed: 1, invalid: 2, runFailed: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Every code perfy can report, with the exit code it leads to and a one-line summary for docs/errors.md. */
+export const ERROR_CODES = {
+  E_USAGE: { exit: 2, summary: 'The command line is wrong: an unknown command or flag, or a missing argument.' },
+  E_FILE_NOT_FOUND: { exit: 2, summary: 'The scenario file does not exist.' },
+  E_FILE_IS_DIRECTORY: { exit: 2, summary: 'A directory was given where a scenario file was expected.' },
+  E_FILE_READ: { exit: 2, summary: 'The file exists but could not be read (permissions, I/O error).' },
+  E_FILE_EMPTY: { exit: 2, summary: 'The scenario file is empty or holds only comments.' },
+  E_NOT_YAML: { exit: 2, summary: 'The file is not a YAML mapping (binary data, a bare list or a bare value).' },
+  E_YAML_SYNTAX: { exit: 2, summary: 'The YAML does not parse.' },
+  E_YAML_DUPLICATE_KEY: { exit: 2, summary: 'The same key appears twice in one mapping.' },
+  E_YAML_TAB: { exit: 2, summary: 'A tab character is used for indentation; YAML allows only spaces.' },
+  E_ENV_UNSET: { exit: 2, summary: '`${env.NAME}` names an environment variable that is not set and has no default.' },
+  E_ENV_SYNTAX: { exit: 2, summary: 'A `${...}` placeholder is malformed; only `${env.NAME}` and `${env.NAME:-default}` exist.' },
+  E_UNKNOWN_KEY: { exit: 2, summary: 'A key that the format does not have (often a typo; the hint suggests the closest name).' },
+  E_MISSING_KEY: { exit: 2, summary: 'A required key is missing.' },
+  E_TYPE: { exit: 2, summary: 'A value has the wrong type (a list where a mapping belongs, text where a number belongs, ...).' },
+  E_ENUM: { exit: 2, summary: 'A value is not one of the allowed choices.' },
+  E_FORMAT: { exit: 2, summary: 'A typed string is malformed: a duration, rate, size, percentage or name.' },
+  E_SCHEMA: { exit: 2, summary: 'Any other violation of the scenario schema (a number out of range, a list too short, ...).' },
+  E_STEP_KIND: { exit: 2, summary: 'A flow item is not exactly one of: a step kind (http, sql, github, jmeter, use), think, loop, if, parallel, group.' },
+  E_LOAD_MIXED: { exit: 2, summary: 'One workload mixes open-model stages (rates) and closed-model stages (users).' },
+  E_WORKLOADS: { exit: 2, summary: 'The scenario has both top-level `load`/`flow` and `workloads`, or neither.' },
+  E_DURATION_ZERO: { exit: 2, summary: 'A duration that must be positive is zero, or a stage has no length.' },
+  E_RANGE: { exit: 2, summary: 'A range is reversed or empty (a think time `1s..200ms`).' },
+  E_DUPLICATE_NAME: { exit: 2, summary: 'Two steps, workloads or captures share a name that must be unique.' },
+  E_EXPR_PARSE: { exit: 2, summary: 'An expression (expect, capture, if, threshold, alert) does not parse.' },
+  E_EXPR_UNKNOWN: { exit: 2, summary: 'An expression names a function, field or variable that does not exist where it is used.' },
+  E_EXPR_TYPE: { exit: 2, summary: 'An expression compares values of different kinds (a duration with a size, a percentage with a rate).' },
+  E_TEMPLATE_PARSE: { exit: 2, summary: 'A `{{...}}` template is malformed (unclosed tag, unsupported section).' },
+  E_SQL_TEMPLATE: { exit: 2, summary: 'SQL text holds a `{{...}}` template; values go in `params` as bound parameters, never into the SQL text.' },
+  E_TEMPLATE_UNKNOWN: { exit: 2, summary: 'A template names a variable, capture, data column or service that the scenario does not define.' },
+  E_TARGET_MISSING: { exit: 2, summary: 'A step uses a relative URL but the scenario has no `target`.' },
+  E_THRESHOLD_METRIC: { exit: 2, summary: 'A threshold or alert reads a metric that no step or monitor of the scenario produces.' },
+  E_TAG_UNKNOWN: { exit: 2, summary: 'A tag filter names a step, group or workload that does not exist.' },
+  E_SERVICE_UNKNOWN: { exit: 2, summary: 'A service or process name is used that `services:` does not declare.' },
+  E_DATA_MISSING: { exit: 2, summary: 'A data file named in `data:` does not exist.' },
+  E_DATA_INVALID: { exit: 2, summary: 'A data file cannot be read as CSV or JSON rows, or holds no rows.' },
+  E_PLUGIN_MISSING: { exit: 2, summary: 'A plugin module named in `plugins:` does not exist, or a step uses an undeclared plugin.' },
+  E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
+} as const satisfies Record<string, { exit: ExitCode; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface SourceLocation {
+  file: string;
+  /** 1-based */
+  line: number;
+  /** 1-based */
+  col: number;
+}
+
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+  location?: SourceLocation;
+}
+
+/** A user-facing failure: one or more problems, never a stack trace on the console. */
+export class PerfyError extends Error {
+  readonly problems: Problem[];
+  constructor(problems: Problem | Problem[]) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    if (list.length === 0) throw new Error('PerfyError needs at least one problem');
+    super(list.map((p) => `${p.code} ${p.message}`).join('\n'));
+    this.name = 'PerfyError';
+    this.problems = list;
+  }
+  /** The first problem's code: the one tests and callers usually match on. */
+  get code(): ErrorCode {
+    return this.problems[0]!.code;
+  }
+  get exitCode(): ExitCode {
+    return Math.max(...this.problems.map((p) => ERROR_CODES[p.code].exit)) as ExitCode;
+  }
+}
+
+export function problem(code: ErrorCode, message: string, hint?: string, location?: SourceLocation): Problem {
+  const p: Problem = { code, message };
+  if (hint !== undefined) p.hint = hint;
+  if (location !== undefined) p.location = location;
+  return p;
+}
+
+/** `file:line:col  E_CODE  message` and an indented hint line: the one format every problem is printed in. */
+export function formatProblem(p: Problem): string {
+  const where = p.location ? `${p.location.file}:${p.location.line}:${p.location.col}` : '';
+  const head = [where, p.code, p.message].filter((s) => s !== '').join('  ');
+  return p.hint ? `${head}\n    hint: ${p.hint}` : head;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest of `candidates` to `name`, if it is close enough to be a likely typo. */
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const c = closest(name, candidates);
+  return c === undefined ? undefined : `did you mean "${c}"?`;
+}

@@ -1,0 +1,813 @@
+// generated — do not edit.
+// Made by engine/build/gen-types.mjs from schema/scenario.schema.json; run `npm run generate` after changing the schema.
+
+/**
+ * A service: a built-in one, a command perfy starts, or a URL of something already running.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "service".
+ */
+export type Service =
+  | {
+      /**
+       * A service shipped with perfy: `demo-api` (the debate API used by the examples), `github-mock` (a rate-limited GitHub API mock), `postgres` (an embedded PostgreSQL).
+       */
+      builtin: 'demo-api' | 'github-mock' | 'postgres';
+      /**
+       * Port to listen on; 0 (the default) picks a free one.
+       */
+      port?: number;
+      /**
+       * Settings of the built-in service (see its page in docs/). Checked by the service when it starts.
+       */
+      options?: {
+        [k: string]: unknown;
+      };
+    }
+  | {
+      /**
+       * Command line to start the service (run without a shell; quote arguments with spaces).
+       */
+      command: string;
+      /**
+       * Working directory, relative to the scenario file.
+       */
+      cwd?: string;
+      /**
+       * Extra environment variables for the process.
+       */
+      env?: {
+        [k: string]: string;
+      };
+      /**
+       * Readiness probe: an http(s) URL that must answer 2xx, or `tcp://HOST:PORT` that must accept a connection.
+       */
+      ready?: string;
+      /**
+       * What `{{services.NAME.url}}` gives; defaults to the origin of `ready`.
+       */
+      url?: string;
+      /**
+       * How long to wait for readiness before the run fails with exit code 3 (default 30s).
+       */
+      timeout?: string;
+    }
+  | {
+      /**
+       * URL of a service that is already running; perfy only checks that it answers.
+       */
+      url: string;
+    };
+/**
+ * A fixed value, or a list of values from which each iteration picks one at random.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "variable".
+ */
+export type Variable = (string | number | boolean) | [string | number | boolean, ...(string | number | boolean)[]];
+/**
+ * A file of rows. Exactly one of `csv` or `json`.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "dataSource".
+ */
+export type DataSource =
+  | {
+      /**
+       * Path of a CSV file with a header row, relative to the scenario file.
+       */
+      csv: string;
+      /**
+       * Field delimiter (default `,`).
+       */
+      delimiter?: string;
+      order?: DataOrder;
+      on_exhausted?: OnExhausted;
+    }
+  | {
+      /**
+       * Path of a JSON file holding an array of objects, relative to the scenario file.
+       */
+      json: string;
+      order?: DataOrder;
+      on_exhausted?: OnExhausted;
+    };
+/**
+ * How rows are handed out: `sequential` (in file order, wrapping around), `random` (with replacement), `unique` (each row at most once in the whole run).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "dataOrder".
+ */
+export type DataOrder = 'sequential' | 'random' | 'unique';
+/**
+ * With `order: unique`, what happens when every row is used: `stop` ends the workload, `recycle` starts over.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "onExhausted".
+ */
+export type OnExhausted = 'stop' | 'recycle';
+/**
+ * The load shape: a list of stages run one after another, or a mapping with `stages` and the settings of the open model.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "load".
+ */
+export type Load =
+  | Stages
+  | {
+      stages: Stages;
+      /**
+       * Open model: how arrivals are spaced. `uniform` (default) spaces them evenly; `poisson` draws random gaps with the same mean, like independent users do.
+       */
+      arrivals?: 'uniform' | 'poisson';
+      /**
+       * Open model: the most iterations in flight at once. Arrivals beyond it are counted as dropped, never silently skipped (default 1000).
+       */
+      max_vus?: number;
+    };
+/**
+ * Stages, run in order.
+ *
+ * @minItems 1
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "stages".
+ */
+export type Stages = [Stage, ...Stage[]];
+/**
+ * One stage. Open model (arrival rates): `rate`, `ramp`, `spike`, `burst`; closed model (concurrent users): `users`; both: `pause`. One workload uses one model.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "stage".
+ */
+export type Stage =
+  | {
+      /**
+       * Constant arrival rate for the stage.
+       */
+      rate: string;
+      /**
+       * Length of the stage.
+       */
+      duration: string;
+    }
+  | {
+      /**
+       * Arrival rate changing linearly.
+       */
+      ramp: {
+        /**
+         * Rate at the start (default: where the previous stage left off, 0 at the start).
+         */
+        from?: string;
+        /**
+         * Rate at the end.
+         */
+        to: string;
+      };
+      /**
+       * Length of the ramp.
+       */
+      duration: string;
+    }
+  | {
+      /**
+       * A sudden rise of the arrival rate that is held for the stage; afterwards the load returns to the level before the spike.
+       */
+      spike: {
+        /**
+         * Peak rate.
+         */
+        to: string;
+        /**
+         * Time to climb to the peak (default: instant).
+         */
+        rise?: string;
+      };
+      /**
+       * Length of the spike, rise included.
+       */
+      duration: string;
+    }
+  | {
+      /**
+       * A batch of extra iterations on top of the current rate.
+       */
+      burst: {
+        /**
+         * How many iterations the burst starts.
+         */
+        iterations: number;
+        /**
+         * Spread them evenly over this time (default: all at once).
+         */
+        within?: string;
+      };
+    }
+  | {
+      /**
+       * No load for this long (rate 0, or 0 users).
+       */
+      pause: string;
+    }
+  | {
+      /**
+       * Closed model: concurrent virtual users, each running iterations back to back.
+       */
+      users: number;
+      /**
+       * Time to go from the previous level (0 at the start) to `users`.
+       */
+      ramp_up?: string;
+      /**
+       * Time to stay at `users`.
+       */
+      hold: string;
+      /**
+       * Time to go down to 0 users at the end of the stage (default: no ramp down; the next stage starts from `users`).
+       */
+      ramp_down?: string;
+    };
+/**
+ * The steps one iteration runs, in order. Use with top-level `load`; for several flows use `workloads`.
+ *
+ * @minItems 1
+ */
+export type Flow = [FlowItem, ...FlowItem[]];
+/**
+ * One item of a flow: a step (`http`, `sql`, `github`, `jmeter` or `use`), `think`, `loop`, `if`/`then`, `parallel` or `group`.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "flowItem".
+ */
+export type FlowItem =
+  | Step
+  | {
+      /**
+       * Pause the virtual user, like a person reading: a duration or a range `200ms..1s`.
+       */
+      think: string;
+    }
+  | {
+      /**
+       * Repeat `flow`: a count, or a mapping with `count` or `while`.
+       */
+      loop:
+        | number
+        | {
+            /**
+             * Run the flow this many times.
+             */
+            count?: number;
+            /**
+             * An expression of perfy's expression language (see docs/expressions.md).
+             */
+            while?: string;
+            /**
+             * With `while`: stop after this many rounds at the most (default 1000).
+             */
+            max?: number;
+          };
+      flow: Flow1;
+    }
+  | {
+      /**
+       * An expression of perfy's expression language (see docs/expressions.md).
+       */
+      if: string;
+      then: Flow2;
+      else?: Flow3;
+    }
+  | {
+      parallel: Flow4;
+    }
+  | {
+      /**
+       * A name: a letter or underscore, then letters, digits, `_` or `-`.
+       */
+      group: string;
+      flow: Flow5;
+    };
+/**
+ * An expression of perfy's expression language (see docs/expressions.md).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "expression".
+ */
+export type Expression = string;
+/**
+ * The items to repeat. `{{loop.index}}` counts rounds from 0.
+ *
+ * @minItems 1
+ */
+export type Flow1 = [FlowItem, ...FlowItem[]];
+/**
+ * Items run when the condition holds.
+ *
+ * @minItems 1
+ */
+export type Flow2 = [FlowItem, ...FlowItem[]];
+/**
+ * Items run when it does not.
+ *
+ * @minItems 1
+ */
+export type Flow3 = [FlowItem, ...FlowItem[]];
+/**
+ * Items run at the same time; the flow goes on when all have finished (like a browser fetching assets).
+ *
+ * @minItems 1
+ */
+export type Flow4 = [FlowItem, ...FlowItem[]];
+/**
+ * The items of the group.
+ *
+ * @minItems 1
+ */
+export type Flow5 = [FlowItem, ...FlowItem[]];
+/**
+ * The steps one iteration of this workload runs.
+ *
+ * @minItems 1
+ */
+export type Flow6 = [FlowItem, ...FlowItem[]];
+/**
+ * Steps run once before any load starts. Their captures are visible to every iteration of every workload.
+ *
+ * @minItems 1
+ */
+export type Flow7 = [FlowItem, ...FlowItem[]];
+/**
+ * Steps run once after the load ends, even when thresholds failed.
+ *
+ * @minItems 1
+ */
+export type Flow8 = [FlowItem, ...FlowItem[]];
+/**
+ * A pass/fail criterion: an expression over metrics, or a mapping with options.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "threshold".
+ */
+export type Threshold =
+  | Expression
+  | {
+      /**
+       * An expression of perfy's expression language (see docs/expressions.md).
+       */
+      expr: string;
+      /**
+       * Stop the run as soon as the criterion fails (exit code 3; results so far are kept).
+       */
+      abort?: boolean;
+      /**
+       * With `abort`: do not judge before this much of the run has passed (let caches warm up).
+       */
+      after?: string;
+      /**
+       * Why this threshold exists; shown in reports.
+       */
+      description?: string;
+    };
+/**
+ * A name: a letter or underscore, then letters, digits, `_` or `-`.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "name".
+ */
+export type Name = string;
+/**
+ * A report format, or a mapping with its output path.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "report".
+ */
+export type Report =
+  | ReportFormat
+  | {
+      format: ReportFormat;
+      /**
+       * Output file (default: `perfy-results/NAME.EXT`).
+       */
+      path?: string;
+    };
+/**
+ * Report format.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "reportFormat".
+ */
+export type ReportFormat = 'console' | 'json' | 'html' | 'junit' | 'prometheus' | 'pdf';
+/**
+ * A duration: a number with a unit (us, ms, s, m or min, h), or several (`1m30s`).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "duration".
+ */
+export type Duration = string;
+/**
+ * An arrival rate: iterations per second (`/s`), minute (`/m`, `/min`) or hour (`/h`).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "rate".
+ */
+export type Rate = string;
+/**
+ * A size in bytes with a unit (B, KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB powers of 1024).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "size".
+ */
+export type Size = string;
+/**
+ * A percentage.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "percent".
+ */
+export type Percent = string;
+/**
+ * A growth rate of a size.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "sizeRate".
+ */
+export type SizeRate = string;
+/**
+ * A pause: a fixed duration, or a range `MIN..MAX` from which each pause is drawn uniformly.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "think".
+ */
+export type Think = string;
+/**
+ * Text with `{{...}}` placeholders for variables, captures, data columns and services (no HTML escaping).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "template".
+ */
+export type Template = string;
+/**
+ * Flow items run in order: steps, think times, loops, conditions, parallel branches and groups.
+ *
+ * @minItems 1
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "flow".
+ */
+export type Flow9 = [FlowItem, ...FlowItem[]];
+
+/**
+ * A perfy scenario: the services to start, the load to apply, the flow of steps each iteration runs, and the thresholds that decide pass or fail.
+ */
+export interface Scenario {
+  /**
+   * The JSON Schema this file follows (editors use it for completion); perfy ignores it.
+   */
+  $schema?: string;
+  /**
+   * The scenario's name: used in reports, metric tags and file names.
+   */
+  name: string;
+  /**
+   * What this scenario models, in a sentence or two. Shown at the top of reports.
+   */
+  description?: string;
+  /**
+   * Seed for every random choice (random data rows, picked variables, think-time ranges, poisson arrivals), so two runs make the same choices.
+   */
+  seed?: number;
+  /**
+   * Processes that must be up before the load starts, by name. Each exposes `{{services.NAME.url}}` to templates and can be monitored by name.
+   */
+  services?: {
+    [k: string]: Service;
+  };
+  /**
+   * Base URL that relative HTTP paths are resolved against. May be a template such as `{{services.api.url}}`.
+   */
+  target?: string;
+  /**
+   * Named values for templates and expressions. A list means one element is picked at random for each iteration.
+   */
+  variables?: {
+    [k: string]: Variable;
+  };
+  /**
+   * Rows read from CSV or JSON files; each iteration gets one row, available as `{{data.NAME.COLUMN}}`.
+   */
+  data?: {
+    [k: string]: DataSource;
+  };
+  defaults?: Defaults;
+  load?: Load;
+  flow?: Flow;
+  /**
+   * Several workloads that run side by side, each with its own load and flow. Use instead of top-level `load` and `flow`.
+   *
+   * @minItems 1
+   */
+  workloads?: [Workload, ...Workload[]];
+  setup?: Flow7;
+  teardown?: Flow8;
+  /**
+   * Pass/fail criteria over the run's metrics. Any failed threshold makes the run exit with code 1.
+   */
+  thresholds?: Threshold[];
+  monitor?: Monitor;
+  /**
+   * Reports to write at the end of the run. Console is always printed unless `--quiet`.
+   */
+  report?: Report[];
+  /**
+   * User step executors: a name and the path of a JavaScript module (relative to this file) that exports an executor. Steps use them with `use: NAME`.
+   */
+  plugins?: {
+    /**
+     * Path of the plugin module, relative to the scenario file.
+     */
+    [k: string]: string;
+  };
+}
+/**
+ * Settings every step inherits unless it sets its own.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "defaults".
+ */
+export interface Defaults {
+  /**
+   * Time a step may take before it fails with a timeout (default 30s).
+   */
+  timeout?: string;
+  /**
+   * HTTP headers sent with every request (templates allowed).
+   */
+  headers?: {
+    [k: string]: string;
+  };
+}
+/**
+ * A step: one request of one kind (exactly one of `http`, `sql`, `github`, `jmeter`, `use`) with its checks and captures.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "step".
+ */
+export interface Step {
+  /**
+   * Step name, unique within the scenario: the `step` tag of its metrics (default: the kind and target, e.g. `GET /debates`).
+   */
+  name?: string;
+  /**
+   * Extra tags on this step's metrics.
+   */
+  tags?: {
+    [k: string]: string;
+  };
+  /**
+   * Run the step only when this condition holds (over variables and captures).
+   */
+  if?: string;
+  /**
+   * Checks on the response: an expression or a list. A failed check marks the step failed (`step.errors`) and is counted in `checks`.
+   */
+  expect?: Expression | [Expression, ...Expression[]];
+  /**
+   * Values taken from the response into variables of the virtual user, by name: `{ debate: "json.items[0].id" }` makes `{{debate}}` available to later steps.
+   */
+  capture?: {
+    [k: string]: Expression;
+  };
+  /**
+   * Time the step may take before it fails (default: `defaults.timeout`, else 30s).
+   */
+  timeout?: string;
+  /**
+   * Retry a failed step: a number of attempts, or a mapping.
+   */
+  retry?:
+    | number
+    | {
+        /**
+         * Retries after the first try.
+         */
+        attempts: number;
+        /**
+         * Wait before the first retry; doubles each time (default 100ms).
+         */
+        backoff?: string;
+        /**
+         * An expression of perfy's expression language (see docs/expressions.md).
+         */
+        on?: string;
+      };
+  http?: HttpRequest;
+  sql?: SqlQuery;
+  github?: GithubRequest;
+  jmeter?: JmeterPlan;
+  /**
+   * A name: a letter or underscore, then letters, digits, `_` or `-`.
+   */
+  use?: string;
+  /**
+   * Settings passed to the plugin of `use` (checked by the plugin).
+   */
+  with?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * An HTTP request: exactly one method key whose value is the URL (absolute, or relative to `target`).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "httpRequest".
+ */
+export interface HttpRequest {
+  /**
+   * GET this URL.
+   */
+  get?: string;
+  /**
+   * POST to this URL.
+   */
+  post?: string;
+  /**
+   * PUT to this URL.
+   */
+  put?: string;
+  /**
+   * PATCH this URL.
+   */
+  patch?: string;
+  /**
+   * DELETE this URL.
+   */
+  delete?: string;
+  /**
+   * HEAD this URL.
+   */
+  head?: string;
+  /**
+   * OPTIONS this URL.
+   */
+  options?: string;
+  /**
+   * Request headers (templates allowed).
+   */
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Query parameters added to the URL (templates allowed; encoded for you).
+   */
+  query?: {
+    [k: string]: string | number | boolean;
+  };
+  /**
+   * A body sent as JSON (`content-type: application/json`); strings inside may be templates.
+   */
+  json?: {
+    [k: string]: unknown;
+  };
+  /**
+   * A raw body (template allowed).
+   */
+  body?: string;
+  /**
+   * A body sent as `application/x-www-form-urlencoded`.
+   */
+  form?: {
+    [k: string]: string | number | boolean;
+  };
+}
+/**
+ * A SQL statement on PostgreSQL, always with bound parameters.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "sqlQuery".
+ */
+export interface SqlQuery {
+  /**
+   * The statement, with `$1`, `$2`… placeholders.
+   */
+  query: string;
+  /**
+   * Values bound to the placeholders (templates allowed).
+   */
+  params?: (string | number | boolean | null)[];
+  /**
+   * The database: a service name (a `postgres` service) or a `postgres://` URL. Default: the scenario's only postgres service.
+   */
+  db?: string;
+}
+/**
+ * A GitHub REST API request that respects the primary and secondary rate limits.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "githubRequest".
+ */
+export interface GithubRequest {
+  /**
+   * Method and path, as in GitHub's docs.
+   */
+  request: string;
+  /**
+   * Path and query parameters.
+   */
+  params?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Token sent as `authorization: Bearer`; use `${env.GITHUB_TOKEN}`.
+   */
+  token?: string;
+  /**
+   * API base URL or service name (default: the scenario's github-mock service).
+   */
+  api?: string;
+}
+/**
+ * An external Apache JMeter plan whose samples join perfy's metrics.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "jmeterPlan".
+ */
+export interface JmeterPlan {
+  /**
+   * Path of the .jmx file, relative to the scenario file.
+   */
+  plan: string;
+  /**
+   * JMeter properties (`-J`) passed to the plan.
+   */
+  properties?: {
+    [k: string]: string | number | boolean;
+  };
+}
+/**
+ * A named load with its own flow.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "workload".
+ */
+export interface Workload {
+  /**
+   * A name: a letter or underscore, then letters, digits, `_` or `-`.
+   */
+  name: string;
+  /**
+   * What this workload models.
+   */
+  description?: string;
+  load: Load;
+  flow: Flow6;
+  /**
+   * Delay from the start of the run before this workload's first stage (default 0s).
+   */
+  start_after?: string;
+}
+/**
+ * Resource monitoring of perfy itself (`self`) and of services, with alerts and leak detection.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "monitor".
+ */
+export interface Monitor {
+  /**
+   * What to watch: `self` or service names.
+   */
+  processes?: Name[];
+  /**
+   * Sampling interval (default 1s).
+   */
+  interval?: string;
+  /**
+   * Conditions raised as alerts while the run goes on.
+   */
+  alerts?: (
+    | Expression
+    | {
+        /**
+         * An expression of perfy's expression language (see docs/expressions.md).
+         */
+        expr: string;
+        /**
+         * Stop the run when the alert fires (exit code 3).
+         */
+        abort?: boolean;
+      }
+  )[];
+  /**
+   * Memory-leak detection: the trend of resident memory over a sliding window.
+   */
+  leak?: {
+    /**
+     * Length of the sliding window (default 30s).
+     */
+    window?: string;
+    /**
+     * Growth above which a leak is reported.
+     */
+    max_growth: string;
+  };
+}

@@ -1,0 +1,66 @@
+// The metrics perfy produces, by where they come from. The validator uses this to reject thresholds and
+// alerts on metrics that no step or monitor of a scenario produces; docs/metrics.md is the user's copy.
+
+export type MetricType = 'trend' | 'counter' | 'rate' | 'gauge';
+
+export interface MetricInfo {
+  name: string;
+  type: MetricType;
+  description: string;
+}
+
+const m = (name: string, type: MetricType, description: string): MetricInfo => ({ name, type, description });
+
+/** Produced by every run that has at least one step. */
+export const CORE_METRICS: MetricInfo[] = [
+  m('iterations', 'counter', 'Iterations completed.'),
+  m('iteration.duration', 'trend', 'Time of one whole iteration of a flow.'),
+  m('dropped_iterations', 'counter', 'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
+  m('vus', 'gauge', 'Virtual users (iterations in flight).'),
+  m('checks', 'rate', 'Share of `expect` checks that passed.'),
+  m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).'),
+  m('step.errors', 'rate', 'Share of steps that failed (error or failed check).'),
+  m('engine.lag', 'trend', 'Event-loop lag of perfy itself: high values mean the load generator is saturated.'),
+  m('engine.cpu', 'gauge', 'CPU used by perfy itself.'),
+];
+
+export const GROUP_METRICS: MetricInfo[] = [m('group.duration', 'trend', 'Time of one pass through a `group` (tag `group`).')];
+
+/** Produced by steps of each kind. */
+export const STEP_METRICS = {
+  http: [
+    m('http.duration', 'trend', 'Total time of an HTTP request, body included.'),
+    m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).'),
+    m('http.ttfb', 'trend', 'Time to the first byte of the response.'),
+    m('http.reqs', 'counter', 'HTTP requests sent.'),
+    m('http.errors', 'rate', 'Share of HTTP requests that failed (network error, timeout or status >= 400).'),
+    m('http.bytes_in', 'counter', 'Bytes received.'),
+    m('http.bytes_out', 'counter', 'Bytes sent.'),
+  ],
+  sql: [
+    m('sql.duration', 'trend', 'Time of one SQL statement.'),
+    m('sql.queries', 'counter', 'Statements run.'),
+    m('sql.errors', 'rate', 'Share of statements that failed.'),
+    m('sql.rows', 'counter', 'Rows returned or affected.'),
+  ],
+  github: [
+    m('github.duration', 'trend', 'Time of one GitHub API request.'),
+    m('github.reqs', 'counter', 'GitHub API requests sent.'),
+    m('github.errors', 'rate', 'Share of GitHub API requests that failed.'),
+    m('github.rate_limited', 'counter', 'Requests answered with a rate-limit response.'),
+  ],
+  jmeter: [
+    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample.'),
+    m('jmeter.samples', 'counter', 'JMeter samples.'),
+    m('jmeter.errors', 'rate', 'Share of JMeter samples that failed.'),
+  ],
+} as const satisfies Record<string, MetricInfo[]>;
+
+export type StepKind = keyof typeof STEP_METRICS | 'plugin';
+
+/** Produced by `monitor:` for each watched process (tag `process`). */
+export const PROCESS_METRICS: MetricInfo[] = [
+  m('process.cpu', 'gauge', 'CPU share of the process (1 = one core).'),
+  m('process.rss', 'gauge', 'Resident memory of the process.'),
+  m('process.heap', 'gauge', 'JavaScript heap used (perfy itself only).'),
+];

@@ -1,0 +1,272 @@
+// Checks a scenario value against schema/scenario.schema.json with ajv and turns ajv's errors into Problems.
+// Unions (oneOf) are resolved the way the user meant them: the branch whose discriminator key is present is
+// validated alone, so a typo inside a step reports that typo, not six "does not match" lines.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { didYouMean, problem, type ErrorCode, type Problem } from '../errors.js';
+import type { LoadedDocument, PathSegment } from '../load/index.js';
+import { SCHEMA_PATH } from '../paths.js';
+
+type SchemaNode = {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  $ref?: string;
+  oneOf?: SchemaNode[];
+  required?: string[];
+  properties?: Record<string, SchemaNode>;
+  description?: string;
+  examples?: unknown[];
+  pattern?: string;
+  [key: string]: unknown;
+};
+
+// ajv ships CommonJS; createRequire keeps its constructor typed without default-export juggling.
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js').default;
+
+export const scenarioSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode & { $id: string; $defs: Record<string, SchemaNode> };
+
+const ajv = new Ajv2020({
+  allErrors: true,
+  verbose: true,
+  strict: true,
+  strictTypes: false,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
+ajv.addSchema(scenarioSchema);
+
+/** JSON pointer of every schema object, so a oneOf met through a $ref can name its branches. */
+const pointers = new WeakMap<object, string>();
+(function index(node: unknown, pointer: string): void {
+  if (node === null || typeof node !== 'object') return;
+  pointers.set(node, pointer);
+  for (const [key, child] of Object.entries(node)) index(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+})(scenarioSchema, '');
+
+function validatorAt(pointer: string): ValidateFunction {
+  const v = ajv.getSchema(`${scenarioSchema.$id}#${pointer}`);
+  if (!v) throw new Error(`schema has no node at ${pointer}`);
+  return v;
+}
+
+function resolve(node: SchemaNode): SchemaNode {
+  let current = node;
+  for (let depth = 0; current.$ref?.startsWith('#/') && depth < 10; depth++) {
+    const target = current.$ref.slice(2).split('/').reduce<unknown>((n, k) => (n as Record<string, unknown>)?.[k], scenarioSchema);
+    current = target as SchemaNode;
+  }
+  return current;
+}
+
+/** Validates a loaded document against the scenario schema: every problem, each at its place in the file. */
+export function checkSchema(document: LoadedDocument): Problem[] {
+  const problems = validateWith(validatorAt(''), document.value, [], document);
+  return dedupe(problems);
+}
+
+function validateWith(validate: ValidateFunction, data: unknown, base: PathSegment[], document: LoadedDocument): Problem[] {
+  if (validate(data)) return [];
+  const errors = [...(validate.errors ?? [])];
+  const problems: Problem[] = [];
+  // Outermost unions first: a union replaces every error below it with the errors of the branch meant.
+  // At one place, a union reached through another union's branch (a step inside a flow item) is handled inside it.
+  const unions = errors
+    .filter((e) => e.keyword === 'oneOf')
+    .sort((a, b) => a.instancePath.length - b.instancePath.length || (isBranchOf(a, b) ? 1 : isBranchOf(b, a) ? -1 : 0));
+  const handled: string[] = [];
+  for (const union of unions) {
+    if (handled.some((h) => isUnder(union.instancePath, h))) continue;
+    handled.push(union.instancePath);
+    const path = [...base, ...toSegments(union.instancePath, data)];
+    const value = valueAt(data, union.instancePath);
+    problems.push(...resolveUnion(union, value, path, document));
+  }
+  for (const error of errors) {
+    if (error.keyword === 'oneOf' || handled.some((h) => isUnder(error.instancePath, h))) continue;
+    if (error.keyword === 'propertyNames') continue; // reported by its inner `pattern` error, which names the key
+    problems.push(toProblem(error, [...base, ...toSegments(error.instancePath, data)], document));
+  }
+  return problems;
+}
+
+function resolveUnion(error: ErrorObject, value: unknown, path: PathSegment[], document: LoadedDocument): Problem[] {
+  const parent = error.parentSchema as SchemaNode;
+  const branches = parent.oneOf ?? [];
+  const pointer = pointers.get(parent);
+  const kindCode: ErrorCode | undefined = isFlowItem(parent) ? 'E_STEP_KIND' : undefined;
+  const byType = branches.map((b, i) => ({ schema: resolve(b), i })).filter(({ schema }) => acceptsType(schema, value));
+  if (byType.length === 0) {
+    return [problem('E_TYPE', `expected ${describeTypes(branches)}, got ${describeValue(value)}`, hintFor(parent), document.locate(path))];
+  }
+  let chosen = byType;
+  if (byType.length > 1 && isObject(value)) {
+    const present = byType.filter(({ schema }) => discriminators(schema).some((k) => k in value));
+    if (present.length === 0) {
+      const allowed = new Set(byType.flatMap(({ schema }) => allProperties(schema)));
+      const unknown = Object.keys(value).filter((k) => !allowed.has(k));
+      if (unknown.length > 0) {
+        return unknown.map((k) => problem('E_UNKNOWN_KEY', `unknown key \`${k}\``, didYouMean(k, allowed) ?? `expected one of: ${[...allowed].join(', ')}`, document.locate([...path, k], { key: true })));
+      }
+      const names = byType.flatMap(({ schema }) => discriminators(schema).map(displayKey));
+      return [problem(kindCode ?? 'E_MISSING_KEY', `${kindCode ? 'a flow item' : 'this mapping'} needs one of: ${names.join(', ')}`, hintFor(parent), document.locate(path))];
+    }
+    if (present.length > 1) {
+      const keys = present.flatMap(({ schema }) => discriminators(schema).filter((k) => k in value)).map(displayKey);
+      return [problem(kindCode ?? 'E_SCHEMA', `only one of ${keys.map((k) => `\`${k}\``).join(' and ')} may be given here`, kindCode ? 'split them into separate flow items' : hintFor(parent), document.locate(path))];
+    }
+    chosen = present;
+  }
+  const branch = chosen[0]!;
+  if (pointer === undefined) return [];
+  const inner = validatorAt(`${pointer}/oneOf/${branch.i}`);
+  return validateWith(inner, value, path, document);
+}
+
+function isBranchOf(inner: ErrorObject, outer: ErrorObject): boolean {
+  return ((outer.parentSchema as SchemaNode).oneOf ?? []).some((b) => resolve(b) === inner.parentSchema);
+}
+
+/** A branch's discriminator keys: its first required key, or the first required key of each of its own oneOf branches. */
+function discriminators(schema: SchemaNode): string[] {
+  if (schema.required?.[0] !== undefined) return [schema.required[0]];
+  return (schema.oneOf ?? []).map((b) => resolve(b).required?.[0]).filter((k): k is string => k !== undefined);
+}
+
+function allProperties(schema: SchemaNode): string[] {
+  return Object.keys(schema.properties ?? {});
+}
+
+function displayKey(key: string): string {
+  return key === 'then' ? 'if/then' : key;
+}
+
+function isFlowItem(schema: SchemaNode): boolean {
+  return schema === scenarioSchema.$defs['flowItem'] || schema === scenarioSchema.$defs['step'];
+}
+
+function acceptsType(schema: SchemaNode, value: unknown): boolean {
+  const types = schemaTypes(schema);
+  if (types.length === 0) return true;
+  const actual = jsonType(value);
+  return types.includes(actual) || (actual === 'integer' && types.includes('number'));
+}
+
+function schemaTypes(schema: SchemaNode): string[] {
+  if (schema.type !== undefined) return Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (schema.enum) return [...new Set(schema.enum.map(jsonType))].map((t) => (t === 'integer' ? 'number' : t));
+  if (schema.oneOf) return [...new Set(schema.oneOf.flatMap((b) => schemaTypes(resolve(b))))];
+  if (schema.required || schema.properties) return ['object'];
+  return [];
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping', array: 'a list', string: 'text', number: 'a number', integer: 'a whole number', boolean: 'true or false', null: 'nothing',
+};
+
+function describeTypes(branches: SchemaNode[]): string {
+  const words = [...new Set(branches.flatMap((b) => schemaTypes(resolve(b))).map((t) => TYPE_WORDS[t] ?? t))];
+  return words.length <= 1 ? (words[0] ?? 'something else') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+function describeValue(value: unknown): string {
+  const type = jsonType(value);
+  if (type === 'string') return `"${String(value).slice(0, 40)}"`;
+  if (type === 'integer' || type === 'number' || type === 'boolean') return String(value);
+  return TYPE_WORDS[type] ?? type;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hintFor(schema: SchemaNode): string | undefined {
+  const resolved = resolve(schema);
+  const example = schema.examples?.[0] ?? resolved.examples?.[0];
+  if (example !== undefined) return `for example: ${typeof example === 'string' ? example : JSON.stringify(example)}`;
+  return resolved.description ?? schema.description;
+}
+
+function toProblem(error: ErrorObject, path: PathSegment[], document: LoadedDocument): Problem {
+  const schema = error.parentSchema as SchemaNode;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params['additionalProperty']);
+      const allowed = Object.keys(schema.properties ?? {});
+      return problem('E_UNKNOWN_KEY', `unknown key \`${key}\``, didYouMean(key, allowed) ?? (allowed.length ? `allowed here: ${allowed.join(', ')}` : 'remove it'), document.locate([...path, key], { key: true }));
+    }
+    case 'required': {
+      const key = String(params['missingProperty']);
+      const property = schema.properties?.[key];
+      const description = property ? property.description ?? resolve(property).description : undefined;
+      return problem('E_MISSING_KEY', `missing \`${key}\``, description, document.locate(path));
+    }
+    case 'type':
+      return problem('E_TYPE', `expected ${schema.pattern ? formatName(schema) : describeTypes([schema])}, got ${describeValue(error.data)}`, hintFor(schema), document.locate(path));
+    case 'enum': {
+      const allowed = (schema.enum ?? []).map(String);
+      return problem('E_ENUM', `${describeValue(error.data)} is not one of: ${allowed.join(', ')}`, didYouMean(String(error.data), allowed) ?? schema.description, document.locate(path));
+    }
+    case 'pattern': {
+      const propertyName = params['propertyName'];
+      if (typeof propertyName === 'string' || error.propertyName !== undefined) {
+        const name = String(propertyName ?? error.propertyName);
+        return problem('E_FORMAT', `\`${name}\` is not a valid name`, 'names start with a letter or `_` and hold letters, digits, `_` or `-`', document.locate([...path, name], { key: true }));
+      }
+      return problem('E_FORMAT', `${describeValue(error.data)} is not ${formatName(schema)}`, hintFor(schema), document.locate(path));
+    }
+    default:
+      return problem('E_SCHEMA', `${error.message ?? 'is invalid'}`, hintFor(schema), document.locate(path));
+  }
+}
+
+function formatName(schema: SchemaNode): string {
+  for (const [name, def] of Object.entries(scenarioSchema.$defs)) {
+    if (def.pattern !== undefined && def.pattern === schema.pattern) return `a valid ${name === 'sizeRate' ? 'growth rate' : name === 'think' ? 'think time' : name}`;
+  }
+  return 'in the expected format';
+}
+
+function isUnder(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function toSegments(pointer: string, data: unknown): PathSegment[] {
+  if (pointer === '') return [];
+  const segments: PathSegment[] = [];
+  let node = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const segment: PathSegment = Array.isArray(node) ? Number(key) : key;
+    segments.push(segment);
+    node = (node as Record<string | number, unknown> | undefined)?.[segment];
+  }
+  return segments;
+}
+
+function valueAt(data: unknown, pointer: string): unknown {
+  let node = data;
+  for (const segment of toSegments(pointer, data)) node = (node as Record<string | number, unknown> | undefined)?.[segment];
+  return node;
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.code}|${p.location?.line}|${p.location?.col}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

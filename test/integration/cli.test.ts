@@ -1,0 +1,143 @@
+// The perfy command line as users run it: exit codes, output formats, every shipped scenario, README commands.
+
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
+import { perfy, problemHeads, tempDir } from '../helpers.js';
+
+const scenarios = readdirSync(join(PACKAGE_ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`);
+
+describe('perfy validate', () => {
+  it('accepts every shipped scenario, with exit code 0', () => {
+    assert.ok(scenarios.length >= 3, 'scenarios/ holds the examples');
+    const result = perfy(['validate', ...scenarios]);
+    assert.equal(result.status, 0, result.stderr);
+    for (const file of scenarios) assert.match(result.stdout, new RegExp(`✓ ${file} is valid`));
+    assert.equal(result.stderr, '');
+  });
+
+  it('prints the plan with --plan: stages with planned iterations and the flow tree', () => {
+    const result = perfy(['validate', '--plan', 'scenarios/spike.yaml']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /7,350 planned iterations/);
+    assert.match(result.stdout, /0s–20s {2}rate {2}50\/s {2}\(1,000 iterations\)/);
+    assert.match(result.stdout, /└─ http "list debates" {2}GET \/debates/);
+  });
+
+  it('reports every problem as file:line:col  CODE with a hint, and exits 2', () => {
+    const t = tempDir({
+      'bad.yaml': 'name: bad\nload:\n  - { rate: 5/s, duration: 0s }\nflow:\n  - http: { get: /x }\n    expct: "status == 200"\n',
+    });
+    after(t.cleanup);
+    const result = perfy(['validate', t.path('bad.yaml')]);
+    assert.equal(result.status, 2);
+    assert.deepEqual(problemHeads(result.stderr), [{ line: 6, col: 5, code: 'E_UNKNOWN_KEY' }]);
+    assert.match(result.stderr, /hint: did you mean "expect"\?/);
+    assert.doesNotMatch(result.stderr, /\n\s+at .+\.js:\d+/, 'no stack trace');
+  });
+
+  it('keeps checking the other files after an invalid one, and exits 2', () => {
+    const result = perfy(['validate', 'scenarios/does-not-exist.yaml', 'scenarios/spike.yaml']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /E_FILE_NOT_FOUND/);
+    assert.match(result.stdout, /✓ scenarios\/spike.yaml is valid/);
+  });
+
+  it('prints problems as JSON with --json', () => {
+    const result = perfy(['validate', '--json', 'scenarios', 'scenarios/spike.yaml']);
+    assert.equal(result.status, 2);
+    const reports = JSON.parse(result.stdout) as { file: string; valid: boolean; problems: { code: string }[] }[];
+    assert.deepEqual(reports.map((r) => [r.file, r.valid, r.problems.map((p) => p.code)]), [
+      ['scenarios', false, ['E_FILE_IS_DIRECTORY']],
+      ['scenarios/spike.yaml', true, []],
+    ]);
+  });
+});
+
+describe('perfy usage', () => {
+  it('--help lists the commands and exits 0', () => {
+    const result = perfy(['--help']);
+    assert.equal(result.status, 0);
+    for (const command of ['validate', 'schema', 'init']) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+  });
+
+  it('--version prints package.json version', () => {
+    const result = perfy(['--version']);
+    const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(result.stdout.trim(), version);
+    assert.equal(result.status, 0);
+  });
+
+  for (const args of [['frobnicate'], ['validate'], ['validate', '--nope', 'x.yaml'], ['init']]) {
+    it(`\`perfy ${args.join(' ')}\` is E_USAGE with exit code 2`, () => {
+      const result = perfy(args);
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /^E_USAGE {2}/m);
+      assert.match(result.stderr, /hint: /);
+    });
+  }
+});
+
+describe('perfy schema', () => {
+  it('prints the schema file, which is valid JSON of draft 2020-12', () => {
+    const result = perfy(['schema']);
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout, readFileSync(SCHEMA_PATH, 'utf8'));
+    const schema = JSON.parse(result.stdout) as { $schema: string };
+    assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+  });
+});
+
+describe('perfy init', () => {
+  const t = tempDir();
+  after(t.cleanup);
+
+  it('writes a starter scenario with the schema modeline that validates as it is', () => {
+    const result = perfy(['init', 'checkout_flow', '--dir', t.dir]);
+    assert.equal(result.status, 0, result.stderr);
+    const text = readFileSync(t.path('checkout_flow.yaml'), 'utf8');
+    const modeline = /^# yaml-language-server: \$schema=(.+)$/m.exec(text);
+    assert.ok(modeline, 'modeline present');
+    assert.equal(readFileSync(join(t.dir, modeline[1]!), 'utf8'), readFileSync(SCHEMA_PATH, 'utf8'), 'the modeline path reaches the schema');
+    assert.match(text, /^name: checkout_flow$/m);
+    const validated = perfy(['validate', t.path('checkout_flow.yaml')]);
+    assert.equal(validated.status, 0, validated.stderr);
+  });
+
+  it('refuses to overwrite without --force, and overwrites with it', () => {
+    assert.equal(perfy(['init', 'checkout_flow', '--dir', t.dir]).status, 2);
+    assert.equal(perfy(['init', 'checkout_flow', '--dir', t.dir, '--force']).status, 0);
+  });
+
+  it('rejects an invalid name', () => {
+    const result = perfy(['init', 'no spaces', '--dir', t.dir]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /E_USAGE/);
+  });
+});
+
+describe('README', () => {
+  it('every `npx perfy` command of the quick start runs and succeeds', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const commands = [...readme.matchAll(/npx perfy ([^`#\n&]+?)\s*(?:#|`|\n|$)/g)].map((m) => m[1]!.trim());
+    const runnable = commands.filter((c) => !c.includes('my_scenario'));
+    assert.ok(runnable.length >= 1, 'README shows perfy commands');
+    for (const command of runnable) {
+      const args = command.split(/\s+/).flatMap((a) => (a === 'scenarios/*.yaml' ? scenarios : [a]));
+      const result = perfy(args);
+      assert.equal(result.status, 0, `npx perfy ${command}: ${result.stderr}`);
+    }
+  });
+
+  it('the README scenario excerpt is a valid scenario once completed with its variable', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const excerpt = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(excerpt);
+    const t = tempDir({ 'readme.yaml': `${excerpt.replace('../schema', join(PACKAGE_ROOT, 'schema'))}variables: { topic: [a, b] }\n` });
+    after(t.cleanup);
+    const result = perfy(['validate', t.path('readme.yaml')]);
+    assert.equal(result.status, 0, result.stderr);
+  });
+});
