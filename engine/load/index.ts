@@ -67,7 +67,11 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
   }
 
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
-  const syntax: Problem[] = doc.errors.map((e) => {
+  // After the first syntax error the parser is out of step and what follows is noise: report that one, plus
+  // every duplicate key and tab (those are independent of each other).
+  const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY' && e.code !== 'TAB_AS_INDENT');
+  const errors = doc.errors.filter((e) => e === firstSyntax || e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT');
+  const syntax: Problem[] = errors.map((e) => {
     const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').replace(/:$/, '');
     const location = at(e.pos[0]);
     if (e.code === 'DUPLICATE_KEY') {
@@ -76,7 +80,7 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
     if (e.code === 'TAB_AS_INDENT') {
       return problem('E_YAML_TAB', 'a tab is used for indentation', 'indent YAML with spaces only', location);
     }
-    return problem('E_YAML_SYNTAX', lowerFirst(message), yamlHint(e.code), location);
+    return problem('E_YAML_SYNTAX', lowerFirst(message), yamlHint(e.code, text, e.pos[0]), location);
   });
   if (syntax.length > 0) throw new PerfyError(syntax);
 
@@ -196,8 +200,14 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-function yamlHint(code: string): string {
+function yamlHint(code: string, text: string, offset: number): string {
+  const line = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
+  if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
+    return 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style';
+  }
   switch (code) {
+    case 'UNEXPECTED_TOKEN':
+      return 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`; elsewhere check the indentation';
     case 'BAD_INDENT':
     case 'MISSING_CHAR':
       return 'check the indentation and the closing brackets and quotes of this line and the one above';
