@@ -515,6 +515,10 @@ class Compiler {
         : didYouMean(name, allowed) ?? `names here: ${[...allowed].join(', ')}`;
       this.problems.push(problem('E_EXPR_UNKNOWN', `\`${name}\` is not defined here`, hint, locate(offset)));
     }
+    if (context !== 'metrics' && compiled.sustainMs !== undefined) {
+      const at = source.search(/\bfor\s+[\d.]+[a-z]+\s*$/);
+      this.problems.push(problem('E_EXPR_WINDOW', 'a `for` window only applies to thresholds and alerts', 'an expect or condition is judged once, on one response: remove `for …`', locate(Math.max(0, at))));
+    }
     const kind = compiled.kind;
     if (context !== 'value' && kind !== 'bool' && kind !== 'unknown') {
       this.problems.push(problem('E_EXPR_TYPE', `this is a ${kind}, not a condition`, 'compare it with something: `status == 200`, `p95(http.duration) < 300ms`', locate(0)));

@@ -53,7 +53,7 @@ const RULE_MEANING: Record<string, string> = {
   unary: 'a value',
   primary: 'a value',
   literal: 'a value',
-  path: 'a field name or an index',
+  path: 'an index (a number or a "string")',
   call: 'a metric name (like http.duration)',
   metricRef: 'a metric name (like http.duration)',
   name: 'a name',
@@ -79,8 +79,10 @@ function meaningOf(ruleName: string, firstTokens: TokenType[]): string {
 
 /** Messages in the user's words: "expected a value after `>`", "unexpected `)`", never token class names. */
 export const errorMessageProvider: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage({ expected, actual, previous }) {
-    return expectedSomething(describeTokenType(expected), actual, previous);
+  buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
+    // Inside a function call a name is a metric or a process, not a field.
+    const what = ruleName === 'name' && expected === FieldName ? 'a metric or process name' : describeTokenType(expected);
+    return expectedSomething(what, actual, previous);
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
     return `unexpected ${showToken(firstRedundant)}`;

@@ -175,3 +175,17 @@ describe('what a compiled expression exposes', () => {
     assert.deepEqual(ast.body.left, { type: 'path', root: 'duration', segments: [], offset: 0 });
   });
 });
+
+describe('the grammar is documented', () => {
+  it('the BNF in docs/expressions.md is the one at the top of grammar.ts', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const root = new URL('../../../../', import.meta.url);
+    const grammar = await readFile(new URL('engine/expr/grammar.ts', root), 'utf8');
+    const docs = await readFile(new URL('docs/expressions.md', root), 'utf8');
+    const fromGrammar = grammar.split('\n').filter((line) => line.startsWith('//   ')).map((line) => line.slice(5));
+    const block = /```bnf\n([\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const fromDocs = block.split('\n').filter((line) => line.trim() !== '');
+    assert.ok(fromGrammar.length > 20);
+    assert.deepEqual(fromDocs, fromGrammar);
+  });
+});
