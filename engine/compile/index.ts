@@ -59,7 +59,6 @@ class Compiler {
   private readonly stepNames = new Set<string>();
   private readonly groupNames = new Set<string>();
   private readonly stepKinds = new Set<StepKind>();
-  private readonly pluginsUsed = new Set<string>();
   private readonly data: Record<string, PlannedData> = {};
   private nextStepId = 0;
 
@@ -84,11 +83,6 @@ class Compiler {
     const workloads = this.compileWorkloads(timeoutMs);
     const teardown = s.teardown ? this.flow(s.teardown, { path: ['teardown'], inLoop: false, group: undefined }, timeoutMs) : [];
 
-    for (const name of this.pluginsUsed) {
-      if (!(name in (s.plugins ?? {}))) {
-        // reported at the step by flow(); nothing more to do here
-      }
-    }
     const metrics = this.producedMetrics();
     const monitor = this.compileMonitor(metrics);
     const thresholds = this.compileThresholds(metrics, workloads);
@@ -135,7 +129,12 @@ class Compiler {
           this.groupNames.add(item.group);
           return visit(item.flow, [...here, 'flow']);
         }
-        for (const name of Object.keys(item.capture ?? {})) this.captureNames.add(name);
+        for (const name of Object.keys(item.capture ?? {})) {
+          if (this.variableNames.has(name) && !this.captureNames.has(name)) {
+            this.report('E_DUPLICATE_NAME', `capture "${name}" has the name of a variable`, 'rename the capture or the variable', [...here, 'capture', name], { key: true });
+          }
+          this.captureNames.add(name);
+        }
         if (item.name !== undefined) {
           if (explicitSteps.has(item.name)) {
             this.report('E_DUPLICATE_NAME', `two steps are named "${item.name}"`, 'step names tag metrics and must be unique; rename one', [...here, 'name']);
@@ -148,11 +147,6 @@ class Compiler {
     if (s.flow) visit(s.flow, ['flow']);
     s.workloads?.forEach((w, i) => visit(w.flow, ['workloads', i, 'flow']));
     visit(s.teardown, ['teardown']);
-    for (const name of this.captureNames) {
-      if (this.variableNames.has(name)) {
-        this.report('E_DUPLICATE_NAME', `capture "${name}" has the name of a variable`, 'rename the capture or the variable', ['variables', name], { key: true });
-      }
-    }
   }
 
   // ---- data, plugins --------------------------------------------------------------------------------------
@@ -165,7 +159,8 @@ class Compiler {
       const absolute = resolvePath(this.baseDir, file);
       const delimiter = 'csv' in source ? source.delimiter ?? ',' : ',';
       if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
-        this.report('E_DATA_MISSING', `data file ${file} does not exist`, `the path is relative to the scenario file; it resolves to ${absolute}`, path);
+        const what = existsSync(absolute) ? 'is a directory, not a file' : 'does not exist';
+        this.report('E_DATA_MISSING', `data file ${file} ${what}`, `the path is relative to the scenario file; it resolves to ${absolute}`, path);
         continue;
       }
       const columns = format === 'csv' ? this.csvColumns(absolute, delimiter, path) : this.jsonColumns(absolute, path);
@@ -228,9 +223,9 @@ class Compiler {
       });
     }
     if (s.load === undefined || s.flow === undefined) {
-      const missing = s.load === undefined ? (s.flow === undefined ? 'load' : 'load') : 'flow';
-      const message = s.load === undefined && s.flow === undefined ? 'the scenario has nothing to run' : `\`${s.load === undefined ? 'flow' : 'load'}\` needs \`${missing}\``;
-      this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', s.load !== undefined ? ['load'] : s.flow !== undefined ? ['flow'] : [], { key: true });
+      const given = s.load !== undefined ? 'load' : s.flow !== undefined ? 'flow' : undefined;
+      const message = given === undefined ? 'the scenario has nothing to run' : `\`${given}\` needs \`${given === 'load' ? 'flow' : 'load'}\``;
+      this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', given === undefined ? [] : [given], { key: true });
       return [];
     }
     return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs);
@@ -369,7 +364,8 @@ class Compiler {
     }
     if (step.sql) {
       if (step.sql.query.includes('{{')) {
-        this.report('E_SQL_TEMPLATE', 'SQL text cannot hold templates', 'write $1, $2 … in the query and pass the values in `params` (they are bound, never spliced into SQL)', [...p, 'sql', 'query']);
+        const location = this.document.locateInString([...p, 'sql', 'query'], step.sql.query.indexOf('{{'));
+        this.problems.push(problem('E_SQL_TEMPLATE', 'SQL text cannot hold templates', 'write $1, $2 … in the query and pass the values in `params` (they are bound, never spliced into SQL)', location));
       }
       const { query, ...rest } = step.sql;
       const request = this.tree(rest, [...p, 'sql'], ctx) as Record<string, TemplateTree>;
@@ -386,8 +382,7 @@ class Compiler {
       return { kind: 'jmeter', request, summary: `jmeter ${step.jmeter.plan}`, plugin: undefined };
     }
     const name = step.use!;
-    this.pluginsUsed.add(name);
-    if (!(name in (this.scenario.plugins ?? {}))) {
+    if (!Object.hasOwn(this.scenario.plugins ?? {}, name)) {
       this.report('E_PLUGIN_MISSING', `step uses plugin "${name}" that \`plugins:\` does not declare`, didYouMean(name, Object.keys(this.scenario.plugins ?? {})) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`, [...p, 'use']);
     }
     return { kind: 'plugin', request: this.tree(step.with ?? {}, [...p, 'with'], ctx), summary: `use ${name}`, plugin: name };
@@ -468,15 +463,12 @@ class Compiler {
         const produced = [...metrics];
         this.problems.push(problem('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${ref.metric}\``, didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`, locate(ref.offset)));
       }
-      const names: Record<string, Set<string> | undefined> = {
-        step: this.stepNames,
-        group: this.groupNames,
-        workload: workloads ? new Set(workloads) : undefined,
-      };
+      const names = new Map<string, Set<string>>([['step', this.stepNames], ['group', this.groupNames]]);
+      if (workloads) names.set('workload', new Set(workloads));
       for (const [tag, value] of Object.entries(ref.tags)) {
-        const known = names[tag];
+        const known = names.get(tag);
         if (known && !known.has(value)) {
-          this.problems.push(problem('E_TAG_UNKNOWN', `there is no ${tag} named "${value}"`, didYouMean(value, known) ?? (known.size ? `${tag}s here: ${[...known].join(', ')}` : `give the ${tag} a name`), locate(ref.offset)));
+          this.problems.push(problem('E_TAG_UNKNOWN', `there is no ${tag} named "${value}"`, didYouMean(value, known) ?? (known.size ? `${tag}s here: ${[...known].join(', ')}` : `give the ${tag} a name`), locate(ref.tagOffsets[tag] ?? ref.offset)));
         }
       }
     }
@@ -516,7 +508,7 @@ class Compiler {
       this.problems.push(problem('E_EXPR_UNKNOWN', `\`${name}\` is not defined here`, hint, locate(offset)));
     }
     if (context !== 'metrics' && compiled.sustainMs !== undefined) {
-      const at = source.search(/\bfor\s+[\d.]+[a-z]+\s*$/);
+      const at = source.search(/\bfor\s+(?:[\d.]+[a-z]+)+\s*$/);
       this.problems.push(problem('E_EXPR_WINDOW', 'a `for` window only applies to thresholds and alerts', 'an expect or condition is judged once, on one response: remove `for …`', locate(Math.max(0, at))));
     }
     const kind = compiled.kind;
@@ -607,7 +599,7 @@ class Compiler {
     const ms = parseDuration(value);
     if (ms === undefined) return undefined; // the schema reported it
     if (options.positive && ms <= 0) {
-      this.report('E_DURATION_ZERO', `${value} is not a positive duration`, 'give it a length such as 30s; to skip a stage, remove it', path);
+      this.report('E_DURATION_ZERO', `${value} is not a positive duration`, 'give it a length such as 30s (a stage that should not run is removed, not given 0s)', path);
       return undefined;
     }
     return ms;

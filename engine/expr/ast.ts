@@ -77,6 +77,8 @@ export interface AggregateNode {
   percentileText?: string;
   metric: string;
   tags: Record<string, string>;
+  /** offset of each tag's value */
+  tagOffsets: Record<string, number>;
   /** the function name */
   offset: number;
   /** the metric name, or the process name for cpu/rss/heap */

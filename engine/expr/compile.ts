@@ -10,6 +10,8 @@ export interface MetricRef {
   tags: Record<string, string>;
   /** offset of the metric name in the source (of the process name for cpu/rss/heap) */
   offset: number;
+  /** offset of each tag's value in the source */
+  tagOffsets: Record<string, number>;
 }
 
 export interface AggregateQuery {
@@ -273,7 +275,7 @@ class Compiler {
       ? { fn: node.fn, metric: node.metric, tags }
       : { fn: node.fn, percentile: node.percentile, metric: node.metric, tags };
     Object.freeze(query);
-    const ref: ExpressionInfo['metrics'][number] = { metric: node.metric, tags: { ...node.tags }, offset: node.metricOffset, fn: node.fn };
+    const ref: ExpressionInfo['metrics'][number] = { metric: node.metric, tags: { ...node.tags }, tagOffsets: { ...node.tagOffsets }, offset: node.metricOffset, fn: node.fn };
     if (node.percentile !== undefined) ref.percentile = node.percentile;
     this.metrics.push(ref);
     if (node.process) this.processes.push({ ...node.process });

@@ -316,10 +316,10 @@ class AstBuilder {
     const metric = segments.map((s) => s.text).join('.');
     const metricOffset = segments[0]?.offset ?? offset;
     const filter = nodesOf(ref, 'tagFilter')[0];
-    const tags = filter === undefined ? {} : this.tags(filter);
+    const { tags, tagOffsets } = filter === undefined ? { tags: {}, tagOffsets: {} } : this.tags(filter);
     const placeholder: LiteralNode = { type: 'literal', value: null, kind: 'unknown', text: 'null', offset };
 
-    const base = { type: 'aggregate', call: name, metric, tags, offset, metricOffset } as const;
+    const base = { type: 'aggregate', call: name, metric, tags, tagOffsets, offset, metricOffset } as const;
     if (percentileToken !== undefined && name !== 'p') {
       this.problems.add('E_EXPR_PARSE', `${name}() takes one argument, a metric`, percentileToken.startOffset,
         PERCENTILE_FUNCTION.test(name) || name === 'p' ? 'for a decimal percentile write p(99.9, http.duration)' : undefined);
@@ -334,7 +334,7 @@ class AstBuilder {
       }
       const processName = segments[0]!;
       return {
-        ...base, fn: 'value', metric: processMetric, tags: { process: processName.text },
+        ...base, fn: 'value', metric: processMetric, tags: { process: processName.text }, tagOffsets: { process: processName.offset },
         process: { name: processName.text, offset: processName.offset },
       } satisfies AggregateNode;
     }
@@ -371,22 +371,27 @@ class AstBuilder {
     return placeholder;
   }
 
-  private tags(filter: CstNode): Record<string, string> {
+  private tags(filter: CstNode): { tags: Record<string, string>; tagOffsets: Record<string, number> } {
     const entries: [string, string][] = [];
+    const offsets: [string, number][] = [];
     for (const tag of nodesOf(filter, 'tags')) {
       const key = onlyToken(tag, 'key');
       const nameValue = nodesOf(tag, 'value')[0];
       const tokenValue = tokensOf(tag, 'value')[0];
       let value = '';
-      if (nameValue !== undefined) value = this.name(nameValue).text;
-      else if (tokenValue?.tokenType === StringLiteral) value = unescapeString(tokenValue.image);
-      else if (tokenValue !== undefined) value = tokenValue.image;
+      let valueOffset = key.startOffset;
+      if (nameValue !== undefined) ({ text: value, offset: valueOffset } = this.name(nameValue));
+      else if (tokenValue !== undefined) {
+        value = tokenValue.tokenType === StringLiteral ? unescapeString(tokenValue.image) : tokenValue.image;
+        valueOffset = tokenValue.startOffset;
+      }
       if (entries.some(([k]) => k === key.image)) {
         this.problems.add('E_EXPR_PARSE', `the tag ${key.image} is given twice`, key.startOffset);
       }
       entries.push([key.image, value]);
+      offsets.push([key.image, valueOffset]);
     }
     // fromEntries defines own properties, so a tag named __proto__ stays a tag.
-    return Object.fromEntries(entries);
+    return { tags: Object.fromEntries(entries), tagOffsets: Object.fromEntries(offsets) };
   }
 }

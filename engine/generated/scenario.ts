@@ -774,7 +774,7 @@ export interface Workload {
  */
 export interface Monitor {
   /**
-   * What to watch: `self` or service names.
+   * What to watch: `self` (perfy itself) or service names (default: self and every service).
    */
   processes?: Name[];
   /**

@@ -44,14 +44,40 @@ export function loadScenarioFile(file: string, env: Environment = process.env): 
 }
 
 function decodeText(bytes: Buffer, file: string): string {
-  if (bytes.includes(0)) {
-    throw new PerfyError(problem('E_NOT_YAML', `${file} is binary data, not YAML`, 'a scenario is a UTF-8 text file of YAML'));
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    throw new PerfyError(problem('E_NOT_YAML', `${file} is binary data, not YAML`, 'a scenario is a UTF-8 text file of YAML', byteLocation(bytes, nul, file)));
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new PerfyError(problem('E_NOT_YAML', `${file} is not UTF-8 text`, 'save the scenario as UTF-8'));
+    const bad = firstInvalidUtf8(bytes);
+    throw new PerfyError(problem('E_NOT_YAML', `${file} is not UTF-8 text`, 'save the scenario as UTF-8', byteLocation(bytes, bad, file)));
   }
+}
+
+/** The line and column (in characters) of byte `offset`, decoding the valid text before it. */
+function byteLocation(bytes: Buffer, offset: number, file: string): SourceLocation {
+  const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset));
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { file, line: before.split('\n').length, col: [...before.slice(lineStart)].length + 1 };
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < bytes.length; ) {
+    const lead = bytes[i]!;
+    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    try {
+      decoder.decode(bytes.subarray(i, i + length));
+    } catch {
+      return i;
+    }
+    i += length;
+  }
+  return 0;
 }
 
 /** Parses scenario text (already read) as if it came from `file`. */
@@ -62,25 +88,28 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
     return { file, line, col };
   };
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (/\u0000/.test(text)) {
-    throw new PerfyError(problem('E_NOT_YAML', `${file} holds NUL characters, it is not YAML`, 'a scenario is a UTF-8 text file of YAML'));
+  const nul = text.indexOf('\u0000');
+  if (nul !== -1) {
+    const before = text.slice(0, nul);
+    const location = { file, line: before.split('\n').length, col: nul - before.lastIndexOf('\n') };
+    throw new PerfyError(problem('E_NOT_YAML', `${file} holds NUL characters, it is not YAML`, 'a scenario is a UTF-8 text file of YAML', location));
   }
 
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
   // After the first syntax error the parser is out of step and what follows is noise: report that one, plus
   // every duplicate key and tab (those are independent of each other).
   const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY' && e.code !== 'TAB_AS_INDENT');
   const errors = doc.errors.filter((e) => e === firstSyntax || e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT');
   const syntax: Problem[] = errors.map((e) => {
-    const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').replace(/:$/, '');
-    const location = at(e.pos[0]);
     if (e.code === 'DUPLICATE_KEY') {
-      return problem('E_YAML_DUPLICATE_KEY', `duplicate key${duplicateKeyName(text, e.pos[0])}`, 'each key may appear once in a mapping; remove or rename one', location);
+      return problem('E_YAML_DUPLICATE_KEY', `duplicate key${duplicateKeyName(text, e.pos[0])}`, 'each key may appear once in a mapping; remove or rename one', at(e.pos[0]));
     }
     if (e.code === 'TAB_AS_INDENT') {
-      return problem('E_YAML_TAB', 'a tab is used for indentation', 'indent YAML with spaces only', location);
+      return problem('E_YAML_TAB', 'a tab is used for indentation', 'indent YAML with spaces only', at(e.pos[0]));
     }
-    return problem('E_YAML_SYNTAX', lowerFirst(message), yamlHint(e.code, text, e.pos[0]), location);
+    const parserMessage = lowerFirst(e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').replace(/:$/, ''));
+    const { offset, message, hint } = describeSyntaxError(text, e.code, e.pos[0], parserMessage);
+    return problem('E_YAML_SYNTAX', message, hint, at(offset));
   });
   if (syntax.length > 0) throw new PerfyError(syntax);
 
@@ -92,7 +121,7 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
     throw new PerfyError(problem('E_NOT_YAML', `the file holds ${what}, not a scenario mapping`, 'a scenario is a YAML mapping that starts with `name:`', at(doc.contents.range?.[0] ?? 0)));
   }
 
-  const secrets = interpolateEnvironment(doc, env, at);
+  const secrets = interpolateEnvironment(doc, text, env, at);
 
   const locateNode = (path: readonly PathSegment[], key: boolean): Node | undefined => {
     let node: unknown = doc.contents;
@@ -100,7 +129,7 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
     for (const segment of path) {
       keyNode = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = node.items.find((p) => isPair(p) && keyText(p.key, text) === squeeze(String(segment)));
         if (!pair) return node as Node;
         keyNode = pair.key;
         node = pair.value ?? pair.key;
@@ -116,7 +145,7 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
   return {
     file,
     text,
-    value: doc.toJS({ maxAliasCount: 100 }) as unknown,
+    value: toPlainValue(doc, text, file, at),
     secrets,
     locate(path, options) {
       const node = locateNode(path, options?.key === true);
@@ -130,35 +159,60 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
   };
 }
 
-/** Maps an index into a scalar's value to an offset into the file. Exact when the scalar's line appears verbatim. */
+/** The document as plain data; an unresolved alias or an alias bomb is a syntax error, not a crash. */
+function toPlainValue(doc: Document, text: string, file: string, at: (offset: number) => SourceLocation): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const message = (error as Error).message;
+    const alias = /alias[^:]*: (\S+)/i.exec(message)?.[1];
+    const offset = alias ? text.indexOf(`*${alias}`) : text.indexOf('*');
+    const location = at(Math.max(0, offset));
+    if (/excessive alias count/i.test(message)) {
+      throw new PerfyError(problem('E_YAML_SYNTAX', 'too many aliases: the document expands beyond 100 alias uses', 'a scenario rarely needs aliases; write the values out', location));
+    }
+    throw new PerfyError(problem('E_YAML_SYNTAX', lowerFirst(message.replace(/\s*\(.*?\)/, '')), 'define the anchor (&name) before the alias (*name) that uses it', location));
+  }
+}
+
+/**
+ * Maps an index into a scalar's value to an offset into the file. Exact when the value is the source text
+ * (plain, or quoted without escapes); otherwise the text from the index onward (shortened until it is found)
+ * is looked up in the source, as its same-numbered occurrence: right across escapes, folds and block scalars.
+ */
 function offsetInScalar(text: string, node: Scalar<string>, index: number): number {
   const [start, end] = node.range!;
-  const value = node.value;
-  const lineStart = value.lastIndexOf('\n', index - 1) + 1;
-  const lineEnd = value.indexOf('\n', index);
-  const line = value.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
   const source = text.slice(start, end);
-  const found = line.length > 0 ? source.indexOf(line) : -1;
-  return found === -1 ? start : start + found + (index - lineStart);
+  const value = node.value;
+  if (index >= value.length && value.length > 0) return offsetInScalar(text, node, value.length - 1) + 1;
+  for (const skip of [0, 1]) if (source.startsWith(value, skip)) return start + skip + index;
+  for (const length of [32, 16, 8, 4, 2, 1]) {
+    const window = value.slice(index, index + length).split('\n')[0]!;
+    if (window === '') continue;
+    let occurrence = 0;
+    for (let i = value.indexOf(window); i !== -1 && i < index; i = value.indexOf(window, i + 1)) occurrence++;
+    let found = source.indexOf(window);
+    for (let n = 0; n < occurrence && found !== -1; n++) found = source.indexOf(window, found + 1);
+    if (found !== -1) return start + found;
+  }
+  return start;
 }
 
 const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}/g;
 const ENV_REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
 /** Replaces `${env.NAME}` / `${env.NAME:-default}` in every string scalar; `$${` escapes a literal `${`. */
-function interpolateEnvironment(doc: Document, env: Environment, at: (offset: number) => SourceLocation): string[] {
+function interpolateEnvironment(doc: Document, text: string, env: Environment, at: (offset: number) => SourceLocation): string[] {
   const problems: Problem[] = [];
   const secrets: string[] = [];
   visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
       const original = node.value;
-      const start = node.range?.[0] ?? 0;
-      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
       let whole = false;
       const replaced = original.replace(PLACEHOLDER, (match, inner: string | undefined, index: number) => {
         if (match === '$${') return '${';
-        const location = at(start + quoted + index);
+        const location = at(offsetInScalar(text, node as Scalar<string>, index));
         const ref = ENV_REF.exec(inner ?? '');
         if (!ref) {
           problems.push(problem('E_ENV_SYNTAX', `\`${match}\` is not a placeholder perfy knows`, 'write ${env.NAME} or ${env.NAME:-default}; for a literal ${ write $${', location));
@@ -191,31 +245,91 @@ function plainScalarValue(text: string): string | number | boolean {
   return text;
 }
 
+/**
+ * Where a syntax error really is, and what to say about it. The parser reports an unclosed `[`, `{` or quote
+ * where it gives up (often the end of the file), a misindented line at its column 1, and an over-indented
+ * key as a value of the line above; point at the bracket, the quote or the misplaced key instead.
+ */
+function describeSyntaxError(text: string, code: string, offset: number, parserMessage: string): { offset: number; message: string; hint: string } {
+  if (code === 'BAD_INDENT' || code === 'MISSING_CHAR' || code === 'UNEXPECTED_TOKEN') {
+    const opener = unclosedOpener(text, offset);
+    if (opener !== undefined) {
+      const c = text[opener]!;
+      const closer = c === '[' ? ']' : c === '{' ? '}' : c;
+      return { offset: opener, message: `\`${c}\` is never closed`, hint: `close it with \`${closer}\`` };
+    }
+  }
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  if (code === 'BAD_INDENT' && offset === lineStart) {
+    return { offset: offset + /^[ ]*/.exec(text.slice(offset))![0].length, message: parserMessage, hint: 'indent this line like the keys beside it' };
+  }
+  if (code === 'BLOCK_AS_IMPLICIT_KEY') {
+    const lineEnd = text.indexOf('\n', offset);
+    const next = lineEnd === -1 ? '' : text.slice(lineEnd + 1).split('\n')[0]!;
+    const indent = (s: string): number => /^[ -]*/.exec(s)![0].length;
+    if (/^\s*[\w-]+:(\s|$)/.test(next) && indent(next) > indent(text.slice(lineStart, offset))) {
+      return { offset: lineEnd + 1 + /^ */.exec(next)![0].length, message: 'this key is indented more than the keys beside it', hint: 'align it with the key on the line above' };
+    }
+    return { offset, message: parserMessage, hint: 'a value containing ": " must be quoted' };
+  }
+  if (code === 'MULTIPLE_DOCS') {
+    return { offset, message: 'the file holds several YAML documents', hint: 'a scenario is one YAML document; remove the `---` separator and what follows, or put it in a file of its own' };
+  }
+  const line = text.slice(lineStart, offset);
+  if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
+    return { offset, message: parserMessage, hint: 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style' };
+  }
+  const hints: Record<string, string> = {
+    UNEXPECTED_TOKEN: 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`; elsewhere check the indentation',
+    BAD_INDENT: 'check the indentation of this line and the one above',
+    MISSING_CHAR: 'check the closing brackets and quotes of this line and the one above',
+  };
+  return { offset, message: parserMessage, hint: hints[code] ?? 'check this line against https://yaml.org/spec/1.2.2/' };
+}
+
+/** The offset of the innermost `[`, `{` or quote opened before `offset` (outside comments) and not closed by then. */
+function unclosedOpener(text: string, offset: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < offset; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote && !(quote === "'" && text[i + 1] === "'")) {
+        quote = undefined;
+        open.pop();
+      } else if (c === "'" && quote === "'") i++;
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < offset && text[i] !== '\n') i++;
+      continue;
+    }
+    if ((c === '"' || c === "'") && /[\s:[{,]/.test(text[i - 1] ?? ' ')) {
+      quote = c;
+      open.push(i);
+    } else if (c === '[' || c === '{') open.push(i);
+    else if ((c === ']' || c === '}') && open.length > 0) open.pop();
+  }
+  return open.at(-1);
+}
+
 function duplicateKeyName(text: string, offset: number): string {
   const key = /^[^:\n]*/.exec(text.slice(offset))?.[0]?.trim();
   return key ? ` "${key}"` : '';
 }
 
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
+/** A mapping key, comparable with the key of the plain value: collection keys by their text without spaces or quotes. */
+function keyText(key: unknown, text: string): string {
+  if (isScalar(key)) return squeeze(String(key.value));
+  const range = (key as Node | null)?.range;
+  return range ? squeeze(text.slice(range[0], range[1])) : '';
 }
 
-function yamlHint(code: string, text: string, offset: number): string {
-  const line = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
-  if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
-    return 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style';
-  }
-  switch (code) {
-    case 'UNEXPECTED_TOKEN':
-      return 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`; elsewhere check the indentation';
-    case 'BAD_INDENT':
-    case 'MISSING_CHAR':
-      return 'check the indentation and the closing brackets and quotes of this line and the one above';
-    case 'BLOCK_AS_IMPLICIT_KEY':
-      return 'a value containing ": " must be quoted';
-    case 'MULTIPLE_DOCS':
-      return 'a scenario is one YAML document; remove the `---` separators';
-    default:
-      return 'see https://yaml.org/spec/1.2.2/ or run the file through a YAML linter';
-  }
+function squeeze(s: string): string {
+  return /^[[{]/.test(s) ? s.replace(/[\s'"]/g, '') : s;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
 }

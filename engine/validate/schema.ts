@@ -62,10 +62,40 @@ function resolve(node: SchemaNode): SchemaNode {
   return current;
 }
 
+/**
+ * How deeply flows may nest (loop in group in if …). Validating a flow item tries each kind of item, and two
+ * kinds (loop, group) hold a flow of their own, so the schema check doubles in cost with every level: 12
+ * levels cost a few milliseconds, 25 would cost minutes. Real scenarios nest three or four levels.
+ */
+export const MAX_FLOW_DEPTH = 12;
+const FLOW_KEYS = new Set(['flow', 'then', 'else', 'parallel', 'setup', 'teardown']);
+
 /** Validates a loaded document against the scenario schema: every problem, each at its place in the file. */
 export function checkSchema(document: LoadedDocument): Problem[] {
+  const tooDeep = findTooDeepFlow(document.value, [], 0);
+  if (tooDeep) {
+    return [problem('E_SCHEMA', `flows are nested more than ${MAX_FLOW_DEPTH} levels deep`, 'move the inner part into a flow of its own (a workload, or a group at a higher level)', document.locate(tooDeep))];
+  }
   const problems = validateWith(validatorAt(''), document.value, [], document);
   return dedupe(problems);
+}
+
+/** The path of the first flow list nested deeper than MAX_FLOW_DEPTH, if any. */
+function findTooDeepFlow(value: unknown, path: PathSegment[], depth: number): PathSegment[] | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findTooDeepFlow(value[i], [...path, i], depth);
+      if (found) return found;
+    }
+  } else if (isObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      const nested = FLOW_KEYS.has(key) && Array.isArray(child);
+      if (nested && depth + 1 > MAX_FLOW_DEPTH) return [...path, key];
+      const found = findTooDeepFlow(child, [...path, key], nested ? depth + 1 : depth);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function validateWith(validate: ValidateFunction, data: unknown, base: PathSegment[], document: LoadedDocument): Problem[] {
@@ -78,8 +108,16 @@ function validateWith(validate: ValidateFunction, data: unknown, base: PathSegme
     .filter((e) => e.keyword === 'oneOf')
     .sort((a, b) => a.instancePath.length - b.instancePath.length || (isBranchOf(a, b) ? 1 : isBranchOf(b, a) ? -1 : 0));
   const handled: string[] = [];
+  const presence: string[] = [];
   for (const union of unions) {
     if (handled.some((h) => isUnder(union.instancePath, h))) continue;
+    if (isPresenceOnly(union.parentSchema as SchemaNode)) {
+      // "Exactly one of get, post, …": the mapping's other errors stand; an unknown key (`gett`) explains it best.
+      const unknownKeyHere = errors.some((e) => e.keyword === 'additionalProperties' && e.instancePath === union.instancePath);
+      if (!unknownKeyHere) problems.push(...resolveUnion(union, valueAt(data, union.instancePath), [...base, ...toSegments(union.instancePath, data)], document));
+      presence.push(union.instancePath);
+      continue;
+    }
     handled.push(union.instancePath);
     const path = [...base, ...toSegments(union.instancePath, data)];
     const value = valueAt(data, union.instancePath);
@@ -87,6 +125,7 @@ function validateWith(validate: ValidateFunction, data: unknown, base: PathSegme
   }
   for (const error of errors) {
     if (error.keyword === 'oneOf' || handled.some((h) => isUnder(error.instancePath, h))) continue;
+    if (error.keyword === 'required' && presence.includes(error.instancePath) && error.schemaPath.includes('/oneOf/')) continue;
     if (error.keyword === 'propertyNames') continue; // reported by its inner `pattern` error, which names the key
     problems.push(toProblem(error, [...base, ...toSegments(error.instancePath, data)], document));
   }
@@ -106,8 +145,10 @@ function resolveUnion(error: ErrorObject, value: unknown, path: PathSegment[], d
   if (byType.length > 1 && isObject(value)) {
     const present = byType.filter(({ schema }) => discriminators(schema).some((k) => k in value));
     if (present.length === 0) {
+      // Branches that only require a key ("exactly one of get, post, …") leave unknown keys to the parent.
+      const presenceOnly = isPresenceOnly(parent);
       const allowed = new Set(byType.flatMap(({ schema }) => allProperties(schema)));
-      const unknown = Object.keys(value).filter((k) => !allowed.has(k));
+      const unknown = presenceOnly ? [] : Object.keys(value).filter((k) => !allowed.has(k));
       if (unknown.length > 0) {
         return unknown.map((k) => problem('E_UNKNOWN_KEY', `unknown key \`${k}\``, didYouMean(k, allowed) ?? `expected one of: ${[...allowed].join(', ')}`, document.locate([...path, k], { key: true })));
       }
@@ -124,6 +165,10 @@ function resolveUnion(error: ErrorObject, value: unknown, path: PathSegment[], d
   if (pointer === undefined) return [];
   const inner = validatorAt(`${pointer}/oneOf/${branch.i}`);
   return validateWith(inner, value, path, document);
+}
+
+function isPresenceOnly(schema: SchemaNode): boolean {
+  return (schema.oneOf ?? []).every((b) => Object.keys(b).length === 1 && b.required !== undefined);
 }
 
 function isBranchOf(inner: ErrorObject, outer: ErrorObject): boolean {

@@ -111,12 +111,12 @@ const path: fc.Arbitrary<ExpressionNode> = fc.tuple(
 const metricName = fc.array(fieldName, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('.'));
 const tags = fc.dictionary(identifier, fc.string({ maxLength: 6 }), { maxKeys: 2 });
 function aggregate(call: string, fn: string, metric: fc.Arbitrary<string>, extra: Partial<Record<string, unknown>> = {}): fc.Arbitrary<ExpressionNode> {
-  return fc.tuple(metric, tags).map(([m, t]) => ({ type: 'aggregate', call, fn, metric: m, tags: t, offset: 0, metricOffset: 0, ...extra }) as ExpressionNode);
+  return fc.tuple(metric, tags).map(([m, t]) => ({ type: 'aggregate', call, fn, metric: m, tags: t, tagOffsets: {}, offset: 0, metricOffset: 0, ...extra }) as ExpressionNode);
 }
 const durationMetric = fc.tuple(metricName, fc.constantFrom('duration', 'connect', 'ttfb', 'tls', 'wait', 'lag')).map(([m, last]) => `${m}.${last}`);
 function processCall(call: string): fc.Arbitrary<ExpressionNode> {
   return hyphenName.map((name) => ({
-    type: 'aggregate', call, fn: 'value', metric: `process.${call}`, tags: { process: name }, offset: 0, metricOffset: 0, process: { name, offset: 0 },
+    type: 'aggregate', call, fn: 'value', metric: `process.${call}`, tags: { process: name }, tagOffsets: { process: 0 }, offset: 0, metricOffset: 0, process: { name, offset: 0 },
   }) as ExpressionNode);
 }
 const AGGREGATES: Partial<Record<Kind, fc.Arbitrary<ExpressionNode>>> = {

@@ -139,17 +139,17 @@ describe('what a compiled expression exposes', () => {
     const c = compileExpression('p(99.9, http.duration{step: vote}) < 1s and rate(http.errors) < 1% and p95(x) < 2s');
     assert.deepEqual(c.names, []);
     assert.deepEqual(c.metrics, [
-      { metric: 'http.duration', tags: { step: 'vote' }, offset: 8, fn: 'percentile', percentile: 99.9 },
-      { metric: 'http.errors', tags: {}, offset: 49, fn: 'rate' },
-      { metric: 'x', tags: {}, offset: 75, fn: 'percentile', percentile: 95 },
+      { metric: 'http.duration', tags: { step: 'vote' }, tagOffsets: { step: 28 }, offset: 8, fn: 'percentile', percentile: 99.9 },
+      { metric: 'http.errors', tags: {}, tagOffsets: {}, offset: 49, fn: 'rate' },
+      { metric: 'x', tags: {}, tagOffsets: {}, offset: 75, fn: 'percentile', percentile: 95 },
     ]);
   });
 
   it('cpu/rss/heap are value() of process metrics, and list their process', () => {
     const c = compileExpression('rss(api) > 512MB or cpu(my-db) > 90% for 10s');
     assert.deepEqual(c.metrics, [
-      { metric: 'process.rss', tags: { process: 'api' }, offset: 4, fn: 'value' },
-      { metric: 'process.cpu', tags: { process: 'my-db' }, offset: 24, fn: 'value' },
+      { metric: 'process.rss', tags: { process: 'api' }, tagOffsets: { process: 4 }, offset: 4, fn: 'value' },
+      { metric: 'process.cpu', tags: { process: 'my-db' }, tagOffsets: { process: 24 }, offset: 24, fn: 'value' },
     ]);
     assert.deepEqual(c.processes, [{ name: 'api', offset: 4 }, { name: 'my-db', offset: 24 }]);
     assert.equal(c.sustainMs, 10_000);

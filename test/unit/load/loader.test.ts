@@ -140,8 +140,12 @@ describe('byte order mark', () => {
     assert.deepEqual(loadScenarioFile(file, {}).value, { name: 't' });
   });
 
-  it('is the only place a BOM is skipped: NUL characters are refused', () => {
-    assert.throws(() => load('name: t\u0000\n'), (error: unknown) => error instanceof PerfyError && error.code === 'E_NOT_YAML');
+  it('does not make NUL characters acceptable: they are refused with E_NOT_YAML', () => {
+    assert.throws(() => load('\ufeffname: t\u0000\n'), (error: unknown) => error instanceof PerfyError && error.code === 'E_NOT_YAML');
+  });
+
+  it('locates the first NUL character of text', () => {
+    assert.deepEqual(failure('name: t\nk: a\u0000b\n'), [problemAt('E_NOT_YAML', 2, 5)]);
   });
 });
 

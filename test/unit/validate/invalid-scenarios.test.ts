@@ -97,13 +97,11 @@ const rows: Row[] = [
     title: 'binary data (NUL bytes)',
     bytes: Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x0a, 0x6e, 0x61]),
     expect: [at('E_NOT_YAML', 1, 1)],
-    todo: 'E_NOT_YAML for binary data has no location (the bare-list E_NOT_YAML has one)',
   },
   {
     title: 'Latin-1 text (not UTF-8)',
     bytes: Buffer.from('name: caf\xe9\n', 'latin1'),
     expect: [at('E_NOT_YAML', 1, 10)],
-    todo: 'E_NOT_YAML for invalid UTF-8 has no location; it should point at the first invalid byte',
   },
 
   // ---- YAML syntax -------------------------------------------------------------------------------------------
@@ -130,7 +128,6 @@ const rows: Row[] = [
       target: http://localhost:8080
       `,
     expect: [at('E_YAML_SYNTAX', 2, 9)],
-    todo: 'reported at the start of the next line (3:1), not at the `[` that is never closed',
   },
   {
     title: 'bad indentation (a key left of its siblings)',
@@ -142,7 +139,24 @@ const rows: Row[] = [
            expect: "status == 200"
       `,
     expect: [at('E_YAML_SYNTAX', 5, 6)],
-    todo: 'reported at column 1 of the line, not at the misplaced key',
+  },
+  {
+    title: 'an unclosed double quote',
+    yaml: yaml`
+      name: "t
+      target: http://localhost:8080
+      `,
+    expect: [at('E_YAML_SYNTAX', 1, 7)],
+  },
+  {
+    title: 'bad indentation (a key right of its siblings)',
+    yaml: yaml`
+      name: t
+      load:
+        - rate: 10/s
+           duration: 10s
+      `,
+    expect: [at('E_YAML_SYNTAX', 4, 6)],
   },
   {
     title: 'an alias to no anchor',
@@ -151,7 +165,6 @@ const rows: Row[] = [
       target: *nope
       `,
     expect: [at('E_YAML_SYNTAX', 2, 9)],
-    todo: 'the loader throws a ReferenceError from yaml toJS; validateFile reports E_INTERNAL',
   },
   { title: 'duplicate top-level key', yaml: yaml`
       name: t
@@ -192,7 +205,6 @@ const rows: Row[] = [
       : c
       `,
     expect: [at('E_UNKNOWN_KEY', 2, 3)],
-    todo: 'located at 1:1 (locate cannot find a non-scalar key) and yaml prints a warning on stderr',
   },
 
   // ---- environment -------------------------------------------------------------------------------------------
@@ -241,7 +253,6 @@ const rows: Row[] = [
         has \${env.PERFY_TEST_NOPE} here
       `,
     expect: [at('E_ENV_UNSET', 4, 7)],
-    todo: 'the column is computed from the `|` as if the scalar were one line: reported at 4:1',
   },
   {
     title: '${env.X} unset after an escape in a double-quoted string',
@@ -250,7 +261,6 @@ const rows: Row[] = [
       description: "a\\tb\${env.PERFY_TEST_NOPE}"
       `,
     expect: [at('E_ENV_UNSET', 2, 19)],
-    todo: 'escapes before the placeholder shift the column (reported at 2:18)',
   },
 
   // ---- unknown keys ------------------------------------------------------------------------------------------
@@ -311,7 +321,6 @@ const rows: Row[] = [
         - http: { gett: / }
       `,
     expect: [at('E_UNKNOWN_KEY', 6, 13)],
-    todo: 'the hint is "expected one of: " with an empty list (the method branches of httpRequest have no properties)',
   },
 
   // ---- missing keys, types, enums, formats -------------------------------------------------------------------
@@ -348,7 +357,6 @@ const rows: Row[] = [
         - http: { headers: { x-a: b } }
       `,
     expect: [at('E_MISSING_KEY', 6, 11)],
-    todo: 'reported as E_UNKNOWN_KEY on the valid key `headers`, with an empty "expected one of" hint',
   },
   {
     title: 'a `loop` mapping with neither `count` nor `while`',
@@ -363,7 +371,6 @@ const rows: Row[] = [
             - http: { get: / }
       `,
     expect: [at('E_MISSING_KEY', 6, 11)],
-    todo: 'reported as E_UNKNOWN_KEY on the valid key `max`, with an empty "expected one of" hint',
   },
   { title: '`flow` is a mapping, not a list', yaml: yaml`
       name: t
@@ -583,7 +590,7 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
           capture: { debate: "json.id" }
-      `, expect: [at('E_DUPLICATE_NAME', 4, 3)] },
+      `, expect: [at('E_DUPLICATE_NAME', 9, 16)] },
 
   // ---- expressions -------------------------------------------------------------------------------------------
   { title: '`status ==` (double-quoted)', yaml: yaml`
@@ -661,7 +668,6 @@ const rows: Row[] = [
           expect: "header[\\"x-a\\"] == \\"b\\" $"
       `,
     expect: [at('E_EXPR_PARSE', 7, 39)],
-    todo: 'locateInString needs the line verbatim in the source; with escapes it falls back to the opening quote (7:13)',
   },
   {
     title: 'a type error on the second line of a folded block scalar',
@@ -677,7 +683,6 @@ const rows: Row[] = [
             duration < 5MB
       `,
     expect: [at('E_EXPR_TYPE', 9, 16)],
-    todo: 'multi-line scalars fall back to the `>-` indicator (7:13)',
   },
   {
     title: 'an unknown name on the continuation line of a plain scalar',
@@ -692,7 +697,28 @@ const rows: Row[] = [
             and durration < 1s
       `,
     expect: [at('E_EXPR_UNKNOWN', 8, 11)],
-    todo: 'multi-line plain scalars fall back to the scalar start (7:13)',
+  },
+  { title: 'a `for` window in an expect', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: "status == 200 for 10s"
+      `, expect: [at('E_EXPR_WINDOW', 7, 28)] },
+  {
+    title: 'a `for` window of `1m30s` in an `if`',
+    yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          if: 'iteration > 1 for 1m30s'
+      `,
+    expect: [at('E_EXPR_WINDOW', 7, 24)],
   },
   { title: 'unknown names in one expect (`stauts`, `duraton`)', hint: '"status"', yaml: yaml`
       name: t
@@ -779,7 +805,6 @@ const rows: Row[] = [
         - { expr: "p99(step.duration{step: vot}) < 800ms", abort: true }
       `,
     expect: [at('E_TAG_UNKNOWN', 9, 38)],
-    todo: 'reported at the metric name (9:18), not at the tag value `vot`: MetricRef keeps no tag offsets',
   },
   {
     title: 'control: a tag filter on a tag named like an Object method',
@@ -795,7 +820,6 @@ const rows: Row[] = [
         - "p95(http.duration{toString: x}) < 1s"
       `,
     expect: [],
-    todo: 'E_INTERNAL "known.has is not a function": checkMetrics looks the tag up in a plain object literal',
   },
   { title: 'an alert on an unwatched process', yaml: yaml`
       name: t
@@ -913,7 +937,7 @@ const rows: Row[] = [
         - { rate: 10/s, duration: 5s }
       flow:
         - sql: { query: "SELECT * FROM t WHERE id = {{id}}" }
-      `, expect: [at('E_SQL_TEMPLATE', 8, 19)] },
+      `, expect: [at('E_SQL_TEMPLATE', 8, 47)] },
   { title: 'a relative URL without `target`', yaml: yaml`
       name: t
       load:
@@ -983,7 +1007,6 @@ const rows: Row[] = [
         - use: constructor
       `,
     expect: [at('E_PLUGIN_MISSING', 5, 10)],
-    todo: 'accepted: `name in (plugins ?? {})` finds Object.prototype.constructor',
   },
 
   // ---- several problems in one file --------------------------------------------------------------------------
