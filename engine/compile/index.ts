@@ -114,7 +114,6 @@ class Compiler {
   /** First pass: every capture, step and group name, so a template may use a capture made later in the flow. */
   private collectNames(): void {
     const s = this.scenario;
-    const explicitSteps = new Map<string, PathSegment[]>();
     const visit = (flow: Flow | undefined, path: PathSegment[]): void => {
       flow?.forEach((item, i) => {
         const here = [...path, i];
@@ -136,9 +135,9 @@ class Compiler {
           this.captureNames.add(name);
         }
         if (item.name !== undefined) {
-          if (explicitSteps.has(item.name)) {
+          if (this.stepNames.has(item.name)) {
             this.report('E_DUPLICATE_NAME', `two steps are named "${item.name}"`, 'step names tag metrics and must be unique; rename one', [...here, 'name']);
-          } else explicitSteps.set(item.name, here);
+          }
           this.stepNames.add(item.name);
         }
       });
@@ -405,7 +404,7 @@ class Compiler {
     if (this.stepKinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
     if (this.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
     for (const kind of this.stepKinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
-    for (const m of PROCESS_METRICS) metrics.add(m.name);
+    if (this.scenario.monitor) for (const m of PROCESS_METRICS) metrics.add(m.name);
     return metrics;
   }
 
