@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../paths.js';
+import { redact } from '../redact.js';
 import { PATTERNS } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
@@ -85,11 +86,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   return exitCode;
 }
 
-function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, io: Io): number {
+function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io): number {
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[] }[] = [];
+  const secrets: string[] = [];
+  const io: Io = { out: (text) => rawIo.out(redact(text, secrets)), err: (text) => rawIo.err(redact(text, secrets)) };
   for (const file of files) {
     const outcome = validateFile(file);
+    secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
     for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
     reports.push({ file, valid, problems: outcome.problems });

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import { PerfyError, problem, type Problem, type SourceLocation } from '../errors.js';
+import { isSecret } from '../redact.js';
 
 export type PathSegment = string | number;
 
@@ -12,7 +13,7 @@ export interface LoadedDocument {
   file: string;
   text: string;
   value: unknown;
-  /** Values that came from the environment, for redaction in reports and logs. */
+  /** Values that came from the environment (see isSecret), for redaction in reports and logs. */
   secrets: string[];
   /** Where the value at `path` is (or its key, with `key: true`); the nearest existing parent when missing. */
   locate(path: readonly PathSegment[], options?: { key?: boolean }): SourceLocation;
@@ -220,7 +221,7 @@ function interpolateEnvironment(doc: Document, text: string, env: Environment, a
         }
         const value = env[ref[1]!];
         if (value !== undefined && value !== '') {
-          secrets.push(value);
+          if (isSecret(value)) secrets.push(value);
           whole = match === original;
           return value;
         }

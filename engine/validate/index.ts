@@ -11,6 +11,8 @@ export interface ValidationOutcome {
   file: string;
   plan: Plan | undefined;
   problems: Problem[];
+  /** Values from the environment that output must redact (empty when the file did not load). */
+  secrets: string[];
 }
 
 /**
@@ -20,13 +22,14 @@ export interface ValidationOutcome {
 export function validateFile(file: string, env: Environment = process.env): ValidationOutcome {
   try {
     const document = loadScenarioFile(file, env);
+    const secrets = document.secrets;
     const schemaProblems = checkSchema(document);
-    if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems) };
+    if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems), secrets };
     const { plan, problems } = compileScenario(document, document.value as Scenario);
-    return { file, plan, problems: sortProblems(problems) };
+    return { file, plan, problems: sortProblems(problems), secrets };
   } catch (error) {
-    if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems) };
-    return { file, plan: undefined, problems: [internalProblem(error)] };
+    if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems), secrets: [] };
+    return { file, plan: undefined, problems: [internalProblem(error)], secrets: [] };
   }
 }
 

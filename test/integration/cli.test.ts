@@ -45,6 +45,23 @@ describe('perfy validate', () => {
     assert.match(result.stdout, /✓ scenarios\/spike.yaml is valid/);
   });
 
+  it('redacts values taken from the environment in the plan and in problems', () => {
+    const t = tempDir({
+      'secret.yaml': 'name: s\ntarget: "http://${env.PERFY_TEST_SECRET_HOST}"\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "/x?key=${env.PERFY_TEST_SECRET_KEY}" }\n',
+      'bad.yaml': 'name: s\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "${env.PERFY_TEST_SECRET_KEY}" }\n',
+    });
+    after(t.cleanup);
+    const env = { PERFY_TEST_SECRET_HOST: 'internal.example.test', PERFY_TEST_SECRET_KEY: 'k-9f8e7d' };
+    const plan = perfy(['validate', '--plan', t.path('secret.yaml')], { env });
+    assert.equal(plan.status, 0, plan.stderr);
+    assert.match(plan.stdout, /GET \/x\?key=\*\*\*/);
+    assert.doesNotMatch(plan.stdout, /internal\.example\.test|k-9f8e7d/);
+    const bad = perfy(['validate', '--json', t.path('bad.yaml')], { env });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stdout, /E_TARGET_MISSING/);
+    assert.doesNotMatch(bad.stdout, /k-9f8e7d/);
+  });
+
   it('prints problems as JSON with --json', () => {
     const result = perfy(['validate', '--json', 'scenarios', 'scenarios/spike.yaml']);
     assert.equal(result.status, 2);

@@ -1,0 +1,18 @@
+// Secrets from the environment never reach the screen or a report: every output passes through redact().
+
+/** Values shorter than this, and numbers or booleans, are settings rather than credentials: not redacted. */
+const MIN_SECRET_LENGTH = 4;
+
+export const REDACTED = '***';
+
+/** Whether a value read from the environment is treated as a secret. */
+export function isSecret(value: string): boolean {
+  return value.length >= MIN_SECRET_LENGTH && !/^(-?\d+(\.\d+)?|true|false)$/.test(value);
+}
+
+/** Replaces every occurrence of every secret (longest first, so one secret inside another is covered). */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
+  return out;
+}
