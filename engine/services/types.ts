@@ -1,0 +1,13 @@
+// The service contract: something that must be up before the load starts (DESIGN.md "Contracts").
+
+export interface RunningService {
+  name: string;
+  /** What `{{services.NAME.url}}` renders to. */
+  url: string;
+  host: string;
+  port: number;
+  /** The process to monitor, if perfy started one (undefined for in-process services and plain URLs). */
+  pid: number | undefined;
+  /** Stops the service; resolves when it is down. Safe to call twice. */
+  stop(): Promise<void>;
+}
