@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   E_DATA_MISSING: { exit: 2, summary: 'A data file named in `data:` does not exist.' },
   E_DATA_INVALID: { exit: 2, summary: 'A data file cannot be read as CSV or JSON rows, or holds no rows.' },
   E_PLUGIN_MISSING: { exit: 2, summary: 'A plugin module named in `plugins:` does not exist, or a step uses an undeclared plugin.' },
+  E_SERVICE_START: { exit: 3, summary: 'A service did not start or did not become ready in time; its output is saved and named.' },
+  E_EXECUTOR_MISSING: { exit: 2, summary: 'A step kind has no executor in this version of perfy, or a plugin module does not export one.' },
+  E_ABORTED: { exit: 3, summary: 'A threshold or alert with `abort: true` failed and stopped the run; the result so far is written.' },
+  E_INTERRUPTED: { exit: 3, summary: 'The run was stopped by Ctrl-C or SIGTERM; the result so far is written.' },
+  E_OUTPUT: { exit: 3, summary: 'A result or report file could not be written (permissions, disk full).' },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 

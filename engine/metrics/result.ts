@@ -1,0 +1,45 @@
+// The Result of a run: plain data, JSON-serializable, mergeable across workers and shards; reporters read
+// only this. schema/result.schema.json describes it; `--out DIR` writes it as DIR/result.json.
+
+import type { ResultMetrics } from './types.js';
+
+export const RESULT_VERSION = 1;
+
+export interface Result {
+  version: typeof RESULT_VERSION;
+  scenario: { name: string; description: string | undefined; file: string };
+  /** ms since the epoch */
+  startedAt: number;
+  endedAt: number;
+  /** How the run ended: `completed`, stopped by an abort threshold or alert, interrupted by a signal, or failed. */
+  status: 'completed' | 'aborted' | 'interrupted' | 'failed';
+  /** Why it did not complete (the failing threshold, the signal, the error), when status is not `completed`. */
+  reason: string | undefined;
+  environment: { perfy: string; node: string; platform: string; arch: string; cpus: number; hostname: string };
+  /** Command-line overrides that changed the scenario (`--time-scale 0.1`, `--rate 50/s`, …), for honest reports. */
+  overrides: string[];
+  workloads: ResultWorkload[];
+  metrics: ResultMetrics;
+  thresholds: ThresholdOutcome[];
+  /** Whether perfy itself was the bottleneck (event-loop lag or CPU), which would inflate the latencies. */
+  saturation: { saturated: boolean; eventLoopLagP99Ms: number; cpu: number; note: string | undefined };
+}
+
+export interface ResultWorkload {
+  name: string;
+  model: 'open' | 'closed';
+  startAfterMs: number;
+  durationMs: number;
+  /** Open model: iterations the timeline planned (after overrides). */
+  plannedIterations: number | null;
+}
+
+export interface ThresholdOutcome {
+  source: string;
+  passed: boolean;
+  /** The threshold stopped the run (abort: true). */
+  aborted: boolean;
+  /** The measured value of each metric the threshold reads, in the unit of the expression (ms, fraction, /s). */
+  values: { metric: string; fn: string; value: number | null }[];
+  description: string | undefined;
+}
