@@ -15,7 +15,9 @@ const m = (name: string, type: MetricType, description: string): MetricInfo => (
 export const CORE_METRICS: MetricInfo[] = [
   m('iterations', 'counter', 'Iterations completed.'),
   m('iteration.duration', 'trend', 'Time of one whole iteration of a flow.'),
-  m('dropped_iterations', 'counter', 'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
+  m('iterations.dropped', 'counter', 'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
+  m('iterations.interrupted', 'counter', 'Iterations cancelled when a ramp down or the end of the run outlasted the graceful-stop window, or the run was stopped.'),
+  m('iteration.start_lag', 'trend', 'Open model: how late iterations started after their intended start (a busy generator shows here).'),
   m('vus', 'gauge', 'Virtual users (iterations in flight).'),
   m('checks', 'rate', 'Share of `expect` checks that passed.'),
   m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).'),
@@ -29,7 +31,8 @@ export const GROUP_METRICS: MetricInfo[] = [m('group.duration', 'trend', 'Time o
 /** Produced by steps of each kind. */
 export const STEP_METRICS = {
   http: [
-    m('http.duration', 'trend', 'Total time of an HTTP request, body included.'),
+    m('http.duration', 'trend', 'Total time of an HTTP request from the moment it is sent, body included.'),
+    m('http.duration_corrected', 'trend', 'Open model: HTTP time from when the virtual user meant to send (iteration start lag and waiting for a free connection included): corrected for coordinated omission.'),
     m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).'),
     m('http.ttfb', 'trend', 'Time to the first byte of the response.'),
     m('http.reqs', 'counter', 'HTTP requests sent.'),

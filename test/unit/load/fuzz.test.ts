@@ -255,7 +255,7 @@ const VALUE_PIECES = [
   'status', 'duration', 'json.items[0].id', 'header["x"]', 'debate', 'topic', 'iteration', ' == ', ' != ', ' < ', ' >= ', ' and ', ' or ', 'not ',
   ' matches ', ' contains ', '200', '500ms', '1m30s', '5MB', '1%', '10/s', 'null', 'true', '"a"', "'b'", '(', ')', '[', ']', '.', ',',
   'p95(', 'p(99.9, ', 'rate(', 'count(', 'avg(', 'cpu(', 'rss(', 'http.duration', 'step.duration', 'group.duration', 'sql.duration', 'checks',
-  'dropped_iterations', '{step: vote}', '{workload: readers}', '{group: browse}', '{toString: x}', ' for 10s', ' for ', 'api', 'self',
+  'iterations.dropped', '{step: vote}', '{workload: readers}', '{group: browse}', '{toString: x}', ' for 10s', ' for ', 'api', 'self',
   '{{', '}}', '{{topic}}', '{{data.users.id}}', '{{data.users.nope}}', '{{loop.index}}', '{{services.api.url}}', '{{#x}}', '{{/x}}', '{{env.HOME}}',
   '$1', 'SELECT ', '0s', '1s..200ms', '200ms..1s', '/debates', 'http://127.0.0.1:1', '-', '_', 'constructor', '__proto__', ' ', '\\', '"',
 ];
