@@ -1,6 +1,8 @@
 // Shared test helpers: temp scenario files and running bin/perfy as a user would.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,4 +37,36 @@ export function tempDir(files: Record<string, string | Buffer> = {}): { dir: str
 /** The `file:line:col  E_CODE` heads of problem lines in CLI output. */
 export function problemHeads(output: string): { line: number; col: number; code: string }[] {
   return [...output.matchAll(/^\S+:(\d+):(\d+) {2}(E_[A-Z_]+) /gm)].map((m) => ({ line: Number(m[1]), col: Number(m[2]), code: m[3]! }));
+}
+
+/** Runs `bin/perfy ARGS` without blocking this process (so servers in the test can answer it). */
+export function perfyAsync(args: string[], options: { cwd?: string; env?: Record<string, string>; onSpawn?: (child: import('node:child_process').ChildProcess) => void } = {}): Promise<CliResult & { ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PERFY_BIN, ...args], { cwd: options.cwd ?? PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr, ms: Date.now() - started }));
+    options.onSpawn?.(child);
+  });
+}
+
+/** A real HTTP server on 127.0.0.1, port 0; `url` once listening; close() in after(). */
+export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; port: number; server: Server; close(): Promise<void> }> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }

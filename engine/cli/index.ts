@@ -1,14 +1,19 @@
 // The `perfy` command line: parses arguments, runs a command, returns the exit code (bin/perfy sets it).
 // Usage errors are E_USAGE with exit code 2; no command prints a stack trace unless PERFY_DEBUG is set.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../paths.js';
+import { writeResult } from '../metrics/write-result.js';
 import { redact } from '../redact.js';
-import { PATTERNS } from '../units.js';
+import { colorsFor, createProgressPrinter, formatSummary } from '../report/console.js';
+import { applyOverrides, type Overrides } from '../run/overrides.js';
+import { runPlan } from '../run/run.js';
+import { PATTERNS, parseDuration, parseRate } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
 export interface Io {
@@ -49,6 +54,23 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
     .action((files: string[], options: { plan?: boolean; json?: boolean }) => {
       exitCode = validateCommand(files, options, io);
+    });
+
+  program
+    .command('run')
+    .description('run a scenario: start its services, apply the load, check thresholds; exit 0 passed, 1 failed, 3 stopped')
+    .argument('<file>', 'scenario file (YAML)')
+    .option('-o, --out <dir>', 'write the full result to DIR/result.json (and services\' output to DIR/services/)')
+    .option('--duration <duration>', 'stretch or shrink every workload to last this long, keeping its shape (e.g. 30s)')
+    .option('--users <n>', 'replace every workload\'s load by N users for its duration')
+    .option('--rate <rate>', 'replace every workload\'s load by this arrival rate for its duration (e.g. 50/s)')
+    .option('--time-scale <factor>', 'divide every duration of the scenario by FACTOR (10 runs it ten times faster)')
+    .option('--smoke', 'run each flow once with one user')
+    .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
+    .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
+    .option('-q, --quiet', 'no live progress; the summary only')
+    .action(async (file: string, options: RunFlags) => {
+      exitCode = await runCommand(file, options, io);
     });
 
   program
@@ -132,4 +154,113 @@ function initCommand(name: string, options: { dir: string; force?: boolean }, io
 
 function printProblems(problems: Problem[], io: Io): void {
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface RunFlags {
+  out?: string;
+  duration?: string;
+  users?: string;
+  rate?: string;
+  timeScale?: string;
+  smoke?: boolean;
+  set: string[];
+  env: string[];
+  quiet?: boolean;
+}
+
+function parseOverrides(flags: RunFlags): Overrides {
+  const usage = (flag: string, value: string, hint: string): PerfyError => new PerfyError(problem('E_USAGE', `${flag} ${value} is not valid`, hint));
+  const overrides: Overrides = {};
+  if (flags.duration !== undefined) {
+    const ms = parseDuration(flags.duration);
+    if (ms === undefined || ms <= 0) throw usage('--duration', flags.duration, 'give a duration such as 30s or 2m');
+    overrides.durationMs = ms;
+  }
+  if (flags.users !== undefined) {
+    const users = Number(flags.users);
+    if (!Number.isInteger(users) || users < 1) throw usage('--users', flags.users, 'give a whole number of users, 1 or more');
+    overrides.users = users;
+  }
+  if (flags.rate !== undefined) {
+    const rate = parseRate(flags.rate);
+    if (rate === undefined || rate <= 0) throw usage('--rate', flags.rate, 'give a rate such as 50/s or 600/m');
+    overrides.rate = rate;
+  }
+  if (flags.timeScale !== undefined) {
+    const factor = Number(flags.timeScale);
+    if (!(factor > 0) || !Number.isFinite(factor)) throw usage('--time-scale', flags.timeScale, 'give a positive number: 10 runs the scenario ten times faster');
+    overrides.timeScale = factor;
+  }
+  if (flags.users !== undefined && flags.rate !== undefined) throw new PerfyError(problem('E_USAGE', '--users and --rate cannot both be given', 'choose the closed model (--users) or the open model (--rate)'));
+  if (flags.smoke) overrides.smoke = true;
+  return overrides;
+}
+
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new PerfyError(problem('E_USAGE', `--env ${pair}: no \`=\``, 'write --env NAME=value'));
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
+  const overrides = parseOverrides(flags);
+  const outcome = validateFile(file, { ...process.env, ...parseEnv(flags.env) }, flags.set);
+  const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
+  if (!outcome.plan) {
+    printProblems(outcome.problems, io);
+    io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
+    return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
+  }
+  const { plan, applied } = applyOverrides(outcome.plan, overrides);
+  const outDir = flags.out === undefined ? undefined : resolve(flags.out);
+  const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
+  mkdirSync(logDir, { recursive: true });
+
+  // First Ctrl-C: stop gracefully and keep what was measured. Second: leave at once.
+  const interrupt = new AbortController();
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    if (signals === 1) {
+      io.err('\nstopping: finishing in-flight iterations, writing the partial result (Ctrl-C again to quit at once)\n');
+      interrupt.abort();
+    } else process.exit(ERROR_CODES.E_INTERRUPTED.exit);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = flags.quiet ? undefined : createProgressPrinter(process.stderr);
+  try {
+    const ran = await runPlan(plan, {
+      logDir,
+      signal: interrupt.signal,
+      overrides: applied,
+      timeScale: overrides.timeScale,
+      onProgress: progress ? (p) => progress.update(p) : undefined,
+    });
+    progress?.done();
+    printProblems(ran.problems, io);
+    io.out(formatSummary(ran.result, colorsFor(process.stdout)));
+    const unsupported = plan.reports.map((r) => r.format).filter((f) => f !== 'console' && f !== 'json');
+    if (unsupported.length) io.out(`note: ${unsupported.join(', ')} reports are not written by this version; the JSON result (--out) holds everything measured\n`);
+    if (outDir) {
+      const path = await writeResult(outDir, ran.result);
+      const shown = relative(process.cwd(), path);
+      io.out(`result: ${shown.startsWith('..') ? path : shown}\n`);
+    }
+    if (ran.result.status === 'interrupted') printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', 'the partial result above holds everything measured until then')], io);
+    if (ran.result.status === 'aborted') printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', 'the result holds everything measured until then')], io);
+    return ran.exitCode;
+  } finally {
+    progress?.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

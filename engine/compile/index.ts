@@ -30,6 +30,7 @@ const ALL_RESPONSE_NAMES = [...new Set(Object.values(RESPONSE_NAMES).flat())];
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_CONNECTIONS = 100;
 const DEFAULT_MAX_VUS = 1000;
 const DEFAULT_WHILE_MAX = 1000;
 
@@ -96,7 +97,7 @@ class Compiler {
       target,
       variables: s.variables ?? {},
       data: this.data,
-      defaults: { timeoutMs, headers },
+      defaults: { timeoutMs, headers, connections: s.defaults?.connections ?? DEFAULT_CONNECTIONS, tls: this.compileTls() },
       setup,
       teardown,
       workloads,
@@ -191,6 +192,16 @@ class Compiler {
       return undefined;
     }
     return [...new Set(rows.flatMap((r) => Object.keys(r as object)))];
+  }
+
+  private compileTls(): Plan['defaults']['tls'] {
+    const tls = this.scenario.defaults?.tls;
+    let caFile: string | undefined;
+    if (tls?.ca !== undefined) {
+      caFile = resolvePath(this.baseDir, tls.ca);
+      if (!existsSync(caFile)) this.report('E_DATA_MISSING', `CA file ${tls.ca} does not exist`, `the path is relative to the scenario file; it resolves to ${caFile}`, ['defaults', 'tls', 'ca']);
+    }
+    return { verify: tls?.verify ?? true, caFile };
   }
 
   private compilePlugins(): Record<string, string> {

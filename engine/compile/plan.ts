@@ -18,7 +18,13 @@ export interface Plan {
   target: Template | undefined;
   variables: Record<string, Variable>;
   data: Record<string, PlannedData>;
-  defaults: { timeoutMs: number; headers: Record<string, Template> };
+  defaults: {
+    timeoutMs: number;
+    headers: Record<string, Template>;
+    /** HTTP keep-alive connections per origin. */
+    connections: number;
+    tls: { verify: boolean; /** absolute path */ caFile: string | undefined };
+  };
   setup: FlowNode[];
   teardown: FlowNode[];
   workloads: PlannedWorkload[];

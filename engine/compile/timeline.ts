@@ -35,6 +35,7 @@
 //   is the exact integral of that integer step function, and `maxUsers` is the largest value `usersAt` takes
 //   (a run that ends on the last instant of a ramp up to 20 users has maxUsers 19).
 
+import { mulberry32 } from '../random.js';
 import { formatDuration, formatRate } from '../units.js';
 
 export type OpenStage =
@@ -445,16 +446,4 @@ function nextDown(x: number): number {
 
 function thousands(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
-/** mulberry32: a tiny, fast, seedable PRNG in [0, 1); good enough to space arrivals, not for cryptography. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -546,6 +546,23 @@ export interface Defaults {
   headers?: {
     [k: string]: string;
   };
+  /**
+   * HTTP keep-alive connections per origin (scheme, host and port), shared by all virtual users; requests beyond them wait for a free one (default 100).
+   */
+  connections?: number;
+  /**
+   * TLS settings for HTTPS requests.
+   */
+  tls?: {
+    /**
+     * Verify server certificates (default true). `false` accepts self-signed certificates: for test environments only.
+     */
+    verify?: boolean;
+    /**
+     * Path of a PEM file of trusted CA certificates, relative to the scenario file (replaces the system's list).
+     */
+    ca?: string;
+  };
 }
 /**
  * A step: one request of one kind (exactly one of `http`, `sql`, `github`, `jmeter`, `use`) with its checks and captures.

@@ -4,6 +4,7 @@ import { compileScenario } from '../compile/index.js';
 import type { Plan } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import type { Scenario } from '../generated/scenario.js';
+import { parse as parseYaml } from 'yaml';
 import { loadScenarioFile, type Environment } from '../load/index.js';
 import { checkSchema } from './schema.js';
 
@@ -19,10 +20,11 @@ export interface ValidationOutcome {
  * Loads, checks and compiles one scenario. Problems of the scenario are returned, never thrown; the semantic
  * checks run once the schema is satisfied (they read the structure the schema guarantees).
  */
-export function validateFile(file: string, env: Environment = process.env): ValidationOutcome {
+export function validateFile(file: string, env: Environment = process.env, sets: readonly string[] = []): ValidationOutcome {
   try {
     const document = loadScenarioFile(file, env);
     const secrets = document.secrets;
+    for (const set of sets) applySet(document.value, set);
     const schemaProblems = checkSchema(document);
     if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems), secrets };
     const { plan, problems } = compileScenario(document, document.value as Scenario);
@@ -40,4 +42,37 @@ export function internalProblem(error: unknown): Problem {
 
 export function sortProblems(problems: Problem[]): Problem[] {
   return [...problems].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
+}
+
+/**
+ * `--set path=value`: changes one value of the scenario before it is checked, as if the file said so. The path
+ * uses dots and [index] (`load[0].rate`, `thresholds[1]`), the value is read as YAML (`50/s`, `3`, `[a, b]`).
+ */
+export function applySet(root: unknown, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  const usage = (why: string): PerfyError => new PerfyError(problem('E_USAGE', `--set ${assignment}: ${why}`, 'write --set path=value, e.g. --set load[0].rate=50/s or --set seed=3'));
+  if (eq <= 0) throw usage('no `=`');
+  const path = assignment.slice(0, eq);
+  const segments: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segments.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  if (segments.length === 0 || segments.join('') === '') throw usage('empty path');
+  let value: unknown;
+  try {
+    value = parseYaml(assignment.slice(eq + 1));
+  } catch {
+    value = assignment.slice(eq + 1);
+  }
+  let node = root as Record<string | number, unknown>;
+  for (const [i, segment] of segments.entries()) {
+    if (i === segments.length - 1) {
+      node[segment] = value;
+      return;
+    }
+    const next = node[segment];
+    if (next === null || typeof next !== 'object') {
+      if (next !== undefined) throw usage(`${segments.slice(0, i + 1).join('.')} is not a mapping or list`);
+      node[segment] = typeof segments[i + 1] === 'number' ? [] : {};
+    }
+    node = node[segment] as Record<string | number, unknown>;
+  }
 }

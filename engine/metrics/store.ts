@@ -1,0 +1,643 @@
+// The metric store: executors, the interpreter and monitors record into handles (cheap, allocation-free), and
+// thresholds, alerts and reporters read aggregates and plain snapshots. Snapshots merge exactly across shards.
+//
+// Decisions (docs/thresholds.md has the user's version):
+// - Series start at the store's creation time rounded down to a multiple of `intervalMs` since the epoch, so two
+//   shards' series line up interval for interval. Throughput is measured from the actual creation time.
+// - An interval with no samples is `null` in every series (a counter interval with `record(0)` is `0`).
+// - A trend records its value in ms; below 1 µs counts as 1 µs (sum, min and max included); NaN is ignored, and
+//   values above 1000 h are recorded as 1000 h. Counters and gauges ignore NaN; a rate counts any truthy
+//   value as a hit.
+// - aggregate() reads, by metric type (anything else is undefined, so a threshold on it fails):
+//     percentile  trend: from the added HDR histograms, in ms, kept within the exact [min, max]
+//     avg         trend: exact sum / count (ms); rate: hits / samples; gauge: the mean of its per-interval values
+//                 (a time average), summed over the matching tag sets
+//     min, max    exact smallest / largest sample (trend ms, counter increments, gauge values, rate 0 or 1)
+//     count       trend, rate, gauge: samples; counter: the total
+//     rate        rate: hits / samples
+//     value       gauge: the last value of each matching tag set, summed (the virtual users of all workloads,
+//                 the memory of all matching processes); counter: the total; rate: hits / samples
+//     throughput  count (as above) per second since the store was created
+// - mergeResultMetrics: per-interval trend p95s of two sources that both have samples in an interval merge to
+//   the larger of the two (an upper bound of the true p95: the per-interval histograms are not kept). Every
+//   other number merges exactly.
+
+import { PerfyError, problem } from '../errors.js';
+import type { AggregateQuery, MetricSource } from '../expr/index.js';
+import { HIGHEST_US, Histogram } from './histogram.js';
+import type { MetricHandle, MetricStore, MetricType, ResultMetric, ResultMetrics, Tags } from './types.js';
+
+export interface MetricStoreOptions {
+  /** Width of one series interval (default 1000 ms). */
+  intervalMs?: number;
+  /** The clock, ms since the epoch (default Date.now); tests inject one. */
+  now?: () => number;
+}
+
+type SeriesEntry = ResultMetric['series'][number];
+
+/** What aggregation needs of one tag set of a metric: a live handle or a loaded ResultMetric. */
+interface Stats {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly tags: Tags;
+  readonly hasSamples: boolean;
+  /** ResultMetric meaning: trend/rate/gauge samples, counter total */
+  readonly count: number;
+  /** ResultMetric meaning: trend sum (ms), counter total, rate hits, gauge last value */
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  histogram(): Histogram | undefined;
+  /** gauge: the mean of the per-interval last values */
+  seriesMean(): number | undefined;
+}
+
+const DEFAULT_INTERVAL_MS = 1000;
+const SMALLEST_MS = 0.001;
+const LARGEST_MS = HIGHEST_US / 1000;
+/** Per-interval trend histograms: 2 significant digits (1 % resolution) keep them small and quick to reset. */
+const INTERVAL_DIGITS = 2;
+const SERIES_PERCENTILE = 95;
+
+/** Shared by every handle of one store. */
+interface Clock {
+  readonly now: () => number;
+  readonly startedAt: number;
+  readonly intervalMs: number;
+}
+
+function intervalIndex(clock: Clock, t: number): number {
+  return Math.max(0, Math.floor((t - clock.startedAt) / clock.intervalMs));
+}
+
+/** The per-interval bookkeeping every handle shares; subclasses keep the current interval's numbers. */
+abstract class LiveSeries implements Stats {
+  abstract readonly type: MetricType;
+  abstract readonly count: number;
+  abstract readonly sum: number;
+  min = Infinity;
+  max = -Infinity;
+  protected readonly now: () => number;
+  protected currentIndex = -1;
+  /** First instant after the current interval: the hot path compares against it and nothing else. */
+  protected currentEnd = -Infinity;
+  protected readonly series: SeriesEntry[] = [];
+
+  constructor(readonly name: string, readonly tags: Tags, protected readonly clock: Clock) {
+    this.now = clock.now;
+  }
+
+  get hasSamples(): boolean {
+    return this.max >= this.min;
+  }
+
+  histogram(): Histogram | undefined {
+    return undefined;
+  }
+
+  seriesMean(): number | undefined {
+    return undefined;
+  }
+
+  /** The current interval's entry, or null when it has no samples. */
+  protected abstract currentEntry(): SeriesEntry;
+  protected abstract resetCurrent(): void;
+
+  /** Closes the current interval (when it has samples) and opens the one holding `t`. */
+  protected roll(t: number): void {
+    const entry = this.currentEntry();
+    if (entry !== null) {
+      this.closeInterval(entry);
+      while (this.series.length < this.currentIndex) this.series.push(null);
+      this.series.push(entry);
+      this.resetCurrent();
+    }
+    this.currentIndex = intervalIndex(this.clock, t);
+    this.currentEnd = this.clock.startedAt + (this.currentIndex + 1) * this.clock.intervalMs;
+  }
+
+  /** Hook for running totals over closed intervals. */
+  protected closeInterval(_entry: SeriesEntry): void {}
+
+  /** The series so far, `length` intervals long at least; the open interval is included, not closed. */
+  seriesSnapshot(length: number): SeriesEntry[] {
+    const out = this.series.slice();
+    const entry = this.currentEntry();
+    if (entry !== null) {
+      while (out.length < this.currentIndex) out.push(null);
+      out.push(entry);
+    }
+    while (out.length < length) out.push(null);
+    return out;
+  }
+
+  /** Index of the last interval with samples, -1 when none. */
+  lastIndex(): number {
+    if (this.currentEntry() !== null) return this.currentIndex;
+    return this.series.length - 1;
+  }
+
+  toResult(length: number): ResultMetric {
+    const has = this.hasSamples;
+    const metric: ResultMetric = {
+      name: this.name,
+      type: this.type,
+      tags: { ...this.tags },
+      count: this.count,
+      sum: this.sum,
+      min: has ? this.min : 0,
+      max: has ? this.max : 0,
+      series: this.seriesSnapshot(length),
+    };
+    const histogram = this.histogram();
+    if (histogram !== undefined) metric.histogram = histogram.encode();
+    return metric;
+  }
+}
+
+class TrendHandle extends LiveSeries implements MetricHandle {
+  readonly type = 'trend';
+  count = 0;
+  sum = 0;
+  private readonly all = new Histogram();
+  private readonly current = new Histogram({ significantDigits: INTERVAL_DIGITS, bucketBits: 32 });
+  private currentCount = 0;
+
+  record(value: number): void {
+    if (!(value >= SMALLEST_MS)) {
+      if (value !== value) return;
+      value = SMALLEST_MS;
+    } else if (value > LARGEST_MS) value = LARGEST_MS;
+    const t = this.now();
+    if (t >= this.currentEnd) this.roll(t);
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    const us = value * 1000;
+    this.all.record(us);
+    this.current.record(us);
+    this.currentCount++;
+  }
+
+  override histogram(): Histogram {
+    return this.all;
+  }
+
+  protected currentEntry(): SeriesEntry {
+    return this.currentCount === 0 ? null : [this.currentCount, this.current.percentile(SERIES_PERCENTILE) / 1000];
+  }
+
+  protected resetCurrent(): void {
+    this.current.reset();
+    this.currentCount = 0;
+  }
+}
+
+class CounterHandle extends LiveSeries implements MetricHandle {
+  readonly type = 'counter';
+  private total = 0;
+  private currentAmount = 0;
+  private currentHas = false;
+
+  get count(): number {
+    return this.total;
+  }
+
+  get sum(): number {
+    return this.total;
+  }
+
+  record(amount: number): void {
+    if (amount !== amount) return;
+    const t = this.now();
+    if (t >= this.currentEnd) this.roll(t);
+    this.total += amount;
+    if (amount < this.min) this.min = amount;
+    if (amount > this.max) this.max = amount;
+    this.currentAmount += amount;
+    this.currentHas = true;
+  }
+
+  protected currentEntry(): SeriesEntry {
+    return this.currentHas ? this.currentAmount : null;
+  }
+
+  protected resetCurrent(): void {
+    this.currentAmount = 0;
+    this.currentHas = false;
+  }
+}
+
+class RateHandle extends LiveSeries implements MetricHandle {
+  readonly type = 'rate';
+  count = 0;
+  /** hits */
+  sum = 0;
+  private currentHits = 0;
+  private currentTotal = 0;
+
+  record(value: number): void {
+    const t = this.now();
+    if (t >= this.currentEnd) this.roll(t);
+    const hit = value ? 1 : 0;
+    this.count++;
+    this.sum += hit;
+    if (hit < this.min) this.min = hit;
+    if (hit > this.max) this.max = hit;
+    this.currentHits += hit;
+    this.currentTotal++;
+  }
+
+  protected currentEntry(): SeriesEntry {
+    return this.currentTotal === 0 ? null : [this.currentHits, this.currentTotal];
+  }
+
+  protected resetCurrent(): void {
+    this.currentHits = 0;
+    this.currentTotal = 0;
+  }
+}
+
+class GaugeHandle extends LiveSeries implements MetricHandle {
+  readonly type = 'gauge';
+  count = 0;
+  /** the last value */
+  sum = 0;
+  private currentHas = false;
+  private closedSum = 0;
+  private closedIntervals = 0;
+
+  record(value: number): void {
+    if (value !== value) return;
+    const t = this.now();
+    if (t >= this.currentEnd) this.roll(t);
+    this.count++;
+    this.sum = value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    this.currentHas = true;
+  }
+
+  override seriesMean(): number | undefined {
+    const intervals = this.closedIntervals + (this.currentHas ? 1 : 0);
+    return intervals === 0 ? undefined : (this.closedSum + (this.currentHas ? this.sum : 0)) / intervals;
+  }
+
+  protected override closeInterval(entry: SeriesEntry): void {
+    this.closedSum += entry as number;
+    this.closedIntervals++;
+  }
+
+  protected currentEntry(): SeriesEntry {
+    return this.currentHas ? this.sum : null;
+  }
+
+  protected resetCurrent(): void {
+    this.currentHas = false;
+  }
+}
+
+type LiveHandle = TrendHandle | CounterHandle | RateHandle | GaugeHandle;
+
+const HANDLE_CLASSES = {
+  trend: TrendHandle,
+  counter: CounterHandle,
+  rate: RateHandle,
+  gauge: GaugeHandle,
+} as const satisfies Record<MetricType, new (name: string, tags: Tags, clock: Clock) => LiveHandle>;
+
+/** Tags with sorted keys, and a text that identifies them (for keys and ordering). */
+function canonicalTags(tags: Tags): { tags: Readonly<Record<string, string>>; key: string } {
+  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { tags: Object.freeze(Object.fromEntries(entries)), key: JSON.stringify(entries) };
+}
+
+function tagsMatch(tags: Tags, filter: Readonly<Record<string, string>>): boolean {
+  for (const key in filter) {
+    if (!Object.hasOwn(tags, key) || tags[key] !== filter[key]) return false;
+  }
+  return true;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Selected tag sets of one query, cached per query object (queries of compiled expressions are reused). */
+class Selection {
+  private readonly cache = new WeakMap<AggregateQuery, { version: number; entries: Stats[] }>();
+
+  constructor(private readonly byName: ReadonlyMap<string, readonly Stats[]>) {}
+
+  select(query: AggregateQuery, version: number): Stats[] {
+    const cached = this.cache.get(query);
+    if (cached !== undefined && cached.version === version) return cached.entries;
+    const candidates = this.byName.get(query.metric) ?? [];
+    const entries = candidates.filter((s) => tagsMatch(s.tags, query.tags));
+    this.cache.set(query, { version, entries });
+    return entries;
+  }
+}
+
+/**
+ * Combines the selected tag sets of one metric into the value of `query`, in the unit of the expression
+ * (ms for trends). undefined when none has samples or the function means nothing for the metric's type.
+ */
+function combine(selected: readonly Stats[], query: AggregateQuery, elapsedMs: number): number | undefined {
+  let type: MetricType | undefined;
+  let count = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let matched = 0;
+  let single: Stats | undefined;
+  for (const s of selected) {
+    if (!s.hasSamples) continue;
+    type ??= s.type;
+    if (s.type !== type) continue; // one name, one type: only a corrupt merged Result has both
+    matched++;
+    single = s;
+    count += s.count;
+    sum += s.sum;
+    if (s.min < min) min = s.min;
+    if (s.max > max) max = s.max;
+  }
+  if (type === undefined || single === undefined) return undefined;
+  switch (query.fn) {
+    case 'count':
+      return count;
+    case 'throughput':
+      return elapsedMs > 0 ? count / (elapsedMs / 1000) : undefined;
+    case 'min':
+      return min;
+    case 'max':
+      return max;
+    case 'avg':
+      if (type === 'trend' || type === 'rate') return sum / count;
+      if (type === 'gauge') {
+        let total = 0;
+        for (const s of selected) if (s.type === type && s.hasSamples) total += s.seriesMean() ?? 0;
+        return total;
+      }
+      return undefined;
+    case 'rate':
+      return type === 'rate' ? sum / count : undefined;
+    case 'value':
+      if (type === 'gauge' || type === 'counter') return sum;
+      return type === 'rate' ? sum / count : undefined;
+    case 'percentile': {
+      if (type !== 'trend') return undefined;
+      let histogram: Histogram | undefined;
+      if (matched === 1) histogram = single.histogram();
+      else {
+        histogram = new Histogram();
+        for (const s of selected) {
+          const h = s.type === type && s.hasSamples ? s.histogram() : undefined;
+          if (h !== undefined) histogram.add(h);
+        }
+      }
+      if (histogram === undefined || histogram.count === 0) return undefined;
+      const ms = histogram.valueAtPercentile(query.percentile ?? 50) / 1000;
+      return Math.min(Math.max(ms, min), max);
+    }
+  }
+}
+
+function sortMetrics(metrics: ResultMetric[]): ResultMetric[] {
+  const keyed = metrics.map((m) => ({ m, tagKey: canonicalTags(m.tags).key }));
+  keyed.sort((x, y) => compareText(x.m.name, y.m.name) || compareText(x.m.type, y.m.type) || compareText(x.tagKey, y.tagKey));
+  return keyed.map((k) => k.m);
+}
+
+export function createMetricStore(options: MetricStoreOptions = {}): MetricStore {
+  const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
+  const now = options.now ?? Date.now;
+  const createdAt = now();
+  const clock: Clock = { now, intervalMs, startedAt: Math.floor(createdAt / intervalMs) * intervalMs };
+
+  const handles = new Map<string, LiveHandle>();
+  const byName = new Map<string, LiveHandle[]>();
+  const typeOf = new Map<string, MetricType>();
+  const selection = new Selection(byName);
+  let version = 0;
+
+  return {
+    handle(name: string, type: MetricType, tags: Tags): MetricHandle {
+      const canonical = canonicalTags(tags);
+      const key = `${name}\u0000${type}\u0000${canonical.key}`;
+      const existing = handles.get(key);
+      if (existing !== undefined) return existing;
+      const known = typeOf.get(name);
+      if (known !== undefined && known !== type) {
+        throw new Error(`metric ${name} is a ${known}; it cannot also be recorded as a ${type}`);
+      }
+      const handle = new HANDLE_CLASSES[type](name, canonical.tags, clock);
+      handles.set(key, handle);
+      typeOf.set(name, type);
+      const list = byName.get(name);
+      if (list === undefined) byName.set(name, [handle]);
+      else list.push(handle);
+      version++;
+      return handle;
+    },
+
+    aggregate(query: AggregateQuery): number | undefined {
+      return combine(selection.select(query, version), query, now() - createdAt);
+    },
+
+    snapshot(): ResultMetrics {
+      let length = Math.max(1, Math.ceil((now() - clock.startedAt) / intervalMs));
+      for (const h of handles.values()) length = Math.max(length, h.lastIndex() + 1);
+      const metrics = sortMetrics([...handles.values()].map((h) => h.toResult(length)));
+      return { startedAt: clock.startedAt, intervalMs, metrics };
+    },
+  };
+}
+
+// ---- loaded results: merge and aggregate ---------------------------------------------------------------------
+
+function seriesHasSamples(series: readonly SeriesEntry[]): boolean {
+  for (const entry of series) if (entry !== null) return true;
+  return false;
+}
+
+function lastSampleIndex(series: readonly SeriesEntry[]): number {
+  for (let i = series.length - 1; i >= 0; i--) if (series[i] !== null) return i;
+  return -1;
+}
+
+function metricHasSamples(m: ResultMetric): boolean {
+  return m.count > 0 || seriesHasSamples(m.series);
+}
+
+function decodeHistogram(m: ResultMetric): Histogram {
+  return m.histogram === undefined ? new Histogram() : Histogram.decode(m.histogram);
+}
+
+function mergeEntry(type: MetricType, a: SeriesEntry, b: SeriesEntry): SeriesEntry {
+  if (a === null) return b;
+  if (b === null) return a;
+  switch (type) {
+    case 'counter':
+      return (a as number) + (b as number);
+    case 'gauge':
+      return b;
+    case 'rate': {
+      const [ah, at] = a as [number, number];
+      const [bh, bt] = b as [number, number];
+      return [ah + bh, at + bt];
+    }
+    case 'trend': {
+      const [ac, ap] = a as [number, number];
+      const [bc, bp] = b as [number, number];
+      return [ac + bc, Math.max(ap, bp)];
+    }
+  }
+}
+
+/** `series` moved `offset` intervals later and padded with nulls to `length`. */
+function shifted(series: readonly SeriesEntry[], offset: number, length: number): SeriesEntry[] {
+  const out: SeriesEntry[] = new Array<SeriesEntry>(length).fill(null);
+  for (let i = 0; i < series.length && offset + i < length; i++) out[offset + i] = series[i] ?? null;
+  return out;
+}
+
+function mergeMetric(a: ResultMetric, offsetA: number, b: ResultMetric, offsetB: number, length: number): ResultMetric {
+  const seriesA = shifted(a.series, offsetA, length);
+  const seriesB = shifted(b.series, offsetB, length);
+  const hasA = metricHasSamples(a);
+  const hasB = metricHasSamples(b);
+  let sum = a.sum + b.sum;
+  if (a.type === 'gauge') {
+    // The later value: the source whose last sample is later (b when both end in the same interval).
+    sum = !hasA ? b.sum : !hasB ? a.sum : lastSampleIndex(seriesA) > lastSampleIndex(seriesB) ? a.sum : b.sum;
+  }
+  const merged: ResultMetric = {
+    name: a.name,
+    type: a.type,
+    tags: { ...a.tags },
+    count: a.count + b.count,
+    sum,
+    min: hasA && hasB ? Math.min(a.min, b.min) : hasA ? a.min : b.min,
+    max: hasA && hasB ? Math.max(a.max, b.max) : hasA ? a.max : b.max,
+    series: seriesA.map((entry, i) => mergeEntry(a.type, entry, seriesB[i] ?? null)),
+  };
+  if (a.type === 'trend') {
+    if (!hasB && a.histogram !== undefined) merged.histogram = a.histogram;
+    else if (!hasA && b.histogram !== undefined) merged.histogram = b.histogram;
+    else {
+      const histogram = decodeHistogram(a);
+      histogram.add(decodeHistogram(b));
+      merged.histogram = histogram.encode();
+    }
+  }
+  return merged;
+}
+
+function metricKey(m: ResultMetric): string {
+  return `${m.name}\u0000${m.type}\u0000${canonicalTags(m.tags).key}`;
+}
+
+function seriesLength(m: ResultMetrics): number {
+  let length = 0;
+  for (const metric of m.metrics) length = Math.max(length, metric.series.length);
+  return length;
+}
+
+/**
+ * The metrics one run would have recorded had it seen the samples of both `a` and `b` (two shards, two worker
+ * threads): histograms, counters and rate hits/totals add, gauges take the later value, min/max combine, and
+ * series are aligned by timestamp. Both must use the same interval (E_USAGE otherwise).
+ */
+export function mergeResultMetrics(a: ResultMetrics, b: ResultMetrics): ResultMetrics {
+  if (a.intervalMs !== b.intervalMs) {
+    throw new PerfyError(problem('E_USAGE', `cannot merge results with different series intervals (${a.intervalMs} ms and ${b.intervalMs} ms)`,
+      'merge results of runs made by the same version of perfy with the same settings'));
+  }
+  const intervalMs = a.intervalMs;
+  const startedAt = Math.min(a.startedAt, b.startedAt);
+  const offsetA = Math.round((a.startedAt - startedAt) / intervalMs);
+  const offsetB = Math.round((b.startedAt - startedAt) / intervalMs);
+  const length = Math.max(offsetA + seriesLength(a), offsetB + seriesLength(b));
+
+  const fromB = new Map(b.metrics.map((m) => [metricKey(m), m]));
+  const metrics: ResultMetric[] = [];
+  for (const ma of a.metrics) {
+    const key = metricKey(ma);
+    const mb = fromB.get(key);
+    fromB.delete(key);
+    if (mb === undefined) metrics.push({ ...ma, tags: { ...ma.tags }, series: shifted(ma.series, offsetA, length) });
+    else metrics.push(mergeMetric(ma, offsetA, mb, offsetB, length));
+  }
+  for (const mb of fromB.values()) metrics.push({ ...mb, tags: { ...mb.tags }, series: shifted(mb.series, offsetB, length) });
+  return { startedAt, intervalMs, metrics: sortMetrics(metrics) };
+}
+
+/** One ResultMetric seen as Stats; its histogram is decoded on first use. */
+class LoadedStats implements Stats {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly tags: Tags;
+  readonly hasSamples: boolean;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  private decoded: Histogram | undefined;
+
+  constructor(private readonly metric: ResultMetric) {
+    this.name = metric.name;
+    this.type = metric.type;
+    this.tags = metric.tags;
+    this.hasSamples = metricHasSamples(metric);
+    this.count = metric.count;
+    this.sum = metric.sum;
+    this.min = metric.min;
+    this.max = metric.max;
+  }
+
+  histogram(): Histogram | undefined {
+    if (this.type !== 'trend') return undefined;
+    this.decoded ??= decodeHistogram(this.metric);
+    return this.decoded;
+  }
+
+  seriesMean(): number | undefined {
+    let total = 0;
+    let intervals = 0;
+    for (const entry of this.metric.series) {
+      if (typeof entry === 'number') {
+        total += entry;
+        intervals++;
+      }
+    }
+    return intervals === 0 ? undefined : total / intervals;
+  }
+}
+
+export interface SnapshotSourceOptions {
+  /**
+   * The span throughput() divides by, in ms: pass `result.endedAt - result.startedAt`. By default, the series'
+   * length times the interval (which counts the last, partial interval in full).
+   */
+  elapsedMs?: number;
+}
+
+/** Aggregates over loaded metrics exactly as the live store would have (for `perfy report` and merged shards). */
+export function storeFromSnapshot(m: ResultMetrics, options: SnapshotSourceOptions = {}): MetricSource {
+  const byName = new Map<string, LoadedStats[]>();
+  for (const metric of m.metrics) {
+    const stats = new LoadedStats(metric);
+    const list = byName.get(metric.name);
+    if (list === undefined) byName.set(metric.name, [stats]);
+    else list.push(stats);
+  }
+  const selection = new Selection(byName);
+  const elapsedMs = options.elapsedMs ?? seriesLength(m) * m.intervalMs;
+  return {
+    aggregate: (query: AggregateQuery): number | undefined => combine(selection.select(query, 0), query, elapsedMs),
+  };
+}

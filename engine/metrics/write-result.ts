@@ -1,0 +1,121 @@
+// Writing DIR/result.json so that a crash or a full disk never leaves half a file behind (temp file, fsync,
+// rename), and reading one back checked against schema/result.schema.json (`perfy report`, `perfy merge`).
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { PerfyError, problem, type Problem } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import type { Result } from './result.js';
+
+export const RESULT_FILE = 'result.json';
+export const RESULT_SCHEMA_PATH = join(PACKAGE_ROOT, 'schema', 'result.schema.json');
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js').default;
+
+let validator: ValidateFunction | undefined;
+
+/** Compiled on first use: writing a result never needs it. */
+function validateResult(): ValidateFunction {
+  if (validator === undefined) {
+    const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as object;
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === undefined ? error.message : `${code}: ${error.message}`;
+  }
+  return String(error);
+}
+
+/**
+ * Writes `result` as `dir/result.json` (creating `dir`) and returns that path. The JSON goes to a temp file in the
+ * same directory, is flushed to disk, then renamed over the target: readers see the old file or the new one,
+ * never a partial one. Any failure is a PerfyError E_OUTPUT, and the temp file is removed.
+ */
+export async function writeResult(dir: string, result: Result): Promise<string> {
+  const target = join(dir, RESULT_FILE);
+  const temp = join(dir, `.${RESULT_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let stage = 'create the directory';
+  try {
+    await mkdir(dir, { recursive: true });
+    stage = 'write';
+    const text = `${JSON.stringify(result, null, 2)}\n`;
+    const file = await open(temp, 'wx', 0o644);
+    try {
+      await file.writeFile(text, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    stage = 'rename the temp file to';
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new PerfyError(problem('E_OUTPUT', `could not ${stage} ${stage === 'create the directory' ? dir : target}: ${reasonOf(error)}`,
+      'check that the --out directory is writable and the disk is not full'));
+  }
+  await syncDirectory(dir);
+  return target;
+}
+
+/** Makes the rename itself durable where the platform allows it (not on Windows); best effort. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // a directory that cannot be opened or fsynced still holds the renamed file
+  }
+}
+
+/**
+ * Reads and checks a result file. Problems: E_FILE_NOT_FOUND (no such file), E_FILE_IS_DIRECTORY, E_FILE_READ
+ * (any other read error), E_SCHEMA (not JSON, or not a perfy Result: every violation, each with its JSON path).
+ */
+export function readResult(file: string): Result {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PerfyError(problem('E_FILE_NOT_FOUND', `${file} does not exist`, 'give the result.json written by `perfy run --out DIR`'));
+    if (code === 'EISDIR') throw new PerfyError(problem('E_FILE_IS_DIRECTORY', `${file} is a directory`, `did you mean ${join(file, RESULT_FILE)}?`));
+    throw new PerfyError(problem('E_FILE_READ', `could not read ${file}: ${reasonOf(error)}`));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new PerfyError(problem('E_SCHEMA', `${basename(file)} is not JSON: ${reasonOf(error)}`, 'give the result.json written by `perfy run --out DIR`'));
+  }
+  const validate = validateResult();
+  if (!validate(value)) throw new PerfyError(schemaProblems(file, validate.errors ?? []));
+  return value as Result;
+}
+
+function schemaProblems(file: string, errors: ErrorObject[]): Problem[] {
+  const problems = errors
+    // a failed oneOf also reports each branch's error; the oneOf line says it once
+    .filter((e) => !/\/oneOf\/\d+\//.test(e.schemaPath))
+    .slice(0, 20)
+    .map((e) => {
+      const where = e.instancePath === '' ? 'the result' : e.instancePath;
+      const detail = e.keyword === 'additionalProperties' ? `unknown key \`${String(e.params['additionalProperty'])}\`` : e.message ?? 'is invalid';
+      return problem('E_SCHEMA', `${file}: ${where} ${detail}`, 'this is not a result written by this version of perfy');
+    });
+  return problems.length > 0 ? problems : [problem('E_SCHEMA', `${file} is not a perfy result`)];
+}

@@ -1,0 +1,195 @@
+// The console: live progress while a run goes on, and the end-of-run summary (like k6's), both read-only over
+// the metric store or the Result. Colours only on a terminal, never with NO_COLOR.
+
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Result, ThresholdOutcome } from '../metrics/result.js';
+import { storeFromSnapshot } from '../metrics/store.js';
+import type { ResultMetric } from '../metrics/types.js';
+import type { RunProgress } from '../run/run.js';
+import { formatDuration } from '../units.js';
+
+export function colorsFor(stream: NodeJS.WriteStream): ChalkInstance {
+  const enabled = Boolean(stream.isTTY) && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
+  return new Chalk({ level: enabled ? 1 : 0 });
+}
+
+/** A duration in ms, short: `812µs`, `12.3ms`, `1.24s`. */
+export function ms(value: number | undefined | null): string {
+  if (value === undefined || value === null || Number.isNaN(value)) return '-';
+  if (value <= 0.001) return '0';
+  if (value < 1) return `${Math.round(value * 1000)}µs`;
+  if (value < 100) return `${value.toFixed(1)}ms`;
+  if (value < 1000) return `${Math.round(value)}ms`;
+  return `${(value / 1000).toFixed(2)}s`;
+}
+
+function percent(value: number | undefined | null): string {
+  return value === undefined || value === null ? '-' : `${(value * 100).toFixed(value < 0.001 && value > 0 ? 3 : 1)}%`;
+}
+
+function size(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
+export function createProgressPrinter(stream: NodeJS.WriteStream, plainEveryMs = 10_000): { update(p: RunProgress): void; done(): void } {
+  const c = colorsFor(stream);
+  const tty = Boolean(stream.isTTY);
+  let lastPlain = 0;
+  let wrote = false;
+  return {
+    update(p) {
+      const line = progressLine(p, c);
+      if (tty) {
+        stream.write(`\r\x1b[2K${line}`);
+        wrote = true;
+      } else if (p.elapsedMs - lastPlain >= plainEveryMs) {
+        lastPlain = p.elapsedMs;
+        stream.write(`${line}\n`);
+      }
+    },
+    done() {
+      if (tty && wrote) stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+export function progressLine(p: RunProgress, c: ChalkInstance): string {
+  const width = 20;
+  const share = p.plannedMs > 0 ? Math.min(1, p.elapsedMs / p.plannedMs) : 1;
+  const bar = `${'█'.repeat(Math.round(share * width))}${'░'.repeat(width - Math.round(share * width))}`;
+  const workloads = p.workloads.map((w) => {
+    const target = w.model === 'open' ? `${w.target.toFixed(0)}/s` : `${w.target} users`;
+    return `${w.name} ${target} · ${w.active} active${w.dropped ? c.yellow(` · ${count(w.dropped)} dropped`) : ''}`;
+  });
+  const p95 = p.store.aggregate({ fn: 'percentile', percentile: 95, metric: 'http.duration', tags: {} });
+  const errors = p.store.aggregate({ fn: 'rate', metric: 'http.errors', tags: {} });
+  const checks = p.store.aggregate({ fn: 'rate', metric: 'checks', tags: {} });
+  const parts = [
+    `${formatDuration(Math.round(p.elapsedMs / 1000) * 1000)}/${formatDuration(Math.round(p.plannedMs / 1000) * 1000)} ${c.cyan(bar)}`,
+    ...workloads,
+    p95 === undefined ? '' : `p95 ${ms(p95)}`,
+    errors === undefined ? '' : `errors ${errors > 0 ? c.red(percent(errors)) : percent(errors)}`,
+    checks === undefined ? '' : `checks ${percent(checks)}`,
+  ].filter(Boolean);
+  return parts.join('  ');
+}
+
+const TREND_ORDER = ['http.duration', 'http.duration_corrected', 'http.ttfb', 'http.connect', 'iteration.duration', 'iteration.start_lag', 'group.duration', 'step.duration'];
+
+/** The end-of-run summary, from the Result alone. */
+export function formatSummary(result: Result, c: ChalkInstance): string {
+  const source = storeFromSnapshot(result.metrics, { elapsedMs: result.endedAt - result.startedAt });
+  const seconds = Math.max(0.001, (result.endedAt - result.startedAt) / 1000);
+  const lines: string[] = [];
+  const statusText = result.status === 'completed' ? c.green('completed') : c.red(result.status);
+  lines.push(`${c.bold(`scenario ${result.scenario.name}`)}: ${statusText} in ${formatDuration(Math.round(seconds * 1000))}${result.reason ? ` — ${result.reason}` : ''}`);
+  if (result.overrides.length) lines.push(c.dim(`  overrides: ${result.overrides.join(', ')}`));
+  const metrics = result.metrics.metrics;
+  const sum = (name: string, tags: Record<string, string> = {}): number =>
+    metrics.filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v)).reduce((s, m) => s + m.sum, 0);
+  for (const w of result.workloads) {
+    const planned = w.plannedIterations === null ? '' : `${count(w.plannedIterations)} planned · `;
+    const started = sum('iterations', { workload: w.name });
+    const dropped = sum('iterations.dropped', { workload: w.name });
+    const interrupted = sum('iterations.interrupted', { workload: w.name });
+    lines.push(`  workload ${w.name} (${w.model}): ${planned}${count(started)} completed · ${dropped ? c.yellow(`${count(dropped)} dropped`) : '0 dropped'} · ${count(interrupted)} interrupted`);
+  }
+
+  lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`));
+  const trendRows = trendSeries(metrics);
+  for (const row of trendRows) {
+    const q = (percentile: number): number | undefined => source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
+    const all = metrics.filter((m) => m.name === row.name && Object.entries(row.filter).every(([k, v]) => m.tags[k] === v));
+    const n = all.reduce((s, m) => s + m.count, 0);
+    const min = Math.min(...all.map((m) => m.min));
+    const max = Math.max(...all.map((m) => m.max));
+    const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(min), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(max)];
+    lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join('')}`);
+  }
+
+  const counters = ['http.reqs', 'iterations', 'http.bytes_in', 'http.bytes_out'].filter((n) => metrics.some((m) => m.name === n));
+  if (counters.length) {
+    lines.push('');
+    for (const name of counters) {
+      const total = sum(name);
+      const bytes = name.includes('bytes');
+      const cells = bytes ? [size(total), `${size(total / seconds)}/s`] : [count(total), `${(total / seconds).toFixed(1)}/s`];
+      lines.push(`  ${name.padEnd(44)}${cells.map((x) => x.padStart(9)).join('')}`);
+    }
+  }
+
+  const errorClasses = new Map<string, number>();
+  for (const m of metrics.filter((x) => x.name === 'http.reqs')) {
+    const status = m.tags['status'] ?? '';
+    if (!/^[23]\d\d$/.test(status)) errorClasses.set(status, (errorClasses.get(status) ?? 0) + m.sum);
+  }
+  if (errorClasses.size) {
+    lines.push('', `  ${c.bold('errors')}  ${[...errorClasses].map(([k, v]) => `${k}: ${count(v)}`).join(' · ')}`);
+  }
+
+  const checks = metrics.filter((m) => m.name === 'checks');
+  if (checks.length) {
+    const hits = checks.reduce((s, m) => s + m.sum, 0);
+    const total = checks.reduce((s, m) => s + m.count, 0);
+    lines.push('', `  ${c.bold('checks')}  ${percent(total ? hits / total : undefined)} (${count(hits)} of ${count(total)})`);
+    for (const m of checks) {
+      if (m.sum === m.count) continue;
+      lines.push(`    ${c.red('✗')} ${m.tags['step']}: ${m.tags['check']}  ${percent(m.count ? m.sum / m.count : 0)} passed (${count(m.count - m.sum)} failed)`);
+    }
+  }
+
+  if (result.thresholds.length) {
+    lines.push('', `  ${c.bold('thresholds')}`);
+    for (const t of result.thresholds) lines.push(`    ${thresholdLine(t, c)}`);
+  }
+  if (result.saturation.note) lines.push('', c.yellow(`  ! ${result.saturation.note}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function thresholdLine(t: ThresholdOutcome, c: ChalkInstance): string {
+  const mark = t.passed ? c.green('✓') : c.red('✗');
+  const values = t.values.map((v) => `${v.fn}(${v.metric}) = ${v.value === null ? 'no samples' : formatValue(v.metric, v.fn, v.value)}`).join(', ');
+  return `${mark} ${t.source}${values ? c.dim(`  (${values})`) : ''}${t.aborted ? c.red('  — aborted the run') : ''}`;
+}
+
+function formatValue(metric: string, fn: string, value: number): string {
+  if (fn === 'rate') return percent(value);
+  if (fn === 'count') return count(value);
+  if (fn === 'throughput') return `${value.toFixed(1)}/s`;
+  if (/\.(duration|connect|ttfb|lag|start_lag)/.test(metric) || /duration_corrected$/.test(metric)) return ms(value);
+  return String(Math.round(value * 1000) / 1000);
+}
+
+/** Trend rows: each trend metric overall, then per step / group where there are several. */
+function trendSeries(metrics: ResultMetric[]): { label: string; name: string; filter: Record<string, string> }[] {
+  const rows: { label: string; name: string; filter: Record<string, string> }[] = [];
+  const names = [...new Set(metrics.filter((m) => m.type === 'trend' && m.count > 0).map((m) => m.name))]
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const name of names) {
+    const series = metrics.filter((m) => m.name === name && m.count > 0);
+    const by = name === 'group.duration' ? 'group' : name.startsWith('engine.') ? undefined : 'step';
+    if (name !== 'step.duration' && name !== 'group.duration') rows.push({ label: name, name, filter: {} });
+    if (by === undefined || (name !== 'step.duration' && name !== 'group.duration')) continue;
+    for (const value of [...new Set(series.map((m) => m.tags[by]).filter((v): v is string => v !== undefined))]) {
+      rows.push({ label: `${name}{${by}: ${value}}`, name, filter: { [by]: value } });
+    }
+  }
+  return rows;
+}
+
+function rank(name: string): number {
+  const i = TREND_ORDER.indexOf(name);
+  return i === -1 ? TREND_ORDER.length : i;
+}

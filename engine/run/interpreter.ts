@@ -1,0 +1,207 @@
+// The interpreter: walks a workload's execution graph for one iteration of one virtual user. It renders
+// nothing itself (executors do), evaluates the compiled conditions, checks and captures, and records the
+// step, check, group and iteration metrics; executors record their own (http.*).
+
+import { performance } from 'node:perf_hooks';
+import type { FlowNode, GroupNode, Plan, StepNode } from '../compile/plan.js';
+import type { EvalScope } from '../expr/index.js';
+import type { StepResult, StepRunner, VuContext } from '../executors/types.js';
+import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
+import type { DataFeeder } from './data.js';
+import type { Random } from '../random.js';
+
+/** One virtual user: its number, iteration count, variables (captures persist across its iterations). */
+export interface VirtualUser {
+  id: number;
+  iteration: number;
+  vars: Record<string, unknown>;
+  random: Random;
+  /** The object executors receive; reused for every step of this user. */
+  context: VuContext;
+  scope: EvalScope;
+}
+
+export type IterationOutcome = 'completed' | 'exhausted' | 'interrupted';
+
+export interface InterpreterOptions {
+  plan: Plan;
+  store: MetricStore;
+  workload: string;
+  /** Step id → runner, for every step of the flows this interpreter walks. */
+  runners: Map<number, StepRunner>;
+  feeders: Map<string, DataFeeder>;
+  /** Values every iteration starts from: services, scenario, target, setup captures. */
+  baseVars: Record<string, unknown>;
+  /** Open model: record http.duration_corrected (time from when the user meant to send). */
+  correctForLag: boolean;
+}
+
+interface StepMetrics {
+  duration: MetricHandle;
+  errors: MetricHandle;
+  checks: MetricHandle[];
+  corrected: MetricHandle | undefined;
+}
+
+export class Interpreter {
+  private readonly stepMetrics = new Map<number, StepMetrics>();
+  private readonly groupMetrics = new Map<string, MetricHandle>();
+  private readonly iterations: MetricHandle;
+  private readonly iterationDuration: MetricHandle;
+  private readonly variables: [string, unknown][];
+
+  constructor(private readonly options: InterpreterOptions) {
+    const tags: Tags = { workload: options.workload };
+    this.iterations = options.store.handle('iterations', 'counter', tags);
+    this.iterationDuration = options.store.handle('iteration.duration', 'trend', tags);
+    this.variables = Object.entries(options.plan.variables);
+  }
+
+  createUser(id: number, random: Random, signal: AbortSignal): VirtualUser {
+    const vars: Record<string, unknown> = { ...this.options.baseVars, vu: id, workload: this.options.workload };
+    const context: VuContext = { vu: id, iteration: 0, vars, signal };
+    return { id, iteration: 0, vars, random, context, scope: { vars } };
+  }
+
+  /** Runs `flow` once for `user`. `lagMs`: how late the iteration started after its intended start. */
+  async iteration(user: VirtualUser, flow: FlowNode[], signal: AbortSignal, lagMs = 0): Promise<IterationOutcome> {
+    const vars = user.vars;
+    vars['iteration'] = user.iteration;
+    user.context.iteration = user.iteration;
+    user.context.signal = signal;
+    for (const [name, value] of this.variables) vars[name] = Array.isArray(value) ? user.random.pick(value) : value;
+    if (this.options.feeders.size > 0) {
+      const rows: Record<string, unknown> = {};
+      for (const [name, feeder] of this.options.feeders) {
+        const row = feeder.next(user.random);
+        if (row === undefined) return 'exhausted';
+        rows[name] = row;
+      }
+      vars['data'] = rows;
+    }
+    const started = performance.now();
+    const completed = await this.flow(flow, user, signal, lagMs);
+    user.iteration++;
+    if (!completed) return 'interrupted';
+    this.iterationDuration.record(performance.now() - started);
+    this.iterations.record(1);
+    return 'completed';
+  }
+
+  /** Runs nodes in order; false when the run was stopped midway. */
+  private async flow(nodes: FlowNode[], user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
+    for (const node of nodes) {
+      if (signal.aborted) return false;
+      if (!(await this.node(node, user, signal, lagMs))) return false;
+    }
+    return !signal.aborted;
+  }
+
+  private async node(node: FlowNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
+    switch (node.type) {
+      case 'step':
+        await this.step(node, user, signal, lagMs);
+        return !signal.aborted;
+      case 'think':
+        return sleep(node.minMs === node.maxMs ? node.minMs : user.random.between(node.minMs, node.maxMs), signal);
+      case 'if':
+        return this.flow(node.condition.test(user.scope) ? node.then : node.else, user, signal, lagMs);
+      case 'parallel': {
+        const results = await Promise.all(node.branches.map((branch) => this.node(branch, user, signal, lagMs)));
+        return results.every(Boolean);
+      }
+      case 'group':
+        return this.group(node, user, signal, lagMs);
+      case 'loop': {
+        const outer = user.vars['loop'];
+        let ok = true;
+        for (let index = 0; ok && index < node.max; index++) {
+          if (node.while && !node.while.test(user.scope)) break;
+          user.vars['loop'] = { index };
+          ok = await this.flow(node.body, user, signal, lagMs);
+        }
+        user.vars['loop'] = outer;
+        return ok;
+      }
+    }
+  }
+
+  private async group(node: GroupNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
+    let handle = this.groupMetrics.get(node.name);
+    if (!handle) {
+      handle = this.options.store.handle('group.duration', 'trend', { workload: this.options.workload, group: node.name });
+      this.groupMetrics.set(node.name, handle);
+    }
+    const started = performance.now();
+    const ok = await this.flow(node.body, user, signal, lagMs);
+    if (ok) handle.record(performance.now() - started);
+    return ok;
+  }
+
+  private async step(node: StepNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<void> {
+    const scope = user.scope;
+    if (node.condition && !node.condition.test(scope)) return;
+    const runner = this.options.runners.get(node.id);
+    if (!runner) throw new Error(`no runner for step ${node.id} (${node.name})`);
+    const metrics = this.metricsFor(node);
+    const started = performance.now();
+    let result: StepResult;
+    let checksPassed: boolean[];
+    for (let attempt = 0; ; attempt++) {
+      result = await runner.execute(user.context, node.timeoutMs);
+      Object.assign(user.vars, result.response);
+      checksPassed = node.expects.map((expect) => expect.test(scope));
+      const ok = result.ok && checksPassed.every(Boolean);
+      const retry = node.retry;
+      if (ok || !retry || attempt >= retry.attempts || signal.aborted) break;
+      if (retry.on && !retry.on.test(scope)) break;
+      if (!(await sleep(retry.backoffMs * 2 ** attempt, signal))) break;
+    }
+    if (signal.aborted && result.error?.class === 'aborted') return; // cut short by the run stopping: not a sample
+    const ended = performance.now();
+    for (const capture of node.captures) user.vars[capture.name] = capture.expression.evaluate(scope);
+    checksPassed.forEach((passed, i) => metrics.checks[i]!.record(passed ? 1 : 0));
+    const ok = result.ok && checksPassed.every(Boolean);
+    metrics.duration.record(ended - started);
+    metrics.errors.record(ok ? 0 : 1);
+    if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
+  }
+
+  private metricsFor(node: StepNode): StepMetrics {
+    let metrics = this.stepMetrics.get(node.id);
+    if (!metrics) {
+      const store = this.options.store;
+      const tags = stepTags(node, this.options.workload);
+      metrics = {
+        duration: store.handle('step.duration', 'trend', tags),
+        errors: store.handle('step.errors', 'rate', tags),
+        checks: node.expects.map((e) => store.handle('checks', 'rate', { ...tags, check: e.source })),
+        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', tags) : undefined,
+      };
+      this.stepMetrics.set(node.id, metrics);
+    }
+    return metrics;
+  }
+}
+
+/** The tags of every metric a step produces: workload, step name, group, and the step's own tags. */
+export function stepTags(node: StepNode, workload: string): Tags {
+  return { ...node.tags, workload, step: node.name };
+}
+
+/** Waits `ms`; resolves false at once if the signal fires first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (ms <= 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,101 @@
+// Command-line overrides of a compiled plan, for CI: --time-scale, --duration, --users, --rate, --smoke.
+// Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed.
+
+import type { FlowNode, Plan, PlannedWorkload } from '../compile/plan.js';
+import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
+import { formatDuration, formatRate } from '../units.js';
+
+export interface Overrides {
+  /** Divide every duration of the scenario by this (stages, offsets, think times, threshold delays). */
+  timeScale?: number;
+  /** Stretch or shrink each workload's stages proportionally to last this long (ms). */
+  durationMs?: number;
+  /** Replace each workload's load by this many users (closed model) for its duration. */
+  users?: number;
+  /** Replace each workload's load by this arrival rate per second (open model) for its duration. */
+  rate?: number;
+  /** Run each flow once with one user. */
+  smoke?: boolean;
+}
+
+export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; applied: string[] } {
+  const applied: string[] = [];
+  let workloads = plan.workloads;
+  let setup = plan.setup;
+  let teardown = plan.teardown;
+  let thresholds = plan.thresholds;
+
+  if (overrides.smoke) {
+    workloads = workloads.map((w) => withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0));
+    applied.push('--smoke: each flow once with one user');
+  } else {
+    if (overrides.durationMs !== undefined) {
+      const target = overrides.durationMs;
+      workloads = workloads.map((w) => (w.timeline.durationMs > 0 ? withLoad(w, scaleLoad(w.load, target / w.timeline.durationMs)) : w));
+      applied.push(`--duration ${formatDuration(target)}`);
+    }
+    if (overrides.users !== undefined) {
+      const users = overrides.users;
+      workloads = workloads.map((w) => withLoad(w, { model: 'closed', stages: [{ kind: 'users', users, rampUpMs: 0, holdMs: w.timeline.durationMs, rampDownMs: 0 }] }));
+      applied.push(`--users ${users}`);
+    }
+    if (overrides.rate !== undefined) {
+      const rate = overrides.rate;
+      workloads = workloads.map((w) => withLoad(w, {
+        model: 'open',
+        stages: [{ kind: 'rate', rate, durationMs: w.timeline.durationMs }],
+        arrivals: w.load.model === 'open' ? w.load.arrivals : 'uniform',
+        maxVus: w.load.model === 'open' ? w.load.maxVus : 1000,
+      }));
+      applied.push(`--rate ${formatRate(rate)}`);
+    }
+  }
+  if (overrides.timeScale !== undefined && overrides.timeScale !== 1) {
+    const factor = 1 / overrides.timeScale;
+    workloads = workloads.map((w) => ({ ...withLoad(w, scaleLoad(w.load, factor), w.startAfterMs * factor), flow: scaleFlow(w.flow, factor) }));
+    setup = scaleFlow(setup, factor);
+    teardown = scaleFlow(teardown, factor);
+    thresholds = thresholds.map((t) => ({ ...t, afterMs: t.afterMs * factor }));
+    applied.push(`--time-scale ${overrides.timeScale}`);
+  }
+  return { plan: { ...plan, workloads, setup, teardown, thresholds }, applied };
+}
+
+function withLoad(w: PlannedWorkload, load: OpenLoad | ClosedLoad, startAfterMs = w.startAfterMs): PlannedWorkload {
+  return { ...w, load, startAfterMs, timeline: buildTimeline(load) };
+}
+
+/** Multiplies every duration of a load by `factor` (rates and user counts stay). */
+export function scaleLoad(load: OpenLoad | ClosedLoad, factor: number): OpenLoad | ClosedLoad {
+  if (load.model === 'closed') {
+    return {
+      model: 'closed',
+      stages: load.stages.map((s) => (s.kind === 'pause'
+        ? { ...s, durationMs: s.durationMs * factor }
+        : { ...s, rampUpMs: s.rampUpMs * factor, holdMs: s.holdMs * factor, rampDownMs: s.rampDownMs * factor })),
+    };
+  }
+  return {
+    ...load,
+    stages: load.stages.map((s) => {
+      switch (s.kind) {
+        case 'burst': return { ...s, withinMs: s.withinMs * factor };
+        case 'spike': return { ...s, durationMs: s.durationMs * factor, riseMs: s.riseMs * factor };
+        default: return { ...s, durationMs: s.durationMs * factor };
+      }
+    }),
+  };
+}
+
+function scaleFlow(nodes: FlowNode[], factor: number): FlowNode[] {
+  return nodes.map((n): FlowNode => {
+    switch (n.type) {
+      case 'think': return { ...n, minMs: n.minMs * factor, maxMs: n.maxMs * factor };
+      case 'loop': return { ...n, body: scaleFlow(n.body, factor) };
+      case 'group': return { ...n, body: scaleFlow(n.body, factor) };
+      case 'parallel': return { ...n, branches: scaleFlow(n.branches, factor) };
+      case 'if': return { ...n, then: scaleFlow(n.then, factor), else: scaleFlow(n.else, factor) };
+      case 'step': return n;
+    }
+  });
+}

@@ -1,0 +1,224 @@
+// A run: services up, setup, workloads side by side, thresholds watched live, teardown, services down, and a
+// Result that says how it went. Everything measured so far is kept whatever stops the run.
+
+import { hostname, cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { FlowNode, Plan, StepNode } from '../compile/plan.js';
+import { PerfyError, type Problem } from '../errors.js';
+import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
+import type { Executor, StepRunner } from '../executors/types.js';
+import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { createMetricStore } from '../metrics/store.js';
+import { createThresholdEvaluator } from '../metrics/thresholds.js';
+import type { MetricStore } from '../metrics/types.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { startServices, stopServices } from '../services/index.js';
+import type { RunningService } from '../services/types.js';
+import { createFeeder, type DataFeeder } from './data.js';
+import { Interpreter, stepTags } from './interpreter.js';
+import { createRandom } from '../random.js';
+import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
+import { startSelfMonitor } from './self-monitor.js';
+
+export interface RunOptions {
+  /** Where services' output goes. */
+  logDir: string;
+  /** Stopped by Ctrl-C / SIGTERM: the run ends within seconds with what it has. */
+  signal?: AbortSignal;
+  /** Overrides applied to the plan, recorded in the result. */
+  overrides?: string[];
+  /** Called about once a second with the live state, for progress output. */
+  onProgress?: (progress: RunProgress) => void;
+  /** Divides the graceful-stop window along with the scenario's durations. */
+  timeScale?: number;
+}
+
+export interface RunProgress {
+  elapsedMs: number;
+  plannedMs: number;
+  workloads: WorkloadProgress[];
+  store: MetricStore;
+}
+
+export interface RunOutcome {
+  result: Result;
+  /** 0 thresholds passed, 1 some failed, 3 aborted / interrupted / failed */
+  exitCode: number;
+  /** Problems that stopped the run (a service that did not start, a plugin that did not load). */
+  problems: Problem[];
+}
+
+/** k6's default: iterations get 30 s to finish when the load ends or ramps down. */
+const GRACEFUL_STOP_MS = 30_000;
+/** After Ctrl-C or an abort, in-flight iterations get this long before they are cancelled. */
+const STOP_GRACE_MS = 1_000;
+/** Teardown after Ctrl-C gets this long, so the whole stop stays within 5 seconds. */
+const INTERRUPTED_TEARDOWN_MS = 2_000;
+
+export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutcome> {
+  const store = createMetricStore();
+  const startedAt = Date.now();
+  const stop = new AbortController();
+  // Written from timers and signal handlers: an object, so TypeScript does not narrow it away.
+  const end: { status: Result['status']; reason: string | undefined } = { status: 'completed', reason: undefined };
+  const problems: Problem[] = [];
+  const onSignal = (): void => {
+    if (stop.signal.aborted) return;
+    end.status = 'interrupted';
+    end.reason = 'stopped by a signal (Ctrl-C or SIGTERM)';
+    stop.abort(new Error(end.reason));
+  };
+  options.signal?.addEventListener('abort', onSignal, { once: true });
+  if (options.signal?.aborted) onSignal();
+
+  let services: RunningService[] = [];
+  const executors = new Set<Executor>();
+  const monitor = startSelfMonitor(store);
+  const thresholds = createThresholdEvaluator(plan.thresholds, store);
+  const runStart = performance.now();
+  let thresholdTimer: NodeJS.Timeout | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  const runs: WorkloadRun[] = [];
+  const plannedMs = Math.max(0, ...plan.workloads.map((w) => w.startAfterMs + w.timeline.durationMs));
+
+  try {
+    services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
+    const baseVars = await baseVariables(plan, services);
+    const builtins = {
+      http: createHttpExecutor({
+        connectionsPerOrigin: plan.defaults.connections,
+        tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
+      }),
+    };
+    const plugins = new Map<string, Executor>();
+    for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
+    const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]));
+    const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
+    const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
+    const runnersFor = (nodes: FlowNode[], workload: string): Map<number, StepRunner> => {
+      const runners = new Map<number, StepRunner>();
+      for (const step of steps(nodes)) {
+        const executor = executorFor(step, plugins, builtins);
+        executors.add(executor);
+        runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders }));
+      }
+      return runners;
+    };
+
+    // Setup: once, before any load; its captures join every iteration's variables.
+    if (plan.setup.length > 0) {
+      const setup = new Interpreter({ plan, store, workload: 'setup', runners: runnersFor(plan.setup, 'setup'), feeders, baseVars, correctForLag: false });
+      const user = setup.createUser(0, createRandom(plan.seed), stop.signal);
+      await setup.iteration(user, plan.setup, stop.signal);
+      for (const [name, value] of Object.entries(user.vars)) if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
+    }
+
+    thresholdTimer = setInterval(() => {
+      const verdict = thresholds.check(performance.now() - runStart);
+      if (verdict.abort && !stop.signal.aborted) {
+        end.status = 'aborted';
+        end.reason = `threshold failed: ${verdict.abort.threshold.source}`;
+        stop.abort(new Error(end.reason));
+      }
+    }, 1000);
+    if (options.onProgress) {
+      const report = options.onProgress;
+      progressTimer = setInterval(() => report({ elapsedMs: performance.now() - runStart, plannedMs, workloads: runs.map((r) => r.progress()), store }), 1000);
+    }
+
+    const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
+    await Promise.all(plan.workloads.map(async (workload, index) => {
+      if (workload.startAfterMs > 0 && !(await delay(workload.startAfterMs, stop.signal))) return;
+      const interpreter = new Interpreter({
+        plan, store, workload: workload.name, runners: runnersFor(workload.flow, workload.name), feeders, baseVars, correctForLag: workload.timeline.model === 'open',
+      });
+      const run = startWorkload({ workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal: stop.signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS });
+      runs.push(run);
+      await run.done;
+    }));
+
+    // Teardown: once, even after an abort; briefly after Ctrl-C.
+    if (plan.teardown.length > 0) {
+      const teardownSignal = end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
+      const teardown = new Interpreter({ plan, store, workload: 'teardown', runners: runnersFor(plan.teardown, 'teardown'), feeders, baseVars, correctForLag: false });
+      await teardown.iteration(teardown.createUser(0, createRandom(plan.seed), teardownSignal), plan.teardown, teardownSignal);
+    }
+  } catch (error) {
+    if (!(error instanceof PerfyError)) throw error;
+    problems.push(...error.problems);
+    if (end.status === 'completed') {
+      end.status = 'failed';
+      end.reason = error.problems[0]!.message;
+    }
+  } finally {
+    if (thresholdTimer) clearInterval(thresholdTimer);
+    if (progressTimer) clearInterval(progressTimer);
+    options.signal?.removeEventListener('abort', onSignal);
+    await Promise.all([...executors].map((e) => e.close().catch(() => undefined)));
+    await stopServices(services);
+  }
+
+  const saturation = monitor.stop();
+  const outcomes: ThresholdOutcome[] = thresholds.final(performance.now() - runStart);
+  if (end.status === 'aborted') {
+    for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
+  }
+  const result: Result = {
+    version: RESULT_VERSION,
+    scenario: { name: plan.name, description: plan.description, file: plan.file },
+    startedAt,
+    endedAt: Date.now(),
+    status: end.status,
+    reason: end.reason,
+    environment: { perfy: perfyVersion(), node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, hostname: hostname() },
+    overrides: options.overrides ?? [],
+    workloads: plan.workloads.map((w) => ({
+      name: w.name,
+      model: w.timeline.model,
+      startAfterMs: w.startAfterMs,
+      durationMs: w.timeline.durationMs,
+      plannedIterations: w.timeline.plannedIterations,
+    })),
+    metrics: store.snapshot(),
+    thresholds: outcomes,
+    saturation,
+  };
+  const exitCode = end.status !== 'completed' ? 3 : outcomes.every((o) => o.passed) ? 0 : 1;
+  return { result, exitCode, problems };
+}
+
+/** What every iteration starts from: services, scenario name, the rendered target. */
+async function baseVariables(plan: Plan, services: RunningService[]): Promise<Record<string, unknown>> {
+  const vars: Record<string, unknown> = {
+    scenario: plan.name,
+    services: Object.fromEntries(services.map((s) => [s.name, { url: s.url, host: s.host, port: s.port }])),
+  };
+  if (plan.target) vars['target'] = plan.target.render(vars).replace(/\/+$/, '');
+  return vars;
+}
+
+function* steps(nodes: FlowNode[]): Generator<StepNode> {
+  for (const node of nodes) {
+    switch (node.type) {
+      case 'step': yield node; break;
+      case 'loop': case 'group': yield* steps(node.body); break;
+      case 'parallel': yield* steps(node.branches); break;
+      case 'if': yield* steps(node.then); yield* steps(node.else); break;
+      case 'think': break;
+    }
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => resolve(true), ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(false); }, { once: true });
+  });
+}
+
+function perfyVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}

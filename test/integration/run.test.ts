@@ -1,0 +1,187 @@
+// `perfy run` end to end against real servers on port 0: counts, rates, error classes, corrected latency,
+// exit codes for failed and aborting thresholds, and Ctrl-C keeping what was measured.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Result } from '../../engine/metrics/result.js';
+import { storeFromSnapshot } from '../../engine/metrics/store.js';
+import { perfyAsync, startServer, tempDir } from '../helpers.js';
+
+function readResult(dir: string): Result {
+  return JSON.parse(readFileSync(`${dir}/result.json`, 'utf8')) as Result;
+}
+
+/** Sum of a metric's `sum` over the tag sets that match `tags`. */
+function total(result: Result, name: string, tags: Record<string, string> = {}): number {
+  return result.metrics.metrics
+    .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
+    .reduce((s, m) => s + m.sum, 0);
+}
+
+function scenario(body: string): string {
+  return `name: test\n${body.trim()}\n`;
+}
+
+describe('perfy run', { concurrency: false }, () => {
+  let requests = 0;
+  let stallEvery = 0;
+  const server = { url: '', close: async () => {} };
+  before(async () => {
+    const s = await startServer((req, res) => {
+      requests++;
+      const path = req.url ?? '/';
+      if (path.startsWith('/fail')) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}');
+      } else if (path.startsWith('/reset')) {
+        req.socket.destroy();
+      } else if (path.startsWith('/hang')) {
+        // never answers
+      } else if (stallEvery > 0 && requests % stallEvery === 0) {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), 400);
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      }
+    });
+    Object.assign(server, s);
+  });
+  after(() => server.close());
+
+  it("counts exactly the requests the server received, and exits 0 when thresholds pass", async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { rate: 100/s, duration: 3s } ]
+flow:
+  - name: home
+    http: { get: /ok }
+    expect: "status == 200"
+thresholds: [ "rate(http.errors) < 1%", "p95(http.duration) < 1s" ]
+`) });
+    after(t.cleanup);
+    requests = 0;
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const result = readResult(t.path('out'));
+    assert.equal(result.status, 'completed');
+    assert.equal(total(result, 'http.reqs'), requests, 'perfy counted what the server received');
+    assert.equal(total(result, 'http.reqs'), 300);
+    assert.match(run.stdout, /✓ rate\(http\.errors\) < 1%/);
+  });
+
+  it('starts an open-model 1,000/s for 10 s within 1% of 10,000 iterations', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { rate: 1000/s, duration: 10s } ]
+flow: [ { http: { get: /ok } } ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = readResult(t.path('out'));
+    const started = total(result, 'iterations') + total(result, 'iterations.interrupted');
+    assert.ok(Math.abs(started - 10_000) <= 100, `started ${started}`);
+    assert.equal(total(result, 'iterations.dropped'), 0);
+  });
+
+  it('classifies a refused connection, a reset, a timeout and a 500', async () => {
+    const closed = await startServer(() => {});
+    const refusedUrl = closed.url;
+    await closed.close();
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { burst: { iterations: 1 } } ]
+flow:
+  - { name: refused, http: { get: "${refusedUrl}/x" } }
+  - { name: reset, http: { get: /reset } }
+  - { name: timeout, http: { get: /hang }, timeout: 300ms }
+  - { name: failed, http: { get: /fail } }
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = readResult(t.path('out'));
+    const statusOf = (step: string): string[] => result.metrics.metrics.filter((m) => m.name === 'http.reqs' && m.tags['step'] === step).map((m) => m.tags['status']!);
+    assert.deepEqual(statusOf('refused'), ['refused']);
+    assert.deepEqual(statusOf('reset'), ['reset']);
+    assert.deepEqual(statusOf('timeout'), ['timeout']);
+    assert.deepEqual(statusOf('failed'), ['500']);
+    assert.equal(total(result, 'step.errors'), 4);
+  });
+
+  it('exits 1 when a threshold fails, naming it in the summary', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { rate: 20/s, duration: 1s } ]
+flow: [ { http: { get: /fail } } ]
+thresholds: [ "rate(http.errors) < 1%" ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet']);
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stdout, /✗ rate\(http\.errors\) < 1%/);
+  });
+
+  it('stops early with exit 3 when an abort threshold fails, keeping the result', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { rate: 50/s, duration: 60s } ]
+flow: [ { http: { get: /fail } } ]
+thresholds: [ { expr: "rate(http.errors) < 1%", abort: true, after: 1s } ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(run.status, 3, run.stderr);
+    assert.ok(run.ms < 15_000, `took ${run.ms} ms`);
+    assert.match(run.stderr, /E_ABORTED/);
+    const result = readResult(t.path('out'));
+    assert.equal(result.status, 'aborted');
+    assert.equal(result.thresholds[0]!.aborted, true);
+    assert.ok(total(result, 'http.reqs') > 0);
+  });
+
+  it('writes the partial result and exits 3 within 5 s of Ctrl-C', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { rate: 50/s, duration: 60s } ]
+flow: [ { http: { get: /ok } } ]
+`) });
+    after(t.cleanup);
+    let signalledAt = 0;
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet'], {
+      onSpawn: (child) => setTimeout(() => {
+        signalledAt = Date.now();
+        child.kill('SIGINT');
+      }, 3000),
+    });
+    const stoppedIn = Date.now() - signalledAt;
+    assert.equal(run.status, 3, run.stderr);
+    assert.ok(stoppedIn < 5000, `stopped ${stoppedIn} ms after SIGINT`);
+    assert.ok(existsSync(t.path('out/result.json')));
+    const result = readResult(t.path('out'));
+    assert.equal(result.status, 'interrupted');
+    assert.ok(total(result, 'http.reqs') >= 50, 'requests before the signal are kept');
+  });
+
+  it('shows a stalling server in the corrected latency when requests queue for a connection', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+defaults: { connections: 1 }
+load: [ { rate: 100/s, duration: 4s } ]
+flow: [ { http: { get: /ok } } ]
+`) });
+    after(t.cleanup);
+    stallEvery = 50;
+    requests = 0;
+    try {
+      const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+      assert.equal(run.status, 0, run.stderr);
+      const source = storeFromSnapshot(readResult(t.path('out')).metrics);
+      const p90 = (metric: string): number => source.aggregate({ fn: 'percentile', percentile: 90, metric, tags: {} }) ?? NaN;
+      // Every 50th request stalls 400 ms; with one connection the requests behind it wait in the queue.
+      assert.ok(p90('http.duration') < 100, `uncorrected p90 ${p90('http.duration')} ms`);
+      assert.ok(p90('http.duration_corrected') > 100, `corrected p90 ${p90('http.duration_corrected')} ms`);
+    } finally {
+      stallEvery = 0;
+    }
+  });
+});

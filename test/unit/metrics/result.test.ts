@@ -1,0 +1,163 @@
+// The Result file: schema/result.schema.json accepts a real snapshot-based Result and rejects broken ones, every
+// property is described, writeResult is atomic (no temp file left, E_OUTPUT on failure), readResult checks.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { compileExpression } from '../../../engine/expr/index.js';
+import { PerfyError, type ErrorCode } from '../../../engine/errors.js';
+import { RESULT_VERSION, type Result } from '../../../engine/metrics/result.js';
+import { createMetricStore } from '../../../engine/metrics/store.js';
+import { createThresholdEvaluator } from '../../../engine/metrics/thresholds.js';
+import { RESULT_SCHEMA_PATH, readResult, writeResult } from '../../../engine/metrics/write-result.js';
+import { tempDir } from '../../helpers.js';
+
+type Node = Record<string, unknown>;
+
+function realResult(): Result {
+  let t = 1_700_000_000_123;
+  const store = createMetricStore({ now: () => t });
+  const duration = store.handle('http.duration', 'trend', { workload: 'default', step: 'vote', status: '201' });
+  const reqs = store.handle('http.reqs', 'counter', { workload: 'default', step: 'vote' });
+  const errors = store.handle('http.errors', 'rate', { workload: 'default', step: 'vote' });
+  const vus = store.handle('vus', 'gauge', { workload: 'default' });
+  store.handle('step.duration', 'trend', { step: 'never ran' });
+  for (let i = 0; i < 500; i++) {
+    duration.record(5 + (i % 97) * 1.5);
+    reqs.record(1);
+    errors.record(i % 50 === 0 ? 1 : 0);
+    if (i % 100 === 0) vus.record(i / 10);
+    t += 7;
+  }
+  const thresholds = [
+    { source: 'p95(http.duration) < 300ms', expression: compileExpression('p95(http.duration) < 300ms'), abort: false, afterMs: 0, description: 'fast enough', location: { file: 's.yaml', line: 1, col: 1 } },
+    { source: 'p95(step.duration{step: "never ran"}) < 1s', expression: compileExpression('p95(step.duration{step: "never ran"}) < 1s'), abort: false, afterMs: 0, description: undefined, location: { file: 's.yaml', line: 2, col: 1 } },
+  ];
+  const outcomes = createThresholdEvaluator(thresholds, store).final(3500);
+  return {
+    version: RESULT_VERSION,
+    scenario: { name: 'morning_peak', description: undefined, file: 'scenarios/morning_peak.yaml' },
+    startedAt: 1_700_000_000_123,
+    endedAt: t,
+    status: 'completed',
+    reason: undefined,
+    environment: { perfy: '0.1.0', node: process.version, platform: process.platform, arch: process.arch, cpus: 2, hostname: 'test' },
+    overrides: ['--time-scale 0.1'],
+    workloads: [{ name: 'default', model: 'open', startAfterMs: 0, durationMs: 3500, plannedIterations: 500 }],
+    metrics: store.snapshot(),
+    thresholds: outcomes,
+    saturation: { saturated: false, eventLoopLagP99Ms: 1.2, cpu: 0.3, note: undefined },
+  };
+}
+
+const dirs: ReturnType<typeof tempDir>[] = [];
+function scratch(files: Record<string, string> = {}): ReturnType<typeof tempDir> {
+  const dir = tempDir(files);
+  dirs.push(dir);
+  return dir;
+}
+after(() => dirs.forEach((d) => d.cleanup()));
+
+function codesOf(fn: () => unknown): ErrorCode[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof PerfyError, `not a PerfyError: ${String(error)}`);
+    return error.problems.map((p) => p.code);
+  }
+  assert.fail('did not throw');
+}
+
+describe('writeResult and readResult', () => {
+  it('write DIR/result.json (creating DIR) and read back the same Result, which the schema accepts', async () => {
+    const dir = scratch();
+    const result = realResult();
+    assert.equal(result.thresholds[1]!.values[0]!.value, null, 'a threshold on a metric without samples');
+    const out = join(dir.dir, 'nested', 'run-1');
+    const file = await writeResult(out, result);
+    assert.equal(file, join(out, 'result.json'));
+    assert.deepEqual(readResult(file), JSON.parse(JSON.stringify(result)));
+    assert.deepEqual(readdirSync(out), ['result.json'], 'no temp file left behind');
+  });
+
+  it('replace an existing result atomically', async () => {
+    const dir = scratch({ 'result.json': '{"old": true}' });
+    const result = realResult();
+    await writeResult(dir.dir, result);
+    await writeResult(dir.dir, { ...result, status: 'aborted', reason: 'threshold failed: p95(http.duration) < 300ms' });
+    assert.equal(readResult(dir.path('result.json')).status, 'aborted');
+    assert.deepEqual(readdirSync(dir.dir), ['result.json']);
+  });
+
+  it('fail with E_OUTPUT, leaving nothing behind, when the directory cannot be used', async () => {
+    const dir = scratch({ 'a-file': 'x' });
+    await assert.rejects(writeResult(join(dir.dir, 'a-file'), realResult()), (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT');
+    mkdirSync(dir.path('result.json')); // the target is a directory: the rename fails
+    await assert.rejects(writeResult(dir.dir, realResult()), (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT');
+    assert.deepEqual(readdirSync(dir.dir).sort(), ['a-file', 'result.json']);
+  });
+
+  it('reading: E_FILE_NOT_FOUND, E_FILE_IS_DIRECTORY, E_SCHEMA for text that is not JSON', () => {
+    const dir = scratch({ 'bad.json': '{"version": 1,' });
+    assert.deepEqual(codesOf(() => readResult(dir.path('missing.json'))), ['E_FILE_NOT_FOUND']);
+    assert.deepEqual(codesOf(() => readResult(dir.dir)), ['E_FILE_IS_DIRECTORY']);
+    assert.deepEqual(codesOf(() => readResult(dir.path('bad.json'))), ['E_SCHEMA']);
+  });
+});
+
+describe('schema/result.schema.json', () => {
+  const broken: [what: string, change: (r: Node) => void][] = [
+    ['an unknown top-level key', (r) => { r['extra'] = 1; }],
+    ['an unknown key in a metric', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['p95'] = 3; }],
+    ['a missing metrics block', (r) => { delete r['metrics']; }],
+    ['another version', (r) => { r['version'] = 2; }],
+    ['an unknown status', (r) => { r['status'] = 'done'; }],
+    ['a series entry of three numbers', (r) => { (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = [1, 2, 3]; }],
+    ['a series entry that is text', (r) => { (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = 'x'; }],
+    ['a tag value that is a number', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['tags'] = { status: 200 }; }],
+    ['a histogram that is not base64', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['histogram'] = 'not base64!'; }],
+    ['a threshold value that is text', (r) => { ((r['thresholds'] as Node[])[0]!['values'] as Node[])[0]!['value'] = '12ms'; }],
+    ['a metric type that does not exist', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['type'] = 'histogram'; }],
+  ];
+  for (const [what, change] of broken) {
+    it(`rejects ${what} (E_SCHEMA)`, () => {
+      const dir = scratch();
+      const value = JSON.parse(JSON.stringify(realResult())) as Node;
+      change(value);
+      writeFileSync(dir.path('result.json'), JSON.stringify(value));
+      const codes = codesOf(() => readResult(dir.path('result.json')));
+      assert.ok(codes.length > 0 && codes.every((c) => c === 'E_SCHEMA'), codes.join(' '));
+    });
+  }
+
+  const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as Node & { $defs: Record<string, Node> };
+  const resolve = (n: Node): Node => (typeof n['$ref'] === 'string' ? schema.$defs[(n['$ref'] as string).split('/').pop()!]! : n);
+  function walk(node: unknown, path: string, visit: (n: Node, path: string) => void): void {
+    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`, visit));
+    if (node === null || typeof node !== 'object') return;
+    visit(node as Node, path);
+    for (const [key, child] of Object.entries(node as Node)) {
+      if (key === 'properties') for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`, visit);
+      else if (key !== 'examples') walk(child, `${path}/${key}`, visit);
+    }
+  }
+
+  it('describes every property', () => {
+    const missing: string[] = [];
+    walk(schema, '#', (n, path) => {
+      for (const [key, prop] of Object.entries((n['properties'] as Record<string, Node> | undefined) ?? {})) {
+        if (prop['description'] === undefined && resolve(prop)['description'] === undefined) missing.push(`${path}/properties/${key}`);
+      }
+    });
+    assert.deepEqual(missing, []);
+  });
+
+  it('rejects unknown keys in every object that declares properties', () => {
+    const open: string[] = [];
+    walk(schema, '#', (n, path) => {
+      if (n['properties'] !== undefined && n['additionalProperties'] !== false) open.push(path);
+    });
+    assert.deepEqual(open, []);
+  });
+});
