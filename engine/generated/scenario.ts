@@ -484,7 +484,7 @@ export interface Scenario {
     [k: string]: Service;
   };
   /**
-   * Base URL that relative HTTP paths are resolved against. May be a template such as `{{services.api.url}}`.
+   * Base URL that relative HTTP paths are appended to (`http://host/v1` and `/debates` give `http://host/v1/debates`). May be a template such as `{{services.api.url}}`.
    */
   target?: string;
   /**

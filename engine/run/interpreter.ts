@@ -41,6 +41,8 @@ interface StepMetrics {
   errors: MetricHandle;
   checks: MetricHandle[];
   corrected: MetricHandle | undefined;
+  /** The step's expects judge the status (`status == 404`): an HTTP error status alone does not fail it. */
+  expectsStatus: boolean;
 }
 
 export class Interpreter {
@@ -151,7 +153,7 @@ export class Interpreter {
       result = await runner.execute(user.context, node.timeoutMs);
       Object.assign(user.vars, result.response);
       checksPassed = node.expects.map((expect) => expect.test(scope));
-      const ok = result.ok && checksPassed.every(Boolean);
+      const ok = requestOk(result, metrics) && checksPassed.every(Boolean);
       const retry = node.retry;
       if (ok || !retry || attempt >= retry.attempts || signal.aborted) break;
       if (retry.on && !retry.on.test(scope)) break;
@@ -161,7 +163,7 @@ export class Interpreter {
     const ended = performance.now();
     for (const capture of node.captures) user.vars[capture.name] = capture.expression.evaluate(scope);
     checksPassed.forEach((passed, i) => metrics.checks[i]!.record(passed ? 1 : 0));
-    const ok = result.ok && checksPassed.every(Boolean);
+    const ok = requestOk(result, metrics) && checksPassed.every(Boolean);
     metrics.duration.record(ended - started);
     metrics.errors.record(ok ? 0 : 1);
     if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
@@ -177,11 +179,17 @@ export class Interpreter {
         errors: store.handle('step.errors', 'rate', tags),
         checks: node.expects.map((e) => store.handle('checks', 'rate', { ...tags, check: e.source })),
         corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', tags) : undefined,
+        expectsStatus: node.expects.some((e) => e.names.some((n) => n.name === 'status')),
       };
       this.stepMetrics.set(node.id, metrics);
     }
     return metrics;
   }
+}
+
+/** A response with an error status is fine for the step when its expects judge the status themselves. */
+function requestOk(result: StepResult, metrics: StepMetrics): boolean {
+  return result.ok || (metrics.expectsStatus && result.error?.class === 'http');
 }
 
 /** The tags of every metric a step produces: workload, step name, group, and the step's own tags. */

@@ -33,6 +33,8 @@ describe('perfy run', { concurrency: false }, () => {
       const path = req.url ?? '/';
       if (path.startsWith('/fail')) {
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}');
+      } else if (path.startsWith('/notfound')) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such thing"}');
       } else if (path.startsWith('/reset')) {
         req.socket.destroy();
       } else if (path.startsWith('/hang')) {
@@ -106,6 +108,23 @@ flow:
     assert.deepEqual(statusOf('timeout'), ['timeout']);
     assert.deepEqual(statusOf('failed'), ['500']);
     assert.equal(total(result, 'step.errors'), 4);
+  });
+
+  it('lets an expect on the status accept an error status: the step passes, http.errors still counts it', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+target: ${server.url}
+load: [ { burst: { iterations: 3 } } ]
+flow:
+  - { name: gone, http: { get: /notfound }, expect: "status == 404" }
+  - { name: plain, http: { get: /notfound } }
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(run.status, 0, run.stderr);
+    const result = readResult(t.path('out'));
+    assert.equal(total(result, 'step.errors', { step: 'gone' }), 0);
+    assert.equal(total(result, 'step.errors', { step: 'plain' }), 3);
+    assert.equal(total(result, 'http.errors', { step: 'gone' }), 3);
   });
 
   it('exits 1 when a threshold fails, naming it in the summary', async () => {
