@@ -1,6 +1,7 @@
 // A run: services up, setup, workloads side by side, thresholds watched live, teardown, services down, and a
 // Result that says how it went. Everything measured so far is kept whatever stops the run.
 
+import { setMaxListeners } from 'node:events';
 import { hostname, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +62,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   const store = createMetricStore();
   const startedAt = Date.now();
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   // Written from timers and signal handlers: an object, so TypeScript does not narrow it away.
   const end: { status: Result['status']; reason: string | undefined } = { status: 'completed', reason: undefined };
   const problems: Problem[] = [];

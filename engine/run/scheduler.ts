@@ -3,6 +3,7 @@
 // need no timer each); arrivals beyond max_vus are counted as dropped. Closed model: a controller keeps the
 // number of looping virtual users at the timeline's target, ramping down gracefully.
 
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { PlannedWorkload } from '../compile/plan.js';
 import type { ClosedTimeline, OpenTimeline } from '../compile/timeline.js';
@@ -72,6 +73,8 @@ class Tally {
 /** An AbortController that also fires when `parent` does, after a grace period. */
 function childController(parent: AbortSignal, graceMs: number): { controller: AbortController; release(): void } {
   const controller = new AbortController();
+  // Every sleeping or requesting virtual user listens on this signal: hundreds of listeners are expected.
+  setMaxListeners(0, controller.signal);
   let timer: NodeJS.Timeout | undefined;
   const onParent = (): void => {
     timer = setTimeout(() => controller.abort(parent.reason), graceMs);

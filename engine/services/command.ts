@@ -204,6 +204,8 @@ export interface SpawnOptions {
   logFile: string;
   /** 'log': stdout goes straight to the log; 'pipe': perfy reads it too (and copies it to the log). */
   stdout: 'log' | 'pipe';
+  /** 'pipe' keeps a pipe to the child's stdin open, which closes when perfy's process ends however it ends. */
+  stdin?: 'ignore' | 'pipe';
 }
 
 /** Spawns `program args` (no shell); resolves once it is running, rejects with the spawn error (ENOENT, EACCES). */
@@ -216,7 +218,7 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
     child = spawn(program, args, {
       cwd: options.cwd,
       env: options.env,
-      stdio: ['ignore', options.stdout === 'pipe' ? 'pipe' : fd, fd],
+      stdio: [options.stdin ?? 'ignore', options.stdout === 'pipe' ? 'pipe' : fd, fd],
       detached: OWN_GROUP,
       windowsHide: true,
     });
@@ -225,6 +227,8 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
     return Promise.reject(error);
   }
   if (options.stdout === 'pipe' && child.stdout) child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a' }));
+  // Writing to a child that has exited is EPIPE: nothing to report, the exit is observed on its own.
+  child.stdin?.on('error', () => {});
 
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>((resolveExit) => {

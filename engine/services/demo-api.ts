@@ -90,10 +90,11 @@ export async function startDemoApi(name: string, config: BuiltinService, context
   mkdirSync(context.logDir, { recursive: true });
   const logFile = logFileOf(context.logDir, name);
   if (context.signal?.aborted) throw startInterrupted(name);
-  const args = [DEMO_API_SERVER, '--port', String(config.port ?? 0), '--host', '127.0.0.1', ...flags];
+  // --exit-on-stdin-close: the server goes down with perfy even when perfy is killed before it can stop it.
+  const args = [DEMO_API_SERVER, '--port', String(config.port ?? 0), '--host', '127.0.0.1', '--exit-on-stdin-close', ...flags];
   let proc: ManagedProcess;
   try {
-    proc = await spawnManaged(process.execPath, args, { cwd: PACKAGE_ROOT, env: process.env, logFile, stdout: 'pipe' });
+    proc = await spawnManaged(process.execPath, args, { cwd: PACKAGE_ROOT, env: process.env, logFile, stdout: 'pipe', stdin: 'pipe' });
   } catch (error) {
     throw spawnFailure(name, process.execPath, error, PACKAGE_ROOT, logFile);
   }

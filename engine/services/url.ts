@@ -1,7 +1,7 @@
 // Reaching a service by URL: readiness probes (HTTP and TCP), the E_SERVICE_START error every service kind
 // throws, and the `url` service form (something already running that perfy only checks).
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -171,6 +171,7 @@ export async function startUrlService(
     throw startFailed(name, `"${shown}" has no host or port`, `add the port, as in ${url.protocol}//HOST:PORT`, undefined);
   }
   const http = url.protocol === 'http:' || url.protocol === 'https:';
+  mkdirSync(context.logDir, { recursive: true });
   const started = performance.now();
   const outcome = await waitUntilReachable(url, http ? 'http-any' : 'tcp', timeoutMs, context.signal);
   const elapsed = Math.round(performance.now() - started);

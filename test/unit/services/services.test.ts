@@ -4,13 +4,16 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo, type Server as TcpServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PerfyError } from '../../../engine/errors.js';
 import type { Plan } from '../../../engine/compile/plan.js';
 import { BUILTIN_SERVICES, CommandLineError, splitCommandLine, startServices, stopServices, type RunningService } from '../../../engine/services/index.js';
 import { startUrlService } from '../../../engine/services/url.js';
+import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { tempDir } from '../../helpers.js';
 
 const temp = tempDir();
@@ -128,6 +131,22 @@ describe('builtin demo-api', () => {
     assert.equal(alive(api.pid!), false);
     await assert.rejects(fetch(`${api.url}/health`));
     await api.stop(); // twice is fine
+  });
+
+  it('goes down with perfy even when perfy is killed with SIGKILL', async () => {
+    const services = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'index.js')).href;
+    const host = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { startServices } = await import(${JSON.stringify(services)});
+      const [api] = await startServices({ api: { builtin: 'demo-api' } }, { scenarioDir: '.', logDir: ${JSON.stringify(join(logDir, 'killed'))} });
+      console.log(api.pid);
+      setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    host.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    assert.ok(await until(() => out.includes('\n'), 10_000), 'the host process printed the pid');
+    const pid = Number(out.trim());
+    assert.ok(alive(pid));
+    host.kill('SIGKILL');
+    assert.ok(await until(() => !alive(pid), 5_000), 'the demo API exited');
   });
 
   it('passes port and options as flags: a fixed port and an error rate of 100%', async () => {
