@@ -2,10 +2,12 @@
 // exit codes for failed and aborting thresholds, and Ctrl-C keeping what was measured.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Result } from '../../engine/metrics/result.js';
 import { storeFromSnapshot } from '../../engine/metrics/store.js';
+import { PACKAGE_ROOT } from '../../engine/paths.js';
 import { perfyAsync, startServer, tempDir } from '../helpers.js';
 
 function readResult(dir: string): Result {
@@ -22,6 +24,21 @@ function total(result: Result, name: string, tags: Record<string, string> = {}):
 function scenario(body: string): string {
   return `name: test\n${body.trim()}\n`;
 }
+
+describe('the shipped scenarios', () => {
+  for (const file of readdirSync(join(PACKAGE_ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml'))) {
+    it(`${file} runs (20 times faster) and passes its thresholds`, async () => {
+      const out = tempDir();
+      after(out.cleanup);
+      const run = await perfyAsync(['run', `scenarios/${file}`, '--time-scale', '20', '--quiet', '--out', out.dir]);
+      assert.equal(run.status, 0, run.stderr + run.stdout);
+      const result = readResult(out.dir);
+      assert.equal(result.status, 'completed');
+      assert.deepEqual(result.overrides, ['--time-scale 20']);
+      assert.ok(total(result, 'http.reqs') > 0);
+    });
+  }
+});
 
 describe('perfy run', { concurrency: false }, () => {
   let requests = 0;
