@@ -250,6 +250,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     io.out(formatSummary(ran.result, colorsFor(process.stdout)));
     const unsupported = plan.reports.map((r) => r.format).filter((f) => f !== 'console' && f !== 'json');
     if (unsupported.length) io.out(`note: ${unsupported.join(', ')} reports are not written by this version; the JSON result (--out) holds everything measured\n`);
+    if (plan.monitor) io.out('note: `monitor:` (process CPU and memory, alerts, leak detection) is not active in this version; perfy\'s own lag and CPU are measured\n');
     if (outDir) {
       const path = await writeResult(outDir, ran.result);
       const shown = relative(process.cwd(), path);

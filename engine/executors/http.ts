@@ -8,6 +8,7 @@ import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import type { StepNode } from '../compile/plan.js';
 import { isTemplate, renderTree, type Template, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
+import type { CookieJar } from './cookies.js';
 import type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
 
 export interface HttpExecutorOptions {
@@ -186,8 +187,11 @@ class HttpStepRunner implements StepRunner {
   private readonly tags: Tags;
   private readonly handles = new Map<number | string, HttpHandles>();
   /** The last URL rendered and what it resolved to: most steps hit the same URL again and again. */
+  private sendsCookieHeader = false;
   private lastUrl = '';
   private lastOrigin = '';
+  private lastHost = '';
+  private lastHttps = false;
   private lastPath = '';
   private lastPool: Pool | undefined;
   private lastSignal: AbortSignal | undefined;
@@ -229,6 +233,8 @@ class HttpStepRunner implements StepRunner {
     }
 
     this.headerEntries = [...headers];
+    // A step that writes its own Cookie header manages cookies itself: the user's jar does not add to it.
+    this.sendsCookieHeader = headers.has('cookie');
     this.staticHeaders = this.headerEntries.every(([, v]) => typeof v === 'string' || v.isStatic)
       ? this.headerEntries.flatMap(([name, v]) => [name, typeof v === 'string' ? v : v.source])
       : undefined;
@@ -262,11 +268,19 @@ class HttpStepRunner implements StepRunner {
     }
 
     const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
+    let headers = this.staticHeaders ?? this.renderHeaders(vars);
+    const jar = ctx.cookies;
+    if (jar !== undefined) {
+      const pathname = this.lastPath.split('?', 1)[0]!;
+      exchange.cookies = { jar, host: this.lastHost, pathname };
+      const cookie = this.sendsCookieHeader ? undefined : jar.header(this.lastHost, this.lastHttps, pathname);
+      if (cookie !== undefined) headers = [...headers, 'cookie', cookie];
+    }
     const options: ExchangeOptions = {
       origin: this.lastOrigin,
       path,
       method: this.method,
-      headers: this.staticHeaders ?? this.renderHeaders(vars),
+      headers,
       body: this.renderBody(vars),
       // The step timeout covers headers and body; undici's own 300 s timers would only add work.
       headersTimeout: timed ? 0 : null,
@@ -299,6 +313,8 @@ class HttpStepRunner implements StepRunner {
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`"${absolute}" is not an http(s) URL`);
     this.lastOrigin = parsed.origin;
+    this.lastHost = parsed.host;
+    this.lastHttps = parsed.protocol === 'https:';
     this.lastPath = parsed.pathname + parsed.search;
     this.lastPool = this.poolFor(parsed.origin);
     this.lastUrl = url;
@@ -372,6 +388,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private header: Record<string, string> = NO_HEADERS;
   private size = 0;
   private chunks: Buffer[] | undefined;
+  /** Where a response's Set-Cookie goes: the virtual user's jar, for the request's host and path. */
+  cookies: { jar: CookieJar; host: string; pathname: string } | undefined;
   /** The request could not even be formed (bad URL): no http.* metric, nothing was sent. */
   private unsent = false;
   private result: StepResult | undefined;
@@ -428,6 +446,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: the real response follows
     this.headersAt = performance.now();
     this.status = statusCode;
+    if (this.cookies !== undefined && headers['set-cookie'] !== undefined) {
+      this.cookies.jar.store(this.cookies.host, this.cookies.pathname, headers['set-cookie']);
+    }
     const header: Record<string, string> = {};
     for (const name in headers) {
       const value = headers[name];

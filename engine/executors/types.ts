@@ -3,6 +3,7 @@
 
 import type { Plan, StepNode } from '../compile/plan.js';
 import type { MetricStore, Tags } from '../metrics/types.js';
+import type { CookieJar } from './cookies.js';
 
 /** Why a step failed, in words a report can group by. */
 export type ErrorClass = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'http' | 'protocol' | 'aborted' | 'check' | 'other';
@@ -17,6 +18,8 @@ export interface VuContext {
   vars: Record<string, unknown>;
   /** Aborted when the run stops (Ctrl-C, abort threshold, graceful-stop window over). */
   signal: AbortSignal;
+  /** This user's cookies (HTTP); absent for callers that want none. */
+  cookies?: CookieJar;
 }
 
 export interface StepResult {

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FlowNode, GroupNode, Plan, StepNode } from '../compile/plan.js';
 import type { EvalScope } from '../expr/index.js';
+import { CookieJar } from '../executors/cookies.js';
 import type { StepResult, StepRunner, VuContext } from '../executors/types.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { DataFeeder } from './data.js';
@@ -61,7 +62,7 @@ export class Interpreter {
 
   createUser(id: number, random: Random, signal: AbortSignal): VirtualUser {
     const vars: Record<string, unknown> = { ...this.options.baseVars, vu: id, workload: this.options.workload };
-    const context: VuContext = { vu: id, iteration: 0, vars, signal };
+    const context: VuContext = { vu: id, iteration: 0, vars, signal, cookies: new CookieJar() };
     return { id, iteration: 0, vars, random, context, scope: { vars } };
   }
 
