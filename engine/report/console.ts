@@ -107,8 +107,8 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     lines.push(`  workload ${w.name} (${w.model}): ${planned}${count(started)} completed · ${dropped ? c.yellow(`${count(dropped)} dropped`) : '0 dropped'} · ${count(interrupted)} interrupted`);
   }
 
-  lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`));
   const trendRows = trendSeries(metrics);
+  if (trendRows.length > 0) lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`));
   for (const row of trendRows) {
     const q = (percentile: number): number | undefined => source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
     const all = metrics.filter((m) => m.name === row.name && Object.entries(row.filter).every(([k, v]) => m.tags[k] === v));

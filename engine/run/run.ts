@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FlowNode, Plan, StepNode } from '../compile/plan.js';
-import { PerfyError, type Problem } from '../errors.js';
+import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, StepRunner } from '../executors/types.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
@@ -86,8 +86,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   const plannedMs = Math.max(0, ...plan.workloads.map((w) => w.startAfterMs + w.timeline.durationMs));
 
   try {
-    services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
-    const baseVars = await baseVariables(plan, services);
+    // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
     const builtins = {
       http: createHttpExecutor({
         connectionsPerOrigin: plan.defaults.connections,
@@ -96,6 +95,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     };
     const plugins = new Map<string, Executor>();
     for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
+    for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of steps(flow)) executorFor(step, plugins, builtins);
+
+    services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
+    const baseVars = await baseVariables(plan, services);
     const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]));
     const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
     const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
@@ -187,7 +190,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     thresholds: outcomes,
     saturation,
   };
-  const exitCode = end.status !== 'completed' ? 3 : outcomes.every((o) => o.passed) ? 0 : 1;
+  // A run that could not start for a reason of the scenario (a step kind not available) is invalid input: 2.
+  const exitCode = end.status === 'failed' && problems.length > 0
+    ? Math.max(...problems.map((p) => ERROR_CODES[p.code].exit))
+    : end.status !== 'completed' ? 3 : outcomes.every((o) => o.passed) ? 0 : 1;
   return { result, exitCode, problems };
 }
 

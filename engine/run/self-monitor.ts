@@ -7,6 +7,7 @@ import type { MetricStore } from '../metrics/types.js';
 /** Above these, the generator itself is the bottleneck: the run's latencies are suspect. */
 const SATURATED_LAG_MS = 50;
 const SATURATED_CPU = 0.9;
+const MIN_JUDGED_MS = 5000;
 /** monitorEventLoopDelay samples with a timer of this period and reports the period too: it is subtracted. */
 const RESOLUTION_MS = 10;
 
@@ -46,7 +47,8 @@ export function startSelfMonitor(store: MetricStore, intervalMs = 1000): SelfMon
       const cpuNow = process.cpuUsage(startCpu);
       const cpu = wall > 0 ? (cpuNow.user + cpuNow.system) / 1000 / wall : 0;
       const lagP99 = whole.count > 0 ? lagMs(whole.percentile(99)) : 0;
-      const saturated = lagP99 > SATURATED_LAG_MS || cpu > SATURATED_CPU;
+      // A run of a few seconds is mostly start-up work: too short to judge.
+      const saturated = wall >= MIN_JUDGED_MS && (lagP99 > SATURATED_LAG_MS || cpu > SATURATED_CPU);
       const note = saturated
         ? `perfy itself was busy (event-loop lag p99 ${lagP99.toFixed(1)} ms, CPU ${(cpu * 100).toFixed(0)}% of a core): iterations started late and latencies are inflated; lighten the load per process`
         : undefined;

@@ -144,6 +144,19 @@ flow:
     assert.equal(total(result, 'http.errors', { step: 'gone' }), 3);
   });
 
+  it('refuses a step kind this version cannot run with exit 2, before starting any service', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+services: { api: { command: "node -e \\"require('fs').writeFileSync('started', '')\\"" } }
+load: [ { rate: 1/s, duration: 1s } ]
+flow: [ { sql: { query: "SELECT 1" } } ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet'], { cwd: t.dir });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /E_EXECUTOR_MISSING/);
+    assert.equal(existsSync(t.path('started')), false, 'no service was started');
+  });
+
   it('exits 1 when a threshold fails, naming it in the summary', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 target: ${server.url}
