@@ -219,7 +219,10 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
-  const { plan, applied } = applyOverrides(outcome.plan, overrides);
+  const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
+  // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
+  // Environment values may be secrets: only their names are recorded.
+  const applied = [...flags.set.map((s) => `--set ${s}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
   const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
   mkdirSync(logDir, { recursive: true });

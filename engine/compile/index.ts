@@ -7,6 +7,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { PerfyError, didYouMean, problem, type ErrorCode, type Problem, type SourceLocation } from '../errors.js';
 import { compileExpression, type CompiledExpression } from '../expr/index.js';
 import type { Flow, FlowItem, Load, Scenario, Stage, Step } from '../generated/scenario.js';
+import { CsvError, parseCsvTable, type CsvTable } from '../load/csv.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
@@ -170,13 +171,19 @@ class Compiler {
   }
 
   private csvColumns(file: string, delimiter: string, path: PathSegment[]): string[] | undefined {
-    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length < 2) {
-      this.report('E_DATA_INVALID', `${file} has ${lines.length === 0 ? 'no header and no rows' : 'a header but no rows'}`, 'a CSV data file needs a header row and at least one data row', path);
+    let table: CsvTable;
+    try {
+      table = parseCsvTable(readFileSync(file, 'utf8'), delimiter);
+    } catch (error) {
+      if (!(error instanceof CsvError)) throw error;
+      this.report('E_DATA_INVALID', `${file}: ${error.message}`, 'close the quote; a quote inside a quoted field is written twice: ""', path);
       return undefined;
     }
-    return lines[0]!.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+    if (table.rows.length === 0) {
+      this.report('E_DATA_INVALID', `${file} has ${table.columns.length === 0 ? 'no header and no rows' : 'a header but no rows'}`, 'a CSV data file needs a header row and at least one data row', path);
+      return undefined;
+    }
+    return table.columns;
   }
 
   private jsonColumns(file: string, path: PathSegment[]): string[] | undefined {

@@ -2,7 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import type { PlannedData } from '../compile/plan.js';
+import { parseCsv } from '../load/csv.js';
 import type { Random } from '../random.js';
+
+export { parseCsv } from '../load/csv.js';
 
 export interface DataFeeder {
   /** The next row, or undefined when `order: unique` has used every row and `on_exhausted: stop`. */
@@ -24,39 +27,4 @@ export function createFeeder(data: PlannedData): DataFeeder {
       return rows[cursor++];
     },
   };
-}
-
-/** RFC 4180 CSV: a header row, quoted fields with `""` escapes and embedded delimiters or newlines. */
-export function parseCsv(text: string, delimiter = ','): Record<string, string>[] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  const body = text.replace(/^\uFEFF/, '');
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i]!;
-    if (quoted) {
-      if (c === '"' && body[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === delimiter) {
-      record.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && body[i + 1] === '\n') i++;
-      record.push(field);
-      if (record.some((f) => f !== '')) records.push(record);
-      record = [];
-      field = '';
-    } else field += c;
-  }
-  record.push(field);
-  if (record.some((f) => f !== '')) records.push(record);
-  const [header, ...rows] = records;
-  if (!header) return [];
-  const columns = header.map((c) => c.trim());
-  return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? ''])));
 }

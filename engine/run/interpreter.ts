@@ -15,7 +15,10 @@ import type { Random } from '../random.js';
 export interface VirtualUser {
   id: number;
   iteration: number;
+  /** What this flow (or parallel branch) reads and writes: loop index, last response. */
   vars: Record<string, unknown>;
+  /** The user's own variables: captures are written here too, so they outlive a parallel branch. */
+  root: Record<string, unknown>;
   random: Random;
   /** The object executors receive; reused for every step of this user. */
   context: VuContext;
@@ -63,7 +66,7 @@ export class Interpreter {
   createUser(id: number, random: Random, signal: AbortSignal): VirtualUser {
     const vars: Record<string, unknown> = { ...this.options.baseVars, vu: id, workload: this.options.workload };
     const context: VuContext = { vu: id, iteration: 0, vars, signal, cookies: new CookieJar() };
-    return { id, iteration: 0, vars, random, context, scope: { vars } };
+    return { id, iteration: 0, vars, root: vars, random, context, scope: { vars } };
   }
 
   /** Runs `flow` once for `user`. `lagMs`: how late the iteration started after its intended start. */
@@ -110,7 +113,7 @@ export class Interpreter {
       case 'if':
         return this.flow(node.condition.test(user.scope) ? node.then : node.else, user, signal, lagMs);
       case 'parallel': {
-        const results = await Promise.all(node.branches.map((branch) => this.node(branch, user, signal, lagMs)));
+        const results = await Promise.all(node.branches.map((branch) => this.node(branch, branchOf(user), signal, lagMs)));
         return results.every(Boolean);
       }
       case 'group':
@@ -162,7 +165,11 @@ export class Interpreter {
     }
     if (signal.aborted && result.error?.class === 'aborted') return; // cut short by the run stopping: not a sample
     const ended = performance.now();
-    for (const capture of node.captures) user.vars[capture.name] = capture.expression.evaluate(scope);
+    for (const capture of node.captures) {
+      const value = capture.expression.evaluate(scope);
+      user.vars[capture.name] = value;
+      user.root[capture.name] = value;
+    }
     checksPassed.forEach((passed, i) => metrics.checks[i]!.record(passed ? 1 : 0));
     const ok = requestOk(result, metrics) && checksPassed.every(Boolean);
     metrics.duration.record(ended - started);
@@ -186,6 +193,15 @@ export class Interpreter {
     }
     return metrics;
   }
+}
+
+/**
+ * A parallel branch sees everything of its user but keeps its own loop index and last response (its variables
+ * inherit from the user's); its captures reach the user's own variables as well.
+ */
+function branchOf(user: VirtualUser): VirtualUser {
+  const vars = Object.create(user.vars) as Record<string, unknown>;
+  return { ...user, vars, context: { ...user.context, vars }, scope: { vars } };
 }
 
 /** A response with an error status is fine for the step when its expects judge the status themselves. */

@@ -114,7 +114,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
-      const setup = new Interpreter({ plan, store, workload: 'setup', runners: runnersFor(plan.setup, 'setup'), feeders, baseVars, correctForLag: false });
+      // Setup and teardown take no data rows: those belong to the load's iterations.
+      const setup = new Interpreter({ plan, store, workload: 'setup', runners: runnersFor(plan.setup, 'setup'), feeders: new Map(), baseVars, correctForLag: false });
       const user = setup.createUser(0, createRandom(plan.seed), stop.signal);
       await setup.iteration(user, plan.setup, stop.signal);
       for (const [name, value] of Object.entries(user.vars)) if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
@@ -147,7 +148,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Teardown: once, even after an abort; briefly after Ctrl-C.
     if (plan.teardown.length > 0) {
       const teardownSignal = end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
-      const teardown = new Interpreter({ plan, store, workload: 'teardown', runners: runnersFor(plan.teardown, 'teardown'), feeders, baseVars, correctForLag: false });
+      const teardown = new Interpreter({ plan, store, workload: 'teardown', runners: runnersFor(plan.teardown, 'teardown'), feeders: new Map(), baseVars, correctForLag: false });
       await teardown.iteration(teardown.createUser(0, createRandom(plan.seed), teardownSignal), plan.teardown, teardownSignal);
     }
   } catch (error) {

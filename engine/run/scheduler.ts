@@ -139,8 +139,10 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
   const endArrivals = (): void => {
     if (arrivalsOver) return;
     arrivalsOver = true;
-    // Give in-flight iterations the graceful-stop window, then cancel them.
-    endTimer = setTimeout(() => inflight.controller.abort(new Error('graceful stop window over')), options.gracefulStopMs);
+    // In-flight iterations get the graceful-stop window from the end of the load (not from the last arrival),
+    // then are cancelled. After a stop signal, the parent signal's own grace applies instead.
+    const untilLoadEnds = signal.aborted ? 0 : Math.max(0, timeline.durationMs - (performance.now() - start));
+    endTimer = setTimeout(() => inflight.controller.abort(new Error('graceful stop window over')), untilLoadEnds + options.gracefulStopMs);
     finishIfIdle();
   };
 

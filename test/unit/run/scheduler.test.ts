@@ -1,0 +1,319 @@
+// The scheduler against the clock: open-model arrivals (counts, start lag, max_vus drops), closed-model users
+// (concurrency, ramps, graceful ramp down), the graceful-stop window and stopping on the run's signal.
+
+import assert from 'node:assert/strict';
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { compileScenario } from '../../../engine/compile/index.js';
+import type { FlowNode, Plan, StepNode } from '../../../engine/compile/plan.js';
+import { loadPlugin } from '../../../engine/executors/index.js';
+import type { StepRunner } from '../../../engine/executors/types.js';
+import type { Scenario } from '../../../engine/generated/scenario.js';
+import { loadScenarioText } from '../../../engine/load/index.js';
+import { createMetricStore } from '../../../engine/metrics/store.js';
+import type { MetricStore } from '../../../engine/metrics/types.js';
+import { Interpreter, stepTags } from '../../../engine/run/interpreter.js';
+import { startWorkload } from '../../../engine/run/scheduler.js';
+import { checkSchema } from '../../../engine/validate/schema.js';
+import { tempDir } from '../../helpers.js';
+
+/**
+ * The probe plugin. `with:` (rendered against the user's variables) says what to answer: `delay` (ms, cut short
+ * by the signal), `ok`, `status`, `error` (class), `response` (extra fields); `answers` is a list of such answers
+ * taken in turn by successive calls of the step (the last one repeats).
+ */
+const PROBE = `
+export const calls = [];
+export const state = { active: 0, maxActive: 0 };
+export function reset() { calls.length = 0; state.active = 0; state.maxActive = 0; }
+function render(tree, vars) {
+  if (tree === null || typeof tree !== 'object') return tree;
+  if (Array.isArray(tree)) return tree.map((t) => render(t, vars));
+  if (typeof tree.render === 'function') return tree.render(vars);
+  return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, render(v, vars)]));
+}
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const onAbort = () => { clearTimeout(timer); resolve(false); };
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true); }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+export default {
+  kind: 'probe',
+  create(step) {
+    let n = 0;
+    return {
+      async execute(ctx, timeoutMs) {
+        const args = render(step.request, ctx.vars);
+        const attempt = n++;
+        const answer = Array.isArray(args.answers) ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] } : args;
+        const call = { step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(), end: NaN, aborted: false, attempt, timeoutMs };
+        calls.push(call);
+        state.active++;
+        state.maxActive = Math.max(state.maxActive, state.active);
+        try {
+          const delay = Number(answer.delay ?? 0);
+          if (delay > 0) call.aborted = !(await sleep(delay, ctx.signal));
+        } finally {
+          state.active--;
+          call.end = performance.now();
+        }
+        if (call.aborted) return { ok: false, error: { class: 'aborted', message: 'aborted' }, response: {} };
+        const response = { status: answer.status ?? 200, ...(answer.response ?? {}) };
+        if (answer.ok === false) return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
+        return { ok: true, response };
+      },
+    };
+  },
+  async close() {},
+};
+`;
+
+interface ProbeCall {
+  step: string;
+  args: Record<string, unknown>;
+  vu: number;
+  iteration: number;
+  vars: Record<string, unknown>;
+  start: number;
+  end: number;
+  aborted: boolean;
+  attempt: number;
+}
+interface Probe {
+  calls: ProbeCall[];
+  state: { active: number; maxActive: number };
+  reset(): void;
+}
+
+const files = tempDir({ 'probe.mjs': PROBE });
+let probe: Probe;
+
+before(async () => {
+  probe = (await import(pathToFileURL(files.path('probe.mjs')).href)) as Probe;
+});
+after(files.cleanup);
+
+function compile(body: string): Plan {
+  const yaml = `name: sched\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
+  const document = loadScenarioText(yaml, files.path('scenario.yaml'), {});
+  assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
+  const { plan, problems } = compileScenario(document, document.value as Scenario);
+  assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
+  return plan!;
+}
+
+function* stepsOf(nodes: FlowNode[]): Generator<StepNode> {
+  for (const node of nodes) {
+    switch (node.type) {
+      case 'step': yield node; break;
+      case 'loop': case 'group': yield* stepsOf(node.body); break;
+      case 'parallel': yield* stepsOf(node.branches); break;
+      case 'if': yield* stepsOf(node.then); yield* stepsOf(node.else); break;
+      case 'think': break;
+    }
+  }
+}
+
+interface Started {
+  plan: Plan;
+  store: MetricStore;
+  /** performance.now() just before the workload started */
+  t0: number;
+  /** Resolves with the ms from t0 to the end of the workload. */
+  done: Promise<number>;
+}
+
+/** Compiles a one-workload scenario and starts it with the probe plugin, as runPlan does. */
+async function start(body: string, options: { gracefulStopMs?: number; stopGraceMs?: number; signal?: AbortSignal } = {}): Promise<Started> {
+  const plan = compile(body);
+  const workload = plan.workloads[0]!;
+  const store = createMetricStore();
+  const executor = await loadPlugin('probe', plan.plugins['probe']!);
+  const runners = new Map<number, StepRunner>();
+  for (const step of stepsOf(workload.flow)) {
+    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {} }));
+  }
+  const interpreter = new Interpreter({
+    plan, store, workload: workload.name, runners, feeders: new Map(), baseVars: { scenario: plan.name, services: {} }, correctForLag: workload.timeline.model === 'open',
+  });
+  // As runPlan does: every closed-model user listens on the run's signal.
+  const signal = options.signal ?? new AbortController().signal;
+  setMaxListeners(0, signal);
+  probe.reset();
+  const t0 = performance.now();
+  const run = startWorkload({
+    workload, workloadIndex: 0, interpreter, store, seed: plan.seed,
+    signal,
+    gracefulStopMs: options.gracefulStopMs ?? 5_000,
+    stopGraceMs: options.stopGraceMs ?? 1_000,
+  });
+  return { plan, store, t0, done: run.done.then(() => performance.now() - t0) };
+}
+
+/** Sum of a metric over its tag sets (counter totals, rate hits). */
+function total(store: MetricStore, name: string): number {
+  return store.snapshot().metrics.filter((m) => m.name === name).reduce((s, m) => s + m.sum, 0);
+}
+
+function percentile(store: MetricStore, metric: string, p: number): number {
+  return store.aggregate({ fn: 'percentile', percentile: p, metric, tags: {} }) ?? NaN;
+}
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('scheduler: open model', () => {
+  it('starts exactly 200 iterations of a 200/s uniform load for 1 s, each at its intended time', async () => {
+    const s = await start('load: [ { rate: 200/s, duration: 1s } ]\nflow: [ { name: hit, use: probe } ]');
+    const took = await s.done;
+    assert.equal(probe.calls.length, 200);
+    assert.equal(total(s.store, 'iterations'), 200);
+    assert.equal(total(s.store, 'iterations.dropped'), 0);
+    assert.equal(total(s.store, 'iterations.interrupted'), 0);
+    assert.ok(took >= 990 && took < 1500, `the workload took ${took.toFixed(0)} ms`);
+    const p99 = percentile(s.store, 'iteration.start_lag', 99);
+    assert.ok(p99 < 20, `start lag p99 ${p99} ms`);
+    probe.calls.forEach((call, k) => {
+      const late = call.start - s.t0 - 5 * k;
+      assert.ok(late > -1 && late < 50, `arrival ${k} started ${late.toFixed(1)} ms after its intended time`);
+    });
+  });
+
+  it('drops the arrivals that find max_vus iterations in flight: started + dropped is exactly the plan', async () => {
+    const s = await start(`
+load: { stages: [ { rate: 100/s, duration: 1s } ], max_vus: 5 }
+flow: [ { name: slow, use: probe, with: { delay: 200 } } ]
+`);
+    await s.done;
+    const planned = s.plan.workloads[0]!.timeline.plannedIterations;
+    assert.equal(planned, 100);
+    const started = probe.calls.length;
+    const dropped = total(s.store, 'iterations.dropped');
+    assert.equal(started + dropped, 100, `started ${started}, dropped ${dropped}`);
+    assert.equal(total(s.store, 'iterations'), started, 'every started iteration completed');
+    assert.equal(probe.state.maxActive, 5);
+    // Five users busy 200 ms each take one arrival in every 20 or 21 (arrivals are 10 ms apart): 4 or 5 each.
+    assert.ok(started >= 20 && started <= 26, `started ${started} of 100`);
+    assert.deepEqual([...new Set(probe.calls.map((c) => c.vu))].sort(), [1, 2, 3, 4, 5], 'no more than 5 users were created');
+  });
+
+  it('records the start lag of every started iteration', async () => {
+    const s = await start('load: [ { burst: { iterations: 30 } } ]\nflow: [ { name: hit, use: probe } ]');
+    await s.done;
+    assert.equal(probe.calls.length, 30);
+    assert.equal(s.store.aggregate({ fn: 'count', metric: 'iteration.start_lag', tags: {} }), 30);
+  });
+});
+
+describe('scheduler: closed model', () => {
+  it('keeps `users: 4` looping concurrently for the hold', async () => {
+    const s = await start('load: [ { users: 4, hold: 1s } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]');
+    const took = await s.done;
+    assert.equal(probe.state.maxActive, 4);
+    assert.deepEqual([...new Set(probe.calls.map((c) => c.vu))].sort(), [1, 2, 3, 4]);
+    assert.equal(s.store.aggregate({ fn: 'max', metric: 'vus', tags: {} }), 4);
+    const iterations = total(s.store, 'iterations');
+    assert.equal(iterations, probe.calls.length, 'every iteration ran to its end');
+    assert.ok(iterations >= 56 && iterations <= 84, `${iterations} iterations of 50 ms by 4 users in 1 s`);
+    assert.equal(total(s.store, 'iterations.interrupted'), 0);
+    assert.ok(took >= 1000 && took < 1400, `the workload took ${took.toFixed(0)} ms`);
+  });
+
+  it('ramps 0 → 10 users over 1 s, one more every 100 ms, and reaches 10', async () => {
+    const s = await start('load: [ { users: 10, ramp_up: 1s, hold: 300ms } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]');
+    await s.done;
+    assert.equal(probe.state.maxActive, 10);
+    assert.equal(s.store.aggregate({ fn: 'max', metric: 'vus', tags: {} }), 10);
+    for (let vu = 1; vu <= 10; vu++) {
+      const first = probe.calls.find((c) => c.vu === vu);
+      assert.ok(first, `user ${vu} ran`);
+      const at = first.start - s.t0;
+      assert.ok(at >= 100 * vu - 2 && at < 100 * vu + 100, `user ${vu} started at ${at.toFixed(0)} ms, target reaches ${vu} at ${100 * vu} ms`);
+    }
+  });
+
+  it('ramps down by letting the users beyond the target finish their iteration, then stopping them', async () => {
+    const s = await start(`
+load: [ { users: 4, hold: 400ms }, { users: 1, hold: 600ms } ]
+flow: [ { name: work, use: probe, with: { delay: 150 } } ]
+`);
+    await s.done;
+    const extra = probe.calls.filter((c) => c.vu !== 1);
+    assert.deepEqual([...new Set(extra.map((c) => c.vu))].sort(), [2, 3, 4]);
+    for (const call of extra) {
+      assert.ok(call.start - s.t0 < 400 + 60, `user ${call.vu} started an iteration at ${(call.start - s.t0).toFixed(0)} ms, after the ramp down`);
+      assert.equal(call.aborted, false, 'its last iteration was not cut short');
+    }
+    assert.ok(extra.some((c) => c.end - s.t0 > 400), 'an iteration in flight at the ramp down went on past it');
+    assert.ok(probe.calls.filter((c) => c.vu === 1 && c.start - s.t0 > 700).length >= 2, 'user 1 kept looping');
+    assert.equal(total(s.store, 'iterations.interrupted'), 0);
+    assert.equal(total(s.store, 'iterations'), probe.calls.length);
+  });
+});
+
+describe('scheduler: stopping', () => {
+  it('cancels closed-model iterations longer than the graceful-stop window and counts them interrupted', async () => {
+    const s = await start('load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: stuck, use: probe, with: { delay: 5000 } } ]', { gracefulStopMs: 200 });
+    const took = await s.done;
+    assert.ok(took >= 480 && took < 900, `done ${took.toFixed(0)} ms after the start (300 ms hold + 200 ms window)`);
+    assert.equal(total(s.store, 'iterations.interrupted'), 2);
+    assert.equal(total(s.store, 'iterations'), 0);
+    assert.deepEqual(probe.calls.map((c) => c.aborted), [true, true]);
+  });
+
+  it('cancels open-model iterations still running after the graceful-stop window, and lets shorter ones finish', async () => {
+    const s = await start(`
+load: [ { burst: { iterations: 4 } } ]
+flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
+`, { gracefulStopMs: 250 });
+    const took = await s.done;
+    // Users 1 and 2 need 100 and 200 ms, users 3 and 4 need 300 and 400 ms: past the 250 ms window.
+    assert.ok(took >= 240 && took < 600, `done after ${took.toFixed(0)} ms`);
+    assert.deepEqual(probe.calls.map((c) => `${c.vu}:${c.aborted}`).sort(), ['1:false', '2:false', '3:true', '4:true']);
+    assert.equal(total(s.store, 'iterations'), 2);
+    assert.equal(total(s.store, 'iterations.interrupted'), 2);
+  });
+
+  it('starts the open model\'s graceful-stop window when the load ends, not at its last arrival', async () => {
+    // Arrivals at 0 and 500 ms; the load ends at 1,000 ms; the window runs to 1,300 ms; the second iteration ends at 1,200 ms.
+    const s = await start('load: [ { rate: 2/s, duration: 1s } ]\nflow: [ { name: slow, use: probe, with: { delay: 700 } } ]', { gracefulStopMs: 300 });
+    await s.done;
+    assert.deepEqual(probe.calls.map((c) => c.aborted), [false, false]);
+    assert.equal(total(s.store, 'iterations.interrupted'), 0);
+  });
+
+  it('stops an open workload within stopGraceMs of the signal, cancelling what is still in flight', async () => {
+    const stop = new AbortController();
+    const s = await start('load: [ { rate: 50/s, duration: 10s } ]\nflow: [ { name: slow, use: probe, with: { delay: 2000 } } ]', { signal: stop.signal, stopGraceMs: 300 });
+    await wait(290);
+    const abortedAt = performance.now() - s.t0;
+    stop.abort();
+    const took = await s.done;
+    assert.ok(took - abortedAt >= 290 && took - abortedAt < 300 + 250, `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 300 ms)`);
+    const started = probe.calls.length;
+    assert.ok(started >= 14 && started <= 16, `${started} arrivals in the first 290 ms at 50/s`);
+    assert.ok(probe.calls.every((c) => c.start - s.t0 <= abortedAt), 'no arrival after the signal');
+    assert.equal(total(s.store, 'iterations.interrupted'), started);
+  });
+
+  it('stops a closed workload within stopGraceMs of the signal; iterations that finish in time complete', async () => {
+    const stop = new AbortController();
+    const s = await start(`
+load: [ { users: 3, hold: 10s } ]
+flow: [ { name: work, use: probe, with: { delay: "{{vu}}50" } } ]
+`, { signal: stop.signal, stopGraceMs: 240 });
+    await wait(60);
+    const abortedAt = performance.now() - s.t0;
+    stop.abort();
+    const took = await s.done;
+    // Signal at 60 ms, grace 240 ms: users 1 and 2 (150 and 250 ms iterations) finish, user 3 (350 ms) is cut.
+    assert.ok(took - abortedAt >= 235 && took - abortedAt < 240 + 200, `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 240 ms)`);
+    assert.deepEqual(probe.calls.map((c) => `${c.vu}:${c.aborted}`).sort(), ['1:false', '2:false', '3:true']);
+    assert.equal(total(s.store, 'iterations.interrupted'), 1);
+    assert.equal(total(s.store, 'iterations'), 2);
+  });
+});
