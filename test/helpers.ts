@@ -3,9 +3,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Result } from '../engine/metrics/result.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
 
 export const PERFY_BIN = join(PACKAGE_ROOT, 'bin', 'perfy');
@@ -69,4 +70,16 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
       server.close(() => resolve());
     }),
   };
+}
+
+/** The result.json a run wrote into `dir`. */
+export function readResultDir(dir: string): Result {
+  return JSON.parse(readFileSync(`${dir}/result.json`, 'utf8')) as Result;
+}
+
+/** Sum of a metric's `sum` over the tag sets that match `tags`. */
+export function total(result: Result, name: string, tags: Record<string, string> = {}): number {
+  return result.metrics.metrics
+    .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
+    .reduce((s, m) => s + m.sum, 0);
 }

@@ -2,21 +2,9 @@
 // --users with --duration, --time-scale, flag conflicts, invalid scenarios and services that do not start.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { Result } from '../../engine/metrics/result.js';
-import { perfyAsync, problemHeads, startServer, tempDir } from '../helpers.js';
-
-function readResult(dir: string): Result {
-  return JSON.parse(readFileSync(`${dir}/result.json`, 'utf8')) as Result;
-}
-
-/** Sum of a metric's `sum` over the tag sets that match `tags`. */
-function total(result: Result, name: string, tags: Record<string, string> = {}): number {
-  return result.metrics.metrics
-    .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
-    .reduce((s, m) => s + m.sum, 0);
-}
+import { perfyAsync, problemHeads, readResultDir, startServer, tempDir, total } from '../helpers.js';
 
 describe('perfy run flags', { concurrency: false }, () => {
   /** Requests the server received, by path. */
@@ -72,7 +60,7 @@ workloads:
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.deepEqual(Object.fromEntries(seen), { '/a': 1, '/b': 1, '/c': 1, '/d': 1 });
     assert.ok(run.ms < 10_000, `a smoke run took ${run.ms} ms`);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(total(result, 'http.reqs'), 4);
     assert.equal(result.overrides.length, 1);
     assert.match(result.overrides[0]!, /^--smoke/);
@@ -88,7 +76,7 @@ flow: [ { name: hit, http: { get: /set } } ]
     const run = await perfyAsync(['run', t.path('s.yaml'), '--set', 'load[0].rate=20/s', '--quiet', '--out', t.path('out')]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.equal(seen.get('/set'), 20);
-    assert.deepEqual(readResult(t.path('out')).workloads.map((w) => w.plannedIterations), [20]);
+    assert.deepEqual(readResultDir(t.path('out')).workloads.map((w) => w.plannedIterations), [20]);
   });
 
   it('--set is listed among the overrides of the result', async () => {
@@ -99,7 +87,7 @@ flow: [ { name: hit, http: { get: /set } } ]
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--set', 'load[0].rate=10/s', '--quiet', '--out', t.path('out')]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
-    assert.ok(readResult(t.path('out')).overrides.some((o) => o.includes('load[0].rate')), 'the --set is recorded');
+    assert.ok(readResultDir(t.path('out')).overrides.some((o) => o.includes('load[0].rate')), 'the --set is recorded');
   });
 
   it('--env fills ${env.NAME} placeholders, and without it the scenario is invalid and nothing is sent', async () => {
@@ -132,7 +120,7 @@ flow: [ { name: slow, http: { get: /slow } } ]
     const sent = seen.get('/slow') ?? 0;
     assert.ok(sent >= 20 && sent <= 33, `${sent} requests`);
     assert.ok(run.ms < 10_000, `the run took ${run.ms} ms (the scenario holds 20 s)`);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(total(result, 'http.reqs'), sent);
     assert.deepEqual(result.overrides, ['--duration 1s', '--users 3']);
     assert.deepEqual(result.workloads.map((w) => [w.model, w.durationMs]), [['closed', 1_000]]);
@@ -149,7 +137,7 @@ flow: [ { name: hit, http: { get: /scaled } } ]
     const run = await perfyAsync(['run', t.path('s.yaml'), '--time-scale', '10', '--quiet', '--out', t.path('out')]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.equal(seen.get('/scaled'), 5, '10/s for 0.5 s');
-    assert.deepEqual(readResult(t.path('out')).overrides, ['--time-scale 10']);
+    assert.deepEqual(readResultDir(t.path('out')).overrides, ['--time-scale 10']);
     assert.match(run.stdout, /--time-scale 10/);
   });
 

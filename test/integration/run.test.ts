@@ -2,24 +2,12 @@
 // exit codes for failed and aborting thresholds, and Ctrl-C keeping what was measured.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Result } from '../../engine/metrics/result.js';
 import { storeFromSnapshot } from '../../engine/metrics/store.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
-import { perfyAsync, startServer, tempDir } from '../helpers.js';
-
-function readResult(dir: string): Result {
-  return JSON.parse(readFileSync(`${dir}/result.json`, 'utf8')) as Result;
-}
-
-/** Sum of a metric's `sum` over the tag sets that match `tags`. */
-function total(result: Result, name: string, tags: Record<string, string> = {}): number {
-  return result.metrics.metrics
-    .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
-    .reduce((s, m) => s + m.sum, 0);
-}
+import { perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
 
 function scenario(body: string): string {
   return `name: test\n${body.trim()}\n`;
@@ -32,7 +20,7 @@ describe('the shipped scenarios', () => {
       after(out.cleanup);
       const run = await perfyAsync(['run', `scenarios/${file}`, '--time-scale', '20', '--quiet', '--out', out.dir]);
       assert.equal(run.status, 0, run.stderr + run.stdout);
-      const result = readResult(out.dir);
+      const result = readResultDir(out.dir);
       assert.equal(result.status, 'completed');
       assert.deepEqual(result.overrides, ['--time-scale 20']);
       assert.ok(total(result, 'http.reqs') > 0);
@@ -80,7 +68,7 @@ thresholds: [ "rate(http.errors) < 1%", "p95(http.duration) < 1s" ]
     requests = 0;
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr + run.stdout);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'completed');
     assert.equal(total(result, 'http.reqs'), requests, 'perfy counted what the server received');
     assert.equal(total(result, 'http.reqs'), 300);
@@ -96,7 +84,7 @@ flow: [ { http: { get: /ok } } ]
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     const started = total(result, 'iterations') + total(result, 'iterations.interrupted');
     assert.ok(Math.abs(started - 10_000) <= 100, `started ${started}`);
     assert.equal(total(result, 'iterations.dropped'), 0);
@@ -118,7 +106,7 @@ flow:
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     const statusOf = (step: string): string[] => result.metrics.metrics.filter((m) => m.name === 'http.reqs' && m.tags['step'] === step).map((m) => m.tags['status']!);
     assert.deepEqual(statusOf('refused'), ['refused']);
     assert.deepEqual(statusOf('reset'), ['reset']);
@@ -138,7 +126,7 @@ flow:
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(total(result, 'step.errors', { step: 'gone' }), 0);
     assert.equal(total(result, 'step.errors', { step: 'plain' }), 3);
     assert.equal(total(result, 'http.errors', { step: 'gone' }), 3);
@@ -182,7 +170,7 @@ thresholds: [ { expr: "rate(http.errors) < 1%", abort: true, after: 1s } ]
     assert.equal(run.status, 3, run.stderr);
     assert.ok(run.ms < 15_000, `took ${run.ms} ms`);
     assert.match(run.stderr, /E_ABORTED/);
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'aborted');
     assert.equal(result.thresholds[0]!.aborted, true);
     assert.ok(total(result, 'http.reqs') > 0);
@@ -206,7 +194,7 @@ flow: [ { http: { get: /ok } } ]
     assert.equal(run.status, 3, run.stderr);
     assert.ok(stoppedIn < 5000, `stopped ${stoppedIn} ms after SIGINT`);
     assert.ok(existsSync(t.path('out/result.json')));
-    const result = readResult(t.path('out'));
+    const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'interrupted');
     assert.ok(total(result, 'http.reqs') >= 50, 'requests before the signal are kept');
   });
@@ -224,7 +212,7 @@ flow: [ { http: { get: /ok } } ]
     try {
       const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
       assert.equal(run.status, 0, run.stderr);
-      const source = storeFromSnapshot(readResult(t.path('out')).metrics);
+      const source = storeFromSnapshot(readResultDir(t.path('out')).metrics);
       const p90 = (metric: string): number => source.aggregate({ fn: 'percentile', percentile: 90, metric, tags: {} }) ?? NaN;
       // Every 50th request stalls 400 ms; with one connection the requests behind it wait in the queue.
       assert.ok(p90('http.duration') < 100, `uncorrected p90 ${p90('http.duration')} ms`);

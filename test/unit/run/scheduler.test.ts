@@ -18,77 +18,8 @@ import { Interpreter, stepTags } from '../../../engine/run/interpreter.js';
 import { startWorkload } from '../../../engine/run/scheduler.js';
 import { checkSchema } from '../../../engine/validate/schema.js';
 import { tempDir } from '../../helpers.js';
+import { PROBE, type Probe } from './probe.js';
 
-/**
- * The probe plugin. `with:` (rendered against the user's variables) says what to answer: `delay` (ms, cut short
- * by the signal), `ok`, `status`, `error` (class), `response` (extra fields); `answers` is a list of such answers
- * taken in turn by successive calls of the step (the last one repeats).
- */
-const PROBE = `
-export const calls = [];
-export const state = { active: 0, maxActive: 0 };
-export function reset() { calls.length = 0; state.active = 0; state.maxActive = 0; }
-function render(tree, vars) {
-  if (tree === null || typeof tree !== 'object') return tree;
-  if (Array.isArray(tree)) return tree.map((t) => render(t, vars));
-  if (typeof tree.render === 'function') return tree.render(vars);
-  return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, render(v, vars)]));
-}
-function sleep(ms, signal) {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const onAbort = () => { clearTimeout(timer); resolve(false); };
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true); }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-export default {
-  kind: 'probe',
-  create(step) {
-    let n = 0;
-    return {
-      async execute(ctx, timeoutMs) {
-        const args = render(step.request, ctx.vars);
-        const attempt = n++;
-        const answer = Array.isArray(args.answers) ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] } : args;
-        const call = { step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(), end: NaN, aborted: false, attempt, timeoutMs };
-        calls.push(call);
-        state.active++;
-        state.maxActive = Math.max(state.maxActive, state.active);
-        try {
-          const delay = Number(answer.delay ?? 0);
-          if (delay > 0) call.aborted = !(await sleep(delay, ctx.signal));
-        } finally {
-          state.active--;
-          call.end = performance.now();
-        }
-        if (call.aborted) return { ok: false, error: { class: 'aborted', message: 'aborted' }, response: {} };
-        const response = { status: answer.status ?? 200, ...(answer.response ?? {}) };
-        if (answer.ok === false) return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
-        return { ok: true, response };
-      },
-    };
-  },
-  async close() {},
-};
-`;
-
-interface ProbeCall {
-  step: string;
-  args: Record<string, unknown>;
-  vu: number;
-  iteration: number;
-  vars: Record<string, unknown>;
-  start: number;
-  end: number;
-  aborted: boolean;
-  attempt: number;
-}
-interface Probe {
-  calls: ProbeCall[];
-  state: { active: number; maxActive: number };
-  reset(): void;
-}
 
 const files = tempDir({ 'probe.mjs': PROBE });
 let probe: Probe;
