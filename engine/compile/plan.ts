@@ -134,3 +134,16 @@ export interface GroupNode {
 }
 
 export type FlowNode = StepNode | ThinkNode | LoopNode | IfNode | ParallelNode | GroupNode;
+
+/** Every step of a flow, depth first in flow order: loops, groups, branches and both sides of an if. */
+export function* stepsOf(nodes: FlowNode[]): Generator<StepNode> {
+  for (const node of nodes) {
+    switch (node.type) {
+      case 'step': yield node; break;
+      case 'loop': case 'group': yield* stepsOf(node.body); break;
+      case 'parallel': yield* stepsOf(node.branches); break;
+      case 'if': yield* stepsOf(node.then); yield* stepsOf(node.else); break;
+      case 'think': break;
+    }
+  }
+}

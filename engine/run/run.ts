@@ -6,7 +6,7 @@ import { hostname, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { FlowNode, Plan, StepNode } from '../compile/plan.js';
+import { stepsOf, type FlowNode, type Plan } from '../compile/plan.js';
 import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, StepRunner } from '../executors/types.js';
@@ -95,7 +95,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     };
     const plugins = new Map<string, Executor>();
     for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
-    for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of steps(flow)) executorFor(step, plugins, builtins);
+    for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
@@ -104,7 +104,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
     const runnersFor = (nodes: FlowNode[], workload: string): Map<number, StepRunner> => {
       const runners = new Map<number, StepRunner>();
-      for (const step of steps(nodes)) {
+      for (const step of stepsOf(nodes)) {
         const executor = executorFor(step, plugins, builtins);
         executors.add(executor);
         runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders }));
@@ -206,18 +206,6 @@ async function baseVariables(plan: Plan, services: RunningService[]): Promise<Re
   };
   if (plan.target) vars['target'] = plan.target.render(vars).replace(/\/+$/, '');
   return vars;
-}
-
-function* steps(nodes: FlowNode[]): Generator<StepNode> {
-  for (const node of nodes) {
-    switch (node.type) {
-      case 'step': yield node; break;
-      case 'loop': case 'group': yield* steps(node.body); break;
-      case 'parallel': yield* steps(node.branches); break;
-      case 'if': yield* steps(node.then); yield* steps(node.else); break;
-      case 'think': break;
-    }
-  }
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {

@@ -5,20 +5,14 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { compileScenario } from '../../../engine/compile/index.js';
-import type { FlowNode, Plan, StepNode } from '../../../engine/compile/plan.js';
-import { loadPlugin } from '../../../engine/executors/index.js';
-import type { StepRunner } from '../../../engine/executors/types.js';
-import type { Scenario } from '../../../engine/generated/scenario.js';
-import { loadScenarioText } from '../../../engine/load/index.js';
+import type { FlowNode, Plan } from '../../../engine/compile/plan.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore, ResultMetric } from '../../../engine/metrics/types.js';
 import { createFeeder, type DataFeeder } from '../../../engine/run/data.js';
-import { Interpreter, stepTags, type VirtualUser } from '../../../engine/run/interpreter.js';
+import { Interpreter, type VirtualUser } from '../../../engine/run/interpreter.js';
 import { createRandom } from '../../../engine/random.js';
-import { checkSchema } from '../../../engine/validate/schema.js';
 import { tempDir } from '../../helpers.js';
-import { PROBE, type Probe } from './probe.js';
+import { compileWithProbe, probeRunners, PROBE, type Probe } from './probe.js';
 
 
 const files = tempDir({
@@ -33,24 +27,7 @@ before(async () => {
 after(files.cleanup);
 
 function compile(body: string): Plan {
-  const yaml = `name: interp\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
-  const document = loadScenarioText(yaml, files.path('scenario.yaml'), {});
-  assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
-  const { plan, problems } = compileScenario(document, document.value as Scenario);
-  assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
-  return plan!;
-}
-
-function* stepsOf(nodes: FlowNode[]): Generator<StepNode> {
-  for (const node of nodes) {
-    switch (node.type) {
-      case 'step': yield node; break;
-      case 'loop': case 'group': yield* stepsOf(node.body); break;
-      case 'parallel': yield* stepsOf(node.branches); break;
-      case 'if': yield* stepsOf(node.then); yield* stepsOf(node.else); break;
-      case 'think': break;
-    }
-  }
+  return compileWithProbe(files.path('scenario.yaml'), 'interp', body);
 }
 
 interface Harness {
@@ -68,11 +45,7 @@ async function harness(body: string): Promise<Harness> {
   const plan = compile(body);
   const workload = plan.workloads[0]!;
   const store = createMetricStore();
-  const executor = await loadPlugin('probe', plan.plugins['probe']!);
-  const runners = new Map<number, StepRunner>();
-  for (const step of stepsOf(workload.flow)) {
-    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {} }));
-  }
+  const runners = await probeRunners(plan, workload, store);
   const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]));
   const interpreter = new Interpreter({ plan, store, workload: workload.name, runners, feeders, baseVars: { scenario: plan.name, services: {} }, correctForLag: false });
   probe.reset();

@@ -1,6 +1,17 @@
 // The probe plugin shared by the interpreter and scheduler tests: a real plugin executor (the supported
 // extension point) that records what each step saw and answers what the step's `with:` says.
 
+import assert from 'node:assert/strict';
+import { compileScenario } from '../../../engine/compile/index.js';
+import { stepsOf, type Plan, type PlannedWorkload } from '../../../engine/compile/plan.js';
+import { loadPlugin } from '../../../engine/executors/index.js';
+import type { StepRunner } from '../../../engine/executors/types.js';
+import type { Scenario } from '../../../engine/generated/scenario.js';
+import { loadScenarioText } from '../../../engine/load/index.js';
+import type { MetricStore } from '../../../engine/metrics/types.js';
+import { stepTags } from '../../../engine/run/interpreter.js';
+import { checkSchema } from '../../../engine/validate/schema.js';
+
 /**
  * The probe plugin. `with:` (rendered against the user's variables) says what to answer: `delay` (ms, cut short
  * by the signal), `ok`, `status`, `error` (class), `response` (extra fields); `answers` is a list of such answers
@@ -70,4 +81,24 @@ export interface Probe {
   calls: ProbeCall[];
   state: { active: number; maxActive: number };
   reset(): void;
+}
+
+/** Compiles a scenario that uses the probe plugin (`probe.mjs` beside `scenarioFile`). */
+export function compileWithProbe(scenarioFile: string, name: string, body: string): Plan {
+  const yaml = `name: ${name}\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
+  const document = loadScenarioText(yaml, scenarioFile, {});
+  assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
+  const { plan, problems } = compileScenario(document, document.value as Scenario);
+  assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
+  return plan!;
+}
+
+/** The probe's runners for every step of a workload, created as runPlan creates them. */
+export async function probeRunners(plan: Plan, workload: PlannedWorkload, store: MetricStore): Promise<Map<number, StepRunner>> {
+  const executor = await loadPlugin('probe', plan.plugins['probe']!);
+  const runners = new Map<number, StepRunner>();
+  for (const step of stepsOf(workload.flow)) {
+    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {} }));
+  }
+  return runners;
 }

@@ -6,19 +6,13 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { compileScenario } from '../../../engine/compile/index.js';
-import type { FlowNode, Plan, StepNode } from '../../../engine/compile/plan.js';
-import { loadPlugin } from '../../../engine/executors/index.js';
-import type { StepRunner } from '../../../engine/executors/types.js';
-import type { Scenario } from '../../../engine/generated/scenario.js';
-import { loadScenarioText } from '../../../engine/load/index.js';
+import type { Plan } from '../../../engine/compile/plan.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
-import { Interpreter, stepTags } from '../../../engine/run/interpreter.js';
+import { Interpreter } from '../../../engine/run/interpreter.js';
 import { startWorkload } from '../../../engine/run/scheduler.js';
-import { checkSchema } from '../../../engine/validate/schema.js';
 import { tempDir } from '../../helpers.js';
-import { PROBE, type Probe } from './probe.js';
+import { compileWithProbe, probeRunners, PROBE, type Probe } from './probe.js';
 
 
 const files = tempDir({ 'probe.mjs': PROBE });
@@ -30,24 +24,7 @@ before(async () => {
 after(files.cleanup);
 
 function compile(body: string): Plan {
-  const yaml = `name: sched\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
-  const document = loadScenarioText(yaml, files.path('scenario.yaml'), {});
-  assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
-  const { plan, problems } = compileScenario(document, document.value as Scenario);
-  assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
-  return plan!;
-}
-
-function* stepsOf(nodes: FlowNode[]): Generator<StepNode> {
-  for (const node of nodes) {
-    switch (node.type) {
-      case 'step': yield node; break;
-      case 'loop': case 'group': yield* stepsOf(node.body); break;
-      case 'parallel': yield* stepsOf(node.branches); break;
-      case 'if': yield* stepsOf(node.then); yield* stepsOf(node.else); break;
-      case 'think': break;
-    }
-  }
+  return compileWithProbe(files.path('scenario.yaml'), 'sched', body);
 }
 
 interface Started {
@@ -64,11 +41,7 @@ async function start(body: string, options: { gracefulStopMs?: number; stopGrace
   const plan = compile(body);
   const workload = plan.workloads[0]!;
   const store = createMetricStore();
-  const executor = await loadPlugin('probe', plan.plugins['probe']!);
-  const runners = new Map<number, StepRunner>();
-  for (const step of stepsOf(workload.flow)) {
-    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {} }));
-  }
+  const runners = await probeRunners(plan, workload, store);
   const interpreter = new Interpreter({
     plan, store, workload: workload.name, runners, feeders: new Map(), baseVars: { scenario: plan.name, services: {} }, correctForLag: workload.timeline.model === 'open',
   });
