@@ -8,11 +8,8 @@ import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../paths.js';
-import { writeResult } from '../metrics/write-result.js';
 import { redact } from '../redact.js';
-import { colorsFor, createProgressPrinter, formatSummary } from '../report/console.js';
-import { applyOverrides, type Overrides } from '../run/overrides.js';
-import { runPlan } from '../run/run.js';
+import type { Overrides } from '../run/overrides.js';
 import { PATTERNS, parseDuration, parseRate } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
@@ -211,6 +208,13 @@ function parseEnv(pairs: string[]): Record<string, string> {
 }
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
+  // The runtime (undici, histograms, services, the console reporter) loads only for `run`: validate stays quick.
+  const [{ applyOverrides }, { runPlan }, { writeResult }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+    import('../run/overrides.js'),
+    import('../run/run.js'),
+    import('../metrics/write-result.js'),
+    import('../report/console.js'),
+  ]);
   const overrides = parseOverrides(flags);
   const outcome = validateFile(file, { ...process.env, ...parseEnv(flags.env) }, flags.set);
   const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
