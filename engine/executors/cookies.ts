@@ -40,6 +40,11 @@ export class CookieJar {
     }
   }
 
+  /** Whether any cookie is kept for `host` (cheap: the hot path asks this before building anything). */
+  has(host: string): boolean {
+    return (this.hosts.get(host)?.size ?? 0) > 0;
+  }
+
   /** The Cookie header for a request to `host` + `pathname`, or undefined when there is nothing to send. */
   header(host: string, https: boolean, pathname: string, now = Date.now()): string | undefined {
     const cookies = this.hosts.get(host);

@@ -271,10 +271,14 @@ class HttpStepRunner implements StepRunner {
     let headers = this.staticHeaders ?? this.renderHeaders(vars);
     const jar = ctx.cookies;
     if (jar !== undefined) {
-      const pathname = this.lastPath.split('?', 1)[0]!;
-      exchange.cookies = { jar, host: this.lastHost, pathname };
-      const cookie = this.sendsCookieHeader ? undefined : jar.header(this.lastHost, this.lastHttps, pathname);
-      if (cookie !== undefined) headers = [...headers, 'cookie', cookie];
+      // Most requests carry no cookies: nothing is allocated for them until a response sets one.
+      exchange.cookies = jar;
+      exchange.cookieHost = this.lastHost;
+      exchange.cookiePath = this.lastPath;
+      if (!this.sendsCookieHeader && jar.has(this.lastHost)) {
+        const cookie = jar.header(this.lastHost, this.lastHttps, pathOnly(this.lastPath));
+        if (cookie !== undefined) headers = [...headers, 'cookie', cookie];
+      }
     }
     const options: ExchangeOptions = {
       origin: this.lastOrigin,
@@ -389,7 +393,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private size = 0;
   private chunks: Buffer[] | undefined;
   /** Where a response's Set-Cookie goes: the virtual user's jar, for the request's host and path. */
-  cookies: { jar: CookieJar; host: string; pathname: string } | undefined;
+  cookies: CookieJar | undefined;
+  cookieHost = '';
+  cookiePath = '';
   /** The request could not even be formed (bad URL): no http.* metric, nothing was sent. */
   private unsent = false;
   private result: StepResult | undefined;
@@ -447,7 +453,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.headersAt = performance.now();
     this.status = statusCode;
     if (this.cookies !== undefined && headers['set-cookie'] !== undefined) {
-      this.cookies.jar.store(this.cookies.host, this.cookies.pathname, headers['set-cookie']);
+      this.cookies.store(this.cookieHost, pathOnly(this.cookiePath), headers['set-cookie']);
     }
     const header: Record<string, string> = {};
     for (const name in headers) {
@@ -699,4 +705,10 @@ function asTemplate(tree: TemplateTree | undefined, what: string): Template {
     return { source, isStatic: true, names: [], render: () => source };
   }
   throw new Error(`${what} must be text`);
+}
+
+/** The path of a request target without its query. */
+function pathOnly(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
 }
