@@ -19,7 +19,7 @@ export interface BenchResult {
 
 export interface BenchModule {
   name: string;
-  run(): BenchResult[];
+  run(): BenchResult[] | Promise<BenchResult[]>;
 }
 
 export interface MeasureOptions {
@@ -31,6 +31,30 @@ export interface MeasureOptions {
 
 /** Keeps results observable so the JIT cannot drop the measured work. */
 let sink = 0;
+
+/**
+ * measure() for work that completes asynchronously (an interpreter iteration): awaits `op` in a loop, with the
+ * same warm-up, calibration and median of rounds. The per-op figure includes a promise turn per call.
+ */
+export async function measureAsync(name: string, op: () => Promise<unknown>, options: MeasureOptions = {}): Promise<BenchResult> {
+  const rounds = options.rounds ?? 5;
+  const roundMs = options.roundMs ?? 100;
+  const loop = async (n: number): Promise<bigint> => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) if (await op()) sink++;
+    return process.hrtime.bigint() - start;
+  };
+  let iterations = 100;
+  await loop(iterations);
+  while (Number(await loop(iterations)) < roundMs * 100_000 && iterations < 2 ** 26) iterations *= 2;
+  iterations = Math.max(1, Math.round(iterations * 10));
+  const perOp: number[] = [];
+  for (let r = 0; r < rounds; r++) perOp.push(Number(await loop(iterations)) / iterations);
+  perOp.sort((a, b) => a - b);
+  const result: BenchResult = { name, nsPerOp: perOp[Math.floor(perOp.length / 2)]!, rounds: perOp, iterations };
+  if (options.maxNsPerOp !== undefined) result.maxNsPerOp = options.maxNsPerOp;
+  return result;
+}
 
 /**
  * Calls `op` in a loop: warms up, picks an iteration count that makes one round last `roundMs`, then reports the
@@ -92,7 +116,7 @@ async function main(): Promise<void> {
       continue;
     }
     if (filter !== undefined && !bench.name.includes(filter) && !file.includes(filter)) continue;
-    failures += printTable(bench.name, bench.run());
+    failures += printTable(bench.name, await bench.run());
   }
   if (sink < 0) console.log(sink);
   if (failures > 0) {

@@ -1,0 +1,69 @@
+// The run's own hot paths, without the network: the scheduler's arrival stream (one `next()` per iteration
+// started) and one interpreter iteration of the comparison step (template, expect, capture, metrics) against an
+// executor that answers at once, so what is measured is perfy's bookkeeping around a request.
+
+import { compileScenario } from '../engine/compile/index.js';
+import type { Plan } from '../engine/compile/plan.js';
+import { buildTimeline } from '../engine/compile/timeline.js';
+import type { StepRunner, StepResult } from '../engine/executors/types.js';
+import type { Scenario } from '../engine/generated/scenario.js';
+import { loadScenarioText } from '../engine/load/index.js';
+import { createMetricStore } from '../engine/metrics/store.js';
+import { Interpreter } from '../engine/run/interpreter.js';
+import { createRandom } from '../engine/random.js';
+import { measure, measureAsync, type BenchModule } from './run.js';
+
+const SCENARIO = `
+name: bench_step
+target: http://127.0.0.1:1
+variables: { id: [d-1, d-2] }
+load: [ { users: 1, hold: 1s } ]
+flow:
+  - name: get debate
+    http: { get: "/debates/{{id}}" }
+    expect: "status == 200"
+    capture: { next: "json.next" }
+`;
+
+function plan(): Plan {
+  const document = loadScenarioText(SCENARIO, '/bench/scenario.yaml', {});
+  const compiled = compileScenario(document, document.value as Scenario).plan;
+  if (!compiled) throw new Error('bench scenario does not compile');
+  return compiled;
+}
+
+const bench: BenchModule = {
+  name: 'run loop (engine/run, engine/compile/timeline)',
+  async run() {
+    const uniform = buildTimeline({ model: 'open', stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }], arrivals: 'uniform', maxVus: 1 });
+    const poisson = buildTimeline({ model: 'open', stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }], arrivals: 'poisson', maxVus: 1 });
+    if (uniform.model !== 'open' || poisson.model !== 'open') throw new Error('open timelines expected');
+    const uniformArrivals = uniform.arrivalTimes();
+    const poissonArrivals = poisson.arrivalTimes(1);
+
+    const p = plan();
+    const store = createMetricStore();
+    const step = p.workloads[0]!.flow[0]!;
+    if (step.type !== 'step') throw new Error('a step expected');
+    const response = { status: 200, duration: 0.4, json: { items: [], next: null }, header: {}, body: undefined, size: 60, ok: true };
+    const rendered: string[] = [];
+    const instant: StepRunner = {
+      execute(ctx): Promise<StepResult> {
+        // What an executor must do before any I/O: render the URL template.
+        const request = step.request as unknown as { get: { render(vars: Record<string, unknown>): string } };
+        rendered[0] = request.get.render(ctx.vars);
+        return Promise.resolve({ ok: true, response });
+      },
+    };
+    const interpreter = new Interpreter({ plan: p, store, workload: 'default', runners: new Map([[step.id, instant]]), feeders: new Map(), baseVars: {}, correctForLag: true });
+    const signal = new AbortController().signal;
+    const user = interpreter.createUser(1, createRandom(1), signal);
+    const flow = p.workloads[0]!.flow;
+    return [
+      measure('scheduler: next uniform arrival time', () => uniformArrivals.next().value),
+      measure('scheduler: next poisson arrival time', () => poissonArrivals.next().value),
+      await measureAsync('interpreter: one iteration of the comparison step (no I/O)', () => interpreter.iteration(user, flow, signal, 0.5), { maxNsPerOp: 10_000 }),
+    ];
+  },
+};
+export default bench;
