@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { PlannedData } from '../compile/plan.js';
 import { parseCsv } from '../load/csv.js';
 import type { Random } from '../random.js';
+import type { Segment } from './segment.js';
 
 export { parseCsv } from '../load/csv.js';
 
@@ -13,8 +14,10 @@ export interface DataFeeder {
   readonly size: number;
 }
 
-export function createFeeder(data: PlannedData): DataFeeder {
-  const rows = data.format === 'csv' ? parseCsv(readFileSync(data.path, 'utf8'), data.delimiter) : (JSON.parse(readFileSync(data.path, 'utf8')) as Record<string, unknown>[]);
+/** A feeder over the file's rows; with a segment, over that segment's round-robin share of them (rows i, i+N, …). */
+export function createFeeder(data: PlannedData, segment: Segment = { index: 0, count: 1 }): DataFeeder {
+  const all = data.format === 'csv' ? parseCsv(readFileSync(data.path, 'utf8'), data.delimiter) : (JSON.parse(readFileSync(data.path, 'utf8')) as Record<string, unknown>[]);
+  const rows = segment.count === 1 ? all : all.filter((_, i) => i % segment.count === segment.index);
   let cursor = 0;
   return {
     size: rows.length,
