@@ -10,6 +10,7 @@ import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } f
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../paths.js';
 import { redact } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
+import { parseSegment } from '../run/segment.js';
 import { PATTERNS, parseDuration, parseRate } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
@@ -63,11 +64,23 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--rate <rate>', 'replace every workload\'s load by this arrival rate for its duration (e.g. 50/s)')
     .option('--time-scale <factor>', 'divide every duration of the scenario by FACTOR (10 runs it ten times faster)')
     .option('--smoke', 'run each flow once with one user')
+    .option('--segment <i/N>', 'run only segment i (0-based) of N: an exact share of every rate, user count and data file, for running N processes whose results `perfy merge` combines')
     .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
     .action(async (file: string, options: RunFlags) => {
       exitCode = await runCommand(file, options, io);
+    });
+
+  program
+    .command('merge')
+    .description('combine the results of the segments of one run (perfy run --segment i/N) and judge the thresholds on the whole')
+    .argument('<results...>', 'result.json files of the segments')
+    .requiredOption('--scenario <file>', 'the scenario the segments ran (its thresholds are judged on the merged result)')
+    .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
+    .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
+    .action(async (results: string[], options: { scenario: string; out?: string; env: string[] }) => {
+      exitCode = await mergeCommand(results, options, io);
     });
 
   program
@@ -164,6 +177,7 @@ interface RunFlags {
   rate?: string;
   timeScale?: string;
   smoke?: boolean;
+  segment?: string;
   set: string[];
   env: string[];
   quiet?: boolean;
@@ -194,6 +208,11 @@ function parseOverrides(flags: RunFlags): Overrides {
   }
   if (flags.users !== undefined && flags.rate !== undefined) throw new PerfyError(problem('E_USAGE', '--users and --rate cannot both be given', 'choose the closed model (--users) or the open model (--rate)'));
   if (flags.smoke) overrides.smoke = true;
+  if (flags.segment !== undefined) {
+    const segment = parseSegment(flags.segment);
+    if (segment === undefined) throw usage('--segment', flags.segment, 'write i/N with 0 ≤ i < N, e.g. --segment 0/4 for the first of four');
+    overrides.segment = segment;
+  }
   return overrides;
 }
 
@@ -250,6 +269,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
       signal: interrupt.signal,
       overrides: applied,
       timeScale: overrides.timeScale,
+      segment: overrides.segment,
       onProgress: progress ? (p) => progress.update(p) : undefined,
     });
     progress?.done();
@@ -271,4 +291,21 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
+  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
+    import('../run/merge.js'),
+    import('../metrics/write-result.js'),
+    import('../report/console.js'),
+  ]);
+  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
+  if (!outcome.plan) {
+    printProblems(outcome.problems, io);
+    return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
+  }
+  const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds);
+  io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
+  if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
+  return merged.status !== 'completed' ? 3 : merged.thresholds.every((t) => t.passed) ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 import type { FlowNode, Plan, PlannedWorkload } from '../compile/plan.js';
 import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
 import { formatDuration, formatRate } from '../units.js';
+import { segmentTimeline, type Segment } from './segment.js';
 
 export interface Overrides {
   /** Divide every duration of the scenario by this (stages, offsets, think times, threshold delays). */
@@ -16,6 +17,8 @@ export interface Overrides {
   rate?: number;
   /** Run each flow once with one user. */
   smoke?: boolean;
+  /** Run only this share of every workload (`--segment i/N`): arrivals k with k mod N = i, a share of users. */
+  segment?: Segment;
 }
 
 export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; applied: string[] } {
@@ -57,6 +60,11 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     teardown = scaleFlow(teardown, factor);
     thresholds = thresholds.map((t) => ({ ...t, afterMs: t.afterMs * factor }));
     applied.push(`--time-scale ${overrides.timeScale}`);
+  }
+  if (overrides.segment !== undefined && overrides.segment.count > 1) {
+    const segment = overrides.segment;
+    workloads = workloads.map((w) => ({ ...w, timeline: segmentTimeline(w.timeline, segment) }));
+    applied.push(`--segment ${segment.index}/${segment.count}`);
   }
   return { plan: { ...plan, workloads, setup, teardown, thresholds }, applied };
 }

@@ -21,6 +21,7 @@ import { createFeeder, type DataFeeder } from './data.js';
 import { Interpreter, stepTags } from './interpreter.js';
 import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
+import type { Segment } from './segment.js';
 import { startSelfMonitor } from './self-monitor.js';
 
 export interface RunOptions {
@@ -34,6 +35,8 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   /** Divides the graceful-stop window along with the scenario's durations. */
   timeScale?: number;
+  /** This process runs one segment of the load: its data sources hand out that segment's rows. */
+  segment?: Segment;
 }
 
 export interface RunProgress {
@@ -99,7 +102,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
-    const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]));
+    const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data, options.segment)]));
     const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
     const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
     const runnersFor = (nodes: FlowNode[], workload: string): Map<number, StepRunner> => {
