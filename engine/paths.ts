@@ -1,5 +1,6 @@
 // Where perfy's own files are, wherever it is installed: the package root holds schema/, templates/, docs/.
 
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -7,3 +8,8 @@ import { join } from 'node:path';
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCHEMA_PATH = join(PACKAGE_ROOT, 'schema', 'scenario.schema.json');
 export const SCHEMA_URL = 'https://perfy.dev/schema/scenario.schema.json';
+
+/** perfy's version, from its package.json. */
+export function perfyVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
-import { PACKAGE_ROOT, SCHEMA_PATH } from '../paths.js';
+import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redact } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
@@ -24,16 +24,12 @@ const processIo: Io = {
   err: (text) => process.stderr.write(text),
 };
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command()
     .name('perfy')
     .description('Declarative load and performance testing: scenarios in YAML, numbers you can trust.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(perfyVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'print help')
     .showSuggestionAfterError(true)
     .exitOverride()

@@ -14,11 +14,11 @@ import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/r
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { perfyVersion } from '../paths.js';
 import { startServices, stopServices } from '../services/index.js';
 import type { RunningService } from '../services/types.js';
 import { createFeeder, type DataFeeder } from './data.js';
-import { Interpreter, stepTags } from './interpreter.js';
+import { Interpreter, sleep, stepTags } from './interpreter.js';
 import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
 import type { Segment } from './segment.js';
@@ -139,7 +139,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
     const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
     await Promise.all(plan.workloads.map(async (workload, index) => {
-      if (workload.startAfterMs > 0 && !(await delay(workload.startAfterMs, stop.signal))) return;
+      if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, stop.signal))) return;
       const interpreter = new Interpreter({
         plan, store, workload: workload.name, runners: runnersFor(workload.flow, workload.name), feeders, baseVars, correctForLag: workload.timeline.model === 'open',
       });
@@ -209,16 +209,4 @@ async function baseVariables(plan: Plan, services: RunningService[]): Promise<Re
   };
   if (plan.target) vars['target'] = plan.target.render(vars).replace(/\/+$/, '');
   return vars;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => resolve(true), ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(false); }, { once: true });
-  });
-}
-
-function perfyVersion(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
