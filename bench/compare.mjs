@@ -1,9 +1,10 @@
 // perfy against autocannon on the same local server, alternating A/B in one invocation: requests/s, CPU µs per
 // request (user + sys of the generator process / requests), peak RSS, and perfy/autocannon ratios, as medians
 // over the repeats; then perfy's open model at fixed rates (achieved vs target, dropped, saturation).
-// The server is pinned to core 0 and the generators to core 1 where `taskset` exists.
+// The server is pinned to core 0 and the generators to core 1 where `taskset` exists. Last, the scaling of
+// `--workers` from 1 to 2 threads against fast-target.mjs, unpinned (the threads need the cores).
 // Usage: npm run bench (from the root), or node bench/compare.mjs. Env: BENCH_SECONDS (10), BENCH_REPEATS (3),
-// BENCH_RATES (1000,10000,20000), BENCH_CONNECTIONS (50).
+// BENCH_RATES (1000,10000,20000), BENCH_CONNECTIONS (50), BENCH_WORKERS (1,2; empty to skip the scaling).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,22 +15,23 @@ const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const rates = (process.env.BENCH_RATES ?? '1000,10000,20000').split(',').map(Number);
+const rates = (process.env.BENCH_RATES ?? '1000,10000,20000').split(',').filter(Boolean).map(Number);
+const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').filter(Boolean).map(Number);
 const pin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
 const pinned = (core, command, args) => (pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
-function startServer() {
+function startServer(script = 'target-server.mjs', core = 0) {
   return new Promise((resolve, reject) => {
-    const [command, args] = pinned(0, process.execPath, [join(here, 'target-server.mjs')]);
+    const [command, args] = core === null ? [process.execPath, [join(here, script)]] : pinned(core, process.execPath, [join(here, script)]);
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.setEncoding('utf8').once('data', (line) => resolve({ url: JSON.parse(line).url, stop: () => child.kill('SIGTERM') }));
     child.once('error', reject);
   });
 }
 
-/** Runs a measuring script pinned to core 1 and returns the JSON it prints last. */
-function measure(script, args, env = {}) {
-  const [command, argv] = pinned(1, process.execPath, [join(here, script), ...args]);
+/** Runs a measuring script pinned to `core` (null: not pinned) and returns the JSON it prints last. */
+function measure(script, args, env = {}, core = 1) {
+  const [command, argv] = core === null ? [process.execPath, [join(here, script), ...args]] : pinned(core, process.execPath, [join(here, script), ...args]);
   const run = spawnSync(command, argv, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
   const line = run.stdout.trim().split('\n').at(-1);
   if (run.status !== 0 || !line) throw new Error(`${script} failed (${run.status}): ${run.stderr}`);
@@ -62,6 +64,26 @@ try {
   server.stop();
 }
 
+// Scaling: the closed-model step flat out with 1 and 2 worker threads. The target answers from a pre-built
+// buffer (a few µs per request) so the generator's threads are what runs out of CPU.
+const scaling = [];
+if (workerCounts.length > 0) {
+  const fast = await startServer('fast-target.mjs', null);
+  try {
+    const env = { BENCH_URL: fast.url, BENCH_DURATION: `${seconds}s`, BENCH_USERS: String(connections) };
+    for (let i = 0; i < repeats; i++) {
+      const order = i % 2 === 0 ? workerCounts : [...workerCounts].reverse();
+      for (const workers of order) {
+        const r = measure('measure-perfy.mjs', [join(here, 'scenarios', 'closed.yaml'), mkdtempSync(join(tmpdir(), 'perfy-bench-')), '--workers', String(workers)], env, null);
+        scaling.push({ workers, ...r });
+      }
+      process.stderr.write(`scaling round ${i + 1}/${repeats} done\n`);
+    }
+  } finally {
+    fast.stop();
+  }
+}
+
 const summarize = (list) => ({
   requestsPerSecond: median(list.map((r) => r.requests / seconds)),
   cpuUsPerRequest: median(list.map((r) => r.cpuUs / r.requests)),
@@ -88,7 +110,16 @@ for (const r of runs.open) {
 const sustained = runs.open.filter((r) => r.dropped === 0 && Math.abs(r.requests / seconds / r.rate - 1) <= 0.01 && !r.saturated).map((r) => r.rate);
 console.log(`  highest rate sustained within 1% with nothing dropped: ${sustained.length ? `${fmt(Math.max(...sustained), 0)}/s` : 'none of those tried'}`);
 
+const scalingSummary = workerCounts.map((workers) => ({ workers, ...summarize(scaling.filter((r) => r.workers === workers)) }));
+if (scalingSummary.length > 0) {
+  const base = scalingSummary[0];
+  console.log(`\nperfy --workers, closed model flat out (${connections} users) against fast-target.mjs, not pinned:`);
+  for (const s of scalingSummary) {
+    console.log(`  ${String(s.workers).padStart(2)} worker${s.workers === 1 ? ' ' : 's'}: ${fmt(s.requestsPerSecond, 0)} req/s (${fmt(s.requestsPerSecond / base.requestsPerSecond, 2)}×), CPU ${fmt(s.cpuUsPerRequest, 2)} µs/req, peak RSS ${fmt(s.peakRssMb)} MB, errors ${s.errors}`);
+  }
+}
+
 mkdirSync(join(here, 'results'), { recursive: true });
 const file = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ node: process.version, cpus: cpus().length, pinned: pin, seconds, repeats, connections, autocannon: a, perfyClosed: p, ratios: { cpuPerRequest: p.cpuUsPerRequest / a.cpuUsPerRequest, requestsPerSecond: p.requestsPerSecond / a.requestsPerSecond }, open: runs.open, runs }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ node: process.version, cpus: cpus().length, pinned: pin, seconds, repeats, connections, autocannon: a, perfyClosed: p, ratios: { cpuPerRequest: p.cpuUsPerRequest / a.cpuUsPerRequest, requestsPerSecond: p.requestsPerSecond / a.requestsPerSecond }, open: runs.open, scaling: scalingSummary, runs: { ...runs, scaling } }, null, 2)}\n`);
 console.log(`\nresults: ${file}`);

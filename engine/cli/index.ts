@@ -2,7 +2,7 @@
 // Usage errors are E_USAGE with exit code 2; no command prints a stack trace unless PERFY_DEBUG is set.
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
@@ -61,6 +61,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--time-scale <factor>', 'divide every duration of the scenario by FACTOR (10 runs it ten times faster)')
     .option('--smoke', 'run each flow once with one user')
     .option('--segment <i/N>', 'run only segment i (0-based) of N: an exact share of every rate, user count and data file, for running N processes whose results `perfy merge` combines')
+    .option('--workers <n>', 'generate the load in N worker threads, each an exact share, results merged; `auto` (default): one per core when the peak load needs more than one thread', 'auto')
     .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
@@ -162,6 +163,9 @@ function printProblems(problems: Problem[], io: Io): void {
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
 }
 
+/** More threads than this only add start-up time and memory: use more machines (--segment) instead. */
+const MAX_WORKERS = 64;
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -174,6 +178,7 @@ interface RunFlags {
   timeScale?: string;
   smoke?: boolean;
   segment?: string;
+  workers: string;
   set: string[];
   env: string[];
   quiet?: boolean;
@@ -212,6 +217,16 @@ function parseOverrides(flags: RunFlags): Overrides {
   return overrides;
 }
 
+/** `auto` → undefined (decided from the plan); else a whole number of threads. */
+function parseWorkers(text: string): number | undefined {
+  if (text === 'auto') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
+    throw new PerfyError(problem('E_USAGE', `--workers ${text} is not valid`, `give auto or a whole number from 1 to ${MAX_WORKERS}, e.g. --workers 2`));
+  }
+  return n;
+}
+
 function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {
@@ -224,14 +239,17 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (undici, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { writeResult }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { writeResult }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
+    import('../run/workers.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
   ]);
   const overrides = parseOverrides(flags);
-  const outcome = validateFile(file, { ...process.env, ...parseEnv(flags.env) }, flags.set);
+  const requestedWorkers = parseWorkers(flags.workers);
+  const env = { ...process.env, ...parseEnv(flags.env) };
+  const outcome = validateFile(file, env, flags.set);
   const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
@@ -239,6 +257,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
+  const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded.
   const applied = [...flags.set.map((s) => `--set ${s}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
@@ -266,6 +285,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
       overrides: applied,
       timeScale: overrides.timeScale,
       segment: overrides.segment,
+      workers: { count: workers, file: resolve(file), env, sets: flags.set, overrides },
       onProgress: progress ? (p) => progress.update(p) : undefined,
     });
     progress?.done();

@@ -15,7 +15,8 @@ export interface Result {
   status: 'completed' | 'aborted' | 'interrupted' | 'failed';
   /** Why it did not complete (the failing threshold, the signal, the error), when status is not `completed`. */
   reason: string | undefined;
-  environment: { perfy: string; node: string; platform: string; arch: string; cpus: number; hostname: string };
+  /** `workers`: threads that generated the load (absent in results of older versions: one). */
+  environment: { perfy: string; node: string; platform: string; arch: string; cpus: number; hostname: string; workers?: number };
   /** Command-line overrides that changed the scenario (`--time-scale 0.1`, `--rate 50/s`, …), for honest reports. */
   overrides: string[];
   workloads: ResultWorkload[];

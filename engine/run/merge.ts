@@ -38,7 +38,8 @@ export function mergeResults(results: Result[], thresholds: PlannedThreshold[]):
     endedAt,
     status,
     reason: results.find((r) => r.reason !== undefined)?.reason,
-    environment: first.environment,
+    // Threads that generated the load, over all the segments.
+    environment: { ...first.environment, workers: results.reduce((n, r) => n + (r.environment.workers ?? 1), 0) },
     overrides: [...overrides, `merged from ${results.length} results`],
     workloads: [...workloads.values()],
     metrics,

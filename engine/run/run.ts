@@ -14,6 +14,7 @@ import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/r
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
+import type { MetricSource } from '../expr/index.js';
 import { perfyVersion } from '../paths.js';
 import { startServices, stopServices } from '../services/index.js';
 import type { RunningService } from '../services/types.js';
@@ -23,6 +24,7 @@ import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
 import type { Segment } from './segment.js';
 import { startSelfMonitor } from './self-monitor.js';
+import { startWorkers, type WorkerPool, type WorkerSpec } from './workers.js';
 
 export interface RunOptions {
   /** Where services' output goes. */
@@ -37,13 +39,16 @@ export interface RunOptions {
   timeScale?: number;
   /** This process runs one segment of the load: its data sources hand out that segment's rows. */
   segment?: Segment;
+  /** Generate the load in worker threads (more than one): each runs an exact share, merged live and at the end. */
+  workers?: WorkerSpec;
 }
 
 export interface RunProgress {
   elapsedMs: number;
   plannedMs: number;
   workloads: WorkloadProgress[];
-  store: MetricStore;
+  /** Everything measured so far (with worker threads: merged from all of them) */
+  store: MetricSource;
 }
 
 export interface RunOutcome {
@@ -80,8 +85,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   let services: RunningService[] = [];
   const executors = new Set<Executor>();
-  const monitor = startSelfMonitor(store);
-  const thresholds = createThresholdEvaluator(plan.thresholds, store);
+  let workers: WorkerPool | undefined;
+  const workerCount = options.workers?.count ?? 1;
+  // With worker threads, thresholds and progress read the merge of every thread's metrics.
+  const source: MetricSource = { aggregate: (query) => (workers ? workers.source.aggregate(query) : store.aggregate(query)) };
+  const monitor = startSelfMonitor(store, { perThread: workerCount > 1 });
+  const thresholds = createThresholdEvaluator(plan.thresholds, source);
   const runStart = performance.now();
   let thresholdTimer: NodeJS.Timeout | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
@@ -90,30 +99,13 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   try {
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
-    const builtins = {
-      http: createHttpExecutor({
-        connectionsPerOrigin: plan.defaults.connections,
-        tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
-      }),
-    };
-    const plugins = new Map<string, Executor>();
-    for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
-    for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);
+    const { plugins, builtins } = await prepareExecutors(plan);
+    // Worker threads start loading while services start and setup runs; their load waits for `start`.
+    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt);
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
-    const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data, options.segment)]));
-    const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
-    const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
-    const runnersFor = (nodes: FlowNode[], workload: string): Map<number, StepRunner> => {
-      const runners = new Map<number, StepRunner>();
-      for (const step of stepsOf(nodes)) {
-        const executor = executorFor(step, plugins, builtins);
-        executors.add(executor);
-        runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders }));
-      }
-      return runners;
-    };
+    const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors);
 
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
@@ -134,19 +126,21 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     }, 1000);
     if (options.onProgress) {
       const report = options.onProgress;
-      progressTimer = setInterval(() => report({ elapsedMs: performance.now() - runStart, plannedMs, workloads: runs.map((r) => r.progress()), store }), 1000);
+      progressTimer = setInterval(() => report({
+        elapsedMs: performance.now() - runStart,
+        plannedMs,
+        workloads: workers ? workers.progress() : runs.map((r) => r.progress()),
+        store: source,
+      }), 1000);
     }
 
-    const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
-    await Promise.all(plan.workloads.map(async (workload, index) => {
-      if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, stop.signal))) return;
-      const interpreter = new Interpreter({
-        plan, store, workload: workload.name, runners: runnersFor(workload.flow, workload.name), feeders, baseVars, correctForLag: workload.timeline.model === 'open',
-      });
-      const run = startWorkload({ workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal: stop.signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS });
-      runs.push(run);
-      await run.done;
-    }));
+    if (workers) {
+      const problem = await workers.run(baseVars, stop.signal);
+      if (problem !== undefined) throw new PerfyError(problem);
+    } else {
+      const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data, options.segment)]));
+      await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: options.timeScale, segment: options.segment, runs });
+    }
 
     // Teardown: once, even after an abort; briefly after Ctrl-C.
     if (plan.teardown.length > 0) {
@@ -166,10 +160,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     if (progressTimer) clearInterval(progressTimer);
     options.signal?.removeEventListener('abort', onSignal);
     await Promise.all([...executors].map((e) => e.close().catch(() => undefined)));
+    await workers?.terminate();
     await stopServices(services);
   }
 
-  const saturation = monitor.stop();
+  const metrics = workers ? workers.merged() : store.snapshot();
+  const saturation = workers ? workers.saturation(monitor.stop()) : monitor.stop();
   const outcomes: ThresholdOutcome[] = thresholds.final(performance.now() - runStart);
   if (end.status === 'aborted') {
     for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
@@ -181,7 +177,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     endedAt: Date.now(),
     status: end.status,
     reason: end.reason,
-    environment: { perfy: perfyVersion(), node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, hostname: hostname() },
+    environment: { perfy: perfyVersion(), node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, hostname: hostname(), workers: workerCount },
     overrides: options.overrides ?? [],
     workloads: plan.workloads.map((w) => ({
       name: w.name,
@@ -190,7 +186,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       durationMs: w.timeline.durationMs,
       plannedIterations: w.timeline.plannedIterations,
     })),
-    metrics: store.snapshot(),
+    metrics,
     thresholds: outcomes,
     saturation,
   };
@@ -209,4 +205,64 @@ async function baseVariables(plan: Plan, services: RunningService[]): Promise<Re
   };
   if (plan.target) vars['target'] = plan.target.render(vars).replace(/\/+$/, '');
   return vars;
+}
+
+/** The built-in executors for a plan (HTTP with its defaults) and its plugins; E_EXECUTOR_MISSING for a step none runs. */
+export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<string, Executor>; builtins: Record<string, Executor> }> {
+  const builtins = {
+    http: createHttpExecutor({
+      connectionsPerOrigin: plan.defaults.connections,
+      tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
+    }),
+  };
+  const plugins = new Map<string, Executor>();
+  for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
+  for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);
+  return { plugins, builtins };
+}
+
+/** Creates the step runners of a flow; every executor used is added to `executors` (closed at the end). */
+export function stepRunners(
+  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Record<string, Executor>, executors: Set<Executor>,
+): (nodes: FlowNode[], workload: string) => Map<number, StepRunner> {
+  const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
+  const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
+  return (nodes, workload) => {
+    const runners = new Map<number, StepRunner>();
+    for (const step of stepsOf(nodes)) {
+      const executor = executorFor(step, plugins, builtins);
+      executors.add(executor);
+      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders }));
+    }
+    return runners;
+  };
+}
+
+export interface DriveOptions {
+  store: MetricStore;
+  runnersFor: (nodes: FlowNode[], workload: string) => Map<number, StepRunner>;
+  feeders: Map<string, DataFeeder>;
+  baseVars: Record<string, unknown>;
+  signal: AbortSignal;
+  timeScale: number | undefined;
+  segment: Segment | undefined;
+  /** Each workload's run is added here as it starts (progress reads them). */
+  runs: WorkloadRun[];
+}
+
+/** Runs every workload of the plan side by side (each after its start_after) until all are done. */
+export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise<void> {
+  const { store, signal } = options;
+  const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
+  await Promise.all(plan.workloads.map(async (workload, index) => {
+    if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, signal))) return;
+    const interpreter = new Interpreter({
+      plan, store, workload: workload.name, runners: options.runnersFor(workload.flow, workload.name), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
+    });
+    const run = startWorkload({
+      workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
+    });
+    options.runs.push(run);
+    await run.done;
+  }));
 }

@@ -10,6 +10,7 @@ import type { ClosedTimeline, OpenTimeline } from '../compile/timeline.js';
 import type { MetricHandle, MetricStore } from '../metrics/types.js';
 import type { Interpreter, VirtualUser } from './interpreter.js';
 import { createRandom, deriveSeed } from '../random.js';
+import type { Segment } from './segment.js';
 
 export interface WorkloadProgress {
   name: string;
@@ -41,6 +42,16 @@ export interface SchedulerOptions {
   gracefulStopMs: number;
   /** How long running iterations may take to finish after `signal` fires (Ctrl-C, abort). */
   stopGraceMs: number;
+  /** This process or worker runs one segment: its virtual users get the ids they have in the whole run. */
+  segment?: Segment;
+}
+
+/**
+ * The run-wide id of a segment's n-th user (1-based): segment i of N numbers its users i+1, i+1+N, … so ids
+ * (and the random streams seeded from them) never repeat across segments, and one segment alone keeps 1, 2, 3.
+ */
+export function vuId(n: number, segment: Segment | undefined): number {
+  return segment === undefined ? n : (n - 1) * segment.count + segment.index + 1;
 }
 
 export function startWorkload(options: SchedulerOptions): WorkloadRun {
@@ -155,7 +166,8 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
       let user = free.pop();
       if (!user && created < timeline.maxVus) {
         created++;
-        user = interpreter.createUser(created, createRandom(deriveSeed(options.seed, options.workloadIndex, created)), inflight.controller.signal);
+        const id = vuId(created, options.segment);
+        user = interpreter.createUser(id, createRandom(deriveSeed(options.seed, options.workloadIndex, id)), inflight.controller.signal);
       }
       if (!user) {
         tally.dropped++;
@@ -204,7 +216,8 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
   const startUser = (): void => {
     nextId++;
     const { controller, release } = childController(signal, options.stopGraceMs);
-    const user = interpreter.createUser(nextId, createRandom(deriveSeed(options.seed, options.workloadIndex, nextId)), controller.signal);
+    const id = vuId(nextId, options.segment);
+    const user = interpreter.createUser(id, createRandom(deriveSeed(options.seed, options.workloadIndex, id)), controller.signal);
     const entry: Looping = { user, stopping: false, controller, release, finished: Promise.resolve() };
     entry.finished = (async () => {
       while (!entry.stopping && !controller.signal.aborted && !exhausted) {

@@ -11,11 +11,31 @@ const MIN_JUDGED_MS = 5000;
 /** monitorEventLoopDelay samples with a timer of this period and reports the period too: it is subtracted. */
 const RESOLUTION_MS = 10;
 
-export interface SelfMonitor {
-  stop(): { saturated: boolean; eventLoopLagP99Ms: number; cpu: number; note: string | undefined };
+export interface Saturation {
+  saturated: boolean;
+  eventLoopLagP99Ms: number;
+  /** CPU of the whole process (1 = one core), averaged over the run */
+  cpu: number;
+  note: string | undefined;
 }
 
-export function startSelfMonitor(store: MetricStore, intervalMs = 1000): SelfMonitor {
+export interface SelfMonitor {
+  stop(): Saturation;
+}
+
+export interface SelfMonitorOptions {
+  intervalMs?: number;
+  /**
+   * With worker threads, the process's CPU spans several threads, so whether this thread kept up is judged by
+   * its own event-loop utilization (the share of time its loop was busy rather than waiting), which for one
+   * JavaScript thread is the share of a core it used.
+   */
+  perThread?: boolean;
+}
+
+export function startSelfMonitor(store: MetricStore, options: SelfMonitorOptions = {}): SelfMonitor {
+  const intervalMs = options.intervalMs ?? 1000;
+  const startElu = performance.eventLoopUtilization();
   const lag = store.handle('engine.lag', 'trend', {});
   const cpuGauge = store.handle('engine.cpu', 'gauge', {});
   const whole = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -47,10 +67,12 @@ export function startSelfMonitor(store: MetricStore, intervalMs = 1000): SelfMon
       const cpuNow = process.cpuUsage(startCpu);
       const cpu = wall > 0 ? (cpuNow.user + cpuNow.system) / 1000 / wall : 0;
       const lagP99 = whole.count > 0 ? lagMs(whole.percentile(99)) : 0;
+      const busy = options.perThread ? performance.eventLoopUtilization(startElu).utilization : cpu;
       // A run of a few seconds is mostly start-up work: too short to judge.
-      const saturated = wall >= MIN_JUDGED_MS && (lagP99 > SATURATED_LAG_MS || cpu > SATURATED_CPU);
+      const saturated = wall >= MIN_JUDGED_MS && (lagP99 > SATURATED_LAG_MS || busy > SATURATED_CPU);
+      const what = options.perThread ? `a worker thread busy ${(busy * 100).toFixed(0)}% of the time` : `CPU ${(cpu * 100).toFixed(0)}% of a core`;
       const note = saturated
-        ? `perfy itself was busy (event-loop lag p99 ${lagP99.toFixed(1)} ms, CPU ${(cpu * 100).toFixed(0)}% of a core): iterations started late and latencies are inflated; lighten the load per process`
+        ? `perfy itself was busy (event-loop lag p99 ${lagP99.toFixed(1)} ms, ${what}): iterations started late and latencies are inflated; ${options.perThread ? 'add workers (--workers) or machines' : 'lighten the load per process or add workers (--workers)'}`
         : undefined;
       return { saturated, eventLoopLagP99Ms: lagP99, cpu, note };
     },

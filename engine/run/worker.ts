@@ -1,0 +1,62 @@
+// One worker thread of `perfy run --workers N` (engine/run/workers.ts has the whole picture): compiles the
+// scenario, prepares its executors, waits for `start` with the run's variables (services, setup's captures),
+// runs its segment of every workload, reports progress and a metrics snapshot once a second, and the final
+// snapshot with its own saturation at the end.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { PerfyError } from '../errors.js';
+import type { Executor } from '../executors/types.js';
+import { createMetricStore } from '../metrics/store.js';
+import { internalProblem, validateFile } from '../validate/index.js';
+import { createFeeder, type DataFeeder } from './data.js';
+import { applyOverrides } from './overrides.js';
+import { driveWorkloads, prepareExecutors, stepRunners } from './run.js';
+import type { WorkloadRun } from './scheduler.js';
+import { startSelfMonitor } from './self-monitor.js';
+import type { FromWorker, ToWorker, WorkerData } from './workers.js';
+
+const port = parentPort!;
+const data = workerData as WorkerData;
+const send = (message: FromWorker): void => port.postMessage(message);
+
+async function work(): Promise<void> {
+  const { spec, segment } = data;
+  const outcome = validateFile(spec.file, spec.env, spec.sets);
+  if (!outcome.plan) throw new PerfyError(outcome.problems);
+  const { plan } = applyOverrides(outcome.plan, { ...spec.overrides, segment });
+  const store = createMetricStore();
+  const monitor = startSelfMonitor(store, { perThread: true });
+  const stop = new AbortController();
+  let start!: (baseVars: Record<string, unknown>) => void;
+  const started = new Promise<Record<string, unknown>>((resolve) => (start = resolve));
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'start') start(message.baseVars);
+    else if (message.type === 'stop' && !stop.signal.aborted) stop.abort(new Error(message.reason));
+  });
+
+  const { plugins, builtins } = await prepareExecutors(plan);
+  send({ type: 'ready' });
+  const baseVars = await Promise.race([started, new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
+  const executors = new Set<Executor>();
+  const runs: WorkloadRun[] = [];
+  const progress = (): FromWorker & { type: 'progress' } => ({ type: 'progress', workloads: runs.map((r) => r.progress()), metrics: store.snapshot() });
+  const timer = setInterval(() => send(progress()), 1000);
+  try {
+    if (baseVars !== undefined) {
+      const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, d]) => [name, createFeeder(d, segment)]));
+      const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors);
+      await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: spec.overrides.timeScale, segment, runs });
+    }
+  } finally {
+    clearInterval(timer);
+    await Promise.all([...executors, ...Object.values(builtins), ...plugins.values()].map((e) => e.close().catch(() => undefined)));
+  }
+  const last = progress();
+  send({ type: 'done', workloads: last.workloads, metrics: last.metrics, saturation: monitor.stop() });
+  port.close();
+}
+
+work().catch((error: unknown) => {
+  send({ type: 'failed', problems: error instanceof PerfyError ? error.problems : [internalProblem(error)] });
+  port.close();
+});
