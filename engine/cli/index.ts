@@ -238,7 +238,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 }
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
-  // The runtime (undici, histograms, services, the console reporter) loads only for `run`: validate stays quick.
+  // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
   const [{ applyOverrides }, { runPlan }, { autoWorkers }, { writeResult }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),

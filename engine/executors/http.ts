@@ -1,14 +1,13 @@
-// The HTTP step executor: renders a step's `http:` request, sends it through one keep-alive undici Pool per
-// origin, times connect / first response headers / whole body, and records the http.* metrics. docs/http.md.
+// The HTTP step executor: renders a step's `http:` request, sends it through perfy's HTTP/1.1 client (h1/, one
+// keep-alive pool per origin), times connect / first response headers / whole body, records http.*. docs/http.md.
 
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { Client, Pool, buildConnector, type Dispatcher } from 'undici';
 import type { StepNode } from '../compile/plan.js';
 import { isTemplate, renderTree, type Template, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
+import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from './h1/pool.js';
 import type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
 
 export interface HttpExecutorOptions {
@@ -31,60 +30,16 @@ const CLOSE_GRACE_MS = 1_000;
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 type MethodKey = (typeof METHODS)[number];
-
-/**
- * Connect-time attribution.
- *
- * undici's Pool creates one Client per connection (the `factory` option) and every Client opens its socket
- * through the `connect` function it is given. A Client here is a TimedClient: its connect function times the
- * connector (DNS + TCP + TLS handshake, until undici gets the ready socket) and leaves the result in the
- * Client's ConnectionTiming. With pipelining 1 (undici's default, kept here) a Client writes one request at a
- * time, in the order dispatched, and right after a connect succeeds it writes the request that made it connect
- * (the first of its queue). The Pool hands each request to exactly one Client by calling that Client's
- * dispatch(): TimedClient.dispatch stores its ConnectionTiming on the request's dispatch options, which undici
- * passes through unchanged. undici calls the handler's onRequestStart synchronously just before writing the
- * request head on the socket; there the Exchange takes the pending connect time (and clears it), so the first
- * request on a new connection gets its connect time and every later one on the same connection gets 0.
- * No global diagnostics channel is involved, so other users of undici in the process are not affected.
- */
-interface ConnectionTiming {
-  /** ms the latest connect took; -1 once a request has claimed it */
-  freshConnectMs: number;
-  socket: Socket | undefined;
-}
-
-interface ExchangeOptions extends Dispatcher.DispatchOptions {
-  exchange: Exchange;
-}
-
-class TimedClient extends Client {
-  private readonly connection: ConnectionTiming;
-
-  constructor(origin: URL, options: Client.Options, connector: buildConnector.connector) {
-    const connection: ConnectionTiming = { freshConnectMs: -1, socket: undefined };
-    super(origin, {
-      ...options,
-      connect: (connectOptions, callback) => {
-        const start = performance.now();
-        connector(connectOptions, (...args) => {
-          const socket = args[1];
-          if (socket) {
-            connection.freshConnectMs = performance.now() - start;
-            connection.socket = socket;
-          }
-          callback(...args);
-        });
-      },
-    });
-    this.connection = connection;
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const exchange = (options as Partial<ExchangeOptions>).exchange;
-    if (exchange !== undefined) exchange.connection = this.connection;
-    return super.dispatch(options, handler);
-  }
-}
+/** Methods whose requests carry a body by definition: without one they say `content-length: 0`, as undici and browsers do. */
+const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/** Headers perfy writes itself from the URL and the body; a step's own spelling of them is not sent. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
+/** RFC 9110 token: what a header name is made of. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What a header value may not contain: control characters (tab aside) and anything beyond latin1. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Resolved URLs a step keeps; a step whose URL takes more values than this starts over. */
+const URL_CACHE_SIZE = 256;
 
 /** The http.* handles for one tag set (one status or error class of one step). */
 interface HttpHandles {
@@ -118,21 +73,16 @@ function watcherFor(signal: AbortSignal): Set<Exchange> {
 export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor {
   const connections = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
   if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`connectionsPerOrigin must be a positive integer, got ${connections}`);
-  const tlsOptions: { rejectUnauthorized?: boolean; ca?: string } = {};
-  if (options.tls?.rejectUnauthorized !== undefined) tlsOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
-  if (options.tls?.ca !== undefined) tlsOptions.ca = options.tls.ca;
-  const connector = buildConnector({ ...tlsOptions, timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+  const tls: NonNullable<PoolOptions['tls']> = {};
+  if (options.tls?.rejectUnauthorized !== undefined) tls.rejectUnauthorized = options.tls.rejectUnauthorized;
+  if (options.tls?.ca !== undefined) tls.ca = options.tls.ca;
+  const poolOptions: PoolOptions = { connections, connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tls };
   const pools = new Map<string, Pool>();
 
   const poolFor = (origin: string): Pool => {
     let pool = pools.get(origin);
-    if (pool === undefined) {
-      pool = new Pool(origin, {
-        connections,
-        pipelining: 1,
-        connect: connector,
-        factory: (url, clientOptions) => new TimedClient(url, clientOptions as Client.Options, connector),
-      });
+    if (pool === undefined || pool.closed) {
+      pool = new Pool(origin, poolOptions);
       pools.set(origin, pool);
     }
     return pool;
@@ -146,21 +96,9 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor 
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map(closePool));
+      await Promise.all(all.map((pool) => pool.close(CLOSE_GRACE_MS)));
     },
   };
-}
-
-async function closePool(pool: Pool): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    pool.close().then(() => true, () => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_GRACE_MS, false);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!closed) await pool.destroy().catch(() => undefined);
 }
 
 type BodyPlan =
@@ -170,30 +108,47 @@ type BodyPlan =
   | { kind: 'form'; entries: [string, TemplateTree][] }
   | { kind: 'raw'; template: Template };
 
+/** Where a URL a step renders goes: worked out once per distinct URL, with the request head when it never changes. */
+interface ResolvedUrl {
+  pool: Pool;
+  /** host[:port], as the `host` header and the cookie jar want it */
+  host: string;
+  https: boolean;
+  /** path and query */
+  path: string;
+  /** The whole request head, for a request with no query parameters, static headers, no body and no cookie. */
+  plainHead: string | undefined;
+}
+
 /** One step's prepared request: everything that does not depend on the iteration is worked out once here. */
 class HttpStepRunner implements StepRunner {
-  private readonly method: Dispatcher.HttpMethod;
-  private readonly methodTag: string;
+  private readonly method: string;
   private readonly url: Template;
   private readonly target: string | undefined;
   private readonly staticQuery: string | undefined;
   private readonly queryEntries: [string, TemplateTree][];
-  /** [name, value, name, value, …] when no header is a template; else undefined and headerEntries render. */
-  private readonly staticHeaders: string[] | undefined;
+  /** "name: value\r\n" lines when no header is a template; else undefined and headerEntries render. */
+  private readonly staticHeaderLines: string | undefined;
   private readonly headerEntries: [string, Template | string][];
+  /** Why every request of this step fails before it is sent (a header name or value that cannot be sent). */
+  private readonly invalid: string | undefined;
+  /** The `connection` header line, unless the step sets its own. */
+  private readonly connectionLine: string;
+  private readonly sendsHost: boolean;
+  private readonly keepAlive: boolean;
+  private readonly isHead: boolean;
+  /** May be sent again after a kept-alive connection closed under it (not POST, PATCH). */
+  private readonly idempotent: boolean;
+  private readonly payloadMethod: boolean;
   private readonly body: BodyPlan;
   private readonly decodeBody: boolean;
   private readonly store: MetricStore;
   private readonly tags: Tags;
   private readonly handles = new Map<number | string, HttpHandles>();
-  /** The last URL rendered and what it resolved to: most steps hit the same URL again and again. */
-  private sendsCookieHeader = false;
-  private lastUrl = '';
-  private lastOrigin = '';
-  private lastHost = '';
-  private lastHttps = false;
-  private lastPath = '';
-  private lastPool: Pool | undefined;
+  /** A step that writes its own Cookie header manages cookies itself: the user's jar does not add to it. */
+  private readonly sendsCookieHeader: boolean;
+  /** Most steps hit one URL, or a few, again and again. */
+  private readonly resolved = new Map<string, ResolvedUrl>();
   private lastSignal: AbortSignal | undefined;
   private lastInFlight: Set<Exchange> | undefined;
 
@@ -201,10 +156,12 @@ class HttpStepRunner implements StepRunner {
     const request = asMapping(step.request, 'the http request');
     const methodKey = METHODS.find((m) => request[m] !== undefined);
     if (methodKey === undefined) throw new Error(`step "${step.name}": the http request has no method key (${METHODS.join(', ')})`);
-    this.method = methodKey.toUpperCase() as Dispatcher.HttpMethod;
-    this.methodTag = this.method;
+    this.method = methodKey.toUpperCase();
     this.url = asTemplate(request[methodKey as MethodKey], `the ${methodKey} URL`);
     this.target = setup.target;
+    this.isHead = this.method === 'HEAD';
+    this.idempotent = this.method !== 'POST' && this.method !== 'PATCH';
+    this.payloadMethod = PAYLOAD_METHODS.has(this.method);
 
     const query = request['query'] === undefined ? {} : asMapping(request['query'], 'query');
     this.queryEntries = Object.entries(query);
@@ -232,12 +189,25 @@ class HttpStepRunner implements StepRunner {
       this.body = { kind: 'none' };
     }
 
-    this.headerEntries = [...headers];
-    // A step that writes its own Cookie header manages cookies itself: the user's jar does not add to it.
+    for (const name of FRAMING_HEADERS) headers.delete(name);
     this.sendsCookieHeader = headers.has('cookie');
-    this.staticHeaders = this.headerEntries.every(([, v]) => typeof v === 'string' || v.isStatic)
-      ? this.headerEntries.flatMap(([name, v]) => [name, typeof v === 'string' ? v : v.source])
-      : undefined;
+    this.sendsHost = headers.has('host');
+    // HEAD closes its connection after the response, so a server that sends a body anyway cannot confuse the
+    // next response on it; `connection: close` from the step does the same.
+    const connection = headers.get('connection');
+    const connectionValue = connection === undefined ? undefined : typeof connection === 'string' ? connection : connection.isStatic ? connection.source : undefined;
+    this.keepAlive = !this.isHead && !(connectionValue !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connectionValue));
+    this.connectionLine = connection !== undefined ? '' : this.isHead ? 'connection: close\r\n' : 'connection: keep-alive\r\n';
+    this.headerEntries = [...headers];
+    this.invalid = this.headerEntries.map(([name]) => (HEADER_NAME.test(name) ? undefined : `invalid header name ${JSON.stringify(name)}`)).find((m) => m !== undefined);
+    const isStatic = this.headerEntries.every(([, v]) => typeof v === 'string' || v.isStatic);
+    if (isStatic && this.invalid === undefined) {
+      try {
+        this.staticHeaderLines = this.renderHeaderLines({});
+      } catch (error) {
+        this.invalid = (error as Error).message;
+      }
+    }
 
     const expressions = [...step.expects, ...step.captures.map((c) => c.expression), ...(step.retry?.on ? [step.retry.on] : [])];
     this.decodeBody = expressions.some((e) => e.names.some((n) => n.name === 'json' || n.name === 'body'));
@@ -253,56 +223,67 @@ class HttpStepRunner implements StepRunner {
       exchange.cancel('aborted');
       return exchange.promise;
     }
-    let path: string;
-    let pool: Pool;
+    let target: ResolvedUrl;
+    let head: string;
+    let body: string | null;
     try {
+      if (this.invalid !== undefined) throw new Error(this.invalid);
       const url = this.url.isStatic ? this.url.source : this.url.render(vars);
-      if (url !== this.lastUrl || this.lastPool === undefined || this.lastPool.closed) this.resolveUrl(url);
-      pool = this.lastPool!;
-      path = this.lastPath;
+      let resolved = this.resolved.get(url);
+      if (resolved === undefined || resolved.pool.closed) resolved = this.resolveUrl(url);
+      target = resolved;
       const query = this.staticQuery ?? encodeQuery(this.queryEntries, vars);
-      if (query !== '') path += (path.includes('?') ? '&' : '?') + query;
+      body = this.renderBody(vars);
+      let cookie: string | undefined;
+      const jar = ctx.cookies;
+      if (jar !== undefined) {
+        // Most requests carry no cookies: nothing is allocated for them until a response sets one.
+        exchange.cookies = jar;
+        exchange.cookieHost = target.host;
+        exchange.cookiePath = target.path;
+        if (!this.sendsCookieHeader && jar.has(target.host)) cookie = jar.header(target.host, target.https, pathOnly(target.path));
+      }
+      const headerLines = this.staticHeaderLines;
+      if (query === '' && headerLines !== undefined && body === null && cookie === undefined) {
+        head = target.plainHead ??= this.head(target, target.path, headerLines, undefined, -1);
+      } else {
+        const path = query === '' ? target.path : target.path + (target.path.includes('?') ? '&' : '?') + query;
+        if (body !== null) exchange.bodyBytes = Buffer.byteLength(body);
+        head = this.head(target, path, headerLines ?? this.renderHeaderLines(vars), cookie, body === null ? -1 : exchange.bodyBytes);
+      }
     } catch (error) {
       exchange.fail('other', (error as Error).message, true);
       return exchange.promise;
     }
 
-    const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
-    let headers = this.staticHeaders ?? this.renderHeaders(vars);
-    const jar = ctx.cookies;
-    if (jar !== undefined) {
-      // Most requests carry no cookies: nothing is allocated for them until a response sets one.
-      exchange.cookies = jar;
-      exchange.cookieHost = this.lastHost;
-      exchange.cookiePath = this.lastPath;
-      if (!this.sendsCookieHeader && jar.has(this.lastHost)) {
-        const cookie = jar.header(this.lastHost, this.lastHttps, pathOnly(this.lastPath));
-        if (cookie !== undefined) headers = [...headers, 'cookie', cookie];
-      }
-    }
-    const options: ExchangeOptions = {
-      origin: this.lastOrigin,
-      path,
-      method: this.method,
-      headers,
-      body: this.renderBody(vars),
-      // The step timeout covers headers and body; undici's own 300 s timers would only add work.
-      headersTimeout: timed ? 0 : null,
-      bodyTimeout: timed ? 0 : null,
-      exchange,
-    };
-
+    exchange.head = head;
+    exchange.body = body;
+    exchange.isHead = this.isHead;
+    exchange.keepAlive = this.keepAlive;
+    exchange.idempotent = this.idempotent;
     if (ctx.signal !== this.lastSignal) {
       this.lastSignal = ctx.signal;
       this.lastInFlight = watcherFor(ctx.signal);
     }
-    exchange.watch(this.lastInFlight!, timed ? timeoutMs : 0);
-    pool.dispatch(options, exchange);
+    exchange.watch(this.lastInFlight!, timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : 0);
+    exchange.pool = target.pool;
+    target.pool.dispatch(exchange);
     return exchange.promise;
   }
 
+  /** The request head, in the order undici wrote it: request line, host, connection, headers, cookie, content-length. */
+  private head(target: ResolvedUrl, path: string, headerLines: string, cookie: string | undefined, bodyBytes: number): string {
+    let head = this.method + ' ' + path + ' HTTP/1.1\r\n';
+    if (!this.sendsHost) head += 'host: ' + target.host + '\r\n';
+    head += this.connectionLine + headerLines;
+    if (cookie !== undefined) head += 'cookie: ' + cookie + '\r\n';
+    if (bodyBytes >= 0) head += 'content-length: ' + bodyBytes + '\r\n';
+    else if (this.payloadMethod) head += 'content-length: 0\r\n';
+    return head + '\r\n';
+  }
+
   /** Absolute URLs are used as they are; a relative one is appended to the target (its path kept). */
-  private resolveUrl(url: string): void {
+  private resolveUrl(url: string): ResolvedUrl {
     let absolute = url;
     if (!/^https?:\/\//i.test(url)) {
       if (this.target === undefined || this.target === '') throw new Error(`"${url}" is a relative URL and the scenario has no target`);
@@ -316,18 +297,27 @@ class HttpStepRunner implements StepRunner {
       throw new Error(`"${absolute}" is not a valid URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`"${absolute}" is not an http(s) URL`);
-    this.lastOrigin = parsed.origin;
-    this.lastHost = parsed.host;
-    this.lastHttps = parsed.protocol === 'https:';
-    this.lastPath = parsed.pathname + parsed.search;
-    this.lastPool = this.poolFor(parsed.origin);
-    this.lastUrl = url;
+    const resolved: ResolvedUrl = {
+      pool: this.poolFor(parsed.origin),
+      host: parsed.host,
+      https: parsed.protocol === 'https:',
+      path: parsed.pathname + parsed.search,
+      plainHead: undefined,
+    };
+    if (this.resolved.size >= URL_CACHE_SIZE) this.resolved.clear();
+    this.resolved.set(url, resolved);
+    return resolved;
   }
 
-  private renderHeaders(vars: Record<string, unknown>): string[] {
-    const out: string[] = [];
-    for (const [name, value] of this.headerEntries) out.push(name, typeof value === 'string' ? value : value.render(vars));
-    return out;
+  /** "name: value\r\n" for every header; throws on a value that cannot be sent (a line break in it, …). */
+  private renderHeaderLines(vars: Record<string, unknown>): string {
+    let lines = '';
+    for (const [name, template] of this.headerEntries) {
+      const value = typeof template === 'string' ? template : template.isStatic ? template.source : template.render(vars);
+      if (INVALID_HEADER_VALUE.test(value)) throw new Error(`the value of header ${name} cannot be sent: it holds a line break, a control character or a character beyond latin1`);
+      lines += name + ': ' + value + '\r\n';
+    }
+    return lines;
   }
 
   private renderBody(vars: Record<string, unknown>): string | null {
@@ -352,7 +342,7 @@ class HttpStepRunner implements StepRunner {
     if (h === undefined) {
       const status = String(key);
       const statusClass = typeof key === 'number' ? `${Math.floor(key / 100)}xx` : 'error';
-      const tags: Tags = { ...this.tags, method: this.methodTag, status, status_class: statusClass };
+      const tags: Tags = { ...this.tags, method: this.method, status, status_class: statusClass };
       const store = this.store;
       h = {
         duration: store.handle('http.duration', 'trend', tags),
@@ -370,14 +360,14 @@ class HttpStepRunner implements StepRunner {
 }
 
 /**
- * One request in flight: the undici dispatch handler, the step timer and the promise of the StepResult.
- * It settles exactly once: on the end of the body, an error, the step timeout or the run's abort signal.
+ * One request in flight: what the pool sends and reports back to, the step timer and the promise of the
+ * StepResult. It settles exactly once: on the end of the body, an error, the step timeout or the run's abort signal.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange extends PoolRequest {
   readonly promise: Promise<StepResult>;
   private resolve!: (result: StepResult) => void;
-  connection: ConnectionTiming | undefined;
-  private controller: Dispatcher.DispatchController | undefined;
+  /** The pool the request went to, to take it back from when it is cancelled. */
+  pool: Pool | undefined;
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Set<Exchange> | undefined;
@@ -385,26 +375,26 @@ class Exchange implements Dispatcher.DispatchHandler {
   private sentAt = -1;
   private headersAt = -1;
   private connectMs = 0;
-  private socket: Socket | undefined;
-  private bytesReadBefore = 0;
-  private bytesWrittenBefore = 0;
   private status = 0;
   private header: Record<string, string> = NO_HEADERS;
   private size = 0;
+  /** Copies of the body's pieces, when an expression reads the body. */
   private chunks: Buffer[] | undefined;
+  /** A body that arrived whole in one read: a view of the read buffer, decoded before that read returns. */
+  private whole: Buffer | undefined;
   /** Where a response's Set-Cookie goes: the virtual user's jar, for the request's host and path. */
   cookies: CookieJar | undefined;
   cookieHost = '';
   cookiePath = '';
   /** The request could not even be formed (bad URL): no http.* metric, nothing was sent. */
   private unsent = false;
-  private result: StepResult | undefined;
 
   constructor(
     private readonly runner: HttpStepRunner,
     private readonly startedAt: number,
     decodeBody: boolean,
   ) {
+    super();
     if (decodeBody) this.chunks = [];
     this.promise = new Promise<StepResult>((resolve) => {
       this.resolve = resolve;
@@ -417,65 +407,60 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (timeoutMs > 0) this.timer = setTimeout(fireTimeout, timeoutMs, this);
   }
 
-  /** The step timeout or the run abort: settle now, and stop the request if it is on a socket already. */
+  /** The step timeout or the run abort: settle now, and take the request back (closing its connection if it is on one). */
   cancel(errorClass: 'timeout' | 'aborted'): void {
     if (this.settled) return;
-    const message = errorClass === 'timeout' ? 'the step timed out' : 'the run was stopped';
-    this.fail(errorClass, message);
-    // Before onRequestStart there is nothing to abort yet: onRequestStart aborts it when it gets a socket.
-    this.controller?.abort(new Error(message));
+    this.fail(errorClass, errorClass === 'timeout' ? 'the step timed out' : 'the run was stopped');
+    this.pool?.abandon(this);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    const connection = this.connection;
-    if (connection !== undefined) {
-      if (connection.freshConnectMs >= 0) {
-        this.connectMs = connection.freshConnectMs;
-        connection.freshConnectMs = -1;
-      }
-      const socket = connection.socket;
-      if (socket !== undefined) {
-        this.socket = socket;
-        this.bytesReadBefore = socket.bytesRead;
-        this.bytesWrittenBefore = socket.bytesWritten;
-      }
-    }
-    if (this.settled) {
-      controller.abort(new Error('the step timed out or the run was stopped before the request was sent'));
-      return;
-    }
+  onSent(connectMs: number): void {
+    this.connectMs = connectMs;
     this.sentAt = performance.now();
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return; // 1xx informational: the real response follows
+  onHead(head: ResponseHead): void {
     this.headersAt = performance.now();
-    this.status = statusCode;
-    if (this.cookies !== undefined && headers['set-cookie'] !== undefined) {
-      this.cookies.store(this.cookieHost, pathOnly(this.cookiePath), headers['set-cookie']);
+    this.status = head.status;
+    const headers = head.headers;
+    if (this.cookies !== undefined) {
+      const setCookie = headers['set-cookie'];
+      if (setCookie !== undefined) this.cookies.store(this.cookieHost, pathOnly(this.cookiePath), setCookie);
     }
-    const header: Record<string, string> = {};
-    for (const name in headers) {
-      const value = headers[name];
-      if (value !== undefined) header[name] = typeof value === 'string' ? value : value.join(', ');
+    if (head.repeated) {
+      for (const name in headers) {
+        const value = headers[name]!;
+        if (typeof value !== 'string') headers[name] = value.join(', ');
+      }
     }
-    this.header = header;
+    this.header = headers as Record<string, string>;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.size += chunk.length;
-    this.chunks?.push(chunk);
+  onBody(data: Buffer, start: number, end: number, last: boolean): void {
+    this.size += end - start;
+    const chunks = this.chunks;
+    if (chunks === undefined) return;
+    if (last && chunks.length === 0) {
+      this.whole = data.subarray(start, end);
+    } else {
+      // `data` is the connection's read buffer, overwritten by the next read: the piece is copied.
+      const piece = Buffer.allocUnsafe(end - start);
+      data.copy(piece, 0, start, end);
+      chunks.push(piece);
+    }
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     if (this.settled) return;
     const endedAt = performance.now();
     let body: string | undefined;
     let json: unknown;
     if (this.chunks !== undefined) {
+      const chunks = this.chunks;
+      const raw = this.whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      this.whole = undefined;
       try {
-        body = decodeText(this.chunks, this.header['content-encoding']);
+        body = decodeText(raw, this.header['content-encoding']);
       } catch (error) {
         this.finish(endedAt, 'protocol', `could not decode the ${this.header['content-encoding']} body: ${(error as Error).message}`, undefined, undefined);
         return;
@@ -486,10 +471,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     else this.finish(endedAt, undefined, undefined, body, json);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     if (this.settled) return;
-    // undici refuses a request it cannot write (a header value with a newline, …) before sending anything.
-    if (this.sentAt < 0 && errorCode(error) === 'UND_ERR_INVALID_ARG') this.unsent = true;
     this.finish(performance.now(), classifyError(error), errorMessage(error), undefined, undefined);
   }
 
@@ -508,7 +491,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     // From the moment the request went out on a socket; a request that never did counts from execute().
     const duration = endedAt - (sent ? this.sentAt : this.startedAt);
     const ok = errorClass === undefined;
-    const gotResponse = this.headersAt >= 0;
 
     // A run being stopped is not a property of the system under test: those requests are not measured.
     if (errorClass !== 'aborted' && !this.unsent) {
@@ -516,15 +498,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       handles.reqs.record(1);
       handles.errors.record(ok ? 0 : 1);
       handles.duration.record(duration);
-      if (sent) handles.connect.record(this.connectMs);
-      if (gotResponse) handles.ttfb.record(this.headersAt - this.sentAt);
-      const socket = this.socket;
-      if (socket !== undefined) {
-        const bytesIn = socket.bytesRead - this.bytesReadBefore;
-        const bytesOut = socket.bytesWritten - this.bytesWrittenBefore;
-        if (bytesIn > 0) handles.bytesIn.record(bytesIn);
-        if (bytesOut > 0) handles.bytesOut.record(bytesOut);
+      if (sent) {
+        handles.connect.record(this.connectMs);
+        if (this.bytesIn > 0) handles.bytesIn.record(this.bytesIn);
+        if (this.bytesOut > 0) handles.bytesOut.record(this.bytesOut);
       }
+      if (this.headersAt >= 0) handles.ttfb.record(this.headersAt - this.sentAt);
     }
 
     const result: StepResult = {
@@ -533,46 +512,26 @@ class Exchange implements Dispatcher.DispatchHandler {
     };
     if (!ok) result.error = { class: errorClass, message: message ?? errorClass };
     this.chunks = undefined;
-    if (errorClass === undefined || errorClass === 'http') {
-      // The response is complete and its connection stays open. undici hands a kept-alive connection back to
-      // the Pool one event-loop turn later (setImmediate, after onResponseEnd returns); a VU that sent its
-      // next request before that would find no free connection and open another one, so a plain sequential
-      // loop would use two connections and pay connect twice. The VU continues after that turn instead; the
-      // timings were taken above and do not include it.
-      this.result = result;
-      process.nextTick(scheduleHandBack, this);
-    } else {
-      this.resolve(result);
-    }
+    // The connection a complete response came on is free again already (the pool took it back before this
+    // promise's callbacks run), so the user's next request can have it.
+    this.resolve(result);
   }
-
-  /** @internal for resolveLater */
-  handBack(): void {
-    this.resolve(this.result!);
-    this.result = undefined;
-  }
-}
-
-/** Runs once undici's call stack has returned, so this immediate is queued after undici's own. */
-function scheduleHandBack(exchange: Exchange): void {
-  setImmediate(handBack, exchange);
-}
-
-function handBack(exchange: Exchange): void {
-  exchange.handBack();
 }
 
 function fireTimeout(exchange: Exchange): void {
   exchange.cancel('timeout');
 }
 
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', CLIENT_ERROR_CODES.connectTimeout, 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', CLIENT_ERROR_CODES.closed, 'UND_ERR_SOCKET']);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
 const TLS_CODES = new Set(['EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'HOSTNAME_MISMATCH', 'UND_ERR_PRX_TLS']);
 const PROTOCOL_CODES = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_INFO']);
 
-/** Maps a network or undici error to the class reports group failures by (docs/http.md, "Error classes"). */
+/**
+ * Maps a network, HTTP client or undici error to the class reports group failures by (docs/http.md, "Error
+ * classes"). undici's codes stay: plugins may send with undici and classify with this.
+ */
 export function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
   if (code === undefined) return (error as { name?: unknown } | null)?.name === 'HTTPParserError' ? 'protocol' : 'other';
@@ -603,8 +562,8 @@ function errorMessage(error: Error): string {
   return message.includes(code) ? message : `${code}: ${message}`.replace(/: $/, '');
 }
 
-function decodeText(chunks: Buffer[], encoding: string | undefined): string {
-  let raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+function decodeText(received: Buffer, encoding: string | undefined): string {
+  let raw = received;
   switch (encoding?.trim().toLowerCase()) {
     case undefined:
     case '':
