@@ -54,20 +54,85 @@ interface HttpHandles {
 
 const NO_HEADERS: Record<string, string> = Object.freeze({});
 
-/** Run aborts reach in-flight exchanges through one listener per signal, not one per request. */
-const signalWatchers = new WeakMap<AbortSignal, Set<Exchange>>();
+/**
+ * The exchanges in flight with one step timeout, oldest first. They share the timeout, so their deadlines come
+ * in the same order: one timer, set for the oldest deadline, serves them all, instead of a setTimeout and a
+ * clearTimeout per request (2% of the CPU of a request). When it fires, every exchange whose deadline has passed
+ * times out and the timer is set again for the next deadline: the same precision as a timer of each one's own.
+ */
+class InFlight {
+  head: Exchange | undefined = undefined;
+  tail: Exchange | undefined = undefined;
+  private timer: NodeJS.Timeout | undefined;
 
-function watcherFor(signal: AbortSignal): Set<Exchange> {
-  let inFlight = signalWatchers.get(signal);
-  if (inFlight === undefined) {
-    const set = new Set<Exchange>();
-    inFlight = set;
-    signalWatchers.set(signal, set);
-    signal.addEventListener('abort', () => {
-      for (const exchange of [...set]) exchange.cancel('aborted');
-    }, { once: true });
+  constructor(readonly timeoutMs: number) {}
+
+  add(exchange: Exchange, startedAt: number): void {
+    exchange.deadline = startedAt + this.timeoutMs;
+    exchange.list = this;
+    exchange.previous = this.tail;
+    exchange.next = undefined;
+    if (this.tail === undefined) this.head = exchange;
+    else this.tail.next = exchange;
+    this.tail = exchange;
+    if (this.timer === undefined && this.timeoutMs !== Infinity) this.arm(exchange.deadline);
   }
-  return inFlight;
+
+  remove(exchange: Exchange): void {
+    const { previous, next } = exchange;
+    if (previous === undefined) this.head = next;
+    else previous.next = next;
+    if (next === undefined) this.tail = previous;
+    else next.previous = previous;
+    exchange.previous = undefined;
+    exchange.next = undefined;
+    exchange.list = undefined;
+  }
+
+  /** @internal the oldest deadline is due, or nearly: time out what is due and wait for the next one. */
+  expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    while (this.head !== undefined && this.head.deadline <= now) this.head.cancel('timeout');
+    if (this.head !== undefined) this.arm(this.head.deadline);
+  }
+
+  private arm(deadline: number): void {
+    // Unref'd: in-flight requests keep the process alive through their sockets, and this timer may outlive them.
+    this.timer = setTimeout(expireDue, Math.max(1, Math.ceil(deadline - performance.now())), this);
+    this.timer.unref();
+  }
+}
+
+function expireDue(list: InFlight): void {
+  list.expire();
+}
+
+/** One list per step timeout (a scenario has a few), the one without a timeout under Infinity. */
+const inFlightLists = new Map<number, InFlight>();
+
+function inFlightFor(timeoutMs: number): InFlight {
+  let list = inFlightLists.get(timeoutMs);
+  if (list === undefined) {
+    list = new InFlight(timeoutMs);
+    inFlightLists.set(timeoutMs, list);
+  }
+  return list;
+}
+
+/** Run aborts reach in-flight exchanges through one listener per signal, not one per request. */
+const watchedSignals = new WeakSet<AbortSignal>();
+
+function watchSignal(signal: AbortSignal): void {
+  if (watchedSignals.has(signal)) return;
+  watchedSignals.add(signal);
+  signal.addEventListener('abort', () => {
+    const cancelled: Exchange[] = [];
+    for (const list of inFlightLists.values()) {
+      for (let exchange = list.head; exchange !== undefined; exchange = exchange.next) if (exchange.signal === signal) cancelled.push(exchange);
+    }
+    for (const exchange of cancelled) exchange.cancel('aborted');
+  }, { once: true });
 }
 
 export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor {
@@ -150,7 +215,8 @@ class HttpStepRunner implements StepRunner {
   /** Most steps hit one URL, or a few, again and again. */
   private readonly resolved = new Map<string, ResolvedUrl>();
   private lastSignal: AbortSignal | undefined;
-  private lastInFlight: Set<Exchange> | undefined;
+  private lastTimeoutMs = NaN;
+  private lastInFlight: InFlight | undefined;
 
   constructor(step: StepNode, setup: ExecutorSetup, private readonly poolFor: (origin: string) => Pool) {
     const request = asMapping(step.request, 'the http request');
@@ -215,8 +281,7 @@ class HttpStepRunner implements StepRunner {
     this.tags = setup.tags;
   }
 
-  execute(ctx: VuContext, timeoutMs: number): Promise<StepResult> {
-    const startedAt = performance.now();
+  execute(ctx: VuContext, timeoutMs: number, startedAt = performance.now()): Promise<StepResult> {
     const vars = ctx.vars;
     const exchange = new Exchange(this, startedAt, this.decodeBody);
     if (ctx.signal.aborted) {
@@ -261,13 +326,19 @@ class HttpStepRunner implements StepRunner {
     exchange.isHead = this.isHead;
     exchange.keepAlive = this.keepAlive;
     exchange.idempotent = this.idempotent;
-    if (ctx.signal !== this.lastSignal) {
-      this.lastSignal = ctx.signal;
-      this.lastInFlight = watcherFor(ctx.signal);
+    const signal = ctx.signal;
+    exchange.signal = signal;
+    if (signal !== this.lastSignal) {
+      this.lastSignal = signal;
+      watchSignal(signal);
     }
-    exchange.watch(this.lastInFlight!, timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : 0);
+    if (timeoutMs !== this.lastTimeoutMs) {
+      this.lastTimeoutMs = timeoutMs;
+      this.lastInFlight = inFlightFor(timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : Infinity);
+    }
+    this.lastInFlight!.add(exchange, startedAt);
     exchange.pool = target.pool;
-    target.pool.dispatch(exchange);
+    target.pool.dispatch(exchange, startedAt);
     return exchange.promise;
   }
 
@@ -369,8 +440,13 @@ class Exchange extends PoolRequest {
   /** The pool the request went to, to take it back from when it is cancelled. */
   pool: Pool | undefined;
   private settled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Set<Exchange> | undefined;
+  /** The run's (or the iteration's) abort signal. */
+  signal: AbortSignal | undefined;
+  /** @internal in-flight bookkeeping (InFlight): the list, neighbours and when the step times out */
+  list: InFlight | undefined;
+  previous: Exchange | undefined;
+  next: Exchange | undefined;
+  deadline = Infinity;
   /** performance.now() marks; -1 = not reached */
   private sentAt = -1;
   private headersAt = -1;
@@ -401,12 +477,6 @@ class Exchange extends PoolRequest {
     });
   }
 
-  watch(inFlight: Set<Exchange>, timeoutMs: number): void {
-    this.inFlight = inFlight;
-    inFlight.add(this);
-    if (timeoutMs > 0) this.timer = setTimeout(fireTimeout, timeoutMs, this);
-  }
-
   /** The step timeout or the run abort: settle now, and take the request back (closing its connection if it is on one). */
   cancel(errorClass: 'timeout' | 'aborted'): void {
     if (this.settled) return;
@@ -420,7 +490,7 @@ class Exchange extends PoolRequest {
   }
 
   onHead(head: ResponseHead): void {
-    this.headersAt = performance.now();
+    this.headersAt = this.receivedAt;
     this.status = head.status;
     const headers = head.headers;
     if (this.cookies !== undefined) {
@@ -452,7 +522,7 @@ class Exchange extends PoolRequest {
 
   onEnd(): void {
     if (this.settled) return;
-    const endedAt = performance.now();
+    const endedAt = this.receivedAt;
     let body: string | undefined;
     let json: unknown;
     if (this.chunks !== undefined) {
@@ -485,8 +555,7 @@ class Exchange extends PoolRequest {
 
   private finish(endedAt: number, errorClass: ErrorClass | undefined, message: string | undefined, body: string | undefined, json: unknown): void {
     this.settled = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.inFlight?.delete(this);
+    this.list?.remove(this);
     const sent = this.sentAt >= 0;
     // From the moment the request went out on a socket; a request that never did counts from execute().
     const duration = endedAt - (sent ? this.sentAt : this.startedAt);
@@ -516,10 +585,6 @@ class Exchange extends PoolRequest {
     // promise's callbacks run), so the user's next request can have it.
     this.resolve(result);
   }
-}
-
-function fireTimeout(exchange: Exchange): void {
-  exchange.cancel('timeout');
 }
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', CLIENT_ERROR_CODES.connectTimeout, 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);

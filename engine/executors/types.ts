@@ -42,7 +42,11 @@ export interface ExecutorSetup {
 }
 
 export interface StepRunner {
-  execute(ctx: VuContext, timeoutMs: number): Promise<StepResult>;
+  /**
+   * Runs the step once. `startedAt`: performance.now() when the step started, when the caller has just read it
+   * (an executor that times the step from its own start may use it instead of reading the clock again).
+   */
+  execute(ctx: VuContext, timeoutMs: number, startedAt?: number): Promise<StepResult>;
 }
 
 export interface Executor {

@@ -59,16 +59,64 @@ const LARGEST_MS = HIGHEST_US / 1000;
 /** Per-interval trend histograms: 2 significant digits (1 % resolution) keep them small and quick to reset. */
 const INTERVAL_DIGITS = 2;
 const SERIES_PERCENTILE = 95;
+/** How long before an interval's end the store reads the clock for every sample again (see IntervalClock). */
+const SAFE_MARGIN_MS = 50;
+/** Samples between two readings of the clock while the interval is known. */
+const READ_EVERY_SAMPLES = 16;
 
-/** Shared by every handle of one store. */
-interface Clock {
-  readonly now: () => number;
-  readonly startedAt: number;
-  readonly intervalMs: number;
+/**
+ * Which series interval the present instant falls in, shared by every handle of one store. Reading the clock for
+ * every sample was the largest part of a record (a dozen samples per request), so with the real clock it is read
+ * only near an interval's end: after a reading more than SAFE_MARGIN_MS before the end, the interval is taken as
+ * known until a timer set SAFE_MARGIN_MS before the end fires, and the clock is read anyway every
+ * READ_EVERY_SAMPLES samples, in case that timer is late (an event loop stalled for longer than the margin).
+ * Only such a stall, with fewer than READ_EVERY_SAMPLES samples recorded across it, can count a sample in the
+ * interval before its own. An injected clock (tests) is read for every sample.
+ */
+class IntervalClock {
+  private known = -1;
+  private budget = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly marginMs: number;
+
+  constructor(readonly now: () => number, readonly startedAt: number, readonly intervalMs: number, private readonly coarse: boolean) {
+    this.marginMs = Math.min(SAFE_MARGIN_MS, intervalMs / 10);
+  }
+
+  /** The index of the interval holding the present instant. */
+  index(): number {
+    if (this.known >= 0 && --this.budget >= 0) return this.known;
+    return this.read();
+  }
+
+  private read(): number {
+    const t = this.now();
+    const index = Math.max(0, Math.floor((t - this.startedAt) / this.intervalMs));
+    if (this.coarse) {
+      const left = this.startedAt + (index + 1) * this.intervalMs - t;
+      if (left > this.marginMs) {
+        this.known = index;
+        this.budget = READ_EVERY_SAMPLES;
+        if (this.timer === undefined) {
+          this.timer = setTimeout(forget, left - this.marginMs, this);
+          this.timer.unref();
+        }
+      } else {
+        this.known = -1;
+      }
+    }
+    return index;
+  }
+
+  /** @internal the end of the known interval is near: read the clock again. */
+  forget(): void {
+    this.timer = undefined;
+    this.known = -1;
+  }
 }
 
-function intervalIndex(clock: Clock, t: number): number {
-  return Math.max(0, Math.floor((t - clock.startedAt) / clock.intervalMs));
+function forget(clock: IntervalClock): void {
+  clock.forget();
 }
 
 /** The per-interval bookkeeping every handle shares; subclasses keep the current interval's numbers. */
@@ -78,15 +126,10 @@ abstract class LiveSeries implements Stats {
   abstract readonly sum: number;
   min = Infinity;
   max = -Infinity;
-  protected readonly now: () => number;
   protected currentIndex = -1;
-  /** First instant after the current interval: the hot path compares against it and nothing else. */
-  protected currentEnd = -Infinity;
   protected readonly series: SeriesEntry[] = [];
 
-  constructor(readonly name: string, readonly tags: Tags, protected readonly clock: Clock) {
-    this.now = clock.now;
-  }
+  constructor(readonly name: string, readonly tags: Tags, protected readonly clock: IntervalClock) {}
 
   get hasSamples(): boolean {
     return this.max >= this.min;
@@ -104,8 +147,8 @@ abstract class LiveSeries implements Stats {
   protected abstract currentEntry(): SeriesEntry;
   protected abstract resetCurrent(): void;
 
-  /** Closes the current interval (when it has samples) and opens the one holding `t`. */
-  protected roll(t: number): void {
+  /** Closes the current interval (when it has samples) and opens interval `index`. */
+  protected roll(index: number): void {
     const entry = this.currentEntry();
     if (entry !== null) {
       this.closeInterval(entry);
@@ -113,8 +156,7 @@ abstract class LiveSeries implements Stats {
       this.series.push(entry);
       this.resetCurrent();
     }
-    this.currentIndex = intervalIndex(this.clock, t);
-    this.currentEnd = this.clock.startedAt + (this.currentIndex + 1) * this.clock.intervalMs;
+    this.currentIndex = index;
   }
 
   /** Hook for running totals over closed intervals. */
@@ -169,8 +211,8 @@ class TrendHandle extends LiveSeries implements MetricHandle {
       if (value !== value) return;
       value = SMALLEST_MS;
     } else if (value > LARGEST_MS) value = LARGEST_MS;
-    const t = this.now();
-    if (t >= this.currentEnd) this.roll(t);
+    const index = this.clock.index();
+    if (index > this.currentIndex) this.roll(index);
     this.count++;
     this.sum += value;
     if (value < this.min) this.min = value;
@@ -211,8 +253,8 @@ class CounterHandle extends LiveSeries implements MetricHandle {
 
   record(amount: number): void {
     if (amount !== amount) return;
-    const t = this.now();
-    if (t >= this.currentEnd) this.roll(t);
+    const index = this.clock.index();
+    if (index > this.currentIndex) this.roll(index);
     this.total += amount;
     if (amount < this.min) this.min = amount;
     if (amount > this.max) this.max = amount;
@@ -239,8 +281,8 @@ class RateHandle extends LiveSeries implements MetricHandle {
   private currentTotal = 0;
 
   record(value: number): void {
-    const t = this.now();
-    if (t >= this.currentEnd) this.roll(t);
+    const index = this.clock.index();
+    if (index > this.currentIndex) this.roll(index);
     const hit = value ? 1 : 0;
     this.count++;
     this.sum += hit;
@@ -271,8 +313,8 @@ class GaugeHandle extends LiveSeries implements MetricHandle {
 
   record(value: number): void {
     if (value !== value) return;
-    const t = this.now();
-    if (t >= this.currentEnd) this.roll(t);
+    const index = this.clock.index();
+    if (index > this.currentIndex) this.roll(index);
     this.count++;
     this.sum = value;
     if (value < this.min) this.min = value;
@@ -306,7 +348,7 @@ const HANDLE_CLASSES = {
   counter: CounterHandle,
   rate: RateHandle,
   gauge: GaugeHandle,
-} as const satisfies Record<MetricType, new (name: string, tags: Tags, clock: Clock) => LiveHandle>;
+} as const satisfies Record<MetricType, new (name: string, tags: Tags, clock: IntervalClock) => LiveHandle>;
 
 /** Tags with sorted keys, and a text that identifies them (for keys and ordering). */
 function canonicalTags(tags: Tags): { tags: Readonly<Record<string, string>>; key: string } {
@@ -416,7 +458,7 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
   if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
   const now = options.now ?? Date.now;
   const createdAt = now();
-  const clock: Clock = { now, intervalMs, startedAt: Math.floor(createdAt / intervalMs) * intervalMs };
+  const clock = new IntervalClock(now, Math.floor(createdAt / intervalMs) * intervalMs, intervalMs, options.now === undefined);
 
   const handles = new Map<string, LiveHandle>();
   const byName = new Map<string, LiveHandle[]>();

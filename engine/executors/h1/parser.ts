@@ -143,6 +143,12 @@ export class ResponseParser {
    */
   private readonly knownNames: string[] = [];
   private readonly knownLowerNames: string[] = [];
+  /**
+   * Whether knownLowerNames[i] also occurs before i. While a head's names match the known ones from its first
+   * line on, a name that does not is new to the head: it is set without first looking for an earlier value,
+   * a lookup that misses all the way up the prototype chain (the costliest line of a head after the names).
+   */
+  private readonly knownRepeats: boolean[] = [];
 
   /** Expects a new response. `headRequest`: the request was HEAD, so no body follows whatever the headers say. */
   start(handler: ResponseHandler, headRequest: boolean): void {
@@ -307,8 +313,8 @@ export class ResponseParser {
     }
 
     const headers: Record<string, string | string[]> = {};
-    const rawHeaders: string[] = [];
     let repeated = false;
+    let allKnown = true;
     let contentLength = -1;
     let transferEncoding = false;
     let chunked = false;
@@ -328,6 +334,7 @@ export class ResponseParser {
         rawName = known;
         name = knownLowerNames[index]!;
       } else {
+        allKnown = false;
         colon = pos;
         while (TOKEN[text.charCodeAt(colon)] === 1) colon++;
         if (colon === pos || colon > cr || text.charCodeAt(colon) !== 58) fail('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(text.slice(pos, Math.min(cr, pos + 40)))}`);
@@ -336,6 +343,9 @@ export class ResponseParser {
         if (index < MAX_KNOWN_NAMES) {
           knownNames[index] = rawName;
           knownLowerNames[index] = name;
+          this.knownRepeats[index] = knownLowerNames.indexOf(name) < index;
+          // Later positions were judged against the name this one replaces.
+          for (let later = index + 1; later < knownLowerNames.length; later++) this.knownRepeats[later] = knownLowerNames.indexOf(knownLowerNames[later]!) < later;
         }
       }
       if (text.charCodeAt(cr + 1) !== LF || text.indexOf('\n', colon) !== cr + 1) fail('HPE_LF_EXPECTED', 'a header line does not end with CRLF');
@@ -346,7 +356,6 @@ export class ResponseParser {
       c = text.charCodeAt(valueEnd - 1);
       while (valueEnd > valueStart && (c === SP || c === HTAB)) c = text.charCodeAt(--valueEnd - 1);
       const value = text.slice(valueStart, valueEnd);
-      rawHeaders.push(rawName, value);
       pos = cr + 2;
 
       switch (name) {
@@ -375,6 +384,10 @@ export class ResponseParser {
           // Only in rawHeaders: as a property it would set the object's prototype.
           continue;
       }
+      if (allKnown && this.knownRepeats[index] === false) {
+        headers[name] = value;
+        continue;
+      }
       // A name Object.prototype also has (`constructor`) reads as a function here: it is not a header yet.
       const existing = headers[name];
       if (typeof existing === 'string') {
@@ -389,7 +402,7 @@ export class ResponseParser {
     if (transferEncoding && contentLength !== -1) fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'a response with both transfer-encoding and content-length');
 
     this.keepAliveTimeoutMs = keepAliveMs;
-    this.handler!.onHead({ status, statusText, minorVersion, headers, rawHeaders, repeated });
+    this.handler!.onHead(new Head(status, statusText, minorVersion, headers, repeated, text, lineEnd + 2, length));
 
     if (!this.bodyExpected || status === 204 || status === 304) {
       this.keepAlive = !close;
@@ -507,6 +520,43 @@ export class ResponseParser {
       }
     }
     return pos;
+  }
+}
+
+/** A parsed head; its raw header list, which perfy itself does not read, is made from the head's text if asked for. */
+class Head implements ResponseHead {
+  private raw: string[] | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly minorVersion: number,
+    readonly headers: Record<string, string | string[]>,
+    readonly repeated: boolean,
+    private readonly text: string,
+    private readonly from: number,
+    private readonly to: number,
+  ) {}
+
+  get rawHeaders(): string[] {
+    if (this.raw !== undefined) return this.raw;
+    // The lines were checked when the head was parsed: each is `name:value` with CRLF.
+    const raw: string[] = [];
+    const text = this.text;
+    for (let pos = this.from; pos < this.to;) {
+      const cr = text.indexOf('\r', pos);
+      const colon = text.indexOf(':', pos);
+      let valueStart = colon + 1;
+      let valueEnd = cr;
+      let c = text.charCodeAt(valueStart);
+      while (valueStart < valueEnd && (c === SP || c === HTAB)) c = text.charCodeAt(++valueStart);
+      c = text.charCodeAt(valueEnd - 1);
+      while (valueEnd > valueStart && (c === SP || c === HTAB)) c = text.charCodeAt(--valueEnd - 1);
+      raw.push(text.slice(pos, colon), text.slice(valueStart, valueEnd));
+      pos = cr + 2;
+    }
+    this.raw = raw;
+    return raw;
   }
 }
 

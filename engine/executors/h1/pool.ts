@@ -71,6 +71,11 @@ export abstract class PoolRequest implements ResponseHandler {
   queued = false;
   /** @internal sent once more already, after a kept-alive connection closed under it */
   retried = false;
+  /**
+   * performance.now() when the bytes being handled arrived (the read that onHead, onBody or onEnd comes from, or
+   * the connection's close): a head and a body that arrive in one read arrived at one instant, read once.
+   */
+  receivedAt = 0;
 
   /** The head is about to be written. `connectMs`: time to open the connection if this request is its first, else 0. */
   abstract onSent(connectMs: number): void;
@@ -146,8 +151,8 @@ export class Pool {
     }
   }
 
-  /** Sends `request` on an idle connection, or queues it until one is free or opened. */
-  dispatch(request: PoolRequest): void {
+  /** Sends `request` on an idle connection, or queues it until one is free or opened. `now`: performance.now(), if at hand. */
+  dispatch(request: PoolRequest, now = performance.now()): void {
     if (this.closed) {
       request.onError(new HttpClientError(CLIENT_ERROR_CODES.poolClosed, 'the connection pool is closed'));
       return;
@@ -155,7 +160,7 @@ export class Pool {
     const idle = this.idle;
     while (idle.length > 0) {
       const connection = idle.pop()!;
-      if (connection.reusable()) {
+      if (connection.reusable(now)) {
         connection.send(request);
         return;
       }
@@ -346,6 +351,8 @@ export class Connection {
   /** Requests written on this connection. */
   private sent = 0;
   private idleSince = 0;
+  /** performance.now() of the latest read. */
+  private readAt = 0;
   /** From the server's Keep-Alive hint: how long the connection may stay idle and still be used. */
   private maxIdleMs = Infinity;
   private ended = false;
@@ -368,10 +375,10 @@ export class Connection {
     this.connectTimer = setTimeout(connectTimedOut, pool.connectTimeout, this);
   }
 
-  /** Whether an idle connection can take a request: the server has not closed it, nor is about to. */
-  reusable(): boolean {
+  /** Whether an idle connection can take a request at `now`: the server has not closed it, nor is about to. */
+  reusable(now: number): boolean {
     if (this.ended || this.socket.destroyed) return false;
-    return this.maxIdleMs === Infinity || performance.now() - this.idleSince < this.maxIdleMs;
+    return this.maxIdleMs === Infinity || now - this.idleSince < this.maxIdleMs;
   }
 
   send(request: PoolRequest): void {
@@ -410,7 +417,8 @@ export class Connection {
   /** Idle: an idle connection alone does not keep the process alive. */
   rest(): void {
     this.phase = Phase.Idle;
-    if (this.maxIdleMs !== Infinity) this.idleSince = performance.now();
+    // A finite idle limit comes from a response, and a connection rests after a response as that read returns.
+    if (this.maxIdleMs !== Infinity) this.idleSince = this.readAt;
     if (!this.unrefed) {
       this.unrefed = true;
       this.socket.unref();
@@ -475,6 +483,7 @@ export class Connection {
       return;
     }
     request.bytesIn += bytes;
+    request.receivedAt = this.readAt = performance.now();
     let consumed: number;
     try {
       consumed = this.parser.execute(data, 0, bytes);
@@ -505,7 +514,10 @@ export class Connection {
     this.ended = true;
     const request = this.request;
     // A body that runs until the server closes the connection ends here.
-    if (request !== undefined && this.error === undefined && this.parser.finish()) this.complete(request, false);
+    if (request !== undefined && this.error === undefined && this.parser.finish()) {
+      request.receivedAt = performance.now();
+      this.complete(request, false);
+    }
   }
 
   private onClose(): void {
@@ -529,6 +541,7 @@ export class Connection {
         this.request = undefined;
         request.connection = undefined;
         if (error === undefined && this.parser.finish()) {
+          request.receivedAt = performance.now();
           request.onEnd();
         } else if (this.sent > 1 && request.bytesIn === 0 && !request.retried && request.idempotent) {
           // A kept-alive connection the server closed before answering anything: usually its idle timeout firing

@@ -549,7 +549,27 @@ describe('http executor: error classes', () => {
     assert.ok(elapsed >= 195 && elapsed < 1000, `gave up after ${elapsed.toFixed(0)} ms`);
     assert.deepEqual(h.store.values('http.errors', { status: 'timeout', status_class: 'error' }), [1]);
     const [duration] = h.store.values('http.duration');
-    assert.ok(duration! >= 190 && duration! < 1000);
+    assert.ok(duration! >= 190 && duration! < 1000, `duration ${duration}`);
+  });
+
+  it('timeout: requests with one timeout, started apart, each time out after their own timeout', async () => {
+    // One timer serves the requests in flight with the same timeout: the second must not expire with the first,
+    // and one that is answered in time must not expire at all.
+    const { url } = await listen((req, res) => {
+      if (req.url === '/fast') res.end('ok');
+    });
+    const h = harness();
+    const started = performance.now();
+    const first = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 }).then((r) => ({ r, at: performance.now() - started }));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 }).then((r) => ({ r, at: performance.now() - started }));
+    const fast = await h.run(httpStep({ get: `${url}/fast` }), { timeoutMs: 300 });
+    assert.equal(fast.ok, true);
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.r.error?.class, 'timeout');
+    assert.equal(b.r.error?.class, 'timeout');
+    assert.ok(a.at >= 295 && a.at < 440, `the first gave up after ${a.at.toFixed(0)} ms`);
+    assert.ok(b.at >= 445 && b.at < 900, `the second gave up after ${b.at.toFixed(0)} ms`);
   });
 
   it('http: a 500 fails with the response filled in', async () => {
