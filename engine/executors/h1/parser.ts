@@ -349,13 +349,7 @@ export class ResponseParser {
         }
       }
       if (text.charCodeAt(cr + 1) !== LF || text.indexOf('\n', colon) !== cr + 1) fail('HPE_LF_EXPECTED', 'a header line does not end with CRLF');
-      let valueStart = colon + 1;
-      let valueEnd = cr;
-      let c = text.charCodeAt(valueStart);
-      while (valueStart < valueEnd && (c === SP || c === HTAB)) c = text.charCodeAt(++valueStart);
-      c = text.charCodeAt(valueEnd - 1);
-      while (valueEnd > valueStart && (c === SP || c === HTAB)) c = text.charCodeAt(--valueEnd - 1);
-      const value = text.slice(valueStart, valueEnd);
+      const value = fieldValue(text, colon + 1, cr);
       pos = cr + 2;
 
       switch (name) {
@@ -546,13 +540,7 @@ class Head implements ResponseHead {
     for (let pos = this.from; pos < this.to;) {
       const cr = text.indexOf('\r', pos);
       const colon = text.indexOf(':', pos);
-      let valueStart = colon + 1;
-      let valueEnd = cr;
-      let c = text.charCodeAt(valueStart);
-      while (valueStart < valueEnd && (c === SP || c === HTAB)) c = text.charCodeAt(++valueStart);
-      c = text.charCodeAt(valueEnd - 1);
-      while (valueEnd > valueStart && (c === SP || c === HTAB)) c = text.charCodeAt(--valueEnd - 1);
-      raw.push(text.slice(pos, colon), text.slice(valueStart, valueEnd));
+      raw.push(text.slice(pos, colon), fieldValue(text, colon + 1, cr));
       pos = cr + 2;
     }
     this.raw = raw;
@@ -594,4 +582,13 @@ function hasToken(value: string, token: string): boolean {
   const lower = value.toLowerCase();
   if (lower === token) return true;
   return lower.split(',').some((part) => part.trim() === token);
+}
+
+/** A header's value: text[start, end) without the optional whitespace around it. */
+function fieldValue(text: string, start: number, end: number): string {
+  let c = text.charCodeAt(start);
+  while (start < end && (c === SP || c === HTAB)) c = text.charCodeAt(++start);
+  c = text.charCodeAt(end - 1);
+  while (end > start && (c === SP || c === HTAB)) c = text.charCodeAt(--end - 1);
+  return text.slice(start, end);
 }
