@@ -34,7 +34,7 @@
 // parsing a one-line expression costs microseconds. The parser holds no state between calls except its input,
 // and compileExpression is synchronous, so one instance is safely reused by every call.
 
-import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
 import {
   allTokens, AdditiveOp, AndOp, Colon, Comma, CompareOp, Dot, DurationLiteral, False, FieldName, For, Identifier,
   LBrace, LBracket, LParen, Minus, MultiplicativeOp, NotOp, Null, NumberLike, NumberLiteral, OrOp, RBrace, RBracket,

@@ -1,7 +1,7 @@
 // Tokens of the expression language, grouped by category so the grammar can say "any comparison operator"
 // or "any field name" with one token type. The lexer is built once at import; tokenize() never throws.
 
-import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type IToken, type TokenType } from './chevrotain.js';
 
 /** A letter, digit or underscore right after a unit would make it a different word (`10/status`, `5msx`). */
 const WORD_END = '(?![A-Za-z0-9_])';

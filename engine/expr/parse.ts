@@ -1,7 +1,7 @@
 // Source text → tokens → CST → AST, with every failure turned into a PerfyError that points at the exact
 // character. Function calls are resolved here, so the AST holds only aggregates over metrics.
 
-import { EOF, type CstElement, type CstNode, type IToken } from 'chevrotain';
+import { EOF, type CstElement, type CstNode, type IToken } from './chevrotain.js';
 import { closest, didYouMean } from '../errors.js';
 import { DURATION_UNITS_MS, SIZE_UNITS_BYTES, parseDuration, parsePercent, parseRate, parseSize } from '../units.js';
 import type { AggregateFn, AggregateNode, CompareOperator, ExpressionAst, LiteralNode, Node, PathSegment } from './ast.js';

@@ -3,9 +3,9 @@
 // validated alone, so a typo inside a step reports that typo, not six "does not match" lines.
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { didYouMean, problem, type ErrorCode, type Problem } from '../errors.js';
+import { scenarioValidators } from '../generated/scenario-validators.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { SCHEMA_PATH } from '../paths.js';
 
@@ -23,21 +23,11 @@ type SchemaNode = {
   [key: string]: unknown;
 };
 
-// ajv ships CommonJS; createRequire keeps its constructor typed without default-export juggling.
-const require = createRequire(import.meta.url);
-const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js').default;
-
 export const scenarioSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode & { $id: string; $defs: Record<string, SchemaNode> };
 
-const ajv = new Ajv2020({
-  allErrors: true,
-  verbose: true,
-  strict: true,
-  strictTypes: false,
-  strictRequired: false,
-  allowUnionTypes: true,
-});
-ajv.addSchema(scenarioSchema);
+// Compiled ahead of time by engine/build/gen-validators.mjs (compiling the schema at start-up cost ~100 ms).
+// Their errors' `parentSchema` are the objects of `scenarioSchema` itself, which the code below relies on.
+const validators = scenarioValidators(scenarioSchema);
 
 /** JSON pointer of every schema object, so a oneOf met through a $ref can name its branches. */
 const pointers = new WeakMap<object, string>();
@@ -48,7 +38,7 @@ const pointers = new WeakMap<object, string>();
 })(scenarioSchema, '');
 
 function validatorAt(pointer: string): ValidateFunction {
-  const v = ajv.getSchema(`${scenarioSchema.$id}#${pointer}`);
+  const v = validators[pointer];
   if (!v) throw new Error(`schema has no node at ${pointer}`);
   return v;
 }

@@ -79,7 +79,7 @@ describe('schema/scenario.schema.json', () => {
 });
 
 describe('generated files', () => {
-  for (const generator of ['gen-types.mjs', 'gen-docs.mjs']) {
+  for (const generator of ['gen-types.mjs', 'gen-docs.mjs', 'gen-validators.mjs']) {
     it(`${generator} --check: the committed output matches the schema`, () => {
       const result = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'engine', 'build', generator), '--check'], { encoding: 'utf8' });
       assert.equal(result.status, 0, result.stderr);
