@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PerfyError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { createMetricStore } from '../metrics/store.js';
+import type { ResultMetrics } from '../metrics/types.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 import { createFeeder, type DataFeeder } from './data.js';
 import { applyOverrides } from './overrides.js';
@@ -39,7 +40,7 @@ async function work(): Promise<void> {
   const baseVars = await Promise.race([started, new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
   const executors = new Set<Executor>();
   const runs: WorkloadRun[] = [];
-  const progress = (): FromWorker & { type: 'progress' } => ({ type: 'progress', workloads: runs.map((r) => r.progress()), metrics: store.snapshot() });
+  const progress = (): FromWorker & { type: 'progress' } => ({ type: 'progress', workloads: runs.map((r) => r.progress()), metrics: liveMetrics(store.snapshot()) });
   const timer = setInterval(() => send(progress()), 1000);
   try {
     if (baseVars !== undefined) {
@@ -51,9 +52,17 @@ async function work(): Promise<void> {
     clearInterval(timer);
     await Promise.all([...executors, ...Object.values(builtins), ...plugins.values()].map((e) => e.close().catch(() => undefined)));
   }
-  const last = progress();
-  send({ type: 'done', workloads: last.workloads, metrics: last.metrics, saturation: monitor.stop() });
+  send({ type: 'done', workloads: runs.map((r) => r.progress()), metrics: store.snapshot(), saturation: monitor.stop() });
   port.close();
+}
+
+/**
+ * What the main thread needs once a second for thresholds and progress: every total and histogram, but per-second
+ * series only of gauges (avg() of a gauge reads them). The series grow with the run; sending them every second
+ * would make a long run's updates grow too. The final snapshot carries everything.
+ */
+function liveMetrics(snapshot: ResultMetrics): ResultMetrics {
+  return { ...snapshot, metrics: snapshot.metrics.map((m) => (m.type === 'gauge' ? m : { ...m, series: [] })) };
 }
 
 work().catch((error: unknown) => {
