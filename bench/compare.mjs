@@ -4,7 +4,8 @@
 // The server is pinned to core 0 and the generators to core 1 where `taskset` exists. Last, the scaling of
 // `--workers` from 1 to 2 threads against fast-target.mjs, unpinned (the threads need the cores).
 // Usage: npm run bench (from the root), or node bench/compare.mjs. Env: BENCH_SECONDS (10), BENCH_REPEATS (3),
-// BENCH_OPEN_SECONDS (30), BENCH_RATES (1000,10000,20000), BENCH_CONNECTIONS (50), BENCH_WORKERS (1,2; empty to skip the scaling).
+// BENCH_OPEN_SECONDS (30), BENCH_RATES (1000,10000,20000), BENCH_CONNECTIONS (50), BENCH_WORKERS (1,2; empty to skip
+// the scaling), BENCH_SCALING_ITEMS (200).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -22,10 +23,10 @@ const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').filter(Bool
 const pin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
 const pinned = (core, command, args) => (pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
-function startServer(script = 'target-server.mjs', core = 0) {
+function startServer(script = 'target-server.mjs', core = 0, env = {}) {
   return new Promise((resolve, reject) => {
     const [command, args] = core === null ? [process.execPath, [join(here, script)]] : pinned(core, process.execPath, [join(here, script)]);
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     child.stdout.setEncoding('utf8').once('data', (line) => resolve({ url: JSON.parse(line).url, stop: () => child.kill('SIGTERM') }));
     child.once('error', reject);
   });
@@ -67,10 +68,13 @@ try {
 }
 
 // Scaling: the closed-model step flat out with 1 and 2 worker threads. The target answers from a pre-built
-// buffer (a few µs per request) so the generator's threads are what runs out of CPU.
+// buffer, and its list has BENCH_SCALING_ITEMS (200) items, about 7 kB of JSON: the server pays a few µs per
+// request, the generator parses the body for the capture, so the generator's threads are what runs out of CPU
+// even when the target shares their cores.
+const scalingItems = Number(process.env.BENCH_SCALING_ITEMS ?? 200);
 const scaling = [];
 if (workerCounts.length > 0) {
-  const fast = await startServer('fast-target.mjs', null);
+  const fast = await startServer('fast-target.mjs', null, { BENCH_BODY_ITEMS: String(scalingItems) });
   try {
     const env = { BENCH_URL: fast.url, BENCH_DURATION: `${seconds}s`, BENCH_USERS: String(connections) };
     for (let i = 0; i < repeats; i++) {
@@ -115,7 +119,7 @@ console.log(`  highest rate sustained within 1% with nothing dropped: ${sustaine
 const scalingSummary = workerCounts.map((workers) => ({ workers, ...summarize(scaling.filter((r) => r.workers === workers)) }));
 if (scalingSummary.length > 0) {
   const base = scalingSummary[0];
-  console.log(`\nperfy --workers, closed model flat out (${connections} users) against fast-target.mjs, not pinned:`);
+  console.log(`\nperfy --workers, closed model flat out (${connections} users) against fast-target.mjs (${scalingItems} items per body), not pinned:`);
   for (const s of scalingSummary) {
     console.log(`  ${String(s.workers).padStart(2)} worker${s.workers === 1 ? ' ' : 's'}: ${fmt(s.requestsPerSecond, 0)} req/s (${fmt(s.requestsPerSecond / base.requestsPerSecond, 2)}×), CPU ${fmt(s.cpuUsPerRequest, 2)} µs/req, peak RSS ${fmt(s.peakRssMb)} MB, errors ${s.errors}`);
   }
@@ -123,5 +127,5 @@ if (scalingSummary.length > 0) {
 
 mkdirSync(join(here, 'results'), { recursive: true });
 const file = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ node: process.version, cpus: cpus().length, pinned: pin, seconds, openSeconds, repeats, connections, autocannon: a, perfyClosed: p, ratios: { cpuPerRequest: p.cpuUsPerRequest / a.cpuUsPerRequest, requestsPerSecond: p.requestsPerSecond / a.requestsPerSecond }, open: runs.open, scaling: scalingSummary, runs: { ...runs, scaling } }, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify({ node: process.version, cpus: cpus().length, pinned: pin, seconds, openSeconds, repeats, connections, scalingItems, autocannon: a, perfyClosed: p, ratios: { cpuPerRequest: p.cpuUsPerRequest / a.cpuUsPerRequest, requestsPerSecond: p.requestsPerSecond / a.requestsPerSecond }, open: runs.open, scaling: scalingSummary, runs: { ...runs, scaling } }, null, 2)}\n`);
 console.log(`\nresults: ${file}`);

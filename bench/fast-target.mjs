@@ -1,10 +1,12 @@
 // A target for the worker-scaling benchmark that costs next to nothing per request, so that on a small machine
 // the generator's threads, not the server, are what runs out of CPU: a raw TCP server that answers every
 // request head (a GET without a body ends at the first blank line) with the same pre-built keep-alive response,
-// the one target-server.mjs sends. Prints {"url": …} when listening.
+// the one target-server.mjs sends, or with BENCH_BODY_ITEMS items in its list (a larger body costs this server
+// nothing but bytes, while the generator parses it for the capture). Prints {"url": …} when listening.
 import { createServer } from 'node:net';
 
-const body = JSON.stringify({ items: [{ id: 'd-1', title: 'Is this fast?' }, { id: 'd-2', title: 'Yes.' }], next: null });
+const count = Number(process.env.BENCH_BODY_ITEMS ?? 2);
+const body = JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ id: `d-${i + 1}`, title: i % 2 ? 'Yes.' : 'Is this fast?' })), next: null });
 const response = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nkeep-alive: timeout=120\r\n\r\n${body}`, 'latin1');
 const END = Buffer.from('\r\n\r\n', 'latin1');
 
