@@ -81,7 +81,7 @@ async function child(): Promise<void> {
   const executor = createHttpExecutor();
   const store = createMetricStore();
   const signal = new AbortController().signal;
-  const setup = { plan: {} as Plan, store, tags: { workload: 'bench', step: 'bench' }, target: undefined, defaultHeaders: {} };
+  const setup = { plan: {} as Plan, store, tags: { workload: 'bench', step: 'bench' }, target: undefined, defaultHeaders: {}, services: {} };
   const statusRunner = executor.create(httpStep(url, 'status == 200'), setup);
   const jsonRunner = executor.create(httpStep(url, 'json.items.length > 0'), setup);
   const contexts: VuContext[] = Array.from({ length: CONCURRENCY }, (_, i) => ({ vu: i + 1, iteration: 0, vars: {}, signal }));

@@ -89,3 +89,24 @@ export function renderTree(tree: TemplateTree, scope: TemplateScope): unknown {
 export function isTemplate(value: unknown): value is Template {
   return typeof value === 'object' && value !== null && 'render' in value && 'isStatic' in value;
 }
+
+/**
+ * For a template that is one placeholder and nothing else (`"{{debate}}"`), a function returning the value
+ * itself with its type (a captured number stays a number, an object stays an object, null stays null; a
+ * missing value is `missing`); undefined for any other template. JSON bodies and SQL parameters are rendered this way, so a
+ * value keeps its type where text would change it.
+ */
+export function loneValue(template: Template, missing: unknown): ((scope: TemplateScope) => unknown) | undefined {
+  const only = template.names.length === 1 ? template.names[0]! : undefined;
+  const lone = /^\{\{\{?&?\s*([^{}\s]+)\s*\}?\}\}$/.exec(template.source);
+  if (only === undefined || lone === null || lone[1] !== only.path.join('.')) return undefined;
+  const path = only.path;
+  return (scope) => {
+    let value: unknown = scope;
+    for (const key of path) {
+      if (value === null || value === undefined) break;
+      value = (value as Record<string, unknown>)[key];
+    }
+    return value === undefined ? missing : value;
+  };
+}

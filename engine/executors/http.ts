@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { StepNode } from '../compile/plan.js';
-import { isTemplate, renderTree, type Template, type TemplateTree } from '../compile/template.js';
+import { isTemplate, loneValue, renderTree, type Template, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from './h1/pool.js';
@@ -681,19 +681,8 @@ function encodeQuery(entries: [string, TemplateTree][], vars: Record<string, unk
 function jsonRenderer(tree: TemplateTree): (vars: Record<string, unknown>) => unknown {
   if (tree === null || typeof tree !== 'object') return () => tree;
   if (isTemplate(tree)) {
-    const only = tree.names.length === 1 ? tree.names[0]! : undefined;
-    const lone = /^\{\{\{?&?\s*([^{}\s]+)\s*\}?\}\}$/.exec(tree.source);
-    if (only !== undefined && lone !== null && lone[1] === only.path.join('.')) {
-      const path = only.path;
-      return (vars) => {
-        let value: unknown = vars;
-        for (const key of path) {
-          if (value === null || value === undefined) break;
-          value = (value as Record<string, unknown>)[key];
-        }
-        return value === undefined ? '' : value;
-      };
-    }
+    const lone = loneValue(tree, '');
+    if (lone !== undefined) return lone;
     return (vars) => tree.render(vars);
   }
   if (Array.isArray(tree)) {

@@ -7,6 +7,7 @@ import type { StepNode } from '../compile/plan.js';
 import { PerfyError, problem } from '../errors.js';
 import type { StepKind } from '../metrics/catalog.js';
 import { createHttpExecutor } from './http.js';
+import { createSqlExecutor } from './sql.js';
 import type { Executor } from './types.js';
 
 export type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
@@ -18,10 +19,11 @@ export { createHttpExecutor, classifyError, DEFAULT_CONNECTIONS_PER_ORIGIN, type
  */
 export const EXECUTORS = {
   http: createHttpExecutor(),
+  sql: createSqlExecutor(),
 } satisfies Partial<Record<Exclude<StepKind, 'plugin'>, Executor>>;
 
 /** Step kinds the format knows that arrive with their own issues: present in the schema, not yet runnable. */
-const NOT_YET_AVAILABLE: readonly string[] = ['sql', 'github', 'jmeter'];
+const NOT_YET_AVAILABLE: readonly string[] = ['github', 'jmeter'];
 
 /**
  * The executor for one step: a built-in one by kind, or the loaded plugin the step names with `use:`.

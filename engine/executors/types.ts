@@ -6,7 +6,7 @@ import type { MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 
 /** Why a step failed, in words a report can group by. */
-export type ErrorClass = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'http' | 'protocol' | 'aborted' | 'check' | 'other';
+export type ErrorClass = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'http' | 'sql' | 'protocol' | 'aborted' | 'check' | 'other';
 
 /** What the interpreter hands an executor for one step of one iteration. */
 export interface VuContext {
@@ -39,6 +39,8 @@ export interface ExecutorSetup {
   target: string | undefined;
   /** Rendered `defaults.headers`. */
   defaultHeaders: Record<string, string>;
+  /** The running services by name, as `{{services.NAME.…}}` gives them. */
+  services: Record<string, { url: string; host: string; port: number }>;
 }
 
 export interface StepRunner {

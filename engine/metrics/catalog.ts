@@ -41,7 +41,8 @@ export const STEP_METRICS = {
     m('http.bytes_out', 'counter', 'Bytes sent.'),
   ],
   sql: [
-    m('sql.duration', 'trend', 'Time of one SQL statement.'),
+    m('sql.duration', 'trend', 'Time of one SQL statement, from sending it to its last row (the wait for a connection excluded).'),
+    m('sql.pool_wait', 'trend', 'Time waiting for a connection from the pool (connecting included when the pool opens one).'),
     m('sql.queries', 'counter', 'Statements run.'),
     m('sql.errors', 'rate', 'Share of statements that failed.'),
     m('sql.rows', 'counter', 'Rows returned or affected.'),

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { stepsOf, type FlowNode, type Plan } from '../compile/plan.js';
 import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
-import type { Executor, StepRunner } from '../executors/types.js';
+import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
+import { createSqlExecutor } from '../executors/sql.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
@@ -214,6 +215,7 @@ export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<strin
       connectionsPerOrigin: plan.defaults.connections,
       tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
     }),
+    sql: createSqlExecutor(),
   };
   const plugins = new Map<string, Executor>();
   for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
@@ -227,12 +229,13 @@ export function stepRunners(
 ): (nodes: FlowNode[], workload: string) => Map<number, StepRunner> {
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
   const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
+  const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
   return (nodes, workload) => {
     const runners = new Map<number, StepRunner>();
     for (const step of stepsOf(nodes)) {
       const executor = executorFor(step, plugins, builtins);
       executors.add(executor);
-      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders }));
+      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services }));
     }
     return runners;
   };

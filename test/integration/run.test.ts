@@ -136,7 +136,7 @@ flow:
     const t = tempDir({ 's.yaml': scenario(`
 services: { api: { command: "node -e \\"require('fs').writeFileSync('started', '')\\"" } }
 load: [ { rate: 1/s, duration: 1s } ]
-flow: [ { sql: { query: "SELECT 1" } } ]
+flow: [ { github: { request: "GET /user" } } ]
 `) });
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet'], { cwd: t.dir });

@@ -50,7 +50,7 @@ describe('HTTP cookies per virtual user', () => {
       expects: [], location: { file: 't', line: 1, col: 1 },
       request: Object.fromEntries(Object.entries(request).map(([k, v]) => [k, typeof v === 'string' ? compileTemplate(v) : Object.fromEntries(Object.entries(v).map(([hk, hv]) => [hk, compileTemplate(hv)]))])),
     });
-    const setup = { plan: {} as never, store, tags: {}, target: server.url, defaultHeaders: {} };
+    const setup = { plan: {} as never, store, tags: {}, target: server.url, defaultHeaders: {}, services: {} };
     const login = executor.create(step(1, { get: '/login', headers: { 'x-user': '{{vu}}' } }), setup);
     const me = executor.create({ ...step(2, { get: '/me' }), expects: [compileExpression('json.cookie != null')] }, setup);
     const user = (vu: number): VuContext => ({ vu, iteration: 0, vars: { vu }, signal: new AbortController().signal, cookies: new CookieJar() });

@@ -109,6 +109,7 @@ function harness(setup: { target?: string; defaultHeaders?: Record<string, strin
         tags: { workload: 'default', step: step.name },
         target: setup.target,
         defaultHeaders: setup.defaultHeaders ?? {},
+        services: {},
       });
       const ctx: VuContext = { vu: 1, iteration: 0, vars: options.vars ?? {}, signal: options.signal ?? new AbortController().signal };
       return runner.execute(ctx, options.timeoutMs ?? 5000);
@@ -754,7 +755,7 @@ describe('http executor: metrics and pooling', () => {
     });
     const h = harness();
     const executor = h.executor;
-    const runner = executor.create(httpStep({ get: `${url}{{path}}` }), { plan: {} as Plan, store: h.store, tags: {}, target: undefined, defaultHeaders: {} });
+    const runner = executor.create(httpStep({ get: `${url}{{path}}` }), { plan: {} as Plan, store: h.store, tags: {}, target: undefined, defaultHeaders: {}, services: {} });
     const signal = new AbortController().signal;
     for (const path of ['/ok', '/ok', '/bad', '/ok', '/bad']) await runner.execute({ vu: 1, iteration: 0, vars: { path }, signal }, 5000);
     assert.equal(h.store.handleCalls, 14, '7 handles for 200 and 7 for 400');
@@ -797,8 +798,13 @@ describe('executor registry', () => {
     assert.equal(EXECUTORS.http.kind, 'http');
   });
 
-  it('sql, github and jmeter have no executor in this version', () => {
-    for (const kind of ['sql', 'github', 'jmeter'] as const) {
+  it('maps sql to the built-in SQL executor', () => {
+    assert.equal(executorFor(step('sql'), new Map()), EXECUTORS.sql);
+    assert.equal(EXECUTORS.sql.kind, 'sql');
+  });
+
+  it('github and jmeter have no executor in this version', () => {
+    for (const kind of ['github', 'jmeter'] as const) {
       assert.throws(() => executorFor(step(kind), new Map()), (e: unknown) => e instanceof PerfyError && e.code === 'E_EXECUTOR_MISSING');
     }
   });

@@ -98,7 +98,7 @@ export async function probeRunners(plan: Plan, workload: PlannedWorkload, store:
   const executor = await loadPlugin('probe', plan.plugins['probe']!);
   const runners = new Map<number, StepRunner>();
   for (const step of stepsOf(workload.flow)) {
-    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {} }));
+    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} }));
   }
   return runners;
 }
