@@ -3,6 +3,9 @@
 import { formatDuration } from '../units.js';
 import type { FlowNode, Plan, PlannedWorkload } from './plan.js';
 import { describeTimeline } from './timeline.js';
+import type { Service } from '../generated/scenario.js';
+import { initIsFile } from '../services/postgres-config.js';
+import { redactUrl } from '../services/url.js';
 
 export function describePlan(plan: Plan): string[] {
   const lines: string[] = [`scenario ${plan.name}${plan.description ? ` — ${plan.description}` : ''}`];
@@ -10,7 +13,7 @@ export function describePlan(plan: Plan): string[] {
   if (services.length > 0) {
     lines.push('services:');
     for (const [name, s] of services) {
-      lines.push(`  ${name}: ${'builtin' in s ? `builtin ${s.builtin}` : 'command' in s ? `command ${s.command}` : `url ${s.url}`}`);
+      lines.push(`  ${name}: ${'builtin' in s ? `builtin ${s.builtin}` : 'command' in s ? `command ${s.command}` : 'postgres' in s ? describePostgres(s) : `url ${s.url}`}`);
     }
   }
   if (plan.target) lines.push(`target: ${plan.target.source}`);
@@ -82,7 +85,18 @@ function tree(nodes: FlowNode[], indent: string): string[] {
       case 'group':
         lines.push(`${branch}group ${node.name}`, ...tree(node.body, inner));
         break;
+      case 'transaction': {
+        const retry = node.retry.attempts > 0 ? `, retried up to ${node.retry.attempts} times on ${node.retry.sqlstates.join(', ')}` : '';
+        lines.push(`${branch}transaction ${node.name} (${node.isolation}${retry})`, ...tree(node.body, inner));
+        break;
+      }
     }
   });
   return lines;
+}
+
+function describePostgres(s: Extract<Service, { postgres: unknown }>): string {
+  const form = s.postgres === 'embedded' ? 'postgres embedded' : `postgres ${redactUrl(s.postgres.url)}`;
+  const init = s.init === undefined ? '' : !initIsFile(s.init) ? ', init: inline SQL' : `, init: ${s.init.trim()}`;
+  return `${form}${init}`;
 }

@@ -10,8 +10,9 @@ import type { Flow, FlowItem, Load, Scenario, Stage, Step } from '../generated/s
 import { CsvError, parseCsvTable, type CsvTable } from '../load/csv.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
+import { initIsFile } from '../services/postgres-config.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
-import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode } from './plan.js';
+import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
@@ -34,6 +35,9 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECTIONS = 100;
 const DEFAULT_MAX_VUS = 1000;
 const DEFAULT_WHILE_MAX = 1000;
+/** A transaction's `retry:` without `attempts` / `backoff`. */
+const DEFAULT_TRANSACTION_RETRIES = 3;
+const DEFAULT_TRANSACTION_BACKOFF_MS = 10;
 
 export interface CompileResult {
   plan: Plan | undefined;
@@ -75,6 +79,7 @@ class Compiler {
   compile(): Plan {
     const s = this.scenario;
     this.collectNames();
+    this.compileServices();
     this.compileData();
     const plugins = this.compilePlugins();
     const target = s.target === undefined ? undefined : this.template(s.target, ['target']);
@@ -130,6 +135,7 @@ class Compiler {
           this.groupNames.add(item.group);
           return visit(item.flow, [...here, 'flow']);
         }
+        if ('transaction' in item) return visit(item.flow, [...here, 'flow']);
         for (const name of Object.keys(item.capture ?? {})) {
           if (this.variableNames.has(name) && !this.captureNames.has(name)) {
             this.report('E_DUPLICATE_NAME', `capture "${name}" has the name of a variable`, 'rename the capture or the variable', [...here, 'capture', name], { key: true });
@@ -148,6 +154,41 @@ class Compiler {
     if (s.flow) visit(s.flow, ['flow']);
     s.workloads?.forEach((w, i) => visit(w.flow, ['workloads', i, 'flow']));
     visit(s.teardown, ['teardown']);
+  }
+
+  // ---- services -------------------------------------------------------------------------------------------
+
+  /** What the schema cannot say about a `postgres` service: its init file exists, its keys fit its form. */
+  private compileServices(): void {
+    for (const [name, service] of Object.entries(this.scenario.services ?? {})) {
+      if (!('postgres' in service)) continue;
+      const path = ['services', name];
+      if (typeof service.postgres === 'object') {
+        for (const key of ['database', 'user', 'port'] as const) {
+          if (service[key] === undefined) continue;
+          this.report('E_SCHEMA', `\`${key}\` applies to \`postgres: embedded\` only`, 'with `postgres: { url }` the URL names the host, port, user and database of the server: remove this key', [...path, key], { key: true });
+        }
+        if (!URL.canParse(service.postgres.url)) {
+          this.report('E_FORMAT', 'the postgres url is not a URL', 'write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)', [...path, 'postgres', 'url']);
+        }
+      }
+      if (service.init !== undefined && initIsFile(service.init)) {
+        const file = service.init.trim();
+        const absolute = resolvePath(this.baseDir, file);
+        if (!existsSync(absolute) || statSync(absolute).isDirectory()) {
+          const what = existsSync(absolute) ? 'is a directory, not a file' : 'does not exist';
+          this.report('E_DATA_MISSING', `init file ${file} ${what}`, `the path is relative to the scenario file; it resolves to ${absolute} (a single line ending in .sql names a file; write SQL text otherwise)`, [...path, 'init']);
+        }
+      }
+      const timeouts: [string | undefined, PathSegment[], string][] = [
+        [service.timeout, [...path, 'timeout'], 'give the start time to happen, such as 30s'],
+        [service.pool?.connect_timeout, [...path, 'pool', 'connect_timeout'], 'give connecting time to happen, such as 10s'],
+        [service.pool?.statement_timeout, [...path, 'pool', 'statement_timeout'], 'leave `statement_timeout` out for no limit, or give one such as 5s'],
+      ];
+      for (const [value, at, hint] of timeouts) {
+        if (value !== undefined && parseDuration(value) === 0) this.report('E_DURATION_ZERO', `${value} is not a positive duration`, hint, at);
+      }
+    }
   }
 
   // ---- data, plugins --------------------------------------------------------------------------------------
@@ -339,7 +380,45 @@ class Compiler {
       return { type: 'loop', count: item.loop.count, while: condition, max: item.loop.count ?? item.loop.max ?? DEFAULT_WHILE_MAX, body };
     }
     if ('group' in item) return { type: 'group', name: item.group, body: this.flow(item.flow, { ...ctx, path: [...p, 'flow'], group: item.group }, timeoutMs) };
+    if ('transaction' in item) return this.transaction(item, ctx, timeoutMs);
     return this.step(item, ctx, timeoutMs);
+  }
+
+  private transaction(item: Extract<FlowItem, { transaction: string }>, ctx: FlowContext, timeoutMs: number): TransactionNode {
+    const p = ctx.path;
+    const id = this.nextStepId++;
+    const body = this.flow(item.flow, { ...ctx, path: [...p, 'flow'] }, timeoutMs);
+    // One connection runs the transaction: only SQL steps belong in it (think, loop, if and group around them).
+    const visit = (nodes: FlowNode[], path: PathSegment[]): void => nodes.forEach((node, i) => {
+      if (node.type === 'step' && node.kind !== 'sql') {
+        this.report('E_STEP_KIND', `step "${node.name}" is a ${node.kind} step inside transaction "${item.transaction}"`, 'a transaction holds SQL steps only: move the step out of it', [...path, i]);
+      } else if (node.type === 'parallel') {
+        this.report('E_STEP_KIND', `\`parallel\` inside transaction "${item.transaction}"`, 'a transaction runs on one connection, one statement at a time: write its steps in order', [...path, i]);
+      } else if (node.type === 'transaction') {
+        this.report('E_STEP_KIND', `transaction "${node.name}" inside transaction "${item.transaction}"`, 'transactions do not nest: write the steps in the outer one', [...path, i]);
+      } else if (node.type === 'loop' || node.type === 'group') visit(node.body, [...path, i, 'flow']);
+      else if (node.type === 'if') {
+        visit(node.then, [...path, i, 'then']);
+        visit(node.else, [...path, i, 'else']);
+      }
+    });
+    visit(body, [...p, 'flow']);
+    const retry = item.retry;
+    const ON: Record<string, string> = { deadlock: '40P01', serialization_failure: '40001' };
+    return {
+      type: 'transaction',
+      id,
+      name: item.transaction,
+      isolation: item.isolation === 'serializable' ? 'serializable' : item.isolation === 'repeatable_read' ? 'repeatable read' : 'read committed',
+      db: item.db,
+      retry: {
+        attempts: retry === undefined ? 0 : retry.attempts ?? DEFAULT_TRANSACTION_RETRIES,
+        backoffMs: retry?.backoff === undefined ? DEFAULT_TRANSACTION_BACKOFF_MS : (parseDuration(retry.backoff) ?? DEFAULT_TRANSACTION_BACKOFF_MS),
+        sqlstates: (retry?.on ?? ['deadlock', 'serialization_failure']).map((o) => ON[o]!),
+      },
+      body,
+      location: this.document.locate([...p, 'transaction']),
+    };
   }
 
   private step(step: Step, ctx: FlowContext, defaultTimeoutMs: number): StepNode {

@@ -133,17 +133,45 @@ export interface GroupNode {
   body: FlowNode[];
 }
 
-export type FlowNode = StepNode | ThinkNode | LoopNode | IfNode | ParallelNode | GroupNode;
+/** `transaction:`: the SQL steps of `body` on one connection between BEGIN and COMMIT, retried as a whole. */
+export interface TransactionNode {
+  type: 'transaction';
+  /** Unique among the plan's transactions and steps (they share one numbering). */
+  id: number;
+  name: string;
+  isolation: 'read committed' | 'repeatable read' | 'serializable';
+  /** As a step's `db:`: a postgres service or a URL; undefined: the scenario's only postgres service. */
+  db: string | undefined;
+  /** Run the whole transaction again (after ROLLBACK) when it fails with one of these SQLSTATEs. */
+  retry: { attempts: number; backoffMs: number; sqlstates: string[] };
+  body: FlowNode[];
+  location: SourceLocation;
+}
+
+export type FlowNode = StepNode | ThinkNode | LoopNode | IfNode | ParallelNode | GroupNode | TransactionNode;
 
 /** Every step of a flow, depth first in flow order: loops, groups, branches and both sides of an if. */
 export function* stepsOf(nodes: FlowNode[]): Generator<StepNode> {
   for (const node of nodes) {
     switch (node.type) {
       case 'step': yield node; break;
-      case 'loop': case 'group': yield* stepsOf(node.body); break;
+      case 'loop': case 'group': case 'transaction': yield* stepsOf(node.body); break;
       case 'parallel': yield* stepsOf(node.branches); break;
       case 'if': yield* stepsOf(node.then); yield* stepsOf(node.else); break;
       case 'think': break;
+    }
+  }
+}
+
+/** Every transaction of a flow, depth first in flow order. */
+export function* transactionsOf(nodes: FlowNode[]): Generator<TransactionNode> {
+  for (const node of nodes) {
+    switch (node.type) {
+      case 'transaction': yield node; yield* transactionsOf(node.body); break;
+      case 'loop': case 'group': yield* transactionsOf(node.body); break;
+      case 'parallel': yield* transactionsOf(node.branches); break;
+      case 'if': yield* transactionsOf(node.then); yield* transactionsOf(node.else); break;
+      case 'step': case 'think': break;
     }
   }
 }

@@ -5,30 +5,22 @@
 
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { StepNode } from '../compile/plan.js';
+import type { StepNode, TransactionNode } from '../compile/plan.js';
 import { isTemplate, loneValue, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import { PerfyError, problem } from '../errors.js';
-import { parseDuration } from '../units.js';
+import { poolSettingsOf, type PostgresPoolSettings, type PostgresService } from '../services/postgres-config.js';
 import { classifyError } from './http.js';
 import type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
 
-/** Pool settings of one database (a `postgres` service's `pool:`; defaults for a URL given in the step). */
-export interface SqlPoolSettings {
-  max: number;
-  connectTimeoutMs: number;
-  /** Server-side limit on one statement, ms; undefined: none. */
-  statementTimeoutMs: number | undefined;
-  applicationName: string;
-}
-
-export const DEFAULT_POOL: SqlPoolSettings = { max: 10, connectTimeoutMs: 10_000, statementTimeoutMs: undefined, applicationName: 'perfy' };
+/** A `postgres://` URL given in `db:` gets the pool settings a postgres service has by default. */
+const DEFAULT_POOL: PostgresPoolSettings = poolSettingsOf({ postgres: 'embedded' });
 
 /**
  * The database of a step: `db` names a postgres service (its URL and `pool:` settings) or is a postgres:// URL
  * (default settings); without `db`, the scenario's only postgres service.
  */
-export function resolveDatabase(db: string | undefined, step: StepNode, setup: ExecutorSetup): { url: string; pool: SqlPoolSettings } {
+export function resolveDatabase(db: string | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): { url: string; pool: PostgresPoolSettings } {
   if (db !== undefined && /^postgres(ql)?:\/\//.test(db)) return { url: db, pool: DEFAULT_POOL };
   const postgres = Object.entries(setup.plan.services).filter(([, config]) => 'postgres' in config).map(([name]) => name);
   const name = db ?? (postgres.length === 1 ? postgres[0] : undefined);
@@ -41,24 +33,12 @@ export function resolveDatabase(db: string | undefined, step: StepNode, setup: E
     throw new PerfyError(problem('E_SERVICE_UNKNOWN', `step "${step.name}": "${name}" is not a postgres service of this scenario`,
       postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)', step.location));
   }
-  return { url: running.url, pool: poolSettings((setup.plan.services[name] as { pool?: Record<string, unknown> }).pool) };
+  return { url: running.url, pool: poolSettingsOf(setup.plan.services[name] as PostgresService) };
 }
 
-/** A postgres service's `pool:` as the pool takes it; durations are written as `10s`, `500ms`. */
-function poolSettings(pool: Record<string, unknown> | undefined): SqlPoolSettings {
-  if (pool === undefined) return DEFAULT_POOL;
-  const ms = (value: unknown): number | undefined => (typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined);
-  return {
-    max: typeof pool['max'] === 'number' ? pool['max'] : DEFAULT_POOL.max,
-    connectTimeoutMs: ms(pool['connect_timeout']) ?? DEFAULT_POOL.connectTimeoutMs,
-    statementTimeoutMs: ms(pool['statement_timeout']),
-    applicationName: typeof pool['application_name'] === 'string' ? pool['application_name'] : DEFAULT_POOL.applicationName,
-  };
-}
-
-export function createSqlExecutor(): Executor {
+export function createSqlExecutor(): SqlExecutor {
   const pools = new Map<string, pg.Pool>();
-  const poolFor = (url: string, settings: SqlPoolSettings): pg.Pool => {
+  const poolFor = (url: string, settings: PostgresPoolSettings): pg.Pool => {
     let pool = pools.get(url);
     if (pool === undefined) {
       pool = new pg.Pool({
@@ -76,6 +56,10 @@ export function createSqlExecutor(): Executor {
   };
   return {
     kind: 'sql',
+    transaction(node: TransactionNode, setup: ExecutorSetup): SqlTransactionRunner {
+      const { url, pool } = resolveDatabase(node.db, node, setup);
+      return new SqlTransactionRunner(node, setup, poolFor(url, pool));
+    },
     create(step, setup) {
       const request = step.request as Record<string, TemplateTree>;
       const db = request['db'];
@@ -105,9 +89,11 @@ class SqlStepRunner implements StepRunner {
   private readonly store: MetricStore;
   private readonly tags: Tags;
   private readonly handles = new Map<string, SqlHandles>();
+  private readonly name: string;
 
   constructor(step: StepNode, setup: ExecutorSetup, private readonly pool: pg.Pool) {
     const request = step.request as Record<string, TemplateTree>;
+    this.name = step.name;
     // The statement is kept as written at compile time (a static template): text, never rendered.
     const query = request['query'];
     this.text = isTemplate(query) ? query.source : String(query);
@@ -122,20 +108,31 @@ class SqlStepRunner implements StepRunner {
     if (ctx.signal.aborted) return failed('aborted', 'the run was stopped', 0);
     const values = this.params.map((render) => render(ctx.vars));
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? startedAt + timeoutMs : Infinity;
+    // Inside a `transaction:` the statement runs on the transaction's connection.
+    const tx = ctx.transaction as SqlTransaction | undefined;
+    if (tx !== undefined && tx.pool !== this.pool) {
+      const message = `step "${this.name}" uses another database than its transaction`;
+      tx.failure = { code: 'other', message };
+      return failed('other', message, 0);
+    }
     let client: pg.PoolClient;
-    try {
-      client = await withDeadline(this.pool.connect(), deadline, ctx.signal, (late) => late.then((c) => c.release(), () => undefined));
-    } catch (error) {
-      const ended = performance.now();
-      const errorClass = errorClassOf(error);
-      if (errorClass !== 'aborted') this.record(keyOf(error, errorClass), ended - startedAt, 0, false);
-      return failed(errorClass, messageOf(error), ended - startedAt);
+    if (tx !== undefined) {
+      client = tx.client;
+    } else {
+      try {
+        client = await withDeadline(this.pool.connect(), deadline, ctx.signal, (late) => late.then((c) => c.release(), () => undefined));
+      } catch (error) {
+        const ended = performance.now();
+        const errorClass = errorClassOf(error);
+        if (errorClass !== 'aborted') this.record(keyOf(error, errorClass), ended - startedAt, 0, false);
+        return failed(errorClass, messageOf(error), ended - startedAt);
+      }
+      this.poolWait.record(performance.now() - startedAt);
     }
     const sentAt = performance.now();
-    this.poolWait.record(sentAt - startedAt);
     try {
       const result = await withDeadline(client.query({ text: this.text, values }), deadline, ctx.signal, (late) => late.then(() => undefined, () => undefined));
-      client.release();
+      if (tx === undefined) client.release();
       const ended = performance.now();
       const rows = result.rows as Record<string, unknown>[];
       const rowCount = result.rowCount ?? rows.length;
@@ -145,7 +142,12 @@ class SqlStepRunner implements StepRunner {
       const ended = performance.now();
       const errorClass = errorClassOf(error);
       // A connection that timed out or was cancelled mid-statement cannot be trusted with the next one.
-      client.release(errorClass === 'sql' ? undefined : (error as Error));
+      const broken = errorClass === 'sql' ? undefined : (error as Error);
+      if (tx === undefined) client.release(broken);
+      else {
+        tx.failure = { code: keyOf(error, errorClass), message: messageOf(error) };
+        tx.broken ??= broken;
+      }
       if (errorClass !== 'aborted') this.record(keyOf(error, errorClass), ended - sentAt, 0, false);
       return failed(errorClass, messageOf(error), ended - sentAt);
     }
@@ -169,6 +171,116 @@ class SqlStepRunner implements StepRunner {
     h.errors.record(ok ? 0 : 1);
     h.duration.record(duration);
     if (rows > 0) h.rows.record(rows);
+  }
+}
+
+export interface SqlExecutor extends Executor {
+  /** The runner of a `transaction:` node: BEGIN … COMMIT on one connection around its body, retried. */
+  transaction(node: TransactionNode, setup: ExecutorSetup): SqlTransactionRunner;
+}
+
+export type TransactionBodyOutcome = 'ok' | 'failed' | 'stopped';
+
+/** An open transaction, on the virtual user's context while its body runs. */
+interface SqlTransaction {
+  pool: pg.Pool;
+  client: pg.PoolClient;
+  /** The first failure: a SQLSTATE, or a connection error class. The body stops there. */
+  failure: { code: string; message: string } | undefined;
+  /** Set when the connection cannot be reused (a statement timed out or was cut short). */
+  broken: Error | undefined;
+}
+
+const ISOLATION_SQL: Record<TransactionNode['isolation'], string> = {
+  'read committed': 'BEGIN ISOLATION LEVEL READ COMMITTED',
+  'repeatable read': 'BEGIN ISOLATION LEVEL REPEATABLE READ',
+  serializable: 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+};
+
+/** SQLSTATE 40P01: the server broke a deadlock by failing this transaction. */
+export const DEADLOCK = '40P01';
+
+/**
+ * Runs a transaction node: BEGIN (at its isolation level) on a pooled connection, the body's steps on that
+ * connection (the interpreter stops the body at the first failed statement), then COMMIT — or ROLLBACK after a
+ * failure, and the whole transaction again, after a doubling backoff, when the failure's SQLSTATE is one the
+ * node retries. Records sql.transactions{status: committed|failed}, sql.transaction.duration (from the first
+ * BEGIN to the COMMIT, retries included), sql.retries and sql.deadlocks.
+ */
+export class SqlTransactionRunner {
+  private readonly committed: MetricHandle;
+  private readonly failedCount: MetricHandle;
+  private readonly duration: MetricHandle;
+  private readonly retries: MetricHandle;
+  private readonly deadlocks: MetricHandle;
+  private readonly poolWait: MetricHandle;
+
+  constructor(private readonly node: TransactionNode, setup: ExecutorSetup, private readonly pool: pg.Pool) {
+    const tags: Tags = { ...setup.tags, transaction: node.name };
+    this.committed = setup.store.handle('sql.transactions', 'counter', { ...tags, status: 'committed' });
+    this.failedCount = setup.store.handle('sql.transactions', 'counter', { ...tags, status: 'failed' });
+    this.duration = setup.store.handle('sql.transaction.duration', 'trend', tags);
+    this.retries = setup.store.handle('sql.retries', 'counter', tags);
+    this.deadlocks = setup.store.handle('sql.deadlocks', 'counter', tags);
+    this.poolWait = setup.store.handle('sql.pool_wait', 'trend', tags);
+    // Zero samples make `count(sql.transactions{status: failed}) == 0` a measured 0, not "no samples".
+    for (const counter of [this.committed, this.failedCount, this.retries, this.deadlocks]) counter.record(0);
+  }
+
+  /**
+   * `body` runs the node's flow with the transaction on `ctx`: `ok`, `failed` (a step failed, its expects
+   * included: the body stopped there) or `stopped` (the run is stopping). Resolves true when the transaction
+   * committed, false when it failed for good; undefined when the run stopped.
+   */
+  async run(ctx: VuContext, body: () => Promise<TransactionBodyOutcome>, sleep: (ms: number, signal: AbortSignal) => Promise<boolean>): Promise<boolean | undefined> {
+    const started = performance.now();
+    const { retry } = this.node;
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient;
+      const waitStart = performance.now();
+      try {
+        client = await this.pool.connect();
+      } catch {
+        this.failedCount.record(1);
+        return false;
+      }
+      this.poolWait.record(performance.now() - waitStart);
+      const tx: SqlTransaction = { pool: this.pool, client, failure: undefined, broken: undefined };
+      let stopped = false;
+      try {
+        await client.query(ISOLATION_SQL[this.node.isolation]);
+        ctx.transaction = tx;
+        const outcome = await body();
+        ctx.transaction = undefined;
+        stopped = outcome === 'stopped';
+        // A step that failed its expects: the transaction is rolled back, and not retried.
+        if (outcome === 'failed') tx.failure ??= { code: 'check', message: 'a step of the transaction failed' };
+        if (stopped || tx.failure !== undefined) await client.query('ROLLBACK');
+        else await client.query('COMMIT');
+      } catch (error) {
+        // BEGIN, COMMIT (a serialization failure at commit) or ROLLBACK itself failed.
+        tx.failure ??= { code: keyOf(error, errorClassOf(error)), message: messageOf(error) };
+        if (errorClassOf(error) !== 'sql') tx.broken ??= error as Error;
+        await client.query('ROLLBACK').catch(() => undefined);
+      } finally {
+        ctx.transaction = undefined;
+        client.release(tx.broken);
+      }
+      if (stopped) return undefined;
+      if (tx.failure === undefined) {
+        this.committed.record(1);
+        this.duration.record(performance.now() - started);
+        return true;
+      }
+      if (tx.failure.code === DEADLOCK) this.deadlocks.record(1);
+      if (attempt < retry.attempts && retry.sqlstates.includes(tx.failure.code)) {
+        this.retries.record(1);
+        if (!(await sleep(retry.backoffMs * 2 ** attempt, ctx.signal))) return undefined;
+        continue;
+      }
+      this.failedCount.record(1);
+      return false;
+    }
   }
 }
 

@@ -20,6 +20,8 @@ export interface VuContext {
   signal: AbortSignal;
   /** This user's cookies (HTTP); absent for callers that want none. */
   cookies?: CookieJar;
+  /** The open SQL transaction while a `transaction:` node's body runs (owned by the SQL executor). */
+  transaction?: object | undefined;
 }
 
 export interface StepResult {

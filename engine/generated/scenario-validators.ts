@@ -15,13 +15,14 @@ const exports = {};
 exports[""] = validate20;
 const schema31 = scenarioSchema;
 const schema32 = scenarioSchema["$defs"]["name"];
-const schema37 = scenarioSchema["$defs"]["variable"];
+const schema40 = scenarioSchema["$defs"]["variable"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
 const schema34 = scenarioSchema["$defs"]["service"];
 const schema35 = scenarioSchema["$defs"]["duration"];
 const pattern6 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$", "u");
+const pattern7 = new RegExp("^postgres(?:ql)?://", "u");
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -62,7 +63,7 @@ errors++;
 }
 if(data.builtin !== undefined){
 let data0 = data.builtin;
-if(!(((data0 === "demo-api") || (data0 === "github-mock")) || (data0 === "postgres"))){
+if(!((data0 === "demo-api") || (data0 === "github-mock"))){
 const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/oneOf/0/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema34.oneOf[0].properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema34.oneOf[0].properties.builtin.enum,parentSchema:schema34.oneOf[0].properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
@@ -390,15 +391,470 @@ if(props0 !== true){
 props0 = true;
 }
 }
-}
-}
-if(!valid0){
-const err26 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema34.oneOf,parentSchema:schema34,data};
+const _errs34 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.postgres === undefined){
+const err26 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema34.oneOf[3].required,parentSchema:schema34.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err26];
 }
 else {
 vErrors.push(err26);
+}
+errors++;
+}
+for(const key4 in data){
+if(!(((((((key4 === "postgres") || (key4 === "init")) || (key4 === "database")) || (key4 === "user")) || (key4 === "port")) || (key4 === "pool")) || (key4 === "timeout"))){
+const err27 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema34.oneOf[3],data};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data.postgres !== undefined){
+let data11 = data.postgres;
+const _errs38 = errors;
+let valid7 = false;
+let passing1 = null;
+const _errs39 = errors;
+if(!(data11 === "embedded")){
+const err28 = {instancePath:instancePath+"/postgres",schemaPath:"#/oneOf/3/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema34.oneOf[3].properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema34.oneOf[3].properties.postgres.oneOf[0].enum,parentSchema:schema34.oneOf[3].properties.postgres.oneOf[0],data:data11};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+var _valid1 = _errs39 === errors;
+if(_valid1){
+valid7 = true;
+passing1 = 0;
+}
+const _errs40 = errors;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.url === undefined){
+const err29 = {instancePath:instancePath+"/postgres",schemaPath:"#/oneOf/3/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema34.oneOf[3].properties.postgres.oneOf[1].required,parentSchema:schema34.oneOf[3].properties.postgres.oneOf[1],data:data11};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+for(const key5 in data11){
+if(!(key5 === "url")){
+const err30 = {instancePath:instancePath+"/postgres",schemaPath:"#/oneOf/3/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema34.oneOf[3].properties.postgres.oneOf[1],data:data11};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data11.url !== undefined){
+let data12 = data11.url;
+if(typeof data12 === "string"){
+if(!pattern7.test(data12)){
+const err31 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/oneOf/3/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema34.oneOf[3].properties.postgres.oneOf[1].properties.url,data:data12};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/oneOf/3/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.oneOf[3].properties.postgres.oneOf[1].properties.url.type,parentSchema:schema34.oneOf[3].properties.postgres.oneOf[1].properties.url,data:data12};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/postgres",schemaPath:"#/oneOf/3/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.oneOf[3].properties.postgres.oneOf[1].type,parentSchema:schema34.oneOf[3].properties.postgres.oneOf[1],data:data11};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+var _valid1 = _errs40 === errors;
+if(_valid1 && valid7){
+valid7 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid7 = true;
+passing1 = 1;
+}
+}
+if(!valid7){
+const err34 = {instancePath:instancePath+"/postgres",schemaPath:"#/oneOf/3/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema34.oneOf[3].properties.postgres.oneOf,parentSchema:schema34.oneOf[3].properties.postgres,data:data11};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.init !== undefined){
+let data13 = data.init;
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err35 = {instancePath:instancePath+"/init",schemaPath:"#/oneOf/3/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.oneOf[3].properties.init,data:data13};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/init",schemaPath:"#/oneOf/3/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.oneOf[3].properties.init.type,parentSchema:schema34.oneOf[3].properties.init,data:data13};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data.database !== undefined){
+let data14 = data.database;
+if(typeof data14 === "string"){
+if(func2(data14) > 63){
+const err37 = {instancePath:instancePath+"/database",schemaPath:"#/oneOf/3/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema34.oneOf[3].properties.database,data:data14};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+if(func2(data14) < 1){
+const err38 = {instancePath:instancePath+"/database",schemaPath:"#/oneOf/3/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.oneOf[3].properties.database,data:data14};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/database",schemaPath:"#/oneOf/3/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.oneOf[3].properties.database.type,parentSchema:schema34.oneOf[3].properties.database,data:data14};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data.user !== undefined){
+let data15 = data.user;
+if(typeof data15 === "string"){
+if(func2(data15) > 63){
+const err40 = {instancePath:instancePath+"/user",schemaPath:"#/oneOf/3/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema34.oneOf[3].properties.user,data:data15};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+if(func2(data15) < 1){
+const err41 = {instancePath:instancePath+"/user",schemaPath:"#/oneOf/3/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.oneOf[3].properties.user,data:data15};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/user",schemaPath:"#/oneOf/3/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.oneOf[3].properties.user.type,parentSchema:schema34.oneOf[3].properties.user,data:data15};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data.port !== undefined){
+let data16 = data.port;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err43 = {instancePath:instancePath+"/port",schemaPath:"#/oneOf/3/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.oneOf[3].properties.port.type,parentSchema:schema34.oneOf[3].properties.port,data:data16};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 > 65535 || isNaN(data16)){
+const err44 = {instancePath:instancePath+"/port",schemaPath:"#/oneOf/3/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema34.oneOf[3].properties.port,data:data16};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(data16 < 0 || isNaN(data16)){
+const err45 = {instancePath:instancePath+"/port",schemaPath:"#/oneOf/3/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema34.oneOf[3].properties.port,data:data16};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+if(data.pool !== undefined){
+let data17 = data.pool;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+for(const key6 in data17){
+if(!((((key6 === "max") || (key6 === "connect_timeout")) || (key6 === "statement_timeout")) || (key6 === "application_name"))){
+const err46 = {instancePath:instancePath+"/pool",schemaPath:"#/oneOf/3/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema34.oneOf[3].properties.pool,data:data17};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data17.max !== undefined){
+let data18 = data17.max;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err47 = {instancePath:instancePath+"/pool/max",schemaPath:"#/oneOf/3/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.oneOf[3].properties.pool.properties.max.type,parentSchema:schema34.oneOf[3].properties.pool.properties.max,data:data18};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 10000 || isNaN(data18)){
+const err48 = {instancePath:instancePath+"/pool/max",schemaPath:"#/oneOf/3/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema34.oneOf[3].properties.pool.properties.max,data:data18};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data18 < 1 || isNaN(data18)){
+const err49 = {instancePath:instancePath+"/pool/max",schemaPath:"#/oneOf/3/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.oneOf[3].properties.pool.properties.max,data:data18};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+if(data17.connect_timeout !== undefined){
+let data19 = data17.connect_timeout;
+if(typeof data19 === "string"){
+if(!pattern6.test(data19)){
+const err50 = {instancePath:instancePath+"/pool/connect_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data19};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/pool/connect_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data19};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data17.statement_timeout !== undefined){
+let data20 = data17.statement_timeout;
+if(typeof data20 === "string"){
+if(!pattern6.test(data20)){
+const err52 = {instancePath:instancePath+"/pool/statement_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data20};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/pool/statement_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data20};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data17.application_name !== undefined){
+let data21 = data17.application_name;
+if(typeof data21 === "string"){
+if(func2(data21) > 63){
+const err54 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/oneOf/3/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema34.oneOf[3].properties.pool.properties.application_name,data:data21};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/oneOf/3/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.oneOf[3].properties.pool.properties.application_name.type,parentSchema:schema34.oneOf[3].properties.pool.properties.application_name,data:data21};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/pool",schemaPath:"#/oneOf/3/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.oneOf[3].properties.pool.type,parentSchema:schema34.oneOf[3].properties.pool,data:data17};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data22 = data.timeout;
+if(typeof data22 === "string"){
+if(!pattern6.test(data22)){
+const err57 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data22};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data22};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+else {
+const err59 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.oneOf[3].type,parentSchema:schema34.oneOf[3],data};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+var _valid0 = _errs34 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 3];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 3;
+if(props0 !== true){
+props0 = true;
+}
+}
+}
+}
+}
+if(!valid0){
+const err60 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema34.oneOf,parentSchema:schema34,data};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
 }
 errors++;
 }
@@ -419,9 +875,9 @@ return errors === 0;
 }
 validate21.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema39 = scenarioSchema["$defs"]["dataSource"];
-const schema40 = scenarioSchema["$defs"]["dataOrder"];
-const schema41 = scenarioSchema["$defs"]["onExhausted"];
+const schema42 = scenarioSchema["$defs"]["dataSource"];
+const schema43 = scenarioSchema["$defs"]["dataOrder"];
+const schema44 = scenarioSchema["$defs"]["onExhausted"];
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -439,7 +895,7 @@ let passing0 = null;
 const _errs1 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema39.oneOf[0].required,parentSchema:schema39.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema42.oneOf[0].required,parentSchema:schema42.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -450,7 +906,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema39.oneOf[0],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema42.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -464,7 +920,7 @@ if(data.csv !== undefined){
 let data0 = data.csv;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/oneOf/0/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39.oneOf[0].properties.csv,data:data0};
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/oneOf/0/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.oneOf[0].properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -475,7 +931,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/oneOf/0/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.oneOf[0].properties.csv.type,parentSchema:schema39.oneOf[0].properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/oneOf/0/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.oneOf[0].properties.csv.type,parentSchema:schema42.oneOf[0].properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -489,7 +945,7 @@ if(data.delimiter !== undefined){
 let data1 = data.delimiter;
 if(typeof data1 === "string"){
 if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema39.oneOf[0].properties.delimiter,data:data1};
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema42.oneOf[0].properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -499,7 +955,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39.oneOf[0].properties.delimiter,data:data1};
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.oneOf[0].properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -510,7 +966,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.oneOf[0].properties.delimiter.type,parentSchema:schema39.oneOf[0].properties.delimiter,data:data1};
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/oneOf/0/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.oneOf[0].properties.delimiter.type,parentSchema:schema42.oneOf[0].properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -523,7 +979,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(!(((data2 === "sequential") || (data2 === "random")) || (data2 === "unique"))){
-const err7 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data2};
+const err7 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values",schema:schema43.enum,parentSchema:schema43,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -536,7 +992,7 @@ errors++;
 if(data.on_exhausted !== undefined){
 let data3 = data.on_exhausted;
 if(!((data3 === "stop") || (data3 === "recycle"))){
-const err8 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema41.enum},message:"must be equal to one of the allowed values",schema:schema41.enum,parentSchema:schema41,data:data3};
+const err8 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -548,7 +1004,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.oneOf[0].type,parentSchema:schema39.oneOf[0],data};
+const err9 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.oneOf[0].type,parentSchema:schema42.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -566,7 +1022,7 @@ var props0 = true;
 const _errs12 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.json === undefined){
-const err10 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema39.oneOf[1].required,parentSchema:schema39.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema42.oneOf[1].required,parentSchema:schema42.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -577,7 +1033,7 @@ errors++;
 }
 for(const key1 in data){
 if(!(((key1 === "json") || (key1 === "order")) || (key1 === "on_exhausted"))){
-const err11 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema39.oneOf[1],data};
+const err11 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema42.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -591,7 +1047,7 @@ if(data.json !== undefined){
 let data4 = data.json;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err12 = {instancePath:instancePath+"/json",schemaPath:"#/oneOf/1/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema39.oneOf[1].properties.json,data:data4};
+const err12 = {instancePath:instancePath+"/json",schemaPath:"#/oneOf/1/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.oneOf[1].properties.json,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -602,7 +1058,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/json",schemaPath:"#/oneOf/1/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.oneOf[1].properties.json.type,parentSchema:schema39.oneOf[1].properties.json,data:data4};
+const err13 = {instancePath:instancePath+"/json",schemaPath:"#/oneOf/1/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.oneOf[1].properties.json.type,parentSchema:schema42.oneOf[1].properties.json,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -615,7 +1071,7 @@ errors++;
 if(data.order !== undefined){
 let data5 = data.order;
 if(!(((data5 === "sequential") || (data5 === "random")) || (data5 === "unique"))){
-const err14 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data5};
+const err14 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values",schema:schema43.enum,parentSchema:schema43,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -628,7 +1084,7 @@ errors++;
 if(data.on_exhausted !== undefined){
 let data6 = data.on_exhausted;
 if(!((data6 === "stop") || (data6 === "recycle"))){
-const err15 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema41.enum},message:"must be equal to one of the allowed values",schema:schema41.enum,parentSchema:schema41,data:data6};
+const err15 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -640,7 +1096,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.oneOf[1].type,parentSchema:schema39.oneOf[1],data};
+const err16 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.oneOf[1].type,parentSchema:schema42.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -664,7 +1120,7 @@ props0 = true;
 }
 }
 if(!valid0){
-const err17 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema39.oneOf,parentSchema:schema39,data};
+const err17 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema42.oneOf,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -690,7 +1146,7 @@ return errors === 0;
 }
 validate23.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema44 = scenarioSchema["$defs"]["defaults"];
+const schema47 = scenarioSchema["$defs"]["defaults"];
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -705,7 +1161,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "timeout") || (key0 === "headers")) || (key0 === "connections")) || (key0 === "tls"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -746,7 +1202,7 @@ if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
 let data2 = data1[key1];
 if(typeof data2 !== "string"){
-const err3 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.headers.additionalProperties.type,parentSchema:schema44.properties.headers.additionalProperties,data:data2};
+const err3 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.headers.additionalProperties.type,parentSchema:schema47.properties.headers.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -758,7 +1214,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.properties.headers.type,parentSchema:schema44.properties.headers,data:data1};
+const err4 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.headers.type,parentSchema:schema47.properties.headers,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -771,7 +1227,7 @@ errors++;
 if(data.connections !== undefined){
 let data3 = data.connections;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err5 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.connections.type,parentSchema:schema44.properties.connections,data:data3};
+const err5 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.connections.type,parentSchema:schema47.properties.connections,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -782,7 +1238,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 100000 || isNaN(data3)){
-const err6 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema44.properties.connections,data:data3};
+const err6 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema47.properties.connections,data:data3};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -792,7 +1248,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err7 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema44.properties.connections,data:data3};
+const err7 = {instancePath:instancePath+"/connections",schemaPath:"#/properties/connections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.connections,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -808,7 +1264,7 @@ let data4 = data.tls;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key2 in data4){
 if(!((key2 === "verify") || (key2 === "ca"))){
-const err8 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema44.properties.tls,data:data4};
+const err8 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.tls,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -821,7 +1277,7 @@ errors++;
 if(data4.verify !== undefined){
 let data5 = data4.verify;
 if(typeof data5 !== "boolean"){
-const err9 = {instancePath:instancePath+"/tls/verify",schemaPath:"#/properties/tls/properties/verify/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema44.properties.tls.properties.verify.type,parentSchema:schema44.properties.tls.properties.verify,data:data5};
+const err9 = {instancePath:instancePath+"/tls/verify",schemaPath:"#/properties/tls/properties/verify/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.tls.properties.verify.type,parentSchema:schema47.properties.tls.properties.verify,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -835,7 +1291,7 @@ if(data4.ca !== undefined){
 let data6 = data4.ca;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err10 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema44.properties.tls.properties.ca,data:data6};
+const err10 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema47.properties.tls.properties.ca,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -846,7 +1302,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.tls.properties.ca.type,parentSchema:schema44.properties.tls.properties.ca,data:data6};
+const err11 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.tls.properties.ca.type,parentSchema:schema47.properties.tls.properties.ca,data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -858,7 +1314,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.properties.tls.type,parentSchema:schema44.properties.tls,data:data4};
+const err12 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.tls.type,parentSchema:schema47.properties.tls,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -870,7 +1326,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -884,11 +1340,11 @@ return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema46 = scenarioSchema["$defs"]["load"];
-const schema47 = scenarioSchema["$defs"]["stages"];
-const schema48 = scenarioSchema["$defs"]["stage"];
-const schema49 = scenarioSchema["$defs"]["rate"];
-const pattern10 = new RegExp("^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$", "u");
+const schema49 = scenarioSchema["$defs"]["load"];
+const schema50 = scenarioSchema["$defs"]["stages"];
+const schema51 = scenarioSchema["$defs"]["stage"];
+const schema52 = scenarioSchema["$defs"]["rate"];
+const pattern14 = new RegExp("^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$", "u");
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -906,7 +1362,7 @@ let passing0 = null;
 const _errs1 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema48.oneOf[0].required,parentSchema:schema48.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema51.oneOf[0].required,parentSchema:schema51.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -916,7 +1372,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema48.oneOf[0].required,parentSchema:schema48.oneOf[0],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema51.oneOf[0].required,parentSchema:schema51.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -927,7 +1383,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[0],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -940,8 +1396,8 @@ errors++;
 if(data.rate !== undefined){
 let data0 = data.rate;
 if(typeof data0 === "string"){
-if(!pattern10.test(data0)){
-const err3 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data0};
+if(!pattern14.test(data0)){
+const err3 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -952,7 +1408,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data0};
+const err4 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -989,7 +1445,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[0].type,parentSchema:schema48.oneOf[0],data};
+const err7 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[0].type,parentSchema:schema51.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1007,7 +1463,7 @@ var props0 = true;
 const _errs10 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err8 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema48.oneOf[1].required,parentSchema:schema48.oneOf[1],data};
+const err8 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema51.oneOf[1].required,parentSchema:schema51.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1017,7 +1473,7 @@ vErrors.push(err8);
 errors++;
 }
 if(data.duration === undefined){
-const err9 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema48.oneOf[1].required,parentSchema:schema48.oneOf[1],data};
+const err9 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema51.oneOf[1].required,parentSchema:schema51.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1028,7 +1484,7 @@ errors++;
 }
 for(const key1 in data){
 if(!((key1 === "ramp") || (key1 === "duration"))){
-const err10 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1042,7 +1498,7 @@ if(data.ramp !== undefined){
 let data2 = data.ramp;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.to === undefined){
-const err11 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema48.oneOf[1].properties.ramp.required,parentSchema:schema48.oneOf[1].properties.ramp,data:data2};
+const err11 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema51.oneOf[1].properties.ramp.required,parentSchema:schema51.oneOf[1].properties.ramp,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1053,7 +1509,7 @@ errors++;
 }
 for(const key2 in data2){
 if(!((key2 === "from") || (key2 === "to"))){
-const err12 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[1].properties.ramp,data:data2};
+const err12 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[1].properties.ramp,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1066,8 +1522,8 @@ errors++;
 if(data2.from !== undefined){
 let data3 = data2.from;
 if(typeof data3 === "string"){
-if(!pattern10.test(data3)){
-const err13 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data3};
+if(!pattern14.test(data3)){
+const err13 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1078,7 +1534,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data3};
+const err14 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1091,8 +1547,8 @@ errors++;
 if(data2.to !== undefined){
 let data4 = data2.to;
 if(typeof data4 === "string"){
-if(!pattern10.test(data4)){
-const err15 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data4};
+if(!pattern14.test(data4)){
+const err15 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1103,7 +1559,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data4};
+const err16 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1115,7 +1571,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[1].properties.ramp.type,parentSchema:schema48.oneOf[1].properties.ramp,data:data2};
+const err17 = {instancePath:instancePath+"/ramp",schemaPath:"#/oneOf/1/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[1].properties.ramp.type,parentSchema:schema51.oneOf[1].properties.ramp,data:data2};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1152,7 +1608,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[1].type,parentSchema:schema48.oneOf[1],data};
+const err20 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[1].type,parentSchema:schema51.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1177,7 +1633,7 @@ props0 = true;
 const _errs25 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err21 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema48.oneOf[2].required,parentSchema:schema48.oneOf[2],data};
+const err21 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema51.oneOf[2].required,parentSchema:schema51.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1187,7 +1643,7 @@ vErrors.push(err21);
 errors++;
 }
 if(data.duration === undefined){
-const err22 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema48.oneOf[2].required,parentSchema:schema48.oneOf[2],data};
+const err22 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema51.oneOf[2].required,parentSchema:schema51.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1198,7 +1654,7 @@ errors++;
 }
 for(const key3 in data){
 if(!((key3 === "spike") || (key3 === "duration"))){
-const err23 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[2],data};
+const err23 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1212,7 +1668,7 @@ if(data.spike !== undefined){
 let data6 = data.spike;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 if(data6.to === undefined){
-const err24 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema48.oneOf[2].properties.spike.required,parentSchema:schema48.oneOf[2].properties.spike,data:data6};
+const err24 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema51.oneOf[2].properties.spike.required,parentSchema:schema51.oneOf[2].properties.spike,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1223,7 +1679,7 @@ errors++;
 }
 for(const key4 in data6){
 if(!((key4 === "to") || (key4 === "rise"))){
-const err25 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[2].properties.spike,data:data6};
+const err25 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[2].properties.spike,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1236,8 +1692,8 @@ errors++;
 if(data6.to !== undefined){
 let data7 = data6.to;
 if(typeof data7 === "string"){
-if(!pattern10.test(data7)){
-const err26 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data7};
+if(!pattern14.test(data7)){
+const err26 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1248,7 +1704,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data7};
+const err27 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1285,7 +1741,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[2].properties.spike.type,parentSchema:schema48.oneOf[2].properties.spike,data:data6};
+const err30 = {instancePath:instancePath+"/spike",schemaPath:"#/oneOf/2/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[2].properties.spike.type,parentSchema:schema51.oneOf[2].properties.spike,data:data6};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1322,7 +1778,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[2].type,parentSchema:schema48.oneOf[2],data};
+const err33 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[2].type,parentSchema:schema51.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1347,7 +1803,7 @@ props0 = true;
 const _errs40 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err34 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema48.oneOf[3].required,parentSchema:schema48.oneOf[3],data};
+const err34 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema51.oneOf[3].required,parentSchema:schema51.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1358,7 +1814,7 @@ errors++;
 }
 for(const key5 in data){
 if(!(key5 === "burst")){
-const err35 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[3],data};
+const err35 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1372,7 +1828,7 @@ if(data.burst !== undefined){
 let data10 = data.burst;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.iterations === undefined){
-const err36 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema48.oneOf[3].properties.burst.required,parentSchema:schema48.oneOf[3].properties.burst,data:data10};
+const err36 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema51.oneOf[3].properties.burst.required,parentSchema:schema51.oneOf[3].properties.burst,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1383,7 +1839,7 @@ errors++;
 }
 for(const key6 in data10){
 if(!((key6 === "iterations") || (key6 === "within"))){
-const err37 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[3].properties.burst,data:data10};
+const err37 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[3].properties.burst,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1396,7 +1852,7 @@ errors++;
 if(data10.iterations !== undefined){
 let data11 = data10.iterations;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err38 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/oneOf/3/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema48.oneOf[3].properties.burst.properties.iterations.type,parentSchema:schema48.oneOf[3].properties.burst.properties.iterations,data:data11};
+const err38 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/oneOf/3/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[3].properties.burst.properties.iterations.type,parentSchema:schema51.oneOf[3].properties.burst.properties.iterations,data:data11};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1407,7 +1863,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 < 1 || isNaN(data11)){
-const err39 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/oneOf/3/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema48.oneOf[3].properties.burst.properties.iterations,data:data11};
+const err39 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/oneOf/3/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[3].properties.burst.properties.iterations,data:data11};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1445,7 +1901,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[3].properties.burst.type,parentSchema:schema48.oneOf[3].properties.burst,data:data10};
+const err42 = {instancePath:instancePath+"/burst",schemaPath:"#/oneOf/3/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[3].properties.burst.type,parentSchema:schema51.oneOf[3].properties.burst,data:data10};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1457,7 +1913,7 @@ errors++;
 }
 }
 else {
-const err43 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[3].type,parentSchema:schema48.oneOf[3],data};
+const err43 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[3].type,parentSchema:schema51.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -1482,7 +1938,7 @@ props0 = true;
 const _errs51 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err44 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema48.oneOf[4].required,parentSchema:schema48.oneOf[4],data};
+const err44 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema51.oneOf[4].required,parentSchema:schema51.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1493,7 +1949,7 @@ errors++;
 }
 for(const key7 in data){
 if(!(key7 === "pause")){
-const err45 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[4],data};
+const err45 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -1530,7 +1986,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[4].type,parentSchema:schema48.oneOf[4],data};
+const err48 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[4].type,parentSchema:schema51.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -1555,7 +2011,7 @@ props0 = true;
 const _errs57 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err49 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema48.oneOf[5].required,parentSchema:schema48.oneOf[5],data};
+const err49 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema51.oneOf[5].required,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -1565,7 +2021,7 @@ vErrors.push(err49);
 errors++;
 }
 if(data.hold === undefined){
-const err50 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema48.oneOf[5].required,parentSchema:schema48.oneOf[5],data};
+const err50 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema51.oneOf[5].required,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -1576,7 +2032,7 @@ errors++;
 }
 for(const key8 in data){
 if(!((((key8 === "users") || (key8 === "ramp_up")) || (key8 === "hold")) || (key8 === "ramp_down"))){
-const err51 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema48.oneOf[5],data};
+const err51 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -1589,7 +2045,7 @@ errors++;
 if(data.users !== undefined){
 let data14 = data.users;
 if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema48.oneOf[5].properties.users.type,parentSchema:schema48.oneOf[5].properties.users,data:data14};
+const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[5].properties.users.type,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -1600,7 +2056,7 @@ errors++;
 }
 if((typeof data14 == "number") && (isFinite(data14))){
 if(data14 < 1 || isNaN(data14)){
-const err53 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema48.oneOf[5].properties.users,data:data14};
+const err53 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -1688,7 +2144,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.oneOf[5].type,parentSchema:schema48.oneOf[5],data};
+const err60 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[5].type,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -1716,7 +2172,7 @@ props0 = true;
 }
 }
 if(!valid0){
-const err61 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema48.oneOf,parentSchema:schema48,data};
+const err61 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.oneOf,parentSchema:schema51,data};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -1755,7 +2211,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1773,7 +2229,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.type,parentSchema:schema47,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1815,7 +2271,7 @@ var items0 = true;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema46.oneOf[1].required,parentSchema:schema46.oneOf[1],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema49.oneOf[1].required,parentSchema:schema49.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1826,7 +2282,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema46.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema49.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1845,7 +2301,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/oneOf/1/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema46.oneOf[1].properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema46.oneOf[1].properties.arrivals.enum,parentSchema:schema46.oneOf[1].properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/oneOf/1/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema49.oneOf[1].properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema49.oneOf[1].properties.arrivals.enum,parentSchema:schema49.oneOf[1].properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1858,7 +2314,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/oneOf/1/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema46.oneOf[1].properties.max_vus.type,parentSchema:schema46.oneOf[1].properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/oneOf/1/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.oneOf[1].properties.max_vus.type,parentSchema:schema49.oneOf[1].properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1869,7 +2325,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/oneOf/1/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema46.oneOf[1].properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/oneOf/1/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema49.oneOf[1].properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1882,7 +2338,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.oneOf[1].type,parentSchema:schema46.oneOf[1],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.oneOf[1].type,parentSchema:schema49.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1904,7 +2360,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err6 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema46.oneOf,parentSchema:schema46,data};
+const err6 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema49.oneOf,parentSchema:schema49,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1931,16 +2387,16 @@ return errors === 0;
 }
 validate27.evaluated = {"dynamicProps":true,"dynamicItems":true};
 
-const schema62 = scenarioSchema["$defs"]["flow"];
-const schema63 = scenarioSchema["$defs"]["flowItem"];
-const schema86 = scenarioSchema["$defs"]["think"];
-const schema66 = scenarioSchema["$defs"]["expression"];
-const schema64 = scenarioSchema["$defs"]["step"];
-const schema82 = scenarioSchema["$defs"]["sqlQuery"];
-const schema83 = scenarioSchema["$defs"]["githubRequest"];
-const schema84 = scenarioSchema["$defs"]["jmeterPlan"];
-const schema74 = scenarioSchema["$defs"]["httpRequest"];
-const schema75 = scenarioSchema["$defs"]["template"];
+const schema65 = scenarioSchema["$defs"]["flow"];
+const schema66 = scenarioSchema["$defs"]["flowItem"];
+const schema89 = scenarioSchema["$defs"]["think"];
+const schema69 = scenarioSchema["$defs"]["expression"];
+const schema67 = scenarioSchema["$defs"]["step"];
+const schema85 = scenarioSchema["$defs"]["sqlQuery"];
+const schema86 = scenarioSchema["$defs"]["githubRequest"];
+const schema87 = scenarioSchema["$defs"]["jmeterPlan"];
+const schema77 = scenarioSchema["$defs"]["httpRequest"];
+const schema78 = scenarioSchema["$defs"]["template"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1958,7 +2414,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema74.oneOf[0].required,parentSchema:schema74.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema77.oneOf[0].required,parentSchema:schema77.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1976,7 +2432,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.post === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema74.oneOf[1].required,parentSchema:schema74.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema77.oneOf[1].required,parentSchema:schema77.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1999,7 +2455,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.put === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema74.oneOf[2].required,parentSchema:schema74.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema77.oneOf[2].required,parentSchema:schema77.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2022,7 +2478,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.patch === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema74.oneOf[3].required,parentSchema:schema74.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema77.oneOf[3].required,parentSchema:schema77.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2045,7 +2501,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.delete === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema74.oneOf[4].required,parentSchema:schema74.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema77.oneOf[4].required,parentSchema:schema77.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2068,7 +2524,7 @@ passing0 = 4;
 const _errs7 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.head === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema74.oneOf[5].required,parentSchema:schema74.oneOf[5],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema77.oneOf[5].required,parentSchema:schema77.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2091,7 +2547,7 @@ passing0 = 5;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.options === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema74.oneOf[6].required,parentSchema:schema74.oneOf[6],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema77.oneOf[6].required,parentSchema:schema77.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2118,7 +2574,7 @@ passing0 = 6;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema74.oneOf,parentSchema:schema74,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2140,8 +2596,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema74.properties, key0))){
-const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data};
+if(!(func1.call(schema77.properties, key0))){
+const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema77,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2154,7 +2610,7 @@ errors++;
 if(data.get !== undefined){
 let data0 = data.get;
 if(typeof data0 !== "string"){
-const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data0};
+const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2167,7 +2623,7 @@ errors++;
 if(data.post !== undefined){
 let data1 = data.post;
 if(typeof data1 !== "string"){
-const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data1};
+const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2180,7 +2636,7 @@ errors++;
 if(data.put !== undefined){
 let data2 = data.put;
 if(typeof data2 !== "string"){
-const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data2};
+const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2193,7 +2649,7 @@ errors++;
 if(data.patch !== undefined){
 let data3 = data.patch;
 if(typeof data3 !== "string"){
-const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data3};
+const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2206,7 +2662,7 @@ errors++;
 if(data.delete !== undefined){
 let data4 = data.delete;
 if(typeof data4 !== "string"){
-const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data4};
+const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2219,7 +2675,7 @@ errors++;
 if(data.head !== undefined){
 let data5 = data.head;
 if(typeof data5 !== "string"){
-const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data5};
+const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2232,7 +2688,7 @@ errors++;
 if(data.options !== undefined){
 let data6 = data.options;
 if(typeof data6 !== "string"){
-const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.type,parentSchema:schema75,data:data6};
+const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2248,7 +2704,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key1 in data7){
 let data8 = data7[key1];
 if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.headers.additionalProperties.type,parentSchema:schema74.properties.headers.additionalProperties,data:data8};
+const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.headers.additionalProperties.type,parentSchema:schema77.properties.headers.additionalProperties,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2260,7 +2716,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.headers.type,parentSchema:schema74.properties.headers,data:data7};
+const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.headers.type,parentSchema:schema77.properties.headers,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2276,7 +2732,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key2 in data9){
 let data10 = data9[key2];
 if(((typeof data10 !== "string") && (!((typeof data10 == "number") && (isFinite(data10))))) && (typeof data10 !== "boolean")){
-const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema74.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema74.properties.query.additionalProperties.type,parentSchema:schema74.properties.query.additionalProperties,data:data10};
+const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema77.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.query.additionalProperties.type,parentSchema:schema77.properties.query.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2288,7 +2744,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.query.type,parentSchema:schema74.properties.query,data:data9};
+const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.query.type,parentSchema:schema77.properties.query,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2301,7 +2757,7 @@ errors++;
 if(data.body !== undefined){
 let data11 = data.body;
 if(typeof data11 !== "string"){
-const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.body.type,parentSchema:schema74.properties.body,data:data11};
+const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.body.type,parentSchema:schema77.properties.body,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2317,7 +2773,7 @@ if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key3 in data12){
 let data13 = data12[key3];
 if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema74.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema74.properties.form.additionalProperties.type,parentSchema:schema74.properties.form.additionalProperties,data:data13};
+const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema77.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.form.additionalProperties.type,parentSchema:schema77.properties.form.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2329,7 +2785,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.form.type,parentSchema:schema74.properties.form,data:data12};
+const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.form.type,parentSchema:schema77.properties.form,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2341,7 +2797,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2372,7 +2828,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema64.oneOf[0].required,parentSchema:schema64.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2390,7 +2846,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema64.oneOf[1].required,parentSchema:schema64.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2413,7 +2869,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema64.oneOf[2].required,parentSchema:schema64.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2436,7 +2892,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema64.oneOf[3].required,parentSchema:schema64.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2459,7 +2915,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema64.oneOf[4].required,parentSchema:schema64.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2484,7 +2940,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema64.oneOf,parentSchema:schema64,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2506,8 +2962,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema64.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+if(!(func1.call(schema67.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2521,7 +2977,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema64.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2532,7 +2988,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.name.type,parentSchema:schema64.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2571,7 +3027,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema64.properties.tags.propertyNames,parentSchema:schema64.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2584,7 +3040,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.tags.additionalProperties.type,parentSchema:schema64.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2596,7 +3052,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.tags.type,parentSchema:schema64.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2610,7 +3066,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2621,7 +3077,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2639,7 +3095,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2650,7 +3106,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2667,7 +3123,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema64.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2681,7 +3137,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2692,7 +3148,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2704,7 +3160,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema64.properties.expect.oneOf[1].type,parentSchema:schema64.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2725,7 +3181,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema64.properties.expect.oneOf,parentSchema:schema64.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2775,7 +3231,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema64.properties.capture.propertyNames,parentSchema:schema64.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2789,7 +3245,7 @@ for(const key4 in data6){
 let data7 = data6[key4];
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2800,7 +3256,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2812,7 +3268,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.capture.type,parentSchema:schema64.properties.capture,data:data6};
+const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2854,7 +3310,7 @@ let valid16 = false;
 let passing2 = null;
 const _errs45 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.retry.oneOf[0].type,parentSchema:schema64.properties.retry.oneOf[0],data:data9};
+const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2865,7 +3321,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.retry.oneOf[0],data:data9};
+const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2883,7 +3339,7 @@ passing2 = 0;
 const _errs47 = errors;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema64.properties.retry.oneOf[1].required,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2894,7 +3350,7 @@ errors++;
 }
 for(const key5 in data9){
 if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2907,7 +3363,7 @@ errors++;
 if(data9.attempts !== undefined){
 let data10 = data9.attempts;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema64.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2918,7 +3374,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2958,7 +3414,7 @@ if(data9.on !== undefined){
 let data12 = data9.on;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data12};
+const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2969,7 +3425,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data12};
+const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2981,7 +3437,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.retry.oneOf[1].type,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3002,7 +3458,7 @@ passing2 = 1;
 }
 }
 if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema64.properties.retry.oneOf,parentSchema:schema64.properties.retry,data:data9};
+const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3033,7 +3489,7 @@ if(data.sql !== undefined){
 let data14 = data.sql;
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema82.required,parentSchema:schema82,data:data14};
+const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3044,7 +3500,7 @@ errors++;
 }
 for(const key6 in data14){
 if(!(((key6 === "query") || (key6 === "params")) || (key6 === "db"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data14};
+const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3058,7 +3514,7 @@ if(data14.query !== undefined){
 let data15 = data14.query;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema82.properties.query,data:data15};
+const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3069,7 +3525,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.query.type,parentSchema:schema82.properties.query,data:data15};
+const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3086,7 +3542,7 @@ const len1 = data16.length;
 for(let i1=0; i1<len1; i1++){
 let data17 = data16[i1];
 if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema82.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema82.properties.params.items.type,parentSchema:schema82.properties.params.items,data:data17};
+const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3098,7 +3554,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema82.properties.params.type,parentSchema:schema82.properties.params,data:data16};
+const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3111,7 +3567,7 @@ errors++;
 if(data14.db !== undefined){
 let data18 = data14.db;
 if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.db.type,parentSchema:schema82.properties.db,data:data18};
+const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3123,7 +3579,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data14};
+const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3137,7 +3593,7 @@ if(data.github !== undefined){
 let data19 = data.github;
 if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
 if(data19.request === undefined){
-const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema83.required,parentSchema:schema83,data:data19};
+const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3148,7 +3604,7 @@ errors++;
 }
 for(const key7 in data19){
 if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data:data19};
+const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3162,7 +3618,7 @@ if(data19.request !== undefined){
 let data20 = data19.request;
 if(typeof data20 === "string"){
 if(func2(data20) < 1){
-const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema83.properties.request,data:data20};
+const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3173,7 +3629,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.request.type,parentSchema:schema83.properties.request,data:data20};
+const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3188,7 +3644,7 @@ let data21 = data19.params;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 }
 else {
-const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.params.type,parentSchema:schema83.properties.params,data:data21};
+const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3201,7 +3657,7 @@ errors++;
 if(data19.token !== undefined){
 let data22 = data19.token;
 if(typeof data22 !== "string"){
-const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.token.type,parentSchema:schema83.properties.token,data:data22};
+const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3214,7 +3670,7 @@ errors++;
 if(data19.api !== undefined){
 let data23 = data19.api;
 if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.api.type,parentSchema:schema83.properties.api,data:data23};
+const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3226,7 +3682,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.type,parentSchema:schema83,data:data19};
+const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3240,7 +3696,7 @@ if(data.jmeter !== undefined){
 let data24 = data.jmeter;
 if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 if(data24.plan === undefined){
-const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema84.required,parentSchema:schema84,data:data24};
+const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3251,7 +3707,7 @@ errors++;
 }
 for(const key8 in data24){
 if(!((key8 === "plan") || (key8 === "properties"))){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data24};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3265,7 +3721,7 @@ if(data24.plan !== undefined){
 let data25 = data24.plan;
 if(typeof data25 === "string"){
 if(func2(data25) < 1){
-const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.plan,data:data25};
+const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3276,7 +3732,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.plan.type,parentSchema:schema84.properties.plan,data:data25};
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3292,7 +3748,7 @@ if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
 for(const key9 in data26){
 let data27 = data26[key9];
 if(((typeof data27 !== "string") && (!((typeof data27 == "number") && (isFinite(data27))))) && (typeof data27 !== "boolean")){
-const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema84.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema84.properties.properties.additionalProperties.type,parentSchema:schema84.properties.properties.additionalProperties,data:data27};
+const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3304,7 +3760,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.properties.type,parentSchema:schema84.properties.properties,data:data26};
+const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3316,7 +3772,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data24};
+const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3356,7 +3812,7 @@ let data29 = data.with;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 }
 else {
-const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.with.type,parentSchema:schema64.properties.with,data:data29};
+const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3368,7 +3824,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3382,7 +3838,8 @@ return errors === 0;
 }
 validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const pattern28 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
+const pattern32 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
+const func0 = require("ajv/dist/runtime/equal").default;
 const wrapper0 = {validate: validate34};
 
 function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3412,7 +3869,7 @@ var props0 = true;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema63.oneOf[1].required,parentSchema:schema63.oneOf[1],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema66.oneOf[1].required,parentSchema:schema66.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3423,7 +3880,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3436,8 +3893,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern28.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema86,data:data0};
+if(!pattern32.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema89,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3448,7 +3905,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3460,7 +3917,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[1].type,parentSchema:schema63.oneOf[1],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[1].type,parentSchema:schema66.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3485,7 +3942,7 @@ props0 = true;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema63.oneOf[2].required,parentSchema:schema63.oneOf[2],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3495,7 +3952,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.flow === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema63.oneOf[2].required,parentSchema:schema63.oneOf[2],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3506,7 +3963,7 @@ errors++;
 }
 for(const key1 in data){
 if(!((key1 === "loop") || (key1 === "flow"))){
-const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[2],data};
+const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3523,7 +3980,7 @@ let valid4 = false;
 let passing1 = null;
 const _errs13 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema63.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3534,7 +3991,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3556,7 +4013,7 @@ let passing2 = null;
 const _errs18 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.count === undefined){
-const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema63.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
+const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3574,7 +4031,7 @@ passing2 = 0;
 const _errs19 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.while === undefined){
-const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema63.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3596,7 +4053,7 @@ passing2 = 1;
 }
 }
 if(!valid5){
-const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema63.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3619,7 +4076,7 @@ vErrors = null;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key2 in data1){
 if(!(((key2 === "count") || (key2 === "while")) || (key2 === "max"))){
-const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3632,7 +4089,7 @@ errors++;
 if(data1.count !== undefined){
 let data2 = data1.count;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3643,7 +4100,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3658,7 +4115,7 @@ if(data1.while !== undefined){
 let data3 = data1.while;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data3};
+const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3669,7 +4126,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data3};
+const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3682,7 +4139,7 @@ errors++;
 if(data1.max !== undefined){
 let data4 = data1.max;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3693,7 +4150,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3706,7 +4163,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema63.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3727,7 +4184,7 @@ passing1 = 1;
 }
 }
 if(!valid4){
-const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema63.oneOf[2].properties.loop.oneOf,parentSchema:schema63.oneOf[2].properties.loop,data:data1};
+const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf,parentSchema:schema66.oneOf[2].properties.loop,data:data1};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3756,7 +4213,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[2].type,parentSchema:schema63.oneOf[2],data};
+const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].type,parentSchema:schema66.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3781,7 +4238,7 @@ props0 = true;
 const _errs29 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema63.oneOf[3].required,parentSchema:schema63.oneOf[3],data};
+const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3791,7 +4248,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data.if === undefined){
-const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema63.oneOf[3].required,parentSchema:schema63.oneOf[3],data};
+const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3802,7 +4259,7 @@ errors++;
 }
 for(const key3 in data){
 if(!(((key3 === "if") || (key3 === "then")) || (key3 === "else"))){
-const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[3],data};
+const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3816,7 +4273,7 @@ if(data.if !== undefined){
 let data6 = data.if;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data6};
+const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3827,7 +4284,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data6};
+const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3851,7 +4308,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[3].type,parentSchema:schema63.oneOf[3],data};
+const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[3].type,parentSchema:schema66.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3876,7 +4333,7 @@ props0 = true;
 const _errs37 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema63.oneOf[4].required,parentSchema:schema63.oneOf[4],data};
+const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema66.oneOf[4].required,parentSchema:schema66.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3887,7 +4344,7 @@ errors++;
 }
 for(const key4 in data){
 if(!(key4 === "parallel")){
-const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[4],data};
+const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3905,7 +4362,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[4].type,parentSchema:schema63.oneOf[4],data};
+const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[4].type,parentSchema:schema66.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3930,7 +4387,7 @@ props0 = true;
 const _errs41 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema63.oneOf[5].required,parentSchema:schema63.oneOf[5],data};
+const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3940,7 +4397,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data.flow === undefined){
-const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema63.oneOf[5].required,parentSchema:schema63.oneOf[5],data};
+const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3951,7 +4408,7 @@ errors++;
 }
 for(const key5 in data){
 if(!((key5 === "group") || (key5 === "flow"))){
-const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema63.oneOf[5],data};
+const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3994,7 +4451,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.oneOf[5].type,parentSchema:schema63.oneOf[5],data};
+const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[5].type,parentSchema:schema66.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4016,18 +4473,282 @@ if(props0 !== true){
 props0 = true;
 }
 }
+const _errs48 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.transaction === undefined){
+const err38 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(data.flow === undefined){
+const err39 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+for(const key6 in data){
+if(!(((((key6 === "transaction") || (key6 === "isolation")) || (key6 === "db")) || (key6 === "retry")) || (key6 === "flow"))){
+const err40 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6],data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.transaction !== undefined){
+let data12 = data.transaction;
+if(typeof data12 === "string"){
+if(!pattern4.test(data12)){
+const err41 = {instancePath:instancePath+"/transaction",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data12};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/transaction",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data12};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data.isolation !== undefined){
+let data13 = data.isolation;
+if(!(((data13 === "read_committed") || (data13 === "repeatable_read")) || (data13 === "serializable"))){
+const err43 = {instancePath:instancePath+"/isolation",schemaPath:"#/oneOf/6/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.isolation.enum,parentSchema:schema66.oneOf[6].properties.isolation,data:data13};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.db !== undefined){
+let data14 = data.db;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err44 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.oneOf[6].properties.db.type,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.retry !== undefined){
+let data15 = data.retry;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+for(const key7 in data15){
+if(!(((key7 === "attempts") || (key7 === "backoff")) || (key7 === "on"))){
+const err46 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data15.attempts !== undefined){
+let data16 = data15.attempts;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+const err47 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[6].properties.retry.properties.attempts.type,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 1 || isNaN(data16)){
+const err48 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+}
+if(data15.backoff !== undefined){
+let data17 = data15.backoff;
+if(typeof data17 === "string"){
+if(!pattern6.test(data17)){
+const err49 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data17};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data17};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data15.on !== undefined){
+let data18 = data15.on;
+if(Array.isArray(data18)){
+if(data18.length < 1){
+const err51 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+const len0 = data18.length;
+for(let i0=0; i0<len0; i0++){
+let data19 = data18[i0];
+if(!((data19 === "deadlock") || (data19 === "serialization_failure"))){
+const err52 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/oneOf/6/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.retry.properties.on.items.enum,parentSchema:schema66.oneOf[6].properties.retry.properties.on.items,data:data19};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+let i1 = data18.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data18[i1], data18[j0])){
+const err53 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.oneOf[6].properties.retry.properties.on.type,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].properties.retry.type,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data.flow !== undefined){
+if(!(wrapper0.validate(data.flow, {instancePath:instancePath+"/flow",parentData:data,parentDataProperty:"flow",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper0.validate.errors : vErrors.concat(wrapper0.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err56 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].type,parentSchema:schema66.oneOf[6],data};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+var _valid0 = _errs48 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 6];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 6;
+if(props0 !== true){
+props0 = true;
+}
+}
+}
 }
 }
 }
 }
 }
 if(!valid0){
-const err38 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema63.oneOf,parentSchema:schema63,data};
+const err57 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema66.oneOf,parentSchema:schema66,data};
 if(vErrors === null){
-vErrors = [err38];
+vErrors = [err57];
 }
 else {
-vErrors.push(err38);
+vErrors.push(err57);
 }
 errors++;
 }
@@ -4061,7 +4782,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema62,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4079,7 +4800,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema62.type,parentSchema:schema62,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.type,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4093,7 +4814,7 @@ return errors === 0;
 }
 validate34.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema90 = scenarioSchema["$defs"]["workload"];
+const schema95 = scenarioSchema["$defs"]["workload"];
 
 function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4107,7 +4828,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema90.required,parentSchema:schema90,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema95.required,parentSchema:schema95,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4117,7 +4838,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.load === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema90.required,parentSchema:schema90,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema95.required,parentSchema:schema95,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4127,7 +4848,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.flow === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema90.required,parentSchema:schema90,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema95.required,parentSchema:schema95,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4138,7 +4859,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "description")) || (key0 === "load")) || (key0 === "flow")) || (key0 === "start_after"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema90,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema95,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4176,7 +4897,7 @@ errors++;
 if(data.description !== undefined){
 let data1 = data.description;
 if(typeof data1 !== "string"){
-const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.description.type,parentSchema:schema90.properties.description,data:data1};
+const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema95.properties.description.type,parentSchema:schema95.properties.description,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4225,7 +4946,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.type,parentSchema:schema90,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema95.type,parentSchema:schema95,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4239,7 +4960,7 @@ return errors === 0;
 }
 validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema93 = scenarioSchema["$defs"]["threshold"];
+const schema98 = scenarioSchema["$defs"]["threshold"];
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4257,7 +4978,7 @@ let passing0 = null;
 const _errs1 = errors;
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4268,7 +4989,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data};
+const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4285,7 +5006,7 @@ passing0 = 0;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema93.oneOf[1].required,parentSchema:schema93.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema98.oneOf[1].required,parentSchema:schema98.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4296,7 +5017,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema93.oneOf[1],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema98.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4310,7 +5031,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data0};
+const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4321,7 +5042,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data0};
+const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4334,7 +5055,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema93.oneOf[1].properties.abort.type,parentSchema:schema93.oneOf[1].properties.abort,data:data1};
+const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema98.oneOf[1].properties.abort.type,parentSchema:schema98.oneOf[1].properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4372,7 +5093,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.oneOf[1].properties.description.type,parentSchema:schema93.oneOf[1].properties.description,data:data3};
+const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.oneOf[1].properties.description.type,parentSchema:schema98.oneOf[1].properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4384,7 +5105,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.oneOf[1].type,parentSchema:schema93.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema98.oneOf[1].type,parentSchema:schema98.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4406,7 +5127,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema93.oneOf,parentSchema:schema93,data};
+const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema98.oneOf,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4432,9 +5153,9 @@ return errors === 0;
 }
 validate48.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema97 = scenarioSchema["$defs"]["monitor"];
-const schema103 = scenarioSchema["$defs"]["sizeRate"];
-const pattern36 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const schema102 = scenarioSchema["$defs"]["monitor"];
+const schema108 = scenarioSchema["$defs"]["sizeRate"];
+const pattern42 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4449,7 +5170,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema102,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4490,7 +5211,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.properties.processes.type,parentSchema:schema97.properties.processes,data:data0};
+const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema102.properties.processes.type,parentSchema:schema102.properties.processes,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4537,7 +5258,7 @@ let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data4};
+const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4548,7 +5269,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data4};
+const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4565,7 +5286,7 @@ passing0 = 0;
 const _errs17 = errors;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.expr === undefined){
-const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema97.properties.alerts.items.oneOf[1].required,parentSchema:schema97.properties.alerts.items.oneOf[1],data:data4};
+const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema102.properties.alerts.items.oneOf[1].required,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4576,7 +5297,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!((key1 === "expr") || (key1 === "abort"))){
-const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema97.properties.alerts.items.oneOf[1],data:data4};
+const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4590,7 +5311,7 @@ if(data4.expr !== undefined){
 let data5 = data4.expr;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data5};
+const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4601,7 +5322,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data5};
+const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4614,7 +5335,7 @@ errors++;
 if(data4.abort !== undefined){
 let data6 = data4.abort;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema97.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema97.properties.alerts.items.oneOf[1].properties.abort,data:data6};
+const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema102.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema102.properties.alerts.items.oneOf[1].properties.abort,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4626,7 +5347,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.properties.alerts.items.oneOf[1].type,parentSchema:schema97.properties.alerts.items.oneOf[1],data:data4};
+const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.properties.alerts.items.oneOf[1].type,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4647,7 +5368,7 @@ passing0 = 1;
 }
 }
 if(!valid7){
-const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema97.properties.alerts.items.oneOf,parentSchema:schema97.properties.alerts.items,data:data4};
+const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema102.properties.alerts.items.oneOf,parentSchema:schema102.properties.alerts.items,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4670,7 +5391,7 @@ vErrors = null;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema97.properties.alerts.type,parentSchema:schema97.properties.alerts,data:data3};
+const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema102.properties.alerts.type,parentSchema:schema102.properties.alerts,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4684,7 +5405,7 @@ if(data.leak !== undefined){
 let data7 = data.leak;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.max_growth === undefined){
-const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema97.properties.leak.required,parentSchema:schema97.properties.leak,data:data7};
+const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema102.properties.leak.required,parentSchema:schema102.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4695,7 +5416,7 @@ errors++;
 }
 for(const key2 in data7){
 if(!((key2 === "window") || (key2 === "max_growth"))){
-const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema97.properties.leak,data:data7};
+const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema102.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4733,8 +5454,8 @@ errors++;
 if(data7.max_growth !== undefined){
 let data9 = data7.max_growth;
 if(typeof data9 === "string"){
-if(!pattern36.test(data9)){
-const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema103,data:data9};
+if(!pattern42.test(data9)){
+const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema108,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4745,7 +5466,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.type,parentSchema:schema103,data:data9};
+const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.type,parentSchema:schema108,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4757,7 +5478,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.properties.leak.type,parentSchema:schema97.properties.leak,data:data7};
+const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.properties.leak.type,parentSchema:schema102.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4769,7 +5490,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.type,parentSchema:schema97,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.type,parentSchema:schema102,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4783,8 +5504,8 @@ return errors === 0;
 }
 validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema104 = scenarioSchema["$defs"]["report"];
-const schema105 = scenarioSchema["$defs"]["reportFormat"];
+const schema109 = scenarioSchema["$defs"]["report"];
+const schema110 = scenarioSchema["$defs"]["reportFormat"];
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4801,7 +5522,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema105.enum},message:"must be equal to one of the allowed values",schema:schema105.enum,parentSchema:schema105,data};
+const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4818,7 +5539,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema104.oneOf[1].required,parentSchema:schema104.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema109.oneOf[1].required,parentSchema:schema109.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4829,7 +5550,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema109.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4842,7 +5563,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema105.enum},message:"must be equal to one of the allowed values",schema:schema105.enum,parentSchema:schema105,data:data0};
+const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4856,7 +5577,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema104.oneOf[1].properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4867,7 +5588,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.oneOf[1].properties.path.type,parentSchema:schema104.oneOf[1].properties.path,data:data1};
+const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.oneOf[1].properties.path.type,parentSchema:schema109.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4879,7 +5600,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.oneOf[1].type,parentSchema:schema104.oneOf[1],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.oneOf[1].type,parentSchema:schema109.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4901,7 +5622,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.oneOf,parentSchema:schema104,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema109.oneOf,parentSchema:schema109,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5166,7 +5887,7 @@ let valid9 = false;
 let passing0 = null;
 const _errs30 = errors;
 if(((typeof data8 !== "string") && (!((typeof data8 == "number") && (isFinite(data8))))) && (typeof data8 !== "boolean")){
-const err17 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/0/type",keyword:"type",params:{type: schema37.oneOf[0].type},message:"must be string,number,boolean",schema:schema37.oneOf[0].type,parentSchema:schema37.oneOf[0],data:data8};
+const err17 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/0/type",keyword:"type",params:{type: schema40.oneOf[0].type},message:"must be string,number,boolean",schema:schema40.oneOf[0].type,parentSchema:schema40.oneOf[0],data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5183,7 +5904,7 @@ passing0 = 0;
 const _errs32 = errors;
 if(Array.isArray(data8)){
 if(data8.length < 1){
-const err18 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema37.oneOf[1],data:data8};
+const err18 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.oneOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5196,7 +5917,7 @@ const len0 = data8.length;
 for(let i0=0; i0<len0; i0++){
 let data9 = data8[i0];
 if(((typeof data9 !== "string") && (!((typeof data9 == "number") && (isFinite(data9))))) && (typeof data9 !== "boolean")){
-const err19 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/$defs/variable/oneOf/1/items/type",keyword:"type",params:{type: schema37.oneOf[1].items.type},message:"must be string,number,boolean",schema:schema37.oneOf[1].items.type,parentSchema:schema37.oneOf[1].items,data:data9};
+const err19 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/$defs/variable/oneOf/1/items/type",keyword:"type",params:{type: schema40.oneOf[1].items.type},message:"must be string,number,boolean",schema:schema40.oneOf[1].items.type,parentSchema:schema40.oneOf[1].items,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5208,7 +5929,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.oneOf[1].type,parentSchema:schema37.oneOf[1],data:data8};
+const err20 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.oneOf[1].type,parentSchema:schema40.oneOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5229,7 +5950,7 @@ passing0 = 1;
 }
 }
 if(!valid9){
-const err21 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema37.oneOf,parentSchema:schema37,data:data8};
+const err21 = {instancePath:instancePath+"/variables/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/variable/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema40.oneOf,parentSchema:schema40,data:data8};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5524,7 +6245,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/0"] = validate54;
-const schema108 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
+const schema113 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5538,7 +6259,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.builtin === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema108.required,parentSchema:schema108,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema113.required,parentSchema:schema113,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5549,7 +6270,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "builtin") || (key0 === "port")) || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema108,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema113,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5561,8 +6282,8 @@ errors++;
 }
 if(data.builtin !== undefined){
 let data0 = data.builtin;
-if(!(((data0 === "demo-api") || (data0 === "github-mock")) || (data0 === "postgres"))){
-const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema108.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema108.properties.builtin.enum,parentSchema:schema108.properties.builtin,data:data0};
+if(!((data0 === "demo-api") || (data0 === "github-mock"))){
+const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema113.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema113.properties.builtin.enum,parentSchema:schema113.properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5575,7 +6296,7 @@ errors++;
 if(data.port !== undefined){
 let data1 = data.port;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema108.properties.port.type,parentSchema:schema108.properties.port,data:data1};
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema113.properties.port.type,parentSchema:schema113.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5586,7 +6307,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65535 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema108.properties.port,data:data1};
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema113.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5596,7 +6317,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema108.properties.port,data:data1};
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema113.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5612,7 +6333,7 @@ let data2 = data.options;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.properties.options.type,parentSchema:schema108.properties.options,data:data2};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.properties.options.type,parentSchema:schema113.properties.options,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5624,7 +6345,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.type,parentSchema:schema108,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.type,parentSchema:schema113,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5639,7 +6360,7 @@ return errors === 0;
 validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/1"] = validate55;
-const schema109 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
+const schema114 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
 
 function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5653,7 +6374,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.command === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema109.required,parentSchema:schema109,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema114.required,parentSchema:schema114,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5664,7 +6385,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "cwd")) || (key0 === "env")) || (key0 === "ready")) || (key0 === "url")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema109,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema114,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5678,7 +6399,7 @@ if(data.command !== undefined){
 let data0 = data.command;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.command,data:data0};
+const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5689,7 +6410,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.command.type,parentSchema:schema109.properties.command,data:data0};
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.command.type,parentSchema:schema114.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5702,7 +6423,7 @@ errors++;
 if(data.cwd !== undefined){
 let data1 = data.cwd;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.cwd.type,parentSchema:schema109.properties.cwd,data:data1};
+const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.cwd.type,parentSchema:schema114.properties.cwd,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5718,7 +6439,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 let data3 = data2[key1];
 if(typeof data3 !== "string"){
-const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.env.additionalProperties.type,parentSchema:schema109.properties.env.additionalProperties,data:data3};
+const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.env.additionalProperties.type,parentSchema:schema114.properties.env.additionalProperties,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5730,7 +6451,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.env.type,parentSchema:schema109.properties.env,data:data2};
+const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.properties.env.type,parentSchema:schema114.properties.env,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5744,7 +6465,7 @@ if(data.ready !== undefined){
 let data4 = data.ready;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.ready,data:data4};
+const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5755,7 +6476,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.ready.type,parentSchema:schema109.properties.ready,data:data4};
+const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.ready.type,parentSchema:schema114.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5768,7 +6489,7 @@ errors++;
 if(data.url !== undefined){
 let data5 = data.url;
 if(typeof data5 !== "string"){
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.url.type,parentSchema:schema109.properties.url,data:data5};
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.url.type,parentSchema:schema114.properties.url,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5805,7 +6526,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.type,parentSchema:schema109,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.type,parentSchema:schema114,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5820,7 +6541,7 @@ return errors === 0;
 validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/2"] = validate56;
-const schema111 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
+const schema116 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5834,7 +6555,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema111.required,parentSchema:schema111,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema116.required,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5845,7 +6566,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema111,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5859,7 +6580,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema111.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5870,7 +6591,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema111.properties.url.type,parentSchema:schema111.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.url.type,parentSchema:schema116.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5882,7 +6603,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema111.type,parentSchema:schema111,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.type,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5896,8 +6617,8 @@ return errors === 0;
 }
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/variable/oneOf/0"] = validate57;
-const schema112 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+exports["/$defs/service/oneOf/3"] = validate57;
+const schema117 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5909,8 +6630,9 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema112.type},message:"must be string,number,boolean",schema:schema112.type,parentSchema:schema112,data};
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.postgres === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema117.required,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5919,13 +6641,442 @@ vErrors.push(err0);
 }
 errors++;
 }
+for(const key0 in data){
+if(!(((((((key0 === "postgres") || (key0 === "init")) || (key0 === "database")) || (key0 === "user")) || (key0 === "port")) || (key0 === "pool")) || (key0 === "timeout"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema117,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.postgres !== undefined){
+let data0 = data.postgres;
+const _errs3 = errors;
+let valid1 = false;
+let passing0 = null;
+const _errs4 = errors;
+if(!(data0 === "embedded")){
+const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema117.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema117.properties.postgres.oneOf[0].enum,parentSchema:schema117.properties.postgres.oneOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+if(_valid0){
+valid1 = true;
+passing0 = 0;
+}
+const _errs5 = errors;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+if(data0.url === undefined){
+const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema117.properties.postgres.oneOf[1].required,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key1 in data0){
+if(!(key1 === "url")){
+const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data0.url !== undefined){
+let data1 = data0.url;
+if(typeof data1 === "string"){
+if(!pattern7.test(data1)){
+const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema117.properties.postgres.oneOf[1].properties.url,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema117.properties.postgres.oneOf[1].properties.url,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.properties.postgres.oneOf[1].type,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+if(_valid0 && valid1){
+valid1 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid1 = true;
+passing0 = 1;
+}
+}
+if(!valid1){
+const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema117.properties.postgres.oneOf,parentSchema:schema117.properties.postgres,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+else {
+errors = _errs3;
+if(vErrors !== null){
+if(_errs3){
+vErrors.length = _errs3;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.init !== undefined){
+let data2 = data.init;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.init,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.init.type,parentSchema:schema117.properties.init,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.database !== undefined){
+let data3 = data.database;
+if(typeof data3 === "string"){
+if(func2(data3) > 63){
+const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.database,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func2(data3) < 1){
+const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.database,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.database.type,parentSchema:schema117.properties.database,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.user !== undefined){
+let data4 = data.user;
+if(typeof data4 === "string"){
+if(func2(data4) > 63){
+const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.user,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.user,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.user.type,parentSchema:schema117.properties.user,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.port !== undefined){
+let data5 = data.port;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema117.properties.port.type,parentSchema:schema117.properties.port,data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 65535 || isNaN(data5)){
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema117.properties.port,data:data5};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema117.properties.port,data:data5};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+if(data.pool !== undefined){
+let data6 = data.pool;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key2 in data6){
+if(!((((key2 === "max") || (key2 === "connect_timeout")) || (key2 === "statement_timeout")) || (key2 === "application_name"))){
+const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema117.properties.pool,data:data6};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data6.max !== undefined){
+let data7 = data6.max;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema117.properties.pool.properties.max.type,parentSchema:schema117.properties.pool.properties.max,data:data7};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 10000 || isNaN(data7)){
+const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema117.properties.pool.properties.max,data:data7};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(data7 < 1 || isNaN(data7)){
+const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema117.properties.pool.properties.max,data:data7};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+if(data6.connect_timeout !== undefined){
+let data8 = data6.connect_timeout;
+if(typeof data8 === "string"){
+if(!pattern6.test(data8)){
+const err24 = {instancePath:instancePath+"/pool/connect_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data8};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/pool/connect_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data8};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data6.statement_timeout !== undefined){
+let data9 = data6.statement_timeout;
+if(typeof data9 === "string"){
+if(!pattern6.test(data9)){
+const err26 = {instancePath:instancePath+"/pool/statement_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data9};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/pool/statement_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data9};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data6.application_name !== undefined){
+let data10 = data6.application_name;
+if(typeof data10 === "string"){
+if(func2(data10) > 63){
+const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.pool.properties.application_name,data:data10};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.pool.properties.application_name.type,parentSchema:schema117.properties.pool.properties.application_name,data:data10};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.properties.pool.type,parentSchema:schema117.properties.pool,data:data6};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data11 = data.timeout;
+if(typeof data11 === "string"){
+if(!pattern6.test(data11)){
+const err31 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data11};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data11};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+}
+else {
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.type,parentSchema:schema117,data};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
 validate57.errors = vErrors;
 return errors === 0;
 }
-validate57.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/variable/oneOf/1"] = validate58;
-const schema113 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate58;
+const schema121 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
 
 function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5937,9 +7088,8 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(Array.isArray(data)){
-if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema113,data};
+if(!(data === "embedded")){
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema121.enum},message:"must be equal to one of the allowed values",schema:schema121.enum,parentSchema:schema121,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5948,38 +7098,13 @@ vErrors.push(err0);
 }
 errors++;
 }
-const len0 = data.length;
-for(let i0=0; i0<len0; i0++){
-let data0 = data[i0];
-if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema113.items.type},message:"must be string,number,boolean",schema:schema113.items.type,parentSchema:schema113.items,data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-}
-else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema113.type,parentSchema:schema113,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
 validate58.errors = vErrors;
 return errors === 0;
 }
-validate58.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate58.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/dataSource/oneOf/0"] = validate59;
-const schema114 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate59;
+const schema122 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5992,8 +7117,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema114.required,parentSchema:schema114,data};
+if(data.url === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema122.required,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6003,8 +7128,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema114,data};
+if(!(key0 === "url")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6014,11 +7139,11 @@ vErrors.push(err1);
 errors++;
 }
 }
-if(data.csv !== undefined){
-let data0 = data.csv;
+if(data.url !== undefined){
+let data0 = data.url;
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.csv,data:data0};
+if(!pattern7.test(data0)){
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema122.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6029,7 +7154,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.csv.type,parentSchema:schema114.properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.url.type,parentSchema:schema122.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6039,11 +7164,9 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.delimiter !== undefined){
-let data1 = data.delimiter;
-if(typeof data1 === "string"){
-if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema114.properties.delimiter,data:data1};
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6052,72 +7175,13 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.delimiter,data:data1};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.delimiter.type,parentSchema:schema114.properties.delimiter,data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.order !== undefined){
-let data2 = data.order;
-if(!(((data2 === "sequential") || (data2 === "random")) || (data2 === "unique"))){
-const err7 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data2};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.on_exhausted !== undefined){
-let data3 = data.on_exhausted;
-if(!((data3 === "stop") || (data3 === "recycle"))){
-const err8 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema41.enum},message:"must be equal to one of the allowed values",schema:schema41.enum,parentSchema:schema41,data:data3};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-}
-else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.type,parentSchema:schema114,data};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
 validate59.errors = vErrors;
 return errors === 0;
 }
 validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/dataSource/oneOf/1"] = validate60;
-const schema117 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+exports["/$defs/variable/oneOf/0"] = validate60;
+const schema123 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
 
 function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6129,9 +7193,8 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.json === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema117.required,parentSchema:schema117,data};
+if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema123.type},message:"must be string,number,boolean",schema:schema123.type,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6140,86 +7203,13 @@ vErrors.push(err0);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema117,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.json !== undefined){
-let data0 = data.json;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.json,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.json.type,parentSchema:schema117.properties.json,data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.order !== undefined){
-let data1 = data.order;
-if(!(((data1 === "sequential") || (data1 === "random")) || (data1 === "unique"))){
-const err4 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values",schema:schema40.enum,parentSchema:schema40,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.on_exhausted !== undefined){
-let data2 = data.on_exhausted;
-if(!((data2 === "stop") || (data2 === "recycle"))){
-const err5 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema41.enum},message:"must be equal to one of the allowed values",schema:schema41.enum,parentSchema:schema41,data:data2};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-}
-else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.type,parentSchema:schema117,data};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
 validate60.errors = vErrors;
 return errors === 0;
 }
-validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate60.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/load/oneOf/0"] = validate61;
+exports["/$defs/variable/oneOf/1"] = validate61;
+const schema124 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6233,7 +7223,301 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema47,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema124,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema124.items.type},message:"must be string,number,boolean",schema:schema124.items.type,parentSchema:schema124.items,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+}
+else {
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema124.type,parentSchema:schema124,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+validate61.errors = vErrors;
+return errors === 0;
+}
+validate61.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/dataSource/oneOf/0"] = validate62;
+const schema125 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate62.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.csv === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema125.required,parentSchema:schema125,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema125,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.csv !== undefined){
+let data0 = data.csv;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema125.properties.csv,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema125.properties.csv.type,parentSchema:schema125.properties.csv,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.delimiter !== undefined){
+let data1 = data.delimiter;
+if(typeof data1 === "string"){
+if(func2(data1) > 1){
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema125.properties.delimiter,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(func2(data1) < 1){
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema125.properties.delimiter,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema125.properties.delimiter.type,parentSchema:schema125.properties.delimiter,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.order !== undefined){
+let data2 = data.order;
+if(!(((data2 === "sequential") || (data2 === "random")) || (data2 === "unique"))){
+const err7 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values",schema:schema43.enum,parentSchema:schema43,data:data2};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.on_exhausted !== undefined){
+let data3 = data.on_exhausted;
+if(!((data3 === "stop") || (data3 === "recycle"))){
+const err8 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema125.type,parentSchema:schema125,data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+validate62.errors = vErrors;
+return errors === 0;
+}
+validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/dataSource/oneOf/1"] = validate63;
+const schema128 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate63.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.json === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema128.required,parentSchema:schema128,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema128,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.json !== undefined){
+let data0 = data.json;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema128.properties.json,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema128.properties.json.type,parentSchema:schema128.properties.json,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.order !== undefined){
+let data1 = data.order;
+if(!(((data1 === "sequential") || (data1 === "random")) || (data1 === "unique"))){
+const err4 = {instancePath:instancePath+"/order",schemaPath:"#/$defs/dataOrder/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values",schema:schema43.enum,parentSchema:schema43,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.on_exhausted !== undefined){
+let data2 = data.on_exhausted;
+if(!((data2 === "stop") || (data2 === "recycle"))){
+const err5 = {instancePath:instancePath+"/on_exhausted",schemaPath:"#/$defs/onExhausted/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values",schema:schema44.enum,parentSchema:schema44,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+}
+else {
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema128.type,parentSchema:schema128,data};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+validate63.errors = vErrors;
+return errors === 0;
+}
+validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/load/oneOf/0"] = validate64;
+
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate64.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(Array.isArray(data)){
+if(data.length < 1){
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6251,7 +7535,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.type,parentSchema:schema47,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6260,18 +7544,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate61.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
-validate61.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate64.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/load/oneOf/1"] = validate63;
-const schema121 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
+exports["/$defs/load/oneOf/1"] = validate66;
+const schema132 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
 
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate63.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6280,7 +7564,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema121.required,parentSchema:schema121,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema132.required,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6291,7 +7575,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema121,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6310,7 +7594,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema121.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema121.properties.arrivals.enum,parentSchema:schema121.properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema132.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema132.properties.arrivals.enum,parentSchema:schema132.properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6323,7 +7607,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema121.properties.max_vus.type,parentSchema:schema121.properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema132.properties.max_vus.type,parentSchema:schema132.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6334,7 +7618,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema121.properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema132.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6347,7 +7631,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema121.type,parentSchema:schema121,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema132.type,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6356,18 +7640,18 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate63.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/0"] = validate65;
-const schema122 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
+exports["/$defs/stage/oneOf/0"] = validate68;
+const schema133 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
 
-function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate65.evaluated;
+const evaluated0 = validate68.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6376,7 +7660,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema122.required,parentSchema:schema122,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema133.required,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6386,7 +7670,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema122.required,parentSchema:schema122,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema133.required,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6397,7 +7681,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6410,8 +7694,8 @@ errors++;
 if(data.rate !== undefined){
 let data0 = data.rate;
 if(typeof data0 === "string"){
-if(!pattern10.test(data0)){
-const err3 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data0};
+if(!pattern14.test(data0)){
+const err3 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6422,7 +7706,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data0};
+const err4 = {instancePath:instancePath+"/rate",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6459,7 +7743,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema133.type,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6468,18 +7752,18 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate65.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
-validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/1"] = validate66;
-const schema125 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
+exports["/$defs/stage/oneOf/1"] = validate69;
+const schema136 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate66.evaluated;
+const evaluated0 = validate69.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6488,7 +7772,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema125.required,parentSchema:schema125,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema136.required,parentSchema:schema136,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6498,7 +7782,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema125.required,parentSchema:schema125,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema136.required,parentSchema:schema136,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6509,7 +7793,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "ramp") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema125,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema136,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6523,7 +7807,7 @@ if(data.ramp !== undefined){
 let data0 = data.ramp;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema125.properties.ramp.required,parentSchema:schema125.properties.ramp,data:data0};
+const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema136.properties.ramp.required,parentSchema:schema136.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6534,7 +7818,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "from") || (key1 === "to"))){
-const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema125.properties.ramp,data:data0};
+const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema136.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6547,8 +7831,8 @@ errors++;
 if(data0.from !== undefined){
 let data1 = data0.from;
 if(typeof data1 === "string"){
-if(!pattern10.test(data1)){
-const err5 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data1};
+if(!pattern14.test(data1)){
+const err5 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6559,7 +7843,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data1};
+const err6 = {instancePath:instancePath+"/ramp/from",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6572,8 +7856,8 @@ errors++;
 if(data0.to !== undefined){
 let data2 = data0.to;
 if(typeof data2 === "string"){
-if(!pattern10.test(data2)){
-const err7 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data2};
+if(!pattern14.test(data2)){
+const err7 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6584,7 +7868,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data2};
+const err8 = {instancePath:instancePath+"/ramp/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6596,7 +7880,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema125.properties.ramp.type,parentSchema:schema125.properties.ramp,data:data0};
+const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema136.properties.ramp.type,parentSchema:schema136.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6633,7 +7917,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema125.type,parentSchema:schema125,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema136.type,parentSchema:schema136,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6642,18 +7926,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate69.errors = vErrors;
 return errors === 0;
 }
-validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/2"] = validate67;
-const schema129 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
+exports["/$defs/stage/oneOf/2"] = validate70;
+const schema140 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate67.evaluated;
+const evaluated0 = validate70.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6662,7 +7946,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema129.required,parentSchema:schema129,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema140.required,parentSchema:schema140,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6672,7 +7956,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema129.required,parentSchema:schema129,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema140.required,parentSchema:schema140,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6683,7 +7967,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "spike") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema129,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema140,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6697,7 +7981,7 @@ if(data.spike !== undefined){
 let data0 = data.spike;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema129.properties.spike.required,parentSchema:schema129.properties.spike,data:data0};
+const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema140.properties.spike.required,parentSchema:schema140.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6708,7 +7992,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "to") || (key1 === "rise"))){
-const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema129.properties.spike,data:data0};
+const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema140.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6721,8 +8005,8 @@ errors++;
 if(data0.to !== undefined){
 let data1 = data0.to;
 if(typeof data1 === "string"){
-if(!pattern10.test(data1)){
-const err5 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema49,data:data1};
+if(!pattern14.test(data1)){
+const err5 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?/(?:s|sec|min|m|h)$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6733,7 +8017,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.type,parentSchema:schema49,data:data1};
+const err6 = {instancePath:instancePath+"/spike/to",schemaPath:"#/$defs/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6770,7 +8054,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema129.properties.spike.type,parentSchema:schema129.properties.spike,data:data0};
+const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.properties.spike.type,parentSchema:schema140.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6807,7 +8091,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema129.type,parentSchema:schema129,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.type,parentSchema:schema140,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6816,18 +8100,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
-validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/3"] = validate68;
-const schema133 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
+exports["/$defs/stage/oneOf/3"] = validate71;
+const schema144 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate68.evaluated;
+const evaluated0 = validate71.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6836,7 +8120,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema133.required,parentSchema:schema133,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema144.required,parentSchema:schema144,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6847,7 +8131,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "burst")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema133,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema144,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6861,7 +8145,7 @@ if(data.burst !== undefined){
 let data0 = data.burst;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.iterations === undefined){
-const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema133.properties.burst.required,parentSchema:schema133.properties.burst,data:data0};
+const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema144.properties.burst.required,parentSchema:schema144.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6872,7 +8156,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "iterations") || (key1 === "within"))){
-const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema133.properties.burst,data:data0};
+const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema144.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6885,7 +8169,7 @@ errors++;
 if(data0.iterations !== undefined){
 let data1 = data0.iterations;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema133.properties.burst.properties.iterations.type,parentSchema:schema133.properties.burst.properties.iterations,data:data1};
+const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema144.properties.burst.properties.iterations.type,parentSchema:schema144.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6896,7 +8180,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema133.properties.burst.properties.iterations,data:data1};
+const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema144.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6934,7 +8218,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema133.properties.burst.type,parentSchema:schema133.properties.burst,data:data0};
+const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.properties.burst.type,parentSchema:schema144.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6946,7 +8230,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema133.type,parentSchema:schema133,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.type,parentSchema:schema144,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6955,18 +8239,18 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate71.errors = vErrors;
 return errors === 0;
 }
-validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/4"] = validate69;
-const schema135 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
+exports["/$defs/stage/oneOf/4"] = validate72;
+const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate69.evaluated;
+const evaluated0 = validate72.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6975,7 +8259,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema135.required,parentSchema:schema135,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6986,7 +8270,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "pause")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema135,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7023,7 +8307,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema135.type,parentSchema:schema135,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7032,18 +8316,18 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
-validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/5"] = validate70;
-const schema137 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
+exports["/$defs/stage/oneOf/5"] = validate73;
+const schema148 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate70.evaluated;
+const evaluated0 = validate73.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7052,7 +8336,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema137.required,parentSchema:schema137,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema148.required,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7062,7 +8346,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.hold === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema137.required,parentSchema:schema137,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema148.required,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7073,7 +8357,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "ramp_down"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema137,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7086,7 +8370,7 @@ errors++;
 if(data.users !== undefined){
 let data0 = data.users;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema137.properties.users.type,parentSchema:schema137.properties.users,data:data0};
+const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema148.properties.users.type,parentSchema:schema148.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7097,7 +8381,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema137.properties.users,data:data0};
+const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema148.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7185,7 +8469,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema137.type,parentSchema:schema137,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.type,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7194,17 +8478,17 @@ vErrors.push(err11);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
-validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/0"] = validate71;
+exports["/$defs/flowItem/oneOf/0"] = validate74;
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate71.evaluated;
+const evaluated0 = validate74.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7217,7 +8501,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema64.oneOf[0].required,parentSchema:schema64.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7235,7 +8519,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema64.oneOf[1].required,parentSchema:schema64.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7258,7 +8542,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema64.oneOf[2].required,parentSchema:schema64.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7281,7 +8565,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema64.oneOf[3].required,parentSchema:schema64.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7304,7 +8588,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema64.oneOf[4].required,parentSchema:schema64.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7329,7 +8613,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema64.oneOf,parentSchema:schema64,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7351,8 +8635,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema64.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+if(!(func1.call(schema67.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7366,7 +8650,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema64.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7377,7 +8661,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.name.type,parentSchema:schema64.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -7416,7 +8700,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema64.properties.tags.propertyNames,parentSchema:schema64.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7429,7 +8713,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.tags.additionalProperties.type,parentSchema:schema64.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7441,7 +8725,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.tags.type,parentSchema:schema64.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7455,7 +8739,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7466,7 +8750,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -7484,7 +8768,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7495,7 +8779,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7512,7 +8796,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema64.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7526,7 +8810,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7537,7 +8821,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7549,7 +8833,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema64.properties.expect.oneOf[1].type,parentSchema:schema64.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7570,7 +8854,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema64.properties.expect.oneOf,parentSchema:schema64.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7620,7 +8904,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema64.properties.capture.propertyNames,parentSchema:schema64.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7634,7 +8918,7 @@ for(const key4 in data6){
 let data7 = data6[key4];
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -7645,7 +8929,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -7657,7 +8941,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.capture.type,parentSchema:schema64.properties.capture,data:data6};
+const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7699,7 +8983,7 @@ let valid16 = false;
 let passing2 = null;
 const _errs45 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.retry.oneOf[0].type,parentSchema:schema64.properties.retry.oneOf[0],data:data9};
+const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7710,7 +8994,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.retry.oneOf[0],data:data9};
+const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7728,7 +9012,7 @@ passing2 = 0;
 const _errs47 = errors;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema64.properties.retry.oneOf[1].required,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7739,7 +9023,7 @@ errors++;
 }
 for(const key5 in data9){
 if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7752,7 +9036,7 @@ errors++;
 if(data9.attempts !== undefined){
 let data10 = data9.attempts;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema64.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -7763,7 +9047,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema64.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7803,7 +9087,7 @@ if(data9.on !== undefined){
 let data12 = data9.on;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data12};
+const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -7814,7 +9098,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data12};
+const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -7826,7 +9110,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.retry.oneOf[1].type,parentSchema:schema64.properties.retry.oneOf[1],data:data9};
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7847,7 +9131,7 @@ passing2 = 1;
 }
 }
 if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema64.properties.retry.oneOf,parentSchema:schema64.properties.retry,data:data9};
+const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7878,7 +9162,7 @@ if(data.sql !== undefined){
 let data14 = data.sql;
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema82.required,parentSchema:schema82,data:data14};
+const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -7889,7 +9173,7 @@ errors++;
 }
 for(const key6 in data14){
 if(!(((key6 === "query") || (key6 === "params")) || (key6 === "db"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema82,data:data14};
+const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7903,7 +9187,7 @@ if(data14.query !== undefined){
 let data15 = data14.query;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema82.properties.query,data:data15};
+const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7914,7 +9198,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.query.type,parentSchema:schema82.properties.query,data:data15};
+const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7931,7 +9215,7 @@ const len1 = data16.length;
 for(let i1=0; i1<len1; i1++){
 let data17 = data16[i1];
 if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema82.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema82.properties.params.items.type,parentSchema:schema82.properties.params.items,data:data17};
+const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7943,7 +9227,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema82.properties.params.type,parentSchema:schema82.properties.params,data:data16};
+const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7956,7 +9240,7 @@ errors++;
 if(data14.db !== undefined){
 let data18 = data14.db;
 if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema82.properties.db.type,parentSchema:schema82.properties.db,data:data18};
+const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -7968,7 +9252,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema82.type,parentSchema:schema82,data:data14};
+const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -7982,7 +9266,7 @@ if(data.github !== undefined){
 let data19 = data.github;
 if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
 if(data19.request === undefined){
-const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema83.required,parentSchema:schema83,data:data19};
+const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7993,7 +9277,7 @@ errors++;
 }
 for(const key7 in data19){
 if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema83,data:data19};
+const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -8007,7 +9291,7 @@ if(data19.request !== undefined){
 let data20 = data19.request;
 if(typeof data20 === "string"){
 if(func2(data20) < 1){
-const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema83.properties.request,data:data20};
+const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -8018,7 +9302,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.request.type,parentSchema:schema83.properties.request,data:data20};
+const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -8033,7 +9317,7 @@ let data21 = data19.params;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 }
 else {
-const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.properties.params.type,parentSchema:schema83.properties.params,data:data21};
+const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -8046,7 +9330,7 @@ errors++;
 if(data19.token !== undefined){
 let data22 = data19.token;
 if(typeof data22 !== "string"){
-const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.token.type,parentSchema:schema83.properties.token,data:data22};
+const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -8059,7 +9343,7 @@ errors++;
 if(data19.api !== undefined){
 let data23 = data19.api;
 if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.properties.api.type,parentSchema:schema83.properties.api,data:data23};
+const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -8071,7 +9355,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema83.type,parentSchema:schema83,data:data19};
+const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -8085,7 +9369,7 @@ if(data.jmeter !== undefined){
 let data24 = data.jmeter;
 if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 if(data24.plan === undefined){
-const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema84.required,parentSchema:schema84,data:data24};
+const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -8096,7 +9380,7 @@ errors++;
 }
 for(const key8 in data24){
 if(!((key8 === "plan") || (key8 === "properties"))){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data:data24};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -8110,7 +9394,7 @@ if(data24.plan !== undefined){
 let data25 = data24.plan;
 if(typeof data25 === "string"){
 if(func2(data25) < 1){
-const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.plan,data:data25};
+const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -8121,7 +9405,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.plan.type,parentSchema:schema84.properties.plan,data:data25};
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -8137,7 +9421,7 @@ if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
 for(const key9 in data26){
 let data27 = data26[key9];
 if(((typeof data27 !== "string") && (!((typeof data27 == "number") && (isFinite(data27))))) && (typeof data27 !== "boolean")){
-const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema84.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema84.properties.properties.additionalProperties.type,parentSchema:schema84.properties.properties.additionalProperties,data:data27};
+const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -8149,7 +9433,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.properties.type,parentSchema:schema84.properties.properties,data:data26};
+const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -8161,7 +9445,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data:data24};
+const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -8201,7 +9485,7 @@ let data29 = data.with;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 }
 else {
-const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.properties.with.type,parentSchema:schema64.properties.with,data:data29};
+const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -8213,7 +9497,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -8222,18 +9506,18 @@ vErrors.push(err69);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
-validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/1"] = validate73;
-const schema155 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
+exports["/$defs/flowItem/oneOf/1"] = validate76;
+const schema166 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate73.evaluated;
+const evaluated0 = validate76.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8242,7 +9526,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema155.required,parentSchema:schema155,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema166.required,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8253,7 +9537,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema155,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8266,8 +9550,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern28.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema86,data:data0};
+if(!pattern32.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema89,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8278,7 +9562,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8290,7 +9574,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema155.type,parentSchema:schema155,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema166.type,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8299,18 +9583,18 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
-validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2"] = validate74;
-const schema157 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
+exports["/$defs/flowItem/oneOf/2"] = validate77;
+const schema168 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate74.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8319,7 +9603,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema157.required,parentSchema:schema157,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema168.required,parentSchema:schema168,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8329,7 +9613,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema157.required,parentSchema:schema157,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema168.required,parentSchema:schema168,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8340,7 +9624,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "loop") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema157,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema168,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8357,7 +9641,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema157.properties.loop.oneOf[0].type,parentSchema:schema157.properties.loop.oneOf[0],data:data0};
+const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[0].type,parentSchema:schema168.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8368,7 +9652,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema157.properties.loop.oneOf[0],data:data0};
+const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8390,7 +9674,7 @@ let passing1 = null;
 const _errs9 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.count === undefined){
-const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema157.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema157.properties.loop.oneOf[1].oneOf[0],data:data0};
+const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema168.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema168.properties.loop.oneOf[1].oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8408,7 +9692,7 @@ passing1 = 0;
 const _errs10 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.while === undefined){
-const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema157.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema157.properties.loop.oneOf[1].oneOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema168.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema168.properties.loop.oneOf[1].oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8430,7 +9714,7 @@ passing1 = 1;
 }
 }
 if(!valid2){
-const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema157.properties.loop.oneOf[1].oneOf,parentSchema:schema157.properties.loop.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema168.properties.loop.oneOf[1].oneOf,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8453,7 +9737,7 @@ vErrors = null;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key1 in data0){
 if(!(((key1 === "count") || (key1 === "while")) || (key1 === "max"))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema157.properties.loop.oneOf[1],data:data0};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8466,7 +9750,7 @@ errors++;
 if(data0.count !== undefined){
 let data1 = data0.count;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema157.properties.loop.oneOf[1].properties.count.type,parentSchema:schema157.properties.loop.oneOf[1].properties.count,data:data1};
+const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[1].properties.count.type,parentSchema:schema168.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8477,7 +9761,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema157.properties.loop.oneOf[1].properties.count,data:data1};
+const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8492,7 +9776,7 @@ if(data0.while !== undefined){
 let data2 = data0.while;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data2};
+const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8503,7 +9787,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data2};
+const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8516,7 +9800,7 @@ errors++;
 if(data0.max !== undefined){
 let data3 = data0.max;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema157.properties.loop.oneOf[1].properties.max.type,parentSchema:schema157.properties.loop.oneOf[1].properties.max,data:data3};
+const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[1].properties.max.type,parentSchema:schema168.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8527,7 +9811,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 1 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema157.properties.loop.oneOf[1].properties.max,data:data3};
+const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8540,7 +9824,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema157.properties.loop.oneOf[1].type,parentSchema:schema157.properties.loop.oneOf[1],data:data0};
+const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema168.properties.loop.oneOf[1].type,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -8561,7 +9845,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema157.properties.loop.oneOf,parentSchema:schema157.properties.loop,data:data0};
+const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema168.properties.loop.oneOf,parentSchema:schema168.properties.loop,data:data0};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -8590,7 +9874,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema157.type,parentSchema:schema157,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema168.type,parentSchema:schema168,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8599,18 +9883,18 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate74.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/3"] = validate76;
-const schema159 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
+exports["/$defs/flowItem/oneOf/3"] = validate79;
+const schema170 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate79.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8619,7 +9903,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema159.required,parentSchema:schema159,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema170.required,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8629,7 +9913,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.if === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema159.required,parentSchema:schema159,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema170.required,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8640,7 +9924,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "if") || (key0 === "then")) || (key0 === "else"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema159,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8654,7 +9938,7 @@ if(data.if !== undefined){
 let data0 = data.if;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data0};
+const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8665,7 +9949,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data0};
+const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8689,7 +9973,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema159.type,parentSchema:schema159,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8698,18 +9982,18 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/4"] = validate79;
-const schema161 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
+exports["/$defs/flowItem/oneOf/4"] = validate82;
+const schema172 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
 
-function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate79.evaluated;
+const evaluated0 = validate82.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8718,7 +10002,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema161.required,parentSchema:schema161,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema172.required,parentSchema:schema172,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8729,7 +10013,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "parallel")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema161,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema172,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8747,7 +10031,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema161.type,parentSchema:schema161,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema172.type,parentSchema:schema172,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8756,18 +10040,18 @@ vErrors.push(err2);
 }
 errors++;
 }
-validate79.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
-validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/5"] = validate81;
-const schema162 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
+exports["/$defs/flowItem/oneOf/5"] = validate84;
+const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
 
-function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate81.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8776,7 +10060,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema162.required,parentSchema:schema162,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8786,7 +10070,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema162.required,parentSchema:schema162,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8797,7 +10081,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "group") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema162,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8840,7 +10124,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema162.type,parentSchema:schema162,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8849,18 +10133,285 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate81.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate83;
-const schema164 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+exports["/$defs/flowItem/oneOf/6"] = validate86;
+const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate83.evaluated;
+const evaluated0 = validate86.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.transaction === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema175.required,parentSchema:schema175,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.flow === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema175.required,parentSchema:schema175,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((key0 === "transaction") || (key0 === "isolation")) || (key0 === "db")) || (key0 === "retry")) || (key0 === "flow"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.transaction !== undefined){
+let data0 = data.transaction;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err3 = {instancePath:instancePath+"/transaction",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/transaction",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.isolation !== undefined){
+let data1 = data.isolation;
+if(!(((data1 === "read_committed") || (data1 === "repeatable_read")) || (data1 === "serializable"))){
+const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema175.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema175.properties.isolation.enum,parentSchema:schema175.properties.isolation,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.db !== undefined){
+let data2 = data.db;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema175.properties.db,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema175.properties.db.type,parentSchema:schema175.properties.db,data:data2};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.retry !== undefined){
+let data3 = data.retry;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+for(const key1 in data3){
+if(!(((key1 === "attempts") || (key1 === "backoff")) || (key1 === "on"))){
+const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema175.properties.retry,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data3.attempts !== undefined){
+let data4 = data3.attempts;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.retry.properties.attempts.type,parentSchema:schema175.properties.retry.properties.attempts,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 < 1 || isNaN(data4)){
+const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.retry.properties.attempts,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data3.backoff !== undefined){
+let data5 = data3.backoff;
+if(typeof data5 === "string"){
+if(!pattern6.test(data5)){
+const err11 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data3.on !== undefined){
+let data6 = data3.on;
+if(Array.isArray(data6)){
+if(data6.length < 1){
+const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema175.properties.retry.properties.on,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+const len0 = data6.length;
+for(let i0=0; i0<len0; i0++){
+let data7 = data6[i0];
+if(!((data7 === "deadlock") || (data7 === "serialization_failure"))){
+const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema175.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema175.properties.retry.properties.on.items.enum,parentSchema:schema175.properties.retry.properties.on.items,data:data7};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+let i1 = data6.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data6[i1], data6[j0])){
+const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema175.properties.retry.properties.on,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema175.properties.retry.properties.on.type,parentSchema:schema175.properties.retry.properties.on,data:data6};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.properties.retry.type,parentSchema:schema175.properties.retry,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.flow !== undefined){
+if(!(validate34(data.flow, {instancePath:instancePath+"/flow",parentData:data,parentDataProperty:"flow",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+validate86.errors = vErrors;
+return errors === 0;
+}
+validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate88;
+const schema178 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+
+function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate88.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8868,7 +10419,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema164.type,parentSchema:schema164,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema178.type,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8879,7 +10430,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema164,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8889,18 +10440,18 @@ vErrors.push(err1);
 errors++;
 }
 }
-validate83.errors = vErrors;
+validate88.errors = vErrors;
 return errors === 0;
 }
-validate83.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate88.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate84;
-const schema165 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate89;
+const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8913,7 +10464,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema165.oneOf[0].required,parentSchema:schema165.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema179.oneOf[0].required,parentSchema:schema179.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8931,7 +10482,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema165.oneOf[1].required,parentSchema:schema165.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema179.oneOf[1].required,parentSchema:schema179.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8953,7 +10504,7 @@ passing0 = 1;
 }
 }
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema165.oneOf,parentSchema:schema165,data};
+const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema179.oneOf,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8976,7 +10527,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "count") || (key0 === "while")) || (key0 === "max"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema165,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8989,7 +10540,7 @@ errors++;
 if(data.count !== undefined){
 let data0 = data.count;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema165.properties.count.type,parentSchema:schema165.properties.count,data:data0};
+const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.properties.count.type,parentSchema:schema179.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9000,7 +10551,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema165.properties.count,data:data0};
+const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9015,7 +10566,7 @@ if(data.while !== undefined){
 let data1 = data.while;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data1};
+const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9026,7 +10577,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data1};
+const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9039,7 +10590,7 @@ errors++;
 if(data.max !== undefined){
 let data2 = data.max;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema165.properties.max.type,parentSchema:schema165.properties.max,data:data2};
+const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.properties.max.type,parentSchema:schema179.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9050,7 +10601,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema165.properties.max,data:data2};
+const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9063,7 +10614,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.type,parentSchema:schema165,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9072,163 +10623,13 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate84.errors = vErrors;
-return errors === 0;
-}
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate85;
-const schema167 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
-
-function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate85.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema167.required,parentSchema:schema167,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate85.errors = vErrors;
-return errors === 0;
-}
-validate85.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate86;
-const schema168 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
-
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate86.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.while === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema168.required,parentSchema:schema168,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate86.errors = vErrors;
-return errors === 0;
-}
-validate86.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/step/oneOf/0"] = validate87;
-const schema169 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
-
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate87.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema169.required,parentSchema:schema169,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate87.errors = vErrors;
-return errors === 0;
-}
-validate87.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/step/oneOf/1"] = validate88;
-const schema170 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
-
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate88.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.sql === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema170.required,parentSchema:schema170,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate88.errors = vErrors;
-return errors === 0;
-}
-validate88.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/step/oneOf/2"] = validate89;
-const schema171 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
-
-function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate89.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.github === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema171.required,parentSchema:schema171,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
 validate89.errors = vErrors;
 return errors === 0;
 }
-validate89.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/3"] = validate90;
-const schema172 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate90;
+const schema181 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
 
 function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9241,8 +10642,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.jmeter === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema172.required,parentSchema:schema172,data};
+if(data.count === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema181.required,parentSchema:schema181,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9257,8 +10658,8 @@ return errors === 0;
 }
 validate90.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/4"] = validate91;
-const schema173 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate91;
+const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
 
 function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9271,8 +10672,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.use === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema173.required,parentSchema:schema173,data};
+if(data.while === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9287,7 +10688,8 @@ return errors === 0;
 }
 validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/expect/oneOf/0"] = validate92;
+exports["/$defs/step/oneOf/0"] = validate92;
+const schema183 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9299,9 +10701,9 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(typeof data === "string"){
-if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data};
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.http === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema183.required,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9311,23 +10713,13 @@ vErrors.push(err0);
 errors++;
 }
 }
-else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
 validate92.errors = vErrors;
 return errors === 0;
 }
 validate92.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/expect/oneOf/1"] = validate93;
-const schema175 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+exports["/$defs/step/oneOf/1"] = validate93;
+const schema184 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9339,9 +10731,168 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.sql === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema184.required,parentSchema:schema184,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate93.errors = vErrors;
+return errors === 0;
+}
+validate93.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/oneOf/2"] = validate94;
+const schema185 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
+
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate94.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.github === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema185.required,parentSchema:schema185,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate94.errors = vErrors;
+return errors === 0;
+}
+validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/oneOf/3"] = validate95;
+const schema186 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+
+function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate95.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.jmeter === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema186.required,parentSchema:schema186,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate95.errors = vErrors;
+return errors === 0;
+}
+validate95.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/oneOf/4"] = validate96;
+const schema187 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate96.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.use === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema187.required,parentSchema:schema187,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate96.errors = vErrors;
+return errors === 0;
+}
+validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/properties/expect/oneOf/0"] = validate97;
+
+function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate97.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(func2(data) < 1){
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate97.errors = vErrors;
+return errors === 0;
+}
+validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/properties/expect/oneOf/1"] = validate98;
+const schema189 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate98.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9355,7 +10906,7 @@ for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9366,7 +10917,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data0};
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9378,7 +10929,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema175.type,parentSchema:schema175,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema189.type,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9387,18 +10938,18 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate93.errors = vErrors;
+validate98.errors = vErrors;
 return errors === 0;
 }
-validate93.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate98.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/0"] = validate94;
-const schema177 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+exports["/$defs/step/properties/retry/oneOf/0"] = validate99;
+const schema191 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate99.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9406,7 +10957,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema177.type,parentSchema:schema177,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema191.type,parentSchema:schema191,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9417,7 +10968,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema177,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema191,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9427,18 +10978,18 @@ vErrors.push(err1);
 errors++;
 }
 }
-validate94.errors = vErrors;
+validate99.errors = vErrors;
 return errors === 0;
 }
-validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate99.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/1"] = validate95;
-const schema178 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+exports["/$defs/step/properties/retry/oneOf/1"] = validate100;
+const schema192 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate100.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9447,7 +10998,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.attempts === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema178.required,parentSchema:schema178,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9458,7 +11009,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "attempts") || (key0 === "backoff")) || (key0 === "on"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema178,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9471,7 +11022,7 @@ errors++;
 if(data.attempts !== undefined){
 let data0 = data.attempts;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema178.properties.attempts.type,parentSchema:schema178.properties.attempts,data:data0};
+const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.properties.attempts.type,parentSchema:schema192.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9482,7 +11033,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema178.properties.attempts,data:data0};
+const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9522,7 +11073,7 @@ if(data.on !== undefined){
 let data2 = data.on;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data2};
+const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9533,7 +11084,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data2};
+const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9545,7 +11096,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema178.type,parentSchema:schema178,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.type,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9554,163 +11105,13 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate95.errors = vErrors;
-return errors === 0;
-}
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/0"] = validate96;
-const schema181 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
-
-function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate96.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema181.required,parentSchema:schema181,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate96.errors = vErrors;
-return errors === 0;
-}
-validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/1"] = validate97;
-const schema182 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
-
-function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate97.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.post === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema182.required,parentSchema:schema182,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate97.errors = vErrors;
-return errors === 0;
-}
-validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/2"] = validate98;
-const schema183 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
-
-function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate98.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.put === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema183.required,parentSchema:schema183,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate98.errors = vErrors;
-return errors === 0;
-}
-validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/3"] = validate99;
-const schema184 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
-
-function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate99.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.patch === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema184.required,parentSchema:schema184,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate99.errors = vErrors;
-return errors === 0;
-}
-validate99.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/4"] = validate100;
-const schema185 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
-
-function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate100.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.delete === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema185.required,parentSchema:schema185,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
 validate100.errors = vErrors;
 return errors === 0;
 }
-validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate100.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/5"] = validate101;
-const schema186 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+exports["/$defs/httpRequest/oneOf/0"] = validate101;
+const schema195 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
 
 function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9723,8 +11124,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.head === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema186.required,parentSchema:schema186,data};
+if(data.get === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema195.required,parentSchema:schema195,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9739,8 +11140,8 @@ return errors === 0;
 }
 validate101.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/6"] = validate102;
-const schema187 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+exports["/$defs/httpRequest/oneOf/1"] = validate102;
+const schema196 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
 
 function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9753,8 +11154,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.options === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema187.required,parentSchema:schema187,data};
+if(data.post === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema196.required,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9769,7 +11170,8 @@ return errors === 0;
 }
 validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/0"] = validate103;
+exports["/$defs/httpRequest/oneOf/2"] = validate103;
+const schema197 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
 
 function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9781,9 +11183,9 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(typeof data === "string"){
-if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data};
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.put === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema197.required,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9793,23 +11195,13 @@ vErrors.push(err0);
 errors++;
 }
 }
-else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
 validate103.errors = vErrors;
 return errors === 0;
 }
 validate103.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/1"] = validate104;
-const schema189 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+exports["/$defs/httpRequest/oneOf/3"] = validate104;
+const schema198 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
 
 function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9822,8 +11214,167 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.patch === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema198.required,parentSchema:schema198,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate104.errors = vErrors;
+return errors === 0;
+}
+validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/httpRequest/oneOf/4"] = validate105;
+const schema199 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
+
+function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate105.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.delete === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema199.required,parentSchema:schema199,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate105.errors = vErrors;
+return errors === 0;
+}
+validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/httpRequest/oneOf/5"] = validate106;
+const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+
+function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate106.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.head === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema200.required,parentSchema:schema200,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate106.errors = vErrors;
+return errors === 0;
+}
+validate106.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/httpRequest/oneOf/6"] = validate107;
+const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+
+function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate107.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.options === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema201.required,parentSchema:schema201,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate107.errors = vErrors;
+return errors === 0;
+}
+validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/threshold/oneOf/0"] = validate108;
+
+function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate108.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(func2(data) < 1){
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate108.errors = vErrors;
+return errors === 0;
+}
+validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/threshold/oneOf/1"] = validate109;
+const schema203 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+
+function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate109.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema203.required,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9834,7 +11385,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema189,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9848,7 +11399,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9859,7 +11410,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9872,7 +11423,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema189.properties.abort.type,parentSchema:schema189.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema203.properties.abort.type,parentSchema:schema203.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9910,7 +11461,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.properties.description.type,parentSchema:schema189.properties.description,data:data3};
+const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema203.properties.description.type,parentSchema:schema203.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9922,7 +11473,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.type,parentSchema:schema189,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema203.type,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9931,17 +11482,17 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate104.errors = vErrors;
+validate109.errors = vErrors;
 return errors === 0;
 }
-validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate109.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate105;
+exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate110;
 
-function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate105.evaluated;
+const evaluated0 = validate110.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9950,7 +11501,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9961,7 +11512,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9970,18 +11521,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate105.errors = vErrors;
+validate110.errors = vErrors;
 return errors === 0;
 }
-validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate110.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate106;
-const schema193 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
+exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate111;
+const schema207 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
 
-function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate106.evaluated;
+const evaluated0 = validate111.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9990,7 +11541,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema193.required,parentSchema:schema193,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema207.required,parentSchema:schema207,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10001,7 +11552,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "expr") || (key0 === "abort"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema193,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema207,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10015,7 +11566,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10026,7 +11577,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.type,parentSchema:schema66,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10039,7 +11590,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema193.properties.abort.type,parentSchema:schema193.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema207.properties.abort.type,parentSchema:schema207.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10051,7 +11602,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.type,parentSchema:schema193,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema207.type,parentSchema:schema207,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10060,17 +11611,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate106.errors = vErrors;
+validate111.errors = vErrors;
 return errors === 0;
 }
-validate106.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate111.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/0"] = validate107;
+exports["/$defs/report/oneOf/0"] = validate112;
 
-function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate107.evaluated;
+const evaluated0 = validate112.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10078,7 +11629,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema105.enum},message:"must be equal to one of the allowed values",schema:schema105.enum,parentSchema:schema105,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10087,18 +11638,18 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate107.errors = vErrors;
+validate112.errors = vErrors;
 return errors === 0;
 }
-validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate112.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/1"] = validate108;
-const schema196 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+exports["/$defs/report/oneOf/1"] = validate113;
+const schema210 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
 
-function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate108.evaluated;
+const evaluated0 = validate113.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10107,7 +11658,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema196.required,parentSchema:schema196,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10118,7 +11669,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema196,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10131,7 +11682,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema105.enum},message:"must be equal to one of the allowed values",schema:schema105.enum,parentSchema:schema105,data:data0};
+const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10145,7 +11696,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema196.properties.path,data:data1};
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema210.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10156,7 +11707,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema196.properties.path.type,parentSchema:schema196.properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema210.properties.path.type,parentSchema:schema210.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10168,7 +11719,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema196.type,parentSchema:schema196,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.type,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10177,10 +11728,10 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate108.errors = vErrors;
+validate113.errors = vErrors;
 return errors === 0;
 }
-validate108.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate113.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 return exports;
 }

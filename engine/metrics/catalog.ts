@@ -46,6 +46,10 @@ export const STEP_METRICS = {
     m('sql.queries', 'counter', 'Statements run.'),
     m('sql.errors', 'rate', 'Share of statements that failed.'),
     m('sql.rows', 'counter', 'Rows returned or affected.'),
+    m('sql.transactions', 'counter', 'Transactions ended, tagged `status`: committed or failed (after any retries).'),
+    m('sql.transaction.duration', 'trend', 'From the first BEGIN to the COMMIT of a committed transaction, retries included.'),
+    m('sql.retries', 'counter', 'Transactions run again after a deadlock or serialization failure.'),
+    m('sql.deadlocks', 'counter', 'Transaction attempts the server failed to break a deadlock (SQLSTATE 40P01).'),
   ],
   github: [
     m('github.duration', 'trend', 'Time of one GitHub API request.'),

@@ -3,7 +3,7 @@
 // step, check, group and iteration metrics; executors record their own (http.*).
 
 import { performance } from 'node:perf_hooks';
-import type { FlowNode, GroupNode, Plan, StepNode } from '../compile/plan.js';
+import type { FlowNode, GroupNode, Plan, StepNode, TransactionNode } from '../compile/plan.js';
 import type { EvalScope } from '../expr/index.js';
 import { CookieJar } from '../executors/cookies.js';
 import type { StepResult, StepRunner, VuContext } from '../executors/types.js';
@@ -19,6 +19,8 @@ export interface VirtualUser {
   vars: Record<string, unknown>;
   /** The user's own variables: captures are written here too, so they outlive a parallel branch. */
   root: Record<string, unknown>;
+  /** Inside a transaction: a step failed, so the rest of the transaction's body is skipped. */
+  halted: boolean;
   random: Random;
   /** The object executors receive; reused for every step of this user. */
   context: VuContext;
@@ -38,6 +40,13 @@ export interface InterpreterOptions {
   baseVars: Record<string, unknown>;
   /** Open model: record http.duration_corrected (time from when the user meant to send). */
   correctForLag: boolean;
+  /** Transaction node id → its runner (the SQL executor's), for every transaction of these flows. */
+  transactions?: Map<number, TransactionRunner>;
+}
+
+/** What runs a `transaction:` node around its body (engine/executors/sql.ts). */
+export interface TransactionRunner {
+  run(ctx: VuContext, body: () => Promise<'ok' | 'failed' | 'stopped'>, sleep: (ms: number, signal: AbortSignal) => Promise<boolean>): Promise<boolean | undefined>;
 }
 
 /** What a step needs on every execution, looked up once: its runner and its metric handles. */
@@ -68,7 +77,7 @@ export class Interpreter {
   createUser(id: number, random: Random, signal: AbortSignal): VirtualUser {
     const vars: Record<string, unknown> = { ...this.options.baseVars, vu: id, workload: this.options.workload };
     const context: VuContext = { vu: id, iteration: 0, vars, signal, cookies: new CookieJar() };
-    return { id, iteration: 0, vars, root: vars, random, context, scope: { vars } };
+    return { id, iteration: 0, vars, root: vars, random, context, scope: { vars }, halted: false };
   }
 
   /** Runs `flow` once for `user`. `lagMs`: how late the iteration started after its intended start. */
@@ -111,6 +120,8 @@ export class Interpreter {
         if (!(await this.node(node, user, signal, lagMs))) return false;
         known = false;
       }
+      // Only ever set inside a transaction: the body ends at its first failed step, at every level.
+      if (user.halted) return true;
     }
     return known || !signal.aborted;
   }
@@ -130,6 +141,8 @@ export class Interpreter {
       }
       case 'group':
         return this.group(node, user, signal, lagMs);
+      case 'transaction':
+        return this.transaction(node, user, signal, lagMs);
       case 'loop': {
         const outer = user.vars['loop'];
         let ok = true;
@@ -154,6 +167,19 @@ export class Interpreter {
     const ok = await this.flow(node.body, user, signal, lagMs);
     if (ok) handle.record(performance.now() - started);
     return ok;
+  }
+
+  private async transaction(node: TransactionNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
+    const runner = this.options.transactions?.get(node.id);
+    if (!runner) throw new Error(`no runner for transaction ${node.id} (${node.name})`);
+    const body = async (): Promise<'ok' | 'failed' | 'stopped'> => {
+      user.halted = false;
+      const completed = await this.flow(node.body, user, signal, lagMs);
+      const failed = user.halted;
+      user.halted = false;
+      return !completed ? 'stopped' : failed ? 'failed' : 'ok';
+    };
+    return (await runner.run(user.context, body, sleep)) !== undefined;
   }
 
   private async step(node: StepNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<void> {
@@ -192,6 +218,7 @@ export class Interpreter {
     for (let i = 0; i < passed.length; i++) checks[i]!.record(passed[i] ? 1 : 0);
     metrics.duration.record(ended - started);
     metrics.errors.record(ok ? 0 : 1);
+    if (!ok && user.context.transaction !== undefined) user.halted = true;
     if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
   }
 

@@ -101,6 +101,7 @@ function scaleFlow(nodes: FlowNode[], factor: number): FlowNode[] {
       case 'think': return { ...n, minMs: n.minMs * factor, maxMs: n.maxMs * factor };
       case 'loop': return { ...n, body: scaleFlow(n.body, factor) };
       case 'group': return { ...n, body: scaleFlow(n.body, factor) };
+      case 'transaction': return { ...n, body: scaleFlow(n.body, factor) };
       case 'parallel': return { ...n, branches: scaleFlow(n.branches, factor) };
       case 'if': return { ...n, then: scaleFlow(n.then, factor), else: scaleFlow(n.else, factor) };
       case 'step': return n;

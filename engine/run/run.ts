@@ -6,11 +6,11 @@ import { hostname, cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { stepsOf, type FlowNode, type Plan } from '../compile/plan.js';
+import { stepsOf, transactionsOf, type FlowNode, type Plan } from '../compile/plan.js';
 import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
-import { createSqlExecutor } from '../executors/sql.js';
+import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
@@ -20,7 +20,7 @@ import { perfyVersion } from '../paths.js';
 import { startServices, stopServices } from '../services/index.js';
 import type { RunningService } from '../services/types.js';
 import { createFeeder, type DataFeeder } from './data.js';
-import { Interpreter, sleep, stepTags } from './interpreter.js';
+import { Interpreter, sleep, stepTags, type TransactionRunner } from './interpreter.js';
 import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
 import type { Segment } from './segment.js';
@@ -111,7 +111,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
       // Setup and teardown take no data rows: those belong to the load's iterations.
-      const setup = new Interpreter({ plan, store, workload: 'setup', runners: runnersFor(plan.setup, 'setup'), feeders: new Map(), baseVars, correctForLag: false });
+      const setup = new Interpreter({ plan, store, workload: 'setup', ...runnersFor(plan.setup, 'setup'), feeders: new Map(), baseVars, correctForLag: false });
       const user = setup.createUser(0, createRandom(plan.seed), stop.signal);
       await setup.iteration(user, plan.setup, stop.signal);
       for (const [name, value] of Object.entries(user.vars)) if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
@@ -146,7 +146,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Teardown: once, even after an abort; briefly after Ctrl-C.
     if (plan.teardown.length > 0) {
       const teardownSignal = end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
-      const teardown = new Interpreter({ plan, store, workload: 'teardown', runners: runnersFor(plan.teardown, 'teardown'), feeders: new Map(), baseVars, correctForLag: false });
+      const teardown = new Interpreter({ plan, store, workload: 'teardown', ...runnersFor(plan.teardown, 'teardown'), feeders: new Map(), baseVars, correctForLag: false });
       await teardown.iteration(teardown.createUser(0, createRandom(plan.seed), teardownSignal), plan.teardown, teardownSignal);
     }
   } catch (error) {
@@ -208,9 +208,15 @@ async function baseVariables(plan: Plan, services: RunningService[]): Promise<Re
   return vars;
 }
 
+/** The built-in executors of a run. */
+export interface Builtins extends Record<string, Executor> {
+  http: Executor;
+  sql: SqlExecutor;
+}
+
 /** The built-in executors for a plan (HTTP with its defaults) and its plugins; E_EXECUTOR_MISSING for a step none runs. */
-export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<string, Executor>; builtins: Record<string, Executor> }> {
-  const builtins = {
+export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
+  const builtins: Builtins = {
     http: createHttpExecutor({
       connectionsPerOrigin: plan.defaults.connections,
       tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
@@ -223,10 +229,13 @@ export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<strin
   return { plugins, builtins };
 }
 
-/** Creates the step runners of a flow; every executor used is added to `executors` (closed at the end). */
+/** The runners of a flow's steps and transactions, by node id. */
+export type RunnersFor = (nodes: FlowNode[], workload: string) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
+
+/** Creates the runners of a flow; every executor used is added to `executors` (closed at the end). */
 export function stepRunners(
-  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Record<string, Executor>, executors: Set<Executor>,
-): (nodes: FlowNode[], workload: string) => Map<number, StepRunner> {
+  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Builtins, executors: Set<Executor>,
+): RunnersFor {
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
   const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
   const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
@@ -237,13 +246,18 @@ export function stepRunners(
       executors.add(executor);
       runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services }));
     }
-    return runners;
+    const transactions = new Map<number, TransactionRunner>();
+    for (const node of transactionsOf(nodes)) {
+      executors.add(builtins.sql);
+      transactions.set(node.id, builtins.sql.transaction(node, { plan, store, tags: { workload }, target, defaultHeaders, services }));
+    }
+    return { runners, transactions };
   };
 }
 
 export interface DriveOptions {
   store: MetricStore;
-  runnersFor: (nodes: FlowNode[], workload: string) => Map<number, StepRunner>;
+  runnersFor: RunnersFor;
   feeders: Map<string, DataFeeder>;
   baseVars: Record<string, unknown>;
   signal: AbortSignal;
@@ -260,7 +274,7 @@ export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise
   await Promise.all(plan.workloads.map(async (workload, index) => {
     if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, signal))) return;
     const interpreter = new Interpreter({
-      plan, store, workload: workload.name, runners: options.runnersFor(workload.flow, workload.name), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
+      plan, store, workload: workload.name, ...options.runnersFor(workload.flow, workload.name), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
     });
     const run = startWorkload({
       workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,

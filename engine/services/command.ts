@@ -206,11 +206,16 @@ export interface SpawnOptions {
   stdout: 'log' | 'pipe';
   /** 'pipe' keeps a pipe to the child's stdin open, which closes when perfy's process ends however it ends. */
   stdin?: 'ignore' | 'pipe';
+  /** Keep what the log file already holds (default: start it empty). */
+  appendLog?: boolean;
+  /** Run the process as this user and group (perfy running as root starting PostgreSQL, which refuses root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Spawns `program args` (no shell); resolves once it is running, rejects with the spawn error (ENOENT, EACCES). */
 export function spawnManaged(program: string, args: string[], options: SpawnOptions): Promise<ManagedProcess> {
-  writeFileSync(options.logFile, '');
+  if (!options.appendLog) writeFileSync(options.logFile, '');
   // O_APPEND for everyone who writes to the log, so the child's and perfy's writes never overwrite each other.
   const fd = openSync(options.logFile, 'a');
   let child: ChildProcess;
@@ -221,6 +226,8 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
       stdio: [options.stdin ?? 'ignore', options.stdout === 'pipe' ? 'pipe' : fd, fd],
       detached: OWN_GROUP,
       windowsHide: true,
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
   } catch (error) {
     closeSync(fd);

@@ -6,12 +6,14 @@ import { PerfyError } from '../errors.js';
 import type { Plan } from '../compile/plan.js';
 import { startCommandService } from './command.js';
 import { startDemoApi, type BuiltinService } from './demo-api.js';
+import { startPostgresService } from './postgres.js';
 import type { RunningService } from './types.js';
 import { startFailed, startInterrupted, startUrlService, type ServiceContext } from './url.js';
 
 export type { RunningService } from './types.js';
 export type { ServiceContext } from './url.js';
 export { splitCommandLine, CommandLineError, STOP_GRACE_MS } from './command.js';
+export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
 
 type BuiltinStart = (name: string, config: BuiltinService, context: ServiceContext) => Promise<RunningService>;
 
@@ -26,14 +28,12 @@ function notAvailableYet(builtin: BuiltinService['builtin'], instead: string): B
 }
 
 const githubMockUnavailable = notAvailableYet('github-mock', 'point `url:` at a GitHub API you may load-test, or start your own mock with `command:`');
-const postgresUnavailable = notAvailableYet('postgres', 'give `url: postgres://USER@HOST:PORT/DB` of a running PostgreSQL, or start one with `command:` and `ready: tcp://HOST:PORT`');
-const UNAVAILABLE = new Set<BuiltinStart>([githubMockUnavailable, postgresUnavailable]);
+const UNAVAILABLE = new Set<BuiltinStart>([githubMockUnavailable]);
 
-/** Every name of the schema's `builtin` enum, and how to start it. */
+/** Every name of the schema's `builtin` enum, and how to start it. (A database is the `postgres` form.) */
 export const BUILTIN_SERVICES = {
   'demo-api': startDemoApi,
   'github-mock': githubMockUnavailable,
-  postgres: postgresUnavailable,
 } as const satisfies Record<BuiltinService['builtin'], BuiltinStart>;
 
 export interface StartServicesOptions {
@@ -56,6 +56,7 @@ export interface StartServicesOptions {
 export function startService(name: string, config: Plan['services'][string], context: ServiceContext): Promise<RunningService> {
   if ('command' in config) return startCommandService(name, config, context);
   if ('builtin' in config) return BUILTIN_SERVICES[config.builtin](name, config, context);
+  if ('postgres' in config) return startPostgresService(name, config, context);
   return startUrlService(name, config, context);
 }
 

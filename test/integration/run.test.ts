@@ -23,7 +23,7 @@ describe('the shipped scenarios', () => {
       const result = readResultDir(out.dir);
       assert.equal(result.status, 'completed');
       assert.deepEqual(result.overrides, ['--time-scale 20']);
-      assert.ok(total(result, 'http.reqs') > 0);
+      assert.ok(total(result, 'iterations') > 0);
     });
   }
 });

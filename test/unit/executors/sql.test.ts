@@ -7,6 +7,9 @@ import pg from 'pg';
 import type { Plan, StepNode } from '../../../engine/compile/plan.js';
 import { compileTemplate, type TemplateTree } from '../../../engine/compile/template.js';
 import { createSqlExecutor } from '../../../engine/executors/sql.js';
+import type { TransactionNode } from '../../../engine/compile/plan.js';
+import { Interpreter } from '../../../engine/run/interpreter.js';
+import { createRandom } from '../../../engine/random.js';
 import type { StepResult, VuContext } from '../../../engine/executors/types.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
@@ -128,5 +131,91 @@ describe('sql executor', () => {
     assert.equal(wait.count, 6);
     // Two connections, six statements of 200 ms: the last pair waited for two rounds.
     assert.ok(wait.max >= 350, `longest wait ${wait.max} ms`);
+  });
+
+  describe('transactions', () => {
+    const transaction = (name: string, body: StepNode[], retryAttempts: number): TransactionNode => ({
+      type: 'transaction', id: nextId++, name, isolation: 'read committed', db: db!.url,
+      retry: { attempts: retryAttempts, backoffMs: 10, sqlstates: ['40P01', '40001'] }, body, location: { file: 'test.yaml', line: 1, col: 1 },
+    });
+
+    async function runTransactions(nodes: TransactionNode[]): Promise<{ store: MetricStore; outcomes: string[] }> {
+      const local = createMetricStore();
+      const setup = { plan: { services: {} } as unknown as Plan, store: local, tags: { workload: 'w' }, target: undefined, defaultHeaders: {}, services: {} };
+      const runners = new Map(nodes.flatMap((n) => n.body as StepNode[]).map((s) => [s.id, executor.create(s, { ...setup, tags: { workload: 'w', step: s.name } })]));
+      const transactions = new Map(nodes.map((n) => [n.id, executor.transaction(n, setup)]));
+      const plan = { variables: {}, seed: 1 } as unknown as Plan;
+      const interpreter = new Interpreter({ plan, store: local, workload: 'w', runners, transactions, feeders: new Map(), baseVars: {}, correctForLag: false });
+      const signal = new AbortController().signal;
+      const outcomes = await Promise.all(nodes.map((n, i) => interpreter.iteration(interpreter.createUser(i + 1, createRandom(i + 1), signal), [n], signal)));
+      return { store: local, outcomes };
+    }
+    const sum = (store: MetricStore, name: string, tags: Record<string, string> = {}): number =>
+      store.snapshot().metrics.filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v)).reduce((a, m) => a + m.sum, 0);
+    const balances = async (): Promise<number[]> => {
+      const client = new pg.Client(db!.url);
+      await client.connect();
+      const rows = (await client.query('SELECT balance FROM accounts ORDER BY id')).rows as { balance: number }[];
+      await client.end();
+      return rows.map((r) => r.balance);
+    };
+
+    before(async () => {
+      if (db === undefined) return;
+      const client = new pg.Client(db.url);
+      await client.connect();
+      await client.query('CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)');
+      await client.end();
+    });
+    const reset = async (): Promise<void> => {
+      const client = new pg.Client(db!.url);
+      await client.connect();
+      await client.query('DELETE FROM accounts');
+      await client.query('INSERT INTO accounts VALUES (1, 100), (2, 100)');
+      await client.end();
+    };
+
+    it('two transfers in opposite order deadlock; the loser rolls back, is retried and commits', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      await reset();
+      const move = (from: number, to: number): StepNode[] => [
+        sqlStep('UPDATE accounts SET balance = balance - 10 WHERE id = $1', [String(from)], db!.url),
+        // Both hold their first row before either asks for its second: a deadlock every time.
+        sqlStep('SELECT pg_sleep(0.3)', [], db!.url),
+        sqlStep('UPDATE accounts SET balance = balance + 10 WHERE id = $1', [String(to)], db!.url),
+      ];
+      const { store: local, outcomes } = await runTransactions([transaction('a_to_b', move(1, 2), 3), transaction('b_to_a', move(2, 1), 3)]);
+      assert.deepEqual(outcomes, ['completed', 'completed']);
+      assert.equal(sum(local, 'sql.transactions', { status: 'committed' }), 2, 'both committed in the end');
+      assert.equal(sum(local, 'sql.transactions', { status: 'failed' }), 0);
+      assert.ok(sum(local, 'sql.deadlocks') >= 1, 'the server broke a deadlock');
+      assert.equal(sum(local, 'sql.retries'), sum(local, 'sql.deadlocks'), 'each deadlock retried once');
+      assert.ok(sum(local, 'sql.errors', { status: '40P01', status_class: '40' }) >= 1);
+      // Both transfers applied exactly once: the rolled-back attempt left nothing behind.
+      assert.deepEqual(await balances(), [100, 100]);
+    });
+
+    it('without retries a deadlocked transaction is counted as failed and rolled back; a failed step ends the body', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      await reset();
+      const move = (from: number, to: number, delta: number): StepNode[] => [
+        sqlStep('UPDATE accounts SET balance = balance - $2 WHERE id = $1', [String(from), String(delta)], db!.url),
+        sqlStep('SELECT pg_sleep(0.3)', [], db!.url),
+        sqlStep('UPDATE accounts SET balance = balance + $2 WHERE id = $1', [String(to), String(delta)], db!.url),
+        sqlStep('INSERT INTO notes (body) VALUES ($1)', [`after ${from}`], db!.url),
+      ];
+      const a = transaction('a', move(1, 2, 10), 0);
+      const b = transaction('b', move(2, 1, 30), 0);
+      const { store: local } = await runTransactions([a, b]);
+      assert.equal(sum(local, 'sql.transactions', { status: 'committed' }), 1);
+      assert.equal(sum(local, 'sql.transactions', { status: 'failed' }), 1);
+      assert.equal(sum(local, 'sql.retries'), 0);
+      const [one, two] = await balances();
+      // Exactly one transfer happened, whole: 10 from 1 to 2, or 30 from 2 to 1.
+      assert.ok((one === 90 && two === 110) || (one === 130 && two === 70), `${one}, ${two}`);
+      // The deadlocked transaction's last statement never ran: its failed step ended the body.
+      const inserts = [a, b].map((n) => sum(local, 'sql.queries', { step: n.body[3]!.type === 'step' ? (n.body[3] as StepNode).name : '' }));
+      assert.deepEqual(inserts.sort(), [0, 1]);
+    });
   });
 });

@@ -68,7 +68,7 @@ function thinks(nodes: FlowNode[]): string[] {
   return nodes.flatMap((n): string[] => {
     switch (n.type) {
       case 'think': return [`${n.minMs}..${n.maxMs}`];
-      case 'loop': case 'group': return thinks(n.body);
+      case 'loop': case 'group': case 'transaction': return thinks(n.body);
       case 'parallel': return thinks(n.branches);
       case 'if': return [...thinks(n.then), ...thinks(n.else)];
       case 'step': return [];

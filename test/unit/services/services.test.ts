@@ -166,9 +166,9 @@ describe('builtin demo-api', () => {
     }
   });
 
-  it('github-mock and postgres are not available yet: E_SERVICE_START naming what is', async () => {
-    assert.deepEqual(Object.keys(BUILTIN_SERVICES).sort(), ['demo-api', 'github-mock', 'postgres']);
-    for (const builtin of ['github-mock', 'postgres'] as const) {
+  it('github-mock is not available yet: E_SERVICE_START naming what is', async () => {
+    assert.deepEqual(Object.keys(BUILTIN_SERVICES).sort(), ['demo-api', 'github-mock']);
+    for (const builtin of ['github-mock'] as const) {
       const error = await startFails({ x: { builtin } });
       assert.equal(error.code, 'E_SERVICE_START');
       assert.match(error.problems[0]?.hint ?? '', /demo-api/);

@@ -826,7 +826,7 @@ const rows: Row[] = [
       target: http://localhost:8080
       services:
         api: { builtin: demo-api }
-        db: { builtin: postgres }
+        db: { postgres: embedded }
       load:
         - { rate: 10/s, duration: 5s }
       flow:
@@ -932,7 +932,7 @@ const rows: Row[] = [
       name: t
       variables: { id: 1 }
       services:
-        db: { builtin: postgres }
+        db: { postgres: embedded }
       load:
         - { rate: 10/s, duration: 5s }
       flow:

@@ -1,0 +1,64 @@
+// The database scenarios, run as users run them, against a real PostgreSQL: the counts perfy reports are
+// checked against what the database holds afterwards.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { perfyAsync, readResultDir, tempDir, total } from '../helpers.js';
+import { startTestPostgres, type TestPostgres } from '../postgres.js';
+
+describe('database scenarios', () => {
+  let db: TestPostgres | undefined;
+  before(async () => {
+    db = await startTestPostgres();
+  });
+  after(async () => {
+    await db?.stop();
+  });
+
+  it('db_deadlock: deadlocks happen, are counted and retried, and every transfer commits; money is conserved', async (t) => {
+    if (db === undefined) return t.skip('no PostgreSQL');
+    const out = tempDir();
+    after(out.cleanup);
+    const run = await perfyAsync(['run', 'scenarios/db_deadlock.yaml', '--time-scale', '4', '--quiet', '--out', out.dir]);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const result = readResultDir(out.dir);
+    assert.ok(total(result, 'sql.deadlocks') > 0);
+    assert.equal(total(result, 'sql.transactions', { status: 'failed' }), 0);
+    // Every iteration is one transaction, committed in the end.
+    assert.equal(total(result, 'sql.transactions', { status: 'committed' }), total(result, 'iterations', { workload: 'upward' }) + total(result, 'iterations', { workload: 'downward' }));
+    assert.equal(total(result, 'sql.retries'), total(result, 'sql.deadlocks'));
+    // The teardown's check: the sum of the balances is what it was.
+    assert.equal(total(result, 'checks', { step: 'money is conserved' }), 1);
+  });
+
+  it('db_load on an existing server (postgres url): rows written equal the successful write steps', async (t) => {
+    if (db === undefined) return t.skip('no PostgreSQL');
+    const out = tempDir();
+    after(out.cleanup);
+    const run = await perfyAsync(['run', 'scenarios/db_load.yaml', '--time-scale', '10', '--quiet', '--out', out.dir,
+      '--set', `services.db={ postgres: { url: "${db.url}" }, init: ../fixtures/sql/notes.sql }`]);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const result = readResultDir(out.dir);
+    const client = new pg.Client(db.url);
+    await client.connect();
+    const written = Number((await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n);
+    await client.end();
+    assert.ok(written > 0);
+    assert.equal(total(result, 'sql.queries', { step: 'write note', status: 'ok' }), written);
+    assert.equal(total(result, 'sql.rows', { step: 'write note' }), written);
+    assert.equal(total(result, 'sql.queries', { step: 'read back', status: 'ok' }), written);
+  });
+
+  it('db_pool_stress: statements wait for the pool, and sql.pool_wait says so', async (t) => {
+    if (db === undefined) return t.skip('no PostgreSQL');
+    const out = tempDir();
+    after(out.cleanup);
+    const run = await perfyAsync(['run', 'scenarios/db_pool_stress.yaml', '--time-scale', '5', '--quiet', '--out', out.dir]);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const result = readResultDir(out.dir);
+    const wait = result.metrics.metrics.find((m) => m.name === 'sql.pool_wait')!;
+    const duration = result.metrics.metrics.find((m) => m.name === 'sql.duration')!;
+    assert.ok(wait.sum / wait.count > duration.sum / duration.count, 'waiting for a connection took longer than the statements');
+  });
+});
