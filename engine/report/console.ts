@@ -141,6 +141,16 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     lines.push('', `  ${c.bold('errors')}  ${[...errorClasses].map(([k, v]) => `${k}: ${count(v)}`).join(' · ')}`);
   }
 
+  // SQL failures by step and SQLSTATE (or connection error class): which statement failed, and how.
+  const sqlErrors = new Map<string, number>();
+  for (const m of metrics.filter((x) => x.name === 'sql.queries' && x.tags['status'] !== 'ok')) {
+    const key = `${m.tags['step'] ?? '?'}: ${m.tags['status'] ?? '?'}`;
+    sqlErrors.set(key, (sqlErrors.get(key) ?? 0) + m.sum);
+  }
+  if (sqlErrors.size) {
+    lines.push('', `  ${c.bold('sql errors')}  ${[...sqlErrors].map(([k, v]) => `${k} × ${count(v)}`).join(' · ')}`);
+  }
+
   const checks = metrics.filter((m) => m.name === 'checks');
   if (checks.length) {
     const hits = checks.reduce((s, m) => s + m.sum, 0);

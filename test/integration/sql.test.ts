@@ -61,4 +61,29 @@ describe('database scenarios', () => {
     const duration = result.metrics.metrics.find((m) => m.name === 'sql.duration')!;
     assert.ok(wait.sum / wait.count > duration.sum / duration.count, 'waiting for a connection took longer than the statements');
   });
+
+  it('bad SQL fails its steps with their SQLSTATE, named by step in the summary, and the run goes on', async (t) => {
+    if (db === undefined) return t.skip('no PostgreSQL');
+    const dir = tempDir({ 's.yaml': `name: bad_sql
+services:
+  db: { postgres: embedded, init: "CREATE TABLE t (id int);" }
+load: [ { rate: 10/s, duration: 1s } ]
+flow:
+  - name: missing table
+    sql: { query: "SELECT * FROM nowhere" }
+  - name: syntax
+    sql: { query: "SELEC 1" }
+  - name: fine
+    sql: { query: "SELECT count(*) AS n FROM t" }
+    expect: "rows[0].n == 0"
+thresholds: [ "rate(checks) == 100%" ]
+` });
+    after(dir.cleanup);
+    const run = await perfyAsync(['run', dir.path('s.yaml'), '--quiet', '--out', dir.path('out')]);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /sql errors .*syntax: 42601 × 10/);
+    assert.match(run.stdout, /missing table: 42P01 × 10/);
+    const result = readResultDir(dir.path('out'));
+    assert.equal(total(result, 'sql.queries', { step: 'fine', status: 'ok' }), 10, 'the steps after the failed ones ran');
+  });
 });
