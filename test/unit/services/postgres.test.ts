@@ -27,6 +27,22 @@ const context = { scenarioDir: temp.dir, logDir, stopGraceMs: 2_000 };
 const started: RunningService[] = [];
 const isRoot = process.platform !== 'win32' && userInfo().uid === 0;
 
+/**
+ * Why root cannot run this test's node as `nobody`, or undefined when it can: the node binary or the built
+ * package may sit in a directory only root can enter (a checkout under /root). Not a missing component: the
+ * checks that need it skip, saying so.
+ */
+function nobodyCannotRunNode(): string | undefined {
+  const uid = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) return 'no user `nobody` to run as';
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'engine'))})`], {
+    uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()), cwd: '/', encoding: 'utf8',
+  });
+  if (probe.status === 0) return undefined;
+  return `the user \`nobody\` cannot run ${process.execPath} on ${PACKAGE_ROOT} (${probe.error?.message ?? probe.stderr.trim().split('\n')[0]})`;
+}
+
 /** The binaries, or why the tests skip (in CI, PERFY_REQUIRE_ALL=1, a missing package fails instead). */
 let binaries: PostgresBinaries | undefined;
 let skip: string | false = false;
@@ -315,15 +331,16 @@ describe('the PostgreSQL binaries', { skip }, () => {
       `;
       let result;
       if (isRoot) {
+        const cannot = nobodyCannotRunNode();
+        if (cannot !== undefined) return t.skip(cannot);
         const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-        if (nobody.status !== 0) return t.skip('no user `nobody` to run as');
         result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', uid: Number(nobody.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()), cwd: '/' });
       } else {
         spawnSync('chmod', ['a-w', join(native, 'lib')]);
         result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
         spawnSync('chmod', ['u+w', join(native, 'lib')]);
       }
-      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.status, 0, result.error?.message ?? result.stderr);
       const outcome = JSON.parse(result.stdout) as { libraryPath: string; fallback: string; status: number };
       assert.equal(outcome.libraryPath, outcome.fallback);
       assert.equal(outcome.status, 0, 'the server runs with the fallback links on LD_LIBRARY_PATH');
@@ -353,8 +370,9 @@ describe('the PostgreSQL binaries', { skip }, () => {
   });
 
   it('as a normal user (root runs this check as `nobody`): start, query, stop, directory removed', { skip: isRoot ? false : 'the other tests already run as a normal user' }, async (t) => {
+    const cannot = nobodyCannotRunNode();
+    if (cannot !== undefined) return t.skip(cannot);
     const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-    if (nobody.status !== 0) return t.skip('no user `nobody` to run as');
     const logs = mkdtempSync(join(tmpdir(), 'perfy-test-nobody-'));
     spawnSync('chmod', ['777', logs]);
     try {
@@ -373,7 +391,7 @@ describe('the PostgreSQL binaries', { skip }, () => {
       const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8', uid: Number(nobody.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()), cwd: '/', timeout: 60_000,
       });
-      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.status, 0, result.error?.message ?? result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), { n: 1, removed: true });
       assert.match(readFileSync(join(logs, 'asNobody.log'), 'utf8'), /OS user nobody/);
     } finally {
