@@ -292,21 +292,10 @@ class DeadlineError extends Error {
 
 /** `work`, unless the deadline passes or the run stops first; then `abandon` receives what `work` becomes. */
 function withDeadline<T>(work: Promise<T>, deadline: number, signal: AbortSignal, abandon: (late: Promise<T>) => void): Promise<T> {
-  if (deadline === Infinity && !signal.aborted) {
-    let onAbort: (() => void) | undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new DeadlineError('aborted'));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    return Promise.race([work, stopped]).finally(() => signal.removeEventListener('abort', onAbort!)).catch((error: unknown) => {
-      if (error instanceof DeadlineError) abandon(work);
-      throw error;
-    });
-  }
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError('timeout')), Math.max(0, deadline - performance.now()));
+    if (deadline !== Infinity) timer = setTimeout(() => reject(new DeadlineError('timeout')), Math.max(0, deadline - performance.now()));
     onAbort = () => reject(new DeadlineError('aborted'));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
