@@ -63,7 +63,8 @@ export function createSqlExecutor(): SqlExecutor {
     create(step, setup) {
       const request = step.request as Record<string, TemplateTree>;
       const db = request['db'];
-      const dbText = db === undefined ? undefined : isTemplate(db) ? db.render({}) : String(db);
+      // `db:` is fixed for the run: a template in it may read the services (`{{services.db.url}}`), nothing else.
+      const dbText = db === undefined ? undefined : isTemplate(db) ? db.render({ services: setup.services }) : String(db);
       const { url, pool } = resolveDatabase(dbText, step, setup);
       return new SqlStepRunner(step, setup, poolFor(url, pool));
     },

@@ -78,6 +78,15 @@ describe('sql executor', () => {
     assert.equal(metric('sql.pool_wait')[0]!.count, 1);
   });
 
+  it('db may be a template of a service\'s URL', async (t) => {
+    if (skip()) return t.skip('no PostgreSQL');
+    store = createMetricStore();
+    const step = sqlStep('SELECT 5 AS n', [], '{{services.main.url}}');
+    const runner = executor.create(step, { plan: { services: {} } as unknown as Plan, store, tags: { step: step.name }, target: undefined, defaultHeaders: {}, services: { main: { url: db!.url, host: '127.0.0.1', port: db!.port } } });
+    const r = await runner.execute({ vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal }, 5000);
+    assert.deepEqual(r.response['rows'], [{ n: 5 }]);
+  });
+
   it('a lone placeholder keeps its value\'s type; a missing one is NULL', async (t) => {
     if (skip()) return t.skip('no PostgreSQL');
     const r = await run(sqlStep('SELECT $1::int + 1 AS n, $2::text IS NULL AS missing, $3::text AS mixed', ['{{n}}', '{{nothing}}', 'n={{n}}'], db!.url), { n: 41 });
