@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compileTemplate, type TemplateTree } from '../engine/compile/template.js';
 import type { Result } from '../engine/metrics/result.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
 
@@ -82,4 +83,12 @@ export function total(result: Result, name: string, tags: Record<string, string>
   return result.metrics.metrics
     .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
     .reduce((s, m) => s + m.sum, 0);
+}
+
+/** Every string in `value` becomes a compiled template, as the compiler does for a step's settings. */
+export function templateTree(value: unknown): TemplateTree {
+  if (typeof value === 'string') return compileTemplate(value);
+  if (Array.isArray(value)) return value.map(templateTree);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, templateTree(v)]));
+  return value as TemplateTree;
 }

@@ -38,6 +38,8 @@ const DEFAULT_WHILE_MAX = 1000;
 /** A transaction's `retry:` without `attempts` / `backoff`. */
 const DEFAULT_TRANSACTION_RETRIES = 3;
 const DEFAULT_TRANSACTION_BACKOFF_MS = 10;
+/** The failures a transaction's `retry.on` names, as PostgreSQL reports them. */
+const RETRYABLE_SQLSTATE = { deadlock: '40P01', serialization_failure: '40001' } as const;
 
 export interface CompileResult {
   plan: Plan | undefined;
@@ -404,17 +406,16 @@ class Compiler {
     });
     visit(body, [...p, 'flow']);
     const retry = item.retry;
-    const ON: Record<string, string> = { deadlock: '40P01', serialization_failure: '40001' };
     return {
       type: 'transaction',
       id,
       name: item.transaction,
       isolation: item.isolation === 'serializable' ? 'serializable' : item.isolation === 'repeatable_read' ? 'repeatable read' : 'read committed',
-      db: item.db,
+      db: item.db === undefined ? undefined : this.tree(item.db, [...p, 'db'], ctx),
       retry: {
         attempts: retry === undefined ? 0 : retry.attempts ?? DEFAULT_TRANSACTION_RETRIES,
         backoffMs: retry?.backoff === undefined ? DEFAULT_TRANSACTION_BACKOFF_MS : (parseDuration(retry.backoff) ?? DEFAULT_TRANSACTION_BACKOFF_MS),
-        sqlstates: (retry?.on ?? ['deadlock', 'serialization_failure']).map((o) => ON[o]!),
+        sqlstates: (retry?.on ?? ['deadlock', 'serialization_failure']).map((o) => RETRYABLE_SQLSTATE[o]),
       },
       body,
       location: this.document.locate([...p, 'transaction']),

@@ -140,8 +140,8 @@ export interface TransactionNode {
   id: number;
   name: string;
   isolation: 'read committed' | 'repeatable read' | 'serializable';
-  /** As a step's `db:`: a postgres service or a URL; undefined: the scenario's only postgres service. */
-  db: string | undefined;
+  /** As a step's `db:` (a template that may read the services): a postgres service or a URL; undefined: the scenario's only postgres service. */
+  db: TemplateTree | undefined;
   /** Run the whole transaction again (after ROLLBACK) when it fails with one of these SQLSTATEs. */
   retry: { attempts: number; backoffMs: number; sqlstates: string[] };
   body: FlowNode[];

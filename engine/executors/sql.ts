@@ -20,7 +20,9 @@ const DEFAULT_POOL: PostgresPoolSettings = poolSettingsOf({ postgres: 'embedded'
  * The database of a step: `db` names a postgres service (its URL and `pool:` settings) or is a postgres:// URL
  * (default settings); without `db`, the scenario's only postgres service.
  */
-export function resolveDatabase(db: string | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): { url: string; pool: PostgresPoolSettings } {
+export function resolveDatabase(tree: TemplateTree | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): { url: string; pool: PostgresPoolSettings } {
+  // `db:` is fixed for the run: a template in it may read the services (`{{services.db.url}}`), nothing else.
+  const db = tree === undefined ? undefined : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
   if (db !== undefined && /^postgres(ql)?:\/\//.test(db)) return { url: db, pool: DEFAULT_POOL };
   const postgres = Object.entries(setup.plan.services).filter(([, config]) => 'postgres' in config).map(([name]) => name);
   const name = db ?? (postgres.length === 1 ? postgres[0] : undefined);
@@ -61,11 +63,7 @@ export function createSqlExecutor(): SqlExecutor {
       return new SqlTransactionRunner(node, setup, poolFor(url, pool));
     },
     create(step, setup) {
-      const request = step.request as Record<string, TemplateTree>;
-      const db = request['db'];
-      // `db:` is fixed for the run: a template in it may read the services (`{{services.db.url}}`), nothing else.
-      const dbText = db === undefined ? undefined : isTemplate(db) ? db.render({ services: setup.services }) : String(db);
-      const { url, pool } = resolveDatabase(dbText, step, setup);
+      const { url, pool } = resolveDatabase((step.request as Record<string, TemplateTree>)['db'], step, setup);
       return new SqlStepRunner(step, setup, poolFor(url, pool));
     },
     async close() {

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Plan, StepNode } from '../../../engine/compile/plan.js';
 import { compileTemplate, type TemplateTree } from '../../../engine/compile/template.js';
+import { templateTree } from '../../helpers.js';
 import { PerfyError } from '../../../engine/errors.js';
 import { EXECUTORS, executorFor, loadPlugin } from '../../../engine/executors/index.js';
 import { classifyError, createHttpExecutor, type HttpExecutorOptions } from '../../../engine/executors/http.js';
@@ -24,17 +25,6 @@ import type { MetricHandle, MetricStore, MetricType, Tags } from '../../../engin
 
 // ---------------------------------------------------------------- helpers
 
-/** Every string in `value` becomes a compiled template, as the compiler does for a step's `http:` mapping. */
-function toTree(value: unknown): TemplateTree {
-  if (typeof value === 'string') return compileTemplate(value);
-  if (Array.isArray(value)) return value.map(toTree);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, TemplateTree> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toTree(v);
-    return out;
-  }
-  return value as TemplateTree;
-}
 
 let nextId = 1;
 function httpStep(request: Record<string, unknown>, options: { expects?: string[]; captures?: Record<string, string>; retryOn?: string } = {}): StepNode {
@@ -46,7 +36,7 @@ function httpStep(request: Record<string, unknown>, options: { expects?: string[
     kind: 'http',
     plugin: undefined,
     summary: `${method.toUpperCase()} ${String(request[method])}`,
-    request: toTree(request),
+    request: templateTree(request),
     tags: {},
     condition: undefined,
     expects: (options.expects ?? []).map((e) => compileExpression(e)),

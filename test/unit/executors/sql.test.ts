@@ -5,23 +5,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Plan, StepNode } from '../../../engine/compile/plan.js';
-import { compileTemplate, type TemplateTree } from '../../../engine/compile/template.js';
+import type { TemplateTree } from '../../../engine/compile/template.js';
 import { createSqlExecutor } from '../../../engine/executors/sql.js';
 import type { TransactionNode } from '../../../engine/compile/plan.js';
 import { Interpreter } from '../../../engine/run/interpreter.js';
 import { createRandom } from '../../../engine/random.js';
-import type { StepResult, VuContext } from '../../../engine/executors/types.js';
+import type { ExecutorSetup, StepResult, VuContext } from '../../../engine/executors/types.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
+import { templateTree } from '../../helpers.js';
 import { startTestPostgres, type TestPostgres } from '../../postgres.js';
 
 let nextId = 1;
 
-function toTree(value: unknown): TemplateTree {
-  if (typeof value === 'string') return compileTemplate(value);
-  if (Array.isArray(value)) return value.map(toTree);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toTree(v)]));
-  return value as TemplateTree;
+
+/** What the run hands the executor: no services unless given, an empty plan unless given. */
+function setupOf(store: MetricStore, tags: Record<string, string>, services: ExecutorSetup['services'] = {}, plan = { services: {} } as unknown as Plan): ExecutorSetup {
+  return { plan, store, tags, target: undefined, defaultHeaders: {}, services };
 }
 
 function sqlStep(query: string, params: unknown[], db: string): StepNode {
@@ -29,7 +29,7 @@ function sqlStep(query: string, params: unknown[], db: string): StepNode {
   return {
     type: 'step', id, name: `q${id}`, kind: 'sql', plugin: undefined, summary: query,
     // As the compiler leaves it: the statement a static template, the rest compiled.
-    request: { query: { source: query, isStatic: true, names: [], render: () => query }, params: toTree(params), db: toTree(db) } as TemplateTree,
+    request: { query: { source: query, isStatic: true, names: [], render: () => query }, params: templateTree(params), db: templateTree(db) } as TemplateTree,
     tags: {}, condition: undefined, expects: [], captures: [], timeoutMs: 5000, retry: undefined,
     location: { file: 'test.yaml', line: 1, col: 1 },
   };
@@ -56,7 +56,7 @@ describe('sql executor', () => {
 
   const run = (step: StepNode, vars: Record<string, unknown> = {}, timeoutMs = 5000): Promise<StepResult> => {
     store = createMetricStore();
-    const runner = executor.create(step, { plan: { services: {} } as unknown as Plan, store, tags: { step: step.name }, target: undefined, defaultHeaders: {}, services: {} });
+    const runner = executor.create(step, setupOf(store, { step: step.name }));
     const ctx: VuContext = { vu: 1, iteration: 0, vars, signal: new AbortController().signal };
     return runner.execute(ctx, timeoutMs);
   };
@@ -82,7 +82,7 @@ describe('sql executor', () => {
     if (skip()) return t.skip('no PostgreSQL');
     store = createMetricStore();
     const step = sqlStep('SELECT 5 AS n', [], '{{services.main.url}}');
-    const runner = executor.create(step, { plan: { services: {} } as unknown as Plan, store, tags: { step: step.name }, target: undefined, defaultHeaders: {}, services: { main: { url: db!.url, host: '127.0.0.1', port: db!.port } } });
+    const runner = executor.create(step, setupOf(store, { step: step.name }, { main: { url: db!.url, host: '127.0.0.1', port: db!.port } }));
     const r = await runner.execute({ vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal }, 5000);
     assert.deepEqual(r.response['rows'], [{ n: 5 }]);
   });
@@ -131,7 +131,7 @@ describe('sql executor', () => {
     const local = createMetricStore();
     const plan = { services: { db: { postgres: 'embedded', pool: { max: 2 } } } } as unknown as Plan;
     const step = sqlStep('SELECT pg_sleep(0.2)', [], 'db');
-    const runner = small.create(step, { plan, store: local, tags: { step: step.name }, target: undefined, defaultHeaders: {}, services: { db: { url, host: '127.0.0.1', port: db!.port } } });
+    const runner = small.create(step, setupOf(local, { step: step.name }, { db: { url, host: '127.0.0.1', port: db!.port } }, plan));
     const ctx: VuContext = { vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal };
     const results = await Promise.all(Array.from({ length: 6 }, () => runner.execute(ctx, 5000)));
     await small.close();
@@ -144,13 +144,13 @@ describe('sql executor', () => {
 
   describe('transactions', () => {
     const transaction = (name: string, body: StepNode[], retryAttempts: number): TransactionNode => ({
-      type: 'transaction', id: nextId++, name, isolation: 'read committed', db: db!.url,
+      type: 'transaction', id: nextId++, name, isolation: 'read committed', db: templateTree(db!.url),
       retry: { attempts: retryAttempts, backoffMs: 10, sqlstates: ['40P01', '40001'] }, body, location: { file: 'test.yaml', line: 1, col: 1 },
     });
 
     async function runTransactions(nodes: TransactionNode[]): Promise<{ store: MetricStore; outcomes: string[] }> {
       const local = createMetricStore();
-      const setup = { plan: { services: {} } as unknown as Plan, store: local, tags: { workload: 'w' }, target: undefined, defaultHeaders: {}, services: {} };
+      const setup = setupOf(local, { workload: 'w' });
       const runners = new Map(nodes.flatMap((n) => n.body as StepNode[]).map((s) => [s.id, executor.create(s, { ...setup, tags: { workload: 'w', step: s.name } })]));
       const transactions = new Map(nodes.map((n) => [n.id, executor.transaction(n, setup)]));
       const plan = { variables: {}, seed: 1 } as unknown as Plan;
