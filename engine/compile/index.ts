@@ -38,6 +38,9 @@ const DEFAULT_WHILE_MAX = 1000;
 /** A transaction's `retry:` without `attempts` / `backoff`. */
 const DEFAULT_TRANSACTION_RETRIES = 3;
 const DEFAULT_TRANSACTION_BACKOFF_MS = 10;
+/** The statements EXPLAIN accepts (by their first keyword). */
+const EXPLAINABLE = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VALUES', 'WITH', 'TABLE', 'EXECUTE', 'DECLARE']);
+
 /** The failures a transaction's `retry.on` names, as PostgreSQL reports them. */
 const RETRYABLE_SQLSTATE = { deadlock: '40P01', serialization_failure: '40001' } as const;
 
@@ -405,6 +408,7 @@ class Compiler {
       }
     });
     visit(body, [...p, 'flow']);
+    this.checkDatabase(item.db, [...p, 'db'], 'transaction');
     const retry = item.retry;
     return {
       type: 'transaction',
@@ -464,9 +468,19 @@ class Compiler {
         const location = this.document.locateInString([...p, 'sql', 'query'], step.sql.query.indexOf('{{'));
         this.problems.push(problem('E_SQL_TEMPLATE', 'SQL text cannot hold templates', 'write $1, $2 … in the query and pass the values in `params` (they are bound, never spliced into SQL)', location));
       }
-      const { query, ...rest } = step.sql;
+      const { query, explain, ...rest } = step.sql;
       const request = this.tree(rest, [...p, 'sql'], ctx) as Record<string, TemplateTree>;
       request['query'] = { source: query, isStatic: true, names: [], render: () => query };
+      if (explain !== undefined && explain !== false) {
+        const mode = explain === 'analyze' ? 'analyze' : 'plan';
+        request['explain'] = { source: mode, isStatic: true, names: [], render: () => mode };
+        const keyword = /^\s*(?:\(\s*)?([a-z]+)/i.exec(query)?.[1]?.toUpperCase();
+        if (keyword === undefined || !EXPLAINABLE.has(keyword)) {
+          this.report('E_SQL_EXPLAIN', `PostgreSQL cannot EXPLAIN a ${keyword ?? 'statement'} statement`,
+            `explain a SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES or WITH … query; remove \`explain\` from this step`, [...p, 'sql', 'explain']);
+        }
+      }
+      this.checkDatabase(step.sql.db, [...p, 'sql', 'db'], 'SQL step');
       return { kind: 'sql', request, summary: query.replace(/\s+/g, ' ').trim().slice(0, 60), plugin: undefined };
     }
     if (step.github) return { kind: 'github', request: this.tree(step.github, [...p, 'github'], ctx), summary: step.github.request, plugin: undefined };
@@ -700,6 +714,27 @@ class Compiler {
       return undefined;
     }
     return ms;
+  }
+
+  /**
+   * The `db:` of a SQL step or transaction names a postgres service, or is a postgres:// URL (or a template,
+   * judged when the run starts); without it the scenario must have exactly one postgres service.
+   */
+  private checkDatabase(db: string | undefined, path: PathSegment[], what: 'SQL step' | 'transaction'): void {
+    if (db !== undefined && (db.includes('{{') || /^postgres(ql)?:\/\//.test(db))) return;
+    const services = this.scenario.services ?? {};
+    const postgres = Object.keys(services).filter((name) => 'postgres' in (services[name] as object));
+    if (db === undefined) {
+      if (postgres.length === 1) return;
+      this.report('E_SERVICE_UNKNOWN', `this ${what} does not say which database to use`,
+        postgres.length === 0 ? 'declare one under `services:` (`db: { postgres: embedded }`) or give `db: postgres://…`' : `name one of the postgres services in \`db:\`: ${postgres.join(', ')}`,
+        path.slice(0, -1));
+      return;
+    }
+    if (postgres.includes(db)) return;
+    const why = Object.hasOwn(services, db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
+    this.report('E_SERVICE_UNKNOWN', `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
+      didYouMean(db, postgres) ?? (postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)'), path);
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {

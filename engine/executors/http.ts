@@ -579,7 +579,7 @@ class Exchange extends PoolRequest {
       ok,
       response: { status: this.status, duration, header: this.header, size: this.size, ok, body, json },
     };
-    if (!ok) result.error = { class: errorClass, message: message ?? errorClass };
+    if (!ok) result.error = errorClass === 'http' ? { class: errorClass, message: message ?? errorClass, code: String(this.status) } : { class: errorClass, message: message ?? errorClass };
     this.chunks = undefined;
     // The connection a complete response came on is free again already (the pool took it back before this
     // promise's callbacks run), so the user's next request can have it.

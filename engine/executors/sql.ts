@@ -1,13 +1,15 @@
-// The SQL step executor: `sql: { query, params, db }` on PostgreSQL through pg, one pool per database. The
-// statement text is fixed at compile time (templates in it are refused: E_SQL_TEMPLATE); values reach the
+// The SQL step executor: `sql: { query, params, db, explain }` on PostgreSQL through pg, one pool per database.
+// The statement text is fixed at compile time (templates in it are refused: E_SQL_TEMPLATE); values reach the
 // server only as bound parameters. Records sql.* metrics: the wait for a pooled connection, the statement's
-// time, rows, and errors by SQLSTATE. docs/sql.md.
+// time, rows, errors by SQLSTATE, the pools' size / idle / waiting, and the query plan of an explained step.
+// docs/sql.md.
 
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { StepNode, TransactionNode } from '../compile/plan.js';
 import { isTemplate, loneValue, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
+import { share, type Segment } from '../run/segment.js';
 import { PerfyError, problem } from '../errors.js';
 import { poolSettingsOf, type PostgresPoolSettings, type PostgresService } from '../services/postgres-config.js';
 import { classifyError } from './http.js';
@@ -20,10 +22,10 @@ const DEFAULT_POOL: PostgresPoolSettings = poolSettingsOf({ postgres: 'embedded'
  * The database of a step: `db` names a postgres service (its URL and `pool:` settings) or is a postgres:// URL
  * (default settings); without `db`, the scenario's only postgres service.
  */
-export function resolveDatabase(tree: TemplateTree | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): { url: string; pool: PostgresPoolSettings } {
+export function resolveDatabase(tree: TemplateTree | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): Database {
   // `db:` is fixed for the run: a template in it may read the services (`{{services.db.url}}`), nothing else.
   const db = tree === undefined ? undefined : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
-  if (db !== undefined && /^postgres(ql)?:\/\//.test(db)) return { url: db, pool: DEFAULT_POOL };
+  if (db !== undefined && /^postgres(ql)?:\/\//.test(db)) return { url: db, pool: DEFAULT_POOL, name: urlName(db) };
   const postgres = Object.entries(setup.plan.services).filter(([, config]) => 'postgres' in config).map(([name]) => name);
   const name = db ?? (postgres.length === 1 ? postgres[0] : undefined);
   if (name === undefined) {
@@ -35,43 +37,101 @@ export function resolveDatabase(tree: TemplateTree | undefined, step: { name: st
     throw new PerfyError(problem('E_SERVICE_UNKNOWN', `step "${step.name}": "${name}" is not a postgres service of this scenario`,
       postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)', step.location));
   }
-  return { url: running.url, pool: poolSettingsOf(setup.plan.services[name] as PostgresService) };
+  return { url: running.url, pool: poolSettingsOf(setup.plan.services[name] as PostgresService), name };
 }
 
-export function createSqlExecutor(): SqlExecutor {
-  const pools = new Map<string, pg.Pool>();
-  const poolFor = (url: string, settings: PostgresPoolSettings): pg.Pool => {
-    let pool = pools.get(url);
-    if (pool === undefined) {
-      pool = new pg.Pool({
+/** A database a step uses: its URL, its pool's settings, and the name its pool gauges are tagged with (`db`). */
+interface Database {
+  url: string;
+  pool: PostgresPoolSettings;
+  name: string;
+}
+
+/** A `postgres://` URL named without its credentials: `HOST:PORT/DB`. */
+function urlName(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return 'url';
+  }
+}
+
+/** A pg pool with the gauges of its size, idle and waiting connections. */
+interface SqlPool {
+  pool: pg.Pool;
+  /** Records the pool's size, idle and waiting counts as they are now. */
+  sample(): void;
+}
+
+/**
+ * `segment`: this process runs one share of the load (a worker thread, a Kubernetes pod); each pool then opens
+ * its share of `max`, so that all of them together hold at most `max` connections, as one process would.
+ */
+export function createSqlExecutor(segment?: Segment): SqlExecutor {
+  const pools = new Map<string, SqlPool>();
+  const poolFor = ({ url, pool: settings, name }: Database, store: MetricStore): SqlPool => {
+    let entry = pools.get(url);
+    if (entry === undefined) {
+      const pool = new pg.Pool({
         connectionString: url,
-        max: settings.max,
+        max: segment === undefined ? settings.max : Math.max(1, share(settings.max, segment)),
         connectionTimeoutMillis: settings.connectTimeoutMs,
         application_name: settings.applicationName,
         ...(settings.statementTimeoutMs === undefined ? {} : { statement_timeout: settings.statementTimeoutMs }),
       });
       // An idle client that loses its connection emits on the pool; the next checkout gets a fresh one.
       pool.on('error', () => undefined);
-      pools.set(url, pool);
+      const tags = { db: name };
+      const size = store.handle('sql.pool.size', 'gauge', tags);
+      const idle = store.handle('sql.pool.idle', 'gauge', tags);
+      const waiting = store.handle('sql.pool.waiting', 'gauge', tags);
+      const sample = (): void => {
+        size.record(pool.totalCount);
+        idle.record(pool.idleCount);
+        waiting.record(pool.waitingCount);
+      };
+      // A connection opened or closed by the pool itself (idle timeout, a broken one removed).
+      pool.on('connect', sample);
+      pool.on('remove', sample);
+      entry = { pool, sample };
+      pools.set(url, entry);
     }
-    return pool;
+    return entry;
   };
   return {
     kind: 'sql',
     transaction(node: TransactionNode, setup: ExecutorSetup): SqlTransactionRunner {
-      const { url, pool } = resolveDatabase(node.db, node, setup);
-      return new SqlTransactionRunner(node, setup, poolFor(url, pool));
+      return new SqlTransactionRunner(node, setup, poolFor(resolveDatabase(node.db, node, setup), setup.store));
     },
     create(step, setup) {
-      const { url, pool } = resolveDatabase((step.request as Record<string, TemplateTree>)['db'], step, setup);
-      return new SqlStepRunner(step, setup, poolFor(url, pool));
+      return new SqlStepRunner(step, setup, poolFor(resolveDatabase((step.request as Record<string, TemplateTree>)['db'], step, setup), setup.store));
     },
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+      await Promise.all(all.map(({ pool }) => pool.end().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * A connection from the pool, the pool's gauges recorded as the request queues and as it is served. Resolves
+ * to the client, or rejects as pool.connect() does; `abandon` as withDeadline's.
+ */
+function checkout(sqlPool: SqlPool, deadline: number, signal: AbortSignal): Promise<pg.PoolClient> {
+  const connecting = sqlPool.pool.connect();
+  sqlPool.sample();
+  return withDeadline(connecting, deadline, signal, (late) => late.then((c) => release(sqlPool, c), () => undefined)).then((client) => {
+    sqlPool.sample();
+    return client;
+  });
+}
+
+/** Gives a connection back (closing it when `broken`), and records the pool's gauges. */
+function release(sqlPool: SqlPool, client: pg.PoolClient, broken?: Error): void {
+  client.release(broken);
+  sqlPool.sample();
 }
 
 interface SqlHandles {
@@ -81,6 +141,9 @@ interface SqlHandles {
   rows: MetricHandle;
 }
 
+/** `explain:` of a step: the plan only, or the plan of a real execution (rolled back). */
+export type ExplainMode = 'plan' | 'analyze';
+
 class SqlStepRunner implements StepRunner {
   private readonly text: string;
   private readonly params: ((vars: Record<string, unknown>) => unknown)[];
@@ -89,8 +152,10 @@ class SqlStepRunner implements StepRunner {
   private readonly tags: Tags;
   private readonly handles = new Map<string, SqlHandles>();
   private readonly name: string;
+  /** Set until the step's plan has been taken (on its first execution). */
+  private explain: ExplainMode | undefined;
 
-  constructor(step: StepNode, setup: ExecutorSetup, private readonly pool: pg.Pool) {
+  constructor(step: StepNode, setup: ExecutorSetup, private readonly sqlPool: SqlPool) {
     const request = step.request as Record<string, TemplateTree>;
     this.name = step.name;
     // The statement is kept as written at compile time (a static template): text, never rendered.
@@ -98,6 +163,8 @@ class SqlStepRunner implements StepRunner {
     this.text = isTemplate(query) ? query.source : String(query);
     const params = request['params'];
     this.params = Array.isArray(params) ? params.map(paramRenderer) : [];
+    const explain = request['explain'];
+    this.explain = isTemplate(explain) && (explain.source === 'plan' || explain.source === 'analyze') ? explain.source : undefined;
     this.store = setup.store;
     this.tags = setup.tags;
     this.poolWait = setup.store.handle('sql.pool_wait', 'trend', setup.tags);
@@ -109,7 +176,7 @@ class SqlStepRunner implements StepRunner {
     const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? startedAt + timeoutMs : Infinity;
     // Inside a `transaction:` the statement runs on the transaction's connection.
     const tx = ctx.transaction as SqlTransaction | undefined;
-    if (tx !== undefined && tx.pool !== this.pool) {
+    if (tx !== undefined && tx.pool !== this.sqlPool) {
       const message = `step "${this.name}" uses another database than its transaction`;
       tx.failure = { code: 'other', message };
       return failed('other', message, 0);
@@ -119,19 +186,24 @@ class SqlStepRunner implements StepRunner {
       client = tx.client;
     } else {
       try {
-        client = await withDeadline(this.pool.connect(), deadline, ctx.signal, (late) => late.then((c) => c.release(), () => undefined));
+        client = await checkout(this.sqlPool, deadline, ctx.signal);
       } catch (error) {
         const ended = performance.now();
         const errorClass = errorClassOf(error);
         if (errorClass !== 'aborted') this.record(keyOf(error, errorClass), ended - startedAt, 0, false);
-        return failed(errorClass, messageOf(error), ended - startedAt);
+        return failed(errorClass, messageOf(error), ended - startedAt, keyOf(error, errorClass));
       }
       this.poolWait.record(performance.now() - startedAt);
+    }
+    if (this.explain !== undefined) {
+      const mode = this.explain;
+      this.explain = undefined;
+      await this.takePlan(client, values, mode, tx !== undefined);
     }
     const sentAt = performance.now();
     try {
       const result = await withDeadline(client.query({ text: this.text, values }), deadline, ctx.signal, (late) => late.then(() => undefined, () => undefined));
-      if (tx === undefined) client.release();
+      if (tx === undefined) release(this.sqlPool, client);
       const ended = performance.now();
       const rows = result.rows as Record<string, unknown>[];
       const rowCount = result.rowCount ?? rows.length;
@@ -142,13 +214,42 @@ class SqlStepRunner implements StepRunner {
       const errorClass = errorClassOf(error);
       // A connection that timed out or was cancelled mid-statement cannot be trusted with the next one.
       const broken = errorClass === 'sql' ? undefined : (error as Error);
-      if (tx === undefined) client.release(broken);
+      if (tx === undefined) release(this.sqlPool, client, broken);
       else {
         tx.failure = { code: keyOf(error, errorClass), message: messageOf(error) };
         tx.broken ??= broken;
       }
       if (errorClass !== 'aborted') this.record(keyOf(error, errorClass), ended - sentAt, 0, false);
-      return failed(errorClass, messageOf(error), ended - sentAt);
+      return failed(errorClass, messageOf(error), ended - sentAt, keyOf(error, errorClass));
+    }
+  }
+
+  /**
+   * EXPLAIN (FORMAT JSON) of the statement with this execution's parameters, on its connection, before it
+   * runs: a `plan` sample in the result and the sql.plan.* metrics. `analyze` executes the statement inside a
+   * transaction (a savepoint inside the step's own transaction) that is rolled back, so a write is not made
+   * twice. A plan that cannot be taken is reported as such; the step itself goes on.
+   */
+  private async takePlan(client: pg.PoolClient, values: unknown[], mode: ExplainMode, inTransaction: boolean): Promise<void> {
+    const [open, close, undo] = inTransaction
+      ? ['SAVEPOINT perfy_explain', 'RELEASE SAVEPOINT perfy_explain', 'ROLLBACK TO SAVEPOINT perfy_explain']
+      : mode === 'analyze' ? ['BEGIN', 'ROLLBACK', 'ROLLBACK'] : [undefined, undefined, undefined];
+    const options = mode === 'analyze' ? 'ANALYZE, BUFFERS, FORMAT JSON' : 'FORMAT JSON';
+    const tags = { workload: this.tags['workload'] ?? '', step: this.name };
+    try {
+      if (open) await client.query(open);
+      const result = await client.query({ text: `EXPLAIN (${options}) ${this.text}`, values });
+      if (undo) await client.query(undo);
+      if (close && undo !== close) await client.query(close);
+      const plan = summarizePlan((result.rows[0] as Record<string, unknown> | undefined)?.['QUERY PLAN']);
+      this.store.handle('sql.plan.cost', 'gauge', tags).record(plan.cost);
+      this.store.handle('sql.plan.index', 'gauge', tags).record(plan.indexes.length > 0 ? 1 : 0);
+      if (plan.execution_ms !== undefined) this.store.handle('sql.plan.time', 'trend', tags).record(plan.execution_ms);
+      this.store.sample('plan', tags, describePlan(plan), { mode, ...plan });
+    } catch (error) {
+      if (undo) await client.query(undo).catch(() => undefined);
+      if (close && undo !== close) await client.query(close).catch(() => undefined);
+      this.store.sample('plan', tags, `no plan: ${messageOf(error)}`, { mode });
     }
   }
 
@@ -173,6 +274,68 @@ class SqlStepRunner implements StepRunner {
   }
 }
 
+/** What the report keeps of a query plan. */
+export interface PlanSummary {
+  /** The top node: `Index Scan`, `Seq Scan`, `Hash Join`, `ModifyTable`, … */
+  node: string;
+  /** The planner's total cost of the top node (its own units). */
+  cost: number;
+  /** The planner's estimate of the rows the top node returns. */
+  rows: number;
+  /** Indexes used by any node (Index Scan, Index Only Scan, Bitmap Index Scan). */
+  indexes: string[];
+  /** Tables read by a sequential scan. */
+  seq_scans: string[];
+  /** analyze: the server's planning and execution time, and the rows actually returned. */
+  planning_ms?: number;
+  execution_ms?: number;
+  actual_rows?: number;
+  /** The whole plan as PostgreSQL gives it (EXPLAIN (FORMAT JSON)). */
+  plan: unknown;
+}
+
+/** Reads EXPLAIN (FORMAT JSON)'s output: `[{ Plan: {...}, "Planning Time": ms, "Execution Time": ms }]`. */
+export function summarizePlan(output: unknown): PlanSummary {
+  const doc = (Array.isArray(output) ? output[0] : output) as Record<string, unknown> | undefined;
+  const top = doc?.['Plan'] as Record<string, unknown> | undefined;
+  if (top === undefined) throw new Error('EXPLAIN returned no plan');
+  const indexes = new Set<string>();
+  const seqScans = new Set<string>();
+  const visit = (node: Record<string, unknown>): void => {
+    const type = node['Node Type'];
+    if (typeof node['Index Name'] === 'string') indexes.add(node['Index Name']);
+    if (type === 'Seq Scan' && typeof node['Relation Name'] === 'string') seqScans.add(node['Relation Name']);
+    for (const child of (node['Plans'] as Record<string, unknown>[] | undefined) ?? []) visit(child);
+  };
+  visit(top);
+  const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+  const summary: PlanSummary = {
+    node: String(top['Node Type']),
+    cost: number(top['Total Cost']) ?? 0,
+    rows: number(top['Plan Rows']) ?? 0,
+    indexes: [...indexes],
+    seq_scans: [...seqScans],
+    plan: output,
+  };
+  const planning = number(doc!['Planning Time']);
+  const execution = number(doc!['Execution Time']);
+  const actualRows = number(top['Actual Rows']);
+  if (planning !== undefined) summary.planning_ms = planning;
+  if (execution !== undefined) summary.execution_ms = execution;
+  if (actualRows !== undefined) summary.actual_rows = actualRows;
+  return summary;
+}
+
+/** One line: `Index Scan, index notes_pkey, cost 8.29, 1 row est.; 0.031 ms, 1 row`. */
+export function describePlan(plan: PlanSummary): string {
+  const parts = [plan.node];
+  if (plan.indexes.length) parts.push(`index ${plan.indexes.join(', ')}`);
+  if (plan.seq_scans.length) parts.push(`seq scan ${plan.seq_scans.join(', ')}`);
+  parts.push(`cost ${plan.cost}`, `${plan.rows} row${plan.rows === 1 ? '' : 's'} estimated`);
+  if (plan.execution_ms !== undefined) parts.push(`ran ${plan.execution_ms} ms, ${plan.actual_rows ?? 0} row${plan.actual_rows === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
 export interface SqlExecutor extends Executor {
   /** The runner of a `transaction:` node: BEGIN … COMMIT on one connection around its body, retried. */
   transaction(node: TransactionNode, setup: ExecutorSetup): SqlTransactionRunner;
@@ -182,7 +345,7 @@ export type TransactionBodyOutcome = 'ok' | 'failed' | 'stopped';
 
 /** An open transaction, on the virtual user's context while its body runs. */
 interface SqlTransaction {
-  pool: pg.Pool;
+  pool: SqlPool;
   client: pg.PoolClient;
   /** The first failure: a SQLSTATE, or a connection error class. The body stops there. */
   failure: { code: string; message: string } | undefined;
@@ -214,7 +377,7 @@ export class SqlTransactionRunner {
   private readonly deadlocks: MetricHandle;
   private readonly poolWait: MetricHandle;
 
-  constructor(private readonly node: TransactionNode, setup: ExecutorSetup, private readonly pool: pg.Pool) {
+  constructor(private readonly node: TransactionNode, setup: ExecutorSetup, private readonly pool: SqlPool) {
     const tags: Tags = { ...setup.tags, transaction: node.name };
     this.committed = setup.store.handle('sql.transactions', 'counter', { ...tags, status: 'committed' });
     this.failedCount = setup.store.handle('sql.transactions', 'counter', { ...tags, status: 'failed' });
@@ -238,8 +401,9 @@ export class SqlTransactionRunner {
       let client: pg.PoolClient;
       const waitStart = performance.now();
       try {
-        client = await this.pool.connect();
+        client = await checkout(this.pool, Infinity, ctx.signal);
       } catch {
+        if (ctx.signal.aborted) return undefined;
         this.failedCount.record(1);
         return false;
       }
@@ -263,7 +427,7 @@ export class SqlTransactionRunner {
         await client.query('ROLLBACK').catch(() => undefined);
       } finally {
         ctx.transaction = undefined;
-        client.release(tx.broken);
+        release(this.pool, client, tx.broken);
       }
       if (stopped) return undefined;
       if (tx.failure === undefined) {
@@ -327,8 +491,9 @@ function messageOf(error: unknown): string {
   return `${e.message ?? String(error)}${sqlstate}`;
 }
 
-function failed(errorClass: ErrorClass, message: string, duration: number): StepResult {
-  return { ok: false, error: { class: errorClass, message }, response: { rows: [], row_count: 0, duration, ok: false, error: message } };
+function failed(errorClass: ErrorClass, message: string, duration: number, code?: string): StepResult {
+  const error = code === undefined ? { class: errorClass, message } : { class: errorClass, message, code };
+  return { ok: false, error, response: { rows: [], row_count: 0, duration, ok: false, error: message } };
 }
 
 /** A parameter: a lone placeholder keeps its value's type (a captured number stays a number); other text renders. */

@@ -26,8 +26,11 @@ export interface VuContext {
 
 export interface StepResult {
   ok: boolean;
-  /** Set when !ok because of the request itself (not a failed check). */
-  error?: { class: ErrorClass; message: string };
+  /**
+   * Set when !ok because of the request itself (not a failed check). `code` narrows the class where the kind
+   * has codes (an HTTP status, a SQLSTATE); the report keeps the first message of each step and code.
+   */
+  error?: { class: ErrorClass; message: string; code?: string };
   /** The fields expects, captures and retry.on read: for http, status, duration, json, header, body, size, ok. */
   response: Record<string, unknown>;
 }

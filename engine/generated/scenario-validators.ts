@@ -3499,7 +3499,7 @@ vErrors.push(err43);
 errors++;
 }
 for(const key6 in data14){
-if(!(((key6 === "query") || (key6 === "params")) || (key6 === "db"))){
+if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
 const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err44];
@@ -3577,9 +3577,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+if(data14.explain !== undefined){
+let data19 = data14.explain;
+if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
+const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3589,11 +3590,9 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data.github !== undefined){
-let data19 = data.github;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.request === undefined){
-const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data19};
+}
+else {
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3602,9 +3601,12 @@ vErrors.push(err51);
 }
 errors++;
 }
-for(const key7 in data19){
-if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data19};
+}
+if(data.github !== undefined){
+let data20 = data.github;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.request === undefined){
+const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3613,12 +3615,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-if(data19.request !== undefined){
-let data20 = data19.request;
-if(typeof data20 === "string"){
-if(func2(data20) < 1){
-const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data20};
+for(const key7 in data20){
+if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
+const err53 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3628,8 +3627,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-else {
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data20};
+if(data20.request !== undefined){
+let data21 = data20.request;
+if(typeof data21 === "string"){
+if(func2(data21) < 1){
+const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3639,12 +3641,8 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data19.params !== undefined){
-let data21 = data19.params;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-}
 else {
-const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data21};
+const err55 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3654,10 +3652,12 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data19.token !== undefined){
-let data22 = data19.token;
-if(typeof data22 !== "string"){
-const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data22};
+if(data20.params !== undefined){
+let data22 = data20.params;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+}
+else {
+const err56 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3667,10 +3667,10 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data19.api !== undefined){
-let data23 = data19.api;
+if(data20.token !== undefined){
+let data23 = data20.token;
 if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data23};
+const err57 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3680,9 +3680,10 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data19};
+if(data20.api !== undefined){
+let data24 = data20.api;
+if(typeof data24 !== "string"){
+const err58 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data24};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3692,11 +3693,9 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.jmeter !== undefined){
-let data24 = data.jmeter;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.plan === undefined){
-const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data24};
+}
+else {
+const err59 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3705,9 +3704,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-for(const key8 in data24){
-if(!((key8 === "plan") || (key8 === "properties"))){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data24};
+}
+if(data.jmeter !== undefined){
+let data25 = data.jmeter;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.plan === undefined){
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3716,12 +3718,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-if(data24.plan !== undefined){
-let data25 = data24.plan;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data25};
+for(const key8 in data25){
+if(!((key8 === "plan") || (key8 === "properties"))){
+const err61 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3731,8 +3730,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-else {
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data25};
+if(data25.plan !== undefined){
+let data26 = data25.plan;
+if(typeof data26 === "string"){
+if(func2(data26) < 1){
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data26};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3742,13 +3744,8 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data24.properties !== undefined){
-let data26 = data24.properties;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key9 in data26){
-let data27 = data26[key9];
-if(((typeof data27 !== "string") && (!((typeof data27 == "number") && (isFinite(data27))))) && (typeof data27 !== "boolean")){
-const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data27};
+else {
+const err63 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data26};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3758,9 +3755,13 @@ vErrors.push(err63);
 errors++;
 }
 }
-}
-else {
-const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data26};
+if(data25.properties !== undefined){
+let data27 = data25.properties;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key9 in data27){
+let data28 = data27[key9];
+if(((typeof data28 !== "string") && (!((typeof data28 == "number") && (isFinite(data28))))) && (typeof data28 !== "boolean")){
+const err64 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data28};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3772,7 +3773,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data24};
+const err65 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data27};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3782,11 +3783,9 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data28 = data.use;
-if(typeof data28 === "string"){
-if(!pattern4.test(data28)){
-const err66 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data28};
+}
+else {
+const err66 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3796,8 +3795,11 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data28};
+if(data.use !== undefined){
+let data29 = data.use;
+if(typeof data29 === "string"){
+if(!pattern4.test(data29)){
+const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data29};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3807,12 +3809,8 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data29 = data.with;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-}
 else {
-const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data29};
+const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3822,14 +3820,29 @@ vErrors.push(err68);
 errors++;
 }
 }
+if(data.with !== undefined){
+let data30 = data.with;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err69 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data30};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+else {
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 }
@@ -9172,7 +9185,7 @@ vErrors.push(err43);
 errors++;
 }
 for(const key6 in data14){
-if(!(((key6 === "query") || (key6 === "params")) || (key6 === "db"))){
+if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
 const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err44];
@@ -9250,9 +9263,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-}
-else {
-const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+if(data14.explain !== undefined){
+let data19 = data14.explain;
+if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
+const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9262,11 +9276,9 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data.github !== undefined){
-let data19 = data.github;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.request === undefined){
-const err51 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data19};
+}
+else {
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -9275,9 +9287,12 @@ vErrors.push(err51);
 }
 errors++;
 }
-for(const key7 in data19){
-if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data19};
+}
+if(data.github !== undefined){
+let data20 = data.github;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.request === undefined){
+const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -9286,12 +9301,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-if(data19.request !== undefined){
-let data20 = data19.request;
-if(typeof data20 === "string"){
-if(func2(data20) < 1){
-const err53 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data20};
+for(const key7 in data20){
+if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
+const err53 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -9301,8 +9313,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-else {
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data20};
+if(data20.request !== undefined){
+let data21 = data20.request;
+if(typeof data21 === "string"){
+if(func2(data21) < 1){
+const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -9312,12 +9327,8 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data19.params !== undefined){
-let data21 = data19.params;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-}
 else {
-const err55 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data21};
+const err55 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -9327,10 +9338,12 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data19.token !== undefined){
-let data22 = data19.token;
-if(typeof data22 !== "string"){
-const err56 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data22};
+if(data20.params !== undefined){
+let data22 = data20.params;
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+}
+else {
+const err56 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -9340,10 +9353,10 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data19.api !== undefined){
-let data23 = data19.api;
+if(data20.token !== undefined){
+let data23 = data20.token;
 if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data23};
+const err57 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -9353,9 +9366,10 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data19};
+if(data20.api !== undefined){
+let data24 = data20.api;
+if(typeof data24 !== "string"){
+const err58 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data24};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -9365,11 +9379,9 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.jmeter !== undefined){
-let data24 = data.jmeter;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-if(data24.plan === undefined){
-const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data24};
+}
+else {
+const err59 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9378,9 +9390,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-for(const key8 in data24){
-if(!((key8 === "plan") || (key8 === "properties"))){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data24};
+}
+if(data.jmeter !== undefined){
+let data25 = data.jmeter;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.plan === undefined){
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9389,12 +9404,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-}
-if(data24.plan !== undefined){
-let data25 = data24.plan;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data25};
+for(const key8 in data25){
+if(!((key8 === "plan") || (key8 === "properties"))){
+const err61 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -9404,8 +9416,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-else {
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data25};
+if(data25.plan !== undefined){
+let data26 = data25.plan;
+if(typeof data26 === "string"){
+if(func2(data26) < 1){
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data26};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -9415,13 +9430,8 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data24.properties !== undefined){
-let data26 = data24.properties;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key9 in data26){
-let data27 = data26[key9];
-if(((typeof data27 !== "string") && (!((typeof data27 == "number") && (isFinite(data27))))) && (typeof data27 !== "boolean")){
-const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data27};
+else {
+const err63 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data26};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -9431,9 +9441,13 @@ vErrors.push(err63);
 errors++;
 }
 }
-}
-else {
-const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data26};
+if(data25.properties !== undefined){
+let data27 = data25.properties;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key9 in data27){
+let data28 = data27[key9];
+if(((typeof data28 !== "string") && (!((typeof data28 == "number") && (isFinite(data28))))) && (typeof data28 !== "boolean")){
+const err64 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data28};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -9445,7 +9459,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data24};
+const err65 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data27};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -9455,11 +9469,9 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data28 = data.use;
-if(typeof data28 === "string"){
-if(!pattern4.test(data28)){
-const err66 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data28};
+}
+else {
+const err66 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data25};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -9469,8 +9481,11 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data28};
+if(data.use !== undefined){
+let data29 = data.use;
+if(typeof data29 === "string"){
+if(!pattern4.test(data29)){
+const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data29};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -9480,12 +9495,8 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data29 = data.with;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-}
 else {
-const err68 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data29};
+const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -9495,14 +9506,29 @@ vErrors.push(err68);
 errors++;
 }
 }
+if(data.with !== undefined){
+let data30 = data.with;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err69 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data30};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+else {
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 }

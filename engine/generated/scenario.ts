@@ -810,6 +810,10 @@ export interface SqlQuery {
    * The database: a service name (a `postgres` service) or a `postgres://` URL. Default: the scenario's only postgres service.
    */
   db?: string;
+  /**
+   * Take the statement's query plan on its first execution (EXPLAIN, with that execution's parameters) into the report and the `sql.plan.*` metrics: `true` the planner's estimate; `analyze` also runs it (EXPLAIN ANALYZE, rolled back) for the actual time and rows. Shows whether an index is used.
+   */
+  explain?: true | false | 'analyze';
 }
 /**
  * A GitHub REST API request that respects the primary and secondary rate limits.

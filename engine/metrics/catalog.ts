@@ -50,6 +50,12 @@ export const STEP_METRICS = {
     m('sql.transaction.duration', 'trend', 'From the first BEGIN to the COMMIT of a committed transaction, retries included.'),
     m('sql.retries', 'counter', 'Transactions run again after a deadlock or serialization failure.'),
     m('sql.deadlocks', 'counter', 'Transaction attempts the server failed to break a deadlock (SQLSTATE 40P01).'),
+    m('sql.pool.size', 'gauge', 'Connections a pool holds open (tag `db`: the service name, or HOST:PORT/DB of a URL).'),
+    m('sql.pool.idle', 'gauge', 'Connections of a pool not in use.'),
+    m('sql.pool.waiting', 'gauge', 'Steps and transactions waiting for a connection of a pool.'),
+    m('sql.plan.cost', 'gauge', 'An explained step (`explain:`): the planner\'s total cost of its statement.'),
+    m('sql.plan.index', 'gauge', 'An explained step: 1 when its plan uses an index, 0 when it does not.'),
+    m('sql.plan.time', 'trend', 'A step explained with `analyze`: the statement\'s execution time in the server.'),
   ],
   github: [
     m('github.duration', 'trend', 'Time of one GitHub API request.'),

@@ -25,7 +25,7 @@
 import { PerfyError, problem } from '../errors.js';
 import type { AggregateQuery, MetricSource } from '../expr/index.js';
 import { HIGHEST_US, Histogram } from './histogram.js';
-import type { MetricHandle, MetricStore, MetricType, ResultMetric, ResultMetrics, Tags } from './types.js';
+import { MAX_SAMPLES, type MetricHandle, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics, type ResultSample, type SampleKind, type Tags } from './types.js';
 
 export interface MetricStoreOptions {
   /** Width of one series interval (default 1000 ms). */
@@ -465,6 +465,7 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
   const typeOf = new Map<string, MetricType>();
   const selection = new Selection(byName);
   let version = 0;
+  const samples = new Map<string, ResultSample>();
 
   return {
     handle(name: string, type: MetricType, tags: Tags): MetricHandle {
@@ -494,7 +495,14 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
       let length = Math.max(1, Math.ceil((now() - clock.startedAt) / intervalMs));
       for (const h of handles.values()) length = Math.max(length, h.lastIndex() + 1);
       const metrics = sortMetrics([...handles.values()].map((h) => h.toResult(length)));
-      return { startedAt: clock.startedAt, intervalMs, metrics };
+      return { startedAt: clock.startedAt, intervalMs, metrics, ...(samples.size ? { samples: [...samples.values()] } : {}) };
+    },
+
+    sample(kind: SampleKind, tags: Tags, message: string, detail?: Record<string, unknown>): void {
+      const canonical = canonicalTags(tags);
+      const key = `${kind}\u0000${canonical.key}`;
+      if (samples.has(key) || samples.size >= MAX_SAMPLES) return;
+      samples.set(key, { kind, tags: { ...canonical.tags }, at: now(), message, ...(detail === undefined ? {} : { detail }) });
     },
   };
 }
@@ -615,7 +623,18 @@ export function mergeResultMetrics(a: ResultMetrics, b: ResultMetrics): ResultMe
     else metrics.push(mergeMetric(ma, offsetA, mb, offsetB, length));
   }
   for (const mb of fromB.values()) metrics.push({ ...mb, tags: { ...mb.tags }, series: shifted(mb.series, offsetB, length) });
-  return { startedAt, intervalMs, metrics: sortMetrics(metrics) };
+  const samples = mergeSamples(a.samples ?? [], b.samples ?? []);
+  return { startedAt, intervalMs, metrics: sortMetrics(metrics), ...(samples.length ? { samples } : {}) };
+}
+
+/** The samples of both, the earlier of two with the same kind and tags, at most MAX_SAMPLES (the earliest), oldest first. */
+function mergeSamples(a: readonly ResultSample[], b: readonly ResultSample[]): ResultSample[] {
+  const byKey = new Map<string, ResultSample>();
+  for (const sample of [...a, ...b].sort((x, y) => x.at - y.at)) {
+    const key = `${sample.kind}\u0000${canonicalTags(sample.tags).key}`;
+    if (!byKey.has(key)) byKey.set(key, sample);
+  }
+  return [...byKey.values()].slice(0, MAX_SAMPLES);
 }
 
 /** One ResultMetric seen as Stats; its histogram is decoded on first use. */

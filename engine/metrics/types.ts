@@ -19,7 +19,30 @@ export interface MetricStore extends MetricSource {
   aggregate(query: AggregateQuery): number | undefined;
   /** Plain, JSON-serializable snapshot of everything recorded so far (see ResultMetrics). */
   snapshot(): ResultMetrics;
+  /**
+   * Keeps an example beside the numbers: the first sample of each kind and tag set is kept (later ones with the
+   * same kind and tags are ignored), at most MAX_SAMPLES in all. Not for the hot path: call it once per new key.
+   */
+  sample(kind: SampleKind, tags: Tags, message: string, detail?: Record<string, unknown>): void;
 }
+
+/** `error`: the first failure of a step with one error code; `plan`: a statement's query plan (EXPLAIN). */
+export type SampleKind = 'error' | 'plan';
+
+/** An example kept beside the numbers (the message of a step's first error, a query plan). */
+export interface ResultSample {
+  kind: SampleKind;
+  /** workload, step, and what distinguishes it (`code`: a SQLSTATE or an error class) */
+  tags: Record<string, string>;
+  /** When it was seen, ms since the epoch. */
+  at: number;
+  message: string;
+  /** What the kind adds: a plan's node, cost, indexes, … */
+  detail?: Record<string, unknown>;
+}
+
+/** Most samples a run keeps (a run with many failing steps keeps the first ones seen). */
+export const MAX_SAMPLES = 200;
 
 /** What a Result holds of the metrics: mergeable across shards and workers. */
 export interface ResultMetrics {
@@ -27,6 +50,8 @@ export interface ResultMetrics {
   startedAt: number;
   intervalMs: number;
   metrics: ResultMetric[];
+  /** Examples beside the numbers, oldest first; absent when there are none. */
+  samples?: ResultSample[];
 }
 
 export interface ResultMetric {

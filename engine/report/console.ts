@@ -151,6 +151,35 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     lines.push('', `  ${c.bold('sql errors')}  ${[...sqlErrors].map(([k, v]) => `${k} × ${count(v)}`).join(' · ')}`);
   }
 
+  // Connection pools: how full they got, and how many waited for a connection at most.
+  const pools = [...new Set(metrics.filter((m) => m.name === 'sql.pool.size').map((m) => m.tags['db'] ?? '?'))];
+  if (pools.length) {
+    const peak = (name: string, db: string): number => Math.max(0, ...metrics.filter((m) => m.name === name && m.tags['db'] === db).map((m) => m.max));
+    lines.push('', `  ${c.bold('sql pools')}  ${pools.map((db) => `${db}: ${count(peak('sql.pool.size', db))} connections at most, ${count(peak('sql.pool.waiting', db))} waiting at most`).join(' · ')}`);
+  }
+
+  // The first message of each failing step and code: what the server or the network said.
+  const samples = result.metrics.samples ?? [];
+  const errors = samples.filter((x) => x.kind === 'error');
+  if (errors.length) {
+    lines.push('', `  ${c.bold('first errors')}`);
+    for (const e of errors.slice(0, MAX_ERROR_LINES)) lines.push(`    ${e.tags['step'] ?? '?'} (${e.tags['code'] ?? '?'}): ${oneLine(e.message)}`);
+    if (errors.length > MAX_ERROR_LINES) lines.push(c.dim(`    … ${errors.length - MAX_ERROR_LINES} more in the result's samples`));
+  }
+
+  // Query plans of explained SQL steps: the index-use check at a glance.
+  const plans = samples.filter((x) => x.kind === 'plan');
+  if (plans.length) {
+    lines.push('', `  ${c.bold('query plans')}`);
+    for (const p of plans) {
+      const indexes = p.detail?.['indexes'];
+      const seqScans = p.detail?.['seq_scans'];
+      const mark = !Array.isArray(indexes) ? c.red('no plan')
+        : indexes.length ? c.green('index') : Array.isArray(seqScans) && seqScans.length ? c.yellow('seq scan') : c.dim('no scan');
+      lines.push(`    ${p.tags['step'] ?? '?'}: ${mark}  ${c.dim(oneLine(p.message))}`);
+    }
+  }
+
   const checks = metrics.filter((m) => m.name === 'checks');
   if (checks.length) {
     const hits = checks.reduce((s, m) => s + m.sum, 0);
@@ -168,6 +197,15 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   }
   if (result.saturation.note) lines.push('', c.yellow(`  ! ${result.saturation.note}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** Error samples shown in the summary; the result keeps them all. */
+const MAX_ERROR_LINES = 10;
+
+/** A message on one line of at most 160 characters. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
 }
 
 function thresholdLine(t: ThresholdOutcome, c: ChalkInstance): string {

@@ -58,6 +58,8 @@ interface StepMetrics {
   corrected: MetricHandle | undefined;
   /** The step's expects judge the status (`status == 404`): an HTTP error status alone does not fail it. */
   expectsStatus: boolean;
+  /** The error codes this step has kept a sample of (the first message of each goes into the report). */
+  sampled: Set<string>;
 }
 
 export class Interpreter {
@@ -218,8 +220,20 @@ export class Interpreter {
     for (let i = 0; i < passed.length; i++) checks[i]!.record(passed[i] ? 1 : 0);
     metrics.duration.record(ended - started);
     metrics.errors.record(ok ? 0 : 1);
-    if (!ok && user.context.transaction !== undefined) user.halted = true;
+    if (!ok) {
+      if (user.context.transaction !== undefined) user.halted = true;
+      const error = result.error;
+      if (error !== undefined && !requestOk(result, metrics)) this.sampleError(node, metrics, error);
+    }
     if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
+  }
+
+  /** The first message of each error code of a step goes into the result (`samples`). */
+  private sampleError(node: StepNode, metrics: StepMetrics, error: NonNullable<StepResult['error']>): void {
+    const code = error.code ?? error.class;
+    if (metrics.sampled.has(code)) return;
+    metrics.sampled.add(code);
+    this.options.store.sample('error', { workload: this.options.workload, step: node.name, code }, error.message);
   }
 
   private metricsFor(node: StepNode): StepMetrics {
@@ -236,6 +250,7 @@ export class Interpreter {
         checks: node.expects.map((e) => store.handle('checks', 'rate', { ...tags, check: e.source })),
         corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', tags) : undefined,
         expectsStatus: node.expects.some((e) => e.names.some((n) => n.name === 'status')),
+        sampled: new Set(),
       };
       this.stepMetrics.set(node.id, metrics);
     }

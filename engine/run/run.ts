@@ -100,7 +100,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   try {
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
-    const { plugins, builtins } = await prepareExecutors(plan);
+    const { plugins, builtins } = await prepareExecutors(plan, options.segment);
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
     if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt);
 
@@ -214,14 +214,17 @@ export interface Builtins extends Record<string, Executor> {
   sql: SqlExecutor;
 }
 
-/** The built-in executors for a plan (HTTP with its defaults) and its plugins; E_EXECUTOR_MISSING for a step none runs. */
-export async function prepareExecutors(plan: Plan): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
+/**
+ * The built-in executors for a plan (HTTP with its defaults) and its plugins; E_EXECUTOR_MISSING for a step none
+ * runs. `segment`: this process runs that share of the load (its SQL pools open their share of connections).
+ */
+export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
   const builtins: Builtins = {
     http: createHttpExecutor({
       connectionsPerOrigin: plan.defaults.connections,
       tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
     }),
-    sql: createSqlExecutor(),
+    sql: createSqlExecutor(segment),
   };
   const plugins = new Map<string, Executor>();
   for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));

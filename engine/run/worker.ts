@@ -35,7 +35,7 @@ async function work(): Promise<void> {
     else if (message.type === 'stop' && !stop.signal.aborted) stop.abort(new Error(message.reason));
   });
 
-  const { plugins, builtins } = await prepareExecutors(plan);
+  const { plugins, builtins } = await prepareExecutors(plan, segment);
   send({ type: 'ready' });
   const baseVars = await Promise.race([started, new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
   const executors = new Set<Executor>();

@@ -113,6 +113,9 @@ flow:
     assert.deepEqual(statusOf('timeout'), ['timeout']);
     assert.deepEqual(statusOf('failed'), ['500']);
     assert.equal(total(result, 'step.errors'), 4);
+    // The first message of each step and code is kept beside the counts.
+    const samples = (result.metrics.samples ?? []).map((x) => [x.kind, x.tags['step'], x.tags['code']]);
+    assert.deepEqual(samples.sort(), [['error', 'failed', '500'], ['error', 'refused', 'refused'], ['error', 'reset', 'reset'], ['error', 'timeout', 'timeout']]);
   });
 
   it('lets an expect on the status accept an error status: the step passes, http.errors still counts it', async () => {
@@ -130,6 +133,7 @@ flow:
     assert.equal(total(result, 'step.errors', { step: 'gone' }), 0);
     assert.equal(total(result, 'step.errors', { step: 'plain' }), 3);
     assert.equal(total(result, 'http.errors', { step: 'gone' }), 3);
+    assert.deepEqual((result.metrics.samples ?? []).map((x) => [x.tags['step'], x.tags['code']]), [['plain', '404']], 'a status the expects accept is not an error');
   });
 
   it('refuses a step kind this version cannot run with exit 2, before starting any service', async () => {

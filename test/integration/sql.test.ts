@@ -60,6 +60,10 @@ describe('database scenarios', () => {
     const wait = result.metrics.metrics.find((m) => m.name === 'sql.pool_wait')!;
     const duration = result.metrics.metrics.find((m) => m.name === 'sql.duration')!;
     assert.ok(wait.sum / wait.count > duration.sum / duration.count, 'waiting for a connection took longer than the statements');
+    // The pool's gauges: the five connections of `pool.max` in use, most of the sixty users queued for them.
+    const peak = (name: string): number => result.metrics.metrics.find((m) => m.name === name && m.tags['db'] === 'db')!.max;
+    assert.equal(peak('sql.pool.size'), 5);
+    assert.ok(peak('sql.pool.waiting') >= 30, `waiting at most ${peak('sql.pool.waiting')}`);
   });
 
   it('bad SQL fails its steps with their SQLSTATE, named by step in the summary, and the run goes on', async (t) => {
@@ -83,6 +87,7 @@ thresholds: [ "rate(checks) == 100%" ]
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /sql errors .*syntax: 42601 × 10/);
     assert.match(run.stdout, /missing table: 42P01 × 10/);
+    assert.match(run.stdout, /first errors\n {4}missing table \(42P01\): relation "nowhere" does not exist \(SQLSTATE 42P01\)\n {4}syntax \(42601\): syntax error at or near "SELEC"/);
     const result = readResultDir(dir.path('out'));
     assert.equal(total(result, 'sql.queries', { step: 'fine', status: 'ok' }), 10, 'the steps after the failed ones ran');
   });

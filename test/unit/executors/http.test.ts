@@ -71,6 +71,7 @@ function recordingStore(): RecordingStore {
     },
     aggregate: (q) => real.aggregate(q),
     snapshot: () => real.snapshot(),
+    sample: (kind, tags, message, detail) => real.sample(kind, tags, message, detail),
     values(name, tags = {}) {
       return store.records.filter((r) => r.name === name && Object.entries(tags).every(([k, v]) => r.tags[k] === v)).map((r) => r.value);
     },

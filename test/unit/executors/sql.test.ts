@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Plan, StepNode } from '../../../engine/compile/plan.js';
 import type { TemplateTree } from '../../../engine/compile/template.js';
-import { createSqlExecutor } from '../../../engine/executors/sql.js';
+import { createSqlExecutor, describePlan, summarizePlan } from '../../../engine/executors/sql.js';
 import type { TransactionNode } from '../../../engine/compile/plan.js';
 import { Interpreter } from '../../../engine/run/interpreter.js';
 import { createRandom } from '../../../engine/random.js';
@@ -24,12 +24,13 @@ function setupOf(store: MetricStore, tags: Record<string, string>, services: Exe
   return { plan, store, tags, target: undefined, defaultHeaders: {}, services };
 }
 
-function sqlStep(query: string, params: unknown[], db: string): StepNode {
+function sqlStep(query: string, params: unknown[], db: string, explain?: 'plan' | 'analyze'): StepNode {
   const id = nextId++;
+  const fixed = (text: string): TemplateTree => ({ source: text, isStatic: true, names: [], render: () => text });
   return {
     type: 'step', id, name: `q${id}`, kind: 'sql', plugin: undefined, summary: query,
-    // As the compiler leaves it: the statement a static template, the rest compiled.
-    request: { query: { source: query, isStatic: true, names: [], render: () => query }, params: templateTree(params), db: templateTree(db) } as TemplateTree,
+    // As the compiler leaves it: the statement (and `explain`) static templates, the rest compiled.
+    request: { query: fixed(query), params: templateTree(params), db: templateTree(db), ...(explain ? { explain: fixed(explain) } : {}) } as TemplateTree,
     tags: {}, condition: undefined, expects: [], captures: [], timeoutMs: 5000, retry: undefined,
     location: { file: 'test.yaml', line: 1, col: 1 },
   };
@@ -136,10 +137,104 @@ describe('sql executor', () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => runner.execute(ctx, 5000)));
     await small.close();
     assert.ok(results.every((r) => r.ok));
-    const wait = local.snapshot().metrics.find((m) => m.name === 'sql.pool_wait')!;
+    const metrics = local.snapshot().metrics;
+    const wait = metrics.find((m) => m.name === 'sql.pool_wait')!;
     assert.equal(wait.count, 6);
     // Two connections, six statements of 200 ms: the last pair waited for two rounds.
     assert.ok(wait.max >= 350, `longest wait ${wait.max} ms`);
+    // The pool's gauges, tagged with the service: two connections at most, four statements queued at once.
+    const gauge = (name: string): { max: number } => metrics.find((m) => m.name === name && m.tags['db'] === 'db')!;
+    assert.equal(gauge('sql.pool.size').max, 2);
+    assert.equal(gauge('sql.pool.waiting').max, 4);
+    assert.equal(gauge('sql.pool.idle').max, 2);
+  });
+
+  it('a process running one segment of the load opens its share of the pool\'s connections', async (t) => {
+    if (skip()) return t.skip('no PostgreSQL');
+    const plan = { services: { db: { postgres: 'embedded', pool: { max: 5 } } } } as unknown as Plan;
+    const peaks: number[] = [];
+    for (const index of [0, 1]) {
+      const segmented = createSqlExecutor({ index, count: 2 });
+      const local = createMetricStore();
+      const step = sqlStep('SELECT pg_sleep(0.05)', [], 'db');
+      const runner = segmented.create(step, setupOf(local, { step: step.name }, { db: { url: db!.url, host: '127.0.0.1', port: db!.port } }, plan));
+      const ctx: VuContext = { vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal };
+      const results = await Promise.all(Array.from({ length: 8 }, () => runner.execute(ctx, 5000)));
+      await segmented.close();
+      assert.ok(results.every((r) => r.ok));
+      peaks.push(local.snapshot().metrics.find((m) => m.name === 'sql.pool.size')!.max);
+    }
+    assert.deepEqual(peaks, [3, 2], 'the two shares add up to max: 5');
+  });
+
+  describe('explain', () => {
+    before(async () => {
+      if (skip()) return;
+      const client = new pg.Client(db!.url);
+      await client.connect();
+      await client.query('CREATE TABLE big AS SELECT g AS id, g % 100 AS v FROM generate_series(1, 10000) AS g');
+      await client.query('ALTER TABLE big ADD PRIMARY KEY (id)');
+      await client.query('ANALYZE big');
+      await client.end();
+    });
+    const count = async (sql: string): Promise<number> => {
+      const client = new pg.Client(db!.url);
+      await client.connect();
+      const n = Number((await client.query(sql)).rows[0].n);
+      await client.end();
+      return n;
+    };
+    const plans = (): { message: string; detail?: Record<string, unknown> }[] => (store.snapshot().samples ?? []).filter((s) => s.kind === 'plan');
+
+    it('the plan of a lookup by primary key names its index; sql.plan.index is 1; the step runs as usual', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      const r = await run(sqlStep('SELECT v FROM big WHERE id = $1', ['{{id}}'], db!.url, 'plan'), { id: 42 });
+      assert.deepEqual(r.response['rows'], [{ v: 42 }]);
+      const [plan] = plans();
+      assert.equal(plan?.detail?.['node'], 'Index Scan');
+      assert.deepEqual(plan?.detail?.['indexes'], ['big_pkey']);
+      assert.equal(plan?.detail?.['execution_ms'], undefined, 'plan only: not executed');
+      assert.equal(metric('sql.plan.index')[0]!.sum, 1);
+      assert.ok(metric('sql.plan.cost')[0]!.sum > 0);
+      assert.equal(metric('sql.plan.time').length, 0);
+      assert.equal(metric('sql.queries')[0]!.sum, 1, 'EXPLAIN is not counted as a statement of the step');
+    });
+
+    it('a filter on an unindexed column is a sequential scan: sql.plan.index is 0', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      await run(sqlStep('SELECT count(*) FROM big WHERE v = $1', ['{{v}}'], db!.url, 'analyze'), { v: 7 });
+      const [plan] = plans();
+      assert.deepEqual(plan?.detail?.['seq_scans'], ['big']);
+      assert.deepEqual(plan?.detail?.['indexes'], []);
+      assert.equal(metric('sql.plan.index')[0]!.sum, 0);
+      assert.equal(metric('sql.plan.time')[0]!.count, 1);
+      assert.match(plan!.message, /seq scan big/);
+    });
+
+    it('analyze runs a write once more inside a rolled-back transaction: the table gets one row per step, not two', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      const before = await count('SELECT count(*) AS n FROM notes');
+      const step = sqlStep('INSERT INTO notes (body) VALUES ($1)', ['explained'], db!.url, 'analyze');
+      store = createMetricStore();
+      const runner = executor.create(step, setupOf(store, { step: step.name }));
+      const ctx: VuContext = { vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal };
+      for (let i = 0; i < 3; i++) assert.equal((await runner.execute(ctx, 5000)).ok, true);
+      assert.equal(await count('SELECT count(*) AS n FROM notes'), before + 3);
+      assert.equal(plans().length, 1, 'explained on the first execution only');
+      assert.equal(plans()[0]!.detail?.['actual_rows'], 0);
+      assert.equal(typeof plans()[0]!.detail?.['execution_ms'], 'number');
+    });
+
+    it('a statement that fails: "no plan" in the report, and the step fails with its own SQLSTATE', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      const r = await run(sqlStep('SELECT * FROM nowhere WHERE id = $1', ['1'], db!.url, 'analyze'));
+      assert.equal(r.error?.class, 'sql');
+      assert.match(r.error!.message, /42P01/);
+      assert.equal(r.error?.code, '42P01');
+      assert.match(plans()[0]!.message, /^no plan: .*42P01/);
+      const next = await run(sqlStep('SELECT 1 AS n', [], db!.url));
+      assert.deepEqual(next.response['rows'], [{ n: 1 }], 'the connection is usable after the failed explain');
+    });
   });
 
   describe('transactions', () => {
@@ -226,5 +321,56 @@ describe('sql executor', () => {
       const inserts = [a, b].map((n) => sum(local, 'sql.queries', { step: n.body[3]!.type === 'step' ? (n.body[3] as StepNode).name : '' }));
       assert.deepEqual(inserts.sort(), [0, 1]);
     });
+
+    it('explain: analyze inside a transaction runs under a savepoint: the update is applied once and the transaction commits', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      await reset();
+      const body = [
+        sqlStep('UPDATE accounts SET balance = balance - 10 WHERE id = $1', ['1'], db!.url, 'analyze'),
+        sqlStep('UPDATE accounts SET balance = balance + 10 WHERE id = $1', ['2'], db!.url),
+      ];
+      const { store: local, outcomes } = await runTransactions([transaction('explained', body, 0)]);
+      assert.deepEqual(outcomes, ['completed']);
+      assert.equal(sum(local, 'sql.transactions', { status: 'committed' }), 1);
+      assert.deepEqual(await balances(), [90, 110]);
+      const plan = local.snapshot().samples?.find((x) => x.kind === 'plan');
+      assert.deepEqual(plan?.detail?.['indexes'], ['accounts_pkey']);
+    });
+
+    it('the first error of each step and SQLSTATE is kept with its message', async (t) => {
+      if (skip()) return t.skip('no PostgreSQL');
+      await reset();
+      const failing = sqlStep('INSERT INTO accounts VALUES (1, 0)', [], db!.url);
+      const { store: local } = await runTransactions([transaction('dup', [failing], 0), transaction('dup2', [failing], 0)]);
+      const errors = local.snapshot().samples?.filter((x) => x.kind === 'error') ?? [];
+      assert.equal(errors.length, 1, 'one sample for one step and code');
+      assert.deepEqual(errors[0]!.tags, { workload: 'w', step: failing.name, code: '23505' });
+      assert.match(errors[0]!.message, /duplicate key value violates unique constraint "accounts_pkey" \(SQLSTATE 23505\)/);
+    });
+  });
+});
+
+describe('query plan summaries', () => {
+  it('collect the indexes and sequentially scanned tables of every node, and the analyze timings', () => {
+    const output = [{
+      Plan: {
+        'Node Type': 'Hash Join', 'Total Cost': 120.5, 'Plan Rows': 40, 'Actual Rows': 38,
+        Plans: [
+          { 'Node Type': 'Seq Scan', 'Relation Name': 'authors', 'Total Cost': 20 },
+          { 'Node Type': 'Bitmap Heap Scan', 'Relation Name': 'notes', Plans: [{ 'Node Type': 'Bitmap Index Scan', 'Index Name': 'notes_author' }] },
+          { 'Node Type': 'Index Only Scan', 'Index Name': 'tags_pkey', 'Relation Name': 'tags' },
+        ],
+      },
+      'Planning Time': 0.2,
+      'Execution Time': 1.5,
+    }];
+    const plan = summarizePlan(output);
+    assert.deepEqual({ ...plan, plan: undefined }, {
+      node: 'Hash Join', cost: 120.5, rows: 40, indexes: ['notes_author', 'tags_pkey'], seq_scans: ['authors'],
+      planning_ms: 0.2, execution_ms: 1.5, actual_rows: 38, plan: undefined,
+    });
+    assert.equal(plan.plan, output, 'the whole plan is kept');
+    assert.equal(describePlan(plan), 'Hash Join, index notes_author, tags_pkey, seq scan authors, cost 120.5, 40 rows estimated, ran 1.5 ms, 38 rows');
+    assert.throws(() => summarizePlan([]), /no plan/);
   });
 });

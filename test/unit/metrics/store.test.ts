@@ -9,7 +9,7 @@ import { PerfyError } from '../../../engine/errors.js';
 import type { AggregateQuery, MetricSource } from '../../../engine/expr/index.js';
 import { Histogram } from '../../../engine/metrics/histogram.js';
 import { createMetricStore, mergeResultMetrics, storeFromSnapshot } from '../../../engine/metrics/store.js';
-import type { MetricStore, MetricType, ResultMetric, ResultMetrics, Tags } from '../../../engine/metrics/types.js';
+import { MAX_SAMPLES, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics, type Tags } from '../../../engine/metrics/types.js';
 
 const SEED = 20_240_613;
 /** A multiple of 1000, like a real start rounded to the interval. */
@@ -532,5 +532,47 @@ describe('mergeResultMetrics', () => {
     const empty: ResultMetrics = { startedAt: T0, intervalMs: 1000, metrics: [] };
     assert.deepEqual(mergeResultMetrics(snapshot, empty), snapshot);
     assert.deepEqual(mergeResultMetrics(empty, snapshot), snapshot);
+  });
+});
+
+describe('samples', () => {
+  it('keep the first of each kind and tag set, whatever the order of the tags; the snapshot has them oldest first', () => {
+    const clock = fakeClock();
+    const store = createMetricStore({ now: clock.now });
+    assert.equal(store.snapshot().samples, undefined, 'no samples, no field');
+    store.sample('error', { step: 'a', code: '42P01' }, 'relation "x" does not exist');
+    clock.advance(10);
+    store.sample('error', { code: '42P01', step: 'a' }, 'a later message of the same step and code');
+    store.sample('error', { step: 'a', code: '42601' }, 'syntax error');
+    store.sample('plan', { step: 'a', code: '42P01' }, 'Seq Scan', { cost: 3 });
+    const samples = store.snapshot().samples!;
+    assert.deepEqual(samples.map((s) => [s.kind, s.message, s.at]), [
+      ['error', 'relation "x" does not exist', T0],
+      ['error', 'syntax error', T0 + 10],
+      ['plan', 'Seq Scan', T0 + 10],
+    ]);
+    assert.deepEqual(samples[2]!.detail, { cost: 3 });
+  });
+
+  it('are at most MAX_SAMPLES', () => {
+    const store = createMetricStore();
+    for (let i = 0; i < MAX_SAMPLES + 50; i++) store.sample('error', { step: `s${i}` }, 'boom');
+    assert.equal(store.snapshot().samples!.length, MAX_SAMPLES);
+    assert.equal(store.snapshot().samples![0]!.tags['step'], 's0');
+  });
+
+  it('merge: the earlier of two with the same kind and tags, the others of both, oldest first', () => {
+    const clockA = fakeClock();
+    const clockB = fakeClock();
+    const a = createMetricStore({ now: clockA.now });
+    const b = createMetricStore({ now: clockB.now });
+    clockA.advance(20);
+    a.sample('error', { step: 'x', code: 'refused' }, 'from a, later');
+    a.sample('error', { step: 'only-a', code: 'timeout' }, 'only in a');
+    clockB.advance(5);
+    b.sample('error', { code: 'refused', step: 'x' }, 'from b, earlier');
+    const merged = mergeResultMetrics(a.snapshot(), b.snapshot());
+    assert.deepEqual(merged.samples!.map((s) => s.message), ['from b, earlier', 'only in a']);
+    assert.equal(mergeResultMetrics(createMetricStore().snapshot(), createMetricStore().snapshot()).samples, undefined);
   });
 });

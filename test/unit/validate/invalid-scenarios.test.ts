@@ -938,6 +938,39 @@ const rows: Row[] = [
       flow:
         - sql: { query: "SELECT * FROM t WHERE id = {{id}}" }
       `, expect: [at('E_SQL_TEMPLATE', 8, 47)] },
+  { title: '`explain` on a statement PostgreSQL cannot EXPLAIN', yaml: yaml`
+      name: t
+      services:
+        db: { postgres: embedded }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - sql: { query: "VACUUM t", explain: true }
+      `, expect: [at('E_SQL_EXPLAIN', 7, 40)] },
+  { title: 'a SQL step whose `db` names a service that is not a postgres one', yaml: yaml`
+      name: t
+      services:
+        api: { url: "http://127.0.0.1:9" }
+        main: { postgres: embedded }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - sql: { query: "SELECT 1", db: api }
+        - sql: { query: "SELECT 1", db: mian }
+      `, expect: [at('E_SERVICE_UNKNOWN', 8, 35), at('E_SERVICE_UNKNOWN', 9, 35)] },
+  { title: 'a SQL step and a transaction without `db` where two postgres services could be meant', yaml: yaml`
+      name: t
+      services:
+        a: { postgres: embedded }
+        b: { postgres: embedded }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - sql: { query: "SELECT 1" }
+        - transaction: tx
+          flow:
+            - sql: { query: "SELECT 1", db: a }
+      `, expect: [at('E_SERVICE_UNKNOWN', 8, 10), at('E_SERVICE_UNKNOWN', 9, 5)] },
   { title: 'a relative URL without `target`', yaml: yaml`
       name: t
       load:
