@@ -16,3 +16,11 @@ export function redact(text: string, secrets: readonly string[]): string {
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
   return out;
 }
+
+/** `scheme://user:password@` anywhere in a text: the password part. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"'`]*:)([^\s@/"'`]+)@/gi;
+
+/** Passwords written into URLs (`postgres://app:s3cret@db/app`) replaced, wherever they stand in a text. */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(URL_PASSWORD, `$1${REDACTED}@`);
+}

@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
-import { redact } from '../redact.js';
+import { redact, redactUrlPasswords } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
 import { PATTERNS, parseDuration, parseRate } from '../units.js';
@@ -259,8 +259,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
-  // Environment values may be secrets: only their names are recorded.
-  const applied = [...flags.set.map((s) => `--set ${s}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
+  // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
+  const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
   const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
   mkdirSync(logDir, { recursive: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSecret, redact, REDACTED } from '../../engine/redact.js';
+import { isSecret, redact, REDACTED, redactUrlPasswords } from '../../engine/redact.js';
 
 describe('redact', () => {
   it('treats text values of 4 characters or more as secrets, not numbers, booleans or short values', () => {
@@ -10,5 +10,12 @@ describe('redact', () => {
   it('replaces every occurrence, longest secret first', () => {
     assert.equal(redact('Bearer tok-123 and tok-123-long', ['tok-123', 'tok-123-long']), `Bearer ${REDACTED} and ${REDACTED}`);
     assert.equal(redact('nothing here', []), 'nothing here');
+  });
+
+  it('hides the passwords written into URLs anywhere in a text, and only them', () => {
+    assert.equal(redactUrlPasswords('--set services.db={ postgres: { url: "postgres://app:s3:cr@127.0.0.1:5432/app" } }'),
+      `--set services.db={ postgres: { url: "postgres://app:${REDACTED}@127.0.0.1:5432/app" } }`);
+    assert.equal(redactUrlPasswords('a http://u:p@h/x and redis://:pw@h'), `a http://u:${REDACTED}@h/x and redis://:${REDACTED}@h`);
+    for (const plain of ['http://127.0.0.1:8080/health', 'postgres://app@db/app', 'ratio 3:2 @ noon']) assert.equal(redactUrlPasswords(plain), plain);
   });
 });
