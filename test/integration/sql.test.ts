@@ -91,4 +91,26 @@ thresholds: [ "rate(checks) == 100%" ]
     const result = readResultDir(dir.path('out'));
     assert.equal(total(result, 'sql.queries', { step: 'fine', status: 'ok' }), 10, 'the steps after the failed ones ran');
   });
+
+  it('an unreachable database fails each step as refused, named in the summary; an abort threshold stops the run (exit 3)', async () => {
+    const dir = tempDir({ 's.yaml': `name: unreachable
+load: [ { rate: 20/s, duration: 20s } ]
+flow:
+  - name: lookup
+    sql: { query: "SELECT 1", db: "postgres://perfy:secret-pw@127.0.0.1:1/perfy" }
+thresholds:
+  - { expr: "rate(sql.errors) < 10%", abort: true }
+` });
+    after(dir.cleanup);
+    const started = Date.now();
+    const run = await perfyAsync(['run', dir.path('s.yaml'), '--out', dir.path('out')]);
+    assert.equal(run.status, 3, run.stdout + run.stderr);
+    assert.ok(Date.now() - started < 10_000, 'stopped long before the 20 s of load');
+    assert.match(run.stdout, /sql errors {2}lookup: refused × \d+/);
+    assert.match(run.stdout, /first errors\n {4}lookup \(refused\): .*ECONNREFUSED/);
+    assert.doesNotMatch(run.stdout + run.stderr, /secret-pw/);
+    const result = readResultDir(dir.path('out'));
+    assert.equal(result.status, 'aborted');
+    assert.ok(total(result, 'sql.queries', { step: 'lookup', status: 'refused' }) > 0);
+  });
 });
