@@ -9,6 +9,7 @@ import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from './h1/pool.js';
 import type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
+import { InFlight, inFlightFor, watchSignal, type InFlightItem } from './in-flight.js';
 
 export interface HttpExecutorOptions {
   /** Keep-alive connections per origin (scheme://host:port). Default 100. */
@@ -53,87 +54,6 @@ interface HttpHandles {
 }
 
 const NO_HEADERS: Record<string, string> = Object.freeze({});
-
-/**
- * The exchanges in flight with one step timeout, oldest first. They share the timeout, so their deadlines come
- * in the same order: one timer, set for the oldest deadline, serves them all, instead of a setTimeout and a
- * clearTimeout per request (2% of the CPU of a request). When it fires, every exchange whose deadline has passed
- * times out and the timer is set again for the next deadline: the same precision as a timer of each one's own.
- */
-class InFlight {
-  head: Exchange | undefined = undefined;
-  tail: Exchange | undefined = undefined;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(readonly timeoutMs: number) {}
-
-  add(exchange: Exchange, startedAt: number): void {
-    exchange.deadline = startedAt + this.timeoutMs;
-    exchange.list = this;
-    exchange.previous = this.tail;
-    exchange.next = undefined;
-    if (this.tail === undefined) this.head = exchange;
-    else this.tail.next = exchange;
-    this.tail = exchange;
-    if (this.timer === undefined && this.timeoutMs !== Infinity) this.arm(exchange.deadline);
-  }
-
-  remove(exchange: Exchange): void {
-    const { previous, next } = exchange;
-    if (previous === undefined) this.head = next;
-    else previous.next = next;
-    if (next === undefined) this.tail = previous;
-    else next.previous = previous;
-    exchange.previous = undefined;
-    exchange.next = undefined;
-    exchange.list = undefined;
-  }
-
-  /** @internal the oldest deadline is due, or nearly: time out what is due and wait for the next one. */
-  expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    while (this.head !== undefined && this.head.deadline <= now) this.head.cancel('timeout');
-    if (this.head !== undefined) this.arm(this.head.deadline);
-  }
-
-  private arm(deadline: number): void {
-    // Unref'd: in-flight requests keep the process alive through their sockets, and this timer may outlive them.
-    this.timer = setTimeout(expireDue, Math.max(1, Math.ceil(deadline - performance.now())), this);
-    this.timer.unref();
-  }
-}
-
-function expireDue(list: InFlight): void {
-  list.expire();
-}
-
-/** One list per step timeout (a scenario has a few), the one without a timeout under Infinity. */
-const inFlightLists = new Map<number, InFlight>();
-
-function inFlightFor(timeoutMs: number): InFlight {
-  let list = inFlightLists.get(timeoutMs);
-  if (list === undefined) {
-    list = new InFlight(timeoutMs);
-    inFlightLists.set(timeoutMs, list);
-  }
-  return list;
-}
-
-/** Run aborts reach in-flight exchanges through one listener per signal, not one per request. */
-const watchedSignals = new WeakSet<AbortSignal>();
-
-function watchSignal(signal: AbortSignal): void {
-  if (watchedSignals.has(signal)) return;
-  watchedSignals.add(signal);
-  signal.addEventListener('abort', () => {
-    const cancelled: Exchange[] = [];
-    for (const list of inFlightLists.values()) {
-      for (let exchange = list.head; exchange !== undefined; exchange = exchange.next) if (exchange.signal === signal) cancelled.push(exchange);
-    }
-    for (const exchange of cancelled) exchange.cancel('aborted');
-  }, { once: true });
-}
 
 export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor {
   const connections = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
@@ -334,7 +254,7 @@ class HttpStepRunner implements StepRunner {
     }
     if (timeoutMs !== this.lastTimeoutMs) {
       this.lastTimeoutMs = timeoutMs;
-      this.lastInFlight = inFlightFor(timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : Infinity);
+      this.lastInFlight = inFlightFor(timeoutMs);
     }
     this.lastInFlight!.add(exchange, startedAt);
     exchange.pool = target.pool;
@@ -434,7 +354,7 @@ class HttpStepRunner implements StepRunner {
  * One request in flight: what the pool sends and reports back to, the step timer and the promise of the
  * StepResult. It settles exactly once: on the end of the body, an error, the step timeout or the run's abort signal.
  */
-class Exchange extends PoolRequest {
+class Exchange extends PoolRequest implements InFlightItem {
   readonly promise: Promise<StepResult>;
   private resolve!: (result: StepResult) => void;
   /** The pool the request went to, to take it back from when it is cancelled. */
@@ -444,8 +364,8 @@ class Exchange extends PoolRequest {
   signal: AbortSignal | undefined;
   /** @internal in-flight bookkeeping (InFlight): the list, neighbours and when the step times out */
   list: InFlight | undefined;
-  previous: Exchange | undefined;
-  next: Exchange | undefined;
+  previous: InFlightItem | undefined;
+  next: InFlightItem | undefined;
   deadline = Infinity;
   /** performance.now() marks; -1 = not reached */
   private sentAt = -1;

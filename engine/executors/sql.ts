@@ -13,6 +13,7 @@ import { share, type Segment } from '../run/segment.js';
 import { PerfyError, problem } from '../errors.js';
 import { poolSettingsOf, type PostgresPoolSettings, type PostgresService } from '../services/postgres-config.js';
 import { classifyError } from './http.js';
+import { inFlightFor, watchSignal, type InFlight, type InFlightItem } from './in-flight.js';
 import type { ErrorClass, Executor, ExecutorSetup, StepResult, StepRunner, VuContext } from './types.js';
 
 /** A `postgres://` URL given in `db:` gets the pool settings a postgres service has by default. */
@@ -116,16 +117,76 @@ export function createSqlExecutor(segment?: Segment): SqlExecutor {
 }
 
 /**
- * A connection from the pool, the pool's gauges recorded as the request queues and as it is served. Resolves
- * to the client, or rejects as pool.connect() does; `abandon` as withDeadline's.
+ * One execution of a SQL step (or one transaction's wait for a connection) in flight. Its deadline and the run's
+ * abort signal end what it waits for — a pooled connection, then the statement — through the in-flight lists
+ * the HTTP executor uses too (one timer per step timeout, one listener per signal). A connection or a result
+ * that arrives after the call ended is not waited for: a late connection goes back to the pool.
  */
-function checkout(sqlPool: SqlPool, deadline: number, signal: AbortSignal): Promise<pg.PoolClient> {
-  const connecting = sqlPool.pool.connect();
-  sqlPool.sample();
-  return withDeadline(connecting, deadline, signal, (late) => late.then((c) => release(sqlPool, c), () => undefined)).then((client) => {
-    sqlPool.sample();
-    return client;
-  });
+class SqlCall implements InFlightItem {
+  list: InFlight | undefined = undefined;
+  previous: InFlightItem | undefined = undefined;
+  next: InFlightItem | undefined = undefined;
+  deadline = Infinity;
+  /** How the call was ended early, if it was. */
+  private ended: 'timeout' | 'aborted' | undefined = undefined;
+  /** Rejects what the call waits for now. */
+  private waiting: ((error: DeadlineError) => void) | undefined = undefined;
+
+  constructor(readonly signal: AbortSignal, timeoutMs: number, startedAt: number) {
+    watchSignal(signal);
+    if (signal.aborted) this.ended = 'aborted';
+    else inFlightFor(timeoutMs).add(this, startedAt);
+  }
+
+  cancel(errorClass: 'timeout' | 'aborted'): void {
+    this.list?.remove(this);
+    this.ended = errorClass;
+    const fail = this.waiting;
+    this.waiting = undefined;
+    fail?.(new DeadlineError(errorClass));
+  }
+
+  /** A connection from the pool, the pool's gauges recorded as the request queues and as it is served. */
+  connect(sqlPool: SqlPool): Promise<pg.PoolClient> {
+    return this.wait<pg.PoolClient>((settle) => {
+      sqlPool.pool.connect((error, client) => {
+        sqlPool.sample();
+        settle(error ?? (client === undefined ? new Error('the pool gave no connection') : undefined), client);
+      });
+      sqlPool.sample();
+    }, (client) => release(sqlPool, client));
+  }
+
+  /** The statement on `client` (pg's callback form: no promise of pg's own, no copy of the query). */
+  query(client: pg.PoolClient, text: string, values: unknown[]): Promise<pg.QueryResult> {
+    return this.wait<pg.QueryResult>((settle) => client.query(text, values, settle), () => undefined);
+  }
+
+  /** What `start` produces through `settle`, unless the call ends first; then what comes later goes to `late`. */
+  private wait<T>(start: (settle: (error: Error | undefined, value: T | undefined) => void) => void, late: (value: T) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.ended !== undefined) return reject(new DeadlineError(this.ended));
+      let abandoned = false;
+      this.waiting = (error) => {
+        abandoned = true;
+        reject(error);
+      };
+      start((error, value) => {
+        if (abandoned) {
+          if (value !== undefined) late(value);
+          return;
+        }
+        this.waiting = undefined;
+        if (error) reject(error);
+        else resolve(value as T);
+      });
+    });
+  }
+
+  /** The call is over: it leaves its in-flight list. */
+  done(): void {
+    this.list?.remove(this);
+  }
 }
 
 /** Gives a connection back (closing it when `broken`), and records the pool's gauges. */
@@ -172,8 +233,16 @@ class SqlStepRunner implements StepRunner {
 
   async execute(ctx: VuContext, timeoutMs: number, startedAt = performance.now()): Promise<StepResult> {
     if (ctx.signal.aborted) return failed('aborted', 'the run was stopped', 0);
+    const call = new SqlCall(ctx.signal, timeoutMs, startedAt);
+    try {
+      return await this.run(call, ctx, startedAt);
+    } finally {
+      call.done();
+    }
+  }
+
+  private async run(call: SqlCall, ctx: VuContext, startedAt: number): Promise<StepResult> {
     const values = this.params.map((render) => render(ctx.vars));
-    const deadline = timeoutMs > 0 && Number.isFinite(timeoutMs) ? startedAt + timeoutMs : Infinity;
     // Inside a `transaction:` the statement runs on the transaction's connection.
     const tx = ctx.transaction as SqlTransaction | undefined;
     if (tx !== undefined && tx.pool !== this.sqlPool) {
@@ -186,7 +255,7 @@ class SqlStepRunner implements StepRunner {
       client = tx.client;
     } else {
       try {
-        client = await checkout(this.sqlPool, deadline, ctx.signal);
+        client = await call.connect(this.sqlPool);
       } catch (error) {
         const ended = performance.now();
         const errorClass = errorClassOf(error);
@@ -202,7 +271,7 @@ class SqlStepRunner implements StepRunner {
     }
     const sentAt = performance.now();
     try {
-      const result = await withDeadline(client.query({ text: this.text, values }), deadline, ctx.signal, (late) => late.then(() => undefined, () => undefined));
+      const result = await call.query(client, this.text, values);
       if (tx === undefined) release(this.sqlPool, client);
       const ended = performance.now();
       const rows = result.rows as Record<string, unknown>[];
@@ -400,12 +469,15 @@ export class SqlTransactionRunner {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       const waitStart = performance.now();
+      const call = new SqlCall(ctx.signal, Infinity, waitStart);
       try {
-        client = await checkout(this.pool, Infinity, ctx.signal);
+        client = await call.connect(this.pool);
       } catch {
         if (ctx.signal.aborted) return undefined;
         this.failedCount.record(1);
         return false;
+      } finally {
+        call.done();
       }
       this.poolWait.record(performance.now() - waitStart);
       const tx: SqlTransaction = { pool: this.pool, client, failure: undefined, broken: undefined };
@@ -451,25 +523,6 @@ class DeadlineError extends Error {
   constructor(readonly errorClass: 'timeout' | 'aborted') {
     super(errorClass === 'timeout' ? 'the step timed out' : 'the run was stopped');
   }
-}
-
-/** `work`, unless the deadline passes or the run stops first; then `abandon` receives what `work` becomes. */
-function withDeadline<T>(work: Promise<T>, deadline: number, signal: AbortSignal, abandon: (late: Promise<T>) => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    if (deadline !== Infinity) timer = setTimeout(() => reject(new DeadlineError('timeout')), Math.max(0, deadline - performance.now()));
-    onAbort = () => reject(new DeadlineError('aborted'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([work, limit]).finally(() => {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort!);
-  }).catch((error: unknown) => {
-    if (error instanceof DeadlineError) abandon(work);
-    throw error;
-  });
 }
 
 function errorClassOf(error: unknown): ErrorClass {

@@ -110,7 +110,7 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   }
 
   const trendRows = trendSeries(metrics);
-  if (trendRows.length > 0) lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join('')}`));
+  if (trendRows.length > 0) lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join(' ')}`));
   for (const row of trendRows) {
     const q = (percentile: number): number | undefined => source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
     const all = metrics.filter((m) => m.name === row.name && Object.entries(row.filter).every(([k, v]) => m.tags[k] === v));
@@ -118,7 +118,7 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     const min = Math.min(...all.map((m) => m.min));
     const max = Math.max(...all.map((m) => m.max));
     const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(min), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(max)];
-    lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join('')}`);
+    lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
   }
 
   const counters = ['http.reqs', 'iterations', 'http.bytes_in', 'http.bytes_out'].filter((n) => metrics.some((m) => m.name === n));
@@ -128,7 +128,7 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
       const total = sum(name);
       const bytes = name.includes('bytes');
       const cells = bytes ? [size(total), `${size(total / seconds)}/s`] : [count(total), `${(total / seconds).toFixed(1)}/s`];
-      lines.push(`  ${name.padEnd(44)}${cells.map((x) => x.padStart(9)).join('')}`);
+      lines.push(`  ${name.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
     }
   }
 
