@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   E_EXPR_TYPE: { exit: 2, summary: 'An expression compares values of different kinds (a duration with a size, a percentage with a rate).' },
   E_EXPR_WINDOW: { exit: 2, summary: 'A `for` window is used outside thresholds and alerts, the only conditions watched over time.' },
   E_TEMPLATE_PARSE: { exit: 2, summary: 'A `{{...}}` template is malformed (unclosed tag, unsupported section).' },
+  E_GITHUB_REQUEST: { exit: 2, summary: 'A github step\'s `request` is not `METHOD /path`, or its path names a `{parameter}` that `params` does not give.' },
   E_SQL_EXPLAIN: { exit: 2, summary: '`explain` on a statement PostgreSQL cannot EXPLAIN (only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, WITH, TABLE, EXECUTE, DECLARE).' },
   E_SQL_TEMPLATE: { exit: 2, summary: 'SQL text holds a `{{...}}` template; values go in `params` as bound parameters, never into the SQL text.' },
   E_TEMPLATE_UNKNOWN: { exit: 2, summary: 'A template names a variable, capture, data column or service that the scenario does not define.' },

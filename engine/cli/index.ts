@@ -7,11 +7,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
+import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from '../mocks/github/options.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redact, redactUrlPasswords } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
-import { PATTERNS, parseDuration, parseRate } from '../units.js';
+import { formatDuration, PATTERNS, parseDuration, parseRate } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
 export interface Io {
@@ -96,6 +97,23 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .action((name: string, options: { dir: string; force?: boolean }) => {
       exitCode = initCommand(name, options, io);
     });
+
+  const mock = program
+    .command('mock')
+    .description('run a mock API in the foreground until Ctrl-C: `perfy mock github`')
+    .argument('[api]', 'the API to mock: github')
+    .action((api: string | undefined) => {
+      const hint = 'the mocks: github (`perfy mock github --help` for its flags)';
+      throw new PerfyError(problem('E_USAGE', api === undefined ? '`perfy mock` needs the API to mock' : `there is no mock of "${api}"`, hint));
+    });
+  const githubMock = mock
+    .command('github')
+    .description('a GitHub REST API mock with GitHub\'s rate limits, headers and messages (docs/github-mock.md); prints {"url": ...} once listening')
+    .option('--port <n>', 'port to listen on; 0 picks a free one', '0');
+  for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) githubMock.option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default})`);
+  githubMock.action(async (flags: Record<string, string | undefined>) => {
+    exitCode = await mockGithubCommand(flags, io);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -324,4 +342,45 @@ async function mergeCommand(files: string[], options: { scenario: string; out?: 
   io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
   return merged.status !== 'completed' ? 3 : merged.thresholds.every((t) => t.passed) ? 0 : 1;
+}
+
+/** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */
+async function mockGithubCommand(flags: Record<string, string | undefined>, io: Io): Promise<number> {
+  const given: Record<string, string> = {};
+  for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) {
+    const value = flags[spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    if (value !== undefined) given[spec.flag] = value;
+  }
+  const hint = 'run `perfy mock github --help` for the flags and their defaults; see docs/github-mock.md';
+  const { settings, problems } = parseGithubMockOptions(given, 'flag');
+  const portText = flags['port'] ?? '0';
+  const port = /^\d+$/.test(portText) && Number(portText) <= 65535 ? Number(portText) : undefined;
+  const found = problems.map((p) => problem('E_USAGE', p.message, hint));
+  if (port === undefined) found.unshift(problem('E_USAGE', `--port ${portText} must be an integer from 0 to 65535`, 'give a port, or 0 to pick a free one'));
+  if (found.length > 0 || port === undefined) throw new PerfyError(found);
+
+  const { listenGithubMock } = await import('../mocks/github/server.js');
+  let mock: Awaited<ReturnType<typeof listenGithubMock>>;
+  try {
+    mock = await listenGithubMock(settings, port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PerfyError(problem('E_USAGE', `cannot listen on ${settings.host}:${port}: ${(error as Error).message}`, code === 'EADDRINUSE' ? 'the port is taken: choose another --port, or 0 for a free one' : 'check --host and --port'));
+  }
+  io.out(`${JSON.stringify({ url: mock.url })}\n`);
+  io.err(
+    `GitHub API mock on ${mock.url}: core ${settings.limit} per token and ${settings.unauthenticatedLimit} per address every ${formatDuration(settings.windowMs)}, ` +
+      `search ${settings.searchLimit} every ${formatDuration(settings.searchWindowMs)}; stats at ${mock.url}/_mock/stats; Ctrl-C to stop\n`,
+  );
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await mock.close();
+  return EXIT.ok;
 }

@@ -9,8 +9,9 @@ import { compileExpression, type CompiledExpression } from '../expr/index.js';
 import type { Flow, FlowItem, Load, Scenario, Stage, Step } from '../generated/scenario.js';
 import { CsvError, parseCsvTable, type CsvTable } from '../load/csv.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
-import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
+import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
 import { initIsFile } from '../services/postgres-config.js';
+import { parseRoute } from '../executors/github.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, type Template, type TemplateTree } from './template.js';
@@ -25,7 +26,7 @@ const BUILTIN_NAMES = ['vu', 'iteration', 'workload', 'scenario', 'loop', 'data'
 const RESPONSE_NAMES: Record<Exclude<StepKind, 'plugin'>, readonly string[]> = {
   http: ['status', 'duration', 'json', 'header', 'body', 'size', 'ok'],
   sql: ['rows', 'row_count', 'duration', 'ok', 'error'],
-  github: ['status', 'duration', 'json', 'header', 'body', 'ok', 'rate_limit'],
+  github: ['status', 'duration', 'json', 'header', 'body', 'size', 'ok', 'waited', 'retries', 'rate_limited'],
   jmeter: ['duration', 'samples', 'errors', 'ok'],
 };
 const ALL_RESPONSE_NAMES = [...new Set(Object.values(RESPONSE_NAMES).flat())];
@@ -483,7 +484,17 @@ class Compiler {
       this.checkDatabase(step.sql.db, [...p, 'sql', 'db'], 'SQL step');
       return { kind: 'sql', request, summary: query.replace(/\s+/g, ' ').trim().slice(0, 60), plugin: undefined };
     }
-    if (step.github) return { kind: 'github', request: this.tree(step.github, [...p, 'github'], ctx), summary: step.github.request, plugin: undefined };
+    if (step.github) {
+      const { request: route, write_interval: writeInterval, max_wait: maxWait, ...rest } = step.github;
+      const request = this.tree(rest, [...p, 'github'], ctx) as Record<string, TemplateTree>;
+      request['request'] = { source: route, isStatic: true, names: [], render: () => route };
+      const writeMs = this.duration(writeInterval, [...p, 'github', 'write_interval']);
+      const maxWaitMs = this.duration(maxWait, [...p, 'github', 'max_wait']);
+      if (writeMs !== undefined) request['write_interval'] = writeMs;
+      if (maxWaitMs !== undefined) request['max_wait'] = maxWaitMs;
+      this.checkGithubRequest(step.github, [...p, 'github']);
+      return { kind: 'github', request, summary: route, plugin: undefined };
+    }
     if (step.jmeter) {
       const plan = resolvePath(this.baseDir, step.jmeter.plan);
       if (!existsSync(plan)) this.report('E_DATA_MISSING', `JMeter plan ${step.jmeter.plan} does not exist`, `the path is relative to the scenario file; it resolves to ${plan}`, [...p, 'jmeter', 'plan']);
@@ -516,6 +527,12 @@ class Compiler {
     if (this.stepKinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
     if (this.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
     for (const kind of this.stepKinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
+    // A github step's requests are HTTP requests of the step.
+    if (this.stepKinds.has('github')) for (const m of STEP_METRICS.http) metrics.add(m.name);
+    for (const service of Object.values(this.scenario.services ?? {})) {
+      const builtin = (service as { builtin?: string }).builtin;
+      if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
+    }
     if (this.scenario.monitor) for (const m of PROCESS_METRICS) metrics.add(m.name);
     return metrics;
   }
@@ -735,6 +752,32 @@ class Compiler {
     const why = Object.hasOwn(services, db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
     this.report('E_SERVICE_UNKNOWN', `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
       didYouMean(db, postgres) ?? (postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)'), path);
+  }
+
+  /** A github step's route is `METHOD /path`, its `{name}` parts have params, and `api:` names something it can use. */
+  private checkGithubRequest(github: NonNullable<Step['github']>, path: PathSegment[]): void {
+    let names: string[] = [];
+    try {
+      names = parseRoute(github.request).names;
+    } catch (error) {
+      this.report('E_GITHUB_REQUEST', (error as Error).message, 'write the method and the path as GitHub\'s docs do: "GET /repos/{owner}/{repo}/issues"', [...path, 'request']);
+    }
+    const missing = names.filter((name) => !Object.hasOwn(github.params ?? {}, name));
+    if (missing.length) {
+      this.report('E_GITHUB_REQUEST', `"${github.request}" needs ${missing.map((n) => `params.${n}`).join(', ')}`, `add them: params: { ${missing.map((n) => `${n}: …`).join(', ')} }`, [...path, 'request']);
+    }
+    const api = github.api;
+    if (api !== undefined && (api.includes('{{') || /^https?:\/\//.test(api))) return;
+    const services = this.scenario.services ?? {};
+    const mocks = Object.keys(services).filter((name) => (services[name] as { builtin?: string }).builtin === 'github-mock');
+    if (api === undefined) {
+      if (mocks.length === 1) return;
+      this.report('E_SERVICE_UNKNOWN', 'this github step does not say which API to call',
+        mocks.length === 0 ? 'give `api: https://api.github.com` (or a GitHub Enterprise URL), or declare `gh: { builtin: github-mock }` under `services:`' : `name one of the github-mock services in \`api:\`: ${mocks.join(', ')}`, path);
+      return;
+    }
+    if (Object.hasOwn(services, api)) return;
+    this.report('E_SERVICE_UNKNOWN', `there is no service "${api}": \`api:\` names a service or is an http(s) URL`, didYouMean(api, Object.keys(services)) ?? 'declare it under `services:`, or write the URL', [...path, 'api']);
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {

@@ -55,7 +55,7 @@ interface HttpHandles {
 
 const NO_HEADERS: Record<string, string> = Object.freeze({});
 
-export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor {
+export function createHttpExecutor(options: HttpExecutorOptions = {}): HttpExecutor {
   const connections = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
   if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`connectionsPerOrigin must be a positive integer, got ${connections}`);
   const tls: NonNullable<PoolOptions['tls']> = {};
@@ -78,12 +78,36 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor 
     create(step, setup) {
       return new HttpStepRunner(step, setup, poolFor);
     },
+    sender(step, method, setup) {
+      // The step as an HTTP step of that method: its tags, timeouts and connections; no template of its own.
+      const url: Template = { source: '', isStatic: true, names: [], render: () => '' };
+      const request = { [method.toLowerCase()]: url } as TemplateTree;
+      return new HttpStepRunner({ ...step, kind: 'http', request, expects: [], captures: [], retry: undefined }, { ...setup, defaultHeaders: {} }, poolFor);
+    },
     async close() {
       const all = [...pools.values()];
       pools.clear();
       await Promise.all(all.map((pool) => pool.close(CLOSE_GRACE_MS)));
     },
   };
+}
+
+/** What the HTTP executor offers other executors: requests they have worked out, sent as a step's own. */
+export interface HttpExecutor extends Executor {
+  /** A sender of `method` requests measured as `step`'s (http.* metrics with its tags). */
+  sender(step: StepNode, method: string, setup: ExecutorSetup): HttpSender;
+}
+
+export interface HttpSender {
+  send(ctx: VuContext, timeoutMs: number, startedAt: number, request: HttpSend): Promise<StepResult>;
+}
+
+/** A request ready to go: absolute URL, header lines ("name: value\r\n"), body; `decode`: parse the body (json). */
+export interface HttpSend {
+  url: string;
+  headerLines: string;
+  body: string | null;
+  decode: boolean;
 }
 
 type BodyPlan =
@@ -241,12 +265,40 @@ class HttpStepRunner implements StepRunner {
       return exchange.promise;
     }
 
+    return this.dispatch(exchange, target, head, body, ctx.signal, timeoutMs, startedAt);
+  }
+
+  /**
+   * A request whose URL, headers and body another executor has worked out (the github step): sent through this
+   * step's connections, measured as its http.* metrics. `headerLines`: "name: value\r\n" lines.
+   */
+  send(ctx: VuContext, timeoutMs: number, startedAt: number, request: HttpSend): Promise<StepResult> {
+    const exchange = new Exchange(this, startedAt, request.decode);
+    if (ctx.signal.aborted) {
+      exchange.cancel('aborted');
+      return exchange.promise;
+    }
+    let target: ResolvedUrl;
+    let head: string;
+    try {
+      let resolved = this.resolved.get(request.url);
+      if (resolved === undefined || resolved.pool.closed) resolved = this.resolveUrl(request.url);
+      target = resolved;
+      if (request.body !== null) exchange.bodyBytes = Buffer.byteLength(request.body);
+      head = this.head(target, target.path, request.headerLines, undefined, request.body === null ? -1 : exchange.bodyBytes);
+    } catch (error) {
+      exchange.fail('other', (error as Error).message, true);
+      return exchange.promise;
+    }
+    return this.dispatch(exchange, target, head, request.body, ctx.signal, timeoutMs, startedAt);
+  }
+
+  private dispatch(exchange: Exchange, target: ResolvedUrl, head: string, body: string | null, signal: AbortSignal, timeoutMs: number, startedAt: number): Promise<StepResult> {
     exchange.head = head;
     exchange.body = body;
     exchange.isHead = this.isHead;
     exchange.keepAlive = this.keepAlive;
     exchange.idempotent = this.idempotent;
-    const signal = ctx.signal;
     exchange.signal = signal;
     if (signal !== this.lastSignal) {
       this.lastSignal = signal;

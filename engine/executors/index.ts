@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { StepNode } from '../compile/plan.js';
 import { PerfyError, problem } from '../errors.js';
 import type { StepKind } from '../metrics/catalog.js';
+import { createGithubExecutor } from './github.js';
 import { createHttpExecutor } from './http.js';
 import { createSqlExecutor } from './sql.js';
 import type { Executor } from './types.js';
@@ -17,13 +18,15 @@ export { createHttpExecutor, classifyError, DEFAULT_CONNECTIONS_PER_ORIGIN, type
  * The built-in executors, with default options. Each holds its own connections (the http executor one pool
  * per origin, created on first use) and close() releases them; an executor may be used again after close().
  */
+const http = createHttpExecutor();
 export const EXECUTORS = {
-  http: createHttpExecutor(),
+  http,
   sql: createSqlExecutor(),
+  github: createGithubExecutor(http),
 } satisfies Partial<Record<Exclude<StepKind, 'plugin'>, Executor>>;
 
 /** Step kinds the format knows that arrive with their own issues: present in the schema, not yet runnable. */
-const NOT_YET_AVAILABLE: readonly string[] = ['github', 'jmeter'];
+const NOT_YET_AVAILABLE: readonly string[] = ['jmeter'];
 
 /**
  * The executor for one step: a built-in one by kind, or the loaded plugin the step names with `use:`.

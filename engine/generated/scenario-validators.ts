@@ -2389,12 +2389,11 @@ validate27.evaluated = {"dynamicProps":true,"dynamicItems":true};
 
 const schema65 = scenarioSchema["$defs"]["flow"];
 const schema66 = scenarioSchema["$defs"]["flowItem"];
-const schema89 = scenarioSchema["$defs"]["think"];
+const schema91 = scenarioSchema["$defs"]["think"];
 const schema69 = scenarioSchema["$defs"]["expression"];
 const schema67 = scenarioSchema["$defs"]["step"];
 const schema85 = scenarioSchema["$defs"]["sqlQuery"];
-const schema86 = scenarioSchema["$defs"]["githubRequest"];
-const schema87 = scenarioSchema["$defs"]["jmeterPlan"];
+const schema89 = scenarioSchema["$defs"]["jmeterPlan"];
 const schema77 = scenarioSchema["$defs"]["httpRequest"];
 const schema78 = scenarioSchema["$defs"]["template"];
 
@@ -2810,6 +2809,249 @@ validate37.errors = vErrors;
 return errors === 0;
 }
 validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema86 = scenarioSchema["$defs"]["githubRequest"];
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.request === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema86.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.request !== undefined){
+let data0 = data.request;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.params !== undefined){
+let data1 = data.params;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+}
+else {
+const err4 = {instancePath:instancePath+"/params",schemaPath:"#/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.token !== undefined){
+let data2 = data.token;
+if(typeof data2 !== "string"){
+const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.api !== undefined){
+let data3 = data.api;
+if(typeof data3 !== "string"){
+const err6 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.conditional !== undefined){
+let data4 = data.conditional;
+if(typeof data4 !== "boolean"){
+const err7 = {instancePath:instancePath+"/conditional",schemaPath:"#/properties/conditional/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.conditional.type,parentSchema:schema86.properties.conditional,data:data4};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.respect_limits !== undefined){
+let data5 = data.respect_limits;
+if(typeof data5 !== "boolean"){
+const err8 = {instancePath:instancePath+"/respect_limits",schemaPath:"#/properties/respect_limits/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.respect_limits.type,parentSchema:schema86.properties.respect_limits,data:data5};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.concurrency !== undefined){
+let data6 = data.concurrency;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err9 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.concurrency.type,parentSchema:schema86.properties.concurrency,data:data6};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 1 || isNaN(data6)){
+const err10 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema86.properties.concurrency,data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.write_interval !== undefined){
+let data7 = data.write_interval;
+if(typeof data7 === "string"){
+if(!pattern6.test(data7)){
+const err11 = {instancePath:instancePath+"/write_interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/write_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.retries !== undefined){
+let data8 = data.retries;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err13 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.retries.type,parentSchema:schema86.properties.retries,data:data8};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 0 || isNaN(data8)){
+const err14 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema86.properties.retries,data:data8};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+if(data.max_wait !== undefined){
+let data9 = data.max_wait;
+if(typeof data9 === "string"){
+if(!pattern6.test(data9)){
+const err15 = {instancePath:instancePath+"/max_wait",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data9};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/max_wait",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data9};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -3603,10 +3845,16 @@ errors++;
 }
 }
 if(data.github !== undefined){
-let data20 = data.github;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.request === undefined){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data20};
+if(!(validate39(data.github, {instancePath:instancePath+"/github",parentData:data,parentDataProperty:"github",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+if(data.jmeter !== undefined){
+let data21 = data.jmeter;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.plan === undefined){
+const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3615,9 +3863,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-for(const key7 in data20){
-if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err53 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data20};
+for(const key7 in data21){
+if(!((key7 === "plan") || (key7 === "properties"))){
+const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3627,11 +3875,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data20.request !== undefined){
-let data21 = data20.request;
-if(typeof data21 === "string"){
-if(func2(data21) < 1){
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data21};
+if(data21.plan !== undefined){
+let data22 = data21.plan;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3642,7 +3890,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data21};
+const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3652,12 +3900,13 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data20.params !== undefined){
-let data22 = data20.params;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-}
-else {
-const err56 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data22};
+if(data21.properties !== undefined){
+let data23 = data21.properties;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key8 in data23){
+let data24 = data23[key8];
+if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
+const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3667,10 +3916,9 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data20.token !== undefined){
-let data23 = data20.token;
-if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data23};
+}
+else {
+const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3680,10 +3928,9 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data20.api !== undefined){
-let data24 = data20.api;
-if(typeof data24 !== "string"){
-const err58 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data24};
+}
+else {
+const err58 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3693,9 +3940,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data20};
+if(data.use !== undefined){
+let data25 = data.use;
+if(typeof data25 === "string"){
+if(!pattern4.test(data25)){
+const err59 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3705,11 +3954,8 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data.jmeter !== undefined){
-let data25 = data.jmeter;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.plan === undefined){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data25};
+else {
+const err60 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3718,9 +3964,13 @@ vErrors.push(err60);
 }
 errors++;
 }
-for(const key8 in data25){
-if(!((key8 === "plan") || (key8 === "properties"))){
-const err61 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data25};
+}
+if(data.with !== undefined){
+let data26 = data.with;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+}
+else {
+const err61 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data26};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3730,11 +3980,9 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data25.plan !== undefined){
-let data26 = data25.plan;
-if(typeof data26 === "string"){
-if(func2(data26) < 1){
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data26};
+}
+else {
+const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3743,115 +3991,12 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-else {
-const err63 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data26};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-if(data25.properties !== undefined){
-let data27 = data25.properties;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-for(const key9 in data27){
-let data28 = data27[key9];
-if(((typeof data28 !== "string") && (!((typeof data28 == "number") && (isFinite(data28))))) && (typeof data28 !== "boolean")){
-const err64 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data28};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-}
-else {
-const err65 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data27};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-}
-else {
-const err66 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data25};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-if(data.use !== undefined){
-let data29 = data.use;
-if(typeof data29 === "string"){
-if(!pattern4.test(data29)){
-const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data29};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data29};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.with !== undefined){
-let data30 = data.with;
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-}
-else {
-const err69 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data30};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-}
-else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
 validate36.errors = vErrors;
 return errors === 0;
 }
 validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const pattern32 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
+const pattern34 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
 const func0 = require("ajv/dist/runtime/equal").default;
 const wrapper0 = {validate: validate34};
 
@@ -3906,8 +4051,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern32.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema89,data:data0};
+if(!pattern34.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3918,7 +4063,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4827,12 +4972,12 @@ return errors === 0;
 }
 validate34.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema95 = scenarioSchema["$defs"]["workload"];
+const schema97 = scenarioSchema["$defs"]["workload"];
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4841,7 +4986,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema95.required,parentSchema:schema95,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema97.required,parentSchema:schema97,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4851,7 +4996,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.load === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema95.required,parentSchema:schema95,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema97.required,parentSchema:schema97,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4861,7 +5006,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.flow === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema95.required,parentSchema:schema95,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema97.required,parentSchema:schema97,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4872,7 +5017,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "name") || (key0 === "description")) || (key0 === "load")) || (key0 === "flow")) || (key0 === "start_after"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema95,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4910,7 +5055,7 @@ errors++;
 if(data.description !== undefined){
 let data1 = data.description;
 if(typeof data1 !== "string"){
-const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema95.properties.description.type,parentSchema:schema95.properties.description,data:data1};
+const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.properties.description.type,parentSchema:schema97.properties.description,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4959,7 +5104,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema95.type,parentSchema:schema95,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.type,parentSchema:schema97,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4968,17 +5113,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema98 = scenarioSchema["$defs"]["threshold"];
+const schema100 = scenarioSchema["$defs"]["threshold"];
 
-function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate48.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5019,7 +5164,7 @@ passing0 = 0;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema98.oneOf[1].required,parentSchema:schema98.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema100.oneOf[1].required,parentSchema:schema100.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5030,7 +5175,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema98.oneOf[1],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema100.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5068,7 +5213,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema98.oneOf[1].properties.abort.type,parentSchema:schema98.oneOf[1].properties.abort,data:data1};
+const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema100.oneOf[1].properties.abort.type,parentSchema:schema100.oneOf[1].properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5106,7 +5251,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.oneOf[1].properties.description.type,parentSchema:schema98.oneOf[1].properties.description,data:data3};
+const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema100.oneOf[1].properties.description.type,parentSchema:schema100.oneOf[1].properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5118,7 +5263,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema98.oneOf[1].type,parentSchema:schema98.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema100.oneOf[1].type,parentSchema:schema100.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5140,7 +5285,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema98.oneOf,parentSchema:schema98,data};
+const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema100.oneOf,parentSchema:schema100,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5160,20 +5305,20 @@ vErrors = null;
 }
 }
 }
-validate48.errors = vErrors;
+validate50.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate48.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema102 = scenarioSchema["$defs"]["monitor"];
-const schema108 = scenarioSchema["$defs"]["sizeRate"];
-const pattern42 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const schema104 = scenarioSchema["$defs"]["monitor"];
+const schema110 = scenarioSchema["$defs"]["sizeRate"];
+const pattern44 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
 
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate50.evaluated;
+const evaluated0 = validate52.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5183,7 +5328,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema102,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5224,7 +5369,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema102.properties.processes.type,parentSchema:schema102.properties.processes,data:data0};
+const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.processes.type,parentSchema:schema104.properties.processes,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5299,7 +5444,7 @@ passing0 = 0;
 const _errs17 = errors;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.expr === undefined){
-const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema102.properties.alerts.items.oneOf[1].required,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
+const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema104.properties.alerts.items.oneOf[1].required,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5310,7 +5455,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!((key1 === "expr") || (key1 === "abort"))){
-const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
+const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5348,7 +5493,7 @@ errors++;
 if(data4.abort !== undefined){
 let data6 = data4.abort;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema102.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema102.properties.alerts.items.oneOf[1].properties.abort,data:data6};
+const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema104.properties.alerts.items.oneOf[1].properties.abort,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5360,7 +5505,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.properties.alerts.items.oneOf[1].type,parentSchema:schema102.properties.alerts.items.oneOf[1],data:data4};
+const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.alerts.items.oneOf[1].type,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5381,7 +5526,7 @@ passing0 = 1;
 }
 }
 if(!valid7){
-const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema102.properties.alerts.items.oneOf,parentSchema:schema102.properties.alerts.items,data:data4};
+const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.properties.alerts.items.oneOf,parentSchema:schema104.properties.alerts.items,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5404,7 +5549,7 @@ vErrors = null;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema102.properties.alerts.type,parentSchema:schema102.properties.alerts,data:data3};
+const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.alerts.type,parentSchema:schema104.properties.alerts,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5418,7 +5563,7 @@ if(data.leak !== undefined){
 let data7 = data.leak;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.max_growth === undefined){
-const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema102.properties.leak.required,parentSchema:schema102.properties.leak,data:data7};
+const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema104.properties.leak.required,parentSchema:schema104.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5429,7 +5574,7 @@ errors++;
 }
 for(const key2 in data7){
 if(!((key2 === "window") || (key2 === "max_growth"))){
-const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema102.properties.leak,data:data7};
+const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5467,8 +5612,8 @@ errors++;
 if(data7.max_growth !== undefined){
 let data9 = data7.max_growth;
 if(typeof data9 === "string"){
-if(!pattern42.test(data9)){
-const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema108,data:data9};
+if(!pattern44.test(data9)){
+const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema110,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5479,7 +5624,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema108.type,parentSchema:schema108,data:data9};
+const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema110.type,parentSchema:schema110,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5491,7 +5636,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.properties.leak.type,parentSchema:schema102.properties.leak,data:data7};
+const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.leak.type,parentSchema:schema104.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5503,7 +5648,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.type,parentSchema:schema102,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5512,18 +5657,18 @@ vErrors.push(err23);
 }
 errors++;
 }
-validate50.errors = vErrors;
+validate52.errors = vErrors;
 return errors === 0;
 }
-validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema109 = scenarioSchema["$defs"]["report"];
-const schema110 = scenarioSchema["$defs"]["reportFormat"];
+const schema111 = scenarioSchema["$defs"]["report"];
+const schema112 = scenarioSchema["$defs"]["reportFormat"];
 
-function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate52.evaluated;
+const evaluated0 = validate54.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5535,7 +5680,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data};
+const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5552,7 +5697,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema109.oneOf[1].required,parentSchema:schema109.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema111.oneOf[1].required,parentSchema:schema111.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5563,7 +5708,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema109.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema111.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5576,7 +5721,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data:data0};
+const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5590,7 +5735,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.oneOf[1].properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema111.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5601,7 +5746,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.oneOf[1].properties.path.type,parentSchema:schema109.oneOf[1].properties.path,data:data1};
+const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema111.oneOf[1].properties.path.type,parentSchema:schema111.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5613,7 +5758,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.oneOf[1].type,parentSchema:schema109.oneOf[1],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema111.oneOf[1].type,parentSchema:schema111.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5635,7 +5780,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema109.oneOf,parentSchema:schema109,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema111.oneOf,parentSchema:schema111,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5655,11 +5800,11 @@ vErrors = null;
 }
 }
 }
-validate52.errors = vErrors;
+validate54.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate52.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate54.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -6086,8 +6231,8 @@ errors++;
 }
 const len1 = data15.length;
 for(let i1=0; i1<len1; i1++){
-if(!(validate42(data15[i1], {instancePath:instancePath+"/workloads/" + i1,parentData:data15,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
+if(!(validate44(data15[i1], {instancePath:instancePath+"/workloads/" + i1,parentData:data15,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 }
@@ -6120,8 +6265,8 @@ let data19 = data.thresholds;
 if(Array.isArray(data19)){
 const len2 = data19.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate48(data19[i2], {instancePath:instancePath+"/thresholds/" + i2,parentData:data19,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
+if(!(validate50(data19[i2], {instancePath:instancePath+"/thresholds/" + i2,parentData:data19,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 }
@@ -6138,8 +6283,8 @@ errors++;
 }
 }
 if(data.monitor !== undefined){
-if(!(validate50(data.monitor, {instancePath:instancePath+"/monitor",parentData:data,parentDataProperty:"monitor",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
+if(!(validate52(data.monitor, {instancePath:instancePath+"/monitor",parentData:data,parentDataProperty:"monitor",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
 errors = vErrors.length;
 }
 }
@@ -6148,8 +6293,8 @@ let data22 = data.report;
 if(Array.isArray(data22)){
 const len3 = data22.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate52(data22[i3], {instancePath:instancePath+"/report/" + i3,parentData:data22,parentDataProperty:i3,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+if(!(validate54(data22[i3], {instancePath:instancePath+"/report/" + i3,parentData:data22,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 }
@@ -6257,13 +6402,13 @@ return errors === 0;
 }
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/service/oneOf/0"] = validate54;
-const schema113 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
+exports["/$defs/service/oneOf/0"] = validate56;
+const schema115 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6272,7 +6417,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.builtin === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema115.required,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6283,7 +6428,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "builtin") || (key0 === "port")) || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema113,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6296,7 +6441,7 @@ errors++;
 if(data.builtin !== undefined){
 let data0 = data.builtin;
 if(!((data0 === "demo-api") || (data0 === "github-mock"))){
-const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema113.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema113.properties.builtin.enum,parentSchema:schema113.properties.builtin,data:data0};
+const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema115.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema115.properties.builtin.enum,parentSchema:schema115.properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6309,7 +6454,7 @@ errors++;
 if(data.port !== undefined){
 let data1 = data.port;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema113.properties.port.type,parentSchema:schema113.properties.port,data:data1};
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema115.properties.port.type,parentSchema:schema115.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6320,7 +6465,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65535 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema113.properties.port,data:data1};
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema115.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6330,7 +6475,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema113.properties.port,data:data1};
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema115.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6346,7 +6491,7 @@ let data2 = data.options;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.properties.options.type,parentSchema:schema113.properties.options,data:data2};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.properties.options.type,parentSchema:schema115.properties.options,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6358,7 +6503,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.type,parentSchema:schema113,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.type,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6367,18 +6512,18 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/service/oneOf/1"] = validate55;
-const schema114 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
+exports["/$defs/service/oneOf/1"] = validate57;
+const schema116 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate55.evaluated;
+const evaluated0 = validate57.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6387,7 +6532,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.command === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema114.required,parentSchema:schema114,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema116.required,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6398,7 +6543,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "cwd")) || (key0 === "env")) || (key0 === "ready")) || (key0 === "url")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema114,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6412,7 +6557,7 @@ if(data.command !== undefined){
 let data0 = data.command;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.command,data:data0};
+const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6423,7 +6568,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.command.type,parentSchema:schema114.properties.command,data:data0};
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.command.type,parentSchema:schema116.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6436,7 +6581,7 @@ errors++;
 if(data.cwd !== undefined){
 let data1 = data.cwd;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.cwd.type,parentSchema:schema114.properties.cwd,data:data1};
+const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.cwd.type,parentSchema:schema116.properties.cwd,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6452,7 +6597,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 let data3 = data2[key1];
 if(typeof data3 !== "string"){
-const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.env.additionalProperties.type,parentSchema:schema114.properties.env.additionalProperties,data:data3};
+const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.env.additionalProperties.type,parentSchema:schema116.properties.env.additionalProperties,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6464,7 +6609,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.properties.env.type,parentSchema:schema114.properties.env,data:data2};
+const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.properties.env.type,parentSchema:schema116.properties.env,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6478,7 +6623,7 @@ if(data.ready !== undefined){
 let data4 = data.ready;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.properties.ready,data:data4};
+const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6489,7 +6634,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.ready.type,parentSchema:schema114.properties.ready,data:data4};
+const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.ready.type,parentSchema:schema116.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6502,7 +6647,7 @@ errors++;
 if(data.url !== undefined){
 let data5 = data.url;
 if(typeof data5 !== "string"){
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.properties.url.type,parentSchema:schema114.properties.url,data:data5};
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.url.type,parentSchema:schema116.properties.url,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6539,7 +6684,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.type,parentSchema:schema114,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.type,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6548,18 +6693,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
-validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/service/oneOf/2"] = validate56;
-const schema116 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
+exports["/$defs/service/oneOf/2"] = validate58;
+const schema118 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate56.evaluated;
+const evaluated0 = validate58.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6568,7 +6713,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema116.required,parentSchema:schema116,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema118.required,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6579,7 +6724,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema116,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6593,7 +6738,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema118.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6604,7 +6749,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.url.type,parentSchema:schema116.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.url.type,parentSchema:schema118.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6616,7 +6761,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.type,parentSchema:schema116,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6625,18 +6770,18 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate56.errors = vErrors;
+validate58.errors = vErrors;
 return errors === 0;
 }
-validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/service/oneOf/3"] = validate57;
-const schema117 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
+exports["/$defs/service/oneOf/3"] = validate59;
+const schema119 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate57.evaluated;
+const evaluated0 = validate59.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6645,7 +6790,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.postgres === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema117.required,parentSchema:schema117,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6656,7 +6801,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "postgres") || (key0 === "init")) || (key0 === "database")) || (key0 === "user")) || (key0 === "port")) || (key0 === "pool")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema117,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6673,7 +6818,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(data0 === "embedded")){
-const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema117.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema117.properties.postgres.oneOf[0].enum,parentSchema:schema117.properties.postgres.oneOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema119.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema119.properties.postgres.oneOf[0].enum,parentSchema:schema119.properties.postgres.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6690,7 +6835,7 @@ passing0 = 0;
 const _errs5 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.url === undefined){
-const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema117.properties.postgres.oneOf[1].required,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema119.properties.postgres.oneOf[1].required,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6701,7 +6846,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(key1 === "url")){
-const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6715,7 +6860,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(!pattern7.test(data1)){
-const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema117.properties.postgres.oneOf[1].properties.url,data:data1};
+const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema119.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6726,7 +6871,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema117.properties.postgres.oneOf[1].properties.url,data:data1};
+const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema119.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6738,7 +6883,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.properties.postgres.oneOf[1].type,parentSchema:schema117.properties.postgres.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.postgres.oneOf[1].type,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6759,7 +6904,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema117.properties.postgres.oneOf,parentSchema:schema117.properties.postgres,data:data0};
+const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema119.properties.postgres.oneOf,parentSchema:schema119.properties.postgres,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6784,7 +6929,7 @@ if(data.init !== undefined){
 let data2 = data.init;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.init,data:data2};
+const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6795,7 +6940,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.init.type,parentSchema:schema117.properties.init,data:data2};
+const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.init.type,parentSchema:schema119.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6809,7 +6954,7 @@ if(data.database !== undefined){
 let data3 = data.database;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.database,data:data3};
+const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6819,7 +6964,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.database,data:data3};
+const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6830,7 +6975,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.database.type,parentSchema:schema117.properties.database,data:data3};
+const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.database.type,parentSchema:schema119.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6844,7 +6989,7 @@ if(data.user !== undefined){
 let data4 = data.user;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.user,data:data4};
+const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6854,7 +6999,7 @@ vErrors.push(err14);
 errors++;
 }
 if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema117.properties.user,data:data4};
+const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6865,7 +7010,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.user.type,parentSchema:schema117.properties.user,data:data4};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.user.type,parentSchema:schema119.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6878,7 +7023,7 @@ errors++;
 if(data.port !== undefined){
 let data5 = data.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema117.properties.port.type,parentSchema:schema117.properties.port,data:data5};
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.port.type,parentSchema:schema119.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6889,7 +7034,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema117.properties.port,data:data5};
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema119.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6899,7 +7044,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema117.properties.port,data:data5};
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema119.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6915,7 +7060,7 @@ let data6 = data.pool;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 if(!((((key2 === "max") || (key2 === "connect_timeout")) || (key2 === "statement_timeout")) || (key2 === "application_name"))){
-const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema117.properties.pool,data:data6};
+const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema119.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6928,7 +7073,7 @@ errors++;
 if(data6.max !== undefined){
 let data7 = data6.max;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema117.properties.pool.properties.max.type,parentSchema:schema117.properties.pool.properties.max,data:data7};
+const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.pool.properties.max.type,parentSchema:schema119.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6939,7 +7084,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 10000 || isNaN(data7)){
-const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema117.properties.pool.properties.max,data:data7};
+const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema119.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6949,7 +7094,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema117.properties.pool.properties.max,data:data7};
+const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema119.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7014,7 +7159,7 @@ if(data6.application_name !== undefined){
 let data10 = data6.application_name;
 if(typeof data10 === "string"){
 if(func2(data10) > 63){
-const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema117.properties.pool.properties.application_name,data:data10};
+const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7025,7 +7170,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.pool.properties.application_name.type,parentSchema:schema117.properties.pool.properties.application_name,data:data10};
+const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.pool.properties.application_name.type,parentSchema:schema119.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7037,7 +7182,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.properties.pool.type,parentSchema:schema117.properties.pool,data:data6};
+const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.pool.type,parentSchema:schema119.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7074,7 +7219,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.type,parentSchema:schema117,data};
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7083,118 +7228,13 @@ vErrors.push(err33);
 }
 errors++;
 }
-validate57.errors = vErrors;
-return errors === 0;
-}
-validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate58;
-const schema121 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
-
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate58.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(!(data === "embedded")){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema121.enum},message:"must be equal to one of the allowed values",schema:schema121.enum,parentSchema:schema121,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-validate58.errors = vErrors;
-return errors === 0;
-}
-validate58.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate59;
-const schema122 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
-
-function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate59.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema122.required,parentSchema:schema122,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.url !== undefined){
-let data0 = data.url;
-if(typeof data0 === "string"){
-if(!pattern7.test(data0)){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema122.properties.url,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.url.type,parentSchema:schema122.properties.url,data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
 validate59.errors = vErrors;
 return errors === 0;
 }
 validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/variable/oneOf/0"] = validate60;
-const schema123 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate60;
+const schema123 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
 
 function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7206,8 +7246,8 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema123.type},message:"must be string,number,boolean",schema:schema123.type,parentSchema:schema123,data};
+if(!(data === "embedded")){
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7221,8 +7261,8 @@ return errors === 0;
 }
 validate60.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/variable/oneOf/1"] = validate61;
-const schema124 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate61;
+const schema124 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7234,9 +7274,114 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.url === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema124.required,parentSchema:schema124,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "url")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema124,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.url !== undefined){
+let data0 = data.url;
+if(typeof data0 === "string"){
+if(!pattern7.test(data0)){
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema124.properties.url,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema124.properties.url.type,parentSchema:schema124.properties.url,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema124.type,parentSchema:schema124,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+validate61.errors = vErrors;
+return errors === 0;
+}
+validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/variable/oneOf/0"] = validate62;
+const schema125 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate62.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema125.type},message:"must be string,number,boolean",schema:schema125.type,parentSchema:schema125,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+validate62.errors = vErrors;
+return errors === 0;
+}
+validate62.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/variable/oneOf/1"] = validate63;
+const schema126 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate63.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema124,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7249,7 +7394,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema124.items.type},message:"must be string,number,boolean",schema:schema124.items.type,parentSchema:schema124.items,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema126.items.type},message:"must be string,number,boolean",schema:schema126.items.type,parentSchema:schema126.items,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7261,7 +7406,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema124.type,parentSchema:schema124,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema126.type,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7270,18 +7415,18 @@ vErrors.push(err2);
 }
 errors++;
 }
-validate61.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
-validate61.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate63.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/dataSource/oneOf/0"] = validate62;
-const schema125 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+exports["/$defs/dataSource/oneOf/0"] = validate64;
+const schema127 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
 
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate62.evaluated;
+const evaluated0 = validate64.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7290,7 +7435,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema125.required,parentSchema:schema125,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema127.required,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7301,7 +7446,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema125,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7315,7 +7460,7 @@ if(data.csv !== undefined){
 let data0 = data.csv;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema125.properties.csv,data:data0};
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7326,7 +7471,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema125.properties.csv.type,parentSchema:schema125.properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.csv.type,parentSchema:schema127.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7340,7 +7485,7 @@ if(data.delimiter !== undefined){
 let data1 = data.delimiter;
 if(typeof data1 === "string"){
 if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema125.properties.delimiter,data:data1};
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema127.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7350,7 +7495,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema125.properties.delimiter,data:data1};
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7361,7 +7506,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema125.properties.delimiter.type,parentSchema:schema125.properties.delimiter,data:data1};
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.delimiter.type,parentSchema:schema127.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7399,7 +7544,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema125.type,parentSchema:schema125,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema127.type,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7408,18 +7553,18 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate62.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
-validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/dataSource/oneOf/1"] = validate63;
-const schema128 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+exports["/$defs/dataSource/oneOf/1"] = validate65;
+const schema130 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
 
-function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate63.evaluated;
+const evaluated0 = validate65.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7428,7 +7573,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.json === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema128.required,parentSchema:schema128,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema130.required,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7439,7 +7584,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema128,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7453,7 +7598,7 @@ if(data.json !== undefined){
 let data0 = data.json;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema128.properties.json,data:data0};
+const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7464,7 +7609,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema128.properties.json.type,parentSchema:schema128.properties.json,data:data0};
+const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.json.type,parentSchema:schema130.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7502,7 +7647,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema128.type,parentSchema:schema128,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.type,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7511,17 +7656,17 @@ vErrors.push(err6);
 }
 errors++;
 }
-validate63.errors = vErrors;
+validate65.errors = vErrors;
 return errors === 0;
 }
-validate63.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/load/oneOf/0"] = validate64;
+exports["/$defs/load/oneOf/0"] = validate66;
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate64.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7557,18 +7702,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate64.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/load/oneOf/1"] = validate66;
-const schema132 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
+exports["/$defs/load/oneOf/1"] = validate68;
+const schema134 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
 
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate66.evaluated;
+const evaluated0 = validate68.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7577,7 +7722,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema132.required,parentSchema:schema132,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema134.required,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7588,7 +7733,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema132,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7607,7 +7752,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema132.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema132.properties.arrivals.enum,parentSchema:schema132.properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema134.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema134.properties.arrivals.enum,parentSchema:schema134.properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7620,7 +7765,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema132.properties.max_vus.type,parentSchema:schema132.properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema134.properties.max_vus.type,parentSchema:schema134.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7631,7 +7776,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema132.properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema134.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7644,7 +7789,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema132.type,parentSchema:schema132,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema134.type,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7653,18 +7798,18 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate66.errors = vErrors;
+validate68.errors = vErrors;
 return errors === 0;
 }
-validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/0"] = validate68;
-const schema133 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
+exports["/$defs/stage/oneOf/0"] = validate70;
+const schema135 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
 
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate68.evaluated;
+const evaluated0 = validate70.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7673,7 +7818,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema133.required,parentSchema:schema133,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema135.required,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7683,7 +7828,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema133.required,parentSchema:schema133,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema135.required,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7694,7 +7839,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema133,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7756,7 +7901,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema133.type,parentSchema:schema133,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema135.type,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7765,18 +7910,18 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate68.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
-validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/1"] = validate69;
-const schema136 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
+exports["/$defs/stage/oneOf/1"] = validate71;
+const schema138 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
 
-function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate69.evaluated;
+const evaluated0 = validate71.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7785,7 +7930,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema136.required,parentSchema:schema136,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7795,7 +7940,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema136.required,parentSchema:schema136,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7806,7 +7951,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "ramp") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema136,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7820,7 +7965,7 @@ if(data.ramp !== undefined){
 let data0 = data.ramp;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema136.properties.ramp.required,parentSchema:schema136.properties.ramp,data:data0};
+const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema138.properties.ramp.required,parentSchema:schema138.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7831,7 +7976,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "from") || (key1 === "to"))){
-const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema136.properties.ramp,data:data0};
+const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema138.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7893,7 +8038,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema136.properties.ramp.type,parentSchema:schema136.properties.ramp,data:data0};
+const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.properties.ramp.type,parentSchema:schema138.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7930,7 +8075,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema136.type,parentSchema:schema136,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7939,18 +8084,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate69.errors = vErrors;
+validate71.errors = vErrors;
 return errors === 0;
 }
-validate69.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/2"] = validate70;
-const schema140 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
+exports["/$defs/stage/oneOf/2"] = validate72;
+const schema142 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
 
-function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate70.evaluated;
+const evaluated0 = validate72.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7959,7 +8104,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema140.required,parentSchema:schema140,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema142.required,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7969,7 +8114,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema140.required,parentSchema:schema140,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema142.required,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7980,7 +8125,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "spike") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema140,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7994,7 +8139,7 @@ if(data.spike !== undefined){
 let data0 = data.spike;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema140.properties.spike.required,parentSchema:schema140.properties.spike,data:data0};
+const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema142.properties.spike.required,parentSchema:schema142.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8005,7 +8150,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "to") || (key1 === "rise"))){
-const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema140.properties.spike,data:data0};
+const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema142.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8067,7 +8212,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.properties.spike.type,parentSchema:schema140.properties.spike,data:data0};
+const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.properties.spike.type,parentSchema:schema142.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8104,7 +8249,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.type,parentSchema:schema140,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.type,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8113,18 +8258,18 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate70.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
-validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/3"] = validate71;
-const schema144 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
+exports["/$defs/stage/oneOf/3"] = validate73;
+const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
 
-function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate71.evaluated;
+const evaluated0 = validate73.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8133,7 +8278,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema144.required,parentSchema:schema144,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8144,7 +8289,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "burst")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema144,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8158,7 +8303,7 @@ if(data.burst !== undefined){
 let data0 = data.burst;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.iterations === undefined){
-const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema144.properties.burst.required,parentSchema:schema144.properties.burst,data:data0};
+const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema146.properties.burst.required,parentSchema:schema146.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8169,7 +8314,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "iterations") || (key1 === "within"))){
-const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema144.properties.burst,data:data0};
+const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema146.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8182,7 +8327,7 @@ errors++;
 if(data0.iterations !== undefined){
 let data1 = data0.iterations;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema144.properties.burst.properties.iterations.type,parentSchema:schema144.properties.burst.properties.iterations,data:data1};
+const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema146.properties.burst.properties.iterations.type,parentSchema:schema146.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8193,7 +8338,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema144.properties.burst.properties.iterations,data:data1};
+const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema146.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8231,7 +8376,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.properties.burst.type,parentSchema:schema144.properties.burst,data:data0};
+const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.properties.burst.type,parentSchema:schema146.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8243,7 +8388,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.type,parentSchema:schema144,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8252,18 +8397,18 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate71.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
-validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/4"] = validate72;
-const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
+exports["/$defs/stage/oneOf/4"] = validate74;
+const schema148 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate72.evaluated;
+const evaluated0 = validate74.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8272,7 +8417,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema146.required,parentSchema:schema146,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema148.required,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8283,7 +8428,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "pause")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8320,7 +8465,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.type,parentSchema:schema148,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8329,18 +8474,18 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
-validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/stage/oneOf/5"] = validate73;
-const schema148 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
+exports["/$defs/stage/oneOf/5"] = validate75;
+const schema150 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate73.evaluated;
+const evaluated0 = validate75.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8349,7 +8494,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema148.required,parentSchema:schema148,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema150.required,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8359,7 +8504,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.hold === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema148.required,parentSchema:schema148,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema150.required,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8370,7 +8515,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "ramp_down"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema148,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8383,7 +8528,7 @@ errors++;
 if(data.users !== undefined){
 let data0 = data.users;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema148.properties.users.type,parentSchema:schema148.properties.users,data:data0};
+const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema150.properties.users.type,parentSchema:schema150.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8394,7 +8539,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema148.properties.users,data:data0};
+const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema150.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8482,7 +8627,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.type,parentSchema:schema148,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.type,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8491,17 +8636,17 @@ vErrors.push(err11);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
-validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/0"] = validate74;
+exports["/$defs/flowItem/oneOf/0"] = validate76;
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate74.evaluated;
+const evaluated0 = validate76.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9289,10 +9434,16 @@ errors++;
 }
 }
 if(data.github !== undefined){
-let data20 = data.github;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.request === undefined){
-const err52 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data:data20};
+if(!(validate39(data.github, {instancePath:instancePath+"/github",parentData:data,parentDataProperty:"github",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+if(data.jmeter !== undefined){
+let data21 = data.jmeter;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.plan === undefined){
+const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -9301,9 +9452,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-for(const key7 in data20){
-if(!((((key7 === "request") || (key7 === "params")) || (key7 === "token")) || (key7 === "api"))){
-const err53 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data20};
+for(const key7 in data21){
+if(!((key7 === "plan") || (key7 === "properties"))){
+const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -9313,11 +9464,11 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data20.request !== undefined){
-let data21 = data20.request;
-if(typeof data21 === "string"){
-if(func2(data21) < 1){
-const err54 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data21};
+if(data21.plan !== undefined){
+let data22 = data21.plan;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -9328,7 +9479,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/github/request",schemaPath:"#/$defs/githubRequest/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data21};
+const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -9338,12 +9489,13 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data20.params !== undefined){
-let data22 = data20.params;
-if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
-}
-else {
-const err56 = {instancePath:instancePath+"/github/params",schemaPath:"#/$defs/githubRequest/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data22};
+if(data21.properties !== undefined){
+let data23 = data21.properties;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key8 in data23){
+let data24 = data23[key8];
+if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
+const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -9353,10 +9505,9 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data20.token !== undefined){
-let data23 = data20.token;
-if(typeof data23 !== "string"){
-const err57 = {instancePath:instancePath+"/github/token",schemaPath:"#/$defs/githubRequest/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data23};
+}
+else {
+const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -9366,10 +9517,9 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data20.api !== undefined){
-let data24 = data20.api;
-if(typeof data24 !== "string"){
-const err58 = {instancePath:instancePath+"/github/api",schemaPath:"#/$defs/githubRequest/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data24};
+}
+else {
+const err58 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -9379,9 +9529,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/github",schemaPath:"#/$defs/githubRequest/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data20};
+if(data.use !== undefined){
+let data25 = data.use;
+if(typeof data25 === "string"){
+if(!pattern4.test(data25)){
+const err59 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9391,11 +9543,8 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data.jmeter !== undefined){
-let data25 = data.jmeter;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.plan === undefined){
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema87.required,parentSchema:schema87,data:data25};
+else {
+const err60 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9404,9 +9553,13 @@ vErrors.push(err60);
 }
 errors++;
 }
-for(const key8 in data25){
-if(!((key8 === "plan") || (key8 === "properties"))){
-const err61 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data25};
+}
+if(data.with !== undefined){
+let data26 = data.with;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+}
+else {
+const err61 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data26};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -9416,11 +9569,9 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data25.plan !== undefined){
-let data26 = data25.plan;
-if(typeof data26 === "string"){
-if(func2(data26) < 1){
-const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.plan,data:data26};
+}
+else {
+const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -9429,121 +9580,18 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-else {
-const err63 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.plan.type,parentSchema:schema87.properties.plan,data:data26};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-}
-if(data25.properties !== undefined){
-let data27 = data25.properties;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-for(const key9 in data27){
-let data28 = data27[key9];
-if(((typeof data28 !== "string") && (!((typeof data28 == "number") && (isFinite(data28))))) && (typeof data28 !== "boolean")){
-const err64 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema87.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema87.properties.properties.additionalProperties.type,parentSchema:schema87.properties.properties.additionalProperties,data:data28};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-}
-else {
-const err65 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.properties.type,parentSchema:schema87.properties.properties,data:data27};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-}
-else {
-const err66 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data25};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-if(data.use !== undefined){
-let data29 = data.use;
-if(typeof data29 === "string"){
-if(!pattern4.test(data29)){
-const err67 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data29};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-else {
-const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data29};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data.with !== undefined){
-let data30 = data.with;
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-}
-else {
-const err69 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data30};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-}
-else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-validate74.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
-validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/1"] = validate76;
-const schema166 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
+exports["/$defs/flowItem/oneOf/1"] = validate79;
+const schema167 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate79.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9552,7 +9600,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema166.required,parentSchema:schema166,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema167.required,parentSchema:schema167,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9563,7 +9611,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema166,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema167,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9576,8 +9624,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern32.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema89,data:data0};
+if(!pattern34.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9588,7 +9636,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9600,7 +9648,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema166.type,parentSchema:schema166,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema167.type,parentSchema:schema167,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9609,18 +9657,18 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2"] = validate77;
-const schema168 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
+exports["/$defs/flowItem/oneOf/2"] = validate80;
+const schema169 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
 
-function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate77.evaluated;
+const evaluated0 = validate80.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9629,7 +9677,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema168.required,parentSchema:schema168,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema169.required,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9639,7 +9687,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema168.required,parentSchema:schema168,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema169.required,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9650,7 +9698,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "loop") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema168,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9667,7 +9715,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[0].type,parentSchema:schema168.properties.loop.oneOf[0],data:data0};
+const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[0].type,parentSchema:schema169.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9678,7 +9726,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[0],data:data0};
+const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9700,7 +9748,7 @@ let passing1 = null;
 const _errs9 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.count === undefined){
-const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema168.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema168.properties.loop.oneOf[1].oneOf[0],data:data0};
+const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema169.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema169.properties.loop.oneOf[1].oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9718,7 +9766,7 @@ passing1 = 0;
 const _errs10 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.while === undefined){
-const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema168.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema168.properties.loop.oneOf[1].oneOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema169.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema169.properties.loop.oneOf[1].oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9740,7 +9788,7 @@ passing1 = 1;
 }
 }
 if(!valid2){
-const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema168.properties.loop.oneOf[1].oneOf,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema169.properties.loop.oneOf[1].oneOf,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9763,7 +9811,7 @@ vErrors = null;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key1 in data0){
 if(!(((key1 === "count") || (key1 === "while")) || (key1 === "max"))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9776,7 +9824,7 @@ errors++;
 if(data0.count !== undefined){
 let data1 = data0.count;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[1].properties.count.type,parentSchema:schema168.properties.loop.oneOf[1].properties.count,data:data1};
+const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[1].properties.count.type,parentSchema:schema169.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9787,7 +9835,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[1].properties.count,data:data1};
+const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9826,7 +9874,7 @@ errors++;
 if(data0.max !== undefined){
 let data3 = data0.max;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema168.properties.loop.oneOf[1].properties.max.type,parentSchema:schema168.properties.loop.oneOf[1].properties.max,data:data3};
+const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[1].properties.max.type,parentSchema:schema169.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9837,7 +9885,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 1 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema168.properties.loop.oneOf[1].properties.max,data:data3};
+const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9850,7 +9898,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema168.properties.loop.oneOf[1].type,parentSchema:schema168.properties.loop.oneOf[1],data:data0};
+const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.properties.loop.oneOf[1].type,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9871,7 +9919,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema168.properties.loop.oneOf,parentSchema:schema168.properties.loop,data:data0};
+const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema169.properties.loop.oneOf,parentSchema:schema169.properties.loop,data:data0};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9900,7 +9948,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema168.type,parentSchema:schema168,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.type,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -9909,18 +9957,18 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate77.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
-validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/3"] = validate79;
-const schema170 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
+exports["/$defs/flowItem/oneOf/3"] = validate82;
+const schema171 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
 
-function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate79.evaluated;
+const evaluated0 = validate82.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9929,7 +9977,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema170.required,parentSchema:schema170,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema171.required,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9939,7 +9987,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.if === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema170.required,parentSchema:schema170,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema171.required,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9950,7 +9998,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "if") || (key0 === "then")) || (key0 === "else"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema170,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9999,7 +10047,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema171.type,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10008,18 +10056,18 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate79.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
-validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/4"] = validate82;
-const schema172 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
+exports["/$defs/flowItem/oneOf/4"] = validate85;
+const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
 
-function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate82.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10028,7 +10076,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema172.required,parentSchema:schema172,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10039,7 +10087,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "parallel")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema172,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10057,7 +10105,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema172.type,parentSchema:schema172,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10066,18 +10114,18 @@ vErrors.push(err2);
 }
 errors++;
 }
-validate82.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/5"] = validate84;
-const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
+exports["/$defs/flowItem/oneOf/5"] = validate87;
+const schema174 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate87.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10086,7 +10134,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema174.required,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10096,7 +10144,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema174.required,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10107,7 +10155,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "group") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10150,7 +10198,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema174.type,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10159,18 +10207,18 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate84.errors = vErrors;
+validate87.errors = vErrors;
 return errors === 0;
 }
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/6"] = validate86;
-const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
+exports["/$defs/flowItem/oneOf/6"] = validate89;
+const schema176 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
 
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate86.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10179,7 +10227,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema176.required,parentSchema:schema176,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10189,7 +10237,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema176.required,parentSchema:schema176,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10200,7 +10248,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "transaction") || (key0 === "isolation")) || (key0 === "db")) || (key0 === "retry")) || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema176,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10238,7 +10286,7 @@ errors++;
 if(data.isolation !== undefined){
 let data1 = data.isolation;
 if(!(((data1 === "read_committed") || (data1 === "repeatable_read")) || (data1 === "serializable"))){
-const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema175.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema175.properties.isolation.enum,parentSchema:schema175.properties.isolation,data:data1};
+const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema176.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema176.properties.isolation.enum,parentSchema:schema176.properties.isolation,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10252,7 +10300,7 @@ if(data.db !== undefined){
 let data2 = data.db;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema175.properties.db,data:data2};
+const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema176.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10263,7 +10311,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema175.properties.db.type,parentSchema:schema175.properties.db,data:data2};
+const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema176.properties.db.type,parentSchema:schema176.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10278,7 +10326,7 @@ let data3 = data.retry;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 if(!(((key1 === "attempts") || (key1 === "backoff")) || (key1 === "on"))){
-const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema175.properties.retry,data:data3};
+const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema176.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10291,7 +10339,7 @@ errors++;
 if(data3.attempts !== undefined){
 let data4 = data3.attempts;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.retry.properties.attempts.type,parentSchema:schema175.properties.retry.properties.attempts,data:data4};
+const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema176.properties.retry.properties.attempts.type,parentSchema:schema176.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10302,7 +10350,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.retry.properties.attempts,data:data4};
+const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema176.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10342,7 +10390,7 @@ if(data3.on !== undefined){
 let data6 = data3.on;
 if(Array.isArray(data6)){
 if(data6.length < 1){
-const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema175.properties.retry.properties.on,data:data6};
+const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema176.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10355,7 +10403,7 @@ const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
 let data7 = data6[i0];
 if(!((data7 === "deadlock") || (data7 === "serialization_failure"))){
-const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema175.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema175.properties.retry.properties.on.items.enum,parentSchema:schema175.properties.retry.properties.on.items,data:data7};
+const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema176.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema176.properties.retry.properties.on.items.enum,parentSchema:schema176.properties.retry.properties.on.items,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10372,7 +10420,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data6[i1], data6[j0])){
-const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema175.properties.retry.properties.on,data:data6};
+const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema176.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10387,7 +10435,7 @@ break outer0;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema175.properties.retry.properties.on.type,parentSchema:schema175.properties.retry.properties.on,data:data6};
+const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema176.properties.retry.properties.on.type,parentSchema:schema176.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10399,7 +10447,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.properties.retry.type,parentSchema:schema175.properties.retry,data:data3};
+const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema176.properties.retry.type,parentSchema:schema176.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10417,7 +10465,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema176.type,parentSchema:schema176,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10426,18 +10474,18 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate86.errors = vErrors;
+validate89.errors = vErrors;
 return errors === 0;
 }
-validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate88;
-const schema178 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate91;
+const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10445,7 +10493,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema178.type,parentSchema:schema178,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.type,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10456,7 +10504,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema178,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10466,18 +10514,18 @@ vErrors.push(err1);
 errors++;
 }
 }
-validate88.errors = vErrors;
+validate91.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate89;
-const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate92;
+const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
 
-function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate89.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10490,7 +10538,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema179.oneOf[0].required,parentSchema:schema179.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema180.oneOf[0].required,parentSchema:schema180.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10508,7 +10556,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema179.oneOf[1].required,parentSchema:schema179.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema180.oneOf[1].required,parentSchema:schema180.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10530,7 +10578,7 @@ passing0 = 1;
 }
 }
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema179.oneOf,parentSchema:schema179,data};
+const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema180.oneOf,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10553,7 +10601,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "count") || (key0 === "while")) || (key0 === "max"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10566,7 +10614,7 @@ errors++;
 if(data.count !== undefined){
 let data0 = data.count;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.properties.count.type,parentSchema:schema179.properties.count,data:data0};
+const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema180.properties.count.type,parentSchema:schema180.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10577,7 +10625,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179.properties.count,data:data0};
+const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema180.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10616,7 +10664,7 @@ errors++;
 if(data.max !== undefined){
 let data2 = data.max;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.properties.max.type,parentSchema:schema179.properties.max,data:data2};
+const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema180.properties.max.type,parentSchema:schema180.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10627,7 +10675,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179.properties.max,data:data2};
+const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema180.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10640,7 +10688,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10649,103 +10697,13 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate89.errors = vErrors;
-return errors === 0;
-}
-validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate90;
-const schema181 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
-
-function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate90.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema181.required,parentSchema:schema181,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate90.errors = vErrors;
-return errors === 0;
-}
-validate90.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate91;
-const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
-
-function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate91.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.while === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema182.required,parentSchema:schema182,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate91.errors = vErrors;
-return errors === 0;
-}
-validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/step/oneOf/0"] = validate92;
-const schema183 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
-
-function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate92.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema183.required,parentSchema:schema183,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
 validate92.errors = vErrors;
 return errors === 0;
 }
-validate92.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/1"] = validate93;
-const schema184 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate93;
+const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10758,8 +10716,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.sql === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema184.required,parentSchema:schema184,data};
+if(data.count === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10774,8 +10732,8 @@ return errors === 0;
 }
 validate93.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/2"] = validate94;
-const schema185 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
+exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate94;
+const schema183 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10788,8 +10746,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.github === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema185.required,parentSchema:schema185,data};
+if(data.while === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema183.required,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10804,8 +10762,8 @@ return errors === 0;
 }
 validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/3"] = validate95;
-const schema186 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+exports["/$defs/step/oneOf/0"] = validate95;
+const schema184 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10818,8 +10776,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.jmeter === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema186.required,parentSchema:schema186,data};
+if(data.http === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema184.required,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10834,8 +10792,8 @@ return errors === 0;
 }
 validate95.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/oneOf/4"] = validate96;
-const schema187 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+exports["/$defs/step/oneOf/1"] = validate96;
+const schema185 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10848,8 +10806,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.use === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema187.required,parentSchema:schema187,data};
+if(data.sql === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema185.required,parentSchema:schema185,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10864,12 +10822,102 @@ return errors === 0;
 }
 validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/expect/oneOf/0"] = validate97;
+exports["/$defs/step/oneOf/2"] = validate97;
+const schema186 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
 
 function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate97.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.github === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema186.required,parentSchema:schema186,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate97.errors = vErrors;
+return errors === 0;
+}
+validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/oneOf/3"] = validate98;
+const schema187 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate98.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.jmeter === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema187.required,parentSchema:schema187,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate98.errors = vErrors;
+return errors === 0;
+}
+validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/oneOf/4"] = validate99;
+const schema188 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+
+function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate99.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.use === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema188.required,parentSchema:schema188,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate99.errors = vErrors;
+return errors === 0;
+}
+validate99.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/properties/expect/oneOf/0"] = validate100;
+
+function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate100.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10898,18 +10946,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate97.errors = vErrors;
+validate100.errors = vErrors;
 return errors === 0;
 }
-validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/expect/oneOf/1"] = validate98;
-const schema189 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+exports["/$defs/step/properties/expect/oneOf/1"] = validate101;
+const schema190 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
 
-function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate98.evaluated;
+const evaluated0 = validate101.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10918,7 +10966,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema189,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10955,7 +11003,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema189.type,parentSchema:schema189,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema190.type,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10964,18 +11012,18 @@ vErrors.push(err3);
 }
 errors++;
 }
-validate98.errors = vErrors;
+validate101.errors = vErrors;
 return errors === 0;
 }
-validate98.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate101.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/0"] = validate99;
-const schema191 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+exports["/$defs/step/properties/retry/oneOf/0"] = validate102;
+const schema192 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
 
-function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate99.evaluated;
+const evaluated0 = validate102.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10983,7 +11031,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema191.type,parentSchema:schema191,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.type,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10994,7 +11042,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema191,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11004,18 +11052,18 @@ vErrors.push(err1);
 errors++;
 }
 }
-validate99.errors = vErrors;
+validate102.errors = vErrors;
 return errors === 0;
 }
-validate99.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/1"] = validate100;
-const schema192 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+exports["/$defs/step/properties/retry/oneOf/1"] = validate103;
+const schema193 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
 
-function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate100.evaluated;
+const evaluated0 = validate103.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11024,7 +11072,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.attempts === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema192.required,parentSchema:schema192,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11035,7 +11083,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "attempts") || (key0 === "backoff")) || (key0 === "on"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema192,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11048,7 +11096,7 @@ errors++;
 if(data.attempts !== undefined){
 let data0 = data.attempts;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.properties.attempts.type,parentSchema:schema192.properties.attempts,data:data0};
+const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema193.properties.attempts.type,parentSchema:schema193.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11059,7 +11107,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192.properties.attempts,data:data0};
+const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema193.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11122,7 +11170,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.type,parentSchema:schema192,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.type,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11131,103 +11179,13 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate100.errors = vErrors;
-return errors === 0;
-}
-validate100.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/0"] = validate101;
-const schema195 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
-
-function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate101.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema195.required,parentSchema:schema195,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate101.errors = vErrors;
-return errors === 0;
-}
-validate101.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/1"] = validate102;
-const schema196 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
-
-function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate102.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.post === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema196.required,parentSchema:schema196,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate102.errors = vErrors;
-return errors === 0;
-}
-validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/2"] = validate103;
-const schema197 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
-
-function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate103.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.put === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema197.required,parentSchema:schema197,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
 validate103.errors = vErrors;
 return errors === 0;
 }
-validate103.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/3"] = validate104;
-const schema198 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
+exports["/$defs/httpRequest/oneOf/0"] = validate104;
+const schema196 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
 
 function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11240,8 +11198,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.patch === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema198.required,parentSchema:schema198,data};
+if(data.get === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema196.required,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11256,8 +11214,8 @@ return errors === 0;
 }
 validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/4"] = validate105;
-const schema199 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
+exports["/$defs/httpRequest/oneOf/1"] = validate105;
+const schema197 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
 
 function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11270,8 +11228,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.delete === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema199.required,parentSchema:schema199,data};
+if(data.post === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema197.required,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11286,8 +11244,8 @@ return errors === 0;
 }
 validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/5"] = validate106;
-const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+exports["/$defs/httpRequest/oneOf/2"] = validate106;
+const schema198 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
 
 function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11300,8 +11258,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.head === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema200.required,parentSchema:schema200,data};
+if(data.put === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema198.required,parentSchema:schema198,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11316,8 +11274,8 @@ return errors === 0;
 }
 validate106.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/6"] = validate107;
-const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+exports["/$defs/httpRequest/oneOf/3"] = validate107;
+const schema199 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
 
 function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11330,8 +11288,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.options === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema201.required,parentSchema:schema201,data};
+if(data.patch === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema199.required,parentSchema:schema199,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11346,12 +11304,102 @@ return errors === 0;
 }
 validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/0"] = validate108;
+exports["/$defs/httpRequest/oneOf/4"] = validate108;
+const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
 
 function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate108.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.delete === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema200.required,parentSchema:schema200,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate108.errors = vErrors;
+return errors === 0;
+}
+validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/httpRequest/oneOf/5"] = validate109;
+const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+
+function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate109.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.head === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema201.required,parentSchema:schema201,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate109.errors = vErrors;
+return errors === 0;
+}
+validate109.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/httpRequest/oneOf/6"] = validate110;
+const schema202 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+
+function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate110.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.options === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema202.required,parentSchema:schema202,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate110.errors = vErrors;
+return errors === 0;
+}
+validate110.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/threshold/oneOf/0"] = validate111;
+
+function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate111.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11380,18 +11428,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate108.errors = vErrors;
+validate111.errors = vErrors;
 return errors === 0;
 }
-validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate111.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/1"] = validate109;
-const schema203 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+exports["/$defs/threshold/oneOf/1"] = validate112;
+const schema204 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
 
-function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate109.evaluated;
+const evaluated0 = validate112.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11400,7 +11448,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema203.required,parentSchema:schema203,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema204.required,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11411,7 +11459,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema203,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11449,7 +11497,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema203.properties.abort.type,parentSchema:schema203.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema204.properties.abort.type,parentSchema:schema204.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11487,7 +11535,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema203.properties.description.type,parentSchema:schema203.properties.description,data:data3};
+const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema204.properties.description.type,parentSchema:schema204.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -11499,7 +11547,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema203.type,parentSchema:schema203,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema204.type,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11508,17 +11556,17 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate109.errors = vErrors;
+validate112.errors = vErrors;
 return errors === 0;
 }
-validate109.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate112.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate110;
+exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate113;
 
-function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate110.evaluated;
+const evaluated0 = validate113.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11547,18 +11595,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate110.errors = vErrors;
+validate113.errors = vErrors;
 return errors === 0;
 }
-validate110.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate113.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate111;
-const schema207 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
+exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate114;
+const schema208 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
 
-function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate111.evaluated;
+const evaluated0 = validate114.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11567,7 +11615,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema207.required,parentSchema:schema207,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema208.required,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11578,7 +11626,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "expr") || (key0 === "abort"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema207,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11616,7 +11664,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema207.properties.abort.type,parentSchema:schema207.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema208.properties.abort.type,parentSchema:schema208.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11628,7 +11676,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema207.type,parentSchema:schema207,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11637,17 +11685,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate111.errors = vErrors;
+validate114.errors = vErrors;
 return errors === 0;
 }
-validate111.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/0"] = validate112;
+exports["/$defs/report/oneOf/0"] = validate115;
 
-function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate112.evaluated;
+const evaluated0 = validate115.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11655,7 +11703,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11664,18 +11712,18 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate112.errors = vErrors;
+validate115.errors = vErrors;
 return errors === 0;
 }
-validate112.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/1"] = validate113;
-const schema210 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+exports["/$defs/report/oneOf/1"] = validate116;
+const schema211 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
 
-function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate113.evaluated;
+const evaluated0 = validate116.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11684,7 +11732,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema210.required,parentSchema:schema210,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema211.required,parentSchema:schema211,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11695,7 +11743,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema210,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema211,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11708,7 +11756,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema110.enum},message:"must be equal to one of the allowed values",schema:schema110.enum,parentSchema:schema110,data:data0};
+const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11722,7 +11770,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema210.properties.path,data:data1};
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema211.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11733,7 +11781,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema210.properties.path.type,parentSchema:schema210.properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema211.properties.path.type,parentSchema:schema211.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11745,7 +11793,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.type,parentSchema:schema210,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.type,parentSchema:schema211,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11754,10 +11802,10 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate113.errors = vErrors;
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate113.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 return exports;
 }

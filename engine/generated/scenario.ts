@@ -816,30 +816,60 @@ export interface SqlQuery {
   explain?: true | false | 'analyze';
 }
 /**
- * A GitHub REST API request that respects the primary and secondary rate limits.
+ * A GitHub REST API request made as a well-written client makes it: it tracks the rate-limit headers per token, waits for a reset or a `retry-after`, caps requests in flight, spaces writes, and sends a rate-limited request again (docs/github.md).
  *
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "githubRequest".
  */
 export interface GithubRequest {
   /**
-   * Method and path, as in GitHub's docs.
+   * Method and path, as in GitHub's docs; `{name}` parts are filled from `params`.
    */
   request: string;
   /**
-   * Path and query parameters.
+   * Path parameters, then the query of a read (GET) or the JSON body of a write (templates allowed; a lone `{{x}}` keeps its type).
    */
   params?: {
     [k: string]: unknown;
   };
   /**
-   * Token sent as `authorization: Bearer`; use `${env.GITHUB_TOKEN}`.
+   * The JSON body of a write (merged over the leftover `params`); strings inside may be templates.
+   */
+  body?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Token sent as `authorization: Bearer`; use `${env.GITHUB_TOKEN}` (redacted in reports). Without it, requests are unauthenticated (60 an hour on GitHub).
    */
   token?: string;
   /**
-   * API base URL or service name (default: the scenario's github-mock service).
+   * API base URL (`https://api.github.com`, a GitHub Enterprise URL) or a service name. Default: the scenario's only github-mock service.
    */
   api?: string;
+  /**
+   * Send `if-none-match` with the etag of the last answer to the same GET: a 304 (which GitHub does not count against the primary limit) gives the cached body. Default false.
+   */
+  conditional?: boolean;
+  /**
+   * Behave as a good client (default true). `false`: an aggressive client that never waits, never retries and has no cap on requests in flight — what abuse detection is for.
+   */
+  respect_limits?: boolean;
+  /**
+   * Requests in flight at once per token (default 10).
+   */
+  concurrency?: number;
+  /**
+   * Writes (POST, PATCH, PUT, DELETE) go one at a time per token, at least this far apart (default 1s, GitHub's advice).
+   */
+  write_interval?: string;
+  /**
+   * Rate-limited answers waited out and sent again before the step fails (default 3).
+   */
+  retries?: number;
+  /**
+   * The longest wait for a reset or `retry-after` the step makes; a longer one fails it at once (default 15min).
+   */
+  max_wait?: string;
 }
 /**
  * An external Apache JMeter plan whose samples join perfy's metrics.

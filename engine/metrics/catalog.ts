@@ -58,10 +58,10 @@ export const STEP_METRICS = {
     m('sql.plan.time', 'trend', 'A step explained with `analyze`: the statement\'s execution time in the server.'),
   ],
   github: [
-    m('github.duration', 'trend', 'Time of one GitHub API request.'),
-    m('github.reqs', 'counter', 'GitHub API requests sent.'),
-    m('github.errors', 'rate', 'Share of GitHub API requests that failed.'),
-    m('github.rate_limited', 'counter', 'Requests answered with a rate-limit response.'),
+    m('github.requests', 'counter', 'GitHub API requests sent, tagged `status` (retries after a rate limit included). Their timings are the http.* metrics of the step.'),
+    m('github.rate_limited', 'counter', 'Answers that were a rate limit, tagged `kind`: `primary` (the hourly quota) or `secondary` (concurrency, points, content creation, abuse).'),
+    m('github.wait', 'trend', 'Time one github step spent waiting for the rate limits: a reset, a `retry-after`, a free slot, the spacing of writes (0 when it did not wait).'),
+    m('github.remaining', 'gauge', 'Requests left in the current window, as the last answer said (tag `resource`: core, search, …).'),
   ],
   jmeter: [
     m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample.'),
@@ -72,9 +72,24 @@ export const STEP_METRICS = {
 
 export type StepKind = keyof typeof STEP_METRICS | 'plugin';
 
+/** Produced by built-in services (collected from them at the end of the run, tag `service`). */
+export const SERVICE_METRICS = {
+  'github-mock': [
+    m('github_mock.requests', 'counter', 'API requests the GitHub mock answered.'),
+    m('github_mock.limited', 'counter', 'Requests the GitHub mock answered as rate-limited, tagged `kind`: primary or secondary.'),
+    m('github_mock.blocked', 'counter', 'Requests the GitHub mock refused because their client was blocked for abuse.'),
+    m('github_mock.not_modified', 'counter', 'Conditional requests the GitHub mock answered 304 Not Modified (free of the primary limit).'),
+  ],
+} as const satisfies Record<string, MetricInfo[]>;
+
 /** Produced by `monitor:` for each watched process (tag `process`). */
 export const PROCESS_METRICS: MetricInfo[] = [
   m('process.cpu', 'gauge', 'CPU share of the process (1 = one core).'),
   m('process.rss', 'gauge', 'Resident memory of the process.'),
   m('process.heap', 'gauge', 'JavaScript heap used (perfy itself only).'),
 ];
+
+/** Every metric perfy itself produces. */
+export function allMetrics(): MetricInfo[] {
+  return [...CORE_METRICS, ...GROUP_METRICS, ...PROCESS_METRICS, ...Object.values(STEP_METRICS).flat(), ...Object.values(SERVICE_METRICS).flat()];
+}

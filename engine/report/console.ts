@@ -4,6 +4,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { storeFromSnapshot } from '../metrics/store.js';
+import { allMetrics } from '../metrics/catalog.js';
 import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
@@ -158,6 +159,17 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     lines.push('', `  ${c.bold('sql pools')}  ${pools.map((db) => `${db}: ${count(peak('sql.pool.size', db))} connections at most, ${count(peak('sql.pool.waiting', db))} waiting at most`).join(' · ')}`);
   }
 
+  // GitHub: what the client met of the rate limits, and what the mock counted.
+  if (metrics.some((m) => m.name === 'github.requests')) {
+    const waits = metrics.filter((m) => m.name === 'github.wait');
+    const waited = waits.reduce((s, m) => s + m.sum, 0);
+    lines.push('', `  ${c.bold('github')}  ${count(sum('github.requests'))} requests · rate-limited: ${count(sum('github.rate_limited', { kind: 'primary' }))} primary, ${count(sum('github.rate_limited', { kind: 'secondary' }))} secondary · waited ${ms(waited)} in all, ${ms(Math.max(0, ...waits.map((m) => m.max)))} at most`);
+  }
+  if (metrics.some((m) => m.name === 'github_mock.requests')) {
+    const blocked = sum('github_mock.blocked');
+    lines.push(`  ${c.bold('github mock')}  ${count(sum('github_mock.requests'))} requests · limited: ${count(sum('github_mock.limited', { kind: 'primary' }))} primary, ${count(sum('github_mock.limited', { kind: 'secondary' }))} secondary · ${blocked ? c.yellow(`${count(blocked)} blocked for abuse`) : '0 blocked'} · ${count(sum('github_mock.not_modified'))} not modified`);
+  }
+
   // The first message of each failing step and code: what the server or the network said.
   const samples = result.metrics.samples ?? [];
   const errors = samples.filter((x) => x.kind === 'error');
@@ -199,6 +211,9 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Trends are durations in ms: thresholds on them show a unit. */
+const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));
+
 /** Error samples shown in the summary; the result keeps them all. */
 const MAX_ERROR_LINES = 10;
 
@@ -218,7 +233,7 @@ function formatValue(metric: string, fn: string, value: number): string {
   if (fn === 'rate') return percent(value);
   if (fn === 'count') return count(value);
   if (fn === 'throughput') return `${value.toFixed(1)}/s`;
-  if (/\.(duration|connect|ttfb|lag|start_lag)/.test(metric) || /duration_corrected$/.test(metric)) return ms(value);
+  if (TREND_METRICS.has(metric)) return ms(value);
   return String(Math.round(value * 1000) / 1000);
 }
 

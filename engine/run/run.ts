@@ -11,6 +11,8 @@ import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
 import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
+import { createGithubExecutor } from '../executors/github.js';
+import type { HttpExecutor } from '../executors/http.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
@@ -162,6 +164,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     options.signal?.removeEventListener('abort', onSignal);
     await Promise.all([...executors].map((e) => e.close().catch(() => undefined)));
     await workers?.terminate();
+    await collectServiceMetrics(services, store);
     await stopServices(services);
   }
 
@@ -208,10 +211,23 @@ async function baseVariables(plan: Plan, services: RunningService[]): Promise<Re
   return vars;
 }
 
+/**
+ * The counts services keep of themselves (the GitHub mock's requests, limits and blocks), read once the load
+ * and teardown are over, before thresholds are judged. A service that does not answer adds nothing.
+ */
+async function collectServiceMetrics(services: RunningService[], store: MetricStore): Promise<void> {
+  await Promise.all(services.map(async (service) => {
+    if (service.collect === undefined) return;
+    const values = await service.collect().catch(() => []);
+    for (const v of values) store.handle(v.name, v.type, v.tags).record(v.value);
+  }));
+}
+
 /** The built-in executors of a run. */
 export interface Builtins extends Record<string, Executor> {
-  http: Executor;
+  http: HttpExecutor;
   sql: SqlExecutor;
+  github: Executor;
 }
 
 /**
@@ -219,13 +235,11 @@ export interface Builtins extends Record<string, Executor> {
  * runs. `segment`: this process runs that share of the load (its SQL pools open their share of connections).
  */
 export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
-  const builtins: Builtins = {
-    http: createHttpExecutor({
-      connectionsPerOrigin: plan.defaults.connections,
-      tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
-    }),
-    sql: createSqlExecutor(segment),
-  };
+  const http = createHttpExecutor({
+    connectionsPerOrigin: plan.defaults.connections,
+    tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
+  });
+  const builtins: Builtins = { http, sql: createSqlExecutor(segment), github: createGithubExecutor(http) };
   const plugins = new Map<string, Executor>();
   for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
   for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);

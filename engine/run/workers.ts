@@ -164,7 +164,9 @@ export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs
   const merged = (): ResultMetrics => slots.reduce((all, s) => (s.metrics ? mergeResultMetrics(all, s.metrics) : all), mainStore.snapshot());
   const live = (): MetricSource => {
     const now = performance.now();
-    if (cached === undefined || now - cachedAt > REFRESH_MS) {
+    // Once every worker is done, what the main thread still records (teardown, the services' own counts) must
+    // reach the final thresholds: no cache then.
+    if (cached === undefined || now - cachedAt > REFRESH_MS || slots.every((s) => s.done)) {
       cached = storeFromSnapshot(merged(), { elapsedMs: elapsedMs() });
       cachedAt = now;
     }

@@ -1,15 +1,14 @@
 // The built-in `demo-api` service: fixtures/demo-api/server.mjs run as a child process of its own, so it has
 // a pid to monitor and perfy never measures its own event loop serving the requests it sends.
 
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { didYouMean } from '../errors.js';
 import type { Service } from '../generated/scenario.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { parsePercent, parseThink } from '../units.js';
-import { STOP_GRACE_MS, describeExit, spawnFailure, spawnManaged, withTail, type ManagedProcess } from './command.js';
+import { startBuiltinProcess } from './builtin-process.js';
 import type { RunningService } from './types.js';
-import { endpointOf, logFileOf, startFailed, startInterrupted, type ServiceContext } from './url.js';
+import { startFailed, type ServiceContext } from './url.js';
 
 export type BuiltinService = Extract<Service, { builtin: string }>;
 
@@ -20,8 +19,6 @@ export const DEMO_API_OPTIONS = {
   error_rate: 'share of requests (all but /health) that answer 500: 0.01 or "1%" (default 0)',
   seed: 'integer that fixes the data, the delays and which requests fail (default 1)',
 } as const;
-/** The server prints its URL within milliseconds; this only guards against a machine that is stuck. */
-export const DEMO_API_START_TIMEOUT_MS = 15_000;
 
 /** Command-line flags for server.mjs from the service's `options`; throws a message when one is wrong. */
 export function demoApiFlags(options: Record<string, unknown>): string[] {
@@ -55,30 +52,6 @@ export function demoApiFlags(options: Record<string, unknown>): string[] {
   return flags;
 }
 
-/** Resolves with the first line the process prints on stdout, or with why there was none. */
-function firstLine(proc: ManagedProcess, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ line: string } | { failure: 'exited' | 'timeout' | 'aborted' }> {
-  return new Promise((resolveLine) => {
-    let buffered = '';
-    const stdout = proc.child.stdout!;
-    const done = (result: { line: string } | { failure: 'exited' | 'timeout' | 'aborted' }): void => {
-      clearTimeout(timer);
-      stdout.off('data', onData);
-      signal?.removeEventListener('abort', onAbort);
-      resolveLine(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('utf8');
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) done({ line: buffered.slice(0, newline) });
-    };
-    const onAbort = (): void => done({ failure: 'aborted' });
-    const timer = setTimeout(() => done({ failure: 'timeout' }), timeoutMs);
-    stdout.on('data', onData);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    void proc.exited.then(() => done({ failure: 'exited' }));
-  });
-}
-
 /** `{ builtin: demo-api, port?, options? }`. */
 export async function startDemoApi(name: string, config: BuiltinService, context: ServiceContext): Promise<RunningService> {
   let flags: string[];
@@ -87,37 +60,9 @@ export async function startDemoApi(name: string, config: BuiltinService, context
   } catch (error) {
     throw startFailed(name, (error as Error).message, `demo-api options: ${Object.entries(DEMO_API_OPTIONS).map(([k, v]) => `${k} (${v})`).join('; ')}`, undefined);
   }
-  mkdirSync(context.logDir, { recursive: true });
-  const logFile = logFileOf(context.logDir, name);
-  if (context.signal?.aborted) throw startInterrupted(name);
-  // --exit-on-stdin-close: the server goes down with perfy even when perfy is killed before it can stop it.
-  const args = [DEMO_API_SERVER, '--port', String(config.port ?? 0), '--host', '127.0.0.1', '--exit-on-stdin-close', ...flags];
-  let proc: ManagedProcess;
-  try {
-    proc = await spawnManaged(process.execPath, args, { cwd: PACKAGE_ROOT, env: process.env, logFile, stdout: 'pipe', stdin: 'pipe' });
-  } catch (error) {
-    throw spawnFailure(name, process.execPath, error, PACKAGE_ROOT, logFile);
-  }
-  const graceMs = context.stopGraceMs ?? STOP_GRACE_MS;
-
-  const first = await firstLine(proc, DEMO_API_START_TIMEOUT_MS, context.signal);
-  let url: URL | undefined;
-  if ('line' in first) {
-    try {
-      url = new URL((JSON.parse(first.line) as { url: string }).url);
-    } catch {
-      url = undefined;
-    }
-  }
-  const endpoint = url === undefined ? undefined : endpointOf(url);
-  if (url === undefined || endpoint === undefined) {
-    const exit = proc.exitStatus();
-    await proc.stop(graceMs);
-    if ('failure' in first && first.failure === 'aborted') throw startInterrupted(name);
-    const portHint = config.port ? `port ${config.port} may be in use: leave \`port\` out (or 0) to pick a free one` : 'run `node fixtures/demo-api/server.mjs` by hand to see why it stops';
-    if (exit !== undefined) throw startFailed(name, `the demo API ${describeExit(exit)} before it was listening${withTail(logFile)}`, portHint, logFile);
-    if ('failure' in first) throw startFailed(name, `the demo API printed no address within ${DEMO_API_START_TIMEOUT_MS / 1000}s${withTail(logFile)}`, 'the machine may be overloaded; try again', logFile);
-    throw startFailed(name, `the demo API printed ${JSON.stringify(first.line)} instead of {"url": ...}`, 'fixtures/demo-api/server.mjs has been changed; reinstall perfy', logFile);
-  }
-  return { name, url: url.origin, host: endpoint.host, port: endpoint.port, pid: proc.pid, stop: () => proc.stop(graceMs) };
+  const { url, host, port, proc, graceMs } = await startBuiltinProcess({
+    name, title: 'the demo API', script: DEMO_API_SERVER, args: ['--port', String(config.port ?? 0), '--host', '127.0.0.1', ...flags], port: config.port,
+    byHand: 'run `node fixtures/demo-api/server.mjs` by hand to see why it stops', broken: 'fixtures/demo-api/server.mjs has been changed; reinstall perfy',
+  }, context);
+  return { name, url: url.origin, host, port, pid: proc.pid, stop: () => proc.stop(graceMs) };
 }

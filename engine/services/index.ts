@@ -6,34 +6,22 @@ import { PerfyError } from '../errors.js';
 import type { Plan } from '../compile/plan.js';
 import { startCommandService } from './command.js';
 import { startDemoApi, type BuiltinService } from './demo-api.js';
+import { startGithubMock } from './github-mock.js';
 import { startPostgresService } from './postgres.js';
 import type { RunningService } from './types.js';
 import { startFailed, startInterrupted, startUrlService, type ServiceContext } from './url.js';
 
-export type { RunningService } from './types.js';
+export type { CollectedMetric, RunningService } from './types.js';
 export type { ServiceContext } from './url.js';
 export { splitCommandLine, CommandLineError, STOP_GRACE_MS } from './command.js';
 export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
 
 type BuiltinStart = (name: string, config: BuiltinService, context: ServiceContext) => Promise<RunningService>;
 
-/** Built-in services that later versions will bring; until then they fail with a hint. */
-function notAvailableYet(builtin: BuiltinService['builtin'], instead: string): BuiltinStart {
-  return (name) => {
-    const available = Object.entries(BUILTIN_SERVICES).filter(([, start]) => !UNAVAILABLE.has(start)).map(([n]) => n);
-    return Promise.reject(
-      startFailed(name, `the built-in service "${builtin}" is not available in this version of perfy`, `built-in services available now: ${available.join(', ')}; ${instead}`, undefined),
-    );
-  };
-}
-
-const githubMockUnavailable = notAvailableYet('github-mock', 'point `url:` at a GitHub API you may load-test, or start your own mock with `command:`');
-const UNAVAILABLE = new Set<BuiltinStart>([githubMockUnavailable]);
-
 /** Every name of the schema's `builtin` enum, and how to start it. (A database is the `postgres` form.) */
 export const BUILTIN_SERVICES = {
   'demo-api': startDemoApi,
-  'github-mock': githubMockUnavailable,
+  'github-mock': startGithubMock,
 } as const satisfies Record<BuiltinService['builtin'], BuiltinStart>;
 
 export interface StartServicesOptions {

@@ -794,10 +794,9 @@ describe('executor registry', () => {
     assert.equal(EXECUTORS.sql.kind, 'sql');
   });
 
-  it('github and jmeter have no executor in this version', () => {
-    for (const kind of ['github', 'jmeter'] as const) {
-      assert.throws(() => executorFor(step(kind), new Map()), (e: unknown) => e instanceof PerfyError && e.code === 'E_EXECUTOR_MISSING');
-    }
+  it('maps github to the built-in GitHub executor; jmeter has no executor in this version', () => {
+    assert.equal(executorFor(step('github'), new Map()), EXECUTORS.github);
+    assert.throws(() => executorFor(step('jmeter'), new Map()), (e: unknown) => e instanceof PerfyError && e.code === 'E_EXECUTOR_MISSING');
   });
 
   it('plugins come from the loaded map', () => {

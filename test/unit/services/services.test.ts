@@ -166,13 +166,13 @@ describe('builtin demo-api', () => {
     }
   });
 
-  it('github-mock is not available yet: E_SERVICE_START naming what is', async () => {
+  it('github-mock starts as a built-in service of its own process (its behaviour: test/unit/mocks/github-mock.test.ts)', async () => {
     assert.deepEqual(Object.keys(BUILTIN_SERVICES).sort(), ['demo-api', 'github-mock']);
-    for (const builtin of ['github-mock'] as const) {
-      const error = await startFails({ x: { builtin } });
-      assert.equal(error.code, 'E_SERVICE_START');
-      assert.match(error.problems[0]?.hint ?? '', /demo-api/);
-    }
+    const [gh] = await start({ gh: { builtin: 'github-mock' } });
+    assert.ok(gh!.pid !== undefined && gh!.pid !== process.pid);
+    assert.equal((await getText(`${gh!.url}/rate_limit`)).status, 200);
+    await stopServices([gh!]);
+    assert.equal(alive(gh!.pid!), false);
   });
 });
 

@@ -958,6 +958,26 @@ const rows: Row[] = [
         - sql: { query: "SELECT 1", db: api }
         - sql: { query: "SELECT 1", db: mian }
       `, expect: [at('E_SERVICE_UNKNOWN', 8, 35), at('E_SERVICE_UNKNOWN', 9, 35)] },
+  { title: 'a github request that is not METHOD /path, and one whose path parameter has no param', yaml: yaml`
+      name: t
+      services:
+        gh: { builtin: github-mock }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - github: { request: "list issues" }
+        - github: { request: "GET /repos/{owner}/{repo}", params: { owner: octo } }
+      `, expect: [at('E_GITHUB_REQUEST', 7, 24), at('E_GITHUB_REQUEST', 8, 24)] },
+  { title: 'a github step without `api` and no github-mock service; an `api` that names no service', yaml: yaml`
+      name: t
+      services:
+        web: { url: "http://127.0.0.1:9" }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - github: { request: "GET /user" }
+        - github: { request: "GET /user", api: gh }
+      `, expect: [at('E_SERVICE_UNKNOWN', 7, 13), at('E_SERVICE_UNKNOWN', 8, 42)] },
   { title: 'a SQL step and a transaction without `db` where two postgres services could be meant', yaml: yaml`
       name: t
       services:
