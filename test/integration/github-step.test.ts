@@ -21,7 +21,7 @@ const max = (result: Result, name: string): number => Math.max(...result.metrics
 
 describe('the github step against the GitHub mock', () => {
   it('the primary limit trips at exactly the configured count: 30 requests at once on a limit of 20, without backing off', async () => {
-    const { result } = await runWithMock('{ limit: 20, window: 1h }', `
+    const { result, stdout } = await runWithMock('{ limit: 20, window: 1h }', `
 load: [ { burst: { iterations: 30 } } ]
 flow:
   - name: list
@@ -36,6 +36,9 @@ flow:
     assert.equal(total(result, 'step.errors'), 10);
     const samples = (result.metrics.samples ?? []).filter((x) => x.kind === 'error');
     assert.match(samples[0]?.message ?? '', /primary rate limit: API rate limit exceeded/);
+    // The summary says what the client met and what the mock counted.
+    assert.match(stdout, /github {2}30 requests · rate-limited: 10 primary, 0 secondary/);
+    assert.match(stdout, /github mock {2}30 requests · limited: 10 primary, 0 secondary · 0 blocked/);
   });
 
   it('a polite client stops at 0 remaining and waits for the reset: nothing is refused, every step succeeds', async () => {
