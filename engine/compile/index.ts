@@ -448,7 +448,8 @@ class Compiler {
       condition: step.if === undefined ? undefined : this.expression(step.if, [...p, 'if'], 'condition'),
       expects: expects.map((e, i) => this.expression(e, Array.isArray(step.expect) ? [...p, 'expect', i] : [...p, 'expect'], 'response', responseNames)),
       captures: Object.entries(step.capture ?? {}).map(([name, source]) => ({ name, expression: this.expression(source, [...p, 'capture', name], 'value', responseNames) })),
-      timeoutMs: this.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? defaultTimeoutMs,
+      // A JMeter plan runs as long as it runs (its thread groups decide): no step timeout unless one is given.
+      timeoutMs: this.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? (step.jmeter ? Infinity : defaultTimeoutMs),
       retry,
       location: this.document.locate(p),
     };

@@ -8,6 +8,7 @@ import { PerfyError, problem } from '../errors.js';
 import type { StepKind } from '../metrics/catalog.js';
 import { createGithubExecutor } from './github.js';
 import { createHttpExecutor } from './http.js';
+import { createJmeterExecutor } from './jmeter.js';
 import { createSqlExecutor } from './sql.js';
 import type { Executor } from './types.js';
 
@@ -23,10 +24,8 @@ export const EXECUTORS = {
   http,
   sql: createSqlExecutor(),
   github: createGithubExecutor(http),
+  jmeter: createJmeterExecutor(),
 } satisfies Partial<Record<Exclude<StepKind, 'plugin'>, Executor>>;
-
-/** Step kinds the format knows that arrive with their own issues: present in the schema, not yet runnable. */
-const NOT_YET_AVAILABLE: readonly string[] = ['jmeter'];
 
 /**
  * The executor for one step: a built-in one by kind, or the loaded plugin the step names with `use:`.
@@ -43,9 +42,6 @@ export function executorFor(step: StepNode, plugins: Map<string, Executor>, buil
   }
   const executor = builtins[step.kind];
   if (executor !== undefined) return executor;
-  if (NOT_YET_AVAILABLE.includes(step.kind)) {
-    throw new PerfyError(problem('E_EXECUTOR_MISSING', `\`${step.kind}\` steps are not available in this version of perfy`, `the ${step.kind} executor arrives with its own issue; until then remove step "${step.name}" or write it as a plugin (\`use:\`)`, step.location));
-  }
   throw new PerfyError(problem('E_EXECUTOR_MISSING', `no executor for step kind \`${step.kind}\``, 'the step kinds are http, sql, github, jmeter and use (a plugin)', step.location));
 }
 

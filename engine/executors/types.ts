@@ -46,6 +46,8 @@ export interface ExecutorSetup {
   defaultHeaders: Record<string, string>;
   /** The running services by name, as `{{services.NAME.…}}` gives them. */
   services: Record<string, { url: string; host: string; port: number }>;
+  /** Where an executor keeps the files of this run (JMeter's run directories): `--out DIR`, else a temporary one. */
+  workDir?: string;
 }
 
 export interface StepRunner {

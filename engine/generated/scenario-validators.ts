@@ -3864,7 +3864,7 @@ vErrors.push(err52);
 errors++;
 }
 for(const key7 in data21){
-if(!((key7 === "plan") || (key7 === "properties"))){
+if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
 const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err53];
@@ -3928,9 +3928,11 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+if(data21.jmeter !== undefined){
+let data25 = data21.jmeter;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3940,11 +3942,8 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data25 = data.use;
-if(typeof data25 === "string"){
-if(!pattern4.test(data25)){
-const err59 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data25};
+else {
+const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3954,8 +3953,9 @@ vErrors.push(err59);
 errors++;
 }
 }
+}
 else {
-const err60 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data25};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3965,12 +3965,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data26 = data.with;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-}
-else {
-const err61 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data26};
+if(data.use !== undefined){
+let data26 = data.use;
+if(typeof data26 === "string"){
+if(!pattern4.test(data26)){
+const err61 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data26};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3980,14 +3979,40 @@ vErrors.push(err61);
 errors++;
 }
 }
-}
 else {
-const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err62 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data26};
 if(vErrors === null){
 vErrors = [err62];
 }
 else {
 vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.with !== undefined){
+let data27 = data.with;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+}
+else {
+const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
 }
 errors++;
 }
@@ -9453,7 +9478,7 @@ vErrors.push(err52);
 errors++;
 }
 for(const key7 in data21){
-if(!((key7 === "plan") || (key7 === "properties"))){
+if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
 const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err53];
@@ -9517,9 +9542,11 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
-else {
-const err58 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+if(data21.jmeter !== undefined){
+let data25 = data21.jmeter;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -9529,11 +9556,8 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data25 = data.use;
-if(typeof data25 === "string"){
-if(!pattern4.test(data25)){
-const err59 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data25};
+else {
+const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9543,8 +9567,9 @@ vErrors.push(err59);
 errors++;
 }
 }
+}
 else {
-const err60 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data25};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9554,12 +9579,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data26 = data.with;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-}
-else {
-const err61 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data26};
+if(data.use !== undefined){
+let data26 = data.use;
+if(typeof data26 === "string"){
+if(!pattern4.test(data26)){
+const err61 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data26};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -9569,14 +9593,40 @@ vErrors.push(err61);
 errors++;
 }
 }
-}
 else {
-const err62 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err62 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data26};
 if(vErrors === null){
 vErrors = [err62];
 }
 else {
 vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data.with !== undefined){
+let data27 = data.with;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+}
+else {
+const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
 }
 errors++;
 }

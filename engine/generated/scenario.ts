@@ -883,11 +883,15 @@ export interface JmeterPlan {
    */
   plan: string;
   /**
-   * JMeter properties (`-J`) passed to the plan.
+   * JMeter properties (`-J`) passed to the plan, which reads them with `${__P(name,default)}` (templates allowed: `{{services.api.port}}`).
    */
   properties?: {
     [k: string]: string | number | boolean;
   };
+  /**
+   * JMeter to use: its home directory or its `bin/jmeter` script. Default: `$JMETER_HOME`, else `jmeter` on the PATH.
+   */
+  jmeter?: string;
 }
 /**
  * A named load with its own flow.

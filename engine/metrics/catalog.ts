@@ -64,9 +64,13 @@ export const STEP_METRICS = {
     m('github.remaining', 'gauge', 'Requests left in the current window, as the last answer said (tag `resource`: core, search, …).'),
   ],
   jmeter: [
-    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample.'),
-    m('jmeter.samples', 'counter', 'JMeter samples.'),
-    m('jmeter.errors', 'rate', 'Share of JMeter samples that failed.'),
+    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample (JMeter\'s `elapsed`), tagged `label` (the sampler\'s name) and `code` (the response code, or an error class for a non-HTTP one).'),
+    m('jmeter.latency', 'trend', 'Time to the first byte of one JMeter sample (JMeter\'s `Latency`).'),
+    m('jmeter.connect', 'trend', 'Time to connect of one JMeter sample (JMeter\'s `Connect`).'),
+    m('jmeter.samples', 'counter', 'JMeter samples, tagged `label` and `code`.'),
+    m('jmeter.errors', 'rate', 'Share of JMeter samples that failed (JMeter\'s `success` false: an error status, a connection error or a failed assertion).'),
+    m('jmeter.bytes_in', 'counter', 'Bytes JMeter received.'),
+    m('jmeter.bytes_out', 'counter', 'Bytes JMeter sent (JMeter 5 and newer).'),
   ],
 } as const satisfies Record<string, MetricInfo[]>;
 

@@ -87,7 +87,7 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   return parts.join('  ');
 }
 
-const TREND_ORDER = ['http.duration', 'http.duration_corrected', 'http.ttfb', 'http.connect', 'iteration.duration', 'iteration.start_lag', 'group.duration', 'step.duration'];
+const TREND_ORDER = ['http.duration', 'http.duration_corrected', 'http.ttfb', 'http.connect', 'iteration.duration', 'iteration.start_lag', 'group.duration', 'step.duration', 'jmeter.duration'];
 
 /** The end-of-run summary, from the Result alone. */
 export function formatSummary(result: Result, c: ChalkInstance): string {
@@ -157,6 +157,18 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   if (pools.length) {
     const peak = (name: string, db: string): number => Math.max(0, ...metrics.filter((m) => m.name === name && m.tags['db'] === db).map((m) => m.max));
     lines.push('', `  ${c.bold('sql pools')}  ${pools.map((db) => `${db}: ${count(peak('sql.pool.size', db))} connections at most, ${count(peak('sql.pool.waiting', db))} waiting at most`).join(' · ')}`);
+  }
+
+  // JMeter: samples and failures by response code (a non-HTTP one as its error class).
+  const jmeterSamples = metrics.filter((m) => m.name === 'jmeter.samples');
+  if (jmeterSamples.length) {
+    const failedCodes = new Map<string, number>();
+    for (const m of metrics.filter((x) => x.name === 'jmeter.errors' && x.sum > 0)) {
+      const key = `${m.tags['label'] ?? '?'}: ${m.tags['code'] ?? '?'}`;
+      failedCodes.set(key, (failedCodes.get(key) ?? 0) + m.sum);
+    }
+    const failures = [...failedCodes].map(([k, v]) => `${k} × ${count(v)}`).join(' · ');
+    lines.push('', `  ${c.bold('jmeter')}  ${count(sum('jmeter.samples'))} samples${failures ? ` · failed ${failures}` : ' · none failed'}`);
   }
 
   // GitHub: what the client met of the rate limits, and what the mock counted.
@@ -233,7 +245,8 @@ function formatValue(metric: string, fn: string, value: number): string {
   if (fn === 'rate') return percent(value);
   if (fn === 'count') return count(value);
   if (fn === 'throughput') return `${value.toFixed(1)}/s`;
-  if (TREND_METRICS.has(metric)) return ms(value);
+  // `metric` is as the threshold wrote it, a tag filter included: `jmeter.duration{label: "x"}`.
+  if (TREND_METRICS.has(metric.replace(/\{.*$/, ''))) return ms(value);
   return String(Math.round(value * 1000) / 1000);
 }
 
@@ -244,9 +257,11 @@ function trendSeries(metrics: ResultMetric[]): { label: string; name: string; fi
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   for (const name of names) {
     const series = metrics.filter((m) => m.name === name && m.count > 0);
-    const by = name === 'group.duration' ? 'group' : name.startsWith('engine.') ? undefined : 'step';
+    // Steps and groups by name; a JMeter plan's samples by their label, beside the native steps.
+    const by = name === 'group.duration' ? 'group' : name === 'jmeter.duration' ? 'label' : name.startsWith('engine.') ? undefined : 'step';
+    const split = name === 'step.duration' || name === 'group.duration' || name === 'jmeter.duration';
     if (name !== 'step.duration' && name !== 'group.duration') rows.push({ label: name, name, filter: {} });
-    if (by === undefined || (name !== 'step.duration' && name !== 'group.duration')) continue;
+    if (by === undefined || !split) continue;
     for (const value of [...new Set(series.map((m) => m.tags[by]).filter((v): v is string => v !== undefined))]) {
       rows.push({ label: `${name}{${by}: ${value}}`, name, filter: { [by]: value } });
     }

@@ -12,6 +12,7 @@ import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.
 import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
 import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
 import { createGithubExecutor } from '../executors/github.js';
+import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore } from '../metrics/store.js';
@@ -32,6 +33,8 @@ import { startWorkers, type WorkerPool, type WorkerSpec } from './workers.js';
 export interface RunOptions {
   /** Where services' output goes. */
   logDir: string;
+  /** Where executors keep the files of the run (default: logDir). */
+  workDir?: string;
   /** Stopped by Ctrl-C / SIGTERM: the run ends within seconds with what it has. */
   signal?: AbortSignal;
   /** Overrides applied to the plan, recorded in the result. */
@@ -108,7 +111,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
-    const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors);
+    const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, options.workDir ?? options.logDir);
 
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
@@ -228,6 +231,7 @@ export interface Builtins extends Record<string, Executor> {
   http: HttpExecutor;
   sql: SqlExecutor;
   github: Executor;
+  jmeter: Executor;
 }
 
 /**
@@ -239,7 +243,7 @@ export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{
     connectionsPerOrigin: plan.defaults.connections,
     tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
   });
-  const builtins: Builtins = { http, sql: createSqlExecutor(segment), github: createGithubExecutor(http) };
+  const builtins: Builtins = { http, sql: createSqlExecutor(segment), github: createGithubExecutor(http), jmeter: createJmeterExecutor() };
   const plugins = new Map<string, Executor>();
   for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
   for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);
@@ -251,7 +255,7 @@ export type RunnersFor = (nodes: FlowNode[], workload: string) => { runners: Map
 
 /** Creates the runners of a flow; every executor used is added to `executors` (closed at the end). */
 export function stepRunners(
-  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Builtins, executors: Set<Executor>,
+  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Builtins, executors: Set<Executor>, workDir: string,
 ): RunnersFor {
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
   const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
@@ -261,12 +265,12 @@ export function stepRunners(
     for (const step of stepsOf(nodes)) {
       const executor = executorFor(step, plugins, builtins);
       executors.add(executor);
-      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services }));
+      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
     }
     const transactions = new Map<number, TransactionRunner>();
     for (const node of transactionsOf(nodes)) {
       executors.add(builtins.sql);
-      transactions.set(node.id, builtins.sql.transaction(node, { plan, store, tags: { workload }, target, defaultHeaders, services }));
+      transactions.set(node.id, builtins.sql.transaction(node, { plan, store, tags: { workload }, target, defaultHeaders, services, workDir }));
     }
     return { runners, transactions };
   };

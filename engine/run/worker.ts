@@ -3,6 +3,7 @@
 // runs its segment of every workload, reports progress and a metrics snapshot once a second, and the final
 // snapshot with its own saturation at the end.
 
+import { tmpdir } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PerfyError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
@@ -45,7 +46,7 @@ async function work(): Promise<void> {
   try {
     if (baseVars !== undefined) {
       const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, d]) => [name, createFeeder(d, segment)]));
-      const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors);
+      const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, spec.workDir ?? tmpdir());
       await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: spec.overrides.timeScale, segment, runs });
     }
   } finally {

@@ -30,6 +30,8 @@ export interface WorkerSpec {
   sets: string[];
   /** The run's overrides; `segment` (when the run itself is one segment) is divided further among the workers. */
   overrides: Overrides;
+  /** Where executors keep the files of the run (as RunOptions.workDir). */
+  workDir?: string;
 }
 
 export interface WorkerData {

@@ -794,9 +794,10 @@ describe('executor registry', () => {
     assert.equal(EXECUTORS.sql.kind, 'sql');
   });
 
-  it('maps github to the built-in GitHub executor; jmeter has no executor in this version', () => {
+  it('maps github and jmeter to their built-in executors; a kind without one is E_EXECUTOR_MISSING', () => {
     assert.equal(executorFor(step('github'), new Map()), EXECUTORS.github);
-    assert.throws(() => executorFor(step('jmeter'), new Map()), (e: unknown) => e instanceof PerfyError && e.code === 'E_EXECUTOR_MISSING');
+    assert.equal(executorFor(step('jmeter'), new Map()), EXECUTORS.jmeter);
+    assert.throws(() => executorFor(step('github'), new Map(), {}), (e: unknown) => e instanceof PerfyError && e.code === 'E_EXECUTOR_MISSING');
   });
 
   it('plugins come from the loaded map', () => {
