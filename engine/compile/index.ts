@@ -14,7 +14,7 @@ import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
-import { compileTemplate, type Template, type TemplateTree } from './template.js';
+import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
 export type { Plan } from './plan.js';
@@ -472,10 +472,10 @@ class Compiler {
       }
       const { query, explain, ...rest } = step.sql;
       const request = this.tree(rest, [...p, 'sql'], ctx) as Record<string, TemplateTree>;
-      request['query'] = { source: query, isStatic: true, names: [], render: () => query };
+      request['query'] = staticTemplate(query);
       if (explain !== undefined && explain !== false) {
         const mode = explain === 'analyze' ? 'analyze' : 'plan';
-        request['explain'] = { source: mode, isStatic: true, names: [], render: () => mode };
+        request['explain'] = staticTemplate(mode);
         const keyword = /^\s*(?:\(\s*)?([a-z]+)/i.exec(query)?.[1]?.toUpperCase();
         if (keyword === undefined || !EXPLAINABLE.has(keyword)) {
           this.report('E_SQL_EXPLAIN', `PostgreSQL cannot EXPLAIN a ${keyword ?? 'statement'} statement`,
@@ -488,7 +488,7 @@ class Compiler {
     if (step.github) {
       const { request: route, write_interval: writeInterval, max_wait: maxWait, ...rest } = step.github;
       const request = this.tree(rest, [...p, 'github'], ctx) as Record<string, TemplateTree>;
-      request['request'] = { source: route, isStatic: true, names: [], render: () => route };
+      request['request'] = staticTemplate(route);
       const writeMs = this.duration(writeInterval, [...p, 'github', 'write_interval']);
       const maxWaitMs = this.duration(maxWait, [...p, 'github', 'max_wait']);
       if (writeMs !== undefined) request['write_interval'] = writeMs;
@@ -501,7 +501,7 @@ class Compiler {
       if (!existsSync(plan)) this.report('E_DATA_MISSING', `JMeter plan ${step.jmeter.plan} does not exist`, `the path is relative to the scenario file; it resolves to ${plan}`, [...p, 'jmeter', 'plan']);
       const { plan: _plan, ...rest } = step.jmeter;
       const request = this.tree(rest, [...p, 'jmeter'], ctx) as Record<string, TemplateTree>;
-      request['plan'] = { source: plan, isStatic: true, names: [], render: () => plan };
+      request['plan'] = staticTemplate(plan);
       return { kind: 'jmeter', request, summary: `jmeter ${step.jmeter.plan}`, plugin: undefined };
     }
     const name = step.use!;

@@ -24,11 +24,14 @@ export interface Template {
 /** A mustache token as `Mustache.parse` returns it: [type, value, start, end, ...]. */
 type Token = [string, string, number, number, ...unknown[]];
 
+/** Text used as it is: a template without placeholders, even when it holds `{{` (a SQL statement is never rendered). */
+export function staticTemplate(source: string): Template {
+  return { source, isStatic: true, names: [], render: () => source };
+}
+
 /** Parses a template; throws PerfyError E_TEMPLATE_PARSE with the column inside the text. */
 export function compileTemplate(source: string, locate: (offset: number) => SourceLocation = (o) => ({ file: '<template>', line: 1, col: o + 1 })): Template {
-  if (!source.includes('{{')) {
-    return { source, isStatic: true, names: [], render: () => source };
-  }
+  if (!source.includes('{{')) return staticTemplate(source);
   let tokens: Token[];
   try {
     tokens = Mustache.parse(source) as unknown as Token[];
@@ -109,4 +112,29 @@ export function loneValue(template: Template, missing: unknown): ((scope: Templa
     }
     return value === undefined ? missing : value;
   };
+}
+
+/**
+ * A renderer of a tree of values (a JSON body, SQL parameters, a github step's params): strings render, a lone
+ * placeholder keeps its value's type (loneValue, `missing` when absent), numbers, booleans and null stay, and
+ * arrays and mappings are rendered item by item.
+ */
+export function valueRenderer(tree: TemplateTree, missing: unknown): (scope: TemplateScope) => unknown {
+  if (tree === null || typeof tree !== 'object') return () => tree;
+  if (isTemplate(tree)) return loneValue(tree, missing) ?? ((scope) => tree.render(scope));
+  if (Array.isArray(tree)) {
+    const items = tree.map((item) => valueRenderer(item, missing));
+    return (scope) => items.map((item) => item(scope));
+  }
+  const fields = Object.entries(tree).map(([key, value]) => [key, valueRenderer(value, missing)] as const);
+  return (scope) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, render] of fields) out[key] = render(scope);
+    return out;
+  };
+}
+
+/** The text of a tree the compiler left static (a SQL statement, a route, a path). */
+export function textOf(tree: TemplateTree | undefined): string {
+  return isTemplate(tree) ? tree.source : String(tree ?? '');
 }

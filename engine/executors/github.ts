@@ -6,7 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { StepNode } from '../compile/plan.js';
-import { isTemplate, loneValue, type Template, type TemplateTree } from '../compile/template.js';
+import { isTemplate, textOf, valueRenderer, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { HttpExecutor, HttpSender } from './http.js';
 import { sleep } from '../run/interpreter.js';
@@ -115,10 +115,10 @@ class GithubStepRunner implements StepRunner {
     this.resource = this.path.startsWith('/search/') ? 'search' : this.path === '/rate_limit' ? 'none' : 'core';
     const params = request['params'];
     this.params = params !== undefined && params !== null && typeof params === 'object' && !Array.isArray(params) && !isTemplate(params)
-      ? Object.entries(params).map(([k, v]) => [k, valueRenderer(v)])
+      ? Object.entries(params).map(([k, v]) => [k, valueRenderer(v, undefined)])
       : [];
-    this.body = request['body'] === undefined ? undefined : valueRenderer(request['body']);
-    this.token = request['token'] === undefined ? undefined : valueRenderer(request['token']);
+    this.body = request['body'] === undefined ? undefined : valueRenderer(request['body'], undefined);
+    this.token = request['token'] === undefined ? undefined : valueRenderer(request['token'], undefined);
     this.api = resolveApi(request['api'], setup);
     this.settings = {
       concurrency: numberOf(request['concurrency']) ?? GITHUB_CLIENT_DEFAULTS.concurrency,
@@ -362,10 +362,6 @@ function resolveApi(tree: TemplateTree | undefined, setup: ExecutorSetup): strin
   return base.endsWith('/') ? base.slice(0, -1) : base;
 }
 
-function textOf(tree: TemplateTree | undefined): string {
-  return isTemplate(tree) ? tree.source : String(tree ?? '');
-}
-
 function numberOf(tree: TemplateTree | undefined): number | undefined {
   return typeof tree === 'number' ? tree : undefined;
 }
@@ -373,24 +369,6 @@ function numberOf(tree: TemplateTree | undefined): number | undefined {
 /** A duration the compiler left as milliseconds (a number). */
 function msOf(tree: TemplateTree | undefined): number | undefined {
   return typeof tree === 'number' ? tree : undefined;
-}
-
-/** A value: a lone placeholder keeps its type (a captured number stays a number); other text renders. */
-function valueRenderer(tree: TemplateTree): (vars: Record<string, unknown>) => unknown {
-  if (isTemplate(tree)) {
-    const template: Template = tree;
-    if (template.isStatic) return () => template.source;
-    return loneValue(template, undefined) ?? ((vars) => template.render(vars));
-  }
-  if (tree !== null && typeof tree === 'object') {
-    const entries = Array.isArray(tree) ? undefined : Object.entries(tree).map(([k, v]) => [k, valueRenderer(v)] as const);
-    if (entries === undefined) {
-      const items = (tree as TemplateTree[]).map(valueRenderer);
-      return (vars) => items.map((r) => r(vars));
-    }
-    return (vars) => Object.fromEntries(entries.map(([k, r]) => [k, r(vars)]));
-  }
-  return () => tree;
 }
 
 function aborted(): StepResult {

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { StepNode } from '../compile/plan.js';
-import { isTemplate, loneValue, renderTree, type Template, type TemplateTree } from '../compile/template.js';
+import { isTemplate, renderTree, staticTemplate, valueRenderer, type Template, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from './h1/pool.js';
@@ -80,8 +80,7 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): HttpExecu
     },
     sender(step, method, setup) {
       // The step as an HTTP step of that method: its tags, timeouts and connections; no template of its own.
-      const url: Template = { source: '', isStatic: true, names: [], render: () => '' };
-      const request = { [method.toLowerCase()]: url } as TemplateTree;
+      const request = { [method.toLowerCase()]: staticTemplate('') } as TemplateTree;
       return new HttpStepRunner({ ...step, kind: 'http', request, expects: [], captures: [], retry: undefined }, { ...setup, defaultHeaders: {} }, poolFor);
     },
     async close() {
@@ -186,7 +185,7 @@ class HttpStepRunner implements StepRunner {
 
     if (request['json'] !== undefined) {
       const tree = request['json'];
-      this.body = isStaticTree(tree) ? { kind: 'static', body: JSON.stringify(renderTree(tree, {})) } : { kind: 'json', render: jsonRenderer(tree) };
+      this.body = isStaticTree(tree) ? { kind: 'static', body: JSON.stringify(renderTree(tree, {})) } : { kind: 'json', render: valueRenderer(tree, '') };
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     } else if (request['form'] !== undefined) {
       const entries = Object.entries(asMapping(request['form'], 'form'));
@@ -650,25 +649,6 @@ function encodeQuery(entries: [string, TemplateTree][], vars: Record<string, unk
  * Renders a `json:` body. A string that is one placeholder and nothing else (`"{{debate}}"`) keeps the type of
  * its value (a captured number stays a number, an object stays an object); any other template renders as text.
  */
-function jsonRenderer(tree: TemplateTree): (vars: Record<string, unknown>) => unknown {
-  if (tree === null || typeof tree !== 'object') return () => tree;
-  if (isTemplate(tree)) {
-    const lone = loneValue(tree, '');
-    if (lone !== undefined) return lone;
-    return (vars) => tree.render(vars);
-  }
-  if (Array.isArray(tree)) {
-    const items = tree.map(jsonRenderer);
-    return (vars) => items.map((item) => item(vars));
-  }
-  const fields = Object.entries(tree).map(([key, value]) => [key, jsonRenderer(value)] as const);
-  return (vars) => {
-    const out: Record<string, unknown> = {};
-    for (const [key, render] of fields) out[key] = render(vars);
-    return out;
-  };
-}
-
 function isStaticTree(tree: TemplateTree): boolean {
   if (tree === null || typeof tree !== 'object') return true;
   if (isTemplate(tree)) return tree.isStatic;
@@ -686,8 +666,7 @@ function asMapping(tree: TemplateTree | undefined, what: string): Record<string,
 function asTemplate(tree: TemplateTree | undefined, what: string): Template {
   if (isTemplate(tree)) return tree;
   if (typeof tree === 'number' || typeof tree === 'boolean') {
-    const source = String(tree);
-    return { source, isStatic: true, names: [], render: () => source };
+    return staticTemplate(String(tree));
   }
   throw new Error(`${what} must be text`);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { StepNode } from '../compile/plan.js';
-import { isTemplate, type TemplateTree } from '../compile/template.js';
+import { isTemplate, textOf, type TemplateTree } from '../compile/template.js';
 import { PerfyError } from '../errors.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import { classifyResponseCode, followJtl, type JtlSample } from './jmeter/jtl.js';
@@ -54,7 +54,7 @@ class JmeterStepRunner implements StepRunner {
   private readonly bytesOut: MetricHandle;
   private runs = 0;
 
-  constructor(private readonly step: StepNode, setup: ExecutorSetup, private readonly running: Set<JmeterRunHandle>) {
+  constructor(step: StepNode, setup: ExecutorSetup, private readonly running: Set<JmeterRunHandle>) {
     const request = step.request as Record<string, TemplateTree>;
     this.plan = textOf(request['plan']);
     const properties = request['properties'];
@@ -159,10 +159,6 @@ class JmeterStepRunner implements StepRunner {
 function failed(errorClass: 'aborted' | 'timeout' | 'other', message: string, duration: number, samples: number, errors: number, code?: string): StepResult {
   const error = code === undefined ? { class: errorClass, message } : { class: errorClass, message, code };
   return { ok: false, error, response: { duration, samples, errors, ok: false } };
-}
-
-function textOf(tree: TemplateTree | undefined): string {
-  return isTemplate(tree) ? tree.source : String(tree ?? '');
 }
 
 /** A step name as a directory name. */

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { StepNode, TransactionNode } from '../compile/plan.js';
-import { isTemplate, loneValue, type TemplateTree } from '../compile/template.js';
+import { isTemplate, valueRenderer, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import { share, type Segment } from '../run/segment.js';
 import { PerfyError, problem } from '../errors.js';
@@ -223,7 +223,7 @@ class SqlStepRunner implements StepRunner {
     const query = request['query'];
     this.text = isTemplate(query) ? query.source : String(query);
     const params = request['params'];
-    this.params = Array.isArray(params) ? params.map(paramRenderer) : [];
+    this.params = Array.isArray(params) ? params.map((param) => valueRenderer(param, null)) : [];
     const explain = request['explain'];
     this.explain = isTemplate(explain) && (explain.source === 'plan' || explain.source === 'analyze') ? explain.source : undefined;
     this.store = setup.store;
@@ -547,11 +547,4 @@ function messageOf(error: unknown): string {
 function failed(errorClass: ErrorClass, message: string, duration: number, code?: string): StepResult {
   const error = code === undefined ? { class: errorClass, message } : { class: errorClass, message, code };
   return { ok: false, error, response: { rows: [], row_count: 0, duration, ok: false, error: message } };
-}
-
-/** A parameter: a lone placeholder keeps its value's type (a captured number stays a number); other text renders. */
-function paramRenderer(tree: TemplateTree): (vars: Record<string, unknown>) => unknown {
-  if (!isTemplate(tree)) return () => tree;
-  if (tree.isStatic) return () => tree.source;
-  return loneValue(tree, null) ?? ((vars) => tree.render(vars));
 }
