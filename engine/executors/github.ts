@@ -122,9 +122,9 @@ class GithubStepRunner implements StepRunner {
     this.api = resolveApi(request['api'], setup);
     this.settings = {
       concurrency: numberOf(request['concurrency']) ?? GITHUB_CLIENT_DEFAULTS.concurrency,
-      writeIntervalMs: msOf(request['write_interval']) ?? GITHUB_CLIENT_DEFAULTS.writeIntervalMs,
+      writeIntervalMs: numberOf(request['write_interval']) ?? GITHUB_CLIENT_DEFAULTS.writeIntervalMs,
       retries: numberOf(request['retries']) ?? GITHUB_CLIENT_DEFAULTS.retries,
-      maxWaitMs: msOf(request['max_wait']) ?? GITHUB_CLIENT_DEFAULTS.maxWaitMs,
+      maxWaitMs: numberOf(request['max_wait']) ?? GITHUB_CLIENT_DEFAULTS.maxWaitMs,
       respectLimits: request['respect_limits'] !== false,
       conditional: request['conditional'] === true,
     };
@@ -362,12 +362,8 @@ function resolveApi(tree: TemplateTree | undefined, setup: ExecutorSetup): strin
   return base.endsWith('/') ? base.slice(0, -1) : base;
 }
 
+/** A number the compiler left as one (a count, or a duration in ms). */
 function numberOf(tree: TemplateTree | undefined): number | undefined {
-  return typeof tree === 'number' ? tree : undefined;
-}
-
-/** A duration the compiler left as milliseconds (a number). */
-function msOf(tree: TemplateTree | undefined): number | undefined {
   return typeof tree === 'number' ? tree : undefined;
 }
 

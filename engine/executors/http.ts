@@ -237,9 +237,7 @@ class HttpStepRunner implements StepRunner {
     try {
       if (this.invalid !== undefined) throw new Error(this.invalid);
       const url = this.url.isStatic ? this.url.source : this.url.render(vars);
-      let resolved = this.resolved.get(url);
-      if (resolved === undefined || resolved.pool.closed) resolved = this.resolveUrl(url);
-      target = resolved;
+      target = this.targetOf(url);
       const query = this.staticQuery ?? encodeQuery(this.queryEntries, vars);
       body = this.renderBody(vars);
       let cookie: string | undefined;
@@ -280,9 +278,7 @@ class HttpStepRunner implements StepRunner {
     let target: ResolvedUrl;
     let head: string;
     try {
-      let resolved = this.resolved.get(request.url);
-      if (resolved === undefined || resolved.pool.closed) resolved = this.resolveUrl(request.url);
-      target = resolved;
+      target = this.targetOf(request.url);
       if (request.body !== null) exchange.bodyBytes = Buffer.byteLength(request.body);
       head = this.head(target, target.path, request.headerLines, undefined, request.body === null ? -1 : exchange.bodyBytes);
     } catch (error) {
@@ -322,6 +318,12 @@ class HttpStepRunner implements StepRunner {
     if (bodyBytes >= 0) head += 'content-length: ' + bodyBytes + '\r\n';
     else if (this.payloadMethod) head += 'content-length: 0\r\n';
     return head + '\r\n';
+  }
+
+  /** Where a URL goes, worked out once per distinct URL (again when its pool was closed). */
+  private targetOf(url: string): ResolvedUrl {
+    const resolved = this.resolved.get(url);
+    return resolved === undefined || resolved.pool.closed ? this.resolveUrl(url) : resolved;
   }
 
   /** Absolute URLs are used as they are; a relative one is appended to the target (its path kept). */
