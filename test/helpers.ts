@@ -7,10 +7,27 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileTemplate, type TemplateTree } from '../engine/compile/template.js';
+import { locateJmeter } from '../engine/executors/jmeter/locate.js';
 import type { Result } from '../engine/metrics/result.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
 
 export const PERFY_BIN = join(PACKAGE_ROOT, 'bin', 'perfy');
+
+/**
+ * Why Apache JMeter cannot be used here, or undefined when it can. In CI (PERFY_REQUIRE_ALL=1) a missing JMeter
+ * fails the test instead: the caller skips only locally, with this reason printed.
+ */
+export async function jmeterMissing(): Promise<string | undefined> {
+  try {
+    await locateJmeter();
+    return undefined;
+  } catch (error) {
+    if (process.env['PERFY_REQUIRE_ALL']) throw error;
+    const reason = (error as Error).message;
+    console.log(`# skipping JMeter tests: ${reason}`);
+    return reason;
+  }
+}
 
 export interface CliResult {
   status: number | null;
@@ -38,7 +55,7 @@ export function tempDir(files: Record<string, string | Buffer> = {}): { dir: str
 
 /** The `file:line:col  E_CODE` heads of problem lines in CLI output. */
 export function problemHeads(output: string): { line: number; col: number; code: string }[] {
-  return [...output.matchAll(/^\S+:(\d+):(\d+) {2}(E_[A-Z_]+) /gm)].map((m) => ({ line: Number(m[1]), col: Number(m[2]), code: m[3]! }));
+  return [...output.matchAll(/^\S+:(\d+):(\d+) {2}([EW]_[A-Z_]+) /gm)].map((m) => ({ line: Number(m[1]), col: Number(m[2]), code: m[3]! }));
 }
 
 /** Runs `bin/perfy ARGS` without blocking this process (so servers in the test can answer it). */

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { JtlReader, type JtlSample } from '../../engine/executors/jmeter/jtl.js';
-import { locateJmeter } from '../../engine/executors/jmeter/locate.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
-import { perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
+import { jmeterMissing, perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
 
 const PLAN = join(PACKAGE_ROOT, 'fixtures', 'jmeter', 'two-requests.jmx');
 
@@ -25,13 +24,7 @@ function samplesOf(path: string): JtlSample[] {
 describe('JMeter plans in scenarios', () => {
   let available = true;
   before(async () => {
-    try {
-      await locateJmeter();
-    } catch (error) {
-      if (process.env['PERFY_REQUIRE_ALL']) throw error;
-      console.log(`# skipping the JMeter scenario tests: ${(error as Error).message}`);
-      available = false;
-    }
+    available = (await jmeterMissing()) === undefined;
   });
 
   it('jmeter_plan: perfy counts the results file\'s rows, its failed rows as errors; labels beside native steps', async (t) => {
