@@ -141,7 +141,8 @@ async function startFromUrl(name: string, config: PostgresService, url: string, 
     } catch (error) {
       await client.end().catch(() => {});
       if (error instanceof PerfyError) throw error; // from runInit
-      lastError = error as Error;
+      // An attempt cut short by the deadline says less than the failure before it (ECONNREFUSED): keep that one.
+      if (lastError === undefined || (error as Error).message !== 'timeout expired') lastError = error as Error;
       const code = (error as { code?: unknown }).code;
       const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
       if (sqlstate !== undefined && FATAL_SQLSTATE.test(sqlstate)) {
