@@ -1,5 +1,6 @@
-// Every user-facing error of perfy: a stable code, a message, a hint and, where it comes from a file,
-// its file:line:col. The code table is public (docs/errors.md lists it; a test keeps the two in step).
+// Every user-facing error and warning of perfy: a stable code, a message, a hint and, where it comes from a
+// file, its file:line:col. The code table is public (docs/errors.md lists it; a test keeps the two in step).
+// A code that starts with W_ is a warning: printed the same way, it never changes the exit code.
 
 export const EXIT = { ok: 0, thresholdsFailed: 1, invalid: 2, runFailed: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -53,9 +54,17 @@ export const ERROR_CODES = {
   E_INTERRUPTED: { exit: 3, summary: 'The run was stopped by Ctrl-C or SIGTERM; the result so far is written.' },
   E_OUTPUT: { exit: 3, summary: 'A result or report file could not be written (permissions, disk full).' },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
+  // Warnings: printed by validate and run like problems, they never change the exit code.
+  W_REPORT_FORMAT: { exit: 0, summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.' },
+  W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A warning: something the user should know (a key that does nothing here, a part missing), never a failure. */
+export function isWarning(p: Problem): boolean {
+  return p.code.startsWith('W_');
+}
 
 export interface SourceLocation {
   file: string;

@@ -144,7 +144,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io): number {
   let exitCode: number = EXIT.ok;
-  const reports: { file: string; valid: boolean; problems: Problem[] }[] = [];
+  const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const secrets: string[] = [];
   const io: Io = { out: (text) => rawIo.out(redact(text, secrets)), err: (text) => rawIo.err(redact(text, secrets)) };
   for (const file of files) {
@@ -152,10 +152,12 @@ function validateCommand(files: string[], options: { plan?: boolean; json?: bool
     secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
     for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
-    reports.push({ file, valid, problems: outcome.problems });
+    reports.push({ file, valid, problems: outcome.problems, warnings: outcome.warnings });
     if (options.json) continue;
+    printProblems(outcome.warnings, io);
     if (valid) {
-      io.out(`✓ ${file} is valid\n`);
+      const warned = outcome.warnings.length;
+      io.out(`✓ ${file} is valid${warned === 0 ? '' : ` (${warned} warning${warned === 1 ? '' : 's'})`}\n`);
       if (options.plan && outcome.plan) io.out(`${describePlan(outcome.plan).join('\n')}\n\n`);
     } else {
       printProblems(outcome.problems, io);
@@ -189,6 +191,9 @@ function initCommand(name: string, options: { dir: string; force?: boolean }, io
 function printProblems(problems: Problem[], io: Io): void {
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
 }
+
+/** Where `report: [json]` writes the result when the run has no --out. */
+const DEFAULT_RESULTS_DIR = 'perfy-results';
 
 /** More threads than this only add start-up time and memory: use more machines (--segment) instead. */
 const MAX_WORKERS = 64;
@@ -266,7 +271,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { writeResult }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -278,6 +283,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   const env = { ...process.env, ...parseEnv(flags.env) };
   const outcome = validateFile(file, env, flags.set);
   const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
+  printProblems(outcome.warnings, io);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
@@ -318,15 +324,24 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     });
     progress?.done();
     printProblems(ran.problems, io);
-    io.out(formatSummary(ran.result, colorsFor(process.stdout)));
-    const unsupported = plan.reports.map((r) => r.format).filter((f) => f !== 'console' && f !== 'json');
-    if (unsupported.length) io.out(`note: ${unsupported.join(', ')} reports are not written by this version; the JSON result (--out) holds everything measured\n`);
-    if (plan.monitor) io.out('note: `monitor:` (process CPU and memory, alerts, leak detection) is not active in this version; perfy\'s own lag and CPU are measured\n');
-    if (outDir) {
-      const path = await writeResult(outDir, ran.result);
-      const shown = relative(process.cwd(), path);
-      io.out(`result: ${shown.startsWith('..') ? path : shown}\n`);
+    const summary = formatSummary(ran.result, colorsFor(process.stdout));
+    io.out(summary);
+    // The result goes to --out, and to every `report:` entry that asks for a file; each is named.
+    const shown = (path: string): string => {
+      const rel = relative(process.cwd(), path);
+      return rel.startsWith('..') ? path : rel;
+    };
+    const written: string[] = [];
+    if (outDir) written.push(await writeResult(outDir, ran.result));
+    for (const report of plan.reports) {
+      if (report.format === 'json') {
+        const target = report.path !== undefined ? resolve(report.path) : join(outDir ?? resolve(DEFAULT_RESULTS_DIR), RESULT_FILE);
+        if (!written.includes(target)) written.push(await writeResultFile(target, ran.result));
+      } else if (report.format === 'console' && report.path !== undefined) {
+        written.push(await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined))));
+      }
     }
+    for (const path of written) io.out(`result: ${shown(path)}\n`);
     if (ran.result.status === 'interrupted') printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', 'the partial result above holds everything measured until then')], io);
     if (ran.result.status === 'aborted') printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', 'the result holds everything measured until then')], io);
     return ran.exitCode;

@@ -48,13 +48,18 @@ const RETRYABLE_SQLSTATE = { deadlock: '40P01', serialization_failure: '40001' }
 export interface CompileResult {
   plan: Plan | undefined;
   problems: Problem[];
+  /** W_ codes: what the user should know, which does not stop the scenario from running. */
+  warnings: Problem[];
 }
+
+/** The report formats this version writes; the others are accepted by the schema and warned about. */
+export const WRITTEN_REPORTS: readonly string[] = ['console', 'json'];
 
 /** Compiles a scenario that passed the schema. Never throws for a problem of the scenario: it returns them. */
 export function compileScenario(document: LoadedDocument, scenario: Scenario): CompileResult {
   const compiler = new Compiler(document, scenario);
   const plan = compiler.compile();
-  return { plan: compiler.problems.length === 0 ? plan : undefined, problems: compiler.problems };
+  return { plan: compiler.problems.length === 0 ? plan : undefined, problems: compiler.problems, warnings: compiler.warnings };
 }
 
 interface FlowContext {
@@ -65,6 +70,7 @@ interface FlowContext {
 
 class Compiler {
   readonly problems: Problem[] = [];
+  readonly warnings: Problem[] = [];
   private readonly baseDir: string;
   private readonly variableNames: Set<string>;
   private readonly captureNames = new Set<string>();
@@ -99,6 +105,7 @@ class Compiler {
     const metrics = this.producedMetrics();
     const monitor = this.compileMonitor(metrics);
     const thresholds = this.compileThresholds(metrics, workloads);
+    const reports = this.compileReports();
 
     return {
       name: s.name,
@@ -115,7 +122,7 @@ class Compiler {
       workloads,
       thresholds,
       monitor,
-      reports: (s.report ?? ['console']).map((r) => (typeof r === 'string' ? { format: r, path: undefined } : { format: r.format, path: r.path })),
+      reports,
       plugins,
       metrics: [...metrics].sort(),
       secrets: this.document.secrets,
@@ -534,13 +541,29 @@ class Compiler {
       const builtin = (service as { builtin?: string }).builtin;
       if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
     }
-    if (this.scenario.monitor) for (const m of PROCESS_METRICS) metrics.add(m.name);
     return metrics;
   }
 
-  private compileMonitor(metrics: Set<string>): PlannedMonitor | undefined {
+  /** Formats this version does not write are accepted (the schema names them) and said, never skipped silently. */
+  private compileReports(): Plan['reports'] {
+    const reports = this.scenario.report ?? ['console'];
+    reports.forEach((r, i) => {
+      const format = typeof r === 'string' ? r : r.format;
+      if (WRITTEN_REPORTS.includes(format)) return;
+      this.warn('W_REPORT_FORMAT', `${format} reports are not written by this version of perfy`, `the formats written now: ${WRITTEN_REPORTS.join(', ')}; the JSON result (--out DIR) holds everything measured`, typeof r === 'string' ? ['report', i] : ['report', i, 'format']);
+    });
+    return reports.map((r) => (typeof r === 'string' ? { format: r, path: undefined } : { format: r.format, path: r.path }));
+  }
+
+  /**
+   * `monitor:` is checked (processes, alert expressions, leak settings) so a scenario written for the monitor
+   * stays valid, but this version samples no process: a warning says so, and thresholds cannot read process.*.
+   */
+  private compileMonitor(produced: Set<string>): PlannedMonitor | undefined {
     const m = this.scenario.monitor;
     if (!m) return undefined;
+    this.warn('W_MONITOR_INACTIVE', '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged', 'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet', ['monitor'], { key: true });
+    const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name)]);
     const services = Object.keys(this.scenario.services ?? {});
     const known = ['self', ...services];
     m.processes?.forEach((name, i) => {
@@ -590,7 +613,11 @@ class Compiler {
       const fromPlugin = plugins.some((name) => ref.metric.startsWith(`${name}.`));
       if (!metrics.has(ref.metric) && !fromPlugin) {
         const produced = [...metrics];
-        this.problems.push(problem('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${ref.metric}\``, didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`, locate(ref.offset)));
+        if (PROCESS_METRICS.some((p) => p.name === ref.metric)) {
+          this.problems.push(problem('E_THRESHOLD_METRIC', `\`${ref.metric}\` is not measured by this version of perfy: \`monitor:\` samples no process yet`, 'remove the threshold; perfy\'s own load is measured as engine.lag and engine.cpu', locate(ref.offset)));
+        } else {
+          this.problems.push(problem('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${ref.metric}\``, didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`, locate(ref.offset)));
+        }
       }
       const names = new Map<string, Set<string>>([['step', this.stepNames], ['group', this.groupNames]]);
       if (workloads) names.set('workload', new Set(workloads));
@@ -783,5 +810,9 @@ class Compiler {
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
     this.problems.push(problem(code, message, hint, this.document.locate(path, options)));
+  }
+
+  private warn(code: ErrorCode & `W_${string}`, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
+    this.warnings.push(problem(code, message, hint, this.document.locate(path, options)));
   }
 }

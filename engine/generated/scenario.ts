@@ -481,7 +481,7 @@ export type Report =
   | {
       format: ReportFormat;
       /**
-       * Output file (default: `perfy-results/NAME.EXT`).
+       * Output file, relative to the current directory. `json`: the result (default: `result.json` in `--out DIR`, or in `perfy-results/` without `--out`); `console`: the summary as plain text, besides printing it.
        */
       path?: string;
     };
@@ -610,7 +610,7 @@ export interface Scenario {
   thresholds?: Threshold[];
   monitor?: Monitor;
   /**
-   * Reports to write at the end of the run. Console is always printed unless `--quiet`.
+   * Reports to write at the end of the run. Console is always printed. This version writes `console` and `json`; the other formats are accepted with a warning (W_REPORT_FORMAT).
    */
   report?: Report[];
   /**

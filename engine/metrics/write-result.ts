@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -37,19 +37,33 @@ function reasonOf(error: unknown): string {
   return String(error);
 }
 
-/**
- * Writes `result` as `dir/result.json` (creating `dir`) and returns that path. The JSON goes to a temp file in the
- * same directory, is flushed to disk, then renamed over the target: readers see the old file or the new one,
- * never a partial one. Any failure is a PerfyError E_OUTPUT, and the temp file is removed.
- */
+/** Writes `result` as `dir/result.json` (creating `dir`) and returns that path; see writeResultFile. */
 export async function writeResult(dir: string, result: Result): Promise<string> {
-  const target = join(dir, RESULT_FILE);
-  const temp = join(dir, `.${RESULT_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return writeResultFile(join(dir, RESULT_FILE), result);
+}
+
+/** Writes `result` as JSON to `target` (creating its directory) and returns that path; see writeWhole. */
+export async function writeResultFile(target: string, result: Result): Promise<string> {
+  return writeWhole(target, `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** Writes a text report (the console summary to a `report:` path) the same way: whole or not at all. */
+export async function writeTextFile(target: string, text: string): Promise<string> {
+  return writeWhole(target, text);
+}
+
+/**
+ * The text goes to a temp file in the target's directory (created if needed), is flushed to disk, then renamed
+ * over the target: readers see the old file or the new one, never a partial one. Any failure is a PerfyError
+ * E_OUTPUT, and the temp file is removed.
+ */
+async function writeWhole(target: string, text: string): Promise<string> {
+  const dir = dirname(target);
+  const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let stage = 'create the directory';
   try {
     await mkdir(dir, { recursive: true });
     stage = 'write';
-    const text = `${JSON.stringify(result, null, 2)}\n`;
     const file = await open(temp, 'wx', 0o644);
     try {
       await file.writeFile(text, 'utf8');
@@ -62,7 +76,7 @@ export async function writeResult(dir: string, result: Result): Promise<string> 
   } catch (error) {
     await rm(temp, { force: true }).catch(() => undefined);
     throw new PerfyError(problem('E_OUTPUT', `could not ${stage} ${stage === 'create the directory' ? dir : target}: ${reasonOf(error)}`,
-      'check that the --out directory is writable and the disk is not full'));
+      'check that the directory is writable (--out, or the `path` of a `report:` entry) and the disk is not full'));
   }
   await syncDirectory(dir);
   return target;

@@ -9,8 +9,9 @@ import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
 
-export function colorsFor(stream: NodeJS.WriteStream): ChalkInstance {
-  const enabled = Boolean(stream.isTTY) && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
+/** Colours for a stream; none for a file (`undefined`). */
+export function colorsFor(stream: NodeJS.WriteStream | undefined): ChalkInstance {
+  const enabled = Boolean(stream?.isTTY) && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
   return new Chalk({ level: enabled ? 1 : 0 });
 }
 

@@ -1,4 +1,4 @@
-// The service contract: something that must be up before the load starts (DESIGN.md "Contracts").
+// The service contract: something that must be up before the load starts, stopped after it whatever ends the run.
 
 export interface RunningService {
   name: string;

@@ -12,6 +12,8 @@ export interface ValidationOutcome {
   file: string;
   plan: Plan | undefined;
   problems: Problem[];
+  /** W_ codes: printed beside the problems; a scenario with warnings only is valid. */
+  warnings: Problem[];
   /** Values from the environment that output must redact (empty when the file did not load). */
   secrets: string[];
 }
@@ -26,12 +28,12 @@ export function validateFile(file: string, env: Environment = process.env, sets:
     const secrets = document.secrets;
     for (const set of sets) applySet(document.value, set);
     const schemaProblems = checkSchema(document);
-    if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems), secrets };
-    const { plan, problems } = compileScenario(document, document.value as Scenario);
-    return { file, plan, problems: sortProblems(problems), secrets };
+    if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems), warnings: [], secrets };
+    const { plan, problems, warnings } = compileScenario(document, document.value as Scenario);
+    return { file, plan, problems: sortProblems(problems), warnings: sortProblems(warnings), secrets };
   } catch (error) {
-    if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems), secrets: [] };
-    return { file, plan: undefined, problems: [internalProblem(error)], secrets: [] };
+    if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems), warnings: [], secrets: [] };
+    return { file, plan: undefined, problems: [internalProblem(error)], warnings: [], secrets: [] };
   }
 }
 

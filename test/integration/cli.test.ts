@@ -62,6 +62,30 @@ describe('perfy validate', () => {
     assert.doesNotMatch(bad.stdout, /k-9f8e7d/);
   });
 
+  it('warns, with a position and a code, about report formats not written and an inactive monitor; still valid', () => {
+    const t = tempDir({
+      'w.yaml': 'name: w\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n' +
+        'monitor:\n  processes: [self]\nreport: [console, html, { format: junit, path: j.xml }]\n',
+      'p.yaml': 'name: p\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n' +
+        'monitor:\n  processes: [self]\nthresholds: [ "rss(self) < 512MB" ]\n',
+    });
+    after(t.cleanup);
+    const warned = perfy(['validate', t.path('w.yaml')]);
+    assert.equal(warned.status, 0, warned.stderr);
+    assert.match(warned.stdout, /is valid \(3 warnings\)/);
+    assert.deepEqual(problemHeads(warned.stderr), [
+      { line: 6, col: 1, code: 'W_MONITOR_INACTIVE' },
+      { line: 8, col: 19, code: 'W_REPORT_FORMAT' },
+      { line: 8, col: 35, code: 'W_REPORT_FORMAT' },
+    ]);
+    const json = JSON.parse(perfy(['validate', '--json', t.path('w.yaml')]).stdout) as { valid: boolean; warnings: { code: string }[] }[];
+    assert.deepEqual(json.map((r) => [r.valid, r.warnings.map((w) => w.code)]), [[true, ['W_MONITOR_INACTIVE', 'W_REPORT_FORMAT', 'W_REPORT_FORMAT']]]);
+    // A threshold on a process metric could only fail with "no samples": refused at validation instead.
+    const processThreshold = perfy(['validate', t.path('p.yaml')]);
+    assert.equal(processThreshold.status, 2);
+    assert.deepEqual(problemHeads(processThreshold.stderr).map((p) => p.code), ['W_MONITOR_INACTIVE', 'E_THRESHOLD_METRIC']);
+  });
+
   it('prints problems as JSON with --json', () => {
     const result = perfy(['validate', '--json', 'scenarios', 'scenarios/spike.yaml']);
     assert.equal(result.status, 2);
@@ -121,6 +145,7 @@ describe('perfy init', () => {
     assert.match(text, /^name: checkout_flow$/m);
     const validated = perfy(['validate', t.path('checkout_flow.yaml')]);
     assert.equal(validated.status, 0, validated.stderr);
+    assert.equal(validated.stderr, '', 'the starter asks for nothing this version does not do: no warnings');
   });
 
   it('refuses to overwrite without --force, and overwrites with it', () => {
