@@ -363,6 +363,19 @@ function tagsMatch(tags: Tags, filter: Readonly<Record<string, string>>): boolea
   return true;
 }
 
+/**
+ * Samples a query leaves out unless its filter names the tag: a workload's warm-up (`phase: warmup`), and the
+ * latencies of unexpected responses (`expected: false`: refused connections, timeouts, 4xx/5xx), which would
+ * otherwise make `p95(http.duration)` look fast while the target is down. Thresholds, the summary and every
+ * reader go through this one rule; `{phase: warmup}`, `{expected: false}` or a status filter selects them.
+ */
+export function setAside(type: MetricType, tags: Tags, filter: Readonly<Record<string, string>>): boolean {
+  if (tags['phase'] === 'warmup' && !Object.hasOwn(filter, 'phase')) return true;
+  if (type !== 'trend' || tags['expected'] !== 'false') return false;
+  // Asking for a status (`{status: "404"}`) asks for those responses, expected or not.
+  return !Object.hasOwn(filter, 'expected') && !Object.hasOwn(filter, 'status') && !Object.hasOwn(filter, 'status_class');
+}
+
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -377,7 +390,7 @@ class Selection {
     const cached = this.cache.get(query);
     if (cached !== undefined && cached.version === version) return cached.entries;
     const candidates = this.byName.get(query.metric) ?? [];
-    const entries = candidates.filter((s) => tagsMatch(s.tags, query.tags));
+    const entries = candidates.filter((s) => tagsMatch(s.tags, query.tags) && !setAside(s.type, s.tags, query.tags));
     this.cache.set(query, { version, entries });
     return entries;
   }

@@ -114,12 +114,12 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   const trendRows = trendSeries(metrics);
   if (trendRows.length > 0) lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join(' ')}`));
   for (const row of trendRows) {
+    // Through the store, as thresholds read them: warm-up and unexpected responses' latencies are set aside.
     const q = (percentile: number): number | undefined => source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
-    const all = metrics.filter((m) => m.name === row.name && Object.entries(row.filter).every(([k, v]) => m.tags[k] === v));
-    const n = all.reduce((s, m) => s + m.count, 0);
-    const min = Math.min(...all.map((m) => m.min));
-    const max = Math.max(...all.map((m) => m.max));
-    const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(min), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(max)];
+    const of = (fn: 'count' | 'min' | 'max'): number | undefined => source.aggregate({ fn, metric: row.name, tags: row.filter });
+    const n = of('count') ?? 0;
+    if (n === 0) continue;
+    const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(of('min')), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(of('max'))];
     lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
   }
 
@@ -262,6 +262,8 @@ function trendSeries(metrics: ResultMetric[]): { label: string; name: string; fi
     const by = name === 'group.duration' ? 'group' : name === 'jmeter.duration' ? 'label' : name.startsWith('engine.') ? undefined : 'step';
     const split = name === 'step.duration' || name === 'group.duration' || name === 'jmeter.duration';
     if (name !== 'step.duration' && name !== 'group.duration') rows.push({ label: name, name, filter: {} });
+    // The latencies the row above leaves out, on a line of their own: refused connections, timeouts, error statuses.
+    if (series.some((m) => m.tags['expected'] === 'false')) rows.push({ label: `${name}{expected: false}`, name, filter: { expected: 'false' } });
     if (by === undefined || !split) continue;
     for (const value of [...new Set(series.map((m) => m.tags[by]).filter((v): v is string => v !== undefined))]) {
       rows.push({ label: `${name}{${by}: ${value}}`, name, filter: { [by]: value } });

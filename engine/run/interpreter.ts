@@ -56,6 +56,8 @@ interface StepMetrics {
   errors: MetricHandle;
   checks: MetricHandle[];
   corrected: MetricHandle | undefined;
+  /** The same for requests that failed (an error status the expects do not judge, or no response at all). */
+  correctedUnexpected: MetricHandle | undefined;
   /** The step's expects judge the status (`status == 404`): an HTTP error status alone does not fail it. */
   expectsStatus: boolean;
   /** The error codes this step has kept a sample of (the first message of each goes into the report). */
@@ -225,7 +227,10 @@ export class Interpreter {
       const error = result.error;
       if (error !== undefined && !requestOk(result, metrics)) this.sampleError(node, metrics, error);
     }
-    if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
+    if (metrics.corrected !== undefined) {
+      // Tagged like http.duration (`expected`), so the corrected and the plain latency cover the same requests.
+      (requestOk(result, metrics) ? metrics.corrected : metrics.correctedUnexpected!).record(ended - started + lagMs);
+    }
   }
 
   /** The first message of each error code of a step goes into the result (`samples`). */
@@ -248,7 +253,8 @@ export class Interpreter {
         duration: store.handle('step.duration', 'trend', tags),
         errors: store.handle('step.errors', 'rate', tags),
         checks: node.expects.map((e) => store.handle('checks', 'rate', { ...tags, check: e.source })),
-        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', tags) : undefined,
+        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'true' }) : undefined,
+        correctedUnexpected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'false' }) : undefined,
         expectsStatus: node.expects.some((e) => e.names.some((n) => n.name === 'status')),
         sampled: new Set(),
       };

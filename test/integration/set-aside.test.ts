@@ -1,0 +1,55 @@
+// What `p95(http.duration)` and the summary mean, run end to end: latencies of unexpected responses (refused
+// connections, error statuses the expects do not judge) and a workload's warm-up are kept apart and left out of
+// thresholds and the summary unless a filter asks for them.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { storeFromSnapshot } from '../../engine/metrics/store.js';
+import { perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
+
+describe('latencies of unexpected responses', () => {
+  const server = { url: '', close: async () => {} };
+  before(async () => {
+    Object.assign(server, await startServer((req, res) => {
+      if (req.url?.startsWith('/missing')) res.writeHead(404).end('no');
+      else if (req.url?.startsWith('/fail')) res.writeHead(503).end('down');
+      else res.writeHead(200).end('ok');
+    }));
+  });
+  after(() => server.close());
+
+  it('a target that refuses every connection fails a latency threshold (no samples) instead of passing it', async () => {
+    const t = tempDir({ 's.yaml': 'name: down\ntarget: http://127.0.0.1:9\nload: [ { rate: 20/s, duration: 1s } ]\n' +
+      'flow: [ { http: { get: / } } ]\nthresholds: [ "p95(http.duration) < 50ms", "count(http.duration{expected: false}) == 20" ]\n' });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 1, run.stderr + run.stdout);
+    const result = readResultDir(t.path('out'));
+    assert.deepEqual(result.thresholds.map((x) => [x.source, x.passed]), [['p95(http.duration) < 50ms', false], ['count(http.duration{expected: false}) == 20', true]]);
+    assert.equal(result.thresholds[0]!.values[0]!.value, null);
+    assert.equal(total(result, 'http.reqs'), 20, 'counts still cover every request');
+    assert.match(run.stdout, /^ {2}http\.duration\{expected: false\} +20 /m);
+    assert.doesNotMatch(run.stdout, /^ {2}http\.duration +\d/m, 'no row of expected latencies: there were none');
+  });
+
+  it('error statuses are unexpected unless the step\'s expects judge the status', async () => {
+    const t = tempDir({ 's.yaml': `name: mixed\ntarget: ${server.url}\nload: [ { rate: 30/s, duration: 1s } ]\nflow:
+  - { name: ok, http: { get: /ok } }
+  - { name: gone, http: { get: /missing }, expect: "status == 404" }
+  - { name: broken, http: { get: /fail } }
+thresholds:
+  - "count(http.duration) == 60"
+  - "count(http.duration{step: broken, expected: false}) == 30"
+  - "count(http.duration{status: \\"503\\"}) == 30"
+  - "count(http.duration_corrected) == 60"
+` });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const result = readResultDir(t.path('out'));
+    assert.equal(total(result, 'http.reqs'), 90);
+    const source = storeFromSnapshot(result.metrics, { elapsedMs: 1000 });
+    assert.equal(source.aggregate({ fn: 'count', metric: 'http.duration', tags: { step: 'broken' } }), undefined);
+    assert.equal(source.aggregate({ fn: 'count', metric: 'http.duration', tags: { step: 'gone' } }), 30);
+  });
+});
