@@ -12,7 +12,7 @@ import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
 import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
-import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
+import { formatDuration, parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
@@ -290,7 +290,8 @@ class Compiler {
         if (seen.has(w.name)) this.report('E_DUPLICATE_NAME', `two workloads are named "${w.name}"`, 'workload names tag metrics and must be unique', ['workloads', i, 'name']);
         seen.add(w.name);
         const startAfterMs = this.duration(w.start_after, ['workloads', i, 'start_after']) ?? 0;
-        return this.workload(w.name, w.load, ['workloads', i, 'load'], w.flow, ['workloads', i, 'flow'], startAfterMs, timeoutMs);
+        const warmup = w.warmup !== undefined ? { text: w.warmup, path: ['workloads', i, 'warmup'] } : this.scenarioWarmup();
+        return this.workload(w.name, w.load, ['workloads', i, 'load'], w.flow, ['workloads', i, 'flow'], startAfterMs, timeoutMs, warmup);
       });
     }
     if (s.load === undefined || s.flow === undefined) {
@@ -299,14 +300,27 @@ class Compiler {
       this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', given === undefined ? [] : [given], { key: true });
       return [];
     }
-    return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs);
+    return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs, this.scenarioWarmup());
   }
 
-  private workload(name: string, load: Load, loadPath: PathSegment[], flow: Flow, flowPath: PathSegment[], startAfterMs: number, timeoutMs: number): PlannedWorkload[] {
+  private scenarioWarmup(): { text: string; path: PathSegment[] } | undefined {
+    return this.scenario.warmup === undefined ? undefined : { text: this.scenario.warmup, path: ['warmup'] };
+  }
+
+  private workload(
+    name: string, load: Load, loadPath: PathSegment[], flow: Flow, flowPath: PathSegment[], startAfterMs: number, timeoutMs: number,
+    warmup: { text: string; path: PathSegment[] } | undefined,
+  ): PlannedWorkload[] {
     const normalized = this.load(load, loadPath);
     const nodes = this.flow(flow, { path: flowPath, inLoop: false, group: undefined }, timeoutMs);
     if (!normalized) return [];
-    return [{ name, startAfterMs, load: normalized, timeline: buildTimeline(normalized), flow: nodes }];
+    const timeline = buildTimeline(normalized);
+    const warmupMs = warmup === undefined ? 0 : this.duration(warmup.text, warmup.path) ?? 0;
+    if (warmup !== undefined && timeline.durationMs > 0 && warmupMs >= timeline.durationMs) {
+      this.report('E_RANGE', `the warm-up (${warmup.text}) is as long as the load of workload "${name}" (${formatDuration(timeline.durationMs)})`,
+        'the warm-up is the first part of the load, not added to it: make it shorter than the stages, or add a stage', warmup.path);
+    }
+    return [{ name, startAfterMs, warmupMs, load: normalized, timeline, flow: nodes }];
   }
 
   private load(load: Load, path: PathSegment[]): OpenLoad | ClosedLoad | undefined {

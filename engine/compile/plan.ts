@@ -52,6 +52,8 @@ export interface PlannedData {
 export interface PlannedWorkload {
   name: string;
   startAfterMs: number;
+  /** Iterations that start before this (ms into the workload) are warm-up: their samples carry `phase: warmup`. */
+  warmupMs: number;
   load: OpenLoad | ClosedLoad;
   timeline: Timeline;
   flow: FlowNode[];

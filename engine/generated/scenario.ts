@@ -597,6 +597,10 @@ export interface Scenario {
   load?: Load;
   flow?: Flow;
   /**
+   * The first part of each workload's load whose samples are kept apart (tagged `phase: warmup`) and left out of thresholds and the summary: connections, caches and the JIT warm up without skewing the numbers. A workload's own `warmup` overrides it. Part of the load's duration, not added to it.
+   */
+  warmup?: string;
+  /**
    * Several workloads that run side by side, each with its own load and flow. Use instead of top-level `load` and `flow`.
    *
    * @minItems 1
@@ -914,6 +918,10 @@ export interface Workload {
    * Delay from the start of the run before this workload's first stage (default 0s).
    */
   start_after?: string;
+  /**
+   * The first part of this workload's load whose samples are kept apart (`phase: warmup`) and left out of thresholds and the summary (default: the scenario's `warmup`, else none).
+   */
+  warmup?: string;
 }
 /**
  * Resource monitoring of perfy itself (`self`) and of services, with alerts and leak detection.

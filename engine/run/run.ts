@@ -15,7 +15,7 @@ import { createGithubExecutor } from '../executors/github.js';
 import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
-import { createMetricStore } from '../metrics/store.js';
+import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
 import type { MetricSource } from '../expr/index.js';
@@ -73,7 +73,8 @@ const STOP_GRACE_MS = 1_000;
 const INTERRUPTED_TEARDOWN_MS = 2_000;
 
 export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutcome> {
-  const store = createMetricStore();
+  const warmupMs = measuredFromMs(plan.workloads);
+  const store = createMetricStore({ warmupMs });
   const startedAt = Date.now();
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
@@ -107,7 +108,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
     const { plugins, builtins } = await prepareExecutors(plan, options.segment);
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
-    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt);
+    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
@@ -192,6 +193,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       startAfterMs: w.startAfterMs,
       durationMs: w.timeline.durationMs,
       plannedIterations: w.timeline.plannedIterations,
+      ...(w.warmupMs > 0 ? { warmupMs: w.warmupMs } : {}),
     })),
     metrics,
     thresholds: outcomes,
@@ -250,8 +252,8 @@ export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{
   return { plugins, builtins };
 }
 
-/** The runners of a flow's steps and transactions, by node id. */
-export type RunnersFor = (nodes: FlowNode[], workload: string) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
+/** The runners of a flow's steps and transactions, by node id; `into`: the store they record into (default: the run's). */
+export type RunnersFor = (nodes: FlowNode[], workload: string, into?: MetricStore) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
 
 /** Creates the runners of a flow; every executor used is added to `executors` (closed at the end). */
 export function stepRunners(
@@ -260,17 +262,17 @@ export function stepRunners(
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
   const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
   const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
-  return (nodes, workload) => {
+  return (nodes, workload, into = store) => {
     const runners = new Map<number, StepRunner>();
     for (const step of stepsOf(nodes)) {
       const executor = executorFor(step, plugins, builtins);
       executors.add(executor);
-      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
+      runners.set(step.id, executor.create(step, { plan, store: into, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
     }
     const transactions = new Map<number, TransactionRunner>();
     for (const node of transactionsOf(nodes)) {
       executors.add(builtins.sql);
-      transactions.set(node.id, builtins.sql.transaction(node, { plan, store, tags: { workload }, target, defaultHeaders, services, workDir }));
+      transactions.set(node.id, builtins.sql.transaction(node, { plan, store: into, tags: { workload }, target, defaultHeaders, services, workDir }));
     }
     return { runners, transactions };
   };
@@ -294,11 +296,14 @@ export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise
   const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
   await Promise.all(plan.workloads.map(async (workload, index) => {
     if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, signal))) return;
-    const interpreter = new Interpreter({
-      plan, store, workload: workload.name, ...options.runnersFor(workload.flow, workload.name), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
+    const interpreterFor = (into: MetricStore): Interpreter => new Interpreter({
+      plan, store: into, workload: workload.name, ...options.runnersFor(workload.flow, workload.name, into), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
     });
+    // The warm-up's iterations run the same flow through runners of their own that tag every sample `phase: warmup`;
+    // connections and pools are the executors', shared, so what warmed up stays warm.
+    const warmup = workload.warmupMs > 0 ? { interpreter: interpreterFor(taggedStore(store, WARMUP_TAGS)), untilMs: workload.warmupMs } : undefined;
     const run = startWorkload({
-      workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
+      workload, workloadIndex: index, interpreter: interpreterFor(store), warmup, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
     });
     options.runs.push(run);
     await run.done;

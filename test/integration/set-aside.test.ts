@@ -53,3 +53,45 @@ thresholds:
     assert.equal(source.aggregate({ fn: 'count', metric: 'http.duration', tags: { step: 'gone' } }), 30);
   });
 });
+
+describe('warmup:', () => {
+  it('keeps the warm-up apart: slow first requests do not fail the thresholds, and throughput is over the rest', async () => {
+    // Cold for its first 800 ms: every request then takes 150 ms (a cache filling, a JIT warming up).
+    let firstAt: number | undefined;
+    const server = await startServer((_req, res) => {
+      firstAt ??= Date.now();
+      if (Date.now() - firstAt < 800) setTimeout(() => res.writeHead(200).end('cold'), 150);
+      else res.writeHead(200).end('warm');
+    });
+    after(() => server.close());
+    const t = tempDir({ 's.yaml': `name: warm\ntarget: ${server.url}\nwarmup: 1s\nload: [ { rate: 40/s, duration: 3s } ]
+flow: [ { name: get, http: { get: /x } } ]
+thresholds:
+  - "p95(http.duration) < 100ms"
+  - "p50(http.duration{phase: warmup}) > 100ms"
+  - "count(http.reqs) == 80"
+  - "count(http.reqs{phase: warmup}) == 40"
+  - "count(iterations{phase: warmup}) == 40"
+  - "throughput(http.reqs) > 30/s"
+` });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const result = readResultDir(t.path('out'));
+    assert.equal(result.workloads[0]!.warmupMs, 1000);
+    assert.equal(total(result, 'http.reqs'), 120, 'the result keeps every sample, the warm-up tagged');
+    assert.match(run.stdout, /120 completed/);
+    assert.match(run.stdout, /warm-up 1s: 40 of them/);
+    assert.match(run.stdout, /^ {2}step\.duration\{step: get\} +80 /m, 'the table shows the measured part');
+  });
+
+  it('a warm-up as long as the load is refused, at its position', async () => {
+    const t = tempDir({
+      'long.yaml': 'name: long\ntarget: http://127.0.0.1:9\nwarmup: 5s\nload: [ { rate: 1/s, duration: 5s } ]\nflow: [ { http: { get: / } } ]\n',
+    });
+    after(t.cleanup);
+    const run = await perfyAsync(['validate', t.path('long.yaml')]);
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /:3:9 {2}E_RANGE /);
+  });
+});
