@@ -353,7 +353,9 @@ class Compiler {
         const p = [...stagesPath, i];
         if ('pause' in st) return { kind: 'pause', durationMs: positive(st.pause, [...p, 'pause']) };
         if (!('users' in st)) throw new Error('unreachable: open stage in a closed load');
-        return { kind: 'users', users: st.users, rampUpMs: optional(st.ramp_up, [...p, 'ramp_up']), holdMs: positive(st.hold, [...p, 'hold']), rampDownMs: optional(st.ramp_down, [...p, 'ramp_down']) };
+        const rampUpMs = optional(st.ramp_up, [...p, 'ramp_up']);
+        const rampDownMs = optional(st.ramp_down, [...p, 'ramp_down']);
+        return { kind: 'users', users: st.users, rampUpMs, holdMs: this.holdOf(st, p, rampUpMs + rampDownMs, i === stages.length - 1), rampDownMs };
       });
       return ok ? { model: 'closed', stages: closedStages } : undefined;
     }
@@ -376,6 +378,29 @@ class Compiler {
       throw new Error('unreachable: closed stage in an open load');
     });
     return ok ? { model: 'open', stages: openStages, arrivals: options.arrivals ?? 'uniform', maxVus: options.max_vus ?? DEFAULT_MAX_VUS } : undefined;
+  }
+
+  /**
+   * A users stage's hold: `hold`, or what `duration` (the stage's whole length, as open stages have it) leaves after
+   * the ramps, or nothing: a stage of `users` alone sets the level the next stage starts from.
+   */
+  private holdOf(st: { hold?: string; duration?: string; ramp_up?: string; ramp_down?: string }, p: PathSegment[], rampsMs: number, last: boolean): number {
+    if (st.hold !== undefined && st.duration !== undefined) {
+      this.report('E_SCHEMA', 'a users stage takes `hold` or `duration`, not both', '`duration` is the whole stage (ramp_up + hold + ramp_down); `hold` only the time at `users`', [...p, 'duration'], { key: true });
+      return 0;
+    }
+    if (st.hold !== undefined) return this.duration(st.hold, [...p, 'hold'], { positive: true }) ?? 0;
+    if (st.duration !== undefined) {
+      const durationMs = this.duration(st.duration, [...p, 'duration'], { positive: true }) ?? 0;
+      if (durationMs > 0 && durationMs < rampsMs) {
+        this.report('E_RANGE', `the stage lasts ${st.duration}, less than its ramps`, '`duration` is the whole stage: ramp_up + time at `users` + ramp_down', [...p, 'duration']);
+      }
+      return Math.max(0, durationMs - rampsMs);
+    }
+    if (last && rampsMs === 0) {
+      this.report('E_DURATION_ZERO', 'the last stage has no length', 'a users stage without `hold`, `duration` or ramps only sets the level for the next stage: give it `duration: 1m`', [...p, 'users'], { key: true });
+    }
+    return 0;
   }
 
   // ---- flows ----------------------------------------------------------------------------------------------

@@ -2020,8 +2020,9 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data.hold === undefined){
-const err50 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema51.oneOf[5].required,parentSchema:schema51.oneOf[5],data};
+for(const key8 in data){
+if(!(((((key8 === "users") || (key8 === "ramp_up")) || (key8 === "hold")) || (key8 === "duration")) || (key8 === "ramp_down"))){
+const err50 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2030,9 +2031,11 @@ vErrors.push(err50);
 }
 errors++;
 }
-for(const key8 in data){
-if(!((((key8 === "users") || (key8 === "ramp_up")) || (key8 === "hold")) || (key8 === "ramp_down"))){
-const err51 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[5],data};
+}
+if(data.users !== undefined){
+let data14 = data.users;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err51 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[5].properties.users.type,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2041,27 +2044,14 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-if(data.users !== undefined){
-let data14 = data.users;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[5].properties.users.type,parentSchema:schema51.oneOf[5].properties.users,data:data14};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 < 1 || isNaN(data14)){
+const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err52];
 }
 else {
 vErrors.push(err52);
-}
-errors++;
-}
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 1 || isNaN(data14)){
-const err53 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[5].properties.users,data:data14};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
 }
 errors++;
 }
@@ -2071,7 +2061,18 @@ if(data.ramp_up !== undefined){
 let data15 = data.ramp_up;
 if(typeof data15 === "string"){
 if(!pattern6.test(data15)){
-const err54 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data15};
+const err53 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data15};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2081,8 +2082,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
+if(data.hold !== undefined){
+let data16 = data.hold;
+if(typeof data16 === "string"){
+if(!pattern6.test(data16)){
+const err55 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2092,11 +2096,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data.hold !== undefined){
-let data16 = data.hold;
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err56 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
+else {
+const err56 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2106,8 +2107,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
+if(data.duration !== undefined){
+let data17 = data.duration;
+if(typeof data17 === "string"){
+if(!pattern6.test(data17)){
+const err57 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data17};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2117,11 +2121,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data.ramp_down !== undefined){
-let data17 = data.ramp_down;
-if(typeof data17 === "string"){
-if(!pattern6.test(data17)){
-const err58 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data17};
+else {
+const err58 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data17};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2131,8 +2132,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-else {
-const err59 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data17};
+if(data.ramp_down !== undefined){
+let data18 = data.ramp_down;
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err59 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2142,14 +2146,25 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
 else {
-const err60 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[5].type,parentSchema:schema51.oneOf[5],data};
+const err60 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err60];
 }
 else {
 vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+else {
+const err61 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[5].type,parentSchema:schema51.oneOf[5],data};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
 }
 errors++;
 }
@@ -2172,12 +2187,12 @@ props0 = true;
 }
 }
 if(!valid0){
-const err61 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.oneOf,parentSchema:schema51,data};
+const err62 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.oneOf,parentSchema:schema51,data};
 if(vErrors === null){
-vErrors = [err61];
+vErrors = [err62];
 }
 else {
-vErrors.push(err61);
+vErrors.push(err62);
 }
 errors++;
 }
@@ -2387,15 +2402,15 @@ return errors === 0;
 }
 validate27.evaluated = {"dynamicProps":true,"dynamicItems":true};
 
-const schema65 = scenarioSchema["$defs"]["flow"];
-const schema66 = scenarioSchema["$defs"]["flowItem"];
-const schema91 = scenarioSchema["$defs"]["think"];
-const schema69 = scenarioSchema["$defs"]["expression"];
-const schema67 = scenarioSchema["$defs"]["step"];
-const schema85 = scenarioSchema["$defs"]["sqlQuery"];
-const schema89 = scenarioSchema["$defs"]["jmeterPlan"];
-const schema77 = scenarioSchema["$defs"]["httpRequest"];
-const schema78 = scenarioSchema["$defs"]["template"];
+const schema66 = scenarioSchema["$defs"]["flow"];
+const schema67 = scenarioSchema["$defs"]["flowItem"];
+const schema92 = scenarioSchema["$defs"]["think"];
+const schema70 = scenarioSchema["$defs"]["expression"];
+const schema68 = scenarioSchema["$defs"]["step"];
+const schema86 = scenarioSchema["$defs"]["sqlQuery"];
+const schema90 = scenarioSchema["$defs"]["jmeterPlan"];
+const schema78 = scenarioSchema["$defs"]["httpRequest"];
+const schema79 = scenarioSchema["$defs"]["template"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2413,7 +2428,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema77.oneOf[0].required,parentSchema:schema77.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema78.oneOf[0].required,parentSchema:schema78.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2431,7 +2446,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.post === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema77.oneOf[1].required,parentSchema:schema77.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema78.oneOf[1].required,parentSchema:schema78.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2454,7 +2469,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.put === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema77.oneOf[2].required,parentSchema:schema77.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema78.oneOf[2].required,parentSchema:schema78.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2477,7 +2492,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.patch === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema77.oneOf[3].required,parentSchema:schema77.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema78.oneOf[3].required,parentSchema:schema78.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2500,7 +2515,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.delete === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema77.oneOf[4].required,parentSchema:schema77.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema78.oneOf[4].required,parentSchema:schema78.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2523,7 +2538,7 @@ passing0 = 4;
 const _errs7 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.head === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema77.oneOf[5].required,parentSchema:schema77.oneOf[5],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema78.oneOf[5].required,parentSchema:schema78.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2546,7 +2561,7 @@ passing0 = 5;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.options === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema77.oneOf[6].required,parentSchema:schema77.oneOf[6],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema78.oneOf[6].required,parentSchema:schema78.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2573,7 +2588,7 @@ passing0 = 6;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema78.oneOf,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2595,8 +2610,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema77.properties, key0))){
-const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema77,data};
+if(!(func1.call(schema78.properties, key0))){
+const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2609,7 +2624,7 @@ errors++;
 if(data.get !== undefined){
 let data0 = data.get;
 if(typeof data0 !== "string"){
-const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data0};
+const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2622,7 +2637,7 @@ errors++;
 if(data.post !== undefined){
 let data1 = data.post;
 if(typeof data1 !== "string"){
-const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data1};
+const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2635,7 +2650,7 @@ errors++;
 if(data.put !== undefined){
 let data2 = data.put;
 if(typeof data2 !== "string"){
-const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data2};
+const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2648,7 +2663,7 @@ errors++;
 if(data.patch !== undefined){
 let data3 = data.patch;
 if(typeof data3 !== "string"){
-const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data3};
+const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2661,7 +2676,7 @@ errors++;
 if(data.delete !== undefined){
 let data4 = data.delete;
 if(typeof data4 !== "string"){
-const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data4};
+const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2674,7 +2689,7 @@ errors++;
 if(data.head !== undefined){
 let data5 = data.head;
 if(typeof data5 !== "string"){
-const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data5};
+const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2687,7 +2702,7 @@ errors++;
 if(data.options !== undefined){
 let data6 = data.options;
 if(typeof data6 !== "string"){
-const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data6};
+const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.type,parentSchema:schema79,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2703,7 +2718,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key1 in data7){
 let data8 = data7[key1];
 if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.headers.additionalProperties.type,parentSchema:schema77.properties.headers.additionalProperties,data:data8};
+const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.headers.additionalProperties.type,parentSchema:schema78.properties.headers.additionalProperties,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2715,7 +2730,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.headers.type,parentSchema:schema77.properties.headers,data:data7};
+const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.properties.headers.type,parentSchema:schema78.properties.headers,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2731,7 +2746,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key2 in data9){
 let data10 = data9[key2];
 if(((typeof data10 !== "string") && (!((typeof data10 == "number") && (isFinite(data10))))) && (typeof data10 !== "boolean")){
-const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema77.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.query.additionalProperties.type,parentSchema:schema77.properties.query.additionalProperties,data:data10};
+const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema78.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema78.properties.query.additionalProperties.type,parentSchema:schema78.properties.query.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2743,7 +2758,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.query.type,parentSchema:schema77.properties.query,data:data9};
+const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.properties.query.type,parentSchema:schema78.properties.query,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2756,7 +2771,7 @@ errors++;
 if(data.body !== undefined){
 let data11 = data.body;
 if(typeof data11 !== "string"){
-const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.body.type,parentSchema:schema77.properties.body,data:data11};
+const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.body.type,parentSchema:schema78.properties.body,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2772,7 +2787,7 @@ if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key3 in data12){
 let data13 = data12[key3];
 if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema77.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.form.additionalProperties.type,parentSchema:schema77.properties.form.additionalProperties,data:data13};
+const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema78.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema78.properties.form.additionalProperties.type,parentSchema:schema78.properties.form.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2784,7 +2799,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.form.type,parentSchema:schema77.properties.form,data:data12};
+const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.properties.form.type,parentSchema:schema78.properties.form,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2796,7 +2811,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2810,7 +2825,7 @@ return errors === 0;
 }
 validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = scenarioSchema["$defs"]["githubRequest"];
+const schema87 = scenarioSchema["$defs"]["githubRequest"];
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2824,7 +2839,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.request === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema87.required,parentSchema:schema87,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2834,8 +2849,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema86.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data};
+if(!(func1.call(schema87.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2849,7 +2864,7 @@ if(data.request !== undefined){
 let data0 = data.request;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data0};
+const err2 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.request,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2860,7 +2875,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data0};
+const err3 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.request.type,parentSchema:schema87.properties.request,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2875,7 +2890,7 @@ let data1 = data.params;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 }
 else {
-const err4 = {instancePath:instancePath+"/params",schemaPath:"#/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data1};
+const err4 = {instancePath:instancePath+"/params",schemaPath:"#/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.params.type,parentSchema:schema87.properties.params,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2888,7 +2903,7 @@ errors++;
 if(data.token !== undefined){
 let data2 = data.token;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data2};
+const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.token.type,parentSchema:schema87.properties.token,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2901,7 +2916,7 @@ errors++;
 if(data.api !== undefined){
 let data3 = data.api;
 if(typeof data3 !== "string"){
-const err6 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data3};
+const err6 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.api.type,parentSchema:schema87.properties.api,data:data3};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2914,7 +2929,7 @@ errors++;
 if(data.conditional !== undefined){
 let data4 = data.conditional;
 if(typeof data4 !== "boolean"){
-const err7 = {instancePath:instancePath+"/conditional",schemaPath:"#/properties/conditional/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.conditional.type,parentSchema:schema86.properties.conditional,data:data4};
+const err7 = {instancePath:instancePath+"/conditional",schemaPath:"#/properties/conditional/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema87.properties.conditional.type,parentSchema:schema87.properties.conditional,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2927,7 +2942,7 @@ errors++;
 if(data.respect_limits !== undefined){
 let data5 = data.respect_limits;
 if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/respect_limits",schemaPath:"#/properties/respect_limits/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.respect_limits.type,parentSchema:schema86.properties.respect_limits,data:data5};
+const err8 = {instancePath:instancePath+"/respect_limits",schemaPath:"#/properties/respect_limits/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema87.properties.respect_limits.type,parentSchema:schema87.properties.respect_limits,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2940,7 +2955,7 @@ errors++;
 if(data.concurrency !== undefined){
 let data6 = data.concurrency;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err9 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.concurrency.type,parentSchema:schema86.properties.concurrency,data:data6};
+const err9 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema87.properties.concurrency.type,parentSchema:schema87.properties.concurrency,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2951,7 +2966,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 1 || isNaN(data6)){
-const err10 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema86.properties.concurrency,data:data6};
+const err10 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema87.properties.concurrency,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2990,7 +3005,7 @@ errors++;
 if(data.retries !== undefined){
 let data8 = data.retries;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err13 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.retries.type,parentSchema:schema86.properties.retries,data:data8};
+const err13 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema87.properties.retries.type,parentSchema:schema87.properties.retries,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3001,7 +3016,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 < 0 || isNaN(data8)){
-const err14 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema86.properties.retries,data:data8};
+const err14 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema87.properties.retries,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3039,7 +3054,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3070,7 +3085,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema68.oneOf[0].required,parentSchema:schema68.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3088,7 +3103,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema68.oneOf[1].required,parentSchema:schema68.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3111,7 +3126,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema68.oneOf[2].required,parentSchema:schema68.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3134,7 +3149,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema68.oneOf[3].required,parentSchema:schema68.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3157,7 +3172,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema68.oneOf[4].required,parentSchema:schema68.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3182,7 +3197,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema68.oneOf,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3204,8 +3219,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema67.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+if(!(func1.call(schema68.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3219,7 +3234,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3230,7 +3245,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.name.type,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3269,7 +3284,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema68.properties.tags.propertyNames,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3282,7 +3297,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.tags.additionalProperties.type,parentSchema:schema68.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3294,7 +3309,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.tags.type,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3308,7 +3323,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3319,7 +3334,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3337,7 +3352,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3348,7 +3363,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3365,7 +3380,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3379,7 +3394,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3390,7 +3405,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3402,7 +3417,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.expect.oneOf[1].type,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3423,7 +3438,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema68.properties.expect.oneOf,parentSchema:schema68.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3473,7 +3488,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema68.properties.capture.propertyNames,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3487,7 +3502,7 @@ for(const key4 in data6){
 let data7 = data6[key4];
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3498,7 +3513,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3510,7 +3525,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
+const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.type,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3552,7 +3567,7 @@ let valid16 = false;
 let passing2 = null;
 const _errs45 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[0].type,parentSchema:schema68.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3563,7 +3578,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3581,7 +3596,7 @@ passing2 = 0;
 const _errs47 = errors;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema68.properties.retry.oneOf[1].required,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3592,7 +3607,7 @@ errors++;
 }
 for(const key5 in data9){
 if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3605,7 +3620,7 @@ errors++;
 if(data9.attempts !== undefined){
 let data10 = data9.attempts;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3616,7 +3631,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3656,7 +3671,7 @@ if(data9.on !== undefined){
 let data12 = data9.on;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
+const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3667,7 +3682,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
+const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3679,7 +3694,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.retry.oneOf[1].type,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3700,7 +3715,7 @@ passing2 = 1;
 }
 }
 if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
+const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema68.properties.retry.oneOf,parentSchema:schema68.properties.retry,data:data9};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3731,7 +3746,7 @@ if(data.sql !== undefined){
 let data14 = data.sql;
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
+const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema86.required,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3742,7 +3757,7 @@ errors++;
 }
 for(const key6 in data14){
 if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
+const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3756,7 +3771,7 @@ if(data14.query !== undefined){
 let data15 = data14.query;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
+const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3767,7 +3782,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
+const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.query.type,parentSchema:schema86.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3784,7 +3799,7 @@ const len1 = data16.length;
 for(let i1=0; i1<len1; i1++){
 let data17 = data16[i1];
 if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
+const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema86.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema86.properties.params.items.type,parentSchema:schema86.properties.params.items,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3796,7 +3811,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
+const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3809,7 +3824,7 @@ errors++;
 if(data14.db !== undefined){
 let data18 = data14.db;
 if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
+const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.db.type,parentSchema:schema86.properties.db,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3822,7 +3837,7 @@ errors++;
 if(data14.explain !== undefined){
 let data19 = data14.explain;
 if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
-const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
+const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema86.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema86.properties.explain.enum,parentSchema:schema86.properties.explain,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3834,7 +3849,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3854,7 +3869,7 @@ if(data.jmeter !== undefined){
 let data21 = data.jmeter;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 if(data21.plan === undefined){
-const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
+const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema90.required,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3865,7 +3880,7 @@ errors++;
 }
 for(const key7 in data21){
 if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
-const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
+const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3879,7 +3894,7 @@ if(data21.plan !== undefined){
 let data22 = data21.plan;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
+const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3890,7 +3905,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
+const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.plan.type,parentSchema:schema90.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3906,7 +3921,7 @@ if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
 for(const key8 in data23){
 let data24 = data23[key8];
 if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
-const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
+const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema90.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema90.properties.properties.additionalProperties.type,parentSchema:schema90.properties.properties.additionalProperties,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3918,7 +3933,7 @@ errors++;
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
+const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.properties.properties.type,parentSchema:schema90.properties.properties,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3932,7 +3947,7 @@ if(data21.jmeter !== undefined){
 let data25 = data21.jmeter;
 if(typeof data25 === "string"){
 if(func2(data25) < 1){
-const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
+const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3943,7 +3958,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
+const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.jmeter.type,parentSchema:schema90.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3955,7 +3970,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.type,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3995,7 +4010,7 @@ let data27 = data.with;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 }
 else {
-const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.with.type,parentSchema:schema68.properties.with,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4007,7 +4022,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4021,7 +4036,7 @@ return errors === 0;
 }
 validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const pattern34 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
+const pattern35 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
 const func0 = require("ajv/dist/runtime/equal").default;
 const wrapper0 = {validate: validate34};
 
@@ -4052,7 +4067,7 @@ var props0 = true;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema66.oneOf[1].required,parentSchema:schema66.oneOf[1],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4063,7 +4078,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4076,8 +4091,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern34.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
+if(!pattern35.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema92,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4088,7 +4103,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.type,parentSchema:schema92,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4100,7 +4115,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[1].type,parentSchema:schema66.oneOf[1],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[1].type,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4125,7 +4140,7 @@ props0 = true;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4135,7 +4150,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.flow === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4146,7 +4161,7 @@ errors++;
 }
 for(const key1 in data){
 if(!((key1 === "loop") || (key1 === "flow"))){
-const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2],data};
+const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4163,7 +4178,7 @@ let valid4 = false;
 let passing1 = null;
 const _errs13 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4174,7 +4189,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4196,7 +4211,7 @@ let passing2 = null;
 const _errs18 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.count === undefined){
-const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
+const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4214,7 +4229,7 @@ passing2 = 0;
 const _errs19 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.while === undefined){
-const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4236,7 +4251,7 @@ passing2 = 1;
 }
 }
 if(!valid5){
-const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4259,7 +4274,7 @@ vErrors = null;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key2 in data1){
 if(!(((key2 === "count") || (key2 === "while")) || (key2 === "max"))){
-const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4272,7 +4287,7 @@ errors++;
 if(data1.count !== undefined){
 let data2 = data1.count;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4283,7 +4298,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4298,7 +4313,7 @@ if(data1.while !== undefined){
 let data3 = data1.while;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4309,7 +4324,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4322,7 +4337,7 @@ errors++;
 if(data1.max !== undefined){
 let data4 = data1.max;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4333,7 +4348,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4346,7 +4361,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4367,7 +4382,7 @@ passing1 = 1;
 }
 }
 if(!valid4){
-const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf,parentSchema:schema66.oneOf[2].properties.loop,data:data1};
+const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.oneOf[2].properties.loop.oneOf,parentSchema:schema67.oneOf[2].properties.loop,data:data1};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4396,7 +4411,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].type,parentSchema:schema66.oneOf[2],data};
+const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[2].type,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4421,7 +4436,7 @@ props0 = true;
 const _errs29 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
+const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4431,7 +4446,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data.if === undefined){
-const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
+const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4442,7 +4457,7 @@ errors++;
 }
 for(const key3 in data){
 if(!(((key3 === "if") || (key3 === "then")) || (key3 === "else"))){
-const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[3],data};
+const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4456,7 +4471,7 @@ if(data.if !== undefined){
 let data6 = data.if;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data6};
+const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4467,7 +4482,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data6};
+const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4491,7 +4506,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[3].type,parentSchema:schema66.oneOf[3],data};
+const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[3].type,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4516,7 +4531,7 @@ props0 = true;
 const _errs37 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema66.oneOf[4].required,parentSchema:schema66.oneOf[4],data};
+const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4527,7 +4542,7 @@ errors++;
 }
 for(const key4 in data){
 if(!(key4 === "parallel")){
-const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[4],data};
+const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4545,7 +4560,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[4].type,parentSchema:schema66.oneOf[4],data};
+const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[4].type,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4570,7 +4585,7 @@ props0 = true;
 const _errs41 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
+const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema67.oneOf[5].required,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4580,7 +4595,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data.flow === undefined){
-const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
+const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[5].required,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4591,7 +4606,7 @@ errors++;
 }
 for(const key5 in data){
 if(!((key5 === "group") || (key5 === "flow"))){
-const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[5],data};
+const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4634,7 +4649,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[5].type,parentSchema:schema66.oneOf[5],data};
+const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[5].type,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4659,7 +4674,7 @@ props0 = true;
 const _errs48 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err38 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+const err38 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema67.oneOf[6].required,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4669,7 +4684,7 @@ vErrors.push(err38);
 errors++;
 }
 if(data.flow === undefined){
-const err39 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+const err39 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[6].required,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4680,7 +4695,7 @@ errors++;
 }
 for(const key6 in data){
 if(!(((((key6 === "transaction") || (key6 === "isolation")) || (key6 === "db")) || (key6 === "retry")) || (key6 === "flow"))){
-const err40 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6],data};
+const err40 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4718,7 +4733,7 @@ errors++;
 if(data.isolation !== undefined){
 let data13 = data.isolation;
 if(!(((data13 === "read_committed") || (data13 === "repeatable_read")) || (data13 === "serializable"))){
-const err43 = {instancePath:instancePath+"/isolation",schemaPath:"#/oneOf/6/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.isolation.enum,parentSchema:schema66.oneOf[6].properties.isolation,data:data13};
+const err43 = {instancePath:instancePath+"/isolation",schemaPath:"#/oneOf/6/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema67.oneOf[6].properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema67.oneOf[6].properties.isolation.enum,parentSchema:schema67.oneOf[6].properties.isolation,data:data13};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4732,7 +4747,7 @@ if(data.db !== undefined){
 let data14 = data.db;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err44 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+const err44 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.oneOf[6].properties.db,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4743,7 +4758,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.oneOf[6].properties.db.type,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+const err45 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.oneOf[6].properties.db.type,parentSchema:schema67.oneOf[6].properties.db,data:data14};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4758,7 +4773,7 @@ let data15 = data.retry;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key7 in data15){
 if(!(((key7 === "attempts") || (key7 === "backoff")) || (key7 === "on"))){
-const err46 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+const err46 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[6].properties.retry,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4771,7 +4786,7 @@ errors++;
 if(data15.attempts !== undefined){
 let data16 = data15.attempts;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err47 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[6].properties.retry.properties.attempts.type,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+const err47 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[6].properties.retry.properties.attempts.type,parentSchema:schema67.oneOf[6].properties.retry.properties.attempts,data:data16};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4782,7 +4797,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 < 1 || isNaN(data16)){
-const err48 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+const err48 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[6].properties.retry.properties.attempts,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4822,7 +4837,7 @@ if(data15.on !== undefined){
 let data18 = data15.on;
 if(Array.isArray(data18)){
 if(data18.length < 1){
-const err51 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err51 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4835,7 +4850,7 @@ const len0 = data18.length;
 for(let i0=0; i0<len0; i0++){
 let data19 = data18[i0];
 if(!((data19 === "deadlock") || (data19 === "serialization_failure"))){
-const err52 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/oneOf/6/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.retry.properties.on.items.enum,parentSchema:schema66.oneOf[6].properties.retry.properties.on.items,data:data19};
+const err52 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/oneOf/6/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema67.oneOf[6].properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema67.oneOf[6].properties.retry.properties.on.items.enum,parentSchema:schema67.oneOf[6].properties.retry.properties.on.items,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4852,7 +4867,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data18[i1], data18[j0])){
-const err53 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err53 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4867,7 +4882,7 @@ break outer0;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.oneOf[6].properties.retry.properties.on.type,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err54 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.oneOf[6].properties.retry.properties.on.type,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4879,7 +4894,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].properties.retry.type,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+const err55 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[6].properties.retry.type,parentSchema:schema67.oneOf[6].properties.retry,data:data15};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4897,7 +4912,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err56 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].type,parentSchema:schema66.oneOf[6],data};
+const err56 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[6].type,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4926,7 +4941,7 @@ props0 = true;
 }
 }
 if(!valid0){
-const err57 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema66.oneOf,parentSchema:schema66,data};
+const err57 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4965,7 +4980,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4983,7 +4998,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.type,parentSchema:schema65,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4997,7 +5012,7 @@ return errors === 0;
 }
 validate34.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema98 = scenarioSchema["$defs"]["workload"];
+const schema99 = scenarioSchema["$defs"]["workload"];
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5011,7 +5026,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema98.required,parentSchema:schema98,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema99.required,parentSchema:schema99,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5021,7 +5036,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.load === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema98.required,parentSchema:schema98,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema99.required,parentSchema:schema99,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5031,7 +5046,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.flow === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema98.required,parentSchema:schema98,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema99.required,parentSchema:schema99,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5042,7 +5057,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "name") || (key0 === "description")) || (key0 === "load")) || (key0 === "flow")) || (key0 === "start_after")) || (key0 === "warmup"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema98,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema99,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5080,7 +5095,7 @@ errors++;
 if(data.description !== undefined){
 let data1 = data.description;
 if(typeof data1 !== "string"){
-const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.properties.description.type,parentSchema:schema98.properties.description,data:data1};
+const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema99.properties.description.type,parentSchema:schema99.properties.description,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5154,7 +5169,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema98.type,parentSchema:schema98,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema99.type,parentSchema:schema99,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5168,7 +5183,7 @@ return errors === 0;
 }
 validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema102 = scenarioSchema["$defs"]["threshold"];
+const schema103 = scenarioSchema["$defs"]["threshold"];
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5186,7 +5201,7 @@ let passing0 = null;
 const _errs1 = errors;
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5197,7 +5212,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5214,7 +5229,7 @@ passing0 = 0;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema102.oneOf[1].required,parentSchema:schema102.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema103.oneOf[1].required,parentSchema:schema103.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5225,7 +5240,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema102.oneOf[1],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema103.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5239,7 +5254,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5250,7 +5265,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5263,7 +5278,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema102.oneOf[1].properties.abort.type,parentSchema:schema102.oneOf[1].properties.abort,data:data1};
+const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema103.oneOf[1].properties.abort.type,parentSchema:schema103.oneOf[1].properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5301,7 +5316,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema102.oneOf[1].properties.description.type,parentSchema:schema102.oneOf[1].properties.description,data:data3};
+const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema103.oneOf[1].properties.description.type,parentSchema:schema103.oneOf[1].properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5313,7 +5328,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema102.oneOf[1].type,parentSchema:schema102.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema103.oneOf[1].type,parentSchema:schema103.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5335,7 +5350,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema102.oneOf,parentSchema:schema102,data};
+const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema103.oneOf,parentSchema:schema103,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5361,9 +5376,9 @@ return errors === 0;
 }
 validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema106 = scenarioSchema["$defs"]["monitor"];
-const schema112 = scenarioSchema["$defs"]["sizeRate"];
-const pattern46 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const schema107 = scenarioSchema["$defs"]["monitor"];
+const schema113 = scenarioSchema["$defs"]["sizeRate"];
+const pattern47 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5378,7 +5393,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema106,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema107,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5419,7 +5434,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema106.properties.processes.type,parentSchema:schema106.properties.processes,data:data0};
+const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema107.properties.processes.type,parentSchema:schema107.properties.processes,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5466,7 +5481,7 @@ let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5477,7 +5492,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5494,7 +5509,7 @@ passing0 = 0;
 const _errs17 = errors;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.expr === undefined){
-const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema106.properties.alerts.items.oneOf[1].required,parentSchema:schema106.properties.alerts.items.oneOf[1],data:data4};
+const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema107.properties.alerts.items.oneOf[1].required,parentSchema:schema107.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5505,7 +5520,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!((key1 === "expr") || (key1 === "abort"))){
-const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema106.properties.alerts.items.oneOf[1],data:data4};
+const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema107.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5519,7 +5534,7 @@ if(data4.expr !== undefined){
 let data5 = data4.expr;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5530,7 +5545,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5543,7 +5558,7 @@ errors++;
 if(data4.abort !== undefined){
 let data6 = data4.abort;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema106.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema106.properties.alerts.items.oneOf[1].properties.abort,data:data6};
+const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema107.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema107.properties.alerts.items.oneOf[1].properties.abort,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5555,7 +5570,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.properties.alerts.items.oneOf[1].type,parentSchema:schema106.properties.alerts.items.oneOf[1],data:data4};
+const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema107.properties.alerts.items.oneOf[1].type,parentSchema:schema107.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5576,7 +5591,7 @@ passing0 = 1;
 }
 }
 if(!valid7){
-const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema106.properties.alerts.items.oneOf,parentSchema:schema106.properties.alerts.items,data:data4};
+const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema107.properties.alerts.items.oneOf,parentSchema:schema107.properties.alerts.items,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5599,7 +5614,7 @@ vErrors = null;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema106.properties.alerts.type,parentSchema:schema106.properties.alerts,data:data3};
+const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema107.properties.alerts.type,parentSchema:schema107.properties.alerts,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5613,7 +5628,7 @@ if(data.leak !== undefined){
 let data7 = data.leak;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.max_growth === undefined){
-const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema106.properties.leak.required,parentSchema:schema106.properties.leak,data:data7};
+const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema107.properties.leak.required,parentSchema:schema107.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5624,7 +5639,7 @@ errors++;
 }
 for(const key2 in data7){
 if(!((key2 === "window") || (key2 === "max_growth"))){
-const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema106.properties.leak,data:data7};
+const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema107.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5662,8 +5677,8 @@ errors++;
 if(data7.max_growth !== undefined){
 let data9 = data7.max_growth;
 if(typeof data9 === "string"){
-if(!pattern46.test(data9)){
-const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema112,data:data9};
+if(!pattern47.test(data9)){
+const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema113,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5674,7 +5689,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema112.type,parentSchema:schema112,data:data9};
+const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema113.type,parentSchema:schema113,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5686,7 +5701,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.properties.leak.type,parentSchema:schema106.properties.leak,data:data7};
+const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema107.properties.leak.type,parentSchema:schema107.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5698,7 +5713,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.type,parentSchema:schema106,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema107.type,parentSchema:schema107,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5712,8 +5727,8 @@ return errors === 0;
 }
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema113 = scenarioSchema["$defs"]["report"];
-const schema114 = scenarioSchema["$defs"]["reportFormat"];
+const schema114 = scenarioSchema["$defs"]["report"];
+const schema115 = scenarioSchema["$defs"]["reportFormat"];
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5730,7 +5745,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values",schema:schema114.enum,parentSchema:schema114,data};
+const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema115.enum},message:"must be equal to one of the allowed values",schema:schema115.enum,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5747,7 +5762,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema113.oneOf[1].required,parentSchema:schema113.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema114.oneOf[1].required,parentSchema:schema114.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5758,7 +5773,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema113.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema114.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5771,7 +5786,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values",schema:schema114.enum,parentSchema:schema114,data:data0};
+const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema115.enum},message:"must be equal to one of the allowed values",schema:schema115.enum,parentSchema:schema115,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5785,7 +5800,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema113.oneOf[1].properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema114.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5796,7 +5811,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema113.oneOf[1].properties.path.type,parentSchema:schema113.oneOf[1].properties.path,data:data1};
+const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.oneOf[1].properties.path.type,parentSchema:schema114.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5808,7 +5823,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.oneOf[1].type,parentSchema:schema113.oneOf[1],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema114.oneOf[1].type,parentSchema:schema114.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5830,7 +5845,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema113.oneOf,parentSchema:schema113,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema114.oneOf,parentSchema:schema114,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6478,7 +6493,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/0"] = validate56;
-const schema117 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
+const schema118 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6492,7 +6507,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.builtin === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema117.required,parentSchema:schema117,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema118.required,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6503,7 +6518,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "builtin") || (key0 === "port")) || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema117,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6516,7 +6531,7 @@ errors++;
 if(data.builtin !== undefined){
 let data0 = data.builtin;
 if(!((data0 === "demo-api") || (data0 === "github-mock"))){
-const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema117.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema117.properties.builtin.enum,parentSchema:schema117.properties.builtin,data:data0};
+const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema118.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema118.properties.builtin.enum,parentSchema:schema118.properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6529,7 +6544,7 @@ errors++;
 if(data.port !== undefined){
 let data1 = data.port;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema117.properties.port.type,parentSchema:schema117.properties.port,data:data1};
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema118.properties.port.type,parentSchema:schema118.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6540,7 +6555,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65535 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema117.properties.port,data:data1};
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema118.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6550,7 +6565,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema117.properties.port,data:data1};
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema118.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6566,7 +6581,7 @@ let data2 = data.options;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.properties.options.type,parentSchema:schema117.properties.options,data:data2};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.properties.options.type,parentSchema:schema118.properties.options,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6578,7 +6593,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.type,parentSchema:schema117,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6593,7 +6608,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/1"] = validate57;
-const schema118 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
+const schema119 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6607,7 +6622,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.command === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema118.required,parentSchema:schema118,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6618,7 +6633,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "cwd")) || (key0 === "env")) || (key0 === "ready")) || (key0 === "url")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6632,7 +6647,7 @@ if(data.command !== undefined){
 let data0 = data.command;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema118.properties.command,data:data0};
+const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6643,7 +6658,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.command.type,parentSchema:schema118.properties.command,data:data0};
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.command.type,parentSchema:schema119.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6656,7 +6671,7 @@ errors++;
 if(data.cwd !== undefined){
 let data1 = data.cwd;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.cwd.type,parentSchema:schema118.properties.cwd,data:data1};
+const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.cwd.type,parentSchema:schema119.properties.cwd,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6672,7 +6687,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 let data3 = data2[key1];
 if(typeof data3 !== "string"){
-const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.env.additionalProperties.type,parentSchema:schema118.properties.env.additionalProperties,data:data3};
+const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.env.additionalProperties.type,parentSchema:schema119.properties.env.additionalProperties,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6684,7 +6699,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.properties.env.type,parentSchema:schema118.properties.env,data:data2};
+const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.env.type,parentSchema:schema119.properties.env,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6698,7 +6713,7 @@ if(data.ready !== undefined){
 let data4 = data.ready;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema118.properties.ready,data:data4};
+const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6709,7 +6724,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.ready.type,parentSchema:schema118.properties.ready,data:data4};
+const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.ready.type,parentSchema:schema119.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6722,7 +6737,7 @@ errors++;
 if(data.url !== undefined){
 let data5 = data.url;
 if(typeof data5 !== "string"){
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.url.type,parentSchema:schema118.properties.url,data:data5};
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.url.type,parentSchema:schema119.properties.url,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6759,7 +6774,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6774,7 +6789,7 @@ return errors === 0;
 validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/2"] = validate58;
-const schema120 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
+const schema121 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
 
 function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6788,7 +6803,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema121.required,parentSchema:schema121,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6799,7 +6814,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema120,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema121,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6813,7 +6828,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema120.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema121.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6824,7 +6839,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.url.type,parentSchema:schema120.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.url.type,parentSchema:schema121.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6836,7 +6851,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.type,parentSchema:schema120,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema121.type,parentSchema:schema121,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6851,7 +6866,7 @@ return errors === 0;
 validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3"] = validate59;
-const schema121 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
+const schema122 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6865,7 +6880,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.postgres === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema121.required,parentSchema:schema121,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema122.required,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6876,7 +6891,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "postgres") || (key0 === "init")) || (key0 === "database")) || (key0 === "user")) || (key0 === "port")) || (key0 === "pool")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema121,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6893,7 +6908,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(data0 === "embedded")){
-const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema121.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema121.properties.postgres.oneOf[0].enum,parentSchema:schema121.properties.postgres.oneOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema122.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema122.properties.postgres.oneOf[0].enum,parentSchema:schema122.properties.postgres.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6910,7 +6925,7 @@ passing0 = 0;
 const _errs5 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.url === undefined){
-const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema121.properties.postgres.oneOf[1].required,parentSchema:schema121.properties.postgres.oneOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema122.properties.postgres.oneOf[1].required,parentSchema:schema122.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6921,7 +6936,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(key1 === "url")){
-const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema121.properties.postgres.oneOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema122.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6935,7 +6950,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(!pattern7.test(data1)){
-const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema121.properties.postgres.oneOf[1].properties.url,data:data1};
+const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema122.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6946,7 +6961,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema121.properties.postgres.oneOf[1].properties.url,data:data1};
+const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema122.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6958,7 +6973,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema121.properties.postgres.oneOf[1].type,parentSchema:schema121.properties.postgres.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.properties.postgres.oneOf[1].type,parentSchema:schema122.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6979,7 +6994,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema121.properties.postgres.oneOf,parentSchema:schema121.properties.postgres,data:data0};
+const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema122.properties.postgres.oneOf,parentSchema:schema122.properties.postgres,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -7004,7 +7019,7 @@ if(data.init !== undefined){
 let data2 = data.init;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema121.properties.init,data:data2};
+const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7015,7 +7030,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.init.type,parentSchema:schema121.properties.init,data:data2};
+const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.init.type,parentSchema:schema122.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -7029,7 +7044,7 @@ if(data.database !== undefined){
 let data3 = data.database;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema121.properties.database,data:data3};
+const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema122.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7039,7 +7054,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema121.properties.database,data:data3};
+const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7050,7 +7065,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.database.type,parentSchema:schema121.properties.database,data:data3};
+const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.database.type,parentSchema:schema122.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7064,7 +7079,7 @@ if(data.user !== undefined){
 let data4 = data.user;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema121.properties.user,data:data4};
+const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema122.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7074,7 +7089,7 @@ vErrors.push(err14);
 errors++;
 }
 if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema121.properties.user,data:data4};
+const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -7085,7 +7100,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.user.type,parentSchema:schema121.properties.user,data:data4};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.user.type,parentSchema:schema122.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7098,7 +7113,7 @@ errors++;
 if(data.port !== undefined){
 let data5 = data.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema121.properties.port.type,parentSchema:schema121.properties.port,data:data5};
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema122.properties.port.type,parentSchema:schema122.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7109,7 +7124,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema121.properties.port,data:data5};
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema122.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7119,7 +7134,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema121.properties.port,data:data5};
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema122.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7135,7 +7150,7 @@ let data6 = data.pool;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 if(!((((key2 === "max") || (key2 === "connect_timeout")) || (key2 === "statement_timeout")) || (key2 === "application_name"))){
-const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema121.properties.pool,data:data6};
+const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema122.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7148,7 +7163,7 @@ errors++;
 if(data6.max !== undefined){
 let data7 = data6.max;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema121.properties.pool.properties.max.type,parentSchema:schema121.properties.pool.properties.max,data:data7};
+const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema122.properties.pool.properties.max.type,parentSchema:schema122.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7159,7 +7174,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 10000 || isNaN(data7)){
-const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema121.properties.pool.properties.max,data:data7};
+const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema122.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7169,7 +7184,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema121.properties.pool.properties.max,data:data7};
+const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema122.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7234,7 +7249,7 @@ if(data6.application_name !== undefined){
 let data10 = data6.application_name;
 if(typeof data10 === "string"){
 if(func2(data10) > 63){
-const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema121.properties.pool.properties.application_name,data:data10};
+const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema122.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7245,7 +7260,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema121.properties.pool.properties.application_name.type,parentSchema:schema121.properties.pool.properties.application_name,data:data10};
+const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.pool.properties.application_name.type,parentSchema:schema122.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7257,7 +7272,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema121.properties.pool.type,parentSchema:schema121.properties.pool,data:data6};
+const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.properties.pool.type,parentSchema:schema122.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7294,7 +7309,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema121.type,parentSchema:schema121,data};
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7309,7 +7324,7 @@ return errors === 0;
 validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate60;
-const schema125 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
+const schema126 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
 
 function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7322,7 +7337,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(data === "embedded")){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema125.enum},message:"must be equal to one of the allowed values",schema:schema125.enum,parentSchema:schema125,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema126.enum},message:"must be equal to one of the allowed values",schema:schema126.enum,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7337,7 +7352,7 @@ return errors === 0;
 validate60.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate61;
-const schema126 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
+const schema127 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7351,7 +7366,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema126.required,parentSchema:schema126,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema127.required,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7362,7 +7377,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema126,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7376,7 +7391,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(!pattern7.test(data0)){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema126.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema127.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7387,7 +7402,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema126.properties.url.type,parentSchema:schema126.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.url.type,parentSchema:schema127.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7399,7 +7414,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema126.type,parentSchema:schema126,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema127.type,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7414,7 +7429,7 @@ return errors === 0;
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/0"] = validate62;
-const schema127 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+const schema128 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7427,7 +7442,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema127.type},message:"must be string,number,boolean",schema:schema127.type,parentSchema:schema127,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema128.type},message:"must be string,number,boolean",schema:schema128.type,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7442,7 +7457,7 @@ return errors === 0;
 validate62.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/1"] = validate63;
-const schema128 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+const schema129 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7456,7 +7471,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema128,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7469,7 +7484,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema128.items.type},message:"must be string,number,boolean",schema:schema128.items.type,parentSchema:schema128.items,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema129.items.type},message:"must be string,number,boolean",schema:schema129.items.type,parentSchema:schema129.items,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7481,7 +7496,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema128.type,parentSchema:schema128,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema129.type,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7496,7 +7511,7 @@ return errors === 0;
 validate63.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/0"] = validate64;
-const schema129 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+const schema130 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7510,7 +7525,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema129.required,parentSchema:schema129,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema130.required,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7521,7 +7536,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema129,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7535,7 +7550,7 @@ if(data.csv !== undefined){
 let data0 = data.csv;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema129.properties.csv,data:data0};
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7546,7 +7561,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema129.properties.csv.type,parentSchema:schema129.properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.csv.type,parentSchema:schema130.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7560,7 +7575,7 @@ if(data.delimiter !== undefined){
 let data1 = data.delimiter;
 if(typeof data1 === "string"){
 if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema129.properties.delimiter,data:data1};
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema130.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7570,7 +7585,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema129.properties.delimiter,data:data1};
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7581,7 +7596,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema129.properties.delimiter.type,parentSchema:schema129.properties.delimiter,data:data1};
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.delimiter.type,parentSchema:schema130.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7619,7 +7634,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema129.type,parentSchema:schema129,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.type,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7634,7 +7649,7 @@ return errors === 0;
 validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/1"] = validate65;
-const schema132 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+const schema133 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7648,7 +7663,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.json === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema132.required,parentSchema:schema132,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema133.required,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7659,7 +7674,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema132,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7673,7 +7688,7 @@ if(data.json !== undefined){
 let data0 = data.json;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema132.properties.json,data:data0};
+const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema133.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7684,7 +7699,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema132.properties.json.type,parentSchema:schema132.properties.json,data:data0};
+const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema133.properties.json.type,parentSchema:schema133.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7722,7 +7737,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema132.type,parentSchema:schema132,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema133.type,parentSchema:schema133,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7783,7 +7798,7 @@ return errors === 0;
 validate66.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/load/oneOf/1"] = validate68;
-const schema136 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
+const schema137 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7797,7 +7812,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema136.required,parentSchema:schema136,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema137.required,parentSchema:schema137,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7808,7 +7823,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema136,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema137,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7827,7 +7842,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema136.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema136.properties.arrivals.enum,parentSchema:schema136.properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema137.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema137.properties.arrivals.enum,parentSchema:schema137.properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7840,7 +7855,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema136.properties.max_vus.type,parentSchema:schema136.properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema137.properties.max_vus.type,parentSchema:schema137.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7851,7 +7866,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema136.properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema137.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7864,7 +7879,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema136.type,parentSchema:schema136,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema137.type,parentSchema:schema137,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7879,7 +7894,7 @@ return errors === 0;
 validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/0"] = validate70;
-const schema137 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
+const schema138 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7893,7 +7908,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema137.required,parentSchema:schema137,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7903,7 +7918,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema137.required,parentSchema:schema137,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7914,7 +7929,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema137,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7976,7 +7991,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema137.type,parentSchema:schema137,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7991,7 +8006,7 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/1"] = validate71;
-const schema140 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
+const schema141 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
 
 function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8005,7 +8020,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema140.required,parentSchema:schema140,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema141.required,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8015,7 +8030,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema140.required,parentSchema:schema140,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema141.required,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8026,7 +8041,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "ramp") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema140,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8040,7 +8055,7 @@ if(data.ramp !== undefined){
 let data0 = data.ramp;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema140.properties.ramp.required,parentSchema:schema140.properties.ramp,data:data0};
+const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema141.properties.ramp.required,parentSchema:schema141.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8051,7 +8066,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "from") || (key1 === "to"))){
-const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema140.properties.ramp,data:data0};
+const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema141.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8113,7 +8128,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.properties.ramp.type,parentSchema:schema140.properties.ramp,data:data0};
+const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema141.properties.ramp.type,parentSchema:schema141.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8150,7 +8165,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema140.type,parentSchema:schema140,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema141.type,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8165,7 +8180,7 @@ return errors === 0;
 validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/2"] = validate72;
-const schema144 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
+const schema145 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8179,7 +8194,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema144.required,parentSchema:schema144,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema145.required,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8189,7 +8204,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema144.required,parentSchema:schema144,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema145.required,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8200,7 +8215,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "spike") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema144,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8214,7 +8229,7 @@ if(data.spike !== undefined){
 let data0 = data.spike;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema144.properties.spike.required,parentSchema:schema144.properties.spike,data:data0};
+const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema145.properties.spike.required,parentSchema:schema145.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8225,7 +8240,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "to") || (key1 === "rise"))){
-const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema144.properties.spike,data:data0};
+const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema145.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8287,7 +8302,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.properties.spike.type,parentSchema:schema144.properties.spike,data:data0};
+const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema145.properties.spike.type,parentSchema:schema145.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8324,7 +8339,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema144.type,parentSchema:schema144,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema145.type,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8339,7 +8354,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/3"] = validate73;
-const schema148 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
+const schema149 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8353,7 +8368,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema148.required,parentSchema:schema148,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema149.required,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8364,7 +8379,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "burst")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema148,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8378,7 +8393,7 @@ if(data.burst !== undefined){
 let data0 = data.burst;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.iterations === undefined){
-const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema148.properties.burst.required,parentSchema:schema148.properties.burst,data:data0};
+const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema149.properties.burst.required,parentSchema:schema149.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8389,7 +8404,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "iterations") || (key1 === "within"))){
-const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema148.properties.burst,data:data0};
+const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema149.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8402,7 +8417,7 @@ errors++;
 if(data0.iterations !== undefined){
 let data1 = data0.iterations;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema148.properties.burst.properties.iterations.type,parentSchema:schema148.properties.burst.properties.iterations,data:data1};
+const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema149.properties.burst.properties.iterations.type,parentSchema:schema149.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8413,7 +8428,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema148.properties.burst.properties.iterations,data:data1};
+const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema149.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8451,7 +8466,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.properties.burst.type,parentSchema:schema148.properties.burst,data:data0};
+const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema149.properties.burst.type,parentSchema:schema149.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8463,7 +8478,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.type,parentSchema:schema148,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema149.type,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8478,7 +8493,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/4"] = validate74;
-const schema150 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
+const schema151 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8492,7 +8507,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema150.required,parentSchema:schema150,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema151.required,parentSchema:schema151,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8503,7 +8518,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "pause")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema150,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema151,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8540,7 +8555,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.type,parentSchema:schema150,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema151.type,parentSchema:schema151,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8555,7 +8570,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/5"] = validate75;
-const schema152 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
+const schema153 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8569,7 +8584,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema152.required,parentSchema:schema152,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema153.required,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8578,8 +8593,9 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.hold === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema152.required,parentSchema:schema152,data};
+for(const key0 in data){
+if(!(((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "duration")) || (key0 === "ramp_down"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8588,9 +8604,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-for(const key0 in data){
-if(!((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "ramp_down"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema152,data};
+}
+if(data.users !== undefined){
+let data0 = data.users;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err2 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema153.properties.users.type,parentSchema:schema153.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8599,27 +8617,14 @@ vErrors.push(err2);
 }
 errors++;
 }
-}
-if(data.users !== undefined){
-let data0 = data.users;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema152.properties.users.type,parentSchema:schema152.properties.users,data:data0};
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 1 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema153.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
-}
-errors++;
-}
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema152.properties.users,data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
 }
 errors++;
 }
@@ -8629,7 +8634,18 @@ if(data.ramp_up !== undefined){
 let data1 = data.ramp_up;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err5 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data1};
+const err4 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8639,8 +8655,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-else {
-const err6 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data1};
+if(data.hold !== undefined){
+let data2 = data.hold;
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err6 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8650,11 +8669,8 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.hold !== undefined){
-let data2 = data.hold;
-if(typeof data2 === "string"){
-if(!pattern6.test(data2)){
-const err7 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data2};
+else {
+const err7 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8664,8 +8680,11 @@ vErrors.push(err7);
 errors++;
 }
 }
-else {
-const err8 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data2};
+if(data.duration !== undefined){
+let data3 = data.duration;
+if(typeof data3 === "string"){
+if(!pattern6.test(data3)){
+const err8 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8675,11 +8694,8 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.ramp_down !== undefined){
-let data3 = data.ramp_down;
-if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
-const err9 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data3};
+else {
+const err9 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8689,8 +8705,11 @@ vErrors.push(err9);
 errors++;
 }
 }
-else {
-const err10 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(data.ramp_down !== undefined){
+let data4 = data.ramp_down;
+if(typeof data4 === "string"){
+if(!pattern6.test(data4)){
+const err10 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8700,14 +8719,25 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema152.type,parentSchema:schema152,data};
+const err11 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data4};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema153.type,parentSchema:schema153,data};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
 }
 errors++;
 }
@@ -8734,7 +8764,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema68.oneOf[0].required,parentSchema:schema68.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8752,7 +8782,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema68.oneOf[1].required,parentSchema:schema68.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8775,7 +8805,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema68.oneOf[2].required,parentSchema:schema68.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8798,7 +8828,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema68.oneOf[3].required,parentSchema:schema68.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8821,7 +8851,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema68.oneOf[4].required,parentSchema:schema68.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8846,7 +8876,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema68.oneOf,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8868,8 +8898,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema67.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+if(!(func1.call(schema68.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8883,7 +8913,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8894,7 +8924,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.name.type,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8933,7 +8963,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema68.properties.tags.propertyNames,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8946,7 +8976,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.tags.additionalProperties.type,parentSchema:schema68.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8958,7 +8988,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.tags.type,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8972,7 +9002,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8983,7 +9013,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9001,7 +9031,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9012,7 +9042,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -9029,7 +9059,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -9043,7 +9073,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9054,7 +9084,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9066,7 +9096,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.expect.oneOf[1].type,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9087,7 +9117,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema68.properties.expect.oneOf,parentSchema:schema68.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9137,7 +9167,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema68.properties.capture.propertyNames,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -9151,7 +9181,7 @@ for(const key4 in data6){
 let data7 = data6[key4];
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -9162,7 +9192,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -9174,7 +9204,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
+const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.type,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -9216,7 +9246,7 @@ let valid16 = false;
 let passing2 = null;
 const _errs45 = errors;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[0].type,parentSchema:schema68.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -9227,7 +9257,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[0],data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9245,7 +9275,7 @@ passing2 = 0;
 const _errs47 = errors;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema68.properties.retry.oneOf[1].required,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -9256,7 +9286,7 @@ errors++;
 }
 for(const key5 in data9){
 if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -9269,7 +9299,7 @@ errors++;
 if(data9.attempts !== undefined){
 let data10 = data9.attempts;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9280,7 +9310,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -9320,7 +9350,7 @@ if(data9.on !== undefined){
 let data12 = data9.on;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
+const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -9331,7 +9361,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
+const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data12};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -9343,7 +9373,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.retry.oneOf[1].type,parentSchema:schema68.properties.retry.oneOf[1],data:data9};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -9364,7 +9394,7 @@ passing2 = 1;
 }
 }
 if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
+const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema68.properties.retry.oneOf,parentSchema:schema68.properties.retry,data:data9};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -9395,7 +9425,7 @@ if(data.sql !== undefined){
 let data14 = data.sql;
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
+const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema86.required,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9406,7 +9436,7 @@ errors++;
 }
 for(const key6 in data14){
 if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
+const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -9420,7 +9450,7 @@ if(data14.query !== undefined){
 let data15 = data14.query;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
+const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -9431,7 +9461,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
+const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.query.type,parentSchema:schema86.properties.query,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -9448,7 +9478,7 @@ const len1 = data16.length;
 for(let i1=0; i1<len1; i1++){
 let data17 = data16[i1];
 if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
+const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema86.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema86.properties.params.items.type,parentSchema:schema86.properties.params.items,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -9460,7 +9490,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
+const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -9473,7 +9503,7 @@ errors++;
 if(data14.db !== undefined){
 let data18 = data14.db;
 if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
+const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.db.type,parentSchema:schema86.properties.db,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -9486,7 +9516,7 @@ errors++;
 if(data14.explain !== undefined){
 let data19 = data14.explain;
 if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
-const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
+const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema86.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema86.properties.explain.enum,parentSchema:schema86.properties.explain,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9498,7 +9528,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -9518,7 +9548,7 @@ if(data.jmeter !== undefined){
 let data21 = data.jmeter;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 if(data21.plan === undefined){
-const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
+const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema90.required,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -9529,7 +9559,7 @@ errors++;
 }
 for(const key7 in data21){
 if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
-const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
+const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -9543,7 +9573,7 @@ if(data21.plan !== undefined){
 let data22 = data21.plan;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
+const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -9554,7 +9584,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
+const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.plan.type,parentSchema:schema90.properties.plan,data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -9570,7 +9600,7 @@ if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
 for(const key8 in data23){
 let data24 = data23[key8];
 if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
-const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
+const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema90.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema90.properties.properties.additionalProperties.type,parentSchema:schema90.properties.properties.additionalProperties,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -9582,7 +9612,7 @@ errors++;
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
+const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.properties.properties.type,parentSchema:schema90.properties.properties,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -9596,7 +9626,7 @@ if(data21.jmeter !== undefined){
 let data25 = data21.jmeter;
 if(typeof data25 === "string"){
 if(func2(data25) < 1){
-const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
+const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -9607,7 +9637,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
+const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.jmeter.type,parentSchema:schema90.properties.jmeter,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9619,7 +9649,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.type,parentSchema:schema90,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9659,7 +9689,7 @@ let data27 = data.with;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 }
 else {
-const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.with.type,parentSchema:schema68.properties.with,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -9671,7 +9701,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -9686,7 +9716,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/1"] = validate79;
-const schema169 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
+const schema171 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9700,7 +9730,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema169.required,parentSchema:schema169,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema171.required,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9711,7 +9741,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema169,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9724,8 +9754,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern34.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
+if(!pattern35.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema92,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9736,7 +9766,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.type,parentSchema:schema92,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9748,7 +9778,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.type,parentSchema:schema169,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema171.type,parentSchema:schema171,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9763,7 +9793,7 @@ return errors === 0;
 validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2"] = validate80;
-const schema171 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
+const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9777,7 +9807,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema171.required,parentSchema:schema171,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9787,7 +9817,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema171.required,parentSchema:schema171,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9798,7 +9828,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "loop") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema171,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9815,7 +9845,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema171.properties.loop.oneOf[0].type,parentSchema:schema171.properties.loop.oneOf[0],data:data0};
+const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema173.properties.loop.oneOf[0].type,parentSchema:schema173.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9826,7 +9856,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema171.properties.loop.oneOf[0],data:data0};
+const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema173.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9848,7 +9878,7 @@ let passing1 = null;
 const _errs9 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.count === undefined){
-const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema171.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema171.properties.loop.oneOf[1].oneOf[0],data:data0};
+const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema173.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema173.properties.loop.oneOf[1].oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9866,7 +9896,7 @@ passing1 = 0;
 const _errs10 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.while === undefined){
-const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema171.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema171.properties.loop.oneOf[1].oneOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema173.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema173.properties.loop.oneOf[1].oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9888,7 +9918,7 @@ passing1 = 1;
 }
 }
 if(!valid2){
-const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema171.properties.loop.oneOf[1].oneOf,parentSchema:schema171.properties.loop.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema173.properties.loop.oneOf[1].oneOf,parentSchema:schema173.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9911,7 +9941,7 @@ vErrors = null;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key1 in data0){
 if(!(((key1 === "count") || (key1 === "while")) || (key1 === "max"))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema171.properties.loop.oneOf[1],data:data0};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema173.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9924,7 +9954,7 @@ errors++;
 if(data0.count !== undefined){
 let data1 = data0.count;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema171.properties.loop.oneOf[1].properties.count.type,parentSchema:schema171.properties.loop.oneOf[1].properties.count,data:data1};
+const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema173.properties.loop.oneOf[1].properties.count.type,parentSchema:schema173.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9935,7 +9965,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema171.properties.loop.oneOf[1].properties.count,data:data1};
+const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema173.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9950,7 +9980,7 @@ if(data0.while !== undefined){
 let data2 = data0.while;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
+const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9961,7 +9991,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
+const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9974,7 +10004,7 @@ errors++;
 if(data0.max !== undefined){
 let data3 = data0.max;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema171.properties.loop.oneOf[1].properties.max.type,parentSchema:schema171.properties.loop.oneOf[1].properties.max,data:data3};
+const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema173.properties.loop.oneOf[1].properties.max.type,parentSchema:schema173.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9985,7 +10015,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 1 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema171.properties.loop.oneOf[1].properties.max,data:data3};
+const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema173.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9998,7 +10028,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema171.properties.loop.oneOf[1].type,parentSchema:schema171.properties.loop.oneOf[1],data:data0};
+const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.properties.loop.oneOf[1].type,parentSchema:schema173.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10019,7 +10049,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema171.properties.loop.oneOf,parentSchema:schema171.properties.loop,data:data0};
+const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema173.properties.loop.oneOf,parentSchema:schema173.properties.loop,data:data0};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10048,7 +10078,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema171.type,parentSchema:schema171,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10063,7 +10093,7 @@ return errors === 0;
 validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/3"] = validate82;
-const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
+const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
 
 function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10077,7 +10107,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema175.required,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10087,7 +10117,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.if === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema175.required,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10098,7 +10128,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "if") || (key0 === "then")) || (key0 === "else"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10112,7 +10142,7 @@ if(data.if !== undefined){
 let data0 = data.if;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10123,7 +10153,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10147,7 +10177,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10162,7 +10192,7 @@ return errors === 0;
 validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/4"] = validate85;
-const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
+const schema177 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
 
 function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10176,7 +10206,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema177.required,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10187,7 +10217,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "parallel")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10205,7 +10235,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.type,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10220,7 +10250,7 @@ return errors === 0;
 validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/5"] = validate87;
-const schema176 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
+const schema178 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
 
 function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10234,7 +10264,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema176.required,parentSchema:schema176,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema178.required,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10244,7 +10274,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema176.required,parentSchema:schema176,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema178.required,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10255,7 +10285,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "group") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema176,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10298,7 +10328,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema176.type,parentSchema:schema176,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema178.type,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10313,7 +10343,7 @@ return errors === 0;
 validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/6"] = validate89;
-const schema178 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
+const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
 
 function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10327,7 +10357,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema178.required,parentSchema:schema178,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema180.required,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10337,7 +10367,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema178.required,parentSchema:schema178,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema180.required,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10348,7 +10378,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "transaction") || (key0 === "isolation")) || (key0 === "db")) || (key0 === "retry")) || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema178,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10386,7 +10416,7 @@ errors++;
 if(data.isolation !== undefined){
 let data1 = data.isolation;
 if(!(((data1 === "read_committed") || (data1 === "repeatable_read")) || (data1 === "serializable"))){
-const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema178.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema178.properties.isolation.enum,parentSchema:schema178.properties.isolation,data:data1};
+const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema180.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema180.properties.isolation.enum,parentSchema:schema180.properties.isolation,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10400,7 +10430,7 @@ if(data.db !== undefined){
 let data2 = data.db;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema178.properties.db,data:data2};
+const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema180.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10411,7 +10441,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema178.properties.db.type,parentSchema:schema178.properties.db,data:data2};
+const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.properties.db.type,parentSchema:schema180.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10426,7 +10456,7 @@ let data3 = data.retry;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 if(!(((key1 === "attempts") || (key1 === "backoff")) || (key1 === "on"))){
-const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema178.properties.retry,data:data3};
+const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema180.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10439,7 +10469,7 @@ errors++;
 if(data3.attempts !== undefined){
 let data4 = data3.attempts;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema178.properties.retry.properties.attempts.type,parentSchema:schema178.properties.retry.properties.attempts,data:data4};
+const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema180.properties.retry.properties.attempts.type,parentSchema:schema180.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10450,7 +10480,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema178.properties.retry.properties.attempts,data:data4};
+const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema180.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10490,7 +10520,7 @@ if(data3.on !== undefined){
 let data6 = data3.on;
 if(Array.isArray(data6)){
 if(data6.length < 1){
-const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema178.properties.retry.properties.on,data:data6};
+const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema180.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10503,7 +10533,7 @@ const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
 let data7 = data6[i0];
 if(!((data7 === "deadlock") || (data7 === "serialization_failure"))){
-const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema178.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema178.properties.retry.properties.on.items.enum,parentSchema:schema178.properties.retry.properties.on.items,data:data7};
+const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema180.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema180.properties.retry.properties.on.items.enum,parentSchema:schema180.properties.retry.properties.on.items,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10520,7 +10550,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data6[i1], data6[j0])){
-const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema178.properties.retry.properties.on,data:data6};
+const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema180.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10535,7 +10565,7 @@ break outer0;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema178.properties.retry.properties.on.type,parentSchema:schema178.properties.retry.properties.on,data:data6};
+const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema180.properties.retry.properties.on.type,parentSchema:schema180.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10547,7 +10577,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema178.properties.retry.type,parentSchema:schema178.properties.retry,data:data3};
+const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.properties.retry.type,parentSchema:schema180.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10565,7 +10595,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema178.type,parentSchema:schema178,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10580,7 +10610,7 @@ return errors === 0;
 validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate91;
-const schema181 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+const schema183 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
 
 function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10593,7 +10623,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema181.type,parentSchema:schema181,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema183.type,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10604,7 +10634,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema181,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10620,7 +10650,7 @@ return errors === 0;
 validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate92;
-const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
+const schema184 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10638,7 +10668,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema182.oneOf[0].required,parentSchema:schema182.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema184.oneOf[0].required,parentSchema:schema184.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10656,7 +10686,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema182.oneOf[1].required,parentSchema:schema182.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema184.oneOf[1].required,parentSchema:schema184.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10678,7 +10708,7 @@ passing0 = 1;
 }
 }
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema182.oneOf,parentSchema:schema182,data};
+const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema184.oneOf,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10701,7 +10731,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "count") || (key0 === "while")) || (key0 === "max"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema182,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10714,7 +10744,7 @@ errors++;
 if(data.count !== undefined){
 let data0 = data.count;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.count.type,parentSchema:schema182.properties.count,data:data0};
+const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.count.type,parentSchema:schema184.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10725,7 +10755,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.count,data:data0};
+const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10740,7 +10770,7 @@ if(data.while !== undefined){
 let data1 = data.while;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data1};
+const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10751,7 +10781,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data1};
+const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10764,7 +10794,7 @@ errors++;
 if(data.max !== undefined){
 let data2 = data.max;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.max.type,parentSchema:schema182.properties.max,data:data2};
+const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.max.type,parentSchema:schema184.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10775,7 +10805,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.max,data:data2};
+const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10788,7 +10818,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.type,parentSchema:schema182,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10803,7 +10833,7 @@ return errors === 0;
 validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate93;
-const schema184 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
+const schema186 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10817,7 +10847,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema186.required,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10833,7 +10863,7 @@ return errors === 0;
 validate93.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate94;
-const schema185 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
+const schema187 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10847,7 +10877,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema185.required,parentSchema:schema185,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema187.required,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10863,7 +10893,7 @@ return errors === 0;
 validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/0"] = validate95;
-const schema186 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
+const schema188 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10877,7 +10907,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema186.required,parentSchema:schema186,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10893,7 +10923,7 @@ return errors === 0;
 validate95.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/1"] = validate96;
-const schema187 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
+const schema189 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10907,7 +10937,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema187.required,parentSchema:schema187,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10923,7 +10953,7 @@ return errors === 0;
 validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/2"] = validate97;
-const schema188 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
+const schema190 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
 
 function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10937,7 +10967,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema188.required,parentSchema:schema188,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema190.required,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10953,7 +10983,7 @@ return errors === 0;
 validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/3"] = validate98;
-const schema189 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+const schema191 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
 
 function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10967,7 +10997,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema191.required,parentSchema:schema191,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10983,7 +11013,7 @@ return errors === 0;
 validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/4"] = validate99;
-const schema190 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+const schema192 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
 
 function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10997,7 +11027,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema190.required,parentSchema:schema190,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11026,7 +11056,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11037,7 +11067,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11052,7 +11082,7 @@ return errors === 0;
 validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/expect/oneOf/1"] = validate101;
-const schema192 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+const schema194 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
 
 function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11066,7 +11096,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema192,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema194,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11080,7 +11110,7 @@ for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11091,7 +11121,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11103,7 +11133,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema192.type,parentSchema:schema192,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema194.type,parentSchema:schema194,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11118,7 +11148,7 @@ return errors === 0;
 validate101.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/retry/oneOf/0"] = validate102;
-const schema194 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+const schema196 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
 
 function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11131,7 +11161,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema194.type,parentSchema:schema194,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema196.type,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11142,7 +11172,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema194,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11158,7 +11188,7 @@ return errors === 0;
 validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/retry/oneOf/1"] = validate103;
-const schema195 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+const schema197 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
 
 function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11172,7 +11202,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.attempts === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema195.required,parentSchema:schema195,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema197.required,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11183,7 +11213,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "attempts") || (key0 === "backoff")) || (key0 === "on"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema195,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11196,7 +11226,7 @@ errors++;
 if(data.attempts !== undefined){
 let data0 = data.attempts;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema195.properties.attempts.type,parentSchema:schema195.properties.attempts,data:data0};
+const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema197.properties.attempts.type,parentSchema:schema197.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11207,7 +11237,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema195.properties.attempts,data:data0};
+const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema197.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11247,7 +11277,7 @@ if(data.on !== undefined){
 let data2 = data.on;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
+const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -11258,7 +11288,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
+const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -11270,7 +11300,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema195.type,parentSchema:schema195,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema197.type,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11285,7 +11315,7 @@ return errors === 0;
 validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/0"] = validate104;
-const schema198 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
+const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
 
 function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11299,7 +11329,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema198.required,parentSchema:schema198,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema200.required,parentSchema:schema200,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11315,7 +11345,7 @@ return errors === 0;
 validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/1"] = validate105;
-const schema199 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
+const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
 
 function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11329,7 +11359,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.post === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema199.required,parentSchema:schema199,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema201.required,parentSchema:schema201,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11345,7 +11375,7 @@ return errors === 0;
 validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/2"] = validate106;
-const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
+const schema202 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
 
 function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11359,7 +11389,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.put === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema200.required,parentSchema:schema200,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema202.required,parentSchema:schema202,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11375,7 +11405,7 @@ return errors === 0;
 validate106.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/3"] = validate107;
-const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
+const schema203 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
 
 function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11389,7 +11419,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.patch === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema201.required,parentSchema:schema201,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema203.required,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11405,7 +11435,7 @@ return errors === 0;
 validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/4"] = validate108;
-const schema202 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
+const schema204 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
 
 function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11419,7 +11449,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.delete === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema202.required,parentSchema:schema202,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema204.required,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11435,7 +11465,7 @@ return errors === 0;
 validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/5"] = validate109;
-const schema203 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+const schema205 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
 
 function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11449,7 +11479,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.head === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema203.required,parentSchema:schema203,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema205.required,parentSchema:schema205,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11465,7 +11495,7 @@ return errors === 0;
 validate109.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/6"] = validate110;
-const schema204 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+const schema206 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
 
 function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11479,7 +11509,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.options === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema204.required,parentSchema:schema204,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema206.required,parentSchema:schema206,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11508,7 +11538,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11519,7 +11549,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11534,7 +11564,7 @@ return errors === 0;
 validate111.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/threshold/oneOf/1"] = validate112;
-const schema206 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+const schema208 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
 
 function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11548,7 +11578,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema208.required,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11559,7 +11589,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema206,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11573,7 +11603,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11584,7 +11614,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11597,7 +11627,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema206.properties.abort.type,parentSchema:schema206.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema208.properties.abort.type,parentSchema:schema208.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11635,7 +11665,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema206.properties.description.type,parentSchema:schema206.properties.description,data:data3};
+const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema208.properties.description.type,parentSchema:schema208.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -11647,7 +11677,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.type,parentSchema:schema206,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11675,7 +11705,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11686,7 +11716,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11701,7 +11731,7 @@ return errors === 0;
 validate113.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate114;
-const schema210 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
+const schema212 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
 
 function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11715,7 +11745,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema210.required,parentSchema:schema210,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema212.required,parentSchema:schema212,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11726,7 +11756,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "expr") || (key0 === "abort"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema210,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema212,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11740,7 +11770,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11751,7 +11781,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11764,7 +11794,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema210.properties.abort.type,parentSchema:schema210.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema212.properties.abort.type,parentSchema:schema212.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11776,7 +11806,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.type,parentSchema:schema210,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema212.type,parentSchema:schema212,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11803,7 +11833,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values",schema:schema114.enum,parentSchema:schema114,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema115.enum},message:"must be equal to one of the allowed values",schema:schema115.enum,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11818,7 +11848,7 @@ return errors === 0;
 validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/report/oneOf/1"] = validate116;
-const schema213 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+const schema215 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
 
 function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11832,7 +11862,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema213.required,parentSchema:schema213,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11843,7 +11873,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema213,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11856,7 +11886,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema114.enum},message:"must be equal to one of the allowed values",schema:schema114.enum,parentSchema:schema114,data:data0};
+const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema115.enum},message:"must be equal to one of the allowed values",schema:schema115.enum,parentSchema:schema115,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11870,7 +11900,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema213.properties.path,data:data1};
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema215.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11881,7 +11911,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema213.properties.path.type,parentSchema:schema213.properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema215.properties.path.type,parentSchema:schema215.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11893,7 +11923,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema213.type,parentSchema:schema213,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.type,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err5];
 }

@@ -266,7 +266,7 @@ export type Stage =
     }
   | {
       /**
-       * Closed model: concurrent virtual users, each running iterations back to back.
+       * Closed model: concurrent virtual users, each running iterations back to back. A stage with `users` alone (no length) sets the level the next stage starts from: `{ users: 10 }` first means start at 10.
        */
       users: number;
       /**
@@ -274,9 +274,13 @@ export type Stage =
        */
       ramp_up?: string;
       /**
-       * Time to stay at `users`.
+       * Time to stay at `users`. Give `hold` or `duration`, not both.
        */
-      hold: string;
+      hold?: string;
+      /**
+       * The stage's whole length, as for open-model stages: `ramp_up`, then holding `users`, then `ramp_down`. Give `hold` or `duration`, not both.
+       */
+      duration?: string;
       /**
        * Time to go down to 0 users at the end of the stage (default: no ramp down; the next stage starts from `users`).
        */
