@@ -493,7 +493,9 @@ class Compiler {
       tags,
       condition: step.if === undefined ? undefined : this.expression(step.if, [...p, 'if'], 'condition'),
       expects: expects.map((e, i) => this.expression(e, Array.isArray(step.expect) ? [...p, 'expect', i] : [...p, 'expect'], 'response', responseNames)),
-      captures: Object.entries(step.capture ?? {}).map(([name, source]) => ({ name, expression: this.expression(source, [...p, 'capture', name], 'value', responseNames) })),
+      captures: Object.entries(step.capture ?? {}).map(([name, capture]) => (typeof capture === 'string'
+        ? { name, expression: this.expression(capture, [...p, 'capture', name], 'value', responseNames), required: false }
+        : { name, expression: this.expression(capture.expr, [...p, 'capture', name, 'expr'], 'value', responseNames), required: capture.required ?? false })),
       // A JMeter plan runs as long as it runs (its thread groups decide): no step timeout unless one is given.
       timeoutMs: this.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? (step.jmeter ? Infinity : defaultTimeoutMs),
       retry,

@@ -96,7 +96,8 @@ export interface StepNode {
   tags: Record<string, string>;
   condition: CompiledExpression | undefined;
   expects: CompiledExpression[];
-  captures: { name: string; expression: CompiledExpression }[];
+  /** `required`: a capture that finds nothing (undefined or null) fails the step. */
+  captures: { name: string; expression: CompiledExpression; required: boolean }[];
   timeoutMs: number;
   retry: RetryPolicy | undefined;
   location: SourceLocation;

@@ -692,10 +692,21 @@ export interface Step {
    */
   expect?: Expression | [Expression, ...Expression[]];
   /**
-   * Values taken from the response into variables of the virtual user, by name: `{ debate: "json.items[0].id" }` makes `{{debate}}` available to later steps.
+   * Values taken from the response into variables of the virtual user, by name: `{ debate: "json.items[0].id" }` makes `{{debate}}` available to later steps. A capture that finds nothing (undefined or null) is counted in `captures.missing` and shown in the summary; `{ expr, required: true }` also fails the step.
    */
   capture?: {
-    [k: string]: Expression;
+    [k: string]:
+      | Expression
+      | {
+          /**
+           * An expression of perfy's expression language (see docs/expressions.md).
+           */
+          expr: string;
+          /**
+           * Fail the step when the capture finds nothing (undefined or null), as an error of class `capture`.
+           */
+          required?: boolean;
+        };
   };
   /**
    * Time the step may take before it fails (default: `defaults.timeout`, else 30s).

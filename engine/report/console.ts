@@ -215,6 +215,12 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     }
   }
 
+  // Captures that found nothing: the steps after them ran with an empty variable.
+  const missing = metrics.filter((m) => m.name === 'captures.missing' && m.sum > 0);
+  if (missing.length) {
+    lines.push('', `  ${c.bold('captures missing')}  ${missing.map((m) => `${m.tags['step'] ?? '?'}: ${m.tags['capture'] ?? '?'} × ${count(m.sum)}`).join(' · ')}`);
+  }
+
   const checks = metrics.filter((m) => m.name === 'checks');
   if (checks.length) {
     const hits = checks.reduce((s, m) => s + m.sum, 0);

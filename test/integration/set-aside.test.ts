@@ -95,3 +95,33 @@ thresholds:
     assert.match(run.stderr, /:3:9 {2}E_RANGE /);
   });
 });
+
+describe('captures that find nothing', () => {
+  it('are counted by step and capture and shown in the summary; `required: true` fails the step', async () => {
+    const server = await startServer((req, res) => {
+      const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: n % 2 === 0 ? [{ id: n }] : [] }));
+    });
+    after(() => server.close());
+    const t = tempDir({ 's.yaml': `name: captures\ntarget: ${server.url}\nload: [ { burst: { iterations: 10 } } ]
+flow:
+  - name: list
+    http: { get: "/items?n={{iteration}}{{vu}}" }
+    capture: { item: "json.items[0].id" }
+  - name: strict
+    http: { get: "/items?n={{vu}}" }
+    capture: { id: { expr: "json.items[0].id", required: true } }
+thresholds:
+  - "count(captures.missing{step: list}) == 5"
+  - "count(captures.missing{capture: id}) == 5"
+  - "rate(step.errors{step: list}) == 0%"
+  - "rate(step.errors{step: strict}) == 50%"
+` });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, /captures missing {2}.*list: item × 5/);
+    assert.match(run.stdout, /captures missing {2}.*strict: id × 5/);
+    assert.match(run.stdout, /strict \(capture\): capture "id" found nothing: json\.items\[0\]\.id/);
+  });
+});
