@@ -580,6 +580,8 @@ export function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
   if (code === undefined) return (error as { name?: unknown } | null)?.name === 'HTTPParserError' ? 'protocol' : 'other';
   if (code === 'ECONNREFUSED') return 'refused';
+  // perfy's own limit, not the target's failure: the run reports it as a generator problem (engine/run/run.ts).
+  if (code === 'EMFILE' || code === 'ENFILE') return 'emfile';
   if (RESET_CODES.has(code)) return 'reset';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
   if (DNS_CODES.has(code)) return 'dns';

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stepsOf, transactionsOf, type FlowNode, type Plan } from '../compile/plan.js';
-import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
+import { ERROR_CODES, PerfyError, problem, type Problem } from '../errors.js';
+import { readFdLimits } from './fd-limit.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
 import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
@@ -174,6 +175,20 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   const metrics = workers ? workers.merged() : store.snapshot();
   const saturation = workers ? workers.saturation(monitor.stop()) : monitor.stop();
+  // Connects that failed for want of a file descriptor never reached the target: the load was not what the plan
+  // said, so the run fails as a generator problem rather than reporting perfy's limit as the target's errors.
+  const outOfFds = metrics.metrics.filter((m) => m.type === 'counter' && m.tags['status'] === 'emfile').reduce((n, m) => n + m.sum, 0);
+  if (outOfFds > 0) {
+    const limits = readFdLimits();
+    const hint = `raise the open-file limit before running perfy (\`ulimit -n ${Math.max(65536, (limits?.soft ?? 0) * 4)}\`, or LimitNOFILE= for a service), or lower defaults.connections`;
+    saturation.saturated = true;
+    saturation.note = `perfy ran out of file descriptors: ${outOfFds.toLocaleString('en-US')} requests failed with EMFILE before reaching the target (open-file limit ${limits?.soft ?? 'unknown'}); ${hint}`;
+    problems.push(problem('E_FD_LIMIT', `${outOfFds.toLocaleString('en-US')} requests could not open a connection: perfy ran out of file descriptors (limit ${limits?.soft ?? 'unknown'})`, hint));
+    if (end.status === 'completed') {
+      end.status = 'failed';
+      end.reason = 'perfy ran out of file descriptors (EMFILE): the load was not what the scenario planned';
+    }
+  }
   const outcomes: ThresholdOutcome[] = thresholds.final(performance.now() - runStart);
   if (end.status === 'aborted') {
     for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
