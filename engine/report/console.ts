@@ -72,8 +72,12 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   const share = p.plannedMs > 0 ? Math.min(1, p.elapsedMs / p.plannedMs) : 1;
   const bar = `${'█'.repeat(Math.round(share * width))}${'░'.repeat(width - Math.round(share * width))}`;
   const workloads = p.workloads.map((w) => {
-    const target = w.model === 'open' ? `${w.target.toFixed(0)}/s` : `${w.target} users`;
-    return `${w.name} ${target} · ${w.active} active${w.dropped ? c.yellow(` · ${count(w.dropped)} dropped`) : ''}`;
+    // Closed model: the users looping now, and where the ramp is taking them (a stopping user finishes its
+    // iteration first, so the two differ while ramping down).
+    const load = w.model === 'open'
+      ? `${w.target.toFixed(0)}/s · ${w.active} active`
+      : `${w.active} users${w.active !== w.target ? ` → ${w.target}` : ''}`;
+    return `${w.name} ${load}${w.dropped ? c.yellow(` · ${count(w.dropped)} dropped`) : ''}`;
   });
   const p95 = p.store.aggregate({ fn: 'percentile', percentile: 95, metric: 'http.duration', tags: {} });
   const errors = p.store.aggregate({ fn: 'rate', metric: 'http.errors', tags: {} });
@@ -109,7 +113,8 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     list.filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v)).reduce((s, m) => s + m.sum, 0);
   const sum = (name: string, tags: Record<string, string> = {}): number => sumOf(metrics, name, tags);
   for (const w of result.workloads) {
-    const planned = w.plannedIterations === null ? '' : `${count(w.plannedIterations)} planned · `;
+    // Poisson arrivals are random: the plan's count is the expected one.
+    const planned = w.plannedIterations === null ? '' : `${w.arrivals === 'poisson' ? '~' : ''}${count(w.plannedIterations)} planned · `;
     // The workload's line counts every iteration, warm-up included, so it adds up with the plan.
     const started = sumOf(all, 'iterations', { workload: w.name });
     const dropped = sumOf(all, 'iterations.dropped', { workload: w.name });
@@ -132,6 +137,11 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(of('min')), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(of('max'))];
     lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
   }
+
+  // The rows whose names do not say what they mean, explained under the table.
+  const shownNames = new Set(trendRows.map((r) => r.name));
+  const notes = Object.entries(TREND_NOTES).filter(([name]) => shownNames.has(name));
+  for (const [name, note] of notes) lines.push(c.dim(`  ${name}: ${note}`));
 
   const counters = ['http.reqs', 'iterations', 'http.bytes_in', 'http.bytes_out'].filter((n) => metrics.some((m) => m.name === n));
   if (counters.length) {
@@ -239,6 +249,13 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
   if (result.saturation.note) lines.push('', c.yellow(`  ! ${result.saturation.note}`));
   return `${lines.join('\n')}\n`;
 }
+
+/** What the less obvious rows of the table mean (docs/metrics.md has the full list). */
+const TREND_NOTES: Record<string, string> = {
+  'http.duration_corrected': 'measured from when each request was meant to be sent (corrected for coordinated omission)',
+  'iteration.start_lag': 'how late iterations started after their planned time (a busy generator, or max_vus reached)',
+  'engine.lag': 'perfy\'s own event-loop delay: high values mean the generator, not the target, was slow',
+};
 
 /** Trends are durations in ms: thresholds on them show a unit. */
 const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));

@@ -209,6 +209,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       durationMs: w.timeline.durationMs,
       plannedIterations: w.timeline.plannedIterations,
       ...(w.warmupMs > 0 ? { warmupMs: w.warmupMs } : {}),
+      ...(w.timeline.model === 'open' ? { arrivals: w.timeline.arrivals } : {}),
     })),
     metrics,
     thresholds: outcomes,
