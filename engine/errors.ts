@@ -53,9 +53,11 @@ export const ERROR_CODES = {
   E_ABORTED: { exit: 3, summary: 'A threshold or alert with `abort: true` failed and stopped the run; the result so far is written.' },
   E_INTERRUPTED: { exit: 3, summary: 'The run was stopped by Ctrl-C or SIGTERM; the result so far is written.' },
   E_OUTPUT: { exit: 3, summary: 'A result or report file could not be written (permissions, disk full).' },
+  E_FD_LIMIT: { exit: 3, summary: 'perfy ran out of file descriptors (EMFILE) during the run: requests failed before reaching the target, so the numbers measure perfy\'s limit.' },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
   // Warnings: printed by validate and run like problems, they never change the exit code.
   W_REPORT_FORMAT: { exit: 0, summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.' },
+  W_FD_LIMIT: { exit: 0, summary: 'The scenario may hold more connections open than the open-file limit allows (`ulimit -n`), even after perfy raised it to the hard limit.' },
   W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 

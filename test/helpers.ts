@@ -59,10 +59,15 @@ export function problemHeads(output: string): { line: number; col: number; code:
 }
 
 /** Runs `bin/perfy ARGS` without blocking this process (so servers in the test can answer it). */
-export function perfyAsync(args: string[], options: { cwd?: string; env?: Record<string, string>; onSpawn?: (child: import('node:child_process').ChildProcess) => void } = {}): Promise<CliResult & { ms: number }> {
+export function perfyAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; onSpawn?: (child: import('node:child_process').ChildProcess) => void; wrap?: string[] } = {},
+): Promise<CliResult & { ms: number }> {
   const started = Date.now();
+  // `wrap`: a command that runs perfy, e.g. ['prlimit', '--nofile=80:80'] for a low open-file limit.
+  const [command, ...commandArgs] = [...(options.wrap ?? []), process.execPath, PERFY_BIN, ...args] as [string, ...string[]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PERFY_BIN, ...args], { cwd: options.cwd ?? PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    const child = spawn(command, commandArgs, { cwd: options.cwd ?? PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -271,10 +271,11 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
+    import('../run/fd-limit.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
   ]);
@@ -291,6 +292,13 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   }
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
+  // Each connection is a file descriptor: raise the soft limit when the plan may need more, else say so now.
+  const fdsNeeded = estimateFds(plan, workers);
+  const fdLimits = raiseFdLimit(fdsNeeded);
+  if (fdLimits !== undefined && fdsNeeded > fdLimits.soft) {
+    printProblems([problem('W_FD_LIMIT', `this scenario may hold about ${fdsNeeded} connections and files open, above the open-file limit of ${fdLimits.soft}`,
+      `raise it before running perfy (\`ulimit -n ${Math.max(65536, fdsNeeded * 2)}\`), or lower defaults.connections; connects beyond it fail with EMFILE`)], io);
+  }
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
   const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];

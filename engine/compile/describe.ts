@@ -38,11 +38,12 @@ export function describePlan(plan: Plan): string[] {
 function describeWorkload(w: PlannedWorkload): string[] {
   const t = w.timeline;
   const model = t.model === 'open'
-    ? `open model, ${t.arrivals} arrivals, max ${t.maxVus} VUs, ${t.plannedIterations.toLocaleString('en-US')} planned iterations`
+    ? `open model, ${t.arrivals} arrivals, max ${t.maxVus} VUs, ${t.arrivals === 'poisson' ? '~' : ''}${t.plannedIterations.toLocaleString('en-US')} planned iterations`
     : `closed model, up to ${t.maxUsers} users, ${Math.round(t.userSeconds).toLocaleString('en-US')} user-seconds`;
   const start = w.startAfterMs > 0 ? `, starts after ${formatDuration(w.startAfterMs)}` : '';
+  const warmup = w.warmupMs > 0 ? `, the first ${formatDuration(w.warmupMs)} a warm-up kept apart` : '';
   return [
-    `workload ${w.name} (${model}, ${formatDuration(t.durationMs)}${start})`,
+    `workload ${w.name} (${model}, ${formatDuration(t.durationMs)}${start}${warmup})`,
     '  load:',
     ...describeTimeline(t).map((l) => `    ${l}`),
     '  flow:',

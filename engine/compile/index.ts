@@ -12,7 +12,7 @@ import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
 import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
-import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
+import { formatDuration, parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
@@ -290,7 +290,8 @@ class Compiler {
         if (seen.has(w.name)) this.report('E_DUPLICATE_NAME', `two workloads are named "${w.name}"`, 'workload names tag metrics and must be unique', ['workloads', i, 'name']);
         seen.add(w.name);
         const startAfterMs = this.duration(w.start_after, ['workloads', i, 'start_after']) ?? 0;
-        return this.workload(w.name, w.load, ['workloads', i, 'load'], w.flow, ['workloads', i, 'flow'], startAfterMs, timeoutMs);
+        const warmup = w.warmup !== undefined ? { text: w.warmup, path: ['workloads', i, 'warmup'] } : this.scenarioWarmup();
+        return this.workload(w.name, w.load, ['workloads', i, 'load'], w.flow, ['workloads', i, 'flow'], startAfterMs, timeoutMs, warmup);
       });
     }
     if (s.load === undefined || s.flow === undefined) {
@@ -299,14 +300,27 @@ class Compiler {
       this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', given === undefined ? [] : [given], { key: true });
       return [];
     }
-    return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs);
+    return this.workload('default', s.load, ['load'], s.flow, ['flow'], 0, timeoutMs, this.scenarioWarmup());
   }
 
-  private workload(name: string, load: Load, loadPath: PathSegment[], flow: Flow, flowPath: PathSegment[], startAfterMs: number, timeoutMs: number): PlannedWorkload[] {
+  private scenarioWarmup(): { text: string; path: PathSegment[] } | undefined {
+    return this.scenario.warmup === undefined ? undefined : { text: this.scenario.warmup, path: ['warmup'] };
+  }
+
+  private workload(
+    name: string, load: Load, loadPath: PathSegment[], flow: Flow, flowPath: PathSegment[], startAfterMs: number, timeoutMs: number,
+    warmup: { text: string; path: PathSegment[] } | undefined,
+  ): PlannedWorkload[] {
     const normalized = this.load(load, loadPath);
     const nodes = this.flow(flow, { path: flowPath, inLoop: false, group: undefined }, timeoutMs);
     if (!normalized) return [];
-    return [{ name, startAfterMs, load: normalized, timeline: buildTimeline(normalized), flow: nodes }];
+    const timeline = buildTimeline(normalized);
+    const warmupMs = warmup === undefined ? 0 : this.duration(warmup.text, warmup.path) ?? 0;
+    if (warmup !== undefined && timeline.durationMs > 0 && warmupMs >= timeline.durationMs) {
+      this.report('E_RANGE', `the warm-up (${warmup.text}) is as long as the load of workload "${name}" (${formatDuration(timeline.durationMs)})`,
+        'the warm-up is the first part of the load, not added to it: make it shorter than the stages, or add a stage', warmup.path);
+    }
+    return [{ name, startAfterMs, warmupMs, load: normalized, timeline, flow: nodes }];
   }
 
   private load(load: Load, path: PathSegment[]): OpenLoad | ClosedLoad | undefined {
@@ -339,7 +353,9 @@ class Compiler {
         const p = [...stagesPath, i];
         if ('pause' in st) return { kind: 'pause', durationMs: positive(st.pause, [...p, 'pause']) };
         if (!('users' in st)) throw new Error('unreachable: open stage in a closed load');
-        return { kind: 'users', users: st.users, rampUpMs: optional(st.ramp_up, [...p, 'ramp_up']), holdMs: positive(st.hold, [...p, 'hold']), rampDownMs: optional(st.ramp_down, [...p, 'ramp_down']) };
+        const rampUpMs = optional(st.ramp_up, [...p, 'ramp_up']);
+        const rampDownMs = optional(st.ramp_down, [...p, 'ramp_down']);
+        return { kind: 'users', users: st.users, rampUpMs, holdMs: this.holdOf(st, p, rampUpMs + rampDownMs, i === stages.length - 1), rampDownMs };
       });
       return ok ? { model: 'closed', stages: closedStages } : undefined;
     }
@@ -362,6 +378,29 @@ class Compiler {
       throw new Error('unreachable: closed stage in an open load');
     });
     return ok ? { model: 'open', stages: openStages, arrivals: options.arrivals ?? 'uniform', maxVus: options.max_vus ?? DEFAULT_MAX_VUS } : undefined;
+  }
+
+  /**
+   * A users stage's hold: `hold`, or what `duration` (the stage's whole length, as open stages have it) leaves after
+   * the ramps, or nothing: a stage of `users` alone sets the level the next stage starts from.
+   */
+  private holdOf(st: { hold?: string; duration?: string; ramp_up?: string; ramp_down?: string }, p: PathSegment[], rampsMs: number, last: boolean): number {
+    if (st.hold !== undefined && st.duration !== undefined) {
+      this.report('E_SCHEMA', 'a users stage takes `hold` or `duration`, not both', '`duration` is the whole stage (ramp_up + hold + ramp_down); `hold` only the time at `users`', [...p, 'duration'], { key: true });
+      return 0;
+    }
+    if (st.hold !== undefined) return this.duration(st.hold, [...p, 'hold'], { positive: true }) ?? 0;
+    if (st.duration !== undefined) {
+      const durationMs = this.duration(st.duration, [...p, 'duration'], { positive: true }) ?? 0;
+      if (durationMs > 0 && durationMs < rampsMs) {
+        this.report('E_RANGE', `the stage lasts ${st.duration}, less than its ramps`, '`duration` is the whole stage: ramp_up + time at `users` + ramp_down', [...p, 'duration']);
+      }
+      return Math.max(0, durationMs - rampsMs);
+    }
+    if (last && rampsMs === 0) {
+      this.report('E_DURATION_ZERO', 'the last stage has no length', 'a users stage without `hold`, `duration` or ramps only sets the level for the next stage: give it `duration: 1m`', [...p, 'users'], { key: true });
+    }
+    return 0;
   }
 
   // ---- flows ----------------------------------------------------------------------------------------------
@@ -454,7 +493,9 @@ class Compiler {
       tags,
       condition: step.if === undefined ? undefined : this.expression(step.if, [...p, 'if'], 'condition'),
       expects: expects.map((e, i) => this.expression(e, Array.isArray(step.expect) ? [...p, 'expect', i] : [...p, 'expect'], 'response', responseNames)),
-      captures: Object.entries(step.capture ?? {}).map(([name, source]) => ({ name, expression: this.expression(source, [...p, 'capture', name], 'value', responseNames) })),
+      captures: Object.entries(step.capture ?? {}).map(([name, capture]) => (typeof capture === 'string'
+        ? { name, expression: this.expression(capture, [...p, 'capture', name], 'value', responseNames), required: false }
+        : { name, expression: this.expression(capture.expr, [...p, 'capture', name, 'expr'], 'value', responseNames), required: capture.required ?? false })),
       // A JMeter plan runs as long as it runs (its thread groups decide): no step timeout unless one is given.
       timeoutMs: this.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? (step.jmeter ? Infinity : defaultTimeoutMs),
       retry,

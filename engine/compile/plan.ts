@@ -52,6 +52,8 @@ export interface PlannedData {
 export interface PlannedWorkload {
   name: string;
   startAfterMs: number;
+  /** Iterations that start before this (ms into the workload) are warm-up: their samples carry `phase: warmup`. */
+  warmupMs: number;
   load: OpenLoad | ClosedLoad;
   timeline: Timeline;
   flow: FlowNode[];
@@ -94,7 +96,8 @@ export interface StepNode {
   tags: Record<string, string>;
   condition: CompiledExpression | undefined;
   expects: CompiledExpression[];
-  captures: { name: string; expression: CompiledExpression }[];
+  /** `required`: a capture that finds nothing (undefined or null) fails the step. */
+  captures: { name: string; expression: CompiledExpression; required: boolean }[];
   timeoutMs: number;
   retry: RetryPolicy | undefined;
   location: SourceLocation;

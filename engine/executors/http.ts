@@ -153,6 +153,8 @@ class HttpStepRunner implements StepRunner {
   private readonly store: MetricStore;
   private readonly tags: Tags;
   private readonly handles = new Map<number | string, HttpHandles>();
+  /** The step's expects judge the status (`status == 404`): every response it gets is one it expected. */
+  private readonly statusJudged: boolean;
   /** A step that writes its own Cookie header manages cookies itself: the user's jar does not add to it. */
   private readonly sendsCookieHeader: boolean;
   /** Most steps hit one URL, or a few, again and again. */
@@ -167,6 +169,7 @@ class HttpStepRunner implements StepRunner {
     if (methodKey === undefined) throw new Error(`step "${step.name}": the http request has no method key (${METHODS.join(', ')})`);
     this.method = methodKey.toUpperCase();
     this.url = asTemplate(request[methodKey as MethodKey], `the ${methodKey} URL`);
+    this.statusJudged = step.expects.some((e) => e.names.some((n) => n.name === 'status'));
     this.target = setup.target;
     this.isHead = this.method === 'HEAD';
     this.idempotent = this.method !== 'POST' && this.method !== 'PATCH';
@@ -386,7 +389,10 @@ class HttpStepRunner implements StepRunner {
     if (h === undefined) {
       const status = String(key);
       const statusClass = typeof key === 'number' ? `${Math.floor(key / 100)}xx` : 'error';
-      const tags: Tags = { ...this.tags, method: this.method, status, status_class: statusClass };
+      // `expected: false` latencies (network errors, and 4xx/5xx unless the step's expects judge the status) are
+      // left out of http.duration & co. unless a filter asks for them (setAside in metrics/store.ts).
+      const expected = typeof key === 'number' && (key < 400 || this.statusJudged) ? 'true' : 'false';
+      const tags: Tags = { ...this.tags, method: this.method, status, status_class: statusClass, expected };
       const store = this.store;
       h = {
         duration: store.handle('http.duration', 'trend', tags),
@@ -574,6 +580,8 @@ export function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
   if (code === undefined) return (error as { name?: unknown } | null)?.name === 'HTTPParserError' ? 'protocol' : 'other';
   if (code === 'ECONNREFUSED') return 'refused';
+  // perfy's own limit, not the target's failure: the run reports it as a generator problem (engine/run/run.ts).
+  if (code === 'EMFILE' || code === 'ENFILE') return 'emfile';
   if (RESET_CODES.has(code)) return 'reset';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
   if (DNS_CODES.has(code)) return 'dns';

@@ -6,7 +6,7 @@ import type { MetricStore, Tags } from '../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 
 /** Why a step failed, in words a report can group by. */
-export type ErrorClass = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'http' | 'sql' | 'protocol' | 'aborted' | 'check' | 'other';
+export type ErrorClass = 'refused' | 'reset' | 'timeout' | 'dns' | 'tls' | 'http' | 'sql' | 'protocol' | 'aborted' | 'check' | 'capture' | 'emfile' | 'other';
 
 /** What the interpreter hands an executor for one step of one iteration. */
 export interface VuContext {

@@ -16,12 +16,12 @@ exports[""] = validate20;
 const schema31 = scenarioSchema;
 const schema32 = scenarioSchema["$defs"]["name"];
 const schema40 = scenarioSchema["$defs"]["variable"];
+const schema35 = scenarioSchema["$defs"]["duration"];
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[A-Za-z_][A-Za-z0-9_-]*$", "u");
-const schema34 = scenarioSchema["$defs"]["service"];
-const schema35 = scenarioSchema["$defs"]["duration"];
 const pattern6 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$", "u");
+const schema34 = scenarioSchema["$defs"]["service"];
 const pattern7 = new RegExp("^postgres(?:ql)?://", "u");
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2020,8 +2020,9 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data.hold === undefined){
-const err50 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema51.oneOf[5].required,parentSchema:schema51.oneOf[5],data};
+for(const key8 in data){
+if(!(((((key8 === "users") || (key8 === "ramp_up")) || (key8 === "hold")) || (key8 === "duration")) || (key8 === "ramp_down"))){
+const err50 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2030,9 +2031,11 @@ vErrors.push(err50);
 }
 errors++;
 }
-for(const key8 in data){
-if(!((((key8 === "users") || (key8 === "ramp_up")) || (key8 === "hold")) || (key8 === "ramp_down"))){
-const err51 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema51.oneOf[5],data};
+}
+if(data.users !== undefined){
+let data14 = data.users;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err51 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[5].properties.users.type,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2041,27 +2044,14 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-if(data.users !== undefined){
-let data14 = data.users;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.oneOf[5].properties.users.type,parentSchema:schema51.oneOf[5].properties.users,data:data14};
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 < 1 || isNaN(data14)){
+const err52 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[5].properties.users,data:data14};
 if(vErrors === null){
 vErrors = [err52];
 }
 else {
 vErrors.push(err52);
-}
-errors++;
-}
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 1 || isNaN(data14)){
-const err53 = {instancePath:instancePath+"/users",schemaPath:"#/oneOf/5/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema51.oneOf[5].properties.users,data:data14};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
 }
 errors++;
 }
@@ -2071,7 +2061,18 @@ if(data.ramp_up !== undefined){
 let data15 = data.ramp_up;
 if(typeof data15 === "string"){
 if(!pattern6.test(data15)){
-const err54 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data15};
+const err53 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data15};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2081,8 +2082,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-else {
-const err55 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
+if(data.hold !== undefined){
+let data16 = data.hold;
+if(typeof data16 === "string"){
+if(!pattern6.test(data16)){
+const err55 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2092,11 +2096,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data.hold !== undefined){
-let data16 = data.hold;
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err56 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
+else {
+const err56 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2106,8 +2107,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
+if(data.duration !== undefined){
+let data17 = data.duration;
+if(typeof data17 === "string"){
+if(!pattern6.test(data17)){
+const err57 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data17};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2117,11 +2121,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data.ramp_down !== undefined){
-let data17 = data.ramp_down;
-if(typeof data17 === "string"){
-if(!pattern6.test(data17)){
-const err58 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data17};
+else {
+const err58 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data17};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2131,8 +2132,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-else {
-const err59 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data17};
+if(data.ramp_down !== undefined){
+let data18 = data.ramp_down;
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err59 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2142,14 +2146,25 @@ vErrors.push(err59);
 errors++;
 }
 }
-}
 else {
-const err60 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[5].type,parentSchema:schema51.oneOf[5],data};
+const err60 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err60];
 }
 else {
 vErrors.push(err60);
+}
+errors++;
+}
+}
+}
+else {
+const err61 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.oneOf[5].type,parentSchema:schema51.oneOf[5],data};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
 }
 errors++;
 }
@@ -2172,12 +2187,12 @@ props0 = true;
 }
 }
 if(!valid0){
-const err61 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.oneOf,parentSchema:schema51,data};
+const err62 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema51.oneOf,parentSchema:schema51,data};
 if(vErrors === null){
-vErrors = [err61];
+vErrors = [err62];
 }
 else {
-vErrors.push(err61);
+vErrors.push(err62);
 }
 errors++;
 }
@@ -2387,15 +2402,15 @@ return errors === 0;
 }
 validate27.evaluated = {"dynamicProps":true,"dynamicItems":true};
 
-const schema65 = scenarioSchema["$defs"]["flow"];
-const schema66 = scenarioSchema["$defs"]["flowItem"];
-const schema91 = scenarioSchema["$defs"]["think"];
-const schema69 = scenarioSchema["$defs"]["expression"];
-const schema67 = scenarioSchema["$defs"]["step"];
-const schema85 = scenarioSchema["$defs"]["sqlQuery"];
-const schema89 = scenarioSchema["$defs"]["jmeterPlan"];
-const schema77 = scenarioSchema["$defs"]["httpRequest"];
-const schema78 = scenarioSchema["$defs"]["template"];
+const schema66 = scenarioSchema["$defs"]["flow"];
+const schema67 = scenarioSchema["$defs"]["flowItem"];
+const schema93 = scenarioSchema["$defs"]["think"];
+const schema70 = scenarioSchema["$defs"]["expression"];
+const schema68 = scenarioSchema["$defs"]["step"];
+const schema87 = scenarioSchema["$defs"]["sqlQuery"];
+const schema91 = scenarioSchema["$defs"]["jmeterPlan"];
+const schema79 = scenarioSchema["$defs"]["httpRequest"];
+const schema80 = scenarioSchema["$defs"]["template"];
 
 function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2413,7 +2428,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema77.oneOf[0].required,parentSchema:schema77.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema79.oneOf[0].required,parentSchema:schema79.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2431,7 +2446,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.post === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema77.oneOf[1].required,parentSchema:schema77.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema79.oneOf[1].required,parentSchema:schema79.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2454,7 +2469,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.put === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema77.oneOf[2].required,parentSchema:schema77.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema79.oneOf[2].required,parentSchema:schema79.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2477,7 +2492,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.patch === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema77.oneOf[3].required,parentSchema:schema77.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema79.oneOf[3].required,parentSchema:schema79.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2500,7 +2515,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.delete === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema77.oneOf[4].required,parentSchema:schema77.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema79.oneOf[4].required,parentSchema:schema79.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2523,7 +2538,7 @@ passing0 = 4;
 const _errs7 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.head === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema77.oneOf[5].required,parentSchema:schema77.oneOf[5],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema79.oneOf[5].required,parentSchema:schema79.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2546,7 +2561,7 @@ passing0 = 5;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.options === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema77.oneOf[6].required,parentSchema:schema77.oneOf[6],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema79.oneOf[6].required,parentSchema:schema79.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2573,7 +2588,7 @@ passing0 = 6;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema77.oneOf,parentSchema:schema77,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema79.oneOf,parentSchema:schema79,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2595,8 +2610,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema77.properties, key0))){
-const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema77,data};
+if(!(func1.call(schema79.properties, key0))){
+const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema79,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2609,7 +2624,7 @@ errors++;
 if(data.get !== undefined){
 let data0 = data.get;
 if(typeof data0 !== "string"){
-const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data0};
+const err9 = {instancePath:instancePath+"/get",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2622,7 +2637,7 @@ errors++;
 if(data.post !== undefined){
 let data1 = data.post;
 if(typeof data1 !== "string"){
-const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data1};
+const err10 = {instancePath:instancePath+"/post",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2635,7 +2650,7 @@ errors++;
 if(data.put !== undefined){
 let data2 = data.put;
 if(typeof data2 !== "string"){
-const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data2};
+const err11 = {instancePath:instancePath+"/put",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2648,7 +2663,7 @@ errors++;
 if(data.patch !== undefined){
 let data3 = data.patch;
 if(typeof data3 !== "string"){
-const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data3};
+const err12 = {instancePath:instancePath+"/patch",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2661,7 +2676,7 @@ errors++;
 if(data.delete !== undefined){
 let data4 = data.delete;
 if(typeof data4 !== "string"){
-const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data4};
+const err13 = {instancePath:instancePath+"/delete",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2674,7 +2689,7 @@ errors++;
 if(data.head !== undefined){
 let data5 = data.head;
 if(typeof data5 !== "string"){
-const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data5};
+const err14 = {instancePath:instancePath+"/head",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2687,7 +2702,7 @@ errors++;
 if(data.options !== undefined){
 let data6 = data.options;
 if(typeof data6 !== "string"){
-const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.type,parentSchema:schema78,data:data6};
+const err15 = {instancePath:instancePath+"/options",schemaPath:"#/$defs/template/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.type,parentSchema:schema80,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2703,7 +2718,7 @@ if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key1 in data7){
 let data8 = data7[key1];
 if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.headers.additionalProperties.type,parentSchema:schema77.properties.headers.additionalProperties,data:data8};
+const err16 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.headers.additionalProperties.type,parentSchema:schema79.properties.headers.additionalProperties,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2715,7 +2730,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.headers.type,parentSchema:schema77.properties.headers,data:data7};
+const err17 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.properties.headers.type,parentSchema:schema79.properties.headers,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2731,7 +2746,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key2 in data9){
 let data10 = data9[key2];
 if(((typeof data10 !== "string") && (!((typeof data10 == "number") && (isFinite(data10))))) && (typeof data10 !== "boolean")){
-const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema77.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.query.additionalProperties.type,parentSchema:schema77.properties.query.additionalProperties,data:data10};
+const err18 = {instancePath:instancePath+"/query/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/query/additionalProperties/type",keyword:"type",params:{type: schema79.properties.query.additionalProperties.type},message:"must be string,number,boolean",schema:schema79.properties.query.additionalProperties.type,parentSchema:schema79.properties.query.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2743,7 +2758,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.query.type,parentSchema:schema77.properties.query,data:data9};
+const err19 = {instancePath:instancePath+"/query",schemaPath:"#/properties/query/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.properties.query.type,parentSchema:schema79.properties.query,data:data9};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2756,7 +2771,7 @@ errors++;
 if(data.body !== undefined){
 let data11 = data.body;
 if(typeof data11 !== "string"){
-const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema77.properties.body.type,parentSchema:schema77.properties.body,data:data11};
+const err20 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.body.type,parentSchema:schema79.properties.body,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2772,7 +2787,7 @@ if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key3 in data12){
 let data13 = data12[key3];
 if(((typeof data13 !== "string") && (!((typeof data13 == "number") && (isFinite(data13))))) && (typeof data13 !== "boolean")){
-const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema77.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema77.properties.form.additionalProperties.type,parentSchema:schema77.properties.form.additionalProperties,data:data13};
+const err21 = {instancePath:instancePath+"/form/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/form/additionalProperties/type",keyword:"type",params:{type: schema79.properties.form.additionalProperties.type},message:"must be string,number,boolean",schema:schema79.properties.form.additionalProperties.type,parentSchema:schema79.properties.form.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2784,7 +2799,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.properties.form.type,parentSchema:schema77.properties.form,data:data12};
+const err22 = {instancePath:instancePath+"/form",schemaPath:"#/properties/form/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.properties.form.type,parentSchema:schema79.properties.form,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2796,7 +2811,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema77.type,parentSchema:schema77,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.type,parentSchema:schema79,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2810,7 +2825,7 @@ return errors === 0;
 }
 validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = scenarioSchema["$defs"]["githubRequest"];
+const schema88 = scenarioSchema["$defs"]["githubRequest"];
 
 function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2824,7 +2839,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.request === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema86.required,parentSchema:schema86,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "request"},message:"must have required property '"+"request"+"'",schema:schema88.required,parentSchema:schema88,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2834,8 +2849,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema86.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema86,data};
+if(!(func1.call(schema88.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema88,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2849,7 +2864,7 @@ if(data.request !== undefined){
 let data0 = data.request;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema86.properties.request,data:data0};
+const err2 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema88.properties.request,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2860,7 +2875,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.request.type,parentSchema:schema86.properties.request,data:data0};
+const err3 = {instancePath:instancePath+"/request",schemaPath:"#/properties/request/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema88.properties.request.type,parentSchema:schema88.properties.request,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2875,7 +2890,7 @@ let data1 = data.params;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 }
 else {
-const err4 = {instancePath:instancePath+"/params",schemaPath:"#/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.properties.params.type,parentSchema:schema86.properties.params,data:data1};
+const err4 = {instancePath:instancePath+"/params",schemaPath:"#/properties/params/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.properties.params.type,parentSchema:schema88.properties.params,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2888,7 +2903,7 @@ errors++;
 if(data.token !== undefined){
 let data2 = data.token;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.token.type,parentSchema:schema86.properties.token,data:data2};
+const err5 = {instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema88.properties.token.type,parentSchema:schema88.properties.token,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2901,7 +2916,7 @@ errors++;
 if(data.api !== undefined){
 let data3 = data.api;
 if(typeof data3 !== "string"){
-const err6 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.properties.api.type,parentSchema:schema86.properties.api,data:data3};
+const err6 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema88.properties.api.type,parentSchema:schema88.properties.api,data:data3};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2914,7 +2929,7 @@ errors++;
 if(data.conditional !== undefined){
 let data4 = data.conditional;
 if(typeof data4 !== "boolean"){
-const err7 = {instancePath:instancePath+"/conditional",schemaPath:"#/properties/conditional/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.conditional.type,parentSchema:schema86.properties.conditional,data:data4};
+const err7 = {instancePath:instancePath+"/conditional",schemaPath:"#/properties/conditional/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema88.properties.conditional.type,parentSchema:schema88.properties.conditional,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2927,7 +2942,7 @@ errors++;
 if(data.respect_limits !== undefined){
 let data5 = data.respect_limits;
 if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/respect_limits",schemaPath:"#/properties/respect_limits/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema86.properties.respect_limits.type,parentSchema:schema86.properties.respect_limits,data:data5};
+const err8 = {instancePath:instancePath+"/respect_limits",schemaPath:"#/properties/respect_limits/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema88.properties.respect_limits.type,parentSchema:schema88.properties.respect_limits,data:data5};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2940,7 +2955,7 @@ errors++;
 if(data.concurrency !== undefined){
 let data6 = data.concurrency;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err9 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.concurrency.type,parentSchema:schema86.properties.concurrency,data:data6};
+const err9 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.concurrency.type,parentSchema:schema88.properties.concurrency,data:data6};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2951,7 +2966,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 1 || isNaN(data6)){
-const err10 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema86.properties.concurrency,data:data6};
+const err10 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema88.properties.concurrency,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2990,7 +3005,7 @@ errors++;
 if(data.retries !== undefined){
 let data8 = data.retries;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err13 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema86.properties.retries.type,parentSchema:schema86.properties.retries,data:data8};
+const err13 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.retries.type,parentSchema:schema88.properties.retries,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3001,7 +3016,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 < 0 || isNaN(data8)){
-const err14 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema86.properties.retries,data:data8};
+const err14 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema88.properties.retries,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3039,7 +3054,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema86.type,parentSchema:schema86,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.type,parentSchema:schema88,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3070,7 +3085,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema68.oneOf[0].required,parentSchema:schema68.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3088,7 +3103,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema68.oneOf[1].required,parentSchema:schema68.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3111,7 +3126,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema68.oneOf[2].required,parentSchema:schema68.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3134,7 +3149,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema68.oneOf[3].required,parentSchema:schema68.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3157,7 +3172,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema68.oneOf[4].required,parentSchema:schema68.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3182,7 +3197,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema68.oneOf,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3204,8 +3219,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema67.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+if(!(func1.call(schema68.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3219,7 +3234,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3230,7 +3245,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.name.type,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3269,7 +3284,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema68.properties.tags.propertyNames,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3282,7 +3297,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.tags.additionalProperties.type,parentSchema:schema68.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3294,7 +3309,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.tags.type,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3308,7 +3323,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3319,7 +3334,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3337,7 +3352,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3348,7 +3363,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3365,7 +3380,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3379,7 +3394,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3390,7 +3405,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3402,7 +3417,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.expect.oneOf[1].type,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3423,7 +3438,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema68.properties.expect.oneOf,parentSchema:schema68.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3473,7 +3488,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema68.properties.capture.propertyNames,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3485,9 +3500,13 @@ errors++;
 }
 for(const key4 in data6){
 let data7 = data6[key4];
+const _errs38 = errors;
+let valid14 = false;
+let passing2 = null;
+const _errs39 = errors;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3498,7 +3517,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3507,10 +3526,15 @@ vErrors.push(err27);
 }
 errors++;
 }
+var _valid2 = _errs39 === errors;
+if(_valid2){
+valid14 = true;
+passing2 = 0;
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
+const _errs42 = errors;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.expr === undefined){
+const err28 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema68.properties.capture.additionalProperties.oneOf[1].required,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3519,12 +3543,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-if(data.timeout !== undefined){
-let data8 = data.timeout;
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err29 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data8};
+for(const key5 in data7){
+if(!((key5 === "expr") || (key5 === "required"))){
+const err29 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3534,8 +3555,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-else {
-const err30 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data8};
+if(data7.expr !== undefined){
+let data8 = data7.expr;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err30 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3545,14 +3569,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data.retry !== undefined){
-let data9 = data.retry;
-const _errs44 = errors;
-let valid16 = false;
-let passing2 = null;
-const _errs45 = errors;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+else {
+const err31 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3561,9 +3579,11 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+}
+if(data7.required !== undefined){
+let data9 = data7.required;
+if(typeof data9 !== "boolean"){
+const err32 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/capture/additionalProperties/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema68.properties.capture.additionalProperties.oneOf[1].properties.required.type,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1].properties.required,data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3573,15 +3593,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-var _valid2 = _errs45 === errors;
-if(_valid2){
-valid16 = true;
-passing2 = 0;
 }
-const _errs47 = errors;
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+else {
+const err33 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.additionalProperties.oneOf[1].type,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3590,9 +3604,19 @@ vErrors.push(err33);
 }
 errors++;
 }
-for(const key5 in data9){
-if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+var _valid2 = _errs42 === errors;
+if(_valid2 && valid14){
+valid14 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid14 = true;
+passing2 = 1;
+}
+}
+if(!valid14){
+const err34 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema68.properties.capture.additionalProperties.oneOf,parentSchema:schema68.properties.capture.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3601,11 +3625,21 @@ vErrors.push(err34);
 }
 errors++;
 }
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
 }
-if(data9.attempts !== undefined){
-let data10 = data9.attempts;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.type,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3614,9 +3648,12 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+}
+if(data.timeout !== undefined){
+let data10 = data.timeout;
+if(typeof data10 === "string"){
+if(!pattern6.test(data10)){
+const err36 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3626,12 +3663,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
-if(data9.backoff !== undefined){
-let data11 = data9.backoff;
-if(typeof data11 === "string"){
-if(!pattern6.test(data11)){
-const err37 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data11};
+else {
+const err37 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3641,8 +3674,14 @@ vErrors.push(err37);
 errors++;
 }
 }
-else {
-const err38 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data11};
+if(data.retry !== undefined){
+let data11 = data.retry;
+const _errs54 = errors;
+let valid19 = false;
+let passing3 = null;
+const _errs55 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err38 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[0].type,parentSchema:schema68.properties.retry.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3651,12 +3690,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data9.on !== undefined){
-let data12 = data9.on;
-if(typeof data12 === "string"){
-if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 1 || isNaN(data11)){
+const err39 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3666,8 +3702,15 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
+var _valid3 = _errs55 === errors;
+if(_valid3){
+valid19 = true;
+passing3 = 0;
+}
+const _errs57 = errors;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.attempts === undefined){
+const err40 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema68.properties.retry.oneOf[1].required,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3676,10 +3719,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+for(const key6 in data11){
+if(!(((key6 === "attempts") || (key6 === "backoff")) || (key6 === "on"))){
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3688,19 +3730,11 @@ vErrors.push(err41);
 }
 errors++;
 }
-var _valid2 = _errs47 === errors;
-if(_valid2 && valid16){
-valid16 = false;
-passing2 = [passing2, 1];
 }
-else {
-if(_valid2){
-valid16 = true;
-passing2 = 1;
-}
-}
-if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
+if(data11.attempts !== undefined){
+let data12 = data11.attempts;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err42 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data12};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3709,11 +3743,106 @@ vErrors.push(err42);
 }
 errors++;
 }
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 < 1 || isNaN(data12)){
+const err43 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data12};
+if(vErrors === null){
+vErrors = [err43];
+}
 else {
-errors = _errs44;
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+if(data11.backoff !== undefined){
+let data13 = data11.backoff;
+if(typeof data13 === "string"){
+if(!pattern6.test(data13)){
+const err44 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data13};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data13};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data11.on !== undefined){
+let data14 = data11.on;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err46 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data14};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data14};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.retry.oneOf[1].type,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+var _valid3 = _errs57 === errors;
+if(_valid3 && valid19){
+valid19 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid19 = true;
+passing3 = 1;
+}
+}
+if(!valid19){
+const err49 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema68.properties.retry.oneOf,parentSchema:schema68.properties.retry,data:data11};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+else {
+errors = _errs54;
 if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
+if(_errs54){
+vErrors.length = _errs54;
 }
 else {
 vErrors = null;
@@ -3728,101 +3857,10 @@ errors = vErrors.length;
 }
 }
 if(data.sql !== undefined){
-let data14 = data.sql;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-for(const key6 in data14){
-if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-if(data14.query !== undefined){
-let data15 = data14.query;
-if(typeof data15 === "string"){
-if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-}
-if(data14.params !== undefined){
-let data16 = data14.params;
-if(Array.isArray(data16)){
-const len1 = data16.length;
-for(let i1=0; i1<len1; i1++){
-let data17 = data16[i1];
-if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data14.db !== undefined){
-let data18 = data14.db;
-if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-if(data14.explain !== undefined){
-let data19 = data14.explain;
-if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
-const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
+let data16 = data.sql;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.query === undefined){
+const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema87.required,parentSchema:schema87,data:data16};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3831,15 +3869,106 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+for(const key7 in data16){
+if(!((((key7 === "query") || (key7 === "params")) || (key7 === "db")) || (key7 === "explain"))){
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data16};
 if(vErrors === null){
 vErrors = [err51];
 }
 else {
 vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data16.query !== undefined){
+let data17 = data16.query;
+if(typeof data17 === "string"){
+if(func2(data17) < 1){
+const err52 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.query,data:data17};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.query.type,parentSchema:schema87.properties.query,data:data17};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data16.params !== undefined){
+let data18 = data16.params;
+if(Array.isArray(data18)){
+const len1 = data18.length;
+for(let i1=0; i1<len1; i1++){
+let data19 = data18[i1];
+if((((typeof data19 !== "string") && (!((typeof data19 == "number") && (isFinite(data19))))) && (typeof data19 !== "boolean")) && (data19 !== null)){
+const err54 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema87.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema87.properties.params.items.type,parentSchema:schema87.properties.params.items,data:data19};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema87.properties.params.type,parentSchema:schema87.properties.params,data:data18};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data16.db !== undefined){
+let data20 = data16.db;
+if(typeof data20 !== "string"){
+const err56 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.db.type,parentSchema:schema87.properties.db,data:data20};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data16.explain !== undefined){
+let data21 = data16.explain;
+if(!(((data21 === true) || (data21 === false)) || (data21 === "analyze"))){
+const err57 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema87.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema87.properties.explain.enum,parentSchema:schema87.properties.explain,data:data21};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data16};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
 }
 errors++;
 }
@@ -3851,99 +3980,10 @@ errors = vErrors.length;
 }
 }
 if(data.jmeter !== undefined){
-let data21 = data.jmeter;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.plan === undefined){
-const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-for(const key7 in data21){
-if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
-const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-if(data21.plan !== undefined){
-let data22 = data21.plan;
-if(typeof data22 === "string"){
-if(func2(data22) < 1){
-const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-else {
-const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-if(data21.properties !== undefined){
-let data23 = data21.properties;
+let data23 = data.jmeter;
 if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key8 in data23){
-let data24 = data23[key8];
-if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
-const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-if(data21.jmeter !== undefined){
-let data25 = data21.jmeter;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-else {
-const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
+if(data23.plan === undefined){
+const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema91.required,parentSchema:schema91,data:data23};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3952,10 +3992,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-}
-else {
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+for(const key8 in data23){
+if(!(((key8 === "plan") || (key8 === "properties")) || (key8 === "jmeter"))){
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data23};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3965,11 +4004,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data26 = data.use;
-if(typeof data26 === "string"){
-if(!pattern4.test(data26)){
-const err61 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data26};
+if(data23.plan !== undefined){
+let data24 = data23.plan;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.plan,data:data24};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3980,7 +4019,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data26};
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.plan.type,parentSchema:schema91.properties.plan,data:data24};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3990,12 +4029,13 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data27 = data.with;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-}
-else {
-const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+if(data23.properties !== undefined){
+let data25 = data23.properties;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key9 in data25){
+let data26 = data25[key9];
+if(((typeof data26 !== "string") && (!((typeof data26 == "number") && (isFinite(data26))))) && (typeof data26 !== "boolean")){
+const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema91.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema91.properties.properties.additionalProperties.type,parentSchema:schema91.properties.properties.additionalProperties,data:data26};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4007,7 +4047,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.properties.type,parentSchema:schema91.properties.properties,data:data25};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4016,12 +4056,101 @@ vErrors.push(err64);
 }
 errors++;
 }
+}
+if(data23.jmeter !== undefined){
+let data27 = data23.jmeter;
+if(typeof data27 === "string"){
+if(func2(data27) < 1){
+const err65 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.jmeter,data:data27};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.jmeter.type,parentSchema:schema91.properties.jmeter,data:data27};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data23};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data.use !== undefined){
+let data28 = data.use;
+if(typeof data28 === "string"){
+if(!pattern4.test(data28)){
+const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data28};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data28};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.with !== undefined){
+let data29 = data.with;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+}
+else {
+const err70 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.with.type,parentSchema:schema68.properties.with,data:data29};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
 validate36.errors = vErrors;
 return errors === 0;
 }
 validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const pattern34 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
+const pattern35 = new RegExp("^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$", "u");
 const func0 = require("ajv/dist/runtime/equal").default;
 const wrapper0 = {validate: validate34};
 
@@ -4052,7 +4181,7 @@ var props0 = true;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema66.oneOf[1].required,parentSchema:schema66.oneOf[1],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4063,7 +4192,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4076,8 +4205,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern34.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
+if(!pattern35.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema93,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4088,7 +4217,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.type,parentSchema:schema93,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4100,7 +4229,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[1].type,parentSchema:schema66.oneOf[1],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[1].type,parentSchema:schema67.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4125,7 +4254,7 @@ props0 = true;
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
+const err5 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4135,7 +4264,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.flow === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[2].required,parentSchema:schema66.oneOf[2],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4146,7 +4275,7 @@ errors++;
 }
 for(const key1 in data){
 if(!((key1 === "loop") || (key1 === "flow"))){
-const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2],data};
+const err7 = {instancePath,schemaPath:"#/oneOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4163,7 +4292,7 @@ let valid4 = false;
 let passing1 = null;
 const _errs13 = errors;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[0].type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4174,7 +4303,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[0],data:data1};
+const err9 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4196,7 +4325,7 @@ let passing2 = null;
 const _errs18 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.count === undefined){
-const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
+const err10 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4214,7 +4343,7 @@ passing2 = 0;
 const _errs19 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 if(data1.while === undefined){
-const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
+const err11 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4236,7 +4365,7 @@ passing2 = 1;
 }
 }
 if(!valid5){
-const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err12 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.oneOf[2].properties.loop.oneOf[1].oneOf,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4259,7 +4388,7 @@ vErrors = null;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key2 in data1){
 if(!(((key2 === "count") || (key2 === "while")) || (key2 === "max"))){
-const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err13 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4272,7 +4401,7 @@ errors++;
 if(data1.count !== undefined){
 let data2 = data1.count;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err14 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count.type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4283,7 +4412,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
+const err15 = {instancePath:instancePath+"/loop/count",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.count,data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4298,7 +4427,7 @@ if(data1.while !== undefined){
 let data3 = data1.while;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err16 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4309,7 +4438,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err17 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4322,7 +4451,7 @@ errors++;
 if(data1.max !== undefined){
 let data4 = data1.max;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err18 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max.type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4333,7 +4462,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
+const err19 = {instancePath:instancePath+"/loop/max",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1].properties.max,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4346,7 +4475,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema66.oneOf[2].properties.loop.oneOf[1],data:data1};
+const err20 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[2].properties.loop.oneOf[1].type,parentSchema:schema67.oneOf[2].properties.loop.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4367,7 +4496,7 @@ passing1 = 1;
 }
 }
 if(!valid4){
-const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema66.oneOf[2].properties.loop.oneOf,parentSchema:schema66.oneOf[2].properties.loop,data:data1};
+const err21 = {instancePath:instancePath+"/loop",schemaPath:"#/oneOf/2/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.oneOf[2].properties.loop.oneOf,parentSchema:schema67.oneOf[2].properties.loop,data:data1};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4396,7 +4525,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[2].type,parentSchema:schema66.oneOf[2],data};
+const err22 = {instancePath,schemaPath:"#/oneOf/2/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[2].type,parentSchema:schema67.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4421,7 +4550,7 @@ props0 = true;
 const _errs29 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
+const err23 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4431,7 +4560,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data.if === undefined){
-const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema66.oneOf[3].required,parentSchema:schema66.oneOf[3],data};
+const err24 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4442,7 +4571,7 @@ errors++;
 }
 for(const key3 in data){
 if(!(((key3 === "if") || (key3 === "then")) || (key3 === "else"))){
-const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[3],data};
+const err25 = {instancePath,schemaPath:"#/oneOf/3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4456,7 +4585,7 @@ if(data.if !== undefined){
 let data6 = data.if;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data6};
+const err26 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4467,7 +4596,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data6};
+const err27 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4491,7 +4620,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[3].type,parentSchema:schema66.oneOf[3],data};
+const err28 = {instancePath,schemaPath:"#/oneOf/3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[3].type,parentSchema:schema67.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4516,7 +4645,7 @@ props0 = true;
 const _errs37 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema66.oneOf[4].required,parentSchema:schema66.oneOf[4],data};
+const err29 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4527,7 +4656,7 @@ errors++;
 }
 for(const key4 in data){
 if(!(key4 === "parallel")){
-const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[4],data};
+const err30 = {instancePath,schemaPath:"#/oneOf/4/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4545,7 +4674,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[4].type,parentSchema:schema66.oneOf[4],data};
+const err31 = {instancePath,schemaPath:"#/oneOf/4/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[4].type,parentSchema:schema67.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4570,7 +4699,7 @@ props0 = true;
 const _errs41 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
+const err32 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema67.oneOf[5].required,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4580,7 +4709,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data.flow === undefined){
-const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[5].required,parentSchema:schema66.oneOf[5],data};
+const err33 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[5].required,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4591,7 +4720,7 @@ errors++;
 }
 for(const key5 in data){
 if(!((key5 === "group") || (key5 === "flow"))){
-const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[5],data};
+const err34 = {instancePath,schemaPath:"#/oneOf/5/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4634,7 +4763,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[5].type,parentSchema:schema66.oneOf[5],data};
+const err37 = {instancePath,schemaPath:"#/oneOf/5/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[5].type,parentSchema:schema67.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4659,7 +4788,7 @@ props0 = true;
 const _errs48 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err38 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+const err38 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema67.oneOf[6].required,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4669,7 +4798,7 @@ vErrors.push(err38);
 errors++;
 }
 if(data.flow === undefined){
-const err39 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema66.oneOf[6].required,parentSchema:schema66.oneOf[6],data};
+const err39 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema67.oneOf[6].required,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4680,7 +4809,7 @@ errors++;
 }
 for(const key6 in data){
 if(!(((((key6 === "transaction") || (key6 === "isolation")) || (key6 === "db")) || (key6 === "retry")) || (key6 === "flow"))){
-const err40 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6],data};
+const err40 = {instancePath,schemaPath:"#/oneOf/6/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4718,7 +4847,7 @@ errors++;
 if(data.isolation !== undefined){
 let data13 = data.isolation;
 if(!(((data13 === "read_committed") || (data13 === "repeatable_read")) || (data13 === "serializable"))){
-const err43 = {instancePath:instancePath+"/isolation",schemaPath:"#/oneOf/6/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.isolation.enum,parentSchema:schema66.oneOf[6].properties.isolation,data:data13};
+const err43 = {instancePath:instancePath+"/isolation",schemaPath:"#/oneOf/6/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema67.oneOf[6].properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema67.oneOf[6].properties.isolation.enum,parentSchema:schema67.oneOf[6].properties.isolation,data:data13};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4732,7 +4861,7 @@ if(data.db !== undefined){
 let data14 = data.db;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err44 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+const err44 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.oneOf[6].properties.db,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4743,7 +4872,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.oneOf[6].properties.db.type,parentSchema:schema66.oneOf[6].properties.db,data:data14};
+const err45 = {instancePath:instancePath+"/db",schemaPath:"#/oneOf/6/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.oneOf[6].properties.db.type,parentSchema:schema67.oneOf[6].properties.db,data:data14};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4758,7 +4887,7 @@ let data15 = data.retry;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key7 in data15){
 if(!(((key7 === "attempts") || (key7 === "backoff")) || (key7 === "on"))){
-const err46 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+const err46 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema67.oneOf[6].properties.retry,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4771,7 +4900,7 @@ errors++;
 if(data15.attempts !== undefined){
 let data16 = data15.attempts;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err47 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.oneOf[6].properties.retry.properties.attempts.type,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+const err47 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.oneOf[6].properties.retry.properties.attempts.type,parentSchema:schema67.oneOf[6].properties.retry.properties.attempts,data:data16};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4782,7 +4911,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 < 1 || isNaN(data16)){
-const err48 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.attempts,data:data16};
+const err48 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/oneOf/6/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.oneOf[6].properties.retry.properties.attempts,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4822,7 +4951,7 @@ if(data15.on !== undefined){
 let data18 = data15.on;
 if(Array.isArray(data18)){
 if(data18.length < 1){
-const err51 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err51 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4835,7 +4964,7 @@ const len0 = data18.length;
 for(let i0=0; i0<len0; i0++){
 let data19 = data18[i0];
 if(!((data19 === "deadlock") || (data19 === "serialization_failure"))){
-const err52 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/oneOf/6/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema66.oneOf[6].properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema66.oneOf[6].properties.retry.properties.on.items.enum,parentSchema:schema66.oneOf[6].properties.retry.properties.on.items,data:data19};
+const err52 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/oneOf/6/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema67.oneOf[6].properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema67.oneOf[6].properties.retry.properties.on.items.enum,parentSchema:schema67.oneOf[6].properties.retry.properties.on.items,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4852,7 +4981,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data18[i1], data18[j0])){
-const err53 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err53 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4867,7 +4996,7 @@ break outer0;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.oneOf[6].properties.retry.properties.on.type,parentSchema:schema66.oneOf[6].properties.retry.properties.on,data:data18};
+const err54 = {instancePath:instancePath+"/retry/on",schemaPath:"#/oneOf/6/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.oneOf[6].properties.retry.properties.on.type,parentSchema:schema67.oneOf[6].properties.retry.properties.on,data:data18};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4879,7 +5008,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].properties.retry.type,parentSchema:schema66.oneOf[6].properties.retry,data:data15};
+const err55 = {instancePath:instancePath+"/retry",schemaPath:"#/oneOf/6/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[6].properties.retry.type,parentSchema:schema67.oneOf[6].properties.retry,data:data15};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4897,7 +5026,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err56 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.oneOf[6].type,parentSchema:schema66.oneOf[6],data};
+const err56 = {instancePath,schemaPath:"#/oneOf/6/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.oneOf[6].type,parentSchema:schema67.oneOf[6],data};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4926,7 +5055,7 @@ props0 = true;
 }
 }
 if(!valid0){
-const err57 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema66.oneOf,parentSchema:schema66,data};
+const err57 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4965,7 +5094,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema65,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4983,7 +5112,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.type,parentSchema:schema65,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4997,7 +5126,7 @@ return errors === 0;
 }
 validate34.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema97 = scenarioSchema["$defs"]["workload"];
+const schema100 = scenarioSchema["$defs"]["workload"];
 
 function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5011,7 +5140,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema97.required,parentSchema:schema97,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema100.required,parentSchema:schema100,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5021,7 +5150,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.load === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema97.required,parentSchema:schema97,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "load"},message:"must have required property '"+"load"+"'",schema:schema100.required,parentSchema:schema100,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5031,7 +5160,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.flow === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema97.required,parentSchema:schema97,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema100.required,parentSchema:schema100,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5041,8 +5170,8 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(((((key0 === "name") || (key0 === "description")) || (key0 === "load")) || (key0 === "flow")) || (key0 === "start_after"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema97,data};
+if(!((((((key0 === "name") || (key0 === "description")) || (key0 === "load")) || (key0 === "flow")) || (key0 === "start_after")) || (key0 === "warmup"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema100,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5080,7 +5209,7 @@ errors++;
 if(data.description !== undefined){
 let data1 = data.description;
 if(typeof data1 !== "string"){
-const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema97.properties.description.type,parentSchema:schema97.properties.description,data:data1};
+const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema100.properties.description.type,parentSchema:schema100.properties.description,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5127,9 +5256,11 @@ vErrors.push(err8);
 errors++;
 }
 }
-}
-else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema97.type,parentSchema:schema97,data};
+if(data.warmup !== undefined){
+let data5 = data.warmup;
+if(typeof data5 === "string"){
+if(!pattern6.test(data5)){
+const err9 = {instancePath:instancePath+"/warmup",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5138,12 +5269,35 @@ vErrors.push(err9);
 }
 errors++;
 }
+}
+else {
+const err10 = {instancePath:instancePath+"/warmup",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema100.type,parentSchema:schema100,data};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
 validate44.errors = vErrors;
 return errors === 0;
 }
 validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema100 = scenarioSchema["$defs"]["threshold"];
+const schema104 = scenarioSchema["$defs"]["threshold"];
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5161,7 +5315,7 @@ let passing0 = null;
 const _errs1 = errors;
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5172,7 +5326,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5189,7 +5343,7 @@ passing0 = 0;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema100.oneOf[1].required,parentSchema:schema100.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema104.oneOf[1].required,parentSchema:schema104.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5200,7 +5354,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema100.oneOf[1],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5214,7 +5368,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err4 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5225,7 +5379,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err5 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5238,7 +5392,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema100.oneOf[1].properties.abort.type,parentSchema:schema100.oneOf[1].properties.abort,data:data1};
+const err6 = {instancePath:instancePath+"/abort",schemaPath:"#/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.oneOf[1].properties.abort.type,parentSchema:schema104.oneOf[1].properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5276,7 +5430,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema100.oneOf[1].properties.description.type,parentSchema:schema100.oneOf[1].properties.description,data:data3};
+const err9 = {instancePath:instancePath+"/description",schemaPath:"#/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.oneOf[1].properties.description.type,parentSchema:schema104.oneOf[1].properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5288,7 +5442,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema100.oneOf[1].type,parentSchema:schema100.oneOf[1],data};
+const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.oneOf[1].type,parentSchema:schema104.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5310,7 +5464,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema100.oneOf,parentSchema:schema100,data};
+const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.oneOf,parentSchema:schema104,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5336,9 +5490,9 @@ return errors === 0;
 }
 validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema104 = scenarioSchema["$defs"]["monitor"];
-const schema110 = scenarioSchema["$defs"]["sizeRate"];
-const pattern44 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const schema108 = scenarioSchema["$defs"]["monitor"];
+const schema114 = scenarioSchema["$defs"]["sizeRate"];
+const pattern47 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5353,7 +5507,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema108,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5394,7 +5548,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.processes.type,parentSchema:schema104.properties.processes,data:data0};
+const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema108.properties.processes.type,parentSchema:schema108.properties.processes,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5441,7 +5595,7 @@ let passing0 = null;
 const _errs14 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5452,7 +5606,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5469,7 +5623,7 @@ passing0 = 0;
 const _errs17 = errors;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.expr === undefined){
-const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema104.properties.alerts.items.oneOf[1].required,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
+const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema108.properties.alerts.items.oneOf[1].required,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5480,7 +5634,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!((key1 === "expr") || (key1 === "abort"))){
-const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
+const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5494,7 +5648,7 @@ if(data4.expr !== undefined){
 let data5 = data4.expr;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5505,7 +5659,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5518,7 +5672,7 @@ errors++;
 if(data4.abort !== undefined){
 let data6 = data4.abort;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema104.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema104.properties.alerts.items.oneOf[1].properties.abort,data:data6};
+const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema108.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema108.properties.alerts.items.oneOf[1].properties.abort,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5530,7 +5684,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.alerts.items.oneOf[1].type,parentSchema:schema104.properties.alerts.items.oneOf[1],data:data4};
+const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.properties.alerts.items.oneOf[1].type,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5551,7 +5705,7 @@ passing0 = 1;
 }
 }
 if(!valid7){
-const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.properties.alerts.items.oneOf,parentSchema:schema104.properties.alerts.items,data:data4};
+const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema108.properties.alerts.items.oneOf,parentSchema:schema108.properties.alerts.items,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5574,7 +5728,7 @@ vErrors = null;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema104.properties.alerts.type,parentSchema:schema104.properties.alerts,data:data3};
+const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema108.properties.alerts.type,parentSchema:schema108.properties.alerts,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5588,7 +5742,7 @@ if(data.leak !== undefined){
 let data7 = data.leak;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.max_growth === undefined){
-const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema104.properties.leak.required,parentSchema:schema104.properties.leak,data:data7};
+const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema108.properties.leak.required,parentSchema:schema108.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5599,7 +5753,7 @@ errors++;
 }
 for(const key2 in data7){
 if(!((key2 === "window") || (key2 === "max_growth"))){
-const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.leak,data:data7};
+const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema108.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5637,8 +5791,8 @@ errors++;
 if(data7.max_growth !== undefined){
 let data9 = data7.max_growth;
 if(typeof data9 === "string"){
-if(!pattern44.test(data9)){
-const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema110,data:data9};
+if(!pattern47.test(data9)){
+const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema114,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5649,7 +5803,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema110.type,parentSchema:schema110,data:data9};
+const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.type,parentSchema:schema114,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5661,7 +5815,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.properties.leak.type,parentSchema:schema104.properties.leak,data:data7};
+const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.properties.leak.type,parentSchema:schema108.properties.leak,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5673,7 +5827,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.type,parentSchema:schema108,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5687,8 +5841,8 @@ return errors === 0;
 }
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema111 = scenarioSchema["$defs"]["report"];
-const schema112 = scenarioSchema["$defs"]["reportFormat"];
+const schema115 = scenarioSchema["$defs"]["report"];
+const schema116 = scenarioSchema["$defs"]["reportFormat"];
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5705,7 +5859,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data};
+const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5722,7 +5876,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema111.oneOf[1].required,parentSchema:schema111.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema115.oneOf[1].required,parentSchema:schema115.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5733,7 +5887,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema111.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5746,7 +5900,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data:data0};
+const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5760,7 +5914,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema111.oneOf[1].properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema115.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5771,7 +5925,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema111.oneOf[1].properties.path.type,parentSchema:schema111.oneOf[1].properties.path,data:data1};
+const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.oneOf[1].properties.path.type,parentSchema:schema115.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5783,7 +5937,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema111.oneOf[1].type,parentSchema:schema111.oneOf[1],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.oneOf[1].type,parentSchema:schema115.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5805,7 +5959,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema111.oneOf,parentSchema:schema111,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema115.oneOf,parentSchema:schema115,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6241,11 +6395,11 @@ vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.error
 errors = vErrors.length;
 }
 }
-if(data.workloads !== undefined){
-let data15 = data.workloads;
-if(Array.isArray(data15)){
-if(data15.length < 1){
-const err27 = {instancePath:instancePath+"/workloads",schemaPath:"#/properties/workloads/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.workloads,data:data15};
+if(data.warmup !== undefined){
+let data15 = data.warmup;
+if(typeof data15 === "string"){
+if(!pattern6.test(data15)){
+const err27 = {instancePath:instancePath+"/warmup",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data15};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6254,21 +6408,46 @@ vErrors.push(err27);
 }
 errors++;
 }
-const len1 = data15.length;
+}
+else {
+const err28 = {instancePath:instancePath+"/warmup",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data15};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.workloads !== undefined){
+let data16 = data.workloads;
+if(Array.isArray(data16)){
+if(data16.length < 1){
+const err29 = {instancePath:instancePath+"/workloads",schemaPath:"#/properties/workloads/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.workloads,data:data16};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+const len1 = data16.length;
 for(let i1=0; i1<len1; i1++){
-if(!(validate44(data15[i1], {instancePath:instancePath+"/workloads/" + i1,parentData:data15,parentDataProperty:i1,rootData,dynamicAnchors}))){
+if(!(validate44(data16[i1], {instancePath:instancePath+"/workloads/" + i1,parentData:data16,parentDataProperty:i1,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/workloads",schemaPath:"#/properties/workloads/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.workloads.type,parentSchema:schema31.properties.workloads,data:data15};
+const err30 = {instancePath:instancePath+"/workloads",schemaPath:"#/properties/workloads/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.workloads.type,parentSchema:schema31.properties.workloads,data:data16};
 if(vErrors === null){
-vErrors = [err28];
+vErrors = [err30];
 }
 else {
-vErrors.push(err28);
+vErrors.push(err30);
 }
 errors++;
 }
@@ -6286,23 +6465,23 @@ errors = vErrors.length;
 }
 }
 if(data.thresholds !== undefined){
-let data19 = data.thresholds;
-if(Array.isArray(data19)){
-const len2 = data19.length;
+let data20 = data.thresholds;
+if(Array.isArray(data20)){
+const len2 = data20.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate50(data19[i2], {instancePath:instancePath+"/thresholds/" + i2,parentData:data19,parentDataProperty:i2,rootData,dynamicAnchors}))){
+if(!(validate50(data20[i2], {instancePath:instancePath+"/thresholds/" + i2,parentData:data20,parentDataProperty:i2,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/thresholds",schemaPath:"#/properties/thresholds/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.thresholds.type,parentSchema:schema31.properties.thresholds,data:data19};
+const err31 = {instancePath:instancePath+"/thresholds",schemaPath:"#/properties/thresholds/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.thresholds.type,parentSchema:schema31.properties.thresholds,data:data20};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err31];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err31);
 }
 errors++;
 }
@@ -6314,46 +6493,18 @@ errors = vErrors.length;
 }
 }
 if(data.report !== undefined){
-let data22 = data.report;
-if(Array.isArray(data22)){
-const len3 = data22.length;
+let data23 = data.report;
+if(Array.isArray(data23)){
+const len3 = data23.length;
 for(let i3=0; i3<len3; i3++){
-if(!(validate54(data22[i3], {instancePath:instancePath+"/report/" + i3,parentData:data22,parentDataProperty:i3,rootData,dynamicAnchors}))){
+if(!(validate54(data23[i3], {instancePath:instancePath+"/report/" + i3,parentData:data23,parentDataProperty:i3,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/report",schemaPath:"#/properties/report/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.report.type,parentSchema:schema31.properties.report,data:data22};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-if(data.plugins !== undefined){
-let data24 = data.plugins;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key7 in data24){
-const _errs60 = errors;
-if(typeof key7 === "string"){
-if(!pattern4.test(key7)){
-const err31 = {instancePath:instancePath+"/plugins",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:key7,propertyName:key7};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-else {
-const err32 = {instancePath:instancePath+"/plugins",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key7,propertyName:key7};
+const err32 = {instancePath:instancePath+"/report",schemaPath:"#/properties/report/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.report.type,parentSchema:schema31.properties.report,data:data23};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -6362,9 +6513,15 @@ vErrors.push(err32);
 }
 errors++;
 }
-var valid21 = _errs60 === errors;
-if(!valid21){
-const err33 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema31.properties.plugins.propertyNames,parentSchema:schema31.properties.plugins,data:data24};
+}
+if(data.plugins !== undefined){
+let data25 = data.plugins;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key7 in data25){
+const _errs63 = errors;
+if(typeof key7 === "string"){
+if(!pattern4.test(key7)){
+const err33 = {instancePath:instancePath+"/plugins",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -6374,11 +6531,8 @@ vErrors.push(err33);
 errors++;
 }
 }
-for(const key8 in data24){
-let data25 = data24[key8];
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err34 = {instancePath:instancePath+"/plugins/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/plugins/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.plugins.additionalProperties,data:data25};
+else {
+const err34 = {instancePath:instancePath+"/plugins",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6387,9 +6541,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-else {
-const err35 = {instancePath:instancePath+"/plugins/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/plugins/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.plugins.additionalProperties.type,parentSchema:schema31.properties.plugins.additionalProperties,data:data25};
+var valid22 = _errs63 === errors;
+if(!valid22){
+const err35 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema31.properties.plugins.propertyNames,parentSchema:schema31.properties.plugins,data:data25};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6399,9 +6553,11 @@ vErrors.push(err35);
 errors++;
 }
 }
-}
-else {
-const err36 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.plugins.type,parentSchema:schema31.properties.plugins,data:data24};
+for(const key8 in data25){
+let data26 = data25[key8];
+if(typeof data26 === "string"){
+if(func2(data26) < 1){
+const err36 = {instancePath:instancePath+"/plugins/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/plugins/additionalProperties/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.plugins.additionalProperties,data:data26};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6411,14 +6567,37 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
 else {
-const err37 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+const err37 = {instancePath:instancePath+"/plugins/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/plugins/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.plugins.additionalProperties.type,parentSchema:schema31.properties.plugins.additionalProperties,data:data26};
 if(vErrors === null){
 vErrors = [err37];
 }
 else {
 vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/plugins",schemaPath:"#/properties/plugins/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.plugins.type,parentSchema:schema31.properties.plugins,data:data25};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.type,parentSchema:schema31,data};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
 }
 errors++;
 }
@@ -6428,7 +6607,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/0"] = validate56;
-const schema115 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
+const schema119 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6442,7 +6621,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.builtin === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema115.required,parentSchema:schema115,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6453,7 +6632,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "builtin") || (key0 === "port")) || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6466,7 +6645,7 @@ errors++;
 if(data.builtin !== undefined){
 let data0 = data.builtin;
 if(!((data0 === "demo-api") || (data0 === "github-mock"))){
-const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema115.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema115.properties.builtin.enum,parentSchema:schema115.properties.builtin,data:data0};
+const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema119.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema119.properties.builtin.enum,parentSchema:schema119.properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6479,7 +6658,7 @@ errors++;
 if(data.port !== undefined){
 let data1 = data.port;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema115.properties.port.type,parentSchema:schema115.properties.port,data:data1};
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.port.type,parentSchema:schema119.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6490,7 +6669,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65535 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema115.properties.port,data:data1};
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema119.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6500,7 +6679,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema115.properties.port,data:data1};
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema119.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6516,7 +6695,7 @@ let data2 = data.options;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.properties.options.type,parentSchema:schema115.properties.options,data:data2};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.options.type,parentSchema:schema119.properties.options,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6528,7 +6707,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.type,parentSchema:schema115,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6543,7 +6722,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/1"] = validate57;
-const schema116 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
+const schema120 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6557,7 +6736,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.command === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema116.required,parentSchema:schema116,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema120.required,parentSchema:schema120,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6568,7 +6747,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "cwd")) || (key0 === "env")) || (key0 === "ready")) || (key0 === "url")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema116,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema120,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6582,7 +6761,7 @@ if(data.command !== undefined){
 let data0 = data.command;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.command,data:data0};
+const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema120.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6593,7 +6772,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.command.type,parentSchema:schema116.properties.command,data:data0};
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.command.type,parentSchema:schema120.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6606,7 +6785,7 @@ errors++;
 if(data.cwd !== undefined){
 let data1 = data.cwd;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.cwd.type,parentSchema:schema116.properties.cwd,data:data1};
+const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.cwd.type,parentSchema:schema120.properties.cwd,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6622,7 +6801,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 let data3 = data2[key1];
 if(typeof data3 !== "string"){
-const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.env.additionalProperties.type,parentSchema:schema116.properties.env.additionalProperties,data:data3};
+const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.env.additionalProperties.type,parentSchema:schema120.properties.env.additionalProperties,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6634,7 +6813,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.properties.env.type,parentSchema:schema116.properties.env,data:data2};
+const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.properties.env.type,parentSchema:schema120.properties.env,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6648,7 +6827,7 @@ if(data.ready !== undefined){
 let data4 = data.ready;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema116.properties.ready,data:data4};
+const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema120.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6659,7 +6838,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.ready.type,parentSchema:schema116.properties.ready,data:data4};
+const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.ready.type,parentSchema:schema120.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6672,7 +6851,7 @@ errors++;
 if(data.url !== undefined){
 let data5 = data.url;
 if(typeof data5 !== "string"){
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema116.properties.url.type,parentSchema:schema116.properties.url,data:data5};
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.url.type,parentSchema:schema120.properties.url,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6709,7 +6888,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema116.type,parentSchema:schema116,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.type,parentSchema:schema120,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6724,7 +6903,7 @@ return errors === 0;
 validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/2"] = validate58;
-const schema118 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
+const schema122 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
 
 function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6738,7 +6917,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema118.required,parentSchema:schema118,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema122.required,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6749,7 +6928,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema118,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6763,7 +6942,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema118.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6774,7 +6953,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.properties.url.type,parentSchema:schema118.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.url.type,parentSchema:schema122.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6786,7 +6965,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema118.type,parentSchema:schema118,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6801,7 +6980,7 @@ return errors === 0;
 validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3"] = validate59;
-const schema119 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
+const schema123 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6815,7 +6994,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.postgres === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema119.required,parentSchema:schema119,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema123.required,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6826,7 +7005,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "postgres") || (key0 === "init")) || (key0 === "database")) || (key0 === "user")) || (key0 === "port")) || (key0 === "pool")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6843,7 +7022,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(data0 === "embedded")){
-const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema119.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema119.properties.postgres.oneOf[0].enum,parentSchema:schema119.properties.postgres.oneOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema123.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema123.properties.postgres.oneOf[0].enum,parentSchema:schema123.properties.postgres.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6860,7 +7039,7 @@ passing0 = 0;
 const _errs5 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.url === undefined){
-const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema119.properties.postgres.oneOf[1].required,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema123.properties.postgres.oneOf[1].required,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6871,7 +7050,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(key1 === "url")){
-const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6885,7 +7064,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(!pattern7.test(data1)){
-const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema119.properties.postgres.oneOf[1].properties.url,data:data1};
+const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema123.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6896,7 +7075,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema119.properties.postgres.oneOf[1].properties.url,data:data1};
+const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema123.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6908,7 +7087,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.postgres.oneOf[1].type,parentSchema:schema119.properties.postgres.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.properties.postgres.oneOf[1].type,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6929,7 +7108,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema119.properties.postgres.oneOf,parentSchema:schema119.properties.postgres,data:data0};
+const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema123.properties.postgres.oneOf,parentSchema:schema123.properties.postgres,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6954,7 +7133,7 @@ if(data.init !== undefined){
 let data2 = data.init;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.init,data:data2};
+const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6965,7 +7144,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.init.type,parentSchema:schema119.properties.init,data:data2};
+const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.init.type,parentSchema:schema123.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6979,7 +7158,7 @@ if(data.database !== undefined){
 let data3 = data.database;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.database,data:data3};
+const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6989,7 +7168,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.database,data:data3};
+const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7000,7 +7179,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.database.type,parentSchema:schema119.properties.database,data:data3};
+const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.database.type,parentSchema:schema123.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7014,7 +7193,7 @@ if(data.user !== undefined){
 let data4 = data.user;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.user,data:data4};
+const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7024,7 +7203,7 @@ vErrors.push(err14);
 errors++;
 }
 if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema119.properties.user,data:data4};
+const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -7035,7 +7214,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.user.type,parentSchema:schema119.properties.user,data:data4};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.user.type,parentSchema:schema123.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7048,7 +7227,7 @@ errors++;
 if(data.port !== undefined){
 let data5 = data.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.port.type,parentSchema:schema119.properties.port,data:data5};
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema123.properties.port.type,parentSchema:schema123.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7059,7 +7238,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema119.properties.port,data:data5};
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema123.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7069,7 +7248,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema119.properties.port,data:data5};
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema123.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7085,7 +7264,7 @@ let data6 = data.pool;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 if(!((((key2 === "max") || (key2 === "connect_timeout")) || (key2 === "statement_timeout")) || (key2 === "application_name"))){
-const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema119.properties.pool,data:data6};
+const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema123.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7098,7 +7277,7 @@ errors++;
 if(data6.max !== undefined){
 let data7 = data6.max;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.pool.properties.max.type,parentSchema:schema119.properties.pool.properties.max,data:data7};
+const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema123.properties.pool.properties.max.type,parentSchema:schema123.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7109,7 +7288,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 10000 || isNaN(data7)){
-const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema119.properties.pool.properties.max,data:data7};
+const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema123.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7119,7 +7298,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema119.properties.pool.properties.max,data:data7};
+const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema123.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7184,7 +7363,7 @@ if(data6.application_name !== undefined){
 let data10 = data6.application_name;
 if(typeof data10 === "string"){
 if(func2(data10) > 63){
-const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema119.properties.pool.properties.application_name,data:data10};
+const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7195,7 +7374,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.pool.properties.application_name.type,parentSchema:schema119.properties.pool.properties.application_name,data:data10};
+const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.pool.properties.application_name.type,parentSchema:schema123.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7207,7 +7386,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.pool.type,parentSchema:schema119.properties.pool,data:data6};
+const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.properties.pool.type,parentSchema:schema123.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7244,7 +7423,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.type,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7259,7 +7438,7 @@ return errors === 0;
 validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate60;
-const schema123 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
+const schema127 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
 
 function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7272,7 +7451,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(data === "embedded")){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema127.enum},message:"must be equal to one of the allowed values",schema:schema127.enum,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7287,7 +7466,7 @@ return errors === 0;
 validate60.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate61;
-const schema124 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
+const schema128 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7301,7 +7480,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema128.required,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7312,7 +7491,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema124,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7326,7 +7505,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(!pattern7.test(data0)){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema124.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema128.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7337,7 +7516,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema124.properties.url.type,parentSchema:schema124.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema128.properties.url.type,parentSchema:schema128.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7349,7 +7528,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema124.type,parentSchema:schema124,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema128.type,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7364,7 +7543,7 @@ return errors === 0;
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/0"] = validate62;
-const schema125 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+const schema129 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7377,7 +7556,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema125.type},message:"must be string,number,boolean",schema:schema125.type,parentSchema:schema125,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema129.type},message:"must be string,number,boolean",schema:schema129.type,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7392,7 +7571,7 @@ return errors === 0;
 validate62.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/1"] = validate63;
-const schema126 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+const schema130 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7406,7 +7585,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema126,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7419,7 +7598,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema126.items.type},message:"must be string,number,boolean",schema:schema126.items.type,parentSchema:schema126.items,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema130.items.type},message:"must be string,number,boolean",schema:schema130.items.type,parentSchema:schema130.items,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7431,7 +7610,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema126.type,parentSchema:schema126,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema130.type,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7446,7 +7625,7 @@ return errors === 0;
 validate63.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/0"] = validate64;
-const schema127 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+const schema131 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7460,7 +7639,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema127.required,parentSchema:schema127,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema131.required,parentSchema:schema131,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7471,7 +7650,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema127,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema131,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7485,7 +7664,7 @@ if(data.csv !== undefined){
 let data0 = data.csv;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.csv,data:data0};
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema131.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7496,7 +7675,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.csv.type,parentSchema:schema127.properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema131.properties.csv.type,parentSchema:schema131.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7510,7 +7689,7 @@ if(data.delimiter !== undefined){
 let data1 = data.delimiter;
 if(typeof data1 === "string"){
 if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema127.properties.delimiter,data:data1};
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema131.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7520,7 +7699,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.delimiter,data:data1};
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema131.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7531,7 +7710,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.delimiter.type,parentSchema:schema127.properties.delimiter,data:data1};
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema131.properties.delimiter.type,parentSchema:schema131.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7569,7 +7748,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema127.type,parentSchema:schema127,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema131.type,parentSchema:schema131,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7584,7 +7763,7 @@ return errors === 0;
 validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/1"] = validate65;
-const schema130 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+const schema134 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7598,7 +7777,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.json === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema130.required,parentSchema:schema130,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema134.required,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7609,7 +7788,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema130,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7623,7 +7802,7 @@ if(data.json !== undefined){
 let data0 = data.json;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.json,data:data0};
+const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema134.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7634,7 +7813,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.json.type,parentSchema:schema130.properties.json,data:data0};
+const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema134.properties.json.type,parentSchema:schema134.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7672,7 +7851,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.type,parentSchema:schema130,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema134.type,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7733,7 +7912,7 @@ return errors === 0;
 validate66.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/load/oneOf/1"] = validate68;
-const schema134 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
+const schema138 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7747,7 +7926,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema134.required,parentSchema:schema134,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7758,7 +7937,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema134,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7777,7 +7956,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema134.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema134.properties.arrivals.enum,parentSchema:schema134.properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema138.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema138.properties.arrivals.enum,parentSchema:schema138.properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7790,7 +7969,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema134.properties.max_vus.type,parentSchema:schema134.properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema138.properties.max_vus.type,parentSchema:schema138.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7801,7 +7980,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema134.properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema138.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7814,7 +7993,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema134.type,parentSchema:schema134,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7829,7 +8008,7 @@ return errors === 0;
 validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/0"] = validate70;
-const schema135 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
+const schema139 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7843,7 +8022,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema135.required,parentSchema:schema135,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema139.required,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7853,7 +8032,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema135.required,parentSchema:schema135,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema139.required,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7864,7 +8043,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema135,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7926,7 +8105,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema135.type,parentSchema:schema135,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema139.type,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7941,7 +8120,7 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/1"] = validate71;
-const schema138 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
+const schema142 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
 
 function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7955,7 +8134,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema138.required,parentSchema:schema138,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema142.required,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7965,7 +8144,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema138.required,parentSchema:schema138,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema142.required,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7976,7 +8155,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "ramp") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7990,7 +8169,7 @@ if(data.ramp !== undefined){
 let data0 = data.ramp;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema138.properties.ramp.required,parentSchema:schema138.properties.ramp,data:data0};
+const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema142.properties.ramp.required,parentSchema:schema142.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8001,7 +8180,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "from") || (key1 === "to"))){
-const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema138.properties.ramp,data:data0};
+const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema142.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8063,7 +8242,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.properties.ramp.type,parentSchema:schema138.properties.ramp,data:data0};
+const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.properties.ramp.type,parentSchema:schema142.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8100,7 +8279,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.type,parentSchema:schema142,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8115,7 +8294,7 @@ return errors === 0;
 validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/2"] = validate72;
-const schema142 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
+const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8129,7 +8308,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema142.required,parentSchema:schema142,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8139,7 +8318,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema142.required,parentSchema:schema142,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8150,7 +8329,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "spike") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema142,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8164,7 +8343,7 @@ if(data.spike !== undefined){
 let data0 = data.spike;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema142.properties.spike.required,parentSchema:schema142.properties.spike,data:data0};
+const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema146.properties.spike.required,parentSchema:schema146.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8175,7 +8354,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "to") || (key1 === "rise"))){
-const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema142.properties.spike,data:data0};
+const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema146.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8237,7 +8416,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.properties.spike.type,parentSchema:schema142.properties.spike,data:data0};
+const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.properties.spike.type,parentSchema:schema146.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8274,7 +8453,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.type,parentSchema:schema142,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8289,7 +8468,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/3"] = validate73;
-const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
+const schema150 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8303,7 +8482,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema146.required,parentSchema:schema146,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema150.required,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8314,7 +8493,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "burst")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8328,7 +8507,7 @@ if(data.burst !== undefined){
 let data0 = data.burst;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.iterations === undefined){
-const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema146.properties.burst.required,parentSchema:schema146.properties.burst,data:data0};
+const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema150.properties.burst.required,parentSchema:schema150.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8339,7 +8518,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "iterations") || (key1 === "within"))){
-const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema146.properties.burst,data:data0};
+const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema150.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8352,7 +8531,7 @@ errors++;
 if(data0.iterations !== undefined){
 let data1 = data0.iterations;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema146.properties.burst.properties.iterations.type,parentSchema:schema146.properties.burst.properties.iterations,data:data1};
+const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema150.properties.burst.properties.iterations.type,parentSchema:schema150.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8363,7 +8542,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema146.properties.burst.properties.iterations,data:data1};
+const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema150.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8401,7 +8580,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.properties.burst.type,parentSchema:schema146.properties.burst,data:data0};
+const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.properties.burst.type,parentSchema:schema150.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8413,7 +8592,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.type,parentSchema:schema150,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8428,7 +8607,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/4"] = validate74;
-const schema148 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
+const schema152 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8442,7 +8621,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema148.required,parentSchema:schema148,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema152.required,parentSchema:schema152,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8453,7 +8632,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "pause")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema148,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema152,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8490,7 +8669,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema148.type,parentSchema:schema148,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema152.type,parentSchema:schema152,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8505,7 +8684,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/5"] = validate75;
-const schema150 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
+const schema154 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8519,7 +8698,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema150.required,parentSchema:schema150,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema154.required,parentSchema:schema154,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8528,8 +8707,9 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.hold === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "hold"},message:"must have required property '"+"hold"+"'",schema:schema150.required,parentSchema:schema150,data};
+for(const key0 in data){
+if(!(((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "duration")) || (key0 === "ramp_down"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema154,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8538,9 +8718,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-for(const key0 in data){
-if(!((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "ramp_down"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema150,data};
+}
+if(data.users !== undefined){
+let data0 = data.users;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err2 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema154.properties.users.type,parentSchema:schema154.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8549,27 +8731,14 @@ vErrors.push(err2);
 }
 errors++;
 }
-}
-if(data.users !== undefined){
-let data0 = data.users;
-if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema150.properties.users.type,parentSchema:schema150.properties.users,data:data0};
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 < 1 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema154.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
-}
-errors++;
-}
-if((typeof data0 == "number") && (isFinite(data0))){
-if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema150.properties.users,data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
 }
 errors++;
 }
@@ -8579,7 +8748,18 @@ if(data.ramp_up !== undefined){
 let data1 = data.ramp_up;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err5 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data1};
+const err4 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8589,8 +8769,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-else {
-const err6 = {instancePath:instancePath+"/ramp_up",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data1};
+if(data.hold !== undefined){
+let data2 = data.hold;
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err6 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8600,11 +8783,8 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.hold !== undefined){
-let data2 = data.hold;
-if(typeof data2 === "string"){
-if(!pattern6.test(data2)){
-const err7 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data2};
+else {
+const err7 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8614,8 +8794,11 @@ vErrors.push(err7);
 errors++;
 }
 }
-else {
-const err8 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data2};
+if(data.duration !== undefined){
+let data3 = data.duration;
+if(typeof data3 === "string"){
+if(!pattern6.test(data3)){
+const err8 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8625,11 +8808,8 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.ramp_down !== undefined){
-let data3 = data.ramp_down;
-if(typeof data3 === "string"){
-if(!pattern6.test(data3)){
-const err9 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data3};
+else {
+const err9 = {instancePath:instancePath+"/duration",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8639,8 +8819,11 @@ vErrors.push(err9);
 errors++;
 }
 }
-else {
-const err10 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(data.ramp_down !== undefined){
+let data4 = data.ramp_down;
+if(typeof data4 === "string"){
+if(!pattern6.test(data4)){
+const err10 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8650,14 +8833,25 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.type,parentSchema:schema150,data};
+const err11 = {instancePath:instancePath+"/ramp_down",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data4};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema154.type,parentSchema:schema154,data};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
 }
 errors++;
 }
@@ -8684,7 +8878,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema67.oneOf[0].required,parentSchema:schema67.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema68.oneOf[0].required,parentSchema:schema68.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8702,7 +8896,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema67.oneOf[1].required,parentSchema:schema67.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema68.oneOf[1].required,parentSchema:schema68.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8725,7 +8919,7 @@ passing0 = 1;
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema67.oneOf[2].required,parentSchema:schema67.oneOf[2],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/2/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema68.oneOf[2].required,parentSchema:schema68.oneOf[2],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8748,7 +8942,7 @@ passing0 = 2;
 const _errs5 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema67.oneOf[3].required,parentSchema:schema67.oneOf[3],data};
+const err3 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema68.oneOf[3].required,parentSchema:schema68.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8771,7 +8965,7 @@ passing0 = 3;
 const _errs6 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema67.oneOf[4].required,parentSchema:schema67.oneOf[4],data};
+const err4 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema68.oneOf[4].required,parentSchema:schema68.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8796,7 +8990,7 @@ passing0 = 4;
 }
 }
 if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema67.oneOf,parentSchema:schema67,data};
+const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema68.oneOf,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8818,8 +9012,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema67.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema67,data};
+if(!(func1.call(schema68.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8833,7 +9027,7 @@ if(data.name !== undefined){
 let data0 = data.name;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema67.properties.name,data:data0};
+const err7 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8844,7 +9038,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.name.type,parentSchema:schema67.properties.name,data:data0};
+const err8 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.name.type,parentSchema:schema68.properties.name,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8883,7 +9077,7 @@ errors++;
 }
 var valid2 = _errs12 === errors;
 if(!valid2){
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema67.properties.tags.propertyNames,parentSchema:schema67.properties.tags,data:data1};
+const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema68.properties.tags.propertyNames,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8896,7 +9090,7 @@ errors++;
 for(const key2 in data1){
 let data2 = data1[key2];
 if(typeof data2 !== "string"){
-const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.properties.tags.additionalProperties.type,parentSchema:schema67.properties.tags.additionalProperties,data:data2};
+const err12 = {instancePath:instancePath+"/tags/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.tags.additionalProperties.type,parentSchema:schema68.properties.tags.additionalProperties,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8908,7 +9102,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.tags.type,parentSchema:schema67.properties.tags,data:data1};
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.tags.type,parentSchema:schema68.properties.tags,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8922,7 +9116,7 @@ if(data.if !== undefined){
 let data3 = data.if;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data3};
+const err14 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8933,7 +9127,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data3};
+const err15 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -8951,7 +9145,7 @@ let passing1 = null;
 const _errs23 = errors;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data4};
+const err16 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -8962,7 +9156,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data4};
+const err17 = {instancePath:instancePath+"/expect",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8979,7 +9173,7 @@ passing1 = 0;
 const _errs26 = errors;
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err18 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -8993,7 +9187,7 @@ for(let i0=0; i0<len0; i0++){
 let data5 = data4[i0];
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data5};
+const err19 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9004,7 +9198,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data5};
+const err20 = {instancePath:instancePath+"/expect/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9016,7 +9210,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema67.properties.expect.oneOf[1].type,parentSchema:schema67.properties.expect.oneOf[1],data:data4};
+const err21 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.expect.oneOf[1].type,parentSchema:schema68.properties.expect.oneOf[1],data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9037,7 +9231,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema67.properties.expect.oneOf,parentSchema:schema67.properties.expect,data:data4};
+const err22 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema68.properties.expect.oneOf,parentSchema:schema68.properties.expect,data:data4};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9087,7 +9281,7 @@ errors++;
 }
 var valid11 = _errs33 === errors;
 if(!valid11){
-const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema67.properties.capture.propertyNames,parentSchema:schema67.properties.capture,data:data6};
+const err25 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/propertyNames",keyword:"propertyNames",params:{propertyName: key3},message:"property name must be valid",schema:schema68.properties.capture.propertyNames,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -9099,9 +9293,13 @@ errors++;
 }
 for(const key4 in data6){
 let data7 = data6[key4];
+const _errs38 = errors;
+let valid14 = false;
+let passing2 = null;
+const _errs39 = errors;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data7};
+const err26 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -9112,7 +9310,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data7};
+const err27 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -9121,10 +9319,15 @@ vErrors.push(err27);
 }
 errors++;
 }
+var _valid2 = _errs39 === errors;
+if(_valid2){
+valid14 = true;
+passing2 = 0;
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.capture.type,parentSchema:schema67.properties.capture,data:data6};
+const _errs42 = errors;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.expr === undefined){
+const err28 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema68.properties.capture.additionalProperties.oneOf[1].required,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -9133,12 +9336,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-if(data.timeout !== undefined){
-let data8 = data.timeout;
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err29 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data8};
+for(const key5 in data7){
+if(!((key5 === "expr") || (key5 === "required"))){
+const err29 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -9148,8 +9348,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-else {
-const err30 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data8};
+if(data7.expr !== undefined){
+let data8 = data7.expr;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err30 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -9159,14 +9362,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-if(data.retry !== undefined){
-let data9 = data.retry;
-const _errs44 = errors;
-let valid16 = false;
-let passing2 = null;
-const _errs45 = errors;
-if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err31 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[0].type,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+else {
+const err31 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -9175,9 +9372,11 @@ vErrors.push(err31);
 }
 errors++;
 }
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 < 1 || isNaN(data9)){
-const err32 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[0],data:data9};
+}
+if(data7.required !== undefined){
+let data9 = data7.required;
+if(typeof data9 !== "boolean"){
+const err32 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/required",schemaPath:"#/properties/capture/additionalProperties/oneOf/1/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema68.properties.capture.additionalProperties.oneOf[1].properties.required.type,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1].properties.required,data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9187,15 +9386,9 @@ vErrors.push(err32);
 errors++;
 }
 }
-var _valid2 = _errs45 === errors;
-if(_valid2){
-valid16 = true;
-passing2 = 0;
 }
-const _errs47 = errors;
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.attempts === undefined){
-const err33 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema67.properties.retry.oneOf[1].required,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+else {
+const err33 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.additionalProperties.oneOf[1].type,parentSchema:schema68.properties.capture.additionalProperties.oneOf[1],data:data7};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -9204,9 +9397,19 @@ vErrors.push(err33);
 }
 errors++;
 }
-for(const key5 in data9){
-if(!(((key5 === "attempts") || (key5 === "backoff")) || (key5 === "on"))){
-const err34 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+var _valid2 = _errs42 === errors;
+if(_valid2 && valid14){
+valid14 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid14 = true;
+passing2 = 1;
+}
+}
+if(!valid14){
+const err34 = {instancePath:instancePath+"/capture/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/capture/additionalProperties/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema68.properties.capture.additionalProperties.oneOf,parentSchema:schema68.properties.capture.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -9215,11 +9418,21 @@ vErrors.push(err34);
 }
 errors++;
 }
+else {
+errors = _errs38;
+if(vErrors !== null){
+if(_errs38){
+vErrors.length = _errs38;
 }
-if(data9.attempts !== undefined){
-let data10 = data9.attempts;
-if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err35 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/capture",schemaPath:"#/properties/capture/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.capture.type,parentSchema:schema68.properties.capture,data:data6};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9228,9 +9441,12 @@ vErrors.push(err35);
 }
 errors++;
 }
-if((typeof data10 == "number") && (isFinite(data10))){
-if(data10 < 1 || isNaN(data10)){
-const err36 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema67.properties.retry.oneOf[1].properties.attempts,data:data10};
+}
+if(data.timeout !== undefined){
+let data10 = data.timeout;
+if(typeof data10 === "string"){
+if(!pattern6.test(data10)){
+const err36 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data10};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -9240,12 +9456,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
-if(data9.backoff !== undefined){
-let data11 = data9.backoff;
-if(typeof data11 === "string"){
-if(!pattern6.test(data11)){
-const err37 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data11};
+else {
+const err37 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data10};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -9255,8 +9467,14 @@ vErrors.push(err37);
 errors++;
 }
 }
-else {
-const err38 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data11};
+if(data.retry !== undefined){
+let data11 = data.retry;
+const _errs54 = errors;
+let valid19 = false;
+let passing3 = null;
+const _errs55 = errors;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err38 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[0].type,parentSchema:schema68.properties.retry.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -9265,12 +9483,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data9.on !== undefined){
-let data12 = data9.on;
-if(typeof data12 === "string"){
-if(func2(data12) < 1){
-const err39 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data12};
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 1 || isNaN(data11)){
+const err39 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[0],data:data11};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -9280,8 +9495,15 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data12};
+var _valid3 = _errs55 === errors;
+if(_valid3){
+valid19 = true;
+passing3 = 0;
+}
+const _errs57 = errors;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.attempts === undefined){
+const err40 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema68.properties.retry.oneOf[1].required,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -9290,10 +9512,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.retry.oneOf[1].type,parentSchema:schema67.properties.retry.oneOf[1],data:data9};
+for(const key6 in data11){
+if(!(((key6 === "attempts") || (key6 === "backoff")) || (key6 === "on"))){
+const err41 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -9302,19 +9523,11 @@ vErrors.push(err41);
 }
 errors++;
 }
-var _valid2 = _errs47 === errors;
-if(_valid2 && valid16){
-valid16 = false;
-passing2 = [passing2, 1];
 }
-else {
-if(_valid2){
-valid16 = true;
-passing2 = 1;
-}
-}
-if(!valid16){
-const err42 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema67.properties.retry.oneOf,parentSchema:schema67.properties.retry,data:data9};
+if(data11.attempts !== undefined){
+let data12 = data11.attempts;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+const err42 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retry.oneOf[1].properties.attempts.type,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data12};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -9323,11 +9536,106 @@ vErrors.push(err42);
 }
 errors++;
 }
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 < 1 || isNaN(data12)){
+const err43 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/oneOf/1/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema68.properties.retry.oneOf[1].properties.attempts,data:data12};
+if(vErrors === null){
+vErrors = [err43];
+}
 else {
-errors = _errs44;
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+if(data11.backoff !== undefined){
+let data13 = data11.backoff;
+if(typeof data13 === "string"){
+if(!pattern6.test(data13)){
+const err44 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data13};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/retry/backoff",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data13};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data11.on !== undefined){
+let data14 = data11.on;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err46 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data14};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/retry/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data14};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.retry.oneOf[1].type,parentSchema:schema68.properties.retry.oneOf[1],data:data11};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+var _valid3 = _errs57 === errors;
+if(_valid3 && valid19){
+valid19 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid19 = true;
+passing3 = 1;
+}
+}
+if(!valid19){
+const err49 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema68.properties.retry.oneOf,parentSchema:schema68.properties.retry,data:data11};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+else {
+errors = _errs54;
 if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
+if(_errs54){
+vErrors.length = _errs54;
 }
 else {
 vErrors = null;
@@ -9342,101 +9650,10 @@ errors = vErrors.length;
 }
 }
 if(data.sql !== undefined){
-let data14 = data.sql;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(data14.query === undefined){
-const err43 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema85.required,parentSchema:schema85,data:data14};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-for(const key6 in data14){
-if(!((((key6 === "query") || (key6 === "params")) || (key6 === "db")) || (key6 === "explain"))){
-const err44 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema85,data:data14};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-}
-if(data14.query !== undefined){
-let data15 = data14.query;
-if(typeof data15 === "string"){
-if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema85.properties.query,data:data15};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-else {
-const err46 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.query.type,parentSchema:schema85.properties.query,data:data15};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-}
-if(data14.params !== undefined){
-let data16 = data14.params;
-if(Array.isArray(data16)){
-const len1 = data16.length;
-for(let i1=0; i1<len1; i1++){
-let data17 = data16[i1];
-if((((typeof data17 !== "string") && (!((typeof data17 == "number") && (isFinite(data17))))) && (typeof data17 !== "boolean")) && (data17 !== null)){
-const err47 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema85.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema85.properties.params.items.type,parentSchema:schema85.properties.params.items,data:data17};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-}
-else {
-const err48 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema85.properties.params.type,parentSchema:schema85.properties.params,data:data16};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-}
-if(data14.db !== undefined){
-let data18 = data14.db;
-if(typeof data18 !== "string"){
-const err49 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema85.properties.db.type,parentSchema:schema85.properties.db,data:data18};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-if(data14.explain !== undefined){
-let data19 = data14.explain;
-if(!(((data19 === true) || (data19 === false)) || (data19 === "analyze"))){
-const err50 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema85.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema85.properties.explain.enum,parentSchema:schema85.properties.explain,data:data19};
+let data16 = data.sql;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.query === undefined){
+const err50 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/required",keyword:"required",params:{missingProperty: "query"},message:"must have required property '"+"query"+"'",schema:schema87.required,parentSchema:schema87,data:data16};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9445,15 +9662,106 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema85.type,parentSchema:schema85,data:data14};
+for(const key7 in data16){
+if(!((((key7 === "query") || (key7 === "params")) || (key7 === "db")) || (key7 === "explain"))){
+const err51 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data:data16};
 if(vErrors === null){
 vErrors = [err51];
 }
 else {
 vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data16.query !== undefined){
+let data17 = data16.query;
+if(typeof data17 === "string"){
+if(func2(data17) < 1){
+const err52 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.query,data:data17};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/sql/query",schemaPath:"#/$defs/sqlQuery/properties/query/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.query.type,parentSchema:schema87.properties.query,data:data17};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data16.params !== undefined){
+let data18 = data16.params;
+if(Array.isArray(data18)){
+const len1 = data18.length;
+for(let i1=0; i1<len1; i1++){
+let data19 = data18[i1];
+if((((typeof data19 !== "string") && (!((typeof data19 == "number") && (isFinite(data19))))) && (typeof data19 !== "boolean")) && (data19 !== null)){
+const err54 = {instancePath:instancePath+"/sql/params/" + i1,schemaPath:"#/$defs/sqlQuery/properties/params/items/type",keyword:"type",params:{type: schema87.properties.params.items.type},message:"must be string,number,boolean,null",schema:schema87.properties.params.items.type,parentSchema:schema87.properties.params.items,data:data19};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/sql/params",schemaPath:"#/$defs/sqlQuery/properties/params/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema87.properties.params.type,parentSchema:schema87.properties.params,data:data18};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+if(data16.db !== undefined){
+let data20 = data16.db;
+if(typeof data20 !== "string"){
+const err56 = {instancePath:instancePath+"/sql/db",schemaPath:"#/$defs/sqlQuery/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.db.type,parentSchema:schema87.properties.db,data:data20};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data16.explain !== undefined){
+let data21 = data16.explain;
+if(!(((data21 === true) || (data21 === false)) || (data21 === "analyze"))){
+const err57 = {instancePath:instancePath+"/sql/explain",schemaPath:"#/$defs/sqlQuery/properties/explain/enum",keyword:"enum",params:{allowedValues: schema87.properties.explain.enum},message:"must be equal to one of the allowed values",schema:schema87.properties.explain.enum,parentSchema:schema87.properties.explain,data:data21};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/sql",schemaPath:"#/$defs/sqlQuery/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data:data16};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
 }
 errors++;
 }
@@ -9465,99 +9773,10 @@ errors = vErrors.length;
 }
 }
 if(data.jmeter !== undefined){
-let data21 = data.jmeter;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.plan === undefined){
-const err52 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema89.required,parentSchema:schema89,data:data21};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-for(const key7 in data21){
-if(!(((key7 === "plan") || (key7 === "properties")) || (key7 === "jmeter"))){
-const err53 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data21};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-if(data21.plan !== undefined){
-let data22 = data21.plan;
-if(typeof data22 === "string"){
-if(func2(data22) < 1){
-const err54 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.plan,data:data22};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-else {
-const err55 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.plan.type,parentSchema:schema89.properties.plan,data:data22};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-if(data21.properties !== undefined){
-let data23 = data21.properties;
+let data23 = data.jmeter;
 if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key8 in data23){
-let data24 = data23[key8];
-if(((typeof data24 !== "string") && (!((typeof data24 == "number") && (isFinite(data24))))) && (typeof data24 !== "boolean")){
-const err56 = {instancePath:instancePath+"/jmeter/properties/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema89.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema89.properties.properties.additionalProperties.type,parentSchema:schema89.properties.properties.additionalProperties,data:data24};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.properties.properties.type,parentSchema:schema89.properties.properties,data:data23};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-if(data21.jmeter !== undefined){
-let data25 = data21.jmeter;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err58 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.jmeter,data:data25};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-}
-else {
-const err59 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.jmeter.type,parentSchema:schema89.properties.jmeter,data:data25};
+if(data23.plan === undefined){
+const err59 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/required",keyword:"required",params:{missingProperty: "plan"},message:"must have required property '"+"plan"+"'",schema:schema91.required,parentSchema:schema91,data:data23};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -9566,10 +9785,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-}
-else {
-const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data21};
+for(const key8 in data23){
+if(!(((key8 === "plan") || (key8 === "properties")) || (key8 === "jmeter"))){
+const err60 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data23};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -9579,11 +9797,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.use !== undefined){
-let data26 = data.use;
-if(typeof data26 === "string"){
-if(!pattern4.test(data26)){
-const err61 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data26};
+if(data23.plan !== undefined){
+let data24 = data23.plan;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err61 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.plan,data:data24};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -9594,7 +9812,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data26};
+const err62 = {instancePath:instancePath+"/jmeter/plan",schemaPath:"#/$defs/jmeterPlan/properties/plan/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.plan.type,parentSchema:schema91.properties.plan,data:data24};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -9604,12 +9822,13 @@ vErrors.push(err62);
 errors++;
 }
 }
-if(data.with !== undefined){
-let data27 = data.with;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-}
-else {
-const err63 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.properties.with.type,parentSchema:schema67.properties.with,data:data27};
+if(data23.properties !== undefined){
+let data25 = data23.properties;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key9 in data25){
+let data26 = data25[key9];
+if(((typeof data26 !== "string") && (!((typeof data26 == "number") && (isFinite(data26))))) && (typeof data26 !== "boolean")){
+const err63 = {instancePath:instancePath+"/jmeter/properties/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/jmeterPlan/properties/properties/additionalProperties/type",keyword:"type",params:{type: schema91.properties.properties.additionalProperties.type},message:"must be string,number,boolean",schema:schema91.properties.properties.additionalProperties.type,parentSchema:schema91.properties.properties.additionalProperties,data:data26};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -9621,12 +9840,101 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema67.type,parentSchema:schema67,data};
+const err64 = {instancePath:instancePath+"/jmeter/properties",schemaPath:"#/$defs/jmeterPlan/properties/properties/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.properties.type,parentSchema:schema91.properties.properties,data:data25};
 if(vErrors === null){
 vErrors = [err64];
 }
 else {
 vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data23.jmeter !== undefined){
+let data27 = data23.jmeter;
+if(typeof data27 === "string"){
+if(func2(data27) < 1){
+const err65 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.jmeter,data:data27};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/jmeter/jmeter",schemaPath:"#/$defs/jmeterPlan/properties/jmeter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.jmeter.type,parentSchema:schema91.properties.jmeter,data:data27};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/jmeter",schemaPath:"#/$defs/jmeterPlan/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data23};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data.use !== undefined){
+let data28 = data.use;
+if(typeof data28 === "string"){
+if(!pattern4.test(data28)){
+const err68 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data28};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/use",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data28};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.with !== undefined){
+let data29 = data.with;
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+}
+else {
+const err70 = {instancePath:instancePath+"/with",schemaPath:"#/properties/with/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.properties.with.type,parentSchema:schema68.properties.with,data:data29};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
 }
 errors++;
 }
@@ -9636,7 +9944,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/1"] = validate79;
-const schema167 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
+const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9650,7 +9958,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema167.required,parentSchema:schema167,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema173.required,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9661,7 +9969,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema167,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9674,8 +9982,8 @@ errors++;
 if(data.think !== undefined){
 let data0 = data.think;
 if(typeof data0 === "string"){
-if(!pattern34.test(data0)){
-const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema91,data:data0};
+if(!pattern35.test(data0)){
+const err2 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+(?:\\.\\.(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+)?$",parentSchema:schema93,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9686,7 +9994,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.type,parentSchema:schema91,data:data0};
+const err3 = {instancePath:instancePath+"/think",schemaPath:"#/$defs/think/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.type,parentSchema:schema93,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9698,7 +10006,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema167.type,parentSchema:schema167,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9713,7 +10021,7 @@ return errors === 0;
 validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2"] = validate80;
-const schema169 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
+const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9727,7 +10035,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema169.required,parentSchema:schema169,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema175.required,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9737,7 +10045,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema169.required,parentSchema:schema169,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema175.required,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9748,7 +10056,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "loop") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema169,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9765,7 +10073,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[0].type,parentSchema:schema169.properties.loop.oneOf[0],data:data0};
+const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[0].type,parentSchema:schema175.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9776,7 +10084,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[0],data:data0};
+const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9798,7 +10106,7 @@ let passing1 = null;
 const _errs9 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.count === undefined){
-const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema169.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema169.properties.loop.oneOf[1].oneOf[0],data:data0};
+const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema175.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema175.properties.loop.oneOf[1].oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9816,7 +10124,7 @@ passing1 = 0;
 const _errs10 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.while === undefined){
-const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema169.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema169.properties.loop.oneOf[1].oneOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema175.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema175.properties.loop.oneOf[1].oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9838,7 +10146,7 @@ passing1 = 1;
 }
 }
 if(!valid2){
-const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema169.properties.loop.oneOf[1].oneOf,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema175.properties.loop.oneOf[1].oneOf,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9861,7 +10169,7 @@ vErrors = null;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key1 in data0){
 if(!(((key1 === "count") || (key1 === "while")) || (key1 === "max"))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9874,7 +10182,7 @@ errors++;
 if(data0.count !== undefined){
 let data1 = data0.count;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[1].properties.count.type,parentSchema:schema169.properties.loop.oneOf[1].properties.count,data:data1};
+const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[1].properties.count.type,parentSchema:schema175.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9885,7 +10193,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[1].properties.count,data:data1};
+const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9900,7 +10208,7 @@ if(data0.while !== undefined){
 let data2 = data0.while;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
+const err11 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9911,7 +10219,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
+const err12 = {instancePath:instancePath+"/loop/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9924,7 +10232,7 @@ errors++;
 if(data0.max !== undefined){
 let data3 = data0.max;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.loop.oneOf[1].properties.max.type,parentSchema:schema169.properties.loop.oneOf[1].properties.max,data:data3};
+const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[1].properties.max.type,parentSchema:schema175.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9935,7 +10243,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 1 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.loop.oneOf[1].properties.max,data:data3};
+const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9948,7 +10256,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.properties.loop.oneOf[1].type,parentSchema:schema169.properties.loop.oneOf[1],data:data0};
+const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.properties.loop.oneOf[1].type,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9969,7 +10277,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema169.properties.loop.oneOf,parentSchema:schema169.properties.loop,data:data0};
+const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema175.properties.loop.oneOf,parentSchema:schema175.properties.loop,data:data0};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9998,7 +10306,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.type,parentSchema:schema169,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10013,7 +10321,7 @@ return errors === 0;
 validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/3"] = validate82;
-const schema171 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
+const schema177 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
 
 function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10027,7 +10335,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema171.required,parentSchema:schema171,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema177.required,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10037,7 +10345,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.if === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema171.required,parentSchema:schema171,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema177.required,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10048,7 +10356,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "if") || (key0 === "then")) || (key0 === "else"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema171,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10062,7 +10370,7 @@ if(data.if !== undefined){
 let data0 = data.if;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10073,7 +10381,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err4 = {instancePath:instancePath+"/if",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10097,7 +10405,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema171.type,parentSchema:schema171,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.type,parentSchema:schema177,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10112,7 +10420,7 @@ return errors === 0;
 validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/4"] = validate85;
-const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
+const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
 
 function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10126,7 +10434,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema179.required,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10137,7 +10445,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "parallel")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10155,7 +10463,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10170,7 +10478,7 @@ return errors === 0;
 validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/5"] = validate87;
-const schema174 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
+const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
 
 function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10184,7 +10492,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema174.required,parentSchema:schema174,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema180.required,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10194,7 +10502,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema174.required,parentSchema:schema174,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema180.required,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10205,7 +10513,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "group") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema174,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10248,7 +10556,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema174.type,parentSchema:schema174,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10263,7 +10571,7 @@ return errors === 0;
 validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/6"] = validate89;
-const schema176 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
+const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
 
 function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10277,7 +10585,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema176.required,parentSchema:schema176,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10287,7 +10595,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema176.required,parentSchema:schema176,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10298,7 +10606,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "transaction") || (key0 === "isolation")) || (key0 === "db")) || (key0 === "retry")) || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema176,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10336,7 +10644,7 @@ errors++;
 if(data.isolation !== undefined){
 let data1 = data.isolation;
 if(!(((data1 === "read_committed") || (data1 === "repeatable_read")) || (data1 === "serializable"))){
-const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema176.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema176.properties.isolation.enum,parentSchema:schema176.properties.isolation,data:data1};
+const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema182.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema182.properties.isolation.enum,parentSchema:schema182.properties.isolation,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10350,7 +10658,7 @@ if(data.db !== undefined){
 let data2 = data.db;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema176.properties.db,data:data2};
+const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema182.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10361,7 +10669,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema176.properties.db.type,parentSchema:schema176.properties.db,data:data2};
+const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema182.properties.db.type,parentSchema:schema182.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10376,7 +10684,7 @@ let data3 = data.retry;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 if(!(((key1 === "attempts") || (key1 === "backoff")) || (key1 === "on"))){
-const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema176.properties.retry,data:data3};
+const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema182.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10389,7 +10697,7 @@ errors++;
 if(data3.attempts !== undefined){
 let data4 = data3.attempts;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema176.properties.retry.properties.attempts.type,parentSchema:schema176.properties.retry.properties.attempts,data:data4};
+const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.retry.properties.attempts.type,parentSchema:schema182.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10400,7 +10708,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema176.properties.retry.properties.attempts,data:data4};
+const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10440,7 +10748,7 @@ if(data3.on !== undefined){
 let data6 = data3.on;
 if(Array.isArray(data6)){
 if(data6.length < 1){
-const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema176.properties.retry.properties.on,data:data6};
+const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema182.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10453,7 +10761,7 @@ const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
 let data7 = data6[i0];
 if(!((data7 === "deadlock") || (data7 === "serialization_failure"))){
-const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema176.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema176.properties.retry.properties.on.items.enum,parentSchema:schema176.properties.retry.properties.on.items,data:data7};
+const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema182.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema182.properties.retry.properties.on.items.enum,parentSchema:schema182.properties.retry.properties.on.items,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10470,7 +10778,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data6[i1], data6[j0])){
-const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema176.properties.retry.properties.on,data:data6};
+const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema182.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10485,7 +10793,7 @@ break outer0;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema176.properties.retry.properties.on.type,parentSchema:schema176.properties.retry.properties.on,data:data6};
+const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema182.properties.retry.properties.on.type,parentSchema:schema182.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10497,7 +10805,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema176.properties.retry.type,parentSchema:schema176.properties.retry,data:data3};
+const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.properties.retry.type,parentSchema:schema182.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10515,7 +10823,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema176.type,parentSchema:schema176,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.type,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10530,7 +10838,7 @@ return errors === 0;
 validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate91;
-const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+const schema185 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
 
 function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10543,7 +10851,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema179.type,parentSchema:schema179,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema185.type,parentSchema:schema185,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10554,7 +10862,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema179,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema185,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10570,7 +10878,7 @@ return errors === 0;
 validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate92;
-const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
+const schema186 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10588,7 +10896,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema180.oneOf[0].required,parentSchema:schema180.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema186.oneOf[0].required,parentSchema:schema186.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10606,7 +10914,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema180.oneOf[1].required,parentSchema:schema180.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema186.oneOf[1].required,parentSchema:schema186.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10628,7 +10936,7 @@ passing0 = 1;
 }
 }
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema180.oneOf,parentSchema:schema180,data};
+const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema186.oneOf,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10651,7 +10959,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "count") || (key0 === "while")) || (key0 === "max"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10664,7 +10972,7 @@ errors++;
 if(data.count !== undefined){
 let data0 = data.count;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema180.properties.count.type,parentSchema:schema180.properties.count,data:data0};
+const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema186.properties.count.type,parentSchema:schema186.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10675,7 +10983,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema180.properties.count,data:data0};
+const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema186.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10690,7 +10998,7 @@ if(data.while !== undefined){
 let data1 = data.while;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data1};
+const err6 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10701,7 +11009,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data1};
+const err7 = {instancePath:instancePath+"/while",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10714,7 +11022,7 @@ errors++;
 if(data.max !== undefined){
 let data2 = data.max;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema180.properties.max.type,parentSchema:schema180.properties.max,data:data2};
+const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema186.properties.max.type,parentSchema:schema186.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10725,7 +11033,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema180.properties.max,data:data2};
+const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema186.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10738,7 +11046,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema186.type,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10753,7 +11061,7 @@ return errors === 0;
 validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate93;
-const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
+const schema188 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10767,7 +11075,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema182.required,parentSchema:schema182,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10783,7 +11091,7 @@ return errors === 0;
 validate93.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate94;
-const schema183 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
+const schema189 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10797,7 +11105,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema183.required,parentSchema:schema183,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10813,7 +11121,7 @@ return errors === 0;
 validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/0"] = validate95;
-const schema184 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
+const schema190 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10827,7 +11135,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema190.required,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10843,7 +11151,7 @@ return errors === 0;
 validate95.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/1"] = validate96;
-const schema185 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
+const schema191 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10857,7 +11165,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema185.required,parentSchema:schema185,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema191.required,parentSchema:schema191,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10873,7 +11181,7 @@ return errors === 0;
 validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/2"] = validate97;
-const schema186 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
+const schema192 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
 
 function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10887,7 +11195,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema186.required,parentSchema:schema186,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10903,7 +11211,7 @@ return errors === 0;
 validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/3"] = validate98;
-const schema187 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+const schema193 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
 
 function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10917,7 +11225,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema187.required,parentSchema:schema187,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10933,7 +11241,7 @@ return errors === 0;
 validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/4"] = validate99;
-const schema188 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+const schema194 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
 
 function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10947,7 +11255,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema188.required,parentSchema:schema188,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema194.required,parentSchema:schema194,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10976,7 +11284,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10987,7 +11295,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11002,7 +11310,7 @@ return errors === 0;
 validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/expect/oneOf/1"] = validate101;
-const schema190 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+const schema196 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
 
 function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11016,7 +11324,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema190,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11030,7 +11338,7 @@ for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11041,7 +11349,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/" + i0,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11053,7 +11361,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema190.type,parentSchema:schema190,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema196.type,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11067,8 +11375,7 @@ return errors === 0;
 }
 validate101.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/0"] = validate102;
-const schema192 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+exports["/$defs/step/properties/capture/additionalProperties/oneOf/0"] = validate102;
 
 function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11080,8 +11387,9 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.type,parentSchema:schema192,data};
+if(typeof data === "string"){
+if(func2(data) < 1){
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11090,9 +11398,9 @@ vErrors.push(err0);
 }
 errors++;
 }
-if((typeof data == "number") && (isFinite(data))){
-if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192,data};
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11101,14 +11409,13 @@ vErrors.push(err1);
 }
 errors++;
 }
-}
 validate102.errors = vErrors;
 return errors === 0;
 }
 validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/step/properties/retry/oneOf/1"] = validate103;
-const schema193 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+exports["/$defs/step/properties/capture/additionalProperties/oneOf/1"] = validate103;
+const schema199 = scenarioSchema["$defs"]["step"]["properties"]["capture"]["additionalProperties"]["oneOf"]["1"];
 
 function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11121,8 +11428,138 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.expr === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema199.required,parentSchema:schema199,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "expr") || (key0 === "required"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema199,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.expr !== undefined){
+let data0 = data.expr;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.required !== undefined){
+let data1 = data.required;
+if(typeof data1 !== "boolean"){
+const err4 = {instancePath:instancePath+"/required",schemaPath:"#/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema199.properties.required.type,parentSchema:schema199.properties.required,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema199.type,parentSchema:schema199,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+validate103.errors = vErrors;
+return errors === 0;
+}
+validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/properties/retry/oneOf/0"] = validate104;
+const schema201 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate104.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema201.type,parentSchema:schema201,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if((typeof data == "number") && (isFinite(data))){
+if(data < 1 || isNaN(data)){
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema201,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+validate104.errors = vErrors;
+return errors === 0;
+}
+validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/step/properties/retry/oneOf/1"] = validate105;
+const schema202 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+
+function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate105.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.attempts === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema193.required,parentSchema:schema193,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema202.required,parentSchema:schema202,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11133,7 +11570,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "attempts") || (key0 === "backoff")) || (key0 === "on"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema193,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema202,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11146,7 +11583,7 @@ errors++;
 if(data.attempts !== undefined){
 let data0 = data.attempts;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema193.properties.attempts.type,parentSchema:schema193.properties.attempts,data:data0};
+const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema202.properties.attempts.type,parentSchema:schema202.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11157,7 +11594,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema193.properties.attempts,data:data0};
+const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema202.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11197,7 +11634,7 @@ if(data.on !== undefined){
 let data2 = data.on;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data2};
+const err6 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -11208,7 +11645,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data2};
+const err7 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -11220,7 +11657,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.type,parentSchema:schema193,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema202.type,parentSchema:schema202,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11229,73 +11666,13 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate103.errors = vErrors;
-return errors === 0;
-}
-validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/0"] = validate104;
-const schema196 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
-
-function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate104.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema196.required,parentSchema:schema196,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-validate104.errors = vErrors;
-return errors === 0;
-}
-validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/httpRequest/oneOf/1"] = validate105;
-const schema197 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
-
-function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate105.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.post === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema197.required,parentSchema:schema197,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
 validate105.errors = vErrors;
 return errors === 0;
 }
-validate105.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate105.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/2"] = validate106;
-const schema198 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
+exports["/$defs/httpRequest/oneOf/0"] = validate106;
+const schema205 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
 
 function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11308,8 +11685,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.put === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema198.required,parentSchema:schema198,data};
+if(data.get === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema205.required,parentSchema:schema205,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11324,8 +11701,8 @@ return errors === 0;
 }
 validate106.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/3"] = validate107;
-const schema199 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
+exports["/$defs/httpRequest/oneOf/1"] = validate107;
+const schema206 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
 
 function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11338,8 +11715,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.patch === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema199.required,parentSchema:schema199,data};
+if(data.post === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema206.required,parentSchema:schema206,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11354,8 +11731,8 @@ return errors === 0;
 }
 validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/4"] = validate108;
-const schema200 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
+exports["/$defs/httpRequest/oneOf/2"] = validate108;
+const schema207 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
 
 function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11368,8 +11745,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.delete === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema200.required,parentSchema:schema200,data};
+if(data.put === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema207.required,parentSchema:schema207,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11384,8 +11761,8 @@ return errors === 0;
 }
 validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/5"] = validate109;
-const schema201 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+exports["/$defs/httpRequest/oneOf/3"] = validate109;
+const schema208 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
 
 function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11398,8 +11775,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.head === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema201.required,parentSchema:schema201,data};
+if(data.patch === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema208.required,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11414,8 +11791,8 @@ return errors === 0;
 }
 validate109.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/httpRequest/oneOf/6"] = validate110;
-const schema202 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+exports["/$defs/httpRequest/oneOf/4"] = validate110;
+const schema209 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
 
 function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11428,8 +11805,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.options === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema202.required,parentSchema:schema202,data};
+if(data.delete === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11444,7 +11821,8 @@ return errors === 0;
 }
 validate110.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/0"] = validate111;
+exports["/$defs/httpRequest/oneOf/5"] = validate111;
+const schema210 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
 
 function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11456,9 +11834,9 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(typeof data === "string"){
-if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.head === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11468,23 +11846,13 @@ vErrors.push(err0);
 errors++;
 }
 }
-else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
 validate111.errors = vErrors;
 return errors === 0;
 }
 validate111.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/threshold/oneOf/1"] = validate112;
-const schema204 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+exports["/$defs/httpRequest/oneOf/6"] = validate112;
+const schema211 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
 
 function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11497,8 +11865,77 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.options === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema211.required,parentSchema:schema211,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+validate112.errors = vErrors;
+return errors === 0;
+}
+validate112.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/threshold/oneOf/0"] = validate113;
+
+function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate113.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(func2(data) < 1){
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate113.errors = vErrors;
+return errors === 0;
+}
+validate113.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/threshold/oneOf/1"] = validate114;
+const schema213 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+
+function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate114.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema204.required,parentSchema:schema204,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema213.required,parentSchema:schema213,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11509,7 +11946,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema204,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema213,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11523,7 +11960,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11534,7 +11971,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11547,7 +11984,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema204.properties.abort.type,parentSchema:schema204.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema213.properties.abort.type,parentSchema:schema213.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11585,7 +12022,7 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema204.properties.description.type,parentSchema:schema204.properties.description,data:data3};
+const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema213.properties.description.type,parentSchema:schema213.properties.description,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -11597,7 +12034,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema204.type,parentSchema:schema204,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema213.type,parentSchema:schema213,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11606,17 +12043,17 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate112.errors = vErrors;
+validate114.errors = vErrors;
 return errors === 0;
 }
-validate112.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate113;
+exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate115;
 
-function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate113.evaluated;
+const evaluated0 = validate115.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11625,7 +12062,7 @@ evaluated0.items = undefined;
 }
 if(typeof data === "string"){
 if(func2(data) < 1){
-const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data};
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11636,7 +12073,7 @@ errors++;
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11645,18 +12082,18 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate113.errors = vErrors;
+validate115.errors = vErrors;
 return errors === 0;
 }
-validate113.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate114;
-const schema208 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
+exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate116;
+const schema217 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
 
-function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate114.evaluated;
+const evaluated0 = validate116.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11665,7 +12102,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema208.required,parentSchema:schema208,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema217.required,parentSchema:schema217,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11676,7 +12113,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "expr") || (key0 === "abort"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema217,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11690,7 +12127,7 @@ if(data.expr !== undefined){
 let data0 = data.expr;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema69,data:data0};
+const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11701,7 +12138,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.type,parentSchema:schema69,data:data0};
+const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11714,7 +12151,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema208.properties.abort.type,parentSchema:schema208.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema217.properties.abort.type,parentSchema:schema217.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11726,7 +12163,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema217.type,parentSchema:schema217,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11735,17 +12172,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate114.errors = vErrors;
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/0"] = validate115;
+exports["/$defs/report/oneOf/0"] = validate117;
 
-function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate117(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate115.evaluated;
+const evaluated0 = validate117.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11753,7 +12190,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11762,18 +12199,18 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate115.errors = vErrors;
+validate117.errors = vErrors;
 return errors === 0;
 }
-validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate117.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/1"] = validate116;
-const schema211 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+exports["/$defs/report/oneOf/1"] = validate118;
+const schema220 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
 
-function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate118(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate116.evaluated;
+const evaluated0 = validate118.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11782,7 +12219,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema220.required,parentSchema:schema220,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11793,7 +12230,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema211,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema220,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11806,7 +12243,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
-const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema112.enum},message:"must be equal to one of the allowed values",schema:schema112.enum,parentSchema:schema112,data:data0};
+const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11820,7 +12257,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema211.properties.path,data:data1};
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema220.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11831,7 +12268,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema211.properties.path.type,parentSchema:schema211.properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema220.properties.path.type,parentSchema:schema220.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11843,7 +12280,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.type,parentSchema:schema211,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema220.type,parentSchema:schema220,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11852,10 +12289,10 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate116.errors = vErrors;
+validate118.errors = vErrors;
 return errors === 0;
 }
-validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate118.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 return exports;
 }

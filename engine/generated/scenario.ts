@@ -266,7 +266,7 @@ export type Stage =
     }
   | {
       /**
-       * Closed model: concurrent virtual users, each running iterations back to back.
+       * Closed model: concurrent virtual users, each running iterations back to back. A stage with `users` alone (no length) sets the level the next stage starts from: `{ users: 10 }` first means start at 10.
        */
       users: number;
       /**
@@ -274,9 +274,13 @@ export type Stage =
        */
       ramp_up?: string;
       /**
-       * Time to stay at `users`.
+       * Time to stay at `users`. Give `hold` or `duration`, not both.
        */
-      hold: string;
+      hold?: string;
+      /**
+       * The stage's whole length, as for open-model stages: `ramp_up`, then holding `users`, then `ramp_down`. Give `hold` or `duration`, not both.
+       */
+      duration?: string;
       /**
        * Time to go down to 0 users at the end of the stage (default: no ramp down; the next stage starts from `users`).
        */
@@ -597,6 +601,10 @@ export interface Scenario {
   load?: Load;
   flow?: Flow;
   /**
+   * The first part of each workload's load whose samples are kept apart (tagged `phase: warmup`) and left out of thresholds and the summary: connections, caches and the JIT warm up without skewing the numbers. A workload's own `warmup` overrides it. Part of the load's duration, not added to it.
+   */
+  warmup?: string;
+  /**
    * Several workloads that run side by side, each with its own load and flow. Use instead of top-level `load` and `flow`.
    *
    * @minItems 1
@@ -684,10 +692,21 @@ export interface Step {
    */
   expect?: Expression | [Expression, ...Expression[]];
   /**
-   * Values taken from the response into variables of the virtual user, by name: `{ debate: "json.items[0].id" }` makes `{{debate}}` available to later steps.
+   * Values taken from the response into variables of the virtual user, by name: `{ debate: "json.items[0].id" }` makes `{{debate}}` available to later steps. A capture that finds nothing (undefined or null) is counted in `captures.missing` and shown in the summary; `{ expr, required: true }` also fails the step.
    */
   capture?: {
-    [k: string]: Expression;
+    [k: string]:
+      | Expression
+      | {
+          /**
+           * An expression of perfy's expression language (see docs/expressions.md).
+           */
+          expr: string;
+          /**
+           * Fail the step when the capture finds nothing (undefined or null), as an error of class `capture`.
+           */
+          required?: boolean;
+        };
   };
   /**
    * Time the step may take before it fails (default: `defaults.timeout`, else 30s).
@@ -914,6 +933,10 @@ export interface Workload {
    * Delay from the start of the run before this workload's first stage (default 0s).
    */
   start_after?: string;
+  /**
+   * The first part of this workload's load whose samples are kept apart (`phase: warmup`) and left out of thresholds and the summary (default: the scenario's `warmup`, else none).
+   */
+  warmup?: string;
 }
 /**
  * Resource monitoring of perfy itself (`self`) and of services, with alerts and leak detection.

@@ -22,6 +22,7 @@ export const CORE_METRICS: MetricInfo[] = [
   m('checks', 'rate', 'Share of `expect` checks that passed.'),
   m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).'),
   m('step.errors', 'rate', 'Share of steps that failed (error or failed check).'),
+  m('captures.missing', 'counter', 'Captures that found nothing (undefined or null), tagged `step` and `capture`: the variable is empty for the steps after it.'),
   m('engine.lag', 'trend', 'Event-loop lag of perfy itself: high values mean the load generator is saturated.'),
   m('engine.cpu', 'gauge', 'CPU used by perfy itself.'),
 ];

@@ -33,6 +33,10 @@ export interface ResultWorkload {
   durationMs: number;
   /** Open model: iterations the timeline planned (after overrides). */
   plannedIterations: number | null;
+  /** Open model: how arrivals were spaced; with `poisson` the planned count is the expected one. */
+  arrivals?: 'uniform' | 'poisson';
+  /** The first part of the load whose samples carry `phase: warmup` (absent: none; results before 0.2). */
+  warmupMs?: number;
 }
 
 export interface ThresholdOutcome {

@@ -30,6 +30,8 @@ import { MAX_SAMPLES, type MetricHandle, type MetricStore, type MetricType, type
 export interface MetricStoreOptions {
   /** Width of one series interval (default 1000 ms). */
   intervalMs?: number;
+  /** The warm-up at the start of the run (see measuredFromMs): throughput() of measured samples leaves it out. */
+  warmupMs?: number;
   /** The clock, ms since the epoch (default Date.now); tests inject one. */
   now?: () => number;
 }
@@ -363,6 +365,39 @@ function tagsMatch(tags: Tags, filter: Readonly<Record<string, string>>): boolea
   return true;
 }
 
+/** The tag a workload's warm-up samples carry (see setAside). */
+export const WARMUP_TAGS: Tags = Object.freeze({ phase: 'warmup' });
+
+export function isWarmup(tags: Tags): boolean {
+  return tags['phase'] === WARMUP_TAGS['phase'];
+}
+
+/**
+ * The same store seen through extra tags: every handle and sample made through it carries them as well (the
+ * warm-up's runners and interpreter record through one with WARMUP_TAGS). Reads go to the whole store.
+ */
+export function taggedStore(store: MetricStore, extra: Tags): MetricStore {
+  return {
+    handle: (name, type, tags) => store.handle(name, type, { ...tags, ...extra }),
+    aggregate: (query) => store.aggregate(query),
+    snapshot: () => store.snapshot(),
+    sample: (kind, tags, message, detail) => store.sample(kind, { ...tags, ...extra }, message, detail),
+  };
+}
+
+/**
+ * Samples a query leaves out unless its filter names the tag: a workload's warm-up (`phase: warmup`), and the
+ * latencies of unexpected responses (`expected: false`: refused connections, timeouts, 4xx/5xx), which would
+ * otherwise make `p95(http.duration)` look fast while the target is down. Thresholds, the summary and every
+ * reader go through this one rule; `{phase: warmup}`, `{expected: false}` or a status filter selects them.
+ */
+export function setAside(type: MetricType, tags: Tags, filter: Readonly<Record<string, string>>): boolean {
+  if (isWarmup(tags) && !Object.hasOwn(filter, 'phase')) return true;
+  if (type !== 'trend' || tags['expected'] !== 'false') return false;
+  // Asking for a status (`{status: "404"}`) asks for those responses, expected or not.
+  return !Object.hasOwn(filter, 'expected') && !Object.hasOwn(filter, 'status') && !Object.hasOwn(filter, 'status_class');
+}
+
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -377,7 +412,7 @@ class Selection {
     const cached = this.cache.get(query);
     if (cached !== undefined && cached.version === version) return cached.entries;
     const candidates = this.byName.get(query.metric) ?? [];
-    const entries = candidates.filter((s) => tagsMatch(s.tags, query.tags));
+    const entries = candidates.filter((s) => tagsMatch(s.tags, query.tags) && !setAside(s.type, s.tags, query.tags));
     this.cache.set(query, { version, entries });
     return entries;
   }
@@ -387,6 +422,20 @@ class Selection {
  * Combines the selected tag sets of one metric into the value of `query`, in the unit of the expression
  * (ms for trends). undefined when none has samples or the function means nothing for the metric's type.
  */
+/**
+ * When every workload has a warm-up, the ms from the run's start until the first of them ends: the measured samples
+ * span the rest of the run, so throughput() divides by that. 0 when any workload is measured from its start.
+ */
+export function measuredFromMs(workloads: readonly { startAfterMs: number; warmupMs?: number | undefined }[]): number {
+  if (workloads.length === 0 || workloads.some((w) => !(w.warmupMs !== undefined && w.warmupMs > 0))) return 0;
+  return Math.min(...workloads.map((w) => w.startAfterMs + (w.warmupMs ?? 0)));
+}
+
+/** The span throughput() divides by: the whole run for the warm-up's own samples, the rest for measured ones. */
+function spanOf(query: AggregateQuery, elapsedMs: number, warmupMs: number): number {
+  return warmupMs > 0 && !Object.hasOwn(query.tags, 'phase') ? Math.max(0, elapsedMs - warmupMs) : elapsedMs;
+}
+
 function combine(selected: readonly Stats[], query: AggregateQuery, elapsedMs: number): number | undefined {
   let type: MetricType | undefined;
   let count = 0;
@@ -488,7 +537,7 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
     },
 
     aggregate(query: AggregateQuery): number | undefined {
-      return combine(selection.select(query, version), query, now() - createdAt);
+      return combine(selection.select(query, version), query, spanOf(query, now() - createdAt, options.warmupMs ?? 0));
     },
 
     snapshot(): ResultMetrics {
@@ -685,6 +734,8 @@ export interface SnapshotSourceOptions {
    * length times the interval (which counts the last, partial interval in full).
    */
   elapsedMs?: number;
+  /** As MetricStoreOptions.warmupMs: pass measuredFromMs(result.workloads). */
+  warmupMs?: number;
 }
 
 /** Aggregates over loaded metrics exactly as the live store would have (for `perfy report` and merged shards). */
@@ -699,6 +750,6 @@ export function storeFromSnapshot(m: ResultMetrics, options: SnapshotSourceOptio
   const selection = new Selection(byName);
   const elapsedMs = options.elapsedMs ?? seriesLength(m) * m.intervalMs;
   return {
-    aggregate: (query: AggregateQuery): number | undefined => combine(selection.select(query, 0), query, elapsedMs),
+    aggregate: (query: AggregateQuery): number | undefined => combine(selection.select(query, 0), query, spanOf(query, elapsedMs, options.warmupMs ?? 0)),
   };
 }

@@ -56,6 +56,10 @@ interface StepMetrics {
   errors: MetricHandle;
   checks: MetricHandle[];
   corrected: MetricHandle | undefined;
+  /** The same for requests that failed (an error status the expects do not judge, or no response at all). */
+  correctedUnexpected: MetricHandle | undefined;
+  /** captures.missing, one per capture of the step (in order). */
+  missing: MetricHandle[];
   /** The step's expects judge the status (`status == 404`): an HTTP error status alone does not fail it. */
   expectsStatus: boolean;
   /** The error codes this step has kept a sample of (the first message of each goes into the report). */
@@ -195,6 +199,8 @@ export class Interpreter {
     // The outcome of each expect on the last attempt, recorded once the step is over.
     const passed: boolean[] = expects.length === 0 ? NO_CHECKS : new Array<boolean>(expects.length);
     let ok: boolean;
+    /** The required capture that found nothing and failed the step. */
+    let missed: StepNode['captures'][number] | undefined;
     for (let attempt = 0; ; attempt++) {
       result = await runner.execute(user.context, node.timeoutMs, attempt === 0 ? started : performance.now());
       Object.assign(user.vars, result.response);
@@ -211,10 +217,20 @@ export class Interpreter {
     }
     if (result.error?.class === 'aborted' && signal.aborted) return; // cut short by the run stopping: not a sample
     const ended = performance.now();
-    for (const capture of node.captures) {
+    const captures = node.captures;
+    for (let i = 0; i < captures.length; i++) {
+      const capture = captures[i]!;
       const value = capture.expression.evaluate(scope);
       user.vars[capture.name] = value;
       user.root[capture.name] = value;
+      // Found nothing: the variable renders empty (`/items/`), so it is counted where the user can see it.
+      if (value === undefined || value === null) {
+        metrics.missing[i]!.record(1);
+        if (capture.required && ok) {
+          ok = false;
+          missed = capture;
+        }
+      }
     }
     const checks = metrics.checks;
     for (let i = 0; i < passed.length; i++) checks[i]!.record(passed[i] ? 1 : 0);
@@ -224,8 +240,12 @@ export class Interpreter {
       if (user.context.transaction !== undefined) user.halted = true;
       const error = result.error;
       if (error !== undefined && !requestOk(result, metrics)) this.sampleError(node, metrics, error);
+      else if (missed !== undefined) this.sampleError(node, metrics, { class: 'capture', message: `capture "${missed.name}" found nothing: ${missed.expression.source}` });
     }
-    if (metrics.corrected && result.response['status'] !== undefined) metrics.corrected.record(ended - started + lagMs);
+    if (metrics.corrected !== undefined) {
+      // Tagged like http.duration (`expected`), so the corrected and the plain latency cover the same requests.
+      (requestOk(result, metrics) ? metrics.corrected : metrics.correctedUnexpected!).record(ended - started + lagMs);
+    }
   }
 
   /** The first message of each error code of a step goes into the result (`samples`). */
@@ -248,7 +268,14 @@ export class Interpreter {
         duration: store.handle('step.duration', 'trend', tags),
         errors: store.handle('step.errors', 'rate', tags),
         checks: node.expects.map((e) => store.handle('checks', 'rate', { ...tags, check: e.source })),
-        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', tags) : undefined,
+        // Zero recorded up front: `count(captures.missing) == 0` reads a measured 0, not "no samples".
+        missing: node.captures.map((c) => {
+          const handle = store.handle('captures.missing', 'counter', { ...tags, capture: c.name });
+          handle.record(0);
+          return handle;
+        }),
+        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'true' }) : undefined,
+        correctedUnexpected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'false' }) : undefined,
         expectsStatus: node.expects.some((e) => e.names.some((n) => n.name === 'status')),
         sampled: new Set(),
       };

@@ -5,7 +5,7 @@
 import type { PlannedThreshold } from '../compile/plan.js';
 import { PerfyError, problem } from '../errors.js';
 import { RESULT_VERSION, type Result, type ResultWorkload } from '../metrics/result.js';
-import { mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
+import { measuredFromMs, mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 
 const STATUS_ORDER: Result['status'][] = ['completed', 'aborted', 'interrupted', 'failed'];
@@ -29,7 +29,7 @@ export function mergeResults(results: Result[], thresholds: PlannedThreshold[]):
     });
   }
   const elapsedMs = endedAt - startedAt;
-  const evaluator = createThresholdEvaluator(thresholds, storeFromSnapshot(metrics, { elapsedMs }));
+  const evaluator = createThresholdEvaluator(thresholds, storeFromSnapshot(metrics, { elapsedMs, warmupMs: measuredFromMs(first.workloads) }));
   const overrides = [...new Set(results.flatMap((r) => r.overrides).filter((o) => !o.startsWith('--segment ')))];
   return {
     version: RESULT_VERSION,

@@ -29,12 +29,17 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
   let thresholds = plan.thresholds;
 
   if (overrides.smoke) {
-    workloads = workloads.map((w) => withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0));
+    // The one iteration is the whole run: it is measured, not a warm-up.
+    workloads = workloads.map((w) => ({ ...withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0), warmupMs: 0 }));
     applied.push('--smoke: each flow once with one user');
   } else {
     if (overrides.durationMs !== undefined) {
       const target = overrides.durationMs;
-      workloads = workloads.map((w) => (w.timeline.durationMs > 0 ? withLoad(w, scaleLoad(w.load, target / w.timeline.durationMs)) : w));
+      workloads = workloads.map((w) => {
+        if (w.timeline.durationMs === 0) return w;
+        const factor = target / w.timeline.durationMs;
+        return { ...withLoad(w, scaleLoad(w.load, factor)), warmupMs: w.warmupMs * factor };
+      });
       applied.push(`--duration ${formatDuration(target)}`);
     }
     if (overrides.users !== undefined) {
@@ -55,7 +60,7 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
   }
   if (overrides.timeScale !== undefined && overrides.timeScale !== 1) {
     const factor = 1 / overrides.timeScale;
-    workloads = workloads.map((w) => ({ ...withLoad(w, scaleLoad(w.load, factor), w.startAfterMs * factor), flow: scaleFlow(w.flow, factor) }));
+    workloads = workloads.map((w) => ({ ...withLoad(w, scaleLoad(w.load, factor), w.startAfterMs * factor), warmupMs: w.warmupMs * factor, flow: scaleFlow(w.flow, factor) }));
     setup = scaleFlow(setup, factor);
     teardown = scaleFlow(teardown, factor);
     thresholds = thresholds.map((t) => ({ ...t, afterMs: t.afterMs * factor }));

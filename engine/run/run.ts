@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stepsOf, transactionsOf, type FlowNode, type Plan } from '../compile/plan.js';
-import { ERROR_CODES, PerfyError, type Problem } from '../errors.js';
+import { ERROR_CODES, PerfyError, problem, type Problem } from '../errors.js';
+import { readFdLimits } from './fd-limit.js';
 import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
 import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
 import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
@@ -15,7 +16,7 @@ import { createGithubExecutor } from '../executors/github.js';
 import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
 import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
-import { createMetricStore } from '../metrics/store.js';
+import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
 import type { MetricSource } from '../expr/index.js';
@@ -73,7 +74,8 @@ const STOP_GRACE_MS = 1_000;
 const INTERRUPTED_TEARDOWN_MS = 2_000;
 
 export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutcome> {
-  const store = createMetricStore();
+  const warmupMs = measuredFromMs(plan.workloads);
+  const store = createMetricStore({ warmupMs });
   const startedAt = Date.now();
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
@@ -107,7 +109,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
     const { plugins, builtins } = await prepareExecutors(plan, options.segment);
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
-    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt);
+    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
 
     services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
     const baseVars = await baseVariables(plan, services);
@@ -173,6 +175,20 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   const metrics = workers ? workers.merged() : store.snapshot();
   const saturation = workers ? workers.saturation(monitor.stop()) : monitor.stop();
+  // Connects that failed for want of a file descriptor never reached the target: the load was not what the plan
+  // said, so the run fails as a generator problem rather than reporting perfy's limit as the target's errors.
+  const outOfFds = metrics.metrics.filter((m) => m.type === 'counter' && m.tags['status'] === 'emfile').reduce((n, m) => n + m.sum, 0);
+  if (outOfFds > 0) {
+    const limits = readFdLimits();
+    const hint = `raise the open-file limit before running perfy (\`ulimit -n ${Math.max(65536, (limits?.soft ?? 0) * 4)}\`, or LimitNOFILE= for a service), or lower defaults.connections`;
+    saturation.saturated = true;
+    saturation.note = `perfy ran out of file descriptors: ${outOfFds.toLocaleString('en-US')} requests failed with EMFILE before reaching the target (open-file limit ${limits?.soft ?? 'unknown'}); ${hint}`;
+    problems.push(problem('E_FD_LIMIT', `${outOfFds.toLocaleString('en-US')} requests could not open a connection: perfy ran out of file descriptors (limit ${limits?.soft ?? 'unknown'})`, hint));
+    if (end.status === 'completed') {
+      end.status = 'failed';
+      end.reason = 'perfy ran out of file descriptors (EMFILE): the load was not what the scenario planned';
+    }
+  }
   const outcomes: ThresholdOutcome[] = thresholds.final(performance.now() - runStart);
   if (end.status === 'aborted') {
     for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
@@ -192,6 +208,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       startAfterMs: w.startAfterMs,
       durationMs: w.timeline.durationMs,
       plannedIterations: w.timeline.plannedIterations,
+      ...(w.warmupMs > 0 ? { warmupMs: w.warmupMs } : {}),
+      ...(w.timeline.model === 'open' ? { arrivals: w.timeline.arrivals } : {}),
     })),
     metrics,
     thresholds: outcomes,
@@ -250,8 +268,8 @@ export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{
   return { plugins, builtins };
 }
 
-/** The runners of a flow's steps and transactions, by node id. */
-export type RunnersFor = (nodes: FlowNode[], workload: string) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
+/** The runners of a flow's steps and transactions, by node id; `into`: the store they record into (default: the run's). */
+export type RunnersFor = (nodes: FlowNode[], workload: string, into?: MetricStore) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
 
 /** Creates the runners of a flow; every executor used is added to `executors` (closed at the end). */
 export function stepRunners(
@@ -260,17 +278,17 @@ export function stepRunners(
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
   const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
   const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
-  return (nodes, workload) => {
+  return (nodes, workload, into = store) => {
     const runners = new Map<number, StepRunner>();
     for (const step of stepsOf(nodes)) {
       const executor = executorFor(step, plugins, builtins);
       executors.add(executor);
-      runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
+      runners.set(step.id, executor.create(step, { plan, store: into, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
     }
     const transactions = new Map<number, TransactionRunner>();
     for (const node of transactionsOf(nodes)) {
       executors.add(builtins.sql);
-      transactions.set(node.id, builtins.sql.transaction(node, { plan, store, tags: { workload }, target, defaultHeaders, services, workDir }));
+      transactions.set(node.id, builtins.sql.transaction(node, { plan, store: into, tags: { workload }, target, defaultHeaders, services, workDir }));
     }
     return { runners, transactions };
   };
@@ -294,11 +312,14 @@ export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise
   const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
   await Promise.all(plan.workloads.map(async (workload, index) => {
     if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, signal))) return;
-    const interpreter = new Interpreter({
-      plan, store, workload: workload.name, ...options.runnersFor(workload.flow, workload.name), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
+    const interpreterFor = (into: MetricStore): Interpreter => new Interpreter({
+      plan, store: into, workload: workload.name, ...options.runnersFor(workload.flow, workload.name, into), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
     });
+    // The warm-up's iterations run the same flow through runners of their own that tag every sample `phase: warmup`;
+    // connections and pools are the executors', shared, so what warmed up stays warm.
+    const warmup = workload.warmupMs > 0 ? { interpreter: interpreterFor(taggedStore(store, WARMUP_TAGS)), untilMs: workload.warmupMs } : undefined;
     const run = startWorkload({
-      workload, workloadIndex: index, interpreter, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
+      workload, workloadIndex: index, interpreter: interpreterFor(store), warmup, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
     });
     options.runs.push(run);
     await run.done;

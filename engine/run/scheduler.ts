@@ -9,6 +9,7 @@ import type { PlannedWorkload } from '../compile/plan.js';
 import type { ClosedTimeline, OpenTimeline } from '../compile/timeline.js';
 import type { MetricHandle, MetricStore } from '../metrics/types.js';
 import type { Interpreter, VirtualUser } from './interpreter.js';
+import { taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createRandom, deriveSeed } from '../random.js';
 import type { Segment } from './segment.js';
 
@@ -34,6 +35,8 @@ export interface SchedulerOptions {
   workload: PlannedWorkload;
   workloadIndex: number;
   interpreter: Interpreter;
+  /** Iterations that start before `untilMs` into the workload run through this interpreter (its samples: phase warmup). */
+  warmup?: { interpreter: Interpreter; untilMs: number };
   store: MetricStore;
   seed: number;
   /** Stops starting iterations and, after `stopGraceMs`, cancels those in flight. */
@@ -60,25 +63,43 @@ export function startWorkload(options: SchedulerOptions): WorkloadRun {
     : runClosed(options, options.workload.timeline);
 }
 
+/** What the scheduler records about iterations, in one phase (the measured load, or its warm-up). */
+class PhaseHandles {
+  readonly interrupted: MetricHandle;
+  readonly dropped: MetricHandle;
+  readonly startLag: MetricHandle;
+  constructor(store: MetricStore, workload: string) {
+    const tags = { workload };
+    this.interrupted = store.handle('iterations.interrupted', 'counter', tags);
+    this.dropped = store.handle('iterations.dropped', 'counter', tags);
+    this.startLag = store.handle('iteration.start_lag', 'trend', tags);
+    // Zero samples make `count(iterations.dropped) == 0` a measured 0, not "no samples".
+    this.interrupted.record(0);
+    this.dropped.record(0);
+  }
+}
+
 /** Counters shared by both models. */
 class Tally {
   active = 0;
   started = 0;
   dropped = 0;
-  readonly interrupted: MetricHandle;
-  readonly droppedHandle: MetricHandle;
-  readonly startLag: MetricHandle;
+  readonly measured: PhaseHandles;
+  readonly warmup: PhaseHandles | undefined;
   readonly vus: MetricHandle;
-  constructor(store: MetricStore, workload: string) {
-    const tags = { workload };
-    this.interrupted = store.handle('iterations.interrupted', 'counter', tags);
-    this.droppedHandle = store.handle('iterations.dropped', 'counter', tags);
-    this.startLag = store.handle('iteration.start_lag', 'trend', tags);
-    this.vus = store.handle('vus', 'gauge', tags);
-    // Zero samples make `count(iterations.dropped) == 0` a measured 0, not "no samples".
-    this.interrupted.record(0);
-    this.droppedHandle.record(0);
+  constructor(store: MetricStore, workload: string, warmup: boolean) {
+    this.measured = new PhaseHandles(store, workload);
+    this.warmup = warmup ? new PhaseHandles(taggedStore(store, WARMUP_TAGS), workload) : undefined;
+    this.vus = store.handle('vus', 'gauge', { workload });
   }
+}
+
+/** The interpreter and handles of an iteration that starts `atMs` into the workload. */
+function phaseAt(options: SchedulerOptions, tally: Tally, atMs: number): { interpreter: Interpreter; handles: PhaseHandles } {
+  const warmup = options.warmup;
+  return warmup !== undefined && atMs < warmup.untilMs
+    ? { interpreter: warmup.interpreter, handles: tally.warmup! }
+    : { interpreter: options.interpreter, handles: tally.measured };
 }
 
 /** An AbortController that also fires when `parent` does, after a grace period. */
@@ -103,7 +124,7 @@ function childController(parent: AbortSignal, graceMs: number): { controller: Ab
 
 function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun {
   const { workload, interpreter, store, signal } = options;
-  const tally = new Tally(store, workload.name);
+  const tally = new Tally(store, workload.name, options.warmup !== undefined);
   const flow = workload.flow;
   // Iterations in flight are cancelled `stopGraceMs` after the run is stopped, or `gracefulStopMs` after the load ends.
   const inflight = childController(signal, options.stopGraceMs);
@@ -127,17 +148,18 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
     }
   };
 
-  const launch = (user: VirtualUser, lagMs: number): void => {
+  const launch = (user: VirtualUser, intendedMs: number, lagMs: number): void => {
     tally.active++;
     tally.started++;
-    tally.startLag.record(lagMs);
-    interpreter.iteration(user, flow, inflight.controller.signal, lagMs).then(
+    const phase = phaseAt(options, tally, intendedMs);
+    phase.handles.startLag.record(lagMs);
+    phase.interpreter.iteration(user, flow, inflight.controller.signal, lagMs).then(
       (outcome) => {
-        if (outcome === 'interrupted') tally.interrupted.record(1);
+        if (outcome === 'interrupted') phase.handles.interrupted.record(1);
         if (outcome === 'exhausted') exhausted = true;
       },
       (error: unknown) => {
-        tally.interrupted.record(1);
+        phase.handles.interrupted.record(1);
         process.emitWarning(`iteration failed: ${(error as Error).message}`);
       },
     ).finally(() => {
@@ -171,10 +193,10 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
       }
       if (!user) {
         tally.dropped++;
-        tally.droppedHandle.record(1);
+        phaseAt(options, tally, intended).handles.dropped.record(1);
         continue;
       }
-      launch(user, now - intended);
+      launch(user, intended, now - intended);
     }
     tally.vus.record(tally.active);
     if (next.done) return endArrivals();
@@ -203,7 +225,7 @@ const CONTROL_INTERVAL_MS = 50;
 
 function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): WorkloadRun {
   const { workload, interpreter, store, signal } = options;
-  const tally = new Tally(store, workload.name);
+  const tally = new Tally(store, workload.name, options.warmup !== undefined);
   const start = performance.now();
   interface Looping { user: VirtualUser; stopping: boolean; controller: AbortController; release(): void; stopTimer?: NodeJS.Timeout; finished: Promise<void> }
   const looping: Looping[] = [];
@@ -223,12 +245,13 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
       while (!entry.stopping && !controller.signal.aborted && !exhausted) {
         tally.started++;
         tally.active++;
+        const phase = phaseAt(options, tally, performance.now() - start);
         try {
-          const outcome = await interpreter.iteration(user, workload.flow, controller.signal);
-          if (outcome === 'interrupted') tally.interrupted.record(1);
+          const outcome = await phase.interpreter.iteration(user, workload.flow, controller.signal);
+          if (outcome === 'interrupted') phase.handles.interrupted.record(1);
           if (outcome === 'exhausted') exhausted = true;
         } catch (error) {
-          tally.interrupted.record(1);
+          phase.handles.interrupted.record(1);
           process.emitWarning(`iteration failed: ${(error as Error).message}`);
         } finally {
           tally.active--;

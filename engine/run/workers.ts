@@ -107,7 +107,7 @@ interface Slot {
   saturation: Saturation | undefined;
 }
 
-export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs: () => number): WorkerPool {
+export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs: () => number, warmupMs = 0): WorkerPool {
   const slots: Slot[] = [];
   let onChange: () => void = () => {};
   let failure: Problem | undefined;
@@ -169,7 +169,7 @@ export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs
     // Once every worker is done, what the main thread still records (teardown, the services' own counts) must
     // reach the final thresholds: no cache then.
     if (cached === undefined || now - cachedAt > REFRESH_MS || slots.every((s) => s.done)) {
-      cached = storeFromSnapshot(merged(), { elapsedMs: elapsedMs() });
+      cached = storeFromSnapshot(merged(), { elapsedMs: elapsedMs(), warmupMs });
       cachedAt = now;
     }
     return cached;
@@ -236,7 +236,7 @@ export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs
 
     merged() {
       const all = merged();
-      cached = storeFromSnapshot(all, { elapsedMs: elapsedMs() });
+      cached = storeFromSnapshot(all, { elapsedMs: elapsedMs(), warmupMs });
       cachedAt = Infinity; // the final view: no more refreshes
       return all;
     },

@@ -173,6 +173,34 @@ workloads:
   });
 });
 
+describe('compiler: users stages with duration, and a level to start from', () => {
+  const closed = (load: string): ReturnType<typeof compile> => compile(`name: c\ntarget: http://127.0.0.1:1\nload: ${load}\nflow: [ { http: { get: / } } ]\n`);
+
+  it('`duration` is the whole stage, as for open stages: ramp_up + hold + ramp_down', () => {
+    const { plan, codes } = closed('[ { users: 50, duration: 8s }, { users: 10, ramp_up: 2s, duration: 10s, ramp_down: 3s } ]');
+    assert.deepEqual(codes, []);
+    const t = plan!.workloads[0]!.timeline;
+    assert.equal(t.durationMs, 18_000);
+    if (t.model !== 'closed') return assert.fail('a closed timeline');
+    assert.deepEqual([0, 7_999, 8_000, 10_000, 14_999, 15_000, 17_999].map((ms) => t.usersAt(ms)), [50, 50, 50, 10, 10, 10, 0]);
+  });
+
+  it('a first `{ users: 10 }` starts at 10: the next ramp goes from there', () => {
+    const { plan, codes } = closed('[ { users: 10 }, { users: 50, ramp_up: 4s, hold: 4s } ]');
+    assert.deepEqual(codes, []);
+    const t = plan!.workloads[0]!.timeline;
+    assert.equal(t.durationMs, 8_000);
+    if (t.model !== 'closed') return assert.fail('a closed timeline');
+    assert.deepEqual([0, 2_000, 4_000].map((ms) => t.usersAt(ms)), [10, 30, 50]);
+  });
+
+  it('refuses hold with duration, a duration shorter than the ramps, and a last stage with no length', () => {
+    assert.deepEqual(closed('[ { users: 5, hold: 2s, duration: 3s } ]').codes, ['E_SCHEMA']);
+    assert.deepEqual(closed('[ { users: 5, ramp_up: 4s, duration: 3s } ]').codes, ['E_RANGE']);
+    assert.deepEqual(closed('[ { users: 5, hold: 2s }, { users: 10 } ]').codes, ['E_DURATION_ZERO']);
+  });
+});
+
 describe('compiler: problems', () => {
   it('reports all semantic problems at once and returns no plan', () => {
     const { plan, codes } = compile(`

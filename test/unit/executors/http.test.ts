@@ -40,7 +40,7 @@ function httpStep(request: Record<string, unknown>, options: { expects?: string[
     tags: {},
     condition: undefined,
     expects: (options.expects ?? []).map((e) => compileExpression(e)),
-    captures: Object.entries(options.captures ?? {}).map(([name, e]) => ({ name, expression: compileExpression(e) })),
+    captures: Object.entries(options.captures ?? {}).map(([name, e]) => ({ name, expression: compileExpression(e), required: false })),
     timeoutMs: 5000,
     retry: options.retryOn === undefined ? undefined : { attempts: 1, backoffMs: 0, on: compileExpression(options.retryOn) },
     location: { file: 'test.yaml', line: 1, col: 1 },

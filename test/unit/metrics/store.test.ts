@@ -148,6 +148,37 @@ describe('aggregate: tag subsets', () => {
   });
 });
 
+describe('aggregate: samples set aside unless asked for', () => {
+  const build = (store: MetricStore): void => {
+    store.handle('http.duration', 'trend', { step: 's', status: '200', expected: 'true' }).record(10);
+    store.handle('http.duration', 'trend', { step: 's', status: 'refused', expected: 'false' }).record(1);
+    store.handle('http.duration', 'trend', { step: 's', status: '503', expected: 'false' }).record(2);
+    store.handle('http.reqs', 'counter', { step: 's', status: 'refused', expected: 'false' }).record(1);
+    store.handle('http.reqs', 'counter', { step: 's', status: '200', expected: 'true' }).record(1);
+    store.handle('http.reqs', 'counter', { step: 's', status: '200', expected: 'true', phase: 'warmup' }).record(5);
+    store.handle('http.duration', 'trend', { step: 's', status: '200', expected: 'true', phase: 'warmup' }).record(500);
+  };
+  const live = createMetricStore({ now: fakeClock().now });
+  build(live);
+  const loaded = storeFromSnapshot(live.snapshot(), { elapsedMs: 1000 });
+
+  for (const [name, store] of [['a live store', live], ['a loaded result', loaded]] as const) {
+    it(`${name}: latencies of unexpected responses only when the filter names expected, status or status_class`, () => {
+      assert.equal(store.aggregate(q('count', 'http.duration')), 1);
+      assert.equal(store.aggregate(q('max', 'http.duration')), 10);
+      assert.equal(store.aggregate(q('count', 'http.duration', { expected: 'false' })), 2);
+      assert.equal(store.aggregate(q('count', 'http.duration', { status: '503' })), 1);
+      assert.equal(store.aggregate(q('min', 'http.duration', { step: 's', status: 'refused' })), 1);
+    });
+
+    it(`${name}: counts and rates cover every request; the warm-up is left out of everything unless asked for`, () => {
+      assert.equal(store.aggregate(q('count', 'http.reqs')), 2);
+      assert.equal(store.aggregate(q('count', 'http.reqs', { phase: 'warmup' })), 5);
+      assert.equal(store.aggregate(q('max', 'http.duration', { phase: 'warmup' })), 500);
+    });
+  }
+});
+
 describe('aggregate: counters, rates, gauges', () => {
   const clock = fakeClock(T0 + 250);
   const store = createMetricStore({ now: clock.now });

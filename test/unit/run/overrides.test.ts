@@ -254,3 +254,23 @@ describe('--smoke', () => {
     assert.deepEqual(scaled.applied.slice(1), ['--time-scale 10']);
   });
 });
+
+describe('overrides and the warm-up', () => {
+  const plan = compile(`
+name: warm
+target: http://127.0.0.1:1
+warmup: 4s
+workloads:
+  - { name: a, load: [ { rate: 10/s, duration: 20s } ], flow: [ { http: { get: / } } ] }
+  - { name: b, warmup: 2s, load: [ { users: 2, hold: 10s } ], flow: [ { http: { get: / } } ] }
+`);
+  it('a workload takes the scenario\'s warm-up unless it has its own', () => {
+    assert.deepEqual(plan.workloads.map((w) => w.warmupMs), [4000, 2000]);
+  });
+  it('--time-scale and --duration scale it with the load; --smoke has none; --users and --rate keep it', () => {
+    assert.deepEqual(applyOverrides(plan, { timeScale: 10 }).plan.workloads.map((w) => w.warmupMs), [400, 200]);
+    assert.deepEqual(applyOverrides(plan, { durationMs: 5000 }).plan.workloads.map((w) => w.warmupMs), [1000, 1000]);
+    assert.deepEqual(applyOverrides(plan, { smoke: true }).plan.workloads.map((w) => w.warmupMs), [0, 0]);
+    assert.deepEqual(applyOverrides(plan, { users: 3 }).plan.workloads.map((w) => w.warmupMs), [4000, 2000]);
+  });
+});

@@ -1,0 +1,78 @@
+// The console summary and progress line, from a Result made by a real metric store: what is set aside (warm-up,
+// unexpected responses), poisson plans shown as approximate, the notes under the table, the progress wording.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Chalk } from 'chalk';
+import { RESULT_VERSION, type Result, type ResultWorkload } from '../../../engine/metrics/result.js';
+import { createMetricStore } from '../../../engine/metrics/store.js';
+import type { MetricStore } from '../../../engine/metrics/types.js';
+import { formatSummary, progressLine } from '../../../engine/report/console.js';
+
+const plain = new Chalk({ level: 0 });
+const T0 = 1_700_000_000_000;
+
+function resultOf(record: (store: MetricStore) => void, workload: Partial<ResultWorkload> = {}): Result {
+  let now = T0;
+  const store = createMetricStore({ now: () => now });
+  record(store);
+  now += 10_000;
+  return {
+    version: RESULT_VERSION,
+    scenario: { name: 's', description: undefined, file: 's.yaml' },
+    startedAt: T0,
+    endedAt: T0 + 10_000,
+    status: 'completed',
+    reason: undefined,
+    environment: { perfy: '0', node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, hostname: 'h', workers: 1 },
+    overrides: [],
+    workloads: [{ name: 'default', model: 'open', startAfterMs: 0, durationMs: 10_000, plannedIterations: 100, ...workload }],
+    metrics: store.snapshot(),
+    thresholds: [],
+    saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
+  };
+}
+
+describe('formatSummary', () => {
+  it('marks a poisson plan as approximate, and explains the rows whose names do not say what they mean', () => {
+    const result = resultOf((store) => {
+      store.handle('iterations', 'counter', { workload: 'default' }).record(98);
+      store.handle('http.duration_corrected', 'trend', { step: 'a', expected: 'true' }).record(12);
+      store.handle('iteration.start_lag', 'trend', { workload: 'default' }).record(1);
+    }, { arrivals: 'poisson' });
+    const text = formatSummary(result, plain);
+    assert.match(text, /~100 planned · 98 completed/);
+    assert.match(text, /^ {2}http\.duration_corrected: measured from when/m);
+    assert.match(text, /^ {2}iteration\.start_lag: how late/m);
+    assert.doesNotMatch(text, /engine\.lag:/, 'only the rows shown are explained');
+    assert.doesNotMatch(formatSummary(resultOf(() => {}, { arrivals: 'uniform' }), plain), /~/);
+  });
+
+  it('leaves the warm-up out of the table and the counters, and says how many iterations it had', () => {
+    const result = resultOf((store) => {
+      store.handle('iterations', 'counter', { workload: 'default' }).record(80);
+      store.handle('iterations', 'counter', { workload: 'default', phase: 'warmup' }).record(20);
+      store.handle('http.reqs', 'counter', { step: 'a' }).record(80);
+      store.handle('http.reqs', 'counter', { step: 'a', phase: 'warmup' }).record(20);
+      store.handle('step.duration', 'trend', { step: 'a', phase: 'warmup' }).record(900);
+      store.handle('step.duration', 'trend', { step: 'a' }).record(10);
+    }, { warmupMs: 2000 });
+    const text = formatSummary(result, plain);
+    assert.match(text, /100 planned · 100 completed/);
+    assert.match(text, /warm-up 2s: 20 of them/);
+    assert.match(text, /^ {2}http\.reqs +80 +10\.0\/s$/m, '80 measured requests over the 8 s after the warm-up');
+    assert.match(text, /^ {2}step\.duration\{step: a\} +1 .* 10\.0ms$/m);
+  });
+});
+
+describe('progressLine', () => {
+  it('closed model: the users looping, and where a ramp is taking them', () => {
+    const store = createMetricStore();
+    const line = (active: number, target: number): string => progressLine({
+      elapsedMs: 1000, plannedMs: 10_000, store,
+      workloads: [{ name: 'readers', model: 'closed', elapsedMs: 1000, durationMs: 10_000, target, active, started: 1, dropped: 0 }],
+    }, plain);
+    assert.match(line(50, 50), /readers 50 users(?! →)/);
+    assert.match(line(50, 49), /readers 50 users → 49/);
+  });
+});
