@@ -353,20 +353,23 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
 }
 
 async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
-  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
+  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
+    import('../metrics/result.js'),
   ]);
   const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
-  const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds);
+  const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files);
+  printProblems(warnings, io);
   io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
-  return merged.status !== 'completed' ? 3 : merged.thresholds.every((t) => t.passed) ? 0 : 1;
+  if (merged.status !== 'completed') return EXIT.runFailed;
+  return thresholdsPassed(merged.thresholds) ? EXIT.ok : EXIT.thresholdsFailed;
 }
 
 /** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */

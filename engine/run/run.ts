@@ -14,7 +14,7 @@ import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
 import { createGithubExecutor } from '../executors/github.js';
 import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
-import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
@@ -197,10 +197,13 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     thresholds: outcomes,
     saturation,
   };
+  // A segment says so, so that `perfy merge` can tell a whole set from a duplicate or a missing one.
+  const segment = options.segment;
+  if (segment !== undefined && segment.count > 1) result.segment = { index: segment.index, count: segment.count };
   // A run that could not start for a reason of the scenario (a step kind not available) is invalid input: 2.
   const exitCode = end.status === 'failed' && problems.length > 0
     ? Math.max(...problems.map((p) => ERROR_CODES[p.code].exit))
-    : end.status !== 'completed' ? 3 : outcomes.every((o) => o.passed) ? 0 : 1;
+    : end.status !== 'completed' ? 3 : thresholdsPassed(outcomes) ? 0 : 1;
   return { result, exitCode, problems };
 }
 

@@ -56,6 +56,7 @@ describe('thresholds without a window', () => {
       aborted: false,
       values: [{ metric: 'http.duration', fn: 'p95', value: 250 }],
       description: undefined,
+      judged: true,
     });
     source.set(P95, 301);
     assert.equal(evaluator.final(3000)[0]!.passed, false);
