@@ -1,7 +1,7 @@
 // Command-line overrides of a compiled plan, for CI: --time-scale, --duration, --users, --rate, --smoke.
 // Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed.
 
-import type { FlowNode, Plan, PlannedWorkload } from '../compile/plan.js';
+import type { FlowNode, Plan, PlannedThreshold, PlannedWorkload } from '../compile/plan.js';
 import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
 import { formatDuration, formatRate } from '../units.js';
 import { segmentTimeline, type Segment } from './segment.js';
@@ -15,7 +15,7 @@ export interface Overrides {
   users?: number;
   /** Replace each workload's load by this arrival rate per second (open model) for its duration. */
   rate?: number;
-  /** Run each flow once with one user. */
+  /** Run each flow once with one user; thresholds on the load's size or duration are shown, not judged. */
   smoke?: boolean;
   /** Run only this share of every workload (`--segment i/N`): arrivals k with k mod N = i, a share of users. */
   segment?: Segment;
@@ -30,6 +30,10 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
 
   if (overrides.smoke) {
     workloads = workloads.map((w) => withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0));
+    thresholds = thresholds.map((t) => {
+      const notJudged = notJudgedInSmoke(t);
+      return notJudged === undefined ? t : { ...t, notJudged };
+    });
     applied.push('--smoke: each flow once with one user');
   } else {
     if (overrides.durationMs !== undefined) {
@@ -67,6 +71,21 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     applied.push(`--segment ${segment.index}/${segment.count}`);
   }
   return { plan: { ...plan, workloads, setup, teardown, thresholds }, applied };
+}
+
+/**
+ * Why a threshold says nothing about a --smoke run, or undefined when it is judged. One iteration per flow says
+ * whether the flow works — the share of failed requests, steps or checks, `rate()` — but not how the system
+ * bears a load: a count or a throughput is the smoke run's own size, a p95 of one sample is that sample, and a
+ * `for` window outlasts the run.
+ */
+export function notJudgedInSmoke(threshold: PlannedThreshold): string | undefined {
+  const { sustainMs, metrics } = threshold.expression;
+  if (sustainMs !== undefined) return 'not judged in a --smoke run: its `for` window needs a run at least that long';
+  const load = metrics.find((ref) => ref.fn !== 'rate');
+  if (load === undefined) return undefined;
+  const fn = load.fn === 'percentile' ? `p${load.percentile ?? 50}` : load.fn;
+  return `not judged in a --smoke run: ${fn}(${load.metric}) measures the load; rate() says whether the flow works`;
 }
 
 function withLoad(w: PlannedWorkload, load: OpenLoad | ClosedLoad, startAfterMs = w.startAfterMs): PlannedWorkload {

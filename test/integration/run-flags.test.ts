@@ -67,6 +67,36 @@ workloads:
     assert.deepEqual(result.workloads.map((w) => w.plannedIterations), [1, 1]);
   });
 
+  it('--smoke judges only rate() thresholds: load thresholds are shown, not judged, and do not fail it', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+load: [ { rate: 50/s, duration: 20s } ]
+flow: [ { name: a, http: { get: /a }, expect: "status == 200" } ]
+thresholds:
+  - "throughput(http.reqs) > 20/s"
+  - "count(http.reqs) > 100"
+  - "p95(http.duration) < 1us"
+  - "rate(http.errors) < 1% for 10s"
+  - "rate(http.errors) < 1%"
+  - "rate(checks) == 100%"
+`), 'broken.yaml': scenario(`
+load: [ { rate: 50/s, duration: 20s } ]
+flow: [ { name: a, http: { get: /a }, expect: "status == 201" } ]
+thresholds: [ "count(http.reqs) > 100", "rate(checks) == 100%" ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--smoke', '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const outcomes = readResultDir(t.path('out')).thresholds;
+    assert.deepEqual(outcomes.map((o) => o.judged), [false, false, false, false, true, true]);
+    assert.deepEqual(outcomes.slice(1, 3).map((o) => o.passed), [false, false], 'what the conditions said at the end');
+    assert.deepEqual(outcomes.slice(4).map((o) => o.passed), [true, true]);
+    // The other side: a flow that does not work still fails its smoke run on rate(checks).
+    const broken = await perfyAsync(['run', t.path('broken.yaml'), '--smoke', '--quiet', '--out', t.path('broken')]);
+    assert.equal(broken.status, 1, broken.stderr + broken.stdout);
+    const verdicts = readResultDir(t.path('broken')).thresholds.map((o) => [o.judged, o.passed]);
+    assert.deepEqual(verdicts, [[false, false], [true, false]]);
+  });
+
   it('--set changes a value of the scenario before it runs: load[0].rate=20/s sends 20 requests instead of 5', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 load: [ { rate: 5/s, duration: 1s } ]
