@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   // Warnings: printed by validate and run like problems, they never change the exit code.
   W_REPORT_FORMAT: { exit: 0, summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.' },
   W_MERGE_TIME: { exit: 0, summary: 'The results merged by `perfy merge` did not run at the same time: the merge is not the load of one run.' },
+  W_TIME_SCALE: { exit: 0, summary: '`--time-scale` does not reach a `command:` or `url:` service: its own windows, timeouts and caches keep real time.' },
   W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 

@@ -271,7 +271,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -290,6 +290,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
+  printProblems(timeScaleWarnings(plan, overrides.timeScale), io);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.

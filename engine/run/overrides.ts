@@ -2,6 +2,7 @@
 // Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed.
 
 import type { FlowNode, Plan, PlannedThreshold, PlannedWorkload } from '../compile/plan.js';
+import { problem, type Problem } from '../errors.js';
 import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
 import { formatDuration, formatRate } from '../units.js';
 import { segmentTimeline, type Segment } from './segment.js';
@@ -86,6 +87,27 @@ export function notJudgedInSmoke(threshold: PlannedThreshold): string | undefine
   if (load === undefined) return undefined;
   const fn = load.fn === 'percentile' ? `p${load.percentile ?? 50}` : load.fn;
   return `not judged in a --smoke run: ${fn}(${load.metric}) measures the load; rate() says whether the flow works`;
+}
+
+/**
+ * W_TIME_SCALE when `--time-scale` changes a run whose services include ones perfy cannot speed up: a `command:`
+ * or `url:` service keeps its own clock (rate-limit windows, cache lifetimes, token expiry), which a scenario
+ * may depend on. The built-in services are not named: the GitHub mock's windows are scaled with the run, and
+ * the demo API and PostgreSQL have no clock of their own that the load reads (their timeouts are timeouts).
+ */
+export function timeScaleWarnings(plan: Plan, timeScale: number | undefined): Problem[] {
+  if (timeScale === undefined || timeScale === 1) return [];
+  const unscaled = Object.entries(plan.services).flatMap(([name, service]) => {
+    if ('command' in service) return [`${name} (a command)`];
+    if ('url' in service) return [`${name} (a URL)`];
+    return [];
+  });
+  if (unscaled.length === 0) return [];
+  const [which, whose] = unscaled.length === 1 ? ['service', 'its'] : ['services', 'their'];
+  return [problem('W_TIME_SCALE', `--time-scale ${timeScale} does not reach ${which} ${unscaled.join(', ')}: `
+    + `${whose} own windows, timeouts and caches keep real time`,
+  'the scenario\'s durations pass faster, the service\'s do not: '
+    + 'check time-dependent behaviour (rate limits, expiry) without --time-scale')];
 }
 
 function withLoad(w: PlannedWorkload, load: OpenLoad | ClosedLoad, startAfterMs = w.startAfterMs): PlannedWorkload {

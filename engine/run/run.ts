@@ -41,7 +41,7 @@ export interface RunOptions {
   overrides?: string[];
   /** Called about once a second with the live state, for progress output. */
   onProgress?: (progress: RunProgress) => void;
-  /** Divides the graceful-stop window along with the scenario's durations. */
+  /** Divides the graceful-stop window and the built-in GitHub mock's windows along with the scenario's durations. */
   timeScale?: number;
   /** This process runs one segment of the load: its data sources hand out that segment's rows. */
   segment?: Segment;
@@ -109,7 +109,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
     if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt);
 
-    services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
+    services = await startServices(plan.services, {
+      scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
+    });
     const baseVars = await baseVariables(plan, services);
     const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, options.workDir ?? options.logDir);
 

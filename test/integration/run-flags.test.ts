@@ -171,6 +171,22 @@ flow: [ { name: hit, http: { get: /scaled } } ]
     assert.match(run.stdout, /--time-scale 10/);
   });
 
+  it('--time-scale warns (W_TIME_SCALE) that a url: or command: service keeps its own clock, and runs', async () => {
+    const t = tempDir({ 's.yaml': `name: flags
+services: { app: { url: "${server.url}" } }
+target: "{{services.app.url}}"
+load: [ { rate: 10/s, duration: 2s } ]
+flow: [ { name: hit, http: { get: /scaled-service } } ]
+` });
+    after(t.cleanup);
+    const scaled = await perfyAsync(['run', t.path('s.yaml'), '--time-scale', '10', '--quiet']);
+    assert.equal(scaled.status, 0, scaled.stderr + scaled.stdout);
+    assert.equal([...scaled.stderr.matchAll(/^W_TIME_SCALE {2}.*\bapp\b/gm)].length, 1, scaled.stderr);
+    const asWritten = await perfyAsync(['run', t.path('s.yaml'), '--duration', '200ms', '--quiet']);
+    assert.equal(asWritten.status, 0, asWritten.stderr + asWritten.stdout);
+    assert.doesNotMatch(asWritten.stderr, /W_TIME_SCALE/);
+  });
+
   it('--rate with --users is a usage error (exit 2, E_USAGE) and sends nothing', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 load: [ { rate: 5/s, duration: 1s } ]
