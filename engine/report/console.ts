@@ -236,7 +236,7 @@ function oneLine(text: string): string {
   return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
 }
 
-/** What generated the load, when it was more than one thread of one process; undefined otherwise. */
+/** What generated the load when more than one thread or process did (workers, merged segments); else undefined. */
 function loadOrigin(result: Result): string | undefined {
   const workers = result.environment.workers ?? 1;
   const merged = result.merged;

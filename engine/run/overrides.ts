@@ -1,5 +1,6 @@
 // Command-line overrides of a compiled plan, for CI: --time-scale, --duration, --users, --rate, --smoke.
-// Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed.
+// Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed; --smoke
+// also marks the thresholds it cannot judge, and --time-scale warns of services it cannot speed up.
 
 import type { FlowNode, Plan, PlannedThreshold, PlannedWorkload } from '../compile/plan.js';
 import { problem, type Problem } from '../errors.js';
