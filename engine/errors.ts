@@ -54,10 +54,13 @@ export const ERROR_CODES = {
   E_INTERRUPTED: { exit: 3, summary: 'The run was stopped by Ctrl-C or SIGTERM; the result so far is written.' },
   E_OUTPUT: { exit: 3, summary: 'A result or report file could not be written (permissions, disk full).' },
   E_FD_LIMIT: { exit: 3, summary: 'perfy ran out of file descriptors (EMFILE) during the run: requests failed before reaching the target, so the numbers measure perfy\'s limit.' },
+  E_MERGE_SEGMENTS: { exit: 2, summary: 'The results given to `perfy merge` are not one whole set of segments: one given twice or missing, different splits, or segments mixed with whole runs.' },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
   // Warnings: printed by validate and run like problems, they never change the exit code.
   W_REPORT_FORMAT: { exit: 0, summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.' },
   W_FD_LIMIT: { exit: 0, summary: 'The scenario may hold more connections open than the open-file limit allows (`ulimit -n`), even after perfy raised it to the hard limit.' },
+  W_MERGE_TIME: { exit: 0, summary: 'The results merged by `perfy merge` did not run at the same time: the merge is not the load of one run.' },
+  W_TIME_SCALE: { exit: 0, summary: '`--time-scale` does not reach a `command:` or `url:` service: its own windows, timeouts and caches keep real time.' },
   W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 

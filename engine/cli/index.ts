@@ -271,7 +271,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -291,6 +291,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
+  printProblems(timeScaleWarnings(plan, overrides.timeScale), io);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
   // Each connection is a file descriptor: raise the soft limit when the plan may need more, else say so now.
   const fdsNeeded = estimateFds(plan, workers);
@@ -361,20 +362,23 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
 }
 
 async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
-  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
+  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
+    import('../metrics/result.js'),
   ]);
   const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
-  const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds);
+  const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files);
+  printProblems(warnings, io);
   io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
-  return merged.status !== 'completed' ? 3 : merged.thresholds.every((t) => t.passed) ? 0 : 1;
+  if (merged.status !== 'completed') return EXIT.runFailed;
+  return thresholdsPassed(merged.thresholds) ? EXIT.ok : EXIT.thresholdsFailed;
 }
 
 /** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */

@@ -66,6 +66,8 @@ export interface PlannedThreshold {
   afterMs: number;
   description: string | undefined;
   location: SourceLocation;
+  /** Why the threshold is shown but not judged in this run (set by `--smoke` for load thresholds). */
+  notJudged?: string;
 }
 
 export interface PlannedMonitor {

@@ -24,6 +24,18 @@ export interface Result {
   thresholds: ThresholdOutcome[];
   /** Whether perfy itself was the bottleneck (event-loop lag or CPU), which would inflate the latencies. */
   saturation: { saturated: boolean; eventLoopLagP99Ms: number; cpu: number; note: string | undefined };
+  /**
+   * `perfy run --segment i/N` with N > 1: this result is segment `index` (0-based) of `count`. Older results
+   * say it only in `overrides` (read it with segmentOf).
+   */
+  segment?: ResultSegment;
+  /** A result of `perfy merge`: how many results it combines, and whether they were the segments of one run. */
+  merged?: { results: number; segments: boolean };
+}
+
+export interface ResultSegment {
+  index: number;
+  count: number;
 }
 
 export interface ResultWorkload {
@@ -47,4 +59,28 @@ export interface ThresholdOutcome {
   /** The measured value of each metric the threshold reads, in the unit of the expression (ms, fraction, /s). */
   values: { metric: string; fn: string; value: number | null }[];
   description: string | undefined;
+  /**
+   * false: shown but not judged (a load threshold in a --smoke run, a `for` window perfy merge cannot judge):
+   * `passed` is then what the condition said at the end, and it counts for nothing. Absent in older results.
+   */
+  judged?: boolean;
+  /** Why the threshold was not judged, or how its verdict was reached when not by the usual rule. */
+  note?: string;
+}
+
+/** Whether every judged threshold passed (those not judged count for nothing). */
+export function thresholdsPassed(outcomes: readonly ThresholdOutcome[]): boolean {
+  return outcomes.every((o) => o.judged === false || o.passed);
+}
+
+const SEGMENT_OVERRIDE = /^--segment (\d+)\/(\d+)$/;
+
+/** The segment a result is, from its `segment` field or, in older results, its `--segment i/N` override. */
+export function segmentOf(result: Result): ResultSegment | undefined {
+  if (result.segment !== undefined) return result.segment;
+  for (const override of result.overrides) {
+    const m = SEGMENT_OVERRIDE.exec(override);
+    if (m !== null && Number(m[2]) > 1) return { index: Number(m[1]), count: Number(m[2]) };
+  }
+  return undefined;
 }

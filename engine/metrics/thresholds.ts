@@ -14,6 +14,8 @@
 //   is false stops the run; with `for W`, the run stops once the condition has been false at every such check
 //   for W (a sustained failure, measured from the first failing check at or after `after`). An aborting
 //   threshold is failed and marked aborted; once one has fired, check() keeps returning it.
+// - `notJudged` (a load threshold in a --smoke run): never checked, so it never aborts; final() reports it with
+//   `judged: false`, its values and what its condition says at the end (which counts for nothing).
 
 import type { AggregateQuery, MetricSource } from '../expr/index.js';
 import type { PlannedThreshold } from '../compile/plan.js';
@@ -111,6 +113,7 @@ export function createThresholdEvaluator(thresholds: PlannedThreshold[], source:
     check(elapsedMs: number): { abort?: ThresholdAbort } {
       if (fired !== undefined) return { abort: fired };
       states.forEach((state, index) => {
+        if (state.threshold.notJudged !== undefined) return;
         const abort = evaluate(state, elapsedMs);
         if (abort && fired === undefined) {
           state.aborted = true;
@@ -122,18 +125,18 @@ export function createThresholdEvaluator(thresholds: PlannedThreshold[], source:
 
     final(elapsedMs: number): ThresholdOutcome[] {
       return states.map((state) => {
-        if (!state.aborted) evaluate(state, elapsedMs);
         const values = state.queries.map(({ label, fn, query }) => {
           const value = source.aggregate(query);
           return { metric: label, fn, value: value === undefined || !Number.isFinite(value) ? null : value };
         });
-        return {
-          source: state.threshold.source,
-          passed: !state.aborted && state.holds,
-          aborted: state.aborted,
-          values,
-          description: state.threshold.description,
-        };
+        const { source: text, description } = state.threshold;
+        const outcome = { source: text, aborted: state.aborted, values, description };
+        const { notJudged } = state.threshold;
+        if (notJudged !== undefined) {
+          return { ...outcome, passed: state.threshold.expression.test(scope), judged: false, note: notJudged };
+        }
+        if (!state.aborted) evaluate(state, elapsedMs);
+        return { ...outcome, passed: !state.aborted && state.holds, judged: true };
       });
     },
   };

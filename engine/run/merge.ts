@@ -1,20 +1,55 @@
-// `perfy merge`: the Results of the segments of one run (worker threads, or the pods of a Kubernetes Indexed
-// Job, each `perfy run --segment i/N`) combined into the Result one process would have produced: histograms and
-// counters add exactly, series align by time, and the thresholds are judged again on the whole.
+// `perfy merge`: the Results of the segments of one run (the pods of a Kubernetes Indexed Job, each
+// `perfy run --segment i/N`) combined into the Result one process would have produced: histograms and counters
+// add exactly, series align by time, and the thresholds are judged again on the whole. The set must be whole:
+// each segment once, none missing, no whole run among them; segments that did not run together are merged
+// with a warning.
 
 import type { PlannedThreshold } from '../compile/plan.js';
-import { PerfyError, problem } from '../errors.js';
-import { RESULT_VERSION, type Result, type ResultWorkload } from '../metrics/result.js';
+import { PerfyError, problem, type Problem } from '../errors.js';
+import type { MetricSource } from '../expr/index.js';
+import { allMetrics } from '../metrics/catalog.js';
+import {
+  RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultWorkload, type ThresholdOutcome,
+} from '../metrics/result.js';
 import { measuredFromMs, mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 
 const STATUS_ORDER: Result['status'][] = ['completed', 'aborted', 'interrupted', 'failed'];
 
-export function mergeResults(results: Result[], thresholds: PlannedThreshold[]): Result {
+/** A result's segment, with the file it was read from. */
+type NamedSegment = ResultSegment & { file: string };
+
+function refuse(message: string, hint: string): PerfyError {
+  return new PerfyError(problem('E_MERGE_SEGMENTS', message, hint));
+}
+
+export interface MergeOutcome {
+  result: Result;
+  /** W_ problems: the merge is made, but the user should know (segments that did not run together). */
+  warnings: Problem[];
+}
+
+/**
+ * Merges `results` (read from `files`, named in problems) and judges `thresholds` on the whole. Throws
+ * E_USAGE (nothing to merge, different scenarios) or E_MERGE_SEGMENTS (not one whole set of segments).
+ */
+export function mergeResults(
+  results: Result[], thresholds: PlannedThreshold[], files: string[] = results.map((_, i) => `result ${i + 1}`),
+): MergeOutcome {
   const [first, ...rest] = results;
-  if (!first) throw new PerfyError(problem('E_USAGE', 'nothing to merge', 'name the result.json files of the segments: perfy merge a/result.json b/result.json --scenario FILE'));
+  if (!first) {
+    throw new PerfyError(problem('E_USAGE', 'nothing to merge',
+      'name the result.json files of the segments: perfy merge a/result.json b/result.json --scenario FILE'));
+  }
   const other = rest.find((r) => r.scenario.name !== first.scenario.name);
-  if (other) throw new PerfyError(problem('E_USAGE', `results of different scenarios: ${first.scenario.name} and ${other.scenario.name}`, 'merge the segments of one run only'));
+  if (other) {
+    const names = `${first.scenario.name} and ${other.scenario.name}`;
+    throw new PerfyError(problem('E_USAGE', `results of different scenarios: ${names}`,
+      'merge the segments of one run only'));
+  }
+  const segments = checkWholeSet(results, files);
+  const warnings = overlapWarnings(results, files, segments);
+
   const metrics = rest.reduce((merged, r) => mergeResultMetrics(merged, r.metrics), first.metrics);
   const startedAt = Math.min(...results.map((r) => r.startedAt));
   const endedAt = Math.max(...results.map((r) => r.endedAt));
@@ -25,30 +60,149 @@ export function mergeResults(results: Result[], thresholds: PlannedThreshold[]):
     workloads.set(w.name, seen === undefined ? { ...w } : {
       ...seen,
       durationMs: Math.max(seen.durationMs, w.durationMs),
-      plannedIterations: seen.plannedIterations === null || w.plannedIterations === null ? null : seen.plannedIterations + w.plannedIterations,
+      plannedIterations: seen.plannedIterations === null || w.plannedIterations === null
+        ? null
+        : seen.plannedIterations + w.plannedIterations,
     });
   }
   const elapsedMs = endedAt - startedAt;
-  const evaluator = createThresholdEvaluator(thresholds, storeFromSnapshot(metrics, { elapsedMs, warmupMs: measuredFromMs(first.workloads) }));
-  const overrides = [...new Set(results.flatMap((r) => r.overrides).filter((o) => !o.startsWith('--segment ')))];
+  const source = storeFromSnapshot(metrics, { elapsedMs, warmupMs: measuredFromMs(first.workloads) });
+  const judged = createThresholdEvaluator(thresholds, source).final(elapsedMs);
+  const outcomes = judged.map((o, i) => {
+    const threshold = thresholds[i]!;
+    if (threshold.expression.sustainMs === undefined) return o;
+    return windowedOutcome(o, threshold, i, results, source, segments !== undefined);
+  });
+  // An older merged result lists this among its overrides; `merged` says it now.
+  const overrides = [...new Set(results.flatMap((r) => r.overrides)
+    .filter((o) => !o.startsWith('--segment ') && !/^merged from \d+ results$/.test(o)))];
   return {
-    version: RESULT_VERSION,
-    scenario: first.scenario,
-    startedAt,
-    endedAt,
-    status,
-    reason: results.find((r) => r.reason !== undefined)?.reason,
-    // Threads that generated the load, over all the segments.
-    environment: { ...first.environment, workers: results.reduce((n, r) => n + (r.environment.workers ?? 1), 0) },
-    overrides: [...overrides, `merged from ${results.length} results`],
-    workloads: [...workloads.values()],
-    metrics,
-    thresholds: evaluator.final(elapsedMs),
-    saturation: {
-      saturated: results.some((r) => r.saturation.saturated),
-      eventLoopLagP99Ms: Math.max(...results.map((r) => r.saturation.eventLoopLagP99Ms)),
-      cpu: Math.max(...results.map((r) => r.saturation.cpu)),
-      note: results.find((r) => r.saturation.note !== undefined)?.saturation.note,
+    result: {
+      version: RESULT_VERSION,
+      scenario: first.scenario,
+      startedAt,
+      endedAt,
+      status,
+      reason: results.find((r) => r.reason !== undefined)?.reason,
+      // Threads that generated the load, over all the segments.
+      environment: { ...first.environment, workers: results.reduce((n, r) => n + (r.environment.workers ?? 1), 0) },
+      overrides,
+      workloads: [...workloads.values()],
+      metrics,
+      thresholds: outcomes,
+      saturation: {
+        saturated: results.some((r) => r.saturation.saturated),
+        eventLoopLagP99Ms: Math.max(...results.map((r) => r.saturation.eventLoopLagP99Ms)),
+        cpu: Math.max(...results.map((r) => r.saturation.cpu)),
+        note: results.find((r) => r.saturation.note !== undefined)?.saturation.note,
+      },
+      merged: { results: results.length, segments: segments !== undefined },
     },
+    warnings,
   };
+}
+
+/**
+ * The segments of `results`, checked to be one whole set (0/N … N-1/N, each once); undefined when none is a
+ * segment (whole runs, merged as they are, but never the same run twice).
+ */
+function checkWholeSet(results: Result[], files: string[]): NamedSegment[] | undefined {
+  const segments = results.map((r, i) => {
+    const segment = segmentOf(r);
+    return segment === undefined ? undefined : { ...segment, file: files[i]! };
+  });
+  const given = segments.filter((s) => s !== undefined);
+  const hint = 'give the result of each segment of one run once: `perfy run --segment i/N` for every i from 0 to N-1';
+  if (given.length === 0) {
+    const seen = new Map<string, string>();
+    results.forEach((r, i) => {
+      const key = `${r.startedAt} ${r.endedAt} ${r.environment.hostname}`;
+      const before = seen.get(key);
+      if (before !== undefined) {
+        throw refuse(`${before} and ${files[i]} are the same run: it would count twice`, 'give each result once');
+      }
+      seen.set(key, files[i]!);
+    });
+    return undefined;
+  }
+  const label = (s: NamedSegment): string => `${s.index}/${s.count} (${s.file})`;
+  if (given.length < results.length) {
+    const whole = files.filter((_, i) => segments[i] === undefined);
+    const wholeRuns = `${whole.join(', ')} ${whole.length === 1 ? 'is a whole run' : 'are whole runs'}`;
+    throw refuse(`segments and whole runs mixed: ${given.map(label).join(', ')} are segments, ${wholeRuns}`,
+      `a whole run holds the full load; ${hint}`);
+  }
+  const counts = [...new Set(given.map((s) => s.count))];
+  if (counts.length > 1) {
+    const splits = counts.map((n) => `of ${n}`).join(', ');
+    throw refuse(`segments of different splits (${splits}): ${given.map(label).join(', ')}`, hint);
+  }
+  const count = counts[0]!;
+  const times = (index: number): number => given.filter((s) => s.index === index).length;
+  const twice = Array.from({ length: count }, (_, index) => index).filter((index) => times(index) > 1);
+  const missing = Array.from({ length: count }, (_, index) => index).filter((index) => times(index) === 0);
+  if (twice.length > 0 || missing.length > 0) {
+    const names = (indexes: number[]): string => indexes.map((i) => `${i}/${count}`).join(', ');
+    const parts = [`given ${[...given].sort((a, b) => a.index - b.index).map(label).join(', ')}`];
+    if (twice.length > 0) parts.push(`${names(twice)} more than once (its load would count twice)`);
+    if (missing.length > 0) parts.push(`missing ${names(missing)} (its share of the load would be left out)`);
+    throw refuse(`not one whole set of ${count} segments: ${parts.join('; ')}`, hint);
+  }
+  return given;
+}
+
+/** W_MERGE_TIME when there is no moment at which every result was running. */
+function overlapWarnings(results: Result[], files: string[], segments: NamedSegment[] | undefined): Problem[] {
+  if (results.length < 2) return [];
+  const name = (i: number): string => {
+    const segment = segments?.[i];
+    return segment === undefined ? files[i]! : `segment ${segment.index}/${segment.count} (${files[i]})`;
+  };
+  const lastToStart = results.reduce((best, r, i) => (r.startedAt > results[best]!.startedAt ? i : best), 0);
+  const firstToEnd = results.reduce((best, r, i) => (r.endedAt < results[best]!.endedAt ? i : best), 0);
+  if (results[lastToStart]!.startedAt < results[firstToEnd]!.endedAt) return [];
+  const at = (ms: number): string => new Date(ms).toISOString();
+  const ended = `${name(firstToEnd)} ended at ${at(results[firstToEnd]!.endedAt)}`;
+  const started = `${name(lastToStart)} started at ${at(results[lastToStart]!.startedAt)}`;
+  const apart = `${ended}, before ${started}: they did not run at the same time (the merge is not one run's load)`;
+  return [problem('W_MERGE_TIME', apart,
+    'start the segments together (a Kubernetes Indexed Job with parallelism equal to completions); '
+      + 'merged, throughput() and the per-second series spread over the whole span')];
+}
+
+/** Functions whose value for the whole lies between the segments' own values (on trends and rates). */
+const BOUNDED_BY_SEGMENTS = new Set(['percentile', 'avg', 'min', 'max', 'rate']);
+const METRIC_TYPES = new Map(allMetrics().map((m) => [m.name, m.type]));
+
+/**
+ * A `for` window is held or not at the checks made during a run, which a saved result does not keep: on a
+ * merge it is judged from the results' own verdicts when every value it reads is a percentile, avg, min, max or
+ * rate of a trend or rate metric (the whole's value then lies between the segments', so a threshold that held
+ * in every segment held for the whole); anything else (count, throughput, value, a gauge) is a segment's share
+ * of the whole and is not judged.
+ */
+function windowedOutcome(
+  outcome: ThresholdOutcome, threshold: PlannedThreshold, index: number,
+  results: Result[], source: MetricSource, segmented: boolean,
+): ThresholdOutcome {
+  const atEnd = threshold.expression.test({ vars: {}, metrics: source });
+  const share = threshold.expression.metrics.find((ref) => {
+    const type = METRIC_TYPES.get(ref.metric);
+    return !BOUNDED_BY_SEGMENTS.has(ref.fn) || (type !== 'trend' && type !== 'rate');
+  });
+  const why = 'a `for` window needs the checks made during the run';
+  if (share !== undefined) {
+    const fn = share.fn === 'percentile' ? `p${share.percentile ?? 50}` : share.fn;
+    const part = segmented ? 'segment' : 'result';
+    const note = `not judged: ${why}, and a ${part}'s ${fn}(${share.metric}) is only its share`;
+    return { ...outcome, passed: atEnd, judged: false, note };
+  }
+  const own = results.map((r) => r.thresholds[index]);
+  if (own.some((o) => o === undefined || o.source !== threshold.source || o.judged === false)) {
+    return { ...outcome, passed: atEnd, judged: false, note: `not judged: ${why}, and not every result judged it` };
+  }
+  const held = own.filter((o) => o!.passed).length;
+  const whose = segmented ? 'segments' : 'results';
+  const note = `judged from the ${whose}' own verdicts: held in ${held} of ${results.length}`;
+  return { ...outcome, passed: held === results.length, judged: true, note };
 }

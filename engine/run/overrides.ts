@@ -1,7 +1,9 @@
 // Command-line overrides of a compiled plan, for CI: --time-scale, --duration, --users, --rate, --smoke.
-// Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed.
+// Each returns a new plan (timelines rebuilt from the changed loads) and a line saying what it changed; --smoke
+// also marks the thresholds it cannot judge, and --time-scale warns of services it cannot speed up.
 
-import type { FlowNode, Plan, PlannedWorkload } from '../compile/plan.js';
+import type { FlowNode, Plan, PlannedThreshold, PlannedWorkload } from '../compile/plan.js';
+import { problem, type Problem } from '../errors.js';
 import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
 import { formatDuration, formatRate } from '../units.js';
 import { segmentTimeline, type Segment } from './segment.js';
@@ -15,7 +17,7 @@ export interface Overrides {
   users?: number;
   /** Replace each workload's load by this arrival rate per second (open model) for its duration. */
   rate?: number;
-  /** Run each flow once with one user. */
+  /** Run each flow once with one user; thresholds on the load's size or duration are shown, not judged. */
   smoke?: boolean;
   /** Run only this share of every workload (`--segment i/N`): arrivals k with k mod N = i, a share of users. */
   segment?: Segment;
@@ -31,6 +33,10 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
   if (overrides.smoke) {
     // The one iteration is the whole run: it is measured, not a warm-up.
     workloads = workloads.map((w) => ({ ...withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0), warmupMs: 0 }));
+    thresholds = thresholds.map((t) => {
+      const notJudged = notJudgedInSmoke(t);
+      return notJudged === undefined ? t : { ...t, notJudged };
+    });
     applied.push('--smoke: each flow once with one user');
   } else {
     if (overrides.durationMs !== undefined) {
@@ -72,6 +78,42 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     applied.push(`--segment ${segment.index}/${segment.count}`);
   }
   return { plan: { ...plan, workloads, setup, teardown, thresholds }, applied };
+}
+
+/**
+ * Why a threshold says nothing about a --smoke run, or undefined when it is judged. One iteration per flow says
+ * whether the flow works — the share of failed requests, steps or checks, `rate()` — but not how the system
+ * bears a load: a count or a throughput is the smoke run's own size, a p95 of one sample is that sample, and a
+ * `for` window outlasts the run.
+ */
+export function notJudgedInSmoke(threshold: PlannedThreshold): string | undefined {
+  const { sustainMs, metrics } = threshold.expression;
+  if (sustainMs !== undefined) return 'not judged in a --smoke run: its `for` window needs a run at least that long';
+  const load = metrics.find((ref) => ref.fn !== 'rate');
+  if (load === undefined) return undefined;
+  const fn = load.fn === 'percentile' ? `p${load.percentile ?? 50}` : load.fn;
+  return `not judged in a --smoke run: ${fn}(${load.metric}) measures the load; rate() says whether the flow works`;
+}
+
+/**
+ * W_TIME_SCALE when `--time-scale` changes a run whose services include ones perfy cannot speed up: a `command:`
+ * or `url:` service keeps its own clock (rate-limit windows, cache lifetimes, token expiry), which a scenario
+ * may depend on. The built-in services are not named: the GitHub mock's windows are scaled with the run, and
+ * the demo API and PostgreSQL have no clock of their own that the load reads (their timeouts are timeouts).
+ */
+export function timeScaleWarnings(plan: Plan, timeScale: number | undefined): Problem[] {
+  if (timeScale === undefined || timeScale === 1) return [];
+  const unscaled = Object.entries(plan.services).flatMap(([name, service]) => {
+    if ('command' in service) return [`${name} (a command)`];
+    if ('url' in service) return [`${name} (a URL)`];
+    return [];
+  });
+  if (unscaled.length === 0) return [];
+  const [which, whose] = unscaled.length === 1 ? ['service', 'its'] : ['services', 'their'];
+  return [problem('W_TIME_SCALE', `--time-scale ${timeScale} does not reach ${which} ${unscaled.join(', ')}: `
+    + `${whose} own windows, timeouts and caches keep real time`,
+  'the scenario\'s durations pass faster, the service\'s do not: '
+    + 'check time-dependent behaviour (rate limits, expiry) without --time-scale')];
 }
 
 function withLoad(w: PlannedWorkload, load: OpenLoad | ClosedLoad, startAfterMs = w.startAfterMs): PlannedWorkload {

@@ -15,7 +15,7 @@ import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
 import { createGithubExecutor } from '../executors/github.js';
 import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
-import { RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
@@ -42,7 +42,7 @@ export interface RunOptions {
   overrides?: string[];
   /** Called about once a second with the live state, for progress output. */
   onProgress?: (progress: RunProgress) => void;
-  /** Divides the graceful-stop window along with the scenario's durations. */
+  /** Divides the graceful-stop window and the built-in GitHub mock's windows along with the scenario's durations. */
   timeScale?: number;
   /** This process runs one segment of the load: its data sources hand out that segment's rows. */
   segment?: Segment;
@@ -111,7 +111,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
     if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
 
-    services = await startServices(plan.services, { scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal });
+    services = await startServices(plan.services, {
+      scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
+    });
     const baseVars = await baseVariables(plan, services);
     const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, options.workDir ?? options.logDir);
 
@@ -215,10 +217,13 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     thresholds: outcomes,
     saturation,
   };
+  // A segment says so, so that `perfy merge` can tell a whole set from a duplicate or a missing one.
+  const segment = options.segment;
+  if (segment !== undefined && segment.count > 1) result.segment = { index: segment.index, count: segment.count };
   // A run that could not start for a reason of the scenario (a step kind not available) is invalid input: 2.
   const exitCode = end.status === 'failed' && problems.length > 0
     ? Math.max(...problems.map((p) => ERROR_CODES[p.code].exit))
-    : end.status !== 'completed' ? 3 : outcomes.every((o) => o.passed) ? 0 : 1;
+    : end.status !== 'completed' ? 3 : thresholdsPassed(outcomes) ? 0 : 1;
   return { result, exitCode, problems };
 }
 

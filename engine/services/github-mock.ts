@@ -64,6 +64,8 @@ export async function startGithubMock(name: string, config: BuiltinService, cont
   if (problems.length > 0) throw startFailed(name, problems.map((p) => p.message).join('; '), optionHint(problems[0]!), undefined);
   const flags = githubMockFlags(options);
   const host = flags.includes('--host') ? [] : ['--host', '127.0.0.1'];
+  // The mock's windows are durations of the scenario: they pass as fast as the run's clock.
+  if (context.timeScale !== undefined && context.timeScale !== 1) flags.push('--time-scale', String(context.timeScale));
   const { url, host: boundHost, port, proc, graceMs } = await startBuiltinProcess({
     name, title: 'the GitHub mock', script: GITHUB_MOCK_MAIN, args: ['--port', String(config.port ?? 0), ...host, ...flags], port: config.port,
     byHand: 'run `perfy mock github` by hand to see why it stops', broken: 'perfy\'s build is incomplete; run `npm run build` or reinstall perfy',

@@ -32,8 +32,8 @@ export interface StartServicesOptions {
   /** Aborting it stops the start: the services already up are stopped and E_INTERRUPTED is thrown. */
   signal?: AbortSignal;
   /**
-   * The run's time scale. Accepted so callers can pass their run options through; it never shortens
-   * startup timeouts, because a service takes as long as it takes whatever the run's clock does.
+   * The run's time scale: the built-in GitHub mock's windows, limits and blocks pass that many times faster. It
+   * never shortens startup timeouts, because a service takes as long as it takes whatever the run's clock does.
    */
   timeScale?: number;
   /** How long a stop waits after SIGTERM before SIGKILL (default STOP_GRACE_MS, 5 s). */
@@ -54,7 +54,10 @@ export function startService(name: string, config: Plan['services'][string], con
  * (E_INTERRUPTED when `signal` aborted the start).
  */
 export async function startServices(services: Plan['services'], options: StartServicesOptions): Promise<RunningService[]> {
-  const context: ServiceContext = { scenarioDir: options.scenarioDir, logDir: options.logDir, signal: options.signal, stopGraceMs: options.stopGraceMs };
+  const context: ServiceContext = {
+    scenarioDir: options.scenarioDir, logDir: options.logDir, signal: options.signal,
+    stopGraceMs: options.stopGraceMs, timeScale: options.timeScale,
+  };
   const running: RunningService[] = [];
   const entries = Object.entries(services);
   if (entries.length > 0) mkdirSync(options.logDir, { recursive: true });

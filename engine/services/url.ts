@@ -20,6 +20,8 @@ export interface ServiceContext {
   signal?: AbortSignal | undefined;
   /** How long a stop waits after SIGTERM before SIGKILL (default 5 s); tests shorten it. */
   stopGraceMs?: number | undefined;
+  /** The run's `--time-scale`: the built-in GitHub mock's windows pass this many times faster. */
+  timeScale?: number | undefined;
 }
 
 export const PROBE_INTERVAL_MS = 100;

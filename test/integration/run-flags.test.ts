@@ -67,6 +67,36 @@ workloads:
     assert.deepEqual(result.workloads.map((w) => w.plannedIterations), [1, 1]);
   });
 
+  it('--smoke judges only rate() thresholds: load thresholds are shown, not judged, and do not fail it', async () => {
+    const t = tempDir({ 's.yaml': scenario(`
+load: [ { rate: 50/s, duration: 20s } ]
+flow: [ { name: a, http: { get: /a }, expect: "status == 200" } ]
+thresholds:
+  - "throughput(http.reqs) > 20/s"
+  - "count(http.reqs) > 100"
+  - "p95(http.duration) < 1us"
+  - "rate(http.errors) < 1% for 10s"
+  - "rate(http.errors) < 1%"
+  - "rate(checks) == 100%"
+`), 'broken.yaml': scenario(`
+load: [ { rate: 50/s, duration: 20s } ]
+flow: [ { name: a, http: { get: /a }, expect: "status == 201" } ]
+thresholds: [ "count(http.reqs) > 100", "rate(checks) == 100%" ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--smoke', '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const outcomes = readResultDir(t.path('out')).thresholds;
+    assert.deepEqual(outcomes.map((o) => o.judged), [false, false, false, false, true, true]);
+    assert.deepEqual(outcomes.slice(1, 3).map((o) => o.passed), [false, false], 'what the conditions said at the end');
+    assert.deepEqual(outcomes.slice(4).map((o) => o.passed), [true, true]);
+    // The other side: a flow that does not work still fails its smoke run on rate(checks).
+    const broken = await perfyAsync(['run', t.path('broken.yaml'), '--smoke', '--quiet', '--out', t.path('broken')]);
+    assert.equal(broken.status, 1, broken.stderr + broken.stdout);
+    const verdicts = readResultDir(t.path('broken')).thresholds.map((o) => [o.judged, o.passed]);
+    assert.deepEqual(verdicts, [[false, false], [true, false]]);
+  });
+
   it('--set changes a value of the scenario before it runs: load[0].rate=20/s sends 20 requests instead of 5', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 load: [ { rate: 5/s, duration: 1s } ]
@@ -139,6 +169,22 @@ flow: [ { name: hit, http: { get: /scaled } } ]
     assert.equal(seen.get('/scaled'), 5, '10/s for 0.5 s');
     assert.deepEqual(readResultDir(t.path('out')).overrides, ['--time-scale 10']);
     assert.match(run.stdout, /--time-scale 10/);
+  });
+
+  it('--time-scale warns (W_TIME_SCALE) that a url: or command: service keeps its own clock, and runs', async () => {
+    const t = tempDir({ 's.yaml': `name: flags
+services: { app: { url: "${server.url}" } }
+target: "{{services.app.url}}"
+load: [ { rate: 10/s, duration: 2s } ]
+flow: [ { name: hit, http: { get: /scaled-service } } ]
+` });
+    after(t.cleanup);
+    const scaled = await perfyAsync(['run', t.path('s.yaml'), '--time-scale', '10', '--quiet']);
+    assert.equal(scaled.status, 0, scaled.stderr + scaled.stdout);
+    assert.equal([...scaled.stderr.matchAll(/^W_TIME_SCALE {2}.*\bapp\b/gm)].length, 1, scaled.stderr);
+    const asWritten = await perfyAsync(['run', t.path('s.yaml'), '--duration', '200ms', '--quiet']);
+    assert.equal(asWritten.status, 0, asWritten.stderr + asWritten.stdout);
+    assert.doesNotMatch(asWritten.stderr, /W_TIME_SCALE/);
   });
 
   it('--rate with --users is a usage error (exit 2, E_USAGE) and sends nothing', async () => {

@@ -1,5 +1,6 @@
 // Splitting one run into segments (perfy run --segment i/N) and merging their results (perfy merge) gives what
-// one process would have produced: exact counts, the planned iterations, and thresholds judged on the whole.
+// one process would have produced: exact counts, the planned iterations, and thresholds judged on the whole
+// (a `for` window from the segments' own verdicts); a segment given twice or missing is refused.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -23,7 +24,7 @@ load:
   stages: [ { rate: 200/s, duration: 2s } ]
   arrivals: poisson
 flow: [ { name: get, http: { get: /x } } ]
-thresholds: [ "count(http.reqs) >= 380", "rate(http.errors) < 1%" ]
+thresholds: [ "count(http.reqs) >= 380", "rate(http.errors) < 1%", "p95(http.duration) < 1s for 500ms" ]
 ` });
     after(t.cleanup);
     requests = 0;
@@ -40,8 +41,18 @@ thresholds: [ "count(http.reqs) >= 380", "rate(http.errors) < 1%" ]
     assert.equal(total(merged, 'http.reqs'), requests, 'merged count equals what the server received');
     assert.equal(total(merged, 'http.reqs'), total(halves[0]!, 'http.reqs') + total(halves[1]!, 'http.reqs'));
     assert.equal(merged.workloads[0]!.plannedIterations, halves[0]!.workloads[0]!.plannedIterations! + halves[1]!.workloads[0]!.plannedIterations!);
-    assert.ok(merged.thresholds.every((o) => o.passed));
-    assert.deepEqual(merged.overrides, ['merged from 2 results']);
+    assert.ok(merged.thresholds.every((o) => o.passed && o.judged), JSON.stringify(merged.thresholds));
+    assert.deepEqual(merged.overrides, []);
+    assert.deepEqual(merged.merged, { results: 2, segments: true });
+    assert.deepEqual(halves.map((r) => r.segment), [{ index: 0, count: 2 }, { index: 1, count: 2 }]);
+
+    // The same segment twice would double every count; one alone leaves half the load out.
+    for (const files of [['seg0', 'seg0'], ['seg1']]) {
+      const given = files.map((f) => t.path(`${f}/result.json`));
+      const wrong = await perfyAsync(['merge', ...given, '--scenario', t.path('s.yaml')]);
+      assert.equal(wrong.status, 2, wrong.stderr + wrong.stdout);
+      assert.match(wrong.stderr, /E_MERGE_SEGMENTS/);
+    }
   });
 
   it('refuses a malformed segment with E_USAGE', async () => {

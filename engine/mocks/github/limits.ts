@@ -116,15 +116,17 @@ export class RateLimiter {
     const answeredAt = now + answerDelayMs;
     if (now < state.secondaryUntil) return refuseSecondary('retry-after', secondsUntil(state.secondaryUntil, now), late(state.secondarySince));
     if (cost.content && now < state.contentUntil) return refuseSecondary('content-retry-after', secondsUntil(state.contentUntil, now), late(state.contentSince));
+    // `retry-after` is rounded up like every other answer's: a scaled retry_after may be a fraction of a second.
     if (state.inFlight >= s.concurrency || state.points.used + cost.points > s.points) {
       state.secondaryUntil = now + s.retryAfterS * 1000;
       state.secondarySince = answeredAt;
-      return refuseSecondary(state.inFlight >= s.concurrency ? 'concurrency' : 'points', s.retryAfterS, false);
+      const kind = state.inFlight >= s.concurrency ? 'concurrency' : 'points';
+      return refuseSecondary(kind, secondsUntil(state.secondaryUntil, now), false);
     }
     if (cost.content && state.content.used + 1 > s.contentLimit) {
       state.contentUntil = now + s.retryAfterS * 1000;
       state.contentSince = answeredAt;
-      return refuseSecondary('content', s.retryAfterS, false);
+      return refuseSecondary('content', secondsUntil(state.contentUntil, now), false);
     }
     const window = state.primary[cost.resource];
     if (cost.primary && window.used >= this.limitOf(identity, cost.resource)) {

@@ -1,11 +1,11 @@
 // The GitHub API mock as a process of its own, which is how the `github-mock` service runs it:
-//   node dist/engine/mocks/github/main.js [--port 0] [--host 127.0.0.1] [--limit 5000] [--window 1h] ...
+//   node dist/engine/mocks/github/main.js [--port 0] [--time-scale 1] [--host 127.0.0.1] [--limit 5000] ...
 // Prints exactly one line once listening, {"url":"http://127.0.0.1:PORT"}; SIGTERM or SIGINT stops it (exit 0).
 
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from './options.js';
+import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions, parseTimeScale, scaleGithubMockSettings } from './options.js';
 import { listenGithubMock } from './server.js';
 
 /** `--port`: 0 to 65535; undefined when malformed. */
@@ -15,11 +15,13 @@ export function parsePort(text: string): number | undefined {
 }
 
 function usage(): string {
-  return `usage: node main.js [--port 0] ${Object.values(GITHUB_MOCK_OPTIONS).map((o) => `[--${o.flag} ${o.default}]`).join(' ')}\n`;
+  return `usage: node main.js [--port 0] [--time-scale 1] ${Object.values(GITHUB_MOCK_OPTIONS).map((o) => `[--${o.flag} ${o.default}]`).join(' ')}\n`;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const options: Record<string, { type: 'string' } | { type: 'boolean' }> = { port: { type: 'string' }, 'exit-on-stdin-close': { type: 'boolean' } };
+  const options: Record<string, { type: 'string' } | { type: 'boolean' }> = {
+    port: { type: 'string' }, 'time-scale': { type: 'string' }, 'exit-on-stdin-close': { type: 'boolean' },
+  };
   for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) options[spec.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -28,17 +30,23 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`github-mock: ${(error as Error).message}\n${usage()}`);
     process.exit(2);
   }
-  const { port: portText = '0', 'exit-on-stdin-close': exitOnStdinClose, ...given } = values;
+  const { port: portText = '0', 'time-scale': scaleText = '1', 'exit-on-stdin-close': exitOnStdinClose, ...given } =
+    values;
   const port = parsePort(String(portText));
+  // perfy run --time-scale F: the mock's windows and blocks pass F times faster, like the run's clock.
+  const timeScale = parseTimeScale(String(scaleText));
   const { settings, problems } = parseGithubMockOptions(given, 'flag');
   if (port === undefined) problems.unshift({ name: 'port', message: `--port ${String(portText)} must be an integer from 0 to 65535` });
-  if (problems.length > 0 || port === undefined) {
+  if (timeScale === undefined) {
+    problems.unshift({ name: 'time-scale', message: `--time-scale ${String(scaleText)} must be a positive number` });
+  }
+  if (problems.length > 0 || port === undefined || timeScale === undefined) {
     process.stderr.write(`${problems.map((p) => `github-mock: ${p.message}`).join('\n')}\n${usage()}`);
     process.exit(2);
   }
   let mock;
   try {
-    mock = await listenGithubMock(settings, port);
+    mock = await listenGithubMock(scaleGithubMockSettings(settings, timeScale), port);
   } catch (error) {
     process.stderr.write(`github-mock: ${(error as Error).message}\n`);
     process.exit(1);

@@ -19,6 +19,7 @@ export interface GithubMockSettings {
   contentLimit: number;
   contentWindowMs: number;
   secondaryStatus: 403 | 429;
+  /** Whole seconds as given; a fraction once scaled (the `retry-after` sent is rounded up). */
   retryAfterS: number;
   /** 0: no abuse detection. */
   abuseStrikes: number;
@@ -138,6 +139,33 @@ export const GITHUB_MOCK_OPTIONS = {
 
 export type GithubMockOptionName = keyof typeof GITHUB_MOCK_OPTIONS;
 export const GITHUB_MOCK_OPTION_NAMES = Object.keys(GITHUB_MOCK_OPTIONS) as GithubMockOptionName[];
+
+/**
+ * The settings of a mock whose clock runs `factor` times faster, as the run's does under `--time-scale`: every
+ * window, every duration a limit or block lasts and the abuse grace are divided. `latency` is not: it is how long
+ * an answer takes, which the run measures. What goes on the wire stays in whole seconds, rounded up
+ * (`x-ratelimit-reset`, `retry-after`), so a client that waits as told is never early; a duration scaled below a
+ * second makes it wait until the next whole second.
+ */
+export function scaleGithubMockSettings(settings: GithubMockSettings, factor: number): GithubMockSettings {
+  if (factor === 1) return settings;
+  return {
+    ...settings,
+    windowMs: settings.windowMs / factor,
+    searchWindowMs: settings.searchWindowMs / factor,
+    pointsWindowMs: settings.pointsWindowMs / factor,
+    contentWindowMs: settings.contentWindowMs / factor,
+    retryAfterS: settings.retryAfterS / factor,
+    abuseBlockMs: settings.abuseBlockMs / factor,
+    abuseGraceMs: settings.abuseGraceMs / factor,
+  };
+}
+
+/** `--time-scale` of the mock's process: a positive number; undefined when malformed. */
+export function parseTimeScale(text: string): number | undefined {
+  const factor = Number(text);
+  return text.trim() !== '' && Number.isFinite(factor) && factor > 0 ? factor : undefined;
+}
 
 /** The settings when nothing is given. */
 export function defaultGithubMockSettings(): GithubMockSettings {

@@ -98,6 +98,14 @@ describe('writeResult and readResult', () => {
     assert.deepEqual(readdirSync(dir.dir).sort(), ['a-file', 'result.json']);
   });
 
+  it('read back a segment, a merge and a threshold that was not judged', async () => {
+    const dir = scratch();
+    const result: Result = { ...realResult(), segment: { index: 1, count: 4 }, merged: { results: 4, segments: true } };
+    result.thresholds[0] = { ...result.thresholds[0]!, judged: false, note: 'not judged in a --smoke run' };
+    const file = await writeResult(dir.dir, result);
+    assert.deepEqual(readResult(file), JSON.parse(JSON.stringify(result)));
+  });
+
   it('reading: E_FILE_NOT_FOUND, E_FILE_IS_DIRECTORY, E_SCHEMA for text that is not JSON', () => {
     const dir = scratch({ 'bad.json': '{"version": 1,' });
     assert.deepEqual(codesOf(() => readResult(dir.path('missing.json'))), ['E_FILE_NOT_FOUND']);
@@ -118,6 +126,7 @@ describe('schema/result.schema.json', () => {
     ['a tag value that is a number', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['tags'] = { status: 200 }; }],
     ['a histogram that is not base64', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['histogram'] = 'not base64!'; }],
     ['a threshold value that is text', (r) => { ((r['thresholds'] as Node[])[0]!['values'] as Node[])[0]!['value'] = '12ms'; }],
+    ['a segment of a run in one segment', (r) => { r['segment'] = { index: 0, count: 1 }; }],
     ['a metric type that does not exist', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['type'] = 'histogram'; }],
   ];
   for (const [what, change] of broken) {

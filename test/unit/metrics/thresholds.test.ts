@@ -56,6 +56,7 @@ describe('thresholds without a window', () => {
       aborted: false,
       values: [{ metric: 'http.duration', fn: 'p95', value: 250 }],
       description: undefined,
+      judged: true,
     });
     source.set(P95, 301);
     assert.equal(evaluator.final(3000)[0]!.passed, false);
@@ -206,5 +207,22 @@ describe('abort', () => {
     assert.equal(abort?.index, 1);
     assert.equal(abort?.threshold.source, 'rate(http.errors) < 1%');
     assert.deepEqual(evaluator.final(1000).map((o) => [o.passed, o.aborted]), [[false, false], [false, true], [false, false]]);
+  });
+});
+
+describe('thresholds that are not judged (a load threshold in a --smoke run)', () => {
+  it('are never checked, so they never abort; final() shows them with judged: false and what they said', () => {
+    const source = fakeSource();
+    source.set(P95, 900);
+    const note = 'not judged in a --smoke run';
+    const shown = { ...threshold('p95(http.duration) < 300ms', { abort: true }), notJudged: note };
+    const evaluator = createThresholdEvaluator([shown, threshold('rate(http.errors) < 1%')], source);
+    source.set('rate http.errors', 0);
+    assert.deepEqual([evaluator.check(1000).abort, evaluator.check(2000).abort], [undefined, undefined]);
+    const [notJudged, judged] = evaluator.final(2000);
+    const { judged: shownJudged, passed, aborted, note: shownNote } = notJudged!;
+    assert.deepEqual([shownJudged, passed, aborted, shownNote], [false, false, false, note]);
+    assert.deepEqual(notJudged!.values, [{ metric: 'http.duration', fn: 'p95', value: 900 }]);
+    assert.deepEqual([judged!.judged, judged!.passed], [true, true]);
   });
 });

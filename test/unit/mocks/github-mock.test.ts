@@ -11,7 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { PerfyError } from '../../../engine/errors.js';
 import { RateLimiter } from '../../../engine/mocks/github/limits.js';
-import { GITHUB_MOCK_OPTION_NAMES, GITHUB_MOCK_OPTIONS, defaultGithubMockSettings, githubMockFlags, parseGithubMockOptions, type GithubMockSettings } from '../../../engine/mocks/github/options.js';
+import {
+  GITHUB_MOCK_OPTION_NAMES, GITHUB_MOCK_OPTIONS, defaultGithubMockSettings, githubMockFlags, parseGithubMockOptions,
+  scaleGithubMockSettings, type GithubMockSettings,
+} from '../../../engine/mocks/github/options.js';
 import { CONTENT_MESSAGE, SECONDARY_MESSAGE, createGithubMock } from '../../../engine/mocks/github/server.js';
 import { GITHUB_MOCK_MAIN } from '../../../engine/services/github-mock.js';
 import { startService, stopServices, type RunningService } from '../../../engine/services/index.js';
@@ -479,6 +482,48 @@ describe('RateLimiter, given the time', () => {
   });
 });
 
+describe('RateLimiter under a time scale (perfy run --time-scale)', () => {
+  const scaled = (options: Record<string, unknown>, factor: number): GithubMockSettings =>
+    scaleGithubMockSettings(parseGithubMockOptions(options).settings, factor);
+  const get = { resource: 'core', free: false, primary: true, points: 1, content: false } as const;
+  const token = { key: 'token t', authenticated: true };
+
+  it('divides every window, limit and block, the grace too, but not the latency', () => {
+    const options = {
+      window: '1min', search_window: '30s', points_window: '20s', content_window: '10s', retry_after: '60s',
+      abuse_block: '5min', abuse_grace: '500ms', latency: '5ms',
+    };
+    const s = scaled(options, 10);
+    assert.deepEqual(
+      [s.windowMs, s.searchWindowMs, s.pointsWindowMs, s.contentWindowMs, s.retryAfterS, s.abuseBlockMs, s.abuseGraceMs,
+        s.latency],
+      [6_000, 3_000, 2_000, 1_000, 6, 30_000, 50, { minMs: 5, maxMs: 5 }],
+    );
+    assert.deepEqual(scaled(options, 1), parseGithubMockOptions(options).settings);
+  });
+
+  it('a window of 1min at 10x ends after 6 s, and its reset header says so in whole seconds, rounded up', () => {
+    const limiter = new RateLimiter(scaled({ limit: 1, window: '1min' }, 10));
+    const start = 1_700_000_000_250;
+    const first = limiter.admit(token, get, start);
+    assert.deepEqual(first.outcome === 'admitted' && first.rate.reset, 1_700_000_007);
+    assert.equal(limiter.admit(token, get, start + 5_999).outcome, 'primary');
+    assert.equal(limiter.admit(token, get, start + 6_000).outcome, 'admitted');
+  });
+
+  it('retry-after is the scaled duration in whole seconds rounded up, at least 1: a polite client is never early', () => {
+    const sixty = new RateLimiter(scaled({ points: 1, retry_after: '60s', abuse_strikes: 0 }, 10));
+    sixty.admit(token, get, 0);
+    const trip = sixty.admit(token, get, 10);
+    assert.deepEqual(trip.outcome === 'secondary' && [trip.kind, trip.retryAfterS], ['points', 6]);
+    const one = new RateLimiter(scaled({ points: 1, points_window: '1s', retry_after: '1s', abuse_strikes: 0 }, 10));
+    one.admit(token, get, 0);
+    const short = one.admit(token, get, 10);
+    assert.deepEqual(short.outcome === 'secondary' && short.retryAfterS, 1, '100 ms is said as 1 s');
+    assert.equal(one.admit(token, get, 110).outcome, 'admitted', 'the limit itself lasted 100 ms');
+  });
+});
+
 describe('options', () => {
   it('defaults are the documented ones', () => {
     const defaults = defaultGithubMockSettings();
@@ -542,6 +587,19 @@ describe('the github-mock service', () => {
       assert.equal(error.code, 'E_SERVICE_START');
       assert.match(error.problems[0]!.hint ?? '', hint);
     }
+  });
+
+  it('passes the run\'s time scale to the process: a window of 1h at --time-scale 3600 lasts 1 s', async () => {
+    const config = { builtin: 'github-mock', options: { limit: 1, window: '1h' } } as const;
+    const mock = await startService('gh', config, { ...context, timeScale: 3600 });
+    services.push(mock);
+    const first = await call(mock.url, '/repos/a/b', { token: 'scaled' });
+    assert.equal(first.status, 200);
+    assert.ok(rate(first).reset <= Math.ceil(Date.now() / 1000) + 1, `reset ${rate(first).reset} is within a second`);
+    assert.equal((await call(mock.url, '/repos/a/b', { token: 'scaled' })).status, 403);
+    await sleep(Math.max(0, rate(first).reset * 1000 - Date.now()) + 50);
+    assert.equal((await call(mock.url, '/repos/a/b', { token: 'scaled' })).status, 200, 'a new window after the reset');
+    await mock.stop();
   });
 
   it('the process alone exits 2 on a bad flag', () => {

@@ -9,7 +9,8 @@ import type { FlowNode, Plan, PlannedWorkload } from '../../../engine/compile/pl
 import type { Scenario } from '../../../engine/generated/scenario.js';
 import { loadScenarioText } from '../../../engine/load/index.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { applyOverrides } from '../../../engine/run/overrides.js';
+import { compileExpression } from '../../../engine/expr/index.js';
+import { applyOverrides, notJudgedInSmoke } from '../../../engine/run/overrides.js';
 import { checkSchema } from '../../../engine/validate/schema.js';
 
 function compile(yaml: string): Plan {
@@ -246,6 +247,25 @@ describe('--smoke', () => {
     const combined = applyOverrides(plan, { smoke: true, users: 3, rate: 10, durationMs: 5_000 });
     assert.deepEqual(combined.plan.workloads.map((w) => w.timeline.plannedIterations), [1, 1]);
     assert.deepEqual(combined.applied, applied);
+  });
+
+  it('judges only thresholds on rate() without a window; the others are shown, not judged', () => {
+    assert.deepEqual(smoke.thresholds.map((t) => [t.source, t.notJudged !== undefined]), [
+      ['p95(http.duration) < 1s', true],
+      ['rate(http.errors) < 1%', false],
+    ]);
+    assert.ok(plan.thresholds.every((t) => t.notJudged === undefined), 'a run without --smoke judges them all');
+    const judged = (source: string): boolean =>
+      notJudgedInSmoke({ ...plan.thresholds[0]!, source, expression: compileExpression(source) }) === undefined;
+    const rates = [
+      'rate(http.errors) < 1%', 'rate(checks{step: home}) == 100%', 'rate(step.errors) < 1% and rate(checks) > 99%',
+    ];
+    for (const source of rates) assert.equal(judged(source), true, source);
+    for (const source of [
+      'throughput(http.reqs) > 20/s', 'count(http.reqs) > 100', 'p95(http.duration) < 300ms', 'avg(http.duration) < 1s',
+      'max(http.duration) < 1s', 'value(http.reqs) > 10', 'rate(http.errors) < 1% for 10s',
+      'rate(http.errors) < 1% and count(http.reqs) > 1',
+    ]) assert.equal(judged(source), false, source);
   });
 
   it('still divides think times with --time-scale', () => {
