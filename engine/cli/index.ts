@@ -9,7 +9,7 @@ import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from '../mocks/github/options.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
-import { redact, redactUrlPasswords } from '../redact.js';
+import { redactText, redactUrlPasswords, redactValues } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
 import { formatDuration, PATTERNS, parseDuration, parseRate } from '../units.js';
@@ -146,7 +146,7 @@ function validateCommand(files: string[], options: { plan?: boolean; json?: bool
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const secrets: string[] = [];
-  const io: Io = { out: (text) => rawIo.out(redact(text, secrets)), err: (text) => rawIo.err(redact(text, secrets)) };
+  const io = redactingIo(rawIo, secrets);
   for (const file of files) {
     const outcome = validateFile(file);
     secrets.push(...outcome.secrets);
@@ -164,7 +164,8 @@ function validateCommand(files: string[], options: { plan?: boolean; json?: bool
       io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}\n`);
     }
   }
-  if (options.json) io.out(`${JSON.stringify(reports, null, 2)}\n`);
+  // The values are redacted, not the JSON text: a secret holding `"` or `\` must neither survive escaping nor break it.
+  if (options.json) rawIo.out(`${JSON.stringify(redactValues(reports, secrets), null, 2)}\n`);
   return exitCode;
 }
 
@@ -186,6 +187,14 @@ function initCommand(name: string, options: { dir: string; force?: boolean }, io
   writeFileSync(file, body);
   io.out(`wrote ${shown}\nnext: perfy validate --plan ${shown}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Everything a command prints goes through this: the scenario's secrets and the passwords written into URLs are
+ * shown as `***`. (Results are redacted where they are made: see redactResult.)
+ */
+function redactingIo(io: Io, secrets: readonly string[]): Io {
+  return { out: (text) => io.out(redactText(text, secrets)), err: (text) => io.err(redactText(text, secrets)) };
 }
 
 function printProblems(problems: Problem[], io: Io): void {
@@ -282,7 +291,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   const requestedWorkers = parseWorkers(flags.workers);
   const env = { ...process.env, ...parseEnv(flags.env) };
   const outcome = validateFile(file, env, flags.set);
-  const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
+  const io = redactingIo(rawIo, outcome.secrets);
   printProblems(outcome.warnings, io);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
@@ -310,7 +319,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = flags.quiet ? undefined : createProgressPrinter(process.stderr);
+  const progress = flags.quiet ? undefined : createProgressPrinter({ isTTY: process.stderr.isTTY, write: (text: string) => io.err(text) });
   try {
     const ran = await runPlan(plan, {
       logDir,
@@ -352,19 +361,20 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   }
 }
 
-async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
+async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io): Promise<number> {
   const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
   ]);
   const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
+  const io = redactingIo(rawIo, outcome.secrets);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
-  const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds);
-  io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
+  const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, outcome.secrets);
+  io.out(formatSummary(merged, colorsFor(process.stdout)));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
   return merged.status !== 'completed' ? 3 : merged.thresholds.every((t) => t.passed) ? 0 : 1;
 }

@@ -4,13 +4,18 @@
 
 import type { PlannedThreshold } from '../compile/plan.js';
 import { PerfyError, problem } from '../errors.js';
-import { RESULT_VERSION, type Result, type ResultWorkload } from '../metrics/result.js';
+import { redactResult, RESULT_VERSION, type Result, type ResultWorkload } from '../metrics/result.js';
+import { redactText } from '../redact.js';
 import { mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 
 const STATUS_ORDER: Result['status'][] = ['completed', 'aborted', 'interrupted', 'failed'];
 
-export function mergeResults(results: Result[], thresholds: PlannedThreshold[]): Result {
+/**
+ * `secrets`: those of the scenario (its `${env.NAME}` values). The results hold them redacted, so a threshold's
+ * tag filter is redacted the same way before it is matched; the merged Result is redacted like a run's.
+ */
+export function mergeResults(results: Result[], thresholds: PlannedThreshold[], secrets: readonly string[] = []): Result {
   const [first, ...rest] = results;
   if (!first) throw new PerfyError(problem('E_USAGE', 'nothing to merge', 'name the result.json files of the segments: perfy merge a/result.json b/result.json --scenario FILE'));
   const other = rest.find((r) => r.scenario.name !== first.scenario.name);
@@ -29,9 +34,14 @@ export function mergeResults(results: Result[], thresholds: PlannedThreshold[]):
     });
   }
   const elapsedMs = endedAt - startedAt;
-  const evaluator = createThresholdEvaluator(thresholds, storeFromSnapshot(metrics, { elapsedMs }));
+  const store = storeFromSnapshot(metrics, { elapsedMs });
+  const redactedTags = (tags: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(tags).map(([k, v]) => [redactText(k, secrets), redactText(v, secrets)]));
+  const evaluator = createThresholdEvaluator(thresholds, {
+    aggregate: (query) => store.aggregate({ ...query, tags: redactedTags(query.tags) }),
+  });
   const overrides = [...new Set(results.flatMap((r) => r.overrides).filter((o) => !o.startsWith('--segment ')))];
-  return {
+  return redactResult({
     version: RESULT_VERSION,
     scenario: first.scenario,
     startedAt,
@@ -50,5 +60,5 @@ export function mergeResults(results: Result[], thresholds: PlannedThreshold[]):
       cpu: Math.max(...results.map((r) => r.saturation.cpu)),
       note: results.find((r) => r.saturation.note !== undefined)?.saturation.note,
     },
-  };
+  }, secrets);
 }
