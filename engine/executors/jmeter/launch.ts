@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { closeSync, constants, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { forgetGroup, watchGroup } from '../../services/watchdog.js';
 import type { JmeterInstall } from './locate.js';
 
 export { locateJmeter, type JmeterInstall } from './locate.js';
@@ -117,6 +118,8 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const pid = child.pid;
   if (pid !== undefined) {
     live.add(pid);
+    // A perfy killed with SIGKILL runs no exit hook: the watchdog stops the JVM then.
+    if (process.platform !== 'win32') watchGroup(pid, 'SIGTERM');
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.on('exit', () => {
@@ -128,7 +131,10 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolveExit) => {
     child.once('error', (error) => {
       finished = true;
-      if (pid !== undefined) live.delete(pid);
+      if (pid !== undefined) {
+        live.delete(pid);
+        forgetGroup(pid);
+      }
       try {
         const out = openSync(output, 'a');
         writeSync(out, `perfy: could not start JMeter (${program}): ${error.message}\n`);
@@ -140,7 +146,10 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
     });
     child.once('exit', (code, signal) => {
       finished = true;
-      if (pid !== undefined) live.delete(pid);
+      if (pid !== undefined) {
+        live.delete(pid);
+        forgetGroup(pid);
+      }
       resolveExit({ code, signal });
     });
   });
