@@ -20,12 +20,65 @@ export interface Io {
   err(text: string): void;
 }
 
+/** A write to standard output or error that failed for another reason than a closed pipe, and which stream. */
+let lostOutput: { problem: Problem; stream: NodeJS.WriteStream } | undefined;
+let streamsGuarded = false;
+
+/**
+ * `perfy run … | head` closes the pipe early: that is the reader's choice, and perfy goes on quietly with the run's
+ * exit code. Any other failure to write (`> /dev/full`, a full disk, an I/O error) loses output nobody chose to
+ * lose: the run still goes on and writes its result files, the failure is said on the other stream, and the exit
+ * code is at least 3 (E_OUTPUT) — never 1, which would say that thresholds failed.
+ */
+function guardStandardStreams(): void {
+  if (streamsGuarded) return;
+  streamsGuarded = true;
+  for (const [name, stream] of [['standard output', process.stdout], ['standard error', process.stderr]] as const) {
+    stream.on('error', (error: NodeJS.ErrnoException) => lose(name, stream, error));
+  }
+  // A write that fails after the command has returned (a pipe drained late) still decides the exit code.
+  process.once('exit', () => {
+    if (lostOutput !== undefined && Number(process.exitCode ?? 0) < EXIT.runFailed) process.exitCode = EXIT.runFailed;
+  });
+}
+
+function lose(name: string, stream: NodeJS.WriteStream, error: unknown): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  // After the first failure the stream is destroyed: later writes fail with ERR_STREAM_DESTROYED, nothing new.
+  if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || lostOutput !== undefined) return;
+  const why = code ?? (error instanceof Error ? error.message : String(error));
+  lostOutput = {
+    stream,
+    problem: problem('E_OUTPUT', `${name} could not be written (${why}): what perfy printed there is incomplete`,
+      'check the disk or device it goes to; the result files (--out) hold everything measured'),
+  };
+}
+
+function writeTo(name: string, stream: NodeJS.WriteStream, text: string): void {
+  if (stream.destroyed) return;
+  try {
+    stream.write(text);
+  } catch (error) {
+    lose(name, stream, error);
+  }
+}
+
 const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  out: (text) => writeTo('standard output', process.stdout, text),
+  err: (text) => writeTo('standard error', process.stderr, text),
 };
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+/** Runs one command; `io` defaults to standard output and error (guarded: see guardStandardStreams). */
+export async function main(argv: string[], io?: Io): Promise<number> {
+  if (io !== undefined) return runMain(argv, io);
+  guardStandardStreams();
+  const exitCode = await runMain(argv, processIo);
+  if (lostOutput === undefined) return exitCode;
+  if (lostOutput.stream !== process.stderr) processIo.err(`${formatProblem(lostOutput.problem)}\n`);
+  return Math.max(exitCode, ERROR_CODES.E_OUTPUT.exit);
+}
+
+async function runMain(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command()
     .name('perfy')
@@ -280,7 +333,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides }, { runPlan }, { autoWorkers }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -298,12 +351,14 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
     io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
+  const outDir = flags.out === undefined ? undefined : resolve(flags.out);
+  // Before any service starts or load runs: a result that cannot be written is found now, not after the load.
+  if (outDir !== undefined) await checkOutputDirectory(outDir);
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
   const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
-  const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
   mkdirSync(logDir, { recursive: true });
 
@@ -362,7 +417,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
 }
 
 async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io): Promise<number> {
-  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
+  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
@@ -373,6 +428,7 @@ async function mergeCommand(files: string[], options: { scenario: string; out?: 
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
+  if (options.out !== undefined) await checkOutputDirectory(resolve(options.out));
   const merged = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, outcome.secrets);
   io.out(formatSummary(merged, colorsFor(process.stdout)));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
