@@ -360,7 +360,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
   const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
-  mkdirSync(logDir, { recursive: true });
+  // Private: services' logs hold what the services print (see engine/services/url.ts).
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
 
   // First Ctrl-C: stop gracefully and keep what was measured. Second: leave at once.
   const interrupt = new AbortController();

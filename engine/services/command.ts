@@ -2,7 +2,7 @@
 // NAME.log and its readiness probed. Also the process handling that the built-in demo API reuses.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Service } from '../generated/scenario.js';
@@ -10,7 +10,10 @@ import { parseDuration } from '../units.js';
 import { groupAlive, signalGroup } from './process-group.js';
 import type { RunningService } from './types.js';
 import { forgetGroup, watchGroup } from './watchdog.js';
-import { endpointOf, logFileOf, redactUrl, startFailed, startInterrupted, waitUntilReachable, type ProbeKind, type ServiceContext } from './url.js';
+import {
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, waitUntilReachable, type ProbeKind,
+  type ServiceContext,
+} from './url.js';
 
 export type CommandService = Extract<Service, { command: string }>;
 
@@ -188,9 +191,9 @@ export interface SpawnOptions {
 
 /** Spawns `program args` (no shell); resolves once it is running, rejects with the spawn error (ENOENT, EACCES). */
 export function spawnManaged(program: string, args: string[], options: SpawnOptions): Promise<ManagedProcess> {
-  if (!options.appendLog) writeFileSync(options.logFile, '');
+  if (!options.appendLog) startLogFile(options.logFile);
   // O_APPEND for everyone who writes to the log, so the child's and perfy's writes never overwrite each other.
-  const fd = openSync(options.logFile, 'a');
+  const fd = openSync(options.logFile, 'a', PRIVATE_FILE_MODE);
   let child: ChildProcess;
   try {
     child = spawn(program, args, {
@@ -206,7 +209,7 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
     closeSync(fd);
     return Promise.reject(error);
   }
-  if (options.stdout === 'pipe' && child.stdout) child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a' }));
+  if (options.stdout === 'pipe' && child.stdout) child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a', mode: PRIVATE_FILE_MODE }));
   // Writing to a child that has exited is EPIPE: nothing to report, the exit is observed on its own.
   child.stdin?.on('error', () => {});
 
@@ -376,7 +379,7 @@ export async function startCommandService(name: string, config: CommandService, 
   }
   if (!isDirectory) throw startFailed(name, `cwd "${cwd}" is not a directory`, '`cwd` is relative to the scenario file', undefined);
 
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
   if (context.signal?.aborted) throw startInterrupted(name);
   let proc: ManagedProcess;

@@ -25,7 +25,7 @@ import {
 import { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
 import type { RunningService } from './types.js';
 import { forgetDirectory, watchDirectory } from './watchdog.js';
-import { endpointOf, logFileOf, redactUrl, startFailed, startInterrupted, type ServiceContext } from './url.js';
+import { endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, type ServiceContext } from './url.js';
 
 export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService };
 
@@ -117,9 +117,9 @@ async function startFromUrl(name: string, config: PostgresService, url: string, 
   const init = readInit(name, config, context);
   const pool = poolSettingsOf(config);
   const timeoutMs = parseDuration(config.timeout ?? POSTGRES_DEFAULTS.urlTimeout) ?? 10_000;
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
-  writeFileSync(logFile, '');
+  startLogFile(logFile);
 
   const started = performance.now();
   const deadline = started + timeoutMs;
@@ -274,7 +274,7 @@ export function freePort(): Promise<number> {
 
 /** Runs a program to its end with its output appended to the log; resolves with its exit code. */
 function runToEnd(program: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; user: OsUser | undefined }): Promise<number | null> {
-  const fd = openSync(options.logFile, 'a');
+  const fd = openSync(options.logFile, 'a', PRIVATE_FILE_MODE);
   return new Promise<number | null>((resolveRun, reject) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
@@ -309,9 +309,9 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
   const database = config.database ?? POSTGRES_DEFAULTS.database;
   const user = config.user ?? POSTGRES_DEFAULTS.user;
   const pool = poolSettingsOf(config);
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
-  writeFileSync(logFile, '');
+  startLogFile(logFile);
   const log = (line: string): void => appendFileSync(logFile, `perfy: ${line}\n`);
 
   let binaries: PostgresBinaries;

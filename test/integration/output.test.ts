@@ -4,14 +4,16 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Result } from '../../engine/metrics/result.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
+import { locatePostgresBinaries } from '../../engine/services/postgres-binaries.js';
 import { PERFY_BIN, perfyAsync, startServer, tempDir, type CliResult } from '../helpers.js';
 
 const NOBODY = 65534;
+const withPostgres = await locatePostgresBinaries().then(() => true, () => false);
 const isRoot = process.getuid?.() === 0;
 
 /** A scenario whose service leaves a file behind when it starts: proof that something started. */
@@ -192,5 +194,55 @@ describe('standard output that cannot be written', () => {
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stderr, '');
     assert.ok(existsSync(t.path('out/result.json')));
+  });
+});
+
+describe('files under --out', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  before(async () => {
+    server = await startServer((_req, res) => res.end('ok'));
+  });
+  after(() => server.close());
+
+  it('services/ and every service log are private (0700, 0600), even a log an earlier run left readable; result.json is 0644', async () => {
+    const t = tempDir();
+    after(t.cleanup);
+    const out = t.path('out');
+    // A log left world-readable (by an earlier version of perfy, say) is made private when it is written again.
+    mkdirSync(join(out, 'services'), { recursive: true });
+    writeFileSync(join(out, 'services', 'app.log'), 'old', { mode: 0o644 });
+    chmodSync(join(out, 'services', 'app.log'), 0o644);
+    writeFileSync(t.path('s.yaml'), `name: private_logs
+services:
+  app: { command: "node -e \\"console.log('token', process.env.TOKEN)\\"", env: { TOKEN: t0ken-in-the-log } }
+  api: { builtin: demo-api }
+  remote: { url: "${server.url}" }
+${withPostgres ? '  db: { postgres: embedded }\n' : ''}target: ${server.url}
+load: [ { rate: 5/s, duration: 1s } ]
+flow: [ { http: { get: /x } } ]
+`);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', out]);
+    assert.equal(run.status, 0, run.stderr);
+    const logs = readdirSync(join(out, 'services')).sort();
+    assert.deepEqual(logs, ['api.log', 'app.log', ...(withPostgres ? ['db.log'] : []), 'remote.log']);
+    assert.match(readFileSync(join(out, 'services', 'app.log'), 'utf8'), /t0ken-in-the-log/, 'what the service printed is kept');
+    const mode = (path: string): number => statSync(path).mode & 0o777;
+    for (const log of logs) assert.equal(mode(join(out, 'services', log)).toString(8), '600', log);
+    assert.equal(mode(join(out, 'result.json')).toString(8), '644');
+  });
+
+  it('a services/ directory that perfy creates is private', async () => {
+    const t = tempDir();
+    after(t.cleanup);
+    writeFileSync(t.path('s.yaml'), `name: private_dir
+services:
+  app: { command: "node -e 0" }
+target: ${server.url}
+load: [ { rate: 5/s, duration: 1s } ]
+flow: [ { http: { get: /x } } ]
+`);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal((statSync(t.path('out/services')).mode & 0o777).toString(8), '700');
   });
 });
