@@ -80,6 +80,9 @@ export async function main(argv: string[], io?: Io): Promise<number> {
 
 async function runMain(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
+  // The secrets of the scenarios read so far: a problem that escapes a command is printed without them too.
+  const secrets: string[] = [];
+  const scenarioIo = redactingIo(io, secrets);
   const program = new Command()
     .name('perfy')
     .description('Declarative load and performance testing: scenarios in YAML, numbers you can trust.')
@@ -101,7 +104,7 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .option('--plan', 'also print the compiled plan: stages with times and rates, flows as trees')
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
     .action((files: string[], options: { plan?: boolean; json?: boolean }) => {
-      exitCode = validateCommand(files, options, io);
+      exitCode = validateCommand(files, options, io, secrets);
     });
 
   program
@@ -120,7 +123,7 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
     .action(async (file: string, options: RunFlags) => {
-      exitCode = await runCommand(file, options, io);
+      exitCode = await runCommand(file, options, io, secrets);
     });
 
   program
@@ -131,7 +134,7 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
     .action(async (results: string[], options: { scenario: string; out?: string; env: string[] }) => {
-      exitCode = await mergeCommand(results, options, io);
+      exitCode = await mergeCommand(results, options, io, secrets);
     });
 
   program
@@ -186,19 +189,19 @@ async function runMain(argv: string[], io: Io): Promise<number> {
       return EXIT.invalid;
     }
     if (error instanceof PerfyError) {
-      printProblems(error.problems, io);
+      printProblems(error.problems, scenarioIo);
       return error.exitCode;
     }
-    printProblems([internalProblem(error)], io);
+    printProblems([internalProblem(error)], scenarioIo);
     return ERROR_CODES.E_INTERNAL.exit;
   }
   return exitCode;
 }
 
-function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io): number {
+/** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
+function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io, secrets: string[]): number {
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
-  const secrets: string[] = [];
   const io = redactingIo(rawIo, secrets);
   for (const file of files) {
     const outcome = validateFile(file);
@@ -331,7 +334,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
-async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
+async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
   const [{ applyOverrides }, { runPlan }, { autoWorkers }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
@@ -344,7 +347,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   const requestedWorkers = parseWorkers(flags.workers);
   const env = { ...process.env, ...parseEnv(flags.env) };
   const outcome = validateFile(file, env, flags.set);
-  const io = redactingIo(rawIo, outcome.secrets);
+  secrets.push(...outcome.secrets);
+  const io = redactingIo(rawIo, secrets);
   printProblems(outcome.warnings, io);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
@@ -417,14 +421,15 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   }
 }
 
-async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io): Promise<number> {
+async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io, secrets: string[]): Promise<number> {
   const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
   ]);
   const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
-  const io = redactingIo(rawIo, outcome.secrets);
+  secrets.push(...outcome.secrets);
+  const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
