@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { locatePostgresBinaries } from '../../engine/services/postgres-binaries.js';
@@ -129,26 +128,38 @@ flow: [ { sql: { query: "SELECT 1", db: killed_db } } ]
     after(t.cleanup);
     const run = startRun(t.path('s.yaml'), t.path('out'));
     const perfy = await run.child;
-    // The server's directory is the one whose owner file names this perfy.
-    const ownDir = (): string | undefined => readdirSync(tmpdir()).filter((d) => d.startsWith('perfy-pg-killed_db-')).map((d) => join(tmpdir(), d)).find((dir) => {
-      try {
-        return (JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { pid: number }).pid === perfy.pid;
-      } catch {
-        return false;
+    // The server is the child of this perfy started with `-D $TMPDIR/perfy-pg-killed_db-XXXXXX/data`.
+    const server = (): { pid: number; dataDir: string } | undefined => {
+      for (const pid of childrenOf(perfy.pid!)) {
+        try {
+          const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          const dataDir = args[args.indexOf('-D') + 1];
+          if (args.includes('-D') && dataDir?.includes('perfy-pg-killed_db-')) return { pid, dataDir };
+        } catch {
+          // gone meanwhile
+        }
       }
-    });
+      return undefined;
+    };
     const ready = (): string[] | undefined => {
-      const dir = ownDir();
       try {
-        const lines = readFileSync(join(dir ?? '', 'data', 'postmaster.pid'), 'utf8').split('\n');
+        const lines = readFileSync(join(server()?.dataDir ?? '', 'postmaster.pid'), 'utf8').split('\n');
         return lines[7]?.trim() === 'ready' ? lines : undefined;
       } catch {
         return undefined;
       }
     };
     assert.ok(await until(() => ready() !== undefined, 30_000), 'PostgreSQL started');
-    const dir = ownDir()!;
+    const dir = join(server()!.dataDir, '..');
+    const owner = ((): unknown => {
+      try {
+        return (JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { pid: unknown }).pid;
+      } catch {
+        return undefined;
+      }
+    })();
     const postmaster = Number(ready()![0]);
+    assert.equal(postmaster, server()!.pid);
     const port = Number(ready()![3]);
     // The load's own connections: backends serving the run.
     const backends = (): number[] => childrenOf(postmaster).filter((pid) => {
@@ -167,5 +178,6 @@ flow: [ { sql: { query: "SELECT 1", db: killed_db } } ]
     assert.ok(await until(() => processes.every((pid) => !alive(pid)), GONE_WITHIN_MS), `gone: ${processes.filter(alive).join(', ')} still run`);
     assert.equal(await listening(port), false);
     assert.ok(await until(() => !existsSync(dir), GONE_WITHIN_MS), `${dir} is removed`);
+    assert.equal(owner, perfy.pid, 'the directory named its owner, for a later run to judge it if it had been left');
   });
 });
