@@ -199,7 +199,9 @@ async function runMain(argv: string[], io: Io): Promise<number> {
 }
 
 /** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
-function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io, secrets: string[]): number {
+function validateCommand(
+  files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io, secrets: string[],
+): number {
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const io = redactingIo(rawIo, secrets);
@@ -379,7 +381,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = flags.quiet ? undefined : createProgressPrinter({ isTTY: process.stderr.isTTY, write: (text: string) => io.err(text) });
+  const progressSink = { isTTY: process.stderr.isTTY, write: (text: string) => io.err(text) };
+  const progress = flags.quiet ? undefined : createProgressPrinter(progressSink);
   try {
     const ran = await runPlan(plan, {
       logDir,
@@ -421,8 +424,11 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   }
 }
 
-async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io, secrets: string[]): Promise<number> {
-  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
+async function mergeCommand(
+  files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io, secrets: string[],
+): Promise<number> {
+  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] =
+    await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),

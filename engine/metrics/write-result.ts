@@ -97,14 +97,20 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** Why a directory cannot be written, in the user's words, and what to do about it; by errno code. */
+const A_FILE = {
+  cause: 'is a file, or lies under a file',
+  hint: 'give a directory (it is created if missing), not a file',
+};
+const NOT_ALLOWED = 'choose a directory you can write in, or fix its permissions';
+const NO_SPACE = 'free some space, or choose a directory on another disk';
 const OUT_DIR_CAUSES: Record<string, { cause: string; hint: string }> = {
-  ENOTDIR: { cause: 'is a file, or lies under a file', hint: 'give a directory (it is created if missing), not a file' },
-  EEXIST: { cause: 'is a file, or lies under a file', hint: 'give a directory (it is created if missing), not a file' },
-  EACCES: { cause: 'cannot be written: no permission', hint: 'choose a directory you can write in, or fix its permissions' },
-  EPERM: { cause: 'cannot be written: not permitted', hint: 'choose a directory you can write in, or fix its permissions' },
+  ENOTDIR: A_FILE,
+  EEXIST: A_FILE,
+  EACCES: { cause: 'cannot be written: no permission', hint: NOT_ALLOWED },
+  EPERM: { cause: 'cannot be written: not permitted', hint: NOT_ALLOWED },
   EROFS: { cause: 'is on a read-only file system', hint: 'choose a directory on a writable disk' },
-  ENOSPC: { cause: 'is on a full disk', hint: 'free some space, or choose a directory on another disk' },
-  EDQUOT: { cause: 'is on a disk where your quota is used up', hint: 'free some space, or choose a directory on another disk' },
+  ENOSPC: { cause: 'is on a full disk', hint: NO_SPACE },
+  EDQUOT: { cause: 'is on a disk where your quota is used up', hint: NO_SPACE },
 };
 
 /**
@@ -127,8 +133,9 @@ export async function checkOutputDirectory(dir: string, flag = '--out'): Promise
     await rm(probe, { force: true }).catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code ?? '';
     const known = OUT_DIR_CAUSES[code];
-    throw new PerfyError(problem('E_OUT_DIR', `${flag} ${dir} ${known?.cause ?? `cannot be written: ${(error as Error).message}`}`,
-      known?.hint ?? `choose another directory for ${flag}`));
+    const cause = known?.cause ?? `cannot be written: ${(error as Error).message}`;
+    const hint = known?.hint ?? `choose another directory for ${flag}`;
+    throw new PerfyError(problem('E_OUT_DIR', `${flag} ${dir} ${cause}`, hint));
   }
   await rm(probe, { force: true });
 }

@@ -51,7 +51,9 @@ function count(n: number): string {
 }
 
 /** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
-export function createProgressPrinter(stream: TextSink, plainEveryMs = 10_000): { update(p: RunProgress): void; done(): void } {
+export function createProgressPrinter(
+  stream: TextSink, plainEveryMs = 10_000,
+): { update(p: RunProgress): void; done(): void } {
   const c = colorsFor(stream);
   const tty = Boolean(stream.isTTY);
   let lastPlain = 0;

@@ -15,7 +15,9 @@ const STATUS_ORDER: Result['status'][] = ['completed', 'aborted', 'interrupted',
  * `secrets`: those of the scenario (its `${env.NAME}` values). The results hold them redacted, so a threshold's
  * tag filter is redacted the same way before it is matched; the merged Result is redacted like a run's.
  */
-export function mergeResults(results: Result[], thresholds: PlannedThreshold[], secrets: readonly string[] = []): Result {
+export function mergeResults(
+  results: Result[], thresholds: PlannedThreshold[], secrets: readonly string[] = [],
+): Result {
   const [first, ...rest] = results;
   if (!first) throw new PerfyError(problem('E_USAGE', 'nothing to merge', 'name the result.json files of the segments: perfy merge a/result.json b/result.json --scenario FILE'));
   const other = rest.find((r) => r.scenario.name !== first.scenario.name);

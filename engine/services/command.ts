@@ -11,8 +11,8 @@ import { groupAlive, signalGroup } from './process-group.js';
 import type { RunningService } from './types.js';
 import { forgetGroup, watchGroup } from './watchdog.js';
 import {
-  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, waitUntilReachable, type ProbeKind,
-  type ServiceContext,
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile,
+  waitUntilReachable, type ProbeKind, type ServiceContext,
 } from './url.js';
 
 export type CommandService = Extract<Service, { command: string }>;
@@ -209,7 +209,9 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
     closeSync(fd);
     return Promise.reject(error);
   }
-  if (options.stdout === 'pipe' && child.stdout) child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a', mode: PRIVATE_FILE_MODE }));
+  if (options.stdout === 'pipe' && child.stdout) {
+    child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a', mode: PRIVATE_FILE_MODE }));
+  }
   // Writing to a child that has exited is EPIPE: nothing to report, the exit is observed on its own.
   child.stdin?.on('error', () => {});
 

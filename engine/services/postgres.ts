@@ -3,7 +3,9 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, hostname, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +27,9 @@ import {
 import { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
 import type { RunningService } from './types.js';
 import { forgetDirectory, watchDirectory } from './watchdog.js';
-import { endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, type ServiceContext } from './url.js';
+import {
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, type ServiceContext,
+} from './url.js';
 
 export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService };
 
@@ -326,7 +330,8 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
   const baseDir = mkdtempSync(join(tmpdir(), `${DATA_DIR_PREFIX}${name}-`));
   removeOnExit(baseDir);
   // Written before the directory is handed to the server's OS user: the file stays perfy's user's.
-  writeFileSync(join(baseDir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`, { mode: 0o600 });
+  const owner = { pid: process.pid, host: hostname() };
+  writeFileSync(join(baseDir, OWNER_FILE), `${JSON.stringify(owner)}\n`, { mode: 0o600 });
   const dataDir = join(baseDir, 'data');
   let server: ManagedProcess | undefined;
   const graceMs = context.stopGraceMs ?? STOP_GRACE_MS;
@@ -390,7 +395,8 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
         // Left behind by a killed perfy, the server has nothing to finish: SIGQUIT ends it at once, without a
         // checkpoint of a directory that is removed next.
         server = await spawnManaged(binaries.postgres, args, {
-          cwd: baseDir, env: serverEnv, logFile, stdout: 'log', appendLog: true, orphanSignal: 'SIGQUIT', ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
+          cwd: baseDir, env: serverEnv, logFile, stdout: 'log', appendLog: true, orphanSignal: 'SIGQUIT',
+          ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
         });
       } catch (error) {
         throw spawnFailure(name, binaries.postgres, error, baseDir, logFile);

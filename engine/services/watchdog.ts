@@ -31,9 +31,12 @@ let watchdog: ChildProcess | undefined;
  */
 function send(message: WatchdogMessage): void {
   if (!SUPPORTED) return;
-  if (watchdog === undefined || watchdog.exitCode !== null || watchdog.signalCode !== null || !watchdog.stdin?.writable) {
+  const gone = watchdog === undefined || watchdog.exitCode !== null || watchdog.signalCode !== null
+    || !watchdog.stdin?.writable;
+  if (gone) {
     try {
-      watchdog = spawn(process.execPath, [WATCHDOG_SCRIPT], { cwd: '/', stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+      const stdio = ['pipe', 'ignore', 'ignore'] as const;
+      watchdog = spawn(process.execPath, [WATCHDOG_SCRIPT], { cwd: '/', stdio: [...stdio], detached: true });
     } catch {
       watchdog = undefined;
       return; // without a watchdog, the exit hooks still cover every end but SIGKILL

@@ -105,7 +105,8 @@ flow: [ { http: { get: / } } ]
 `);
     const run = startRun(t.path('s.yaml'), t.path('out'));
     const perfy = await run.child;
-    assert.ok(await until(() => existsSync(t.path('server.pid')) && existsSync(t.path('shell.pid')), 20_000), 'the service started');
+    const started = (): boolean => existsSync(t.path('server.pid')) && existsSync(t.path('shell.pid'));
+    assert.ok(await until(started, 20_000), 'the service started');
     assert.ok(await until(() => listening(port), 10_000));
     const shell = Number(readFileSync(t.path('shell.pid'), 'utf8'));
     const server = Number(readFileSync(t.path('server.pid'), 'utf8'));
@@ -118,7 +119,8 @@ flow: [ { http: { get: / } } ]
     assert.equal(await listening(port), false);
   });
 
-  it('takes an embedded PostgreSQL down with it: the postmaster, its backends, its port and its directory', { skip: skipPostgres }, async () => {
+  const postgresTitle = 'takes an embedded PostgreSQL down with it: the postmaster, its backends, its port, its directory';
+  it(postgresTitle, { skip: skipPostgres }, async () => {
     const t = tempDir({ 's.yaml': `name: orphan_db
 services:
   killed_db: { postgres: embedded }
@@ -175,7 +177,8 @@ flow: [ { sql: { query: "SELECT 1", db: killed_db } } ]
 
     perfy.kill('SIGKILL');
     await run.ended;
-    assert.ok(await until(() => processes.every((pid) => !alive(pid)), GONE_WITHIN_MS), `gone: ${processes.filter(alive).join(', ')} still run`);
+    const allGone = await until(() => processes.every((pid) => !alive(pid)), GONE_WITHIN_MS);
+    assert.ok(allGone, `still running: ${processes.filter(alive).join(', ')}`);
     assert.equal(await listening(port), false);
     assert.ok(await until(() => !existsSync(dir), GONE_WITHIN_MS), `${dir} is removed`);
     assert.equal(owner, perfy.pid, 'the directory named its owner, for a later run to judge it if it had been left');

@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Result } from '../../engine/metrics/result.js';
@@ -31,7 +33,9 @@ thresholds: [ ${thresholds.map((t) => JSON.stringify(t)).join(', ')} ]
 }
 
 /** bin/perfy with its standard output (and error) going where the test says, as the shell's `>` would. */
-function perfyTo(args: string[], stdio: StdioOptions, options: { uid?: number; cwd?: string } = {}): Promise<CliResult> {
+function perfyTo(
+  args: string[], stdio: StdioOptions, options: { uid?: number; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PERFY_BIN, ...args], {
       cwd: options.cwd ?? PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio,
@@ -65,7 +69,9 @@ describe('an --out that cannot be written', () => {
     const t = tempDir({ 'taken': 'a file' });
     after(t.cleanup);
     const file = scenario(t.dir, server.url);
-    for (const out of [t.path('taken'), t.path('taken/sub')]) assertOutDirRefused(await perfyAsync(['run', file, '--out', out], { cwd: t.dir }), t.dir);
+    for (const out of [t.path('taken'), t.path('taken/sub')]) {
+      assertOutDirRefused(await perfyAsync(['run', file, '--out', out], { cwd: t.dir }), t.dir);
+    }
   });
 
   it('a directory the user may not write in: E_OUT_DIR, exit 2', async (context) => {
@@ -82,7 +88,8 @@ describe('an --out that cannot be written', () => {
       context.skip('running as root, and the user nobody cannot run perfy from here');
       return;
     }
-    const run = await perfyTo(['run', file, '--out', join(locked, 'out')], ['ignore', 'pipe', 'pipe'], { uid, cwd: t.dir });
+    const args = ['run', file, '--out', join(locked, 'out')];
+    const run = await perfyTo(args, ['ignore', 'pipe', 'pipe'], { uid, cwd: t.dir });
     assertOutDirRefused(run, t.dir);
   });
 
@@ -137,7 +144,7 @@ describe('standard output that cannot be written', () => {
   });
   after(() => server.close());
 
-  it('> /dev/full: the result is still written to --out, E_OUTPUT on stderr, exit 3 — even when thresholds fail', async () => {
+  it('> /dev/full: the result is written to --out, E_OUTPUT on stderr, exit 3 even if thresholds fail', async () => {
     const t = tempDir();
     after(t.cleanup);
     for (const [thresholds, status] of [[[], 0], [['count(http.reqs) > 1000000'], 1]] as const) {
@@ -170,7 +177,8 @@ describe('standard output that cannot be written', () => {
     writeFileSync(file, `${readFileSync(file, 'utf8')}report: [ console, html ]\n`);
     const devFull = openSync('/dev/full', 'w');
     try {
-      const run = await perfyTo(['run', file, '--quiet', '--out', t.path('out')], ['ignore', 'pipe', devFull], { cwd: t.dir });
+      const args = ['run', file, '--quiet', '--out', t.path('out')];
+      const run = await perfyTo(args, ['ignore', 'pipe', devFull], { cwd: t.dir });
       assert.equal(run.status, 3);
       assert.match(run.stdout, /scenario out_check: completed/);
     } finally {
@@ -184,7 +192,8 @@ describe('standard output that cannot be written', () => {
     after(t.cleanup);
     const file = scenario(t.dir, server.url);
     const run = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [PERFY_BIN, 'run', file, '--quiet', '--out', t.path('out')], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = [PERFY_BIN, 'run', file, '--quiet', '--out', t.path('out')];
+      const child = spawn(process.execPath, args, { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.destroy();
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -204,7 +213,7 @@ describe('files under --out', () => {
   });
   after(() => server.close());
 
-  it('services/ and every service log are private (0700, 0600), even a log an earlier run left readable; result.json is 0644', async () => {
+  it('every service log is private (0600), even one an earlier run left readable; result.json is 0644', async () => {
     const t = tempDir();
     after(t.cleanup);
     const out = t.path('out');
@@ -225,7 +234,8 @@ flow: [ { http: { get: /x } } ]
     assert.equal(run.status, 0, run.stderr);
     const logs = readdirSync(join(out, 'services')).sort();
     assert.deepEqual(logs, ['api.log', 'app.log', ...(withPostgres ? ['db.log'] : []), 'remote.log']);
-    assert.match(readFileSync(join(out, 'services', 'app.log'), 'utf8'), /t0ken-in-the-log/, 'what the service printed is kept');
+    const appLog = readFileSync(join(out, 'services', 'app.log'), 'utf8');
+    assert.match(appLog, /t0ken-in-the-log/, 'what the service printed is kept');
     const mode = (path: string): number => statSync(path).mode & 0o777;
     for (const log of logs) assert.equal(mode(join(out, 'services', log)).toString(8), '600', log);
     assert.equal(mode(join(out, 'result.json')).toString(8), '644');

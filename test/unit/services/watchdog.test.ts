@@ -36,7 +36,7 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 }
 
 describe('the watchdog', () => {
-  it('stops the groups and removes the directories of a perfy killed with SIGKILL; forgotten ones are left alone', async () => {
+  it('stops the groups and removes the dirs of a perfy killed by SIGKILL; forgotten ones are left alone', async () => {
     const t = tempDir();
     after(t.cleanup);
     const watchdog = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'watchdog.js')).href;
@@ -49,7 +49,7 @@ describe('the watchdog', () => {
       const { watchGroup, forgetGroup, watchDirectory, forgetDirectory } = await import(${JSON.stringify(watchdog)});
       const start = () => spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
       const watched = start(), forgotten = start();
-      for (const dir of [${JSON.stringify(watchedDir)}, ${JSON.stringify(forgottenDir)}]) mkdirSync(dir), watchDirectory(dir);
+      for (const dir of ${JSON.stringify([watchedDir, forgottenDir])}) mkdirSync(dir), watchDirectory(dir);
       watchGroup(watched.pid, 'SIGTERM');
       watchGroup(forgotten.pid, 'SIGTERM');
       forgetGroup(forgotten.pid);
@@ -78,7 +78,7 @@ describe('the watchdog', () => {
 });
 
 describe('stale data directories of embedded servers', () => {
-  it('are removed when the perfy that made them is gone; a running owner\'s, another host\'s or another\'s are kept', () => {
+  it('are removed when the perfy that made them is gone; a running one\'s, another host\'s, another\'s kept', () => {
     const t = tempDir();
     after(t.cleanup);
     const exited = spawnSync(process.execPath, ['-e', '']);
@@ -100,7 +100,9 @@ describe('stale data directories of embedded servers', () => {
 
     assert.deepEqual(removeStaleDataDirectories(t.dir), [t.path('perfy-pg-dead-abc123')]);
     assert.equal(existsSync(t.path('perfy-pg-dead-abc123')), false);
-    for (const kept of ['running', 'elsewhere', 'unowned']) assert.ok(existsSync(t.path(`perfy-pg-${kept}-abc123`)), kept);
+    for (const kept of ['running', 'elsewhere', 'unowned']) {
+      assert.ok(existsSync(t.path(`perfy-pg-${kept}-abc123`)), kept);
+    }
     assert.ok(existsSync(notPerfys));
   });
 });
