@@ -9,7 +9,7 @@ import { describePlan } from '../compile/describe.js';
 import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from '../mocks/github/options.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
-import { redact, redactUrlPasswords } from '../redact.js';
+import { redactText, redactUrlPasswords, redactValues } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
 import { formatDuration, PATTERNS, parseDuration, parseRate } from '../units.js';
@@ -20,13 +20,69 @@ export interface Io {
   err(text: string): void;
 }
 
+/** A write to standard output or error that failed for another reason than a closed pipe, and which stream. */
+let lostOutput: { problem: Problem; stream: NodeJS.WriteStream } | undefined;
+let streamsGuarded = false;
+
+/**
+ * `perfy run … | head` closes the pipe early: that is the reader's choice, and perfy goes on quietly with the run's
+ * exit code. Any other failure to write (`> /dev/full`, a full disk, an I/O error) loses output nobody chose to
+ * lose: the run still goes on and writes its result files, the failure is said on the other stream, and the exit
+ * code is at least 3 (E_OUTPUT) — never 1, which would say that thresholds failed.
+ */
+function guardStandardStreams(): void {
+  if (streamsGuarded) return;
+  streamsGuarded = true;
+  for (const [name, stream] of [['standard output', process.stdout], ['standard error', process.stderr]] as const) {
+    stream.on('error', (error: NodeJS.ErrnoException) => lose(name, stream, error));
+  }
+  // A write that fails after the command has returned (a pipe drained late) still decides the exit code.
+  process.once('exit', () => {
+    if (lostOutput !== undefined && Number(process.exitCode ?? 0) < EXIT.runFailed) process.exitCode = EXIT.runFailed;
+  });
+}
+
+function lose(name: string, stream: NodeJS.WriteStream, error: unknown): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  // After the first failure the stream is destroyed: later writes fail with ERR_STREAM_DESTROYED, nothing new.
+  if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || lostOutput !== undefined) return;
+  const why = code ?? (error instanceof Error ? error.message : String(error));
+  lostOutput = {
+    stream,
+    problem: problem('E_OUTPUT', `${name} could not be written (${why}): what perfy printed there is incomplete`,
+      'check the disk or device it goes to; the result files (--out) hold everything measured'),
+  };
+}
+
+function writeTo(name: string, stream: NodeJS.WriteStream, text: string): void {
+  if (stream.destroyed) return;
+  try {
+    stream.write(text);
+  } catch (error) {
+    lose(name, stream, error);
+  }
+}
+
 const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  out: (text) => writeTo('standard output', process.stdout, text),
+  err: (text) => writeTo('standard error', process.stderr, text),
 };
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+/** Runs one command; `io` defaults to standard output and error (guarded: see guardStandardStreams). */
+export async function main(argv: string[], io?: Io): Promise<number> {
+  if (io !== undefined) return runMain(argv, io);
+  guardStandardStreams();
+  const exitCode = await runMain(argv, processIo);
+  if (lostOutput === undefined) return exitCode;
+  if (lostOutput.stream !== process.stderr) processIo.err(`${formatProblem(lostOutput.problem)}\n`);
+  return Math.max(exitCode, ERROR_CODES.E_OUTPUT.exit);
+}
+
+async function runMain(argv: string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
+  // The secrets of the scenarios read so far: a problem that escapes a command is printed without them too.
+  const secrets: string[] = [];
+  const scenarioIo = redactingIo(io, secrets);
   const program = new Command()
     .name('perfy')
     .description('Declarative load and performance testing: scenarios in YAML, numbers you can trust.')
@@ -48,7 +104,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--plan', 'also print the compiled plan: stages with times and rates, flows as trees')
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
     .action((files: string[], options: { plan?: boolean; json?: boolean }) => {
-      exitCode = validateCommand(files, options, io);
+      exitCode = validateCommand(files, options, io, secrets);
     });
 
   program
@@ -67,7 +123,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
     .action(async (file: string, options: RunFlags) => {
-      exitCode = await runCommand(file, options, io);
+      exitCode = await runCommand(file, options, io, secrets);
     });
 
   program
@@ -78,7 +134,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
     .action(async (results: string[], options: { scenario: string; out?: string; env: string[] }) => {
-      exitCode = await mergeCommand(results, options, io);
+      exitCode = await mergeCommand(results, options, io, secrets);
     });
 
   program
@@ -133,20 +189,22 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return EXIT.invalid;
     }
     if (error instanceof PerfyError) {
-      printProblems(error.problems, io);
+      printProblems(error.problems, scenarioIo);
       return error.exitCode;
     }
-    printProblems([internalProblem(error)], io);
+    printProblems([internalProblem(error)], scenarioIo);
     return ERROR_CODES.E_INTERNAL.exit;
   }
   return exitCode;
 }
 
-function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io): number {
+/** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
+function validateCommand(
+  files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io, secrets: string[],
+): number {
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
-  const secrets: string[] = [];
-  const io: Io = { out: (text) => rawIo.out(redact(text, secrets)), err: (text) => rawIo.err(redact(text, secrets)) };
+  const io = redactingIo(rawIo, secrets);
   for (const file of files) {
     const outcome = validateFile(file);
     secrets.push(...outcome.secrets);
@@ -164,7 +222,8 @@ function validateCommand(files: string[], options: { plan?: boolean; json?: bool
       io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}\n`);
     }
   }
-  if (options.json) io.out(`${JSON.stringify(reports, null, 2)}\n`);
+  // The values are redacted, not the JSON text: a secret holding `"` or `\` must neither survive escaping nor break it.
+  if (options.json) rawIo.out(`${JSON.stringify(redactValues(reports, secrets), null, 2)}\n`);
   return exitCode;
 }
 
@@ -186,6 +245,14 @@ function initCommand(name: string, options: { dir: string; force?: boolean }, io
   writeFileSync(file, body);
   io.out(`wrote ${shown}\nnext: perfy validate --plan ${shown}\n`);
   return EXIT.ok;
+}
+
+/**
+ * Everything a command prints goes through this: the scenario's secrets and the passwords written into URLs are
+ * shown as `***`. (Results are redacted where they are made: see redactResult.)
+ */
+function redactingIo(io: Io, secrets: readonly string[]): Io {
+  return { out: (text) => io.out(redactText(text, secrets)), err: (text) => io.err(redactText(text, secrets)) };
 }
 
 function printProblems(problems: Problem[], io: Io): void {
@@ -269,9 +336,9 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
-async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<number> {
+async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -283,13 +350,17 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   const requestedWorkers = parseWorkers(flags.workers);
   const env = { ...process.env, ...parseEnv(flags.env) };
   const outcome = validateFile(file, env, flags.set);
-  const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
+  secrets.push(...outcome.secrets);
+  const io = redactingIo(rawIo, secrets);
   printProblems(outcome.warnings, io);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
+  const outDir = flags.out === undefined ? undefined : resolve(flags.out);
+  // Before any service starts or load runs: a result that cannot be written is found now, not after the load.
+  if (outDir !== undefined) await checkOutputDirectory(outDir);
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
   printProblems(timeScaleWarnings(plan, overrides.timeScale), io);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
@@ -303,9 +374,9 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
   const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
-  const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
-  mkdirSync(logDir, { recursive: true });
+  // Private: services' logs hold what the services print (see engine/services/url.ts).
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
 
   // First Ctrl-C: stop gracefully and keep what was measured. Second: leave at once.
   const interrupt = new AbortController();
@@ -319,7 +390,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = flags.quiet ? undefined : createProgressPrinter(process.stderr);
+  const progressSink = { isTTY: process.stderr.isTTY, write: (text: string) => io.err(text) };
+  const progress = flags.quiet ? undefined : createProgressPrinter(progressSink);
   try {
     const ran = await runPlan(plan, {
       logDir,
@@ -361,21 +433,27 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   }
 }
 
-async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
-  const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] = await Promise.all([
-    import('../run/merge.js'),
-    import('../metrics/write-result.js'),
-    import('../report/console.js'),
-    import('../metrics/result.js'),
-  ]);
+async function mergeCommand(
+  files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io, secrets: string[],
+): Promise<number> {
+  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] =
+    await Promise.all([
+      import('../run/merge.js'),
+      import('../metrics/write-result.js'),
+      import('../report/console.js'),
+      import('../metrics/result.js'),
+    ]);
   const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
+  secrets.push(...outcome.secrets);
+  const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
   }
-  const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files);
+  if (options.out !== undefined) await checkOutputDirectory(resolve(options.out));
+  const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files, outcome.secrets);
   printProblems(warnings, io);
-  io.out(redact(formatSummary(merged, colorsFor(process.stdout)), outcome.secrets));
+  io.out(formatSummary(merged, colorsFor(process.stdout)));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
   if (merged.status !== 'completed') return EXIT.runFailed;
   return thresholdsPassed(merged.thresholds) ? EXIT.ok : EXIT.thresholdsFailed;

@@ -10,6 +10,7 @@ import type { Flow, FlowItem, Load, Scenario, Stage, Step } from '../generated/s
 import { CsvError, parseCsvTable, type CsvTable } from '../load/csv.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
+import { redactUrlPasswords } from '../redact.js';
 import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
 import { formatDuration, parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
@@ -511,7 +512,9 @@ class Compiler {
       if (this.scenario.target === undefined && !/^(https?:\/\/|\{\{)/.test(url)) {
         this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
       }
-      return { kind: 'http', request: this.tree(step.http, [...p, 'http'], ctx), summary: `${method.toUpperCase()} ${url}`, plugin: undefined };
+      // The summary names an unnamed step (its metrics' tag, the console): never with a password written in the URL.
+      const summary = `${method.toUpperCase()} ${redactUrlPasswords(url)}`;
+      return { kind: 'http', request: this.tree(step.http, [...p, 'http'], ctx), summary, plugin: undefined };
     }
     if (step.sql) {
       if (step.sql.query.includes('{{')) {

@@ -82,7 +82,7 @@ class JmeterStepRunner implements StepRunner {
     // One directory per run of the plan, kept with the results: results.jtl, jmeter.log, JMeter's output.
     this.runs++;
     const dir = join(this.dir, `run-${this.runs}`);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const run = startJmeter(install, { plan: this.plan, properties, dir, signal: ctx.signal });
     this.running.add(run);
     let samples = 0;

@@ -1,6 +1,7 @@
 // The Result of a run: plain data, JSON-serializable, mergeable across workers and shards; reporters read
 // only this. schema/result.schema.json describes it; `--out DIR` writes it as DIR/result.json.
 
+import { redactValues } from '../redact.js';
 import type { ResultMetrics } from './types.js';
 
 export const RESULT_VERSION = 1;
@@ -83,4 +84,16 @@ export function segmentOf(result: Result): ResultSegment | undefined {
     if (m !== null && Number(m[2]) > 1) return { index: Number(m[1]), count: Number(m[2]) };
   }
   return undefined;
+}
+
+/** Encoded data inside a Result: never text a secret could be shown in, and corrupted if it were rewritten. */
+const ENCODED_KEYS: ReadonlySet<string> = new Set(['histogram']);
+
+/**
+ * The Result with every secret and every password written into a URL replaced by `***`: description, step and
+ * tag names, threshold sources, error samples, reasons, overrides. A Result is redacted where it is made (a run,
+ * a merge), so every reporter and writer (console, result.json, `report:` paths) only ever sees this copy.
+ */
+export function redactResult(result: Result, secrets: readonly string[]): Result {
+  return redactValues(result, secrets, ENCODED_KEYS);
 }

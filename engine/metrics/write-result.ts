@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -93,6 +93,71 @@ async function syncDirectory(dir: string): Promise<void> {
     }
   } catch {
     // a directory that cannot be opened or fsynced still holds the renamed file
+  }
+}
+
+/** Why a directory cannot be written, in the user's words, and what to do about it; by errno code. */
+const A_FILE = {
+  cause: 'is a file, or lies under a file',
+  hint: 'give a directory (it is created if missing), not a file',
+};
+const NOT_ALLOWED = 'choose a directory you can write in, or fix its permissions';
+const NO_SPACE = 'free some space, or choose a directory on another disk';
+const OUT_DIR_CAUSES: Record<string, { cause: string; hint: string }> = {
+  ENOTDIR: A_FILE,
+  EEXIST: A_FILE,
+  EACCES: { cause: 'cannot be written: no permission', hint: NOT_ALLOWED },
+  EPERM: { cause: 'cannot be written: not permitted', hint: NOT_ALLOWED },
+  EROFS: { cause: 'is on a read-only file system', hint: 'choose a directory on a writable disk' },
+  ENOSPC: { cause: 'is on a full disk', hint: NO_SPACE },
+  EDQUOT: { cause: 'is on a disk where your quota is used up', hint: NO_SPACE },
+};
+
+/**
+ * Creates `dir` (with its parents) and writes, flushes and removes a small file in it: an `--out` that a run could
+ * not write its result to is found before anything starts, not after the load. Throws E_OUT_DIR (exit code 2).
+ */
+export async function checkOutputDirectory(dir: string, flag = '--out'): Promise<void> {
+  const probe = join(dir, `.perfy-write-check.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    await createDirectory(dir);
+    const file = await open(probe, 'wx', 0o600);
+    try {
+      // More than nothing, so that a full disk says so now rather than when the result is written.
+      await file.writeFile('perfy checks that it can write here\n'.repeat(128), 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    await rm(probe, { force: true }).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const known = OUT_DIR_CAUSES[code];
+    const cause = known?.cause ?? `cannot be written: ${(error as Error).message}`;
+    const hint = known?.hint ?? `choose another directory for ${flag}`;
+    throw new PerfyError(problem('E_OUT_DIR', `${flag} ${dir} ${cause}`, hint));
+  }
+  await rm(probe, { force: true });
+}
+
+/**
+ * `mkdir -p` one level at a time, so that a failure has the errno of the level that failed (a recursive mkdir
+ * says ENOENT for a directory it cannot create on a read-only disk).
+ */
+async function createDirectory(dir: string): Promise<void> {
+  try {
+    if ((await stat(dir)).isDirectory()) return;
+    throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) await createDirectory(parent);
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    // made meanwhile by someone else: fine, if it is a directory
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw error;
   }
 }
 

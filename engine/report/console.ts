@@ -9,8 +9,14 @@ import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
 
+/** Where progress goes: standard error, or what stands for it (the CLI's redacting writer). */
+export interface TextSink {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 /** Colours for a stream; none for a file (`undefined`). */
-export function colorsFor(stream: NodeJS.WriteStream | undefined): ChalkInstance {
+export function colorsFor(stream: Pick<TextSink, 'isTTY'> | undefined): ChalkInstance {
   const enabled = Boolean(stream?.isTTY) && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
   return new Chalk({ level: enabled ? 1 : 0 });
 }
@@ -45,7 +51,9 @@ function count(n: number): string {
 }
 
 /** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
-export function createProgressPrinter(stream: NodeJS.WriteStream, plainEveryMs = 10_000): { update(p: RunProgress): void; done(): void } {
+export function createProgressPrinter(
+  stream: TextSink, plainEveryMs = 10_000,
+): { update(p: RunProgress): void; done(): void } {
   const c = colorsFor(stream);
   const tty = Boolean(stream.isTTY);
   let lastPlain = 0;

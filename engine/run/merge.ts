@@ -9,9 +9,10 @@ import { PerfyError, problem, type Problem } from '../errors.js';
 import type { MetricSource } from '../expr/index.js';
 import { allMetrics } from '../metrics/catalog.js';
 import {
-  RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultWorkload, type ThresholdOutcome,
+  redactResult, RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultWorkload, type ThresholdOutcome,
 } from '../metrics/result.js';
 import { measuredFromMs, mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
+import { redactText } from '../redact.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 
 const STATUS_ORDER: Result['status'][] = ['completed', 'aborted', 'interrupted', 'failed'];
@@ -32,9 +33,12 @@ export interface MergeOutcome {
 /**
  * Merges `results` (read from `files`, named in problems) and judges `thresholds` on the whole. Throws
  * E_USAGE (nothing to merge, different scenarios) or E_MERGE_SEGMENTS (not one whole set of segments).
+ * `secrets`: the scenario's (its `${env.NAME}` values). The results hold them redacted, so a threshold's tag
+ * filter is redacted the same way before it is matched; the merged Result is redacted like a run's.
  */
 export function mergeResults(
   results: Result[], thresholds: PlannedThreshold[], files: string[] = results.map((_, i) => `result ${i + 1}`),
+  secrets: readonly string[] = [],
 ): MergeOutcome {
   const [first, ...rest] = results;
   if (!first) {
@@ -66,7 +70,10 @@ export function mergeResults(
     });
   }
   const elapsedMs = endedAt - startedAt;
-  const source = storeFromSnapshot(metrics, { elapsedMs, warmupMs: measuredFromMs(first.workloads) });
+  const store = storeFromSnapshot(metrics, { elapsedMs, warmupMs: measuredFromMs(first.workloads) });
+  const redactedTags = (tags: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(tags).map(([k, v]) => [redactText(k, secrets), redactText(v, secrets)]));
+  const source: MetricSource = { aggregate: (query) => store.aggregate({ ...query, tags: redactedTags(query.tags) }) };
   const judged = createThresholdEvaluator(thresholds, source).final(elapsedMs);
   const outcomes = judged.map((o, i) => {
     const threshold = thresholds[i]!;
@@ -77,7 +84,7 @@ export function mergeResults(
   const overrides = [...new Set(results.flatMap((r) => r.overrides)
     .filter((o) => !o.startsWith('--segment ') && !/^merged from \d+ results$/.test(o)))];
   return {
-    result: {
+    result: redactResult({
       version: RESULT_VERSION,
       scenario: first.scenario,
       startedAt,
@@ -97,7 +104,7 @@ export function mergeResults(
         note: results.find((r) => r.saturation.note !== undefined)?.saturation.note,
       },
       merged: { results: results.length, segments: segments !== undefined },
-    },
+    }, secrets),
     warnings,
   };
 }

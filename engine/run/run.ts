@@ -15,7 +15,7 @@ import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
 import { createGithubExecutor } from '../executors/github.js';
 import { createJmeterExecutor } from '../executors/jmeter.js';
 import type { HttpExecutor } from '../executors/http.js';
-import { RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { redactResult, RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
@@ -224,7 +224,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   const exitCode = end.status === 'failed' && problems.length > 0
     ? Math.max(...problems.map((p) => ERROR_CODES[p.code].exit))
     : end.status !== 'completed' ? 3 : thresholdsPassed(outcomes) ? 0 : 1;
-  return { result, exitCode, problems };
+  return { result: redactResult(result, plan.secrets), exitCode, problems };
 }
 
 /** What every iteration starts from: services, scenario name, the rendered target. */

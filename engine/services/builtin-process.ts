@@ -2,10 +2,9 @@
 // line `{"url": "http://HOST:PORT"}`, and goes down on SIGTERM or when perfy's end of its stdin closes — so it
 // has a pid to monitor, never shares perfy's event loop, and never outlives perfy.
 
-import { mkdirSync } from 'node:fs';
 import { PACKAGE_ROOT } from '../paths.js';
 import { STOP_GRACE_MS, describeExit, spawnFailure, spawnManaged, withTail, type ManagedProcess } from './command.js';
-import { endpointOf, logFileOf, startFailed, startInterrupted, type ServiceContext } from './url.js';
+import { endpointOf, logFileOf, makeLogDir, startFailed, startInterrupted, type ServiceContext } from './url.js';
 
 /** The process prints its URL within milliseconds; this only guards against a machine that is stuck. */
 export const BUILTIN_START_TIMEOUT_MS = 15_000;
@@ -29,7 +28,7 @@ export interface BuiltinProcess {
 /** Starts the process and waits for its URL; E_SERVICE_START (or E_INTERRUPTED) with its log otherwise. */
 export async function startBuiltinProcess(spec: BuiltinProcess, context: ServiceContext): Promise<{ url: URL; host: string; port: number; proc: ManagedProcess; graceMs: number }> {
   const { name, title } = spec;
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
   if (context.signal?.aborted) throw startInterrupted(name);
   const args = [spec.script, ...spec.args, '--exit-on-stdin-close'];

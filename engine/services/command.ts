@@ -2,13 +2,18 @@
 // NAME.log and its readiness probed. Also the process handling that the built-in demo API reuses.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Service } from '../generated/scenario.js';
 import { parseDuration } from '../units.js';
+import { groupAlive, signalGroup } from './process-group.js';
 import type { RunningService } from './types.js';
-import { endpointOf, logFileOf, redactUrl, startFailed, startInterrupted, waitUntilReachable, type ProbeKind, type ServiceContext } from './url.js';
+import { forgetGroup, watchGroup } from './watchdog.js';
+import {
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile,
+  waitUntilReachable, type ProbeKind, type ServiceContext,
+} from './url.js';
 
 export type CommandService = Extract<Service, { command: string }>;
 
@@ -139,12 +144,18 @@ export interface ManagedProcess {
 const live = new Set<ManagedProcess>();
 let exitHookInstalled = false;
 
-/** If perfy itself exits without stopping its services, they must not outlive it. */
+/** The process is gone (stopped, or exited with nothing of its group left): nothing to stop for it any more. */
+function forget(p: ManagedProcess): void {
+  live.delete(p);
+  if (OWN_GROUP) forgetGroup(p.pid);
+}
+
+/** If perfy itself exits without stopping its services, they must not outlive it (SIGKILL: see watchdog.ts). */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const p of live) signalGroup(p.child, p.pid, 'SIGKILL');
+    for (const p of live) signalManaged(p.child, p.pid, 'SIGKILL');
   });
 }
 
@@ -152,50 +163,13 @@ function installExitHook(): void {
 // and keeps Ctrl-C in the terminal from killing services before perfy has finished the run.
 const OWN_GROUP = process.platform !== 'win32';
 
-function signalGroup(child: ChildProcess, pid: number, signal: NodeJS.Signals): void {
-  try {
-    if (OWN_GROUP) process.kill(-pid, signal);
-    else child.kill(signal);
-  } catch {
-    // Already gone.
-  }
+function signalManaged(child: ChildProcess, pid: number, signal: NodeJS.Signals): void {
+  if (OWN_GROUP) signalGroup(pid, signal);
+  else child.kill(signal);
 }
 
-function groupAlive(child: ChildProcess, pid: number): boolean {
-  if (!OWN_GROUP) return child.exitCode === null && child.signalCode === null;
-  try {
-    process.kill(-pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  return process.platform === 'linux' ? groupHasLiveMember(pid) : true;
-}
-
-/**
- * Whether a process group has a member that is not a zombie. Orphaned grandchildren become zombies until
- * PID 1 reaps them, and in a container where PID 1 does not reap (perfy itself, a plain shell) that is never:
- * counting them would make every stop wait out its grace time.
- */
-function groupHasLiveMember(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-  }
-  return false;
+function managedAlive(child: ChildProcess, pid: number): boolean {
+  return OWN_GROUP ? groupAlive(pid) : child.exitCode === null && child.signalCode === null;
 }
 
 export interface SpawnOptions {
@@ -208,6 +182,8 @@ export interface SpawnOptions {
   stdin?: 'ignore' | 'pipe';
   /** Keep what the log file already holds (default: start it empty). */
   appendLog?: boolean;
+  /** What the watchdog sends the process group if perfy dies without stopping it (default SIGTERM). */
+  orphanSignal?: NodeJS.Signals;
   /** Run the process as this user and group (perfy running as root starting PostgreSQL, which refuses root). */
   uid?: number;
   gid?: number;
@@ -215,9 +191,9 @@ export interface SpawnOptions {
 
 /** Spawns `program args` (no shell); resolves once it is running, rejects with the spawn error (ENOENT, EACCES). */
 export function spawnManaged(program: string, args: string[], options: SpawnOptions): Promise<ManagedProcess> {
-  if (!options.appendLog) writeFileSync(options.logFile, '');
+  if (!options.appendLog) startLogFile(options.logFile);
   // O_APPEND for everyone who writes to the log, so the child's and perfy's writes never overwrite each other.
-  const fd = openSync(options.logFile, 'a');
+  const fd = openSync(options.logFile, 'a', PRIVATE_FILE_MODE);
   let child: ChildProcess;
   try {
     child = spawn(program, args, {
@@ -233,7 +209,9 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
     closeSync(fd);
     return Promise.reject(error);
   }
-  if (options.stdout === 'pipe' && child.stdout) child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a' }));
+  if (options.stdout === 'pipe' && child.stdout) {
+    child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a', mode: PRIVATE_FILE_MODE }));
+  }
   // Writing to a child that has exited is EPIPE: nothing to report, the exit is observed on its own.
   child.stdin?.on('error', () => {});
 
@@ -267,8 +245,9 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
         stop: (graceMs = STOP_GRACE_MS) => (stopping ??= stopProcess(managed, graceMs)),
       };
       live.add(managed);
+      if (OWN_GROUP) watchGroup(pid, options.orphanSignal ?? 'SIGTERM');
       void exited.then(() => {
-        if (!groupAlive(child, pid)) live.delete(managed);
+        if (!managedAlive(child, pid)) forget(managed);
       });
       installExitHook();
       resolveSpawn(managed);
@@ -278,13 +257,13 @@ export function spawnManaged(program: string, args: string[], options: SpawnOpti
 
 async function stopProcess(p: ManagedProcess, graceMs: number): Promise<void> {
   try {
-    const gone = (): boolean => p.exitStatus() !== undefined && !groupAlive(p.child, p.pid);
+    const gone = (): boolean => p.exitStatus() !== undefined && !managedAlive(p.child, p.pid);
     if (!gone()) {
-      signalGroup(p.child, p.pid, 'SIGTERM');
+      signalManaged(p.child, p.pid, 'SIGTERM');
       const deadline = performance.now() + graceMs;
       while (!gone() && performance.now() < deadline) await sleep(Math.min(25, Math.max(1, deadline - performance.now())));
       if (!gone()) {
-        signalGroup(p.child, p.pid, 'SIGKILL');
+        signalManaged(p.child, p.pid, 'SIGKILL');
         // SIGKILL cannot be ignored; wait for the exit to be reaped so the pid is really free.
         await Promise.race([p.exited, sleep(2_000)]);
       }
@@ -292,7 +271,7 @@ async function stopProcess(p: ManagedProcess, graceMs: number): Promise<void> {
   } catch {
     // Stopping never throws: there is nothing a caller could do about it.
   } finally {
-    live.delete(p);
+    forget(p);
   }
 }
 
@@ -402,7 +381,7 @@ export async function startCommandService(name: string, config: CommandService, 
   }
   if (!isDirectory) throw startFailed(name, `cwd "${cwd}" is not a directory`, '`cwd` is relative to the scenario file', undefined);
 
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
   if (context.signal?.aborted) throw startInterrupted(name);
   let proc: ManagedProcess;

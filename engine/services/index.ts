@@ -1,7 +1,6 @@
 // Starting and stopping the scenario's `services:`: in declaration order up, in reverse order down.
 // The built-in services are an explicit map checked against the schema's list of names.
 
-import { mkdirSync } from 'node:fs';
 import { PerfyError } from '../errors.js';
 import type { Plan } from '../compile/plan.js';
 import { startCommandService } from './command.js';
@@ -9,7 +8,7 @@ import { startDemoApi, type BuiltinService } from './demo-api.js';
 import { startGithubMock } from './github-mock.js';
 import { startPostgresService } from './postgres.js';
 import type { RunningService } from './types.js';
-import { startFailed, startInterrupted, startUrlService, type ServiceContext } from './url.js';
+import { makeLogDir, startFailed, startInterrupted, startUrlService, type ServiceContext } from './url.js';
 
 export type { CollectedMetric, RunningService } from './types.js';
 export type { ServiceContext } from './url.js';
@@ -60,7 +59,7 @@ export async function startServices(services: Plan['services'], options: StartSe
   };
   const running: RunningService[] = [];
   const entries = Object.entries(services);
-  if (entries.length > 0) mkdirSync(options.logDir, { recursive: true });
+  if (entries.length > 0) makeLogDir(options.logDir);
   for (const [name, config] of entries) {
     try {
       if (options.signal?.aborted) throw startInterrupted(name);

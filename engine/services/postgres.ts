@@ -3,9 +3,11 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, tmpdir, userInfo } from 'node:os';
+import { availableParallelism, hostname, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -24,7 +26,10 @@ import {
 } from './postgres-binaries.js';
 import { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
 import type { RunningService } from './types.js';
-import { endpointOf, logFileOf, redactUrl, startFailed, startInterrupted, type ServiceContext } from './url.js';
+import { forgetDirectory, watchDirectory } from './watchdog.js';
+import {
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, type ServiceContext,
+} from './url.js';
 
 export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService };
 
@@ -116,9 +121,9 @@ async function startFromUrl(name: string, config: PostgresService, url: string, 
   const init = readInit(name, config, context);
   const pool = poolSettingsOf(config);
   const timeoutMs = parseDuration(config.timeout ?? POSTGRES_DEFAULTS.urlTimeout) ?? 10_000;
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
-  writeFileSync(logFile, '');
+  startLogFile(logFile);
 
   const started = performance.now();
   const deadline = started + timeoutMs;
@@ -188,8 +193,61 @@ function describeConnectError(error: Error): string {
 const liveDirectories = new Set<string>();
 let exitHookInstalled = false;
 
+/** The embedded servers' directories in the system's temp dir: `perfy-pg-NAME-XXXXXX`. */
+const DATA_DIR_PREFIX = 'perfy-pg-';
+/** In each of them: which perfy made it (`{ pid, host }`), so a later run knows whether it was left behind. */
+export const OWNER_FILE = 'perfy-owner.json';
+
+/**
+ * Removes the directories that perfy runs of this user on this host left behind when they were killed (SIGKILL,
+ * and the watchdog killed too): those whose owner file names a pid that no longer runs. A directory of another
+ * user, another host (a temp dir shared between containers), a perfy still running, or without an owner file
+ * (being created, or not perfy's) is left alone. Returns the directories removed.
+ */
+export function removeStaleDataDirectories(parent = tmpdir()): string[] {
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(parent).filter((entry) => entry.startsWith(DATA_DIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  const uid = process.getuid?.();
+  for (const entry of entries) {
+    const dir = join(parent, entry);
+    const ownerFile = join(dir, OWNER_FILE);
+    let owner: { pid?: unknown; host?: unknown };
+    try {
+      if (uid !== undefined && statSync(ownerFile).uid !== uid) continue;
+      owner = JSON.parse(readFileSync(ownerFile, 'utf8')) as { pid?: unknown; host?: unknown };
+    } catch {
+      continue;
+    }
+    if (typeof owner.pid !== 'number' || owner.host !== hostname() || processRuns(owner.pid)) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      removed.push(dir);
+    } catch {
+      // another run removes it meanwhile, or it is not ours to remove after all
+    }
+  }
+  return removed;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function removeOnExit(dir: string): void {
   liveDirectories.add(dir);
+  // SIGKILL runs no exit hook: the watchdog removes it then (once the server is down).
+  watchDirectory(dir);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // Runs after the hook of command.ts (installed at the first spawn) has sent the servers SIGKILL.
@@ -201,6 +259,7 @@ function removeOnExit(dir: string): void {
 function removeDirectory(dir: string): void {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
   liveDirectories.delete(dir);
+  forgetDirectory(dir);
 }
 
 /** A free TCP port on 127.0.0.1, found by listening on port 0. */
@@ -219,7 +278,7 @@ export function freePort(): Promise<number> {
 
 /** Runs a program to its end with its output appended to the log; resolves with its exit code. */
 function runToEnd(program: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; user: OsUser | undefined }): Promise<number | null> {
-  const fd = openSync(options.logFile, 'a');
+  const fd = openSync(options.logFile, 'a', PRIVATE_FILE_MODE);
   return new Promise<number | null>((resolveRun, reject) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
@@ -254,9 +313,9 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
   const database = config.database ?? POSTGRES_DEFAULTS.database;
   const user = config.user ?? POSTGRES_DEFAULTS.user;
   const pool = poolSettingsOf(config);
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
-  writeFileSync(logFile, '');
+  startLogFile(logFile);
   const log = (line: string): void => appendFileSync(logFile, `perfy: ${line}\n`);
 
   let binaries: PostgresBinaries;
@@ -267,8 +326,12 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
     throw error;
   }
 
-  const baseDir = mkdtempSync(join(tmpdir(), `perfy-pg-${name}-`));
+  removeStaleDataDirectories();
+  const baseDir = mkdtempSync(join(tmpdir(), `${DATA_DIR_PREFIX}${name}-`));
   removeOnExit(baseDir);
+  // Written before the directory is handed to the server's OS user: the file stays perfy's user's.
+  const owner = { pid: process.pid, host: hostname() };
+  writeFileSync(join(baseDir, OWNER_FILE), `${JSON.stringify(owner)}\n`, { mode: 0o600 });
   const dataDir = join(baseDir, 'data');
   let server: ManagedProcess | undefined;
   const graceMs = context.stopGraceMs ?? STOP_GRACE_MS;
@@ -329,7 +392,12 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
       const chosen = port === 0 ? await freePort() : port;
       const args = ['-D', dataDir, '-p', String(chosen), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${maxConnections}`];
       try {
-        server = await spawnManaged(binaries.postgres, args, { cwd: baseDir, env: serverEnv, logFile, stdout: 'log', appendLog: true, ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}) });
+        // Left behind by a killed perfy, the server has nothing to finish: SIGQUIT ends it at once, without a
+        // checkpoint of a directory that is removed next.
+        server = await spawnManaged(binaries.postgres, args, {
+          cwd: baseDir, env: serverEnv, logFile, stdout: 'log', appendLog: true, orphanSignal: 'SIGQUIT',
+          ...(osUser ? { uid: osUser.uid, gid: osUser.gid } : {}),
+        });
       } catch (error) {
         throw spawnFailure(name, binaries.postgres, error, baseDir, logFile);
       }

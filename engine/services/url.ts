@@ -1,7 +1,7 @@
 // Reaching a service by URL: readiness probes (HTTP and TCP), the E_SERVICE_START error every service kind
 // throws, and the `url` service form (something already running that perfy only checks).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -37,6 +37,28 @@ const DEFAULT_PORTS: Record<string, number> = {
 /** The log file of a service. */
 export function logFileOf(logDir: string, name: string): string {
   return join(logDir, `${name}.log`);
+}
+
+// What a service prints may hold what it was given (tokens, passwords, connection strings): its log is readable
+// by the user who ran perfy only, like the rest of perfy's private files.
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Creates the log directory (and its parents) if missing, private. */
+export function makeLogDir(logDir: string): void {
+  mkdirSync(logDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/** Starts a log file afresh (empty, or holding `text`), private even when an earlier run left it with another mode. */
+export function startLogFile(logFile: string, text = ''): void {
+  const fd = openSync(logFile, 'w', PRIVATE_FILE_MODE);
+  try {
+    // The mode given to open() applies only to a file it creates.
+    fchmodSync(fd, PRIVATE_FILE_MODE);
+    if (text !== '') writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The one shape of a failed start: the service, the cause, and where its output is. */
@@ -173,12 +195,12 @@ export async function startUrlService(
     throw startFailed(name, `"${shown}" has no host or port`, `add the port, as in ${url.protocol}//HOST:PORT`, undefined);
   }
   const http = url.protocol === 'http:' || url.protocol === 'https:';
-  mkdirSync(context.logDir, { recursive: true });
+  makeLogDir(context.logDir);
   const started = performance.now();
   const outcome = await waitUntilReachable(url, http ? 'http-any' : 'tcp', timeoutMs, context.signal);
   const elapsed = Math.round(performance.now() - started);
   const how = http ? 'an HTTP request' : `a TCP connection to ${endpoint.host}:${endpoint.port}`;
-  writeFileSync(
+  startLogFile(
     logFile,
     outcome.ready
       ? `perfy: ${shown} answered ${how} after ${elapsed} ms\n`

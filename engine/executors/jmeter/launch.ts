@@ -3,9 +3,10 @@
 
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, constants, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { forgetGroup, watchGroup } from '../../services/watchdog.js';
 import type { JmeterInstall } from './locate.js';
 
 export { locateJmeter, type JmeterInstall } from './locate.js';
@@ -90,7 +91,10 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): JmeterRunHandle {
   const dir = resolve(options.dir);
   const plan = resolve(options.plan);
-  mkdirSync(dir, { recursive: true });
+  // Private: JMeter's results and log hold the plan's properties, URLs and responses (tokens among them), and
+  // JMeter creates its files with its own umask. chmod for a directory an earlier run made.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const jtl = join(dir, RESULTS_FILE);
   const log = join(dir, LOG_FILE);
   const output = join(dir, OUTPUT_FILE);
@@ -107,7 +111,7 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   // The launcher's JVM takes JVM_ARGS as JMeter's own script does (heap size, GC flags).
   const jvmArgs = install.launcher ? (process.env['JVM_ARGS'] ?? '').split(/\s+/).filter(Boolean) : [];
 
-  const fd = openSync(output, 'w');
+  const fd = openSync(output, 'w', 0o600);
   let child;
   try {
     child = spawn(program, [...jvmArgs, ...flags, ...args], { cwd: dir, stdio: ['ignore', fd, fd], detached: process.platform !== 'win32' });
@@ -117,6 +121,8 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const pid = child.pid;
   if (pid !== undefined) {
     live.add(pid);
+    // A perfy killed with SIGKILL runs no exit hook: the watchdog stops the JVM then.
+    if (process.platform !== 'win32') watchGroup(pid, 'SIGTERM');
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       process.on('exit', () => {
@@ -128,7 +134,10 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolveExit) => {
     child.once('error', (error) => {
       finished = true;
-      if (pid !== undefined) live.delete(pid);
+      if (pid !== undefined) {
+        live.delete(pid);
+        forgetGroup(pid);
+      }
       try {
         const out = openSync(output, 'a');
         writeSync(out, `perfy: could not start JMeter (${program}): ${error.message}\n`);
@@ -140,7 +149,10 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
     });
     child.once('exit', (code, signal) => {
       finished = true;
-      if (pid !== undefined) live.delete(pid);
+      if (pid !== undefined) {
+        live.delete(pid);
+        forgetGroup(pid);
+      }
       resolveExit({ code, signal });
     });
   });
