@@ -1105,7 +1105,8 @@ const rows: Row[] = [
 
 /** Every code a scenario can lead to; E_USAGE is about the command line, E_INTERNAL is a bug. */
 /** Codes `perfy validate` can report: not usage, not bugs, not what only a run finds (exit code 3, executors). */
-const RUN_TIME_CODES = new Set<ErrorCode>(['E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING']);
+// Exit-2 codes of the command line and the run, not of a scenario's text: tested where they arise.
+const RUN_TIME_CODES = new Set<ErrorCode>(['E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING', 'E_OUT_DIR', 'E_MERGE_SEGMENTS']);
 const REACHABLE_CODES = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => !RUN_TIME_CODES.has(c) && ERROR_CODES[c].exit === 2);
 
 function isSubsequence(expected: Expected[], actual: Expected[]): boolean {
