@@ -12,7 +12,8 @@ import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redact, redactUrlPasswords } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
-import { formatDuration, PATTERNS, parseDuration, parseRate } from '../units.js';
+import { DEFAULT_MAX_SCENARIO_BYTES, formatBytes } from '../load/index.js';
+import { formatDuration, PATTERNS, parseDuration, parseRate, parseSize } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
 export interface Io {
@@ -47,7 +48,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .argument('<files...>', 'scenario files (YAML)')
     .option('--plan', 'also print the compiled plan: stages with times and rates, flows as trees')
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
-    .action((files: string[], options: { plan?: boolean; json?: boolean }) => {
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
+    .action((files: string[], options: ValidateFlags) => {
       exitCode = validateCommand(files, options, io);
     });
 
@@ -66,6 +68,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
     .action(async (file: string, options: RunFlags) => {
       exitCode = await runCommand(file, options, io);
     });
@@ -77,7 +80,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .requiredOption('--scenario <file>', 'the scenario the segments ran (its thresholds are judged on the merged result)')
     .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
-    .action(async (results: string[], options: { scenario: string; out?: string; env: string[] }) => {
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
+    .action(async (results: string[], options: MergeFlags) => {
       exitCode = await mergeCommand(results, options, io);
     });
 
@@ -142,13 +146,20 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   return exitCode;
 }
 
-function validateCommand(files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io): number {
+interface ValidateFlags {
+  plan?: boolean;
+  json?: boolean;
+  maxScenarioSize?: string;
+}
+
+function validateCommand(files: string[], options: ValidateFlags, rawIo: Io): number {
+  const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const secrets: string[] = [];
   const io: Io = { out: (text) => rawIo.out(redact(text, secrets)), err: (text) => rawIo.err(redact(text, secrets)) };
   for (const file of files) {
-    const outcome = validateFile(file);
+    const outcome = validateFile(file, process.env, [], { maxBytes });
     secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
     for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
@@ -192,6 +203,24 @@ function printProblems(problems: Problem[], io: Io): void {
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
 }
 
+const MAX_SIZE_FLAG = '--max-scenario-size <size>';
+const MAX_SIZE_HELP = `refuse scenario files larger than SIZE, e.g. 8MB (default: $PERFY_MAX_SCENARIO_SIZE, else ${
+  formatBytes(DEFAULT_MAX_SCENARIO_BYTES).replace(' ', '')})`;
+
+/** --max-scenario-size, else PERFY_MAX_SCENARIO_SIZE, else undefined: the loader's default. */
+function scenarioSizeLimit(flag: string | undefined): number | undefined {
+  const fromEnv = process.env['PERFY_MAX_SCENARIO_SIZE'];
+  const given = flag ?? (fromEnv === '' ? undefined : fromEnv);
+  if (given === undefined) return undefined;
+  const bytes = parseSize(given.trim());
+  if (bytes === undefined || bytes < 1) {
+    const shown = flag !== undefined ? `--max-scenario-size ${flag}` : `PERFY_MAX_SCENARIO_SIZE=${given}`;
+    const hint = 'give a size with a unit, such as 4MB or 512KB (B, KB, MB, GB; KiB, MiB, GiB)';
+    throw new PerfyError(problem('E_USAGE', `${shown} is not a size`, hint));
+  }
+  return Math.floor(bytes);
+}
+
 /** Where `report: [json]` writes the result when the run has no --out. */
 const DEFAULT_RESULTS_DIR = 'perfy-results';
 
@@ -214,6 +243,14 @@ interface RunFlags {
   set: string[];
   env: string[];
   quiet?: boolean;
+  maxScenarioSize?: string;
+}
+
+interface MergeFlags {
+  scenario: string;
+  out?: string;
+  env: string[];
+  maxScenarioSize?: string;
 }
 
 function parseOverrides(flags: RunFlags): Overrides {
@@ -280,8 +317,9 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   ]);
   const overrides = parseOverrides(flags);
   const requestedWorkers = parseWorkers(flags.workers);
+  const maxScenarioBytes = scenarioSizeLimit(flags.maxScenarioSize);
   const env = { ...process.env, ...parseEnv(flags.env) };
-  const outcome = validateFile(file, env, flags.set);
+  const outcome = validateFile(file, env, flags.set, { maxBytes: maxScenarioBytes });
   const io: Io = { out: (text) => rawIo.out(redact(text, outcome.secrets)), err: (text) => rawIo.err(redact(text, outcome.secrets)) };
   printProblems(outcome.warnings, io);
   if (!outcome.plan) {
@@ -319,7 +357,15 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
       overrides: applied,
       timeScale: overrides.timeScale,
       segment: overrides.segment,
-      workers: { count: workers, file: resolve(file), env, sets: flags.set, overrides, workDir: outDir ?? logDir },
+      workers: {
+        count: workers,
+        file: resolve(file),
+        env,
+        sets: flags.set,
+        maxScenarioBytes,
+        overrides,
+        workDir: outDir ?? logDir,
+      },
       onProgress: progress ? (p) => progress.update(p) : undefined,
     });
     progress?.done();
@@ -352,13 +398,14 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io): Promise<num
   }
 }
 
-async function mergeCommand(files: string[], options: { scenario: string; out?: string; env: string[] }, io: Io): Promise<number> {
+async function mergeCommand(files: string[], options: MergeFlags, io: Io): Promise<number> {
   const [{ mergeResults }, { readResult, writeResult }, { colorsFor, formatSummary }] = await Promise.all([
     import('../run/merge.js'),
     import('../metrics/write-result.js'),
     import('../report/console.js'),
   ]);
-  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
+  const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
+  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));

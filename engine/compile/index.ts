@@ -218,6 +218,12 @@ class Compiler {
         this.report('E_DATA_MISSING', `data file ${file} ${what}`, `the path is relative to the scenario file; it resolves to ${absolute}`, path);
         continue;
       }
+      // Read whole below: a FIFO would wait for a writer and a device (/dev/zero) would never end.
+      if (!statSync(absolute).isFile()) {
+        const hint = 'a data file is a CSV or JSON file on disk; save the rows to a file and name it';
+        this.report('E_DATA_INVALID', `data file ${file} is a pipe, socket or device, not a regular file`, hint, path);
+        continue;
+      }
       const columns = format === 'csv' ? this.csvColumns(absolute, delimiter, path) : this.jsonColumns(absolute, path);
       if (columns === undefined) continue;
       this.data[name] = { format, path: absolute, order: source.order ?? 'sequential', onExhausted: source.on_exhausted ?? 'stop', delimiter, columns };

@@ -5,7 +5,7 @@ import type { Plan } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import type { Scenario } from '../generated/scenario.js';
 import { parse as parseYaml } from 'yaml';
-import { loadScenarioFile, type Environment } from '../load/index.js';
+import { loadScenarioFile, type Environment, type LoadLimits } from '../load/index.js';
 import { checkSchema } from './schema.js';
 
 export interface ValidationOutcome {
@@ -22,9 +22,11 @@ export interface ValidationOutcome {
  * Loads, checks and compiles one scenario. Problems of the scenario are returned, never thrown; the semantic
  * checks run once the schema is satisfied (they read the structure the schema guarantees).
  */
-export function validateFile(file: string, env: Environment = process.env, sets: readonly string[] = []): ValidationOutcome {
+export function validateFile(
+  file: string, env: Environment = process.env, sets: readonly string[] = [], limits: LoadLimits = {},
+): ValidationOutcome {
   try {
-    const document = loadScenarioFile(file, env);
+    const document = loadScenarioFile(file, env, limits);
     const secrets = document.secrets;
     for (const set of sets) applySet(document.value, set);
     const schemaProblems = checkSchema(document);

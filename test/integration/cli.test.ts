@@ -1,11 +1,13 @@
 // The perfy command line as users run it: exit codes, output formats, every shipped scenario, README commands.
 
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
-import { perfy, problemHeads, tempDir } from '../helpers.js';
+import { perfy, perfyAsync, problemHeads, tempDir, type CliResult } from '../helpers.js';
 
 const scenarios = readdirSync(join(PACKAGE_ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`);
 
@@ -94,6 +96,67 @@ describe('perfy validate', () => {
       ['scenarios', false, ['E_FILE_IS_DIRECTORY']],
       ['scenarios/spike.yaml', true, []],
     ]);
+  });
+});
+
+describe('perfy validate, run and merge read regular files of a bounded size only', () => {
+  // Each command runs in a child with a short timeout: a regression that opens a FIFO would wait for a writer
+  // forever, and one that reads /dev/zero would never reach its end.
+  const quick = { timeoutMs: 10_000 };
+  const refused = (result: CliResult, code: string): void => {
+    assert.equal(result.status, 2, `exit ${result.status} (null: killed by the timeout)\n${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^${code} {2}`, 'm'));
+  };
+
+  it('refuses a named pipe (validate, run), /dev/zero, a socket: E_FILE_NOT_REGULAR, without waiting', async (t) => {
+    if (process.platform === 'win32') return t.skip('no mkfifo on Windows');
+    const dir = tempDir({ 'users.csv': 'id\n1\n' });
+    after(dir.cleanup);
+    execFileSync('mkfifo', [dir.path('pipe.yaml')]);
+    refused(perfy(['validate', dir.path('pipe.yaml')], quick), 'E_FILE_NOT_REGULAR');
+    refused(perfy(['run', dir.path('pipe.yaml')], quick), 'E_FILE_NOT_REGULAR');
+    refused(perfy(['validate', '/dev/zero'], quick), 'E_FILE_NOT_REGULAR');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(dir.path('socket.yaml'), resolve));
+    try {
+      refused(await perfyAsync(['validate', dir.path('socket.yaml')]), 'E_FILE_NOT_REGULAR');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a data file that is a named pipe with E_DATA_INVALID at its position, without waiting', (t) => {
+    if (process.platform === 'win32') return t.skip('no mkfifo on Windows');
+    const dir = tempDir({
+      's.yaml': 'name: s\ntarget: http://127.0.0.1:9\ndata:\n  users: { csv: users.csv }\n' +
+        'load: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "/u/{{data.users.id}}" }\n',
+    });
+    after(dir.cleanup);
+    execFileSync('mkfifo', [dir.path('users.csv')]);
+    const result = perfy(['validate', dir.path('s.yaml')], quick);
+    assert.equal(result.status, 2, `exit ${result.status} (null: killed by the timeout)\n${result.stderr}`);
+    assert.deepEqual(problemHeads(result.stderr), [{ line: 4, col: 17, code: 'E_DATA_INVALID' }]);
+  });
+
+  it('refuses a scenario over 1 MB: E_FILE_TOO_LARGE; --max-scenario-size, PERFY_MAX_SCENARIO_SIZE raise it', () => {
+    const dir = tempDir();
+    after(dir.cleanup);
+    const body = 'name: big\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\n'
+      + 'flow:\n  - http: { get: /x }\n';
+    writeFileSync(dir.path('big.yaml'), body + `# ${'x'.repeat(1_100_000)}\n`);
+    refused(perfy(['validate', dir.path('big.yaml')], quick), 'E_FILE_TOO_LARGE');
+    refused(perfy(['run', dir.path('big.yaml')], quick), 'E_FILE_TOO_LARGE');
+    refused(perfy(['merge', '--scenario', dir.path('big.yaml'), dir.path('result.json')], quick), 'E_FILE_TOO_LARGE');
+    const raised = perfy(['validate', '--max-scenario-size', '2MB', dir.path('big.yaml')], quick);
+    assert.equal(raised.status, 0, raised.stderr);
+    const fromEnv = perfy(['validate', dir.path('big.yaml')], { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: '1.2MB' } });
+    assert.equal(fromEnv.status, 0, fromEnv.stderr);
+    // The flag wins over the environment, both ways.
+    const spike = ['validate', '--max-scenario-size', '500B', 'scenarios/spike.yaml'];
+    refused(perfy(spike, { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: '1MB' } }), 'E_FILE_TOO_LARGE');
+    refused(perfy(['validate', '--max-scenario-size', '5', 'scenarios/spike.yaml'], quick), 'E_USAGE');
+    const lots = { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: 'lots' } };
+    refused(perfy(['validate', 'scenarios/spike.yaml'], lots), 'E_USAGE');
   });
 });
 

@@ -2,7 +2,7 @@
 // (never message wording). Rows marked `todo` expect what perfy should say but does not yet (engine bugs).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +77,25 @@ const rows: Row[] = [
       return join(dir, 'a.yaml');
     },
     expect: [at('E_FILE_READ')],
+    noLocation: true,
+  },
+  {
+    // A FIFO and /dev/zero would hang this process before the fix: test/integration/cli.test.ts runs them in a
+    // child with a timeout. /dev/null reads as empty, so it shows the check without that risk.
+    title: 'a character device (/dev/null)',
+    setup: () => '/dev/null',
+    expect: [at('E_FILE_NOT_REGULAR')],
+    noLocation: true,
+  },
+  {
+    title: 'a 50 MB file (sparse: refused by its size, before it is read)',
+    setup: (dir) => {
+      const file = join(dir, 'huge.yaml');
+      writeFileSync(file, 'name: t\n');
+      truncateSync(file, 50_000_000);
+      return file;
+    },
+    expect: [at('E_FILE_TOO_LARGE')],
     noLocation: true,
   },
   { title: 'empty file', yaml: '', expect: [at('E_FILE_EMPTY', 1, 1)] },
