@@ -354,8 +354,30 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
     if (/^\s*[\w-]+:(\s|$)/.test(next) && indent(next) > indent(text.slice(lineStart, offset))) {
       return { offset: lineEnd + 1 + /^ */.exec(next)![0].length, message: 'this key is indented more than the keys beside it', hint: 'align it with the key on the line above' };
     }
+    const dash = /^ *-(?=\s|$)/.exec(text.slice(offset));
+    if (parserMessage.startsWith('a block sequence') && dash !== null) {
+      return { offset: offset + dash[0].length - 1, ...LIST_ITEM_INDENT };
+    }
     return { offset, message: parserMessage, hint: 'a value containing ": " must be quoted' };
   }
+  // Indentation, not brackets or quotes (an unclosed one was found above): say so.
+  if (code === 'MISSING_CHAR' && parserMessage.startsWith('sequence item without')) {
+    const keyOffset = offset + /^ */.exec(text.slice(offset))![0].length;
+    return {
+      offset: keyOffset,
+      message: 'this line is indented less than the keys of the list item above it',
+      hint: 'align it with the keys of that item, or start a new item with `- `',
+    };
+  }
+  if (/^implicit (map )?keys need/.test(parserMessage)) {
+    if (/^ *-(\s|$)/.test(text.slice(offset))) {
+      const hint = 'indent it under the key whose list it is (`flow:`, `load:`, …)';
+      return { offset, message: 'a list item where a `key:` belongs', hint };
+    }
+    const hint = 'write `key: value`; a value that goes on from the line above is indented more than its key';
+    return { offset, message: 'a key without `:`', hint };
+  }
+  if (code === 'BAD_INDENT' && parserMessage.startsWith('all sequence items')) return { offset, ...LIST_ITEM_INDENT };
   if (code === 'MULTIPLE_DOCS') {
     return { offset, message: 'the file holds several YAML documents', hint: 'a scenario is one YAML document; remove the `---` separator and what follows, or put it in a file of its own' };
   }
@@ -363,13 +385,21 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
   if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
     return { offset, message: parserMessage, hint: 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style' };
   }
+  const inFlow = /[[\]{}]/.test(text.slice(lineStart).split('\n', 1)[0]!);
   const hints: Record<string, string> = {
-    UNEXPECTED_TOKEN: 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`; elsewhere check the indentation',
+    UNEXPECTED_TOKEN: inFlow
+      ? 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`'
+      : 'check the indentation of this line and the one above',
     BAD_INDENT: 'check the indentation of this line and the one above',
     MISSING_CHAR: 'check the closing brackets and quotes of this line and the one above',
   };
   return { offset, message: parserMessage, hint: hints[code] ?? 'check this line against https://yaml.org/spec/1.2.2/' };
 }
+
+const LIST_ITEM_INDENT = {
+  message: 'this list item is indented differently from the items before it',
+  hint: 'align its `-` with the `-` of the items above',
+} as const;
 
 /** The offset of the innermost `[`, `{` or quote opened before `offset` (outside comments) and not closed by then. */
 function unclosedOpener(text: string, offset: number): number | undefined {

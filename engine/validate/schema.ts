@@ -8,6 +8,7 @@ import { didYouMean, problem, type ErrorCode, type Problem } from '../errors.js'
 import { scenarioValidators } from '../generated/scenario-validators.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { SCHEMA_PATH } from '../paths.js';
+import { nearMissHint, TYPED_KINDS } from './near-miss.js';
 
 type SchemaNode = {
   type?: string | string[];
@@ -247,8 +248,11 @@ function toProblem(error: ErrorObject, path: PathSegment[], document: LoadedDocu
       const description = property ? property.description ?? resolve(property).description : undefined;
       return problem('E_MISSING_KEY', `missing \`${key}\``, description, document.locate(path));
     }
-    case 'type':
-      return problem('E_TYPE', `expected ${schema.pattern ? formatName(schema) : describeTypes([schema])}, got ${describeValue(error.data)}`, hintFor(schema), document.locate(path));
+    case 'type': {
+      const expected = schema.pattern ? formatName(schema) : describeTypes([schema]);
+      const hint = nearMiss(schema, error.data) ?? hintFor(schema);
+      return problem('E_TYPE', `expected ${expected}, got ${describeValue(error.data)}`, hint, document.locate(path));
+    }
     case 'enum': {
       const allowed = (schema.enum ?? []).map(String);
       return problem('E_ENUM', `${describeValue(error.data)} is not one of: ${allowed.join(', ')}`, didYouMean(String(error.data), allowed) ?? schema.description, document.locate(path));
@@ -259,11 +263,19 @@ function toProblem(error: ErrorObject, path: PathSegment[], document: LoadedDocu
         const name = String(propertyName ?? error.propertyName);
         return problem('E_FORMAT', `\`${name}\` is not a valid name`, 'names start with a letter or `_` and hold letters, digits, `_` or `-`', document.locate([...path, name], { key: true }));
       }
-      return problem('E_FORMAT', `${describeValue(error.data)} is not ${formatName(schema)}`, hintFor(schema), document.locate(path));
+      const hint = nearMiss(schema, error.data) ?? hintFor(schema);
+      const message = `${describeValue(error.data)} is not ${formatName(schema)}`;
+      return problem('E_FORMAT', message, hint, document.locate(path));
     }
     default:
       return problem('E_SCHEMA', `${error.message ?? 'is invalid'}`, hintFor(schema), document.locate(path));
   }
+}
+
+/** A hint for a duration, rate, size … written almost right (`10`, `1 min`, `200ms-500ms`), if `schema` is one. */
+function nearMiss(schema: SchemaNode, value: unknown): string | undefined {
+  const kind = TYPED_KINDS.find((k) => scenarioSchema.$defs[k]?.pattern === schema.pattern);
+  return schema.pattern === undefined || kind === undefined ? undefined : nearMissHint(kind, value);
 }
 
 function formatName(schema: SchemaNode): string {

@@ -178,6 +178,40 @@ const rows: Row[] = [
     expect: [at('E_YAML_SYNTAX', 4, 6)],
   },
   {
+    title: 'a key left of the other keys of its list item (indentation, not brackets)',
+    hint: 'align it with the keys of that item',
+    yaml: yaml`
+      name: t
+      load:
+        - rate: 10/s
+         duration: 10s
+      `,
+    expect: [at('E_YAML_SYNTAX', 4, 4)],
+  },
+  {
+    title: 'a list item indented more than the items before it',
+    hint: 'align its `-`',
+    yaml: yaml`
+      name: t
+      flow:
+      - http: { get: / }
+        - think: 1s
+      `,
+    expect: [at('E_YAML_SYNTAX', 4, 3)],
+  },
+  {
+    title: 'a key without `:`',
+    hint: 'write `key: value`',
+    yaml: yaml`
+      name: t
+      flow:
+        - http:
+            get: /
+          expect
+      `,
+    expect: [at('E_YAML_SYNTAX', 5, 5)],
+  },
+  {
     title: 'an alias to no anchor',
     yaml: yaml`
       name: t
@@ -424,7 +458,7 @@ const rows: Row[] = [
       data:
         users: { csv: users.csv, order: sorted }
       `, expect: [at('E_ENUM', 3, 35)] },
-  { title: 'duration `5` (a number, no unit)', yaml: yaml`
+  { title: 'duration `5` (a number, no unit)', hint: 'add a unit: 5s', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -432,7 +466,7 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_TYPE', 4, 29)] },
-  { title: 'duration `5 s`', yaml: yaml`
+  { title: 'duration `5 s`', hint: '"5s"', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -449,7 +483,7 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_FORMAT', 3, 22)] },
-  { title: 'rate `200` (no unit) and `200/day`', yaml: yaml`
+  { title: 'rate `200` (no unit) and `200/day`', hint: 'add a unit: 200/s', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -458,11 +492,84 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_TYPE', 4, 13), at('E_FORMAT', 5, 13)] },
-  { title: 'size `512` (no unit) in a growth rate', yaml: yaml`
+  { title: 'size `512` (no unit) in a growth rate', hint: 'add units: 512MB/min', yaml: yaml`
       name: t
       monitor:
         leak: { max_growth: 512 }
       `, expect: [at('E_TYPE', 3, 23)] },
+  { title: 'a think range written with a dash `200ms-500ms`', hint: '"200ms..500ms"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+        - think: 200ms-500ms
+      `, expect: [at('E_FORMAT', 7, 12)] },
+  { title: 'a think range with the unit once `200-500ms`', hint: '"200ms..500ms"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+        - think: 200-500ms
+      `, expect: [at('E_FORMAT', 7, 12)] },
+  { title: 'a stage `duration: 10` (block style)', hint: 'add a unit: 10s', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - rate: 10/s
+          duration: 10
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_TYPE', 5, 15)] },
+  { title: 'a rate with a space `50 /s`', hint: '"50/s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 50 /s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 13)] },
+  { title: 'a rate in words `50rps`', hint: '"50/s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { ramp: { from: 5/s, to: 50rps }, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 30)] },
+  { title: 'a rate `3000 per minute`', hint: '"3000/m"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 3000 per minute, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 13)] },
+  { title: 'a duration with a space `1 min`', hint: '"1min"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 1 min }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 29)] },
+  { title: 'a duration in words `30 seconds`', hint: '"30s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      defaults: { timeout: 30 seconds }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 3, 22)] },
+  { title: 'a growth rate `10 mb per min`', hint: '"10MB/min"', yaml: yaml`
+      name: t
+      monitor:
+        leak: { max_growth: 10 mb per min }
+      `, expect: [at('E_FORMAT', 3, 23)] },
   { title: 'names with a space (scenario, variable)', yaml: yaml`
       name: my test
       variables:
