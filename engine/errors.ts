@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   // Warnings: printed by validate and run like problems, they never change the exit code.
   W_REPORT_FORMAT: { exit: 0, summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.' },
   W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
+  W_JMETER_MISSING: { exit: 0, summary: 'A jmeter step will fail: no JMeter at its path, JMETER_HOME or PATH.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,6 +12,7 @@ import type { LoadedDocument, PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_METRICS, type StepKind } from '../metrics/catalog.js';
 import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
+import { findJmeterHome } from '../executors/jmeter/search.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
@@ -78,6 +79,8 @@ class Compiler {
   private readonly groupNames = new Set<string>();
   private readonly stepKinds = new Set<StepKind>();
   private readonly data: Record<string, PlannedData> = {};
+  /** The `jmeter:` paths looked for ('' for JMETER_HOME and the PATH), so a missing JMeter is said once. */
+  private readonly jmeterChecked = new Set<string>();
   private nextStepId = 0;
 
   constructor(
@@ -512,6 +515,7 @@ class Compiler {
     if (step.jmeter) {
       const plan = resolvePath(this.baseDir, step.jmeter.plan);
       if (!existsSync(plan)) this.report('E_DATA_MISSING', `JMeter plan ${step.jmeter.plan} does not exist`, `the path is relative to the scenario file; it resolves to ${plan}`, [...p, 'jmeter', 'plan']);
+      this.checkJmeterInstalled(step.jmeter.jmeter, [...p, 'jmeter']);
       const { plan: _plan, ...rest } = step.jmeter;
       const request = this.tree(rest, [...p, 'jmeter'], ctx) as Record<string, TemplateTree>;
       request['plan'] = staticTemplate(plan);
@@ -812,6 +816,24 @@ class Compiler {
     }
     if (Object.hasOwn(services, api)) return;
     this.report('E_SERVICE_UNKNOWN', `there is no service "${api}": \`api:\` names a service or is an http(s) URL`, didYouMean(api, Object.keys(services)) ?? 'declare it under `services:`, or write the URL', [...path, 'api']);
+  }
+
+  /**
+   * `validate` says that a jmeter step will fail for want of JMeter, as `perfy doctor` would: the same search as
+   * at run time (the step's path, JMETER_HOME, the PATH), file checks only. Once per JMeter looked for.
+   */
+  private checkJmeterInstalled(explicit: string | undefined, stepPath: PathSegment[]): void {
+    if (explicit?.includes('{{') || this.jmeterChecked.has(explicit ?? '')) return;
+    this.jmeterChecked.add(explicit ?? '');
+    try {
+      findJmeterHome(explicit);
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      const found = error.problems[0]!;
+      const at = explicit === undefined ? stepPath : [...stepPath, 'jmeter'];
+      this.warn('W_JMETER_MISSING', `${found.message}: this step will fail when the scenario runs`,
+        `${found.hint ?? ''}; \`perfy doctor\` shows what perfy finds`, at, { key: explicit === undefined });
+    }
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {

@@ -11,7 +11,7 @@ export const TYPED_KINDS: readonly TypedKind[] = ['duration', 'rate', 'size', 'p
 
 const NUMBER = '\\d+(?:\\.\\d+)?';
 
-/** Unit words people write → the unit of a duration. `min` stays `min` (valid); the other minute words become `m`. */
+/** Unit words people write → the unit of a duration. `min` stays `min` (valid); other minute words become `m`. */
 const DURATION_WORDS: Record<string, string> = {
   us: 'us', 'µs': 'us', usec: 'us', usecs: 'us', microsecond: 'us', microseconds: 'us',
   ms: 'ms', msec: 'ms', msecs: 'ms', milli: 'ms', millis: 'ms', millisecond: 'ms', milliseconds: 'ms',
@@ -52,7 +52,8 @@ export function nearMissHint(kind: TypedKind, value: unknown): string | undefine
   const text = value.trim();
   if (new RegExp(`^${NUMBER}$`).test(text)) return bareNumberHint(kind, text);
   const suggestion = suggest(kind, text);
-  if (suggestion === undefined || suggestion === value || !new RegExp(PATTERNS[kind]).test(suggestion)) return undefined;
+  const valid = suggestion !== undefined && suggestion !== value && new RegExp(PATTERNS[kind]).test(suggestion);
+  if (!valid) return undefined;
   return `did you mean "${suggestion}"?`;
 }
 
@@ -106,7 +107,7 @@ function duration(text: string): string | undefined {
   return out;
 }
 
-/** `200ms-500ms`, `200ms - 500ms`, `200ms...500ms`, `200ms to 500ms` → `200ms..500ms`; `200-500ms` → `200ms..500ms`. */
+/** `200ms-500ms`, `200ms - 500ms`, `200ms...500ms`, `200ms to 500ms`, `200-500ms` → `200ms..500ms`. */
 function think(text: string): string | undefined {
   const range = /^(.+?)\s*(?:\.{2,}|-|–|—|~|\bto\b)\s*(.+)$/i.exec(text);
   if (range === null) return duration(text);

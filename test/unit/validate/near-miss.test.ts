@@ -47,14 +47,17 @@ describe('near-miss hints of typed values', () => {
   }
 
   it('suggests nothing for values that are not close', () => {
-    const far = [['duration', '1h30'], ['rate', '200/day'], ['think', 'soon'], ['duration', -5], ['rate', true]] as const;
+    const far: [TypedKind, unknown][] = [
+      ['duration', '1h30'], ['rate', '200/day'], ['think', 'soon'], ['duration', -5], ['rate', true],
+    ];
     for (const [kind, value] of far) {
       assert.equal(nearMissHint(kind, value), undefined, `${kind} ${JSON.stringify(value)}`);
     }
   });
 
   it('never suggests a value its own pattern refuses', () => {
-    const pieces = fc.constantFrom('1', '20', '.5', ' ', '-', '..', '/', 'per', 's', 'ms', 'min', 'MB', 'mb', 'rps', '%', 'to', 'x');
+    const words = ['1', '20', '.5', ' ', '-', '..', '/', 'per', 's', 'ms', 'min', 'MB', 'mb', 'rps', '%', 'to', 'x'];
+    const pieces = fc.constantFrom(...words);
     fc.assert(
       fc.property(fc.constantFrom(...TYPED_KINDS), fc.array(pieces, { maxLength: 6 }), (kind, parts) => {
         const hint = nearMissHint(kind, parts.join(''));
