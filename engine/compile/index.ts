@@ -15,6 +15,7 @@ import { parseRoute } from '../executors/github.js';
 import { findJmeterHome } from '../executors/jmeter/search.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
+import { definedIn, type Defined } from './defined.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
@@ -56,11 +57,27 @@ export interface CompileResult {
 /** The report formats this version writes; the others are accepted by the schema and warned about. */
 export const WRITTEN_REPORTS: readonly string[] = ['console', 'json'];
 
-/** Compiles a scenario that passed the schema. Never throws for a problem of the scenario: it returns them. */
-export function compileScenario(document: LoadedDocument, scenario: Scenario): CompileResult {
-  const compiler = new Compiler(document, scenario);
+export interface CompileOptions {
+  /**
+   * The scenario as written, when `scenario` is only the part of it that the schema accepts (see
+   * validate/schema.ts): what the whole defines counts as defined (defined.ts), and no plan is returned.
+   */
+  writtenAs?: unknown;
+}
+
+/**
+ * Compiles a scenario that passes the schema. Never throws for a problem of the scenario: it returns them. It
+ * reads only the structure the schema guarantees, which is why a scenario with schema problems is compiled
+ * without the parts that have them.
+ */
+export function compileScenario(
+  document: LoadedDocument, scenario: Scenario, options: CompileOptions = {},
+): CompileResult {
+  const written = options.writtenAs === undefined ? undefined : definedIn(options.writtenAs);
+  const compiler = new Compiler(document, scenario, written);
   const plan = compiler.compile();
-  return { plan: compiler.problems.length === 0 ? plan : undefined, problems: compiler.problems, warnings: compiler.warnings };
+  const complete = compiler.problems.length === 0 && written === undefined;
+  return { plan: complete ? plan : undefined, problems: compiler.problems, warnings: compiler.warnings };
 }
 
 interface FlowContext {
@@ -79,6 +96,10 @@ class Compiler {
   private readonly groupNames = new Set<string>();
   private readonly stepKinds = new Set<StepKind>();
   private readonly data: Record<string, PlannedData> = {};
+  /** Every service, data source and plugin declared (in parts left out for schema problems too). */
+  private readonly services: Map<string, { builtin: string | undefined; postgres: boolean }>;
+  private readonly dataNames: Set<string>;
+  private readonly pluginNames: Set<string>;
   /** The `jmeter:` paths looked for ('' for JMETER_HOME and the PATH), so a missing JMeter is said once. */
   private readonly jmeterChecked = new Set<string>();
   private nextStepId = 0;
@@ -86,14 +107,34 @@ class Compiler {
   constructor(
     private readonly document: LoadedDocument,
     private readonly scenario: Scenario,
+    /** What the scenario as written defines, when `scenario` is only the part the schema accepts. */
+    private readonly written: Defined | undefined,
   ) {
     this.baseDir = dirname(resolvePath(document.file));
-    this.variableNames = new Set(Object.keys(scenario.variables ?? {}));
+    this.variableNames = new Set([...Object.keys(scenario.variables ?? {}), ...(written?.variables ?? [])]);
+    this.services = new Map(Object.entries(scenario.services ?? {}).map(([name, service]) => {
+      const builtin = (service as { builtin?: string }).builtin;
+      return [name, { builtin, postgres: 'postgres' in service }];
+    }));
+    for (const [name, service] of written?.services ?? []) {
+      if (!this.services.has(name)) this.services.set(name, service);
+    }
+    this.dataNames = new Set([...Object.keys(scenario.data ?? {}), ...(written?.data ?? [])]);
+    this.pluginNames = new Set([...Object.keys(scenario.plugins ?? {}), ...(written?.plugins ?? [])]);
+  }
+
+  /** Whether the scenario has this top-level key (as written: its value may have been left out). */
+  private has(key: keyof Scenario): boolean {
+    return this.scenario[key] !== undefined || this.written?.keys.has(key) === true;
   }
 
   compile(): Plan {
     const s = this.scenario;
     this.collectNames();
+    // After collectNames, which reports duplicates among the names it compiles: these are the same names again.
+    for (const name of this.written?.captures ?? []) this.captureNames.add(name);
+    for (const name of this.written?.steps ?? []) this.stepNames.add(name);
+    for (const name of this.written?.groups ?? []) this.groupNames.add(name);
     this.compileServices();
     this.compileData();
     const plugins = this.compilePlugins();
@@ -303,7 +344,13 @@ class Compiler {
       });
     }
     if (s.load === undefined || s.flow === undefined) {
-      const given = s.load !== undefined ? 'load' : s.flow !== undefined ? 'flow' : undefined;
+      if (this.has('workloads') || (this.has('load') && this.has('flow'))) {
+        // Written, but one was left out for a schema problem: that problem is reported; the other is checked.
+        if (s.load !== undefined) this.load(s.load, ['load']);
+        if (s.flow !== undefined) this.flow(s.flow, { path: ['flow'], inLoop: false, group: undefined }, timeoutMs);
+        return [];
+      }
+      const given = this.has('load') ? 'load' : this.has('flow') ? 'flow' : undefined;
       const message = given === undefined ? 'the scenario has nothing to run' : `\`${given}\` needs \`${given === 'load' ? 'flow' : 'load'}\``;
       this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', given === undefined ? [] : [given], { key: true });
       return [];
@@ -476,7 +523,7 @@ class Compiler {
     if (step.http) {
       const method = HTTP_METHODS.find((m) => step.http?.[m] !== undefined)!;
       const url = step.http[method]!;
-      if (this.scenario.target === undefined && !/^(https?:\/\/|\{\{)/.test(url)) {
+      if (!this.has('target') && !/^(https?:\/\/|\{\{)/.test(url)) {
         this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
       }
       return { kind: 'http', request: this.tree(step.http, [...p, 'http'], ctx), summary: `${method.toUpperCase()} ${url}`, plugin: undefined };
@@ -522,8 +569,10 @@ class Compiler {
       return { kind: 'jmeter', request, summary: `jmeter ${step.jmeter.plan}`, plugin: undefined };
     }
     const name = step.use!;
-    if (!Object.hasOwn(this.scenario.plugins ?? {}, name)) {
-      this.report('E_PLUGIN_MISSING', `step uses plugin "${name}" that \`plugins:\` does not declare`, didYouMean(name, Object.keys(this.scenario.plugins ?? {})) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`, [...p, 'use']);
+    if (!this.pluginNames.has(name)) {
+      const hint = didYouMean(name, this.pluginNames) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`;
+      const message = `step uses plugin "${name}" that \`plugins:\` does not declare`;
+      this.report('E_PLUGIN_MISSING', message, hint, [...p, 'use']);
     }
     return { kind: 'plugin', request: this.tree(step.with ?? {}, [...p, 'with'], ctx), summary: `use ${name}`, plugin: name };
   }
@@ -542,13 +591,13 @@ class Compiler {
 
   private producedMetrics(): Set<string> {
     const metrics = new Set<string>();
-    if (this.stepKinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
+    const kinds = new Set([...this.stepKinds, ...(this.written?.kinds ?? [])]);
+    if (kinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
     if (this.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
-    for (const kind of this.stepKinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
+    for (const kind of kinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
     // A github step's requests are HTTP requests of the step.
-    if (this.stepKinds.has('github')) for (const m of STEP_METRICS.http) metrics.add(m.name);
-    for (const service of Object.values(this.scenario.services ?? {})) {
-      const builtin = (service as { builtin?: string }).builtin;
+    if (kinds.has('github')) for (const m of STEP_METRICS.http) metrics.add(m.name);
+    for (const { builtin } of this.services.values()) {
       if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
     }
     return metrics;
@@ -574,8 +623,7 @@ class Compiler {
     if (!m) return undefined;
     this.warn('W_MONITOR_INACTIVE', '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged', 'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet', ['monitor'], { key: true });
     const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name)]);
-    const services = Object.keys(this.scenario.services ?? {});
-    const known = ['self', ...services];
+    const known = ['self', ...this.services.keys()];
     m.processes?.forEach((name, i) => {
       if (!known.includes(name)) this.report('E_SERVICE_UNKNOWN', `"${name}" is neither \`self\` nor a service`, didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`, ['monitor', 'processes', i]);
     });
@@ -598,12 +646,13 @@ class Compiler {
   }
 
   private compileThresholds(metrics: Set<string>, workloads: PlannedWorkload[]): PlannedThreshold[] {
-    const watched = this.scenario.monitor ? this.scenario.monitor.processes ?? ['self', ...Object.keys(this.scenario.services ?? {})] : [];
+    const watched = this.has('monitor') ? this.scenario.monitor?.processes ?? ['self', ...this.services.keys()] : [];
+    const workloadNames = [...new Set([...workloads.map((w) => w.name), ...(this.written?.workloads ?? [])])];
     return (this.scenario.thresholds ?? []).map((t, i) => {
       const source = typeof t === 'string' ? t : t.expr;
       const path: PathSegment[] = typeof t === 'string' ? ['thresholds', i] : ['thresholds', i, 'expr'];
       const expression = this.expression(source, path, 'metrics');
-      this.checkMetrics(expression, path, metrics, watched, workloads.map((w) => w.name));
+      this.checkMetrics(expression, path, metrics, watched, workloadNames);
       return {
         source,
         expression,
@@ -618,9 +667,8 @@ class Compiler {
   /** Metrics, tag filters and processes of a threshold or alert must name things this scenario has. */
   private checkMetrics(expression: CompiledExpression, path: PathSegment[], metrics: Set<string>, processes: string[], workloads?: string[]): void {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    const plugins = Object.keys(this.scenario.plugins ?? {});
     for (const ref of expression.metrics) {
-      const fromPlugin = plugins.some((name) => ref.metric.startsWith(`${name}.`));
+      const fromPlugin = [...this.pluginNames].some((name) => ref.metric.startsWith(`${name}.`));
       if (!metrics.has(ref.metric) && !fromPlugin) {
         const produced = [...metrics];
         if (PROCESS_METRICS.some((p) => p.name === ref.metric)) {
@@ -720,7 +768,7 @@ class Compiler {
       case 'env':
         return { message: `{{${name}}} is not a template name`, hint: `environment variables are read when the file loads: \${env.${second ?? 'NAME'}}` };
       case 'data': {
-        const sources = Object.keys(this.scenario.data ?? {});
+        const sources = [...this.dataNames];
         if (second === undefined || !sources.includes(second)) {
           return { message: `there is no data source "${second ?? ''}"`, hint: didYouMean(second ?? '', sources) ?? (sources.length ? `data sources: ${sources.join(', ')}` : 'declare one under `data:`') };
         }
@@ -730,7 +778,7 @@ class Compiler {
         return undefined;
       }
       case 'services': {
-        const services = Object.keys(this.scenario.services ?? {});
+        const services = [...this.services.keys()];
         if (second === undefined || !services.includes(second)) {
           return { message: `there is no service "${second ?? ''}"`, hint: didYouMean(second ?? '', services) ?? (services.length ? `services: ${services.join(', ')}` : 'declare it under `services:`') };
         }
@@ -777,8 +825,7 @@ class Compiler {
    */
   private checkDatabase(db: string | undefined, path: PathSegment[], what: 'SQL step' | 'transaction'): void {
     if (db !== undefined && (db.includes('{{') || /^postgres(ql)?:\/\//.test(db))) return;
-    const services = this.scenario.services ?? {};
-    const postgres = Object.keys(services).filter((name) => 'postgres' in (services[name] as object));
+    const postgres = [...this.services].filter(([, service]) => service.postgres).map(([name]) => name);
     if (db === undefined) {
       if (postgres.length === 1) return;
       this.report('E_SERVICE_UNKNOWN', `this ${what} does not say which database to use`,
@@ -787,7 +834,7 @@ class Compiler {
       return;
     }
     if (postgres.includes(db)) return;
-    const why = Object.hasOwn(services, db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
+    const why = this.services.has(db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
     this.report('E_SERVICE_UNKNOWN', `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
       didYouMean(db, postgres) ?? (postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)'), path);
   }
@@ -806,16 +853,17 @@ class Compiler {
     }
     const api = github.api;
     if (api !== undefined && (api.includes('{{') || /^https?:\/\//.test(api))) return;
-    const services = this.scenario.services ?? {};
-    const mocks = Object.keys(services).filter((name) => (services[name] as { builtin?: string }).builtin === 'github-mock');
+    const mocks = [...this.services].filter(([, service]) => service.builtin === 'github-mock').map(([name]) => name);
     if (api === undefined) {
       if (mocks.length === 1) return;
       this.report('E_SERVICE_UNKNOWN', 'this github step does not say which API to call',
         mocks.length === 0 ? 'give `api: https://api.github.com` (or a GitHub Enterprise URL), or declare `gh: { builtin: github-mock }` under `services:`' : `name one of the github-mock services in \`api:\`: ${mocks.join(', ')}`, path);
       return;
     }
-    if (Object.hasOwn(services, api)) return;
-    this.report('E_SERVICE_UNKNOWN', `there is no service "${api}": \`api:\` names a service or is an http(s) URL`, didYouMean(api, Object.keys(services)) ?? 'declare it under `services:`, or write the URL', [...path, 'api']);
+    if (this.services.has(api)) return;
+    const hint = didYouMean(api, this.services.keys()) ?? 'declare it under `services:`, or write the URL';
+    const message = `there is no service "${api}": \`api:\` names a service or is an http(s) URL`;
+    this.report('E_SERVICE_UNKNOWN', message, hint, [...path, 'api']);
   }
 
   /**

@@ -257,7 +257,8 @@ const rows: Row[] = [
       ? [a, b]
       : c
       `,
-    expect: [at('E_UNKNOWN_KEY', 2, 3)],
+    // The rest is compiled all the same (docs/errors.md): a scenario of a name only has nothing to run.
+    expect: [at('E_WORKLOADS', 1, 1), at('E_UNKNOWN_KEY', 2, 3)],
   },
 
   // ---- environment -------------------------------------------------------------------------------------------
@@ -452,12 +453,15 @@ const rows: Row[] = [
   { title: 'enum: `report: [htlm]`', hint: '"html"', yaml: yaml`
       name: t
       report: [htlm]
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
       `, expect: [at('E_ENUM', 2, 10)] },
   { title: 'enum: `order: sorted`', yaml: yaml`
       name: t
       data:
         users: { csv: users.csv, order: sorted }
-      `, expect: [at('E_ENUM', 3, 35)] },
+      `, expect: [at('E_WORKLOADS', 1, 1), at('E_DATA_MISSING', 3, 17), at('E_ENUM', 3, 35)] },
   { title: 'duration `5` (a number, no unit)', hint: 'add a unit: 5s', yaml: yaml`
       name: t
       target: http://localhost:8080
@@ -496,6 +500,9 @@ const rows: Row[] = [
       name: t
       monitor:
         leak: { max_growth: 512 }
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
       `, expect: [at('E_TYPE', 3, 23)] },
   { title: 'a think range written with a dash `200ms-500ms`', hint: '"200ms..500ms"', yaml: yaml`
       name: t
@@ -569,12 +576,15 @@ const rows: Row[] = [
       name: t
       monitor:
         leak: { max_growth: 10 mb per min }
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
       `, expect: [at('E_FORMAT', 3, 23)] },
   { title: 'names with a space (scenario, variable)', yaml: yaml`
       name: my test
       variables:
         "my var": 1
-      `, expect: [at('E_FORMAT', 1, 7), at('E_FORMAT', 3, 3)] },
+      `, expect: [at('E_WORKLOADS', 1, 1), at('E_FORMAT', 1, 7), at('E_FORMAT', 3, 3)] },
   { title: 'E_SCHEMA: an empty flow, `max_vus: 0`, a port out of range', yaml: yaml`
       name: t
       services:
@@ -1189,6 +1199,69 @@ const rows: Row[] = [
   },
 
   // ---- several problems in one file --------------------------------------------------------------------------
+  // ---- schema problems and the rest, in one pass (docs/errors.md) ----------------------------------------------
+  { title: 'one schema problem and one expression problem: both, at their positions', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: "status =="
+      thresolds: []
+      `, expect: [at('E_EXPR_PARSE', 7, 21), at('E_UNKNOWN_KEY', 8, 1)] },
+  {
+    // The first step (no kind) and the first threshold (`abort: yes`) are left out of what is compiled: what
+    // follows them is reported at its own lines, and what they define (a capture, a step name) stays defined.
+    title: 'problems after left-out list items are located in the file; names those items define stay defined',
+    yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      variables:
+        topic: { a: 1 }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - name: first
+          htpp: { get: / }
+          capture: { debate: "json.id" }
+        - name: second
+          http: { get: "/{{debate}}/{{topic}}/{{topik}}" }
+          expect: "status =="
+      thresholds:
+        - { expr: "p99(step.duration{step: first}) < 1s", abort: yes }
+        - "p95(step.duration{step: first}) <"
+        - "p95(step.duration{step: frist}) < 1s"
+      `,
+    expect: [
+      at('E_TYPE', 4, 10),
+      at('E_UNKNOWN_KEY', 9, 5),
+      at('E_TEMPLATE_UNKNOWN', 12, 41),
+      at('E_EXPR_PARSE', 13, 21),
+      at('E_TYPE', 15, 60),
+      at('E_EXPR_PARSE', 16, 38),
+      at('E_TAG_UNKNOWN', 17, 30),
+    ],
+  },
+  { title: 'a bare-number duration, a zero duration, a reversed think time, an unknown name', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 10 }
+        - { rate: 10/s, duration: 0s }
+      flow:
+        - http: { get: "/{{nope}}" }
+        - think: 1s..200ms
+      `, expect: [
+    at('E_TYPE', 4, 29), at('E_DURATION_ZERO', 5, 29), at('E_TEMPLATE_UNKNOWN', 7, 20), at('E_RANGE', 8, 12),
+  ] },
+  { title: 'a broken `load` hides neither the flow nor reports `flow` without `load`', yaml: yaml`
+      name: t
+      load: 10/s
+      flow:
+        - http: { get: / }
+          expect: "stauts == 200"
+      `, expect: [at('E_TYPE', 2, 7), at('E_TARGET_MISSING', 4, 18), at('E_EXPR_UNKNOWN', 5, 14)] },
   { title: 'several schema problems, all reported in file order', yaml: yaml`
       name: my test
       target: http://localhost:8080
