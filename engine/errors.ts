@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   E_FILE_NOT_FOUND: { exit: 2, summary: 'The scenario file does not exist.' },
   E_FILE_IS_DIRECTORY: { exit: 2, summary: 'A directory was given where a scenario file was expected.' },
   E_FILE_READ: { exit: 2, summary: 'The file exists but could not be read (permissions, I/O error).' },
+  E_FILE_NOT_REGULAR: { exit: 2, summary: 'The path names a named pipe, socket or device, not a regular file.' },
+  E_FILE_TOO_LARGE: { exit: 2, summary: 'The scenario file is larger than 1 MB or --max-scenario-size.' },
   E_FILE_EMPTY: { exit: 2, summary: 'The scenario file is empty or holds only comments.' },
   E_NOT_YAML: { exit: 2, summary: 'The file is not a YAML mapping (binary data, a bare list or a bare value).' },
   E_YAML_SYNTAX: { exit: 2, summary: 'The YAML does not parse.' },
@@ -44,7 +46,7 @@ export const ERROR_CODES = {
   E_TAG_UNKNOWN: { exit: 2, summary: 'A tag filter names a step, group or workload that does not exist.' },
   E_SERVICE_UNKNOWN: { exit: 2, summary: 'A service or process name is used that `services:` does not declare.' },
   E_DATA_MISSING: { exit: 2, summary: 'A data file named in `data:` does not exist.' },
-  E_DATA_INVALID: { exit: 2, summary: 'A data file cannot be read as CSV or JSON rows, or holds no rows.' },
+  E_DATA_INVALID: { exit: 2, summary: 'A data file is not CSV or JSON rows, holds no rows, or is a pipe or device.' },
   E_PLUGIN_MISSING: { exit: 2, summary: 'A plugin module named in `plugins:` does not exist, or a step uses an undeclared plugin.' },
   E_OUT_DIR: {
     exit: 2,
@@ -66,6 +68,7 @@ export const ERROR_CODES = {
   W_MERGE_TIME: { exit: 0, summary: 'The results merged by `perfy merge` did not run at the same time: the merge is not the load of one run.' },
   W_TIME_SCALE: { exit: 0, summary: '`--time-scale` does not reach a `command:` or `url:` service: its own windows, timeouts and caches keep real time.' },
   W_MONITOR_INACTIVE: { exit: 0, summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.' },
+  W_JMETER_MISSING: { exit: 0, summary: 'A jmeter step will fail: no JMeter at its path, JMETER_HOME or PATH.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

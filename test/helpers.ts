@@ -36,12 +36,14 @@ export interface CliResult {
 }
 
 /** Runs `bin/perfy ARGS` with the Node running the tests. */
-export function perfy(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+export function perfy(
+  args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): CliResult {
   const result = spawnSync(process.execPath, [PERFY_BIN, ...args], {
     cwd: options.cwd ?? PACKAGE_ROOT,
     env: { ...process.env, ...options.env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: options.timeoutMs ?? 30_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

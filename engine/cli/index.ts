@@ -12,7 +12,8 @@ import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redactText, redactUrlPasswords, redactValues } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
 import { parseSegment } from '../run/segment.js';
-import { formatDuration, PATTERNS, parseDuration, parseRate } from '../units.js';
+import { DEFAULT_MAX_SCENARIO_BYTES, formatBytes } from '../load/index.js';
+import { formatDuration, PATTERNS, parseDuration, parseRate, parseSize } from '../units.js';
 import { internalProblem, validateFile } from '../validate/index.js';
 
 export interface Io {
@@ -103,7 +104,8 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .argument('<files...>', 'scenario files (YAML)')
     .option('--plan', 'also print the compiled plan: stages with times and rates, flows as trees')
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
-    .action((files: string[], options: { plan?: boolean; json?: boolean }) => {
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
+    .action((files: string[], options: ValidateFlags) => {
       exitCode = validateCommand(files, options, io, secrets);
     });
 
@@ -122,6 +124,7 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
     .action(async (file: string, options: RunFlags) => {
       exitCode = await runCommand(file, options, io, secrets);
     });
@@ -133,7 +136,8 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .requiredOption('--scenario <file>', 'the scenario the segments ran (its thresholds are judged on the merged result)')
     .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
-    .action(async (results: string[], options: { scenario: string; out?: string; env: string[] }) => {
+    .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
+    .action(async (results: string[], options: MergeFlags) => {
       exitCode = await mergeCommand(results, options, io, secrets);
     });
 
@@ -198,15 +202,20 @@ async function runMain(argv: string[], io: Io): Promise<number> {
   return exitCode;
 }
 
+interface ValidateFlags {
+  plan?: boolean;
+  json?: boolean;
+  maxScenarioSize?: string;
+}
+
 /** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
-function validateCommand(
-  files: string[], options: { plan?: boolean; json?: boolean }, rawIo: Io, secrets: string[],
-): number {
+function validateCommand(files: string[], options: ValidateFlags, rawIo: Io, secrets: string[]): number {
+  const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const io = redactingIo(rawIo, secrets);
   for (const file of files) {
-    const outcome = validateFile(file);
+    const outcome = validateFile(file, process.env, [], { maxBytes });
     secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
     for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
@@ -259,6 +268,24 @@ function printProblems(problems: Problem[], io: Io): void {
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
 }
 
+const MAX_SIZE_FLAG = '--max-scenario-size <size>';
+const MAX_SIZE_HELP = `refuse scenario files larger than SIZE, e.g. 8MB (default: $PERFY_MAX_SCENARIO_SIZE, else ${
+  formatBytes(DEFAULT_MAX_SCENARIO_BYTES).replace(' ', '')})`;
+
+/** --max-scenario-size, else PERFY_MAX_SCENARIO_SIZE, else undefined: the loader's default. */
+function scenarioSizeLimit(flag: string | undefined): number | undefined {
+  const fromEnv = process.env['PERFY_MAX_SCENARIO_SIZE'];
+  const given = flag ?? (fromEnv === '' ? undefined : fromEnv);
+  if (given === undefined) return undefined;
+  const bytes = parseSize(given.trim());
+  if (bytes === undefined || bytes < 1) {
+    const shown = flag !== undefined ? `--max-scenario-size ${flag}` : `PERFY_MAX_SCENARIO_SIZE=${given}`;
+    const hint = 'give a size with a unit, such as 4MB or 512KB (B, KB, MB, GB; KiB, MiB, GiB)';
+    throw new PerfyError(problem('E_USAGE', `${shown} is not a size`, hint));
+  }
+  return Math.floor(bytes);
+}
+
 /** Where `report: [json]` writes the result when the run has no --out. */
 const DEFAULT_RESULTS_DIR = 'perfy-results';
 
@@ -281,6 +308,14 @@ interface RunFlags {
   set: string[];
   env: string[];
   quiet?: boolean;
+  maxScenarioSize?: string;
+}
+
+interface MergeFlags {
+  scenario: string;
+  out?: string;
+  env: string[];
+  maxScenarioSize?: string;
 }
 
 function parseOverrides(flags: RunFlags): Overrides {
@@ -348,8 +383,9 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   ]);
   const overrides = parseOverrides(flags);
   const requestedWorkers = parseWorkers(flags.workers);
+  const maxScenarioBytes = scenarioSizeLimit(flags.maxScenarioSize);
   const env = { ...process.env, ...parseEnv(flags.env) };
-  const outcome = validateFile(file, env, flags.set);
+  const outcome = validateFile(file, env, flags.set, { maxBytes: maxScenarioBytes });
   secrets.push(...outcome.secrets);
   const io = redactingIo(rawIo, secrets);
   printProblems(outcome.warnings, io);
@@ -400,7 +436,15 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
       overrides: applied,
       timeScale: overrides.timeScale,
       segment: overrides.segment,
-      workers: { count: workers, file: resolve(file), env, sets: flags.set, overrides, workDir: outDir ?? logDir },
+      workers: {
+        count: workers,
+        file: resolve(file),
+        env,
+        sets: flags.set,
+        maxScenarioBytes,
+        overrides,
+        workDir: outDir ?? logDir,
+      },
       onProgress: progress ? (p) => progress.update(p) : undefined,
     });
     progress?.done();
@@ -433,9 +477,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   }
 }
 
-async function mergeCommand(
-  files: string[], options: { scenario: string; out?: string; env: string[] }, rawIo: Io, secrets: string[],
-): Promise<number> {
+async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, secrets: string[]): Promise<number> {
   const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] =
     await Promise.all([
       import('../run/merge.js'),
@@ -443,7 +485,8 @@ async function mergeCommand(
       import('../report/console.js'),
       import('../metrics/result.js'),
     ]);
-  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) });
+  const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
+  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
   secrets.push(...outcome.secrets);
   const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {

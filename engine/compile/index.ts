@@ -13,8 +13,10 @@ import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS, STEP_MET
 import { redactUrlPasswords } from '../redact.js';
 import { initIsFile } from '../services/postgres-config.js';
 import { parseRoute } from '../executors/github.js';
+import { findJmeterHome } from '../executors/jmeter/search.js';
 import { formatDuration, parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
+import { definedIn, type Defined } from './defined.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
@@ -56,11 +58,27 @@ export interface CompileResult {
 /** The report formats this version writes; the others are accepted by the schema and warned about. */
 export const WRITTEN_REPORTS: readonly string[] = ['console', 'json'];
 
-/** Compiles a scenario that passed the schema. Never throws for a problem of the scenario: it returns them. */
-export function compileScenario(document: LoadedDocument, scenario: Scenario): CompileResult {
-  const compiler = new Compiler(document, scenario);
+export interface CompileOptions {
+  /**
+   * The scenario as written, when `scenario` is only the part of it that the schema accepts (see
+   * validate/schema.ts): what the whole defines counts as defined (defined.ts), and no plan is returned.
+   */
+  writtenAs?: unknown;
+}
+
+/**
+ * Compiles a scenario that passes the schema. Never throws for a problem of the scenario: it returns them. It
+ * reads only the structure the schema guarantees, which is why a scenario with schema problems is compiled
+ * without the parts that have them.
+ */
+export function compileScenario(
+  document: LoadedDocument, scenario: Scenario, options: CompileOptions = {},
+): CompileResult {
+  const written = options.writtenAs === undefined ? undefined : definedIn(options.writtenAs);
+  const compiler = new Compiler(document, scenario, written);
   const plan = compiler.compile();
-  return { plan: compiler.problems.length === 0 ? plan : undefined, problems: compiler.problems, warnings: compiler.warnings };
+  const complete = compiler.problems.length === 0 && written === undefined;
+  return { plan: complete ? plan : undefined, problems: compiler.problems, warnings: compiler.warnings };
 }
 
 interface FlowContext {
@@ -79,19 +97,45 @@ class Compiler {
   private readonly groupNames = new Set<string>();
   private readonly stepKinds = new Set<StepKind>();
   private readonly data: Record<string, PlannedData> = {};
+  /** Every service, data source and plugin declared (in parts left out for schema problems too). */
+  private readonly services: Map<string, { builtin: string | undefined; postgres: boolean }>;
+  private readonly dataNames: Set<string>;
+  private readonly pluginNames: Set<string>;
+  /** The `jmeter:` paths looked for ('' for JMETER_HOME and the PATH), so a missing JMeter is said once. */
+  private readonly jmeterChecked = new Set<string>();
   private nextStepId = 0;
 
   constructor(
     private readonly document: LoadedDocument,
     private readonly scenario: Scenario,
+    /** What the scenario as written defines, when `scenario` is only the part the schema accepts. */
+    private readonly written: Defined | undefined,
   ) {
     this.baseDir = dirname(resolvePath(document.file));
-    this.variableNames = new Set(Object.keys(scenario.variables ?? {}));
+    this.variableNames = new Set([...Object.keys(scenario.variables ?? {}), ...(written?.variables ?? [])]);
+    this.services = new Map(Object.entries(scenario.services ?? {}).map(([name, service]) => {
+      const builtin = (service as { builtin?: string }).builtin;
+      return [name, { builtin, postgres: 'postgres' in service }];
+    }));
+    for (const [name, service] of written?.services ?? []) {
+      if (!this.services.has(name)) this.services.set(name, service);
+    }
+    this.dataNames = new Set([...Object.keys(scenario.data ?? {}), ...(written?.data ?? [])]);
+    this.pluginNames = new Set([...Object.keys(scenario.plugins ?? {}), ...(written?.plugins ?? [])]);
+  }
+
+  /** Whether the scenario has this top-level key (as written: its value may have been left out). */
+  private has(key: keyof Scenario): boolean {
+    return this.scenario[key] !== undefined || this.written?.keys.has(key) === true;
   }
 
   compile(): Plan {
     const s = this.scenario;
     this.collectNames();
+    // After collectNames, which reports duplicates among the names it compiles: these are the same names again.
+    for (const name of this.written?.captures ?? []) this.captureNames.add(name);
+    for (const name of this.written?.steps ?? []) this.stepNames.add(name);
+    for (const name of this.written?.groups ?? []) this.groupNames.add(name);
     this.compileServices();
     this.compileData();
     const plugins = this.compilePlugins();
@@ -219,6 +263,12 @@ class Compiler {
         this.report('E_DATA_MISSING', `data file ${file} ${what}`, `the path is relative to the scenario file; it resolves to ${absolute}`, path);
         continue;
       }
+      // Read whole below: a FIFO would wait for a writer and a device (/dev/zero) would never end.
+      if (!statSync(absolute).isFile()) {
+        const hint = 'a data file is a CSV or JSON file on disk; save the rows to a file and name it';
+        this.report('E_DATA_INVALID', `data file ${file} is a pipe, socket or device, not a regular file`, hint, path);
+        continue;
+      }
       const columns = format === 'csv' ? this.csvColumns(absolute, delimiter, path) : this.jsonColumns(absolute, path);
       if (columns === undefined) continue;
       this.data[name] = { format, path: absolute, order: source.order ?? 'sequential', onExhausted: source.on_exhausted ?? 'stop', delimiter, columns };
@@ -296,7 +346,13 @@ class Compiler {
       });
     }
     if (s.load === undefined || s.flow === undefined) {
-      const given = s.load !== undefined ? 'load' : s.flow !== undefined ? 'flow' : undefined;
+      if (this.has('workloads') || (this.has('load') && this.has('flow'))) {
+        // Written, but one was left out for a schema problem: that problem is reported; the other is checked.
+        if (s.load !== undefined) this.load(s.load, ['load']);
+        if (s.flow !== undefined) this.flow(s.flow, { path: ['flow'], inLoop: false, group: undefined }, timeoutMs);
+        return [];
+      }
+      const given = this.has('load') ? 'load' : this.has('flow') ? 'flow' : undefined;
       const message = given === undefined ? 'the scenario has nothing to run' : `\`${given}\` needs \`${given === 'load' ? 'flow' : 'load'}\``;
       this.report('E_WORKLOADS', message, 'give top-level `load` and `flow`, or a list of `workloads`', given === undefined ? [] : [given], { key: true });
       return [];
@@ -509,7 +565,7 @@ class Compiler {
     if (step.http) {
       const method = HTTP_METHODS.find((m) => step.http?.[m] !== undefined)!;
       const url = step.http[method]!;
-      if (this.scenario.target === undefined && !/^(https?:\/\/|\{\{)/.test(url)) {
+      if (!this.has('target') && !/^(https?:\/\/|\{\{)/.test(url)) {
         this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
       }
       // The summary names an unnamed step (its metrics' tag, the console): never with a password written in the URL.
@@ -550,14 +606,17 @@ class Compiler {
     if (step.jmeter) {
       const plan = resolvePath(this.baseDir, step.jmeter.plan);
       if (!existsSync(plan)) this.report('E_DATA_MISSING', `JMeter plan ${step.jmeter.plan} does not exist`, `the path is relative to the scenario file; it resolves to ${plan}`, [...p, 'jmeter', 'plan']);
+      this.checkJmeterInstalled(step.jmeter.jmeter, [...p, 'jmeter']);
       const { plan: _plan, ...rest } = step.jmeter;
       const request = this.tree(rest, [...p, 'jmeter'], ctx) as Record<string, TemplateTree>;
       request['plan'] = staticTemplate(plan);
       return { kind: 'jmeter', request, summary: `jmeter ${step.jmeter.plan}`, plugin: undefined };
     }
     const name = step.use!;
-    if (!Object.hasOwn(this.scenario.plugins ?? {}, name)) {
-      this.report('E_PLUGIN_MISSING', `step uses plugin "${name}" that \`plugins:\` does not declare`, didYouMean(name, Object.keys(this.scenario.plugins ?? {})) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`, [...p, 'use']);
+    if (!this.pluginNames.has(name)) {
+      const hint = didYouMean(name, this.pluginNames) ?? `declare it: plugins: { ${name}: ./path/to/${name}.js }`;
+      const message = `step uses plugin "${name}" that \`plugins:\` does not declare`;
+      this.report('E_PLUGIN_MISSING', message, hint, [...p, 'use']);
     }
     return { kind: 'plugin', request: this.tree(step.with ?? {}, [...p, 'with'], ctx), summary: `use ${name}`, plugin: name };
   }
@@ -576,13 +635,13 @@ class Compiler {
 
   private producedMetrics(): Set<string> {
     const metrics = new Set<string>();
-    if (this.stepKinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
+    const kinds = new Set([...this.stepKinds, ...(this.written?.kinds ?? [])]);
+    if (kinds.size > 0) for (const m of CORE_METRICS) metrics.add(m.name);
     if (this.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
-    for (const kind of this.stepKinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
+    for (const kind of kinds) if (kind !== 'plugin') for (const m of STEP_METRICS[kind]) metrics.add(m.name);
     // A github step's requests are HTTP requests of the step.
-    if (this.stepKinds.has('github')) for (const m of STEP_METRICS.http) metrics.add(m.name);
-    for (const service of Object.values(this.scenario.services ?? {})) {
-      const builtin = (service as { builtin?: string }).builtin;
+    if (kinds.has('github')) for (const m of STEP_METRICS.http) metrics.add(m.name);
+    for (const { builtin } of this.services.values()) {
       if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
     }
     return metrics;
@@ -608,8 +667,7 @@ class Compiler {
     if (!m) return undefined;
     this.warn('W_MONITOR_INACTIVE', '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged', 'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet', ['monitor'], { key: true });
     const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name)]);
-    const services = Object.keys(this.scenario.services ?? {});
-    const known = ['self', ...services];
+    const known = ['self', ...this.services.keys()];
     m.processes?.forEach((name, i) => {
       if (!known.includes(name)) this.report('E_SERVICE_UNKNOWN', `"${name}" is neither \`self\` nor a service`, didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`, ['monitor', 'processes', i]);
     });
@@ -632,12 +690,13 @@ class Compiler {
   }
 
   private compileThresholds(metrics: Set<string>, workloads: PlannedWorkload[]): PlannedThreshold[] {
-    const watched = this.scenario.monitor ? this.scenario.monitor.processes ?? ['self', ...Object.keys(this.scenario.services ?? {})] : [];
+    const watched = this.has('monitor') ? this.scenario.monitor?.processes ?? ['self', ...this.services.keys()] : [];
+    const workloadNames = [...new Set([...workloads.map((w) => w.name), ...(this.written?.workloads ?? [])])];
     return (this.scenario.thresholds ?? []).map((t, i) => {
       const source = typeof t === 'string' ? t : t.expr;
       const path: PathSegment[] = typeof t === 'string' ? ['thresholds', i] : ['thresholds', i, 'expr'];
       const expression = this.expression(source, path, 'metrics');
-      this.checkMetrics(expression, path, metrics, watched, workloads.map((w) => w.name));
+      this.checkMetrics(expression, path, metrics, watched, workloadNames);
       return {
         source,
         expression,
@@ -652,9 +711,8 @@ class Compiler {
   /** Metrics, tag filters and processes of a threshold or alert must name things this scenario has. */
   private checkMetrics(expression: CompiledExpression, path: PathSegment[], metrics: Set<string>, processes: string[], workloads?: string[]): void {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    const plugins = Object.keys(this.scenario.plugins ?? {});
     for (const ref of expression.metrics) {
-      const fromPlugin = plugins.some((name) => ref.metric.startsWith(`${name}.`));
+      const fromPlugin = [...this.pluginNames].some((name) => ref.metric.startsWith(`${name}.`));
       if (!metrics.has(ref.metric) && !fromPlugin) {
         const produced = [...metrics];
         if (PROCESS_METRICS.some((p) => p.name === ref.metric)) {
@@ -754,7 +812,7 @@ class Compiler {
       case 'env':
         return { message: `{{${name}}} is not a template name`, hint: `environment variables are read when the file loads: \${env.${second ?? 'NAME'}}` };
       case 'data': {
-        const sources = Object.keys(this.scenario.data ?? {});
+        const sources = [...this.dataNames];
         if (second === undefined || !sources.includes(second)) {
           return { message: `there is no data source "${second ?? ''}"`, hint: didYouMean(second ?? '', sources) ?? (sources.length ? `data sources: ${sources.join(', ')}` : 'declare one under `data:`') };
         }
@@ -764,7 +822,7 @@ class Compiler {
         return undefined;
       }
       case 'services': {
-        const services = Object.keys(this.scenario.services ?? {});
+        const services = [...this.services.keys()];
         if (second === undefined || !services.includes(second)) {
           return { message: `there is no service "${second ?? ''}"`, hint: didYouMean(second ?? '', services) ?? (services.length ? `services: ${services.join(', ')}` : 'declare it under `services:`') };
         }
@@ -811,8 +869,7 @@ class Compiler {
    */
   private checkDatabase(db: string | undefined, path: PathSegment[], what: 'SQL step' | 'transaction'): void {
     if (db !== undefined && (db.includes('{{') || /^postgres(ql)?:\/\//.test(db))) return;
-    const services = this.scenario.services ?? {};
-    const postgres = Object.keys(services).filter((name) => 'postgres' in (services[name] as object));
+    const postgres = [...this.services].filter(([, service]) => service.postgres).map(([name]) => name);
     if (db === undefined) {
       if (postgres.length === 1) return;
       this.report('E_SERVICE_UNKNOWN', `this ${what} does not say which database to use`,
@@ -821,7 +878,7 @@ class Compiler {
       return;
     }
     if (postgres.includes(db)) return;
-    const why = Object.hasOwn(services, db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
+    const why = this.services.has(db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
     this.report('E_SERVICE_UNKNOWN', `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
       didYouMean(db, postgres) ?? (postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)'), path);
   }
@@ -840,16 +897,35 @@ class Compiler {
     }
     const api = github.api;
     if (api !== undefined && (api.includes('{{') || /^https?:\/\//.test(api))) return;
-    const services = this.scenario.services ?? {};
-    const mocks = Object.keys(services).filter((name) => (services[name] as { builtin?: string }).builtin === 'github-mock');
+    const mocks = [...this.services].filter(([, service]) => service.builtin === 'github-mock').map(([name]) => name);
     if (api === undefined) {
       if (mocks.length === 1) return;
       this.report('E_SERVICE_UNKNOWN', 'this github step does not say which API to call',
         mocks.length === 0 ? 'give `api: https://api.github.com` (or a GitHub Enterprise URL), or declare `gh: { builtin: github-mock }` under `services:`' : `name one of the github-mock services in \`api:\`: ${mocks.join(', ')}`, path);
       return;
     }
-    if (Object.hasOwn(services, api)) return;
-    this.report('E_SERVICE_UNKNOWN', `there is no service "${api}": \`api:\` names a service or is an http(s) URL`, didYouMean(api, Object.keys(services)) ?? 'declare it under `services:`, or write the URL', [...path, 'api']);
+    if (this.services.has(api)) return;
+    const hint = didYouMean(api, this.services.keys()) ?? 'declare it under `services:`, or write the URL';
+    const message = `there is no service "${api}": \`api:\` names a service or is an http(s) URL`;
+    this.report('E_SERVICE_UNKNOWN', message, hint, [...path, 'api']);
+  }
+
+  /**
+   * `validate` says that a jmeter step will fail for want of JMeter, as `perfy doctor` would: the same search as
+   * at run time (the step's path, JMETER_HOME, the PATH), file checks only. Once per JMeter looked for.
+   */
+  private checkJmeterInstalled(explicit: string | undefined, stepPath: PathSegment[]): void {
+    if (explicit?.includes('{{') || this.jmeterChecked.has(explicit ?? '')) return;
+    this.jmeterChecked.add(explicit ?? '');
+    try {
+      findJmeterHome(explicit);
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      const found = error.problems[0]!;
+      const at = explicit === undefined ? stepPath : [...stepPath, 'jmeter'];
+      this.warn('W_JMETER_MISSING', `${found.message}: this step will fail when the scenario runs`,
+        `${found.hint ?? ''}; \`perfy doctor\` shows what perfy finds`, at, { key: explicit === undefined });
+    }
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {

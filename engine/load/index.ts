@@ -1,7 +1,7 @@
 // Loading a scenario file: bytes → YAML document with positions → plain value with `${env.NAME}` replaced.
 // Everything that can go wrong on the way is a PerfyError with file:line:col; nothing here throws anything else.
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import { PerfyError, problem, type Problem, type SourceLocation } from '../errors.js';
 import { isSecret } from '../redact.js';
@@ -23,16 +23,28 @@ export interface LoadedDocument {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The largest scenario file read by default. Hand-written scenarios are a few KB and generated ones (hundreds of
+ * steps) a few hundred; validating 1 MB costs about 3 s and 200 MB of memory (YAML nodes with positions, then
+ * ajv), and the cost grows with the size: a mistaken 50 MB file would take 20 s and 2 GB. Raise it with
+ * --max-scenario-size or PERFY_MAX_SCENARIO_SIZE (docs/cli.md).
+ */
+export const DEFAULT_MAX_SCENARIO_BYTES = 1_000_000;
+
+export interface LoadLimits {
+  /** A larger file is refused with E_FILE_TOO_LARGE before it is read; DEFAULT_MAX_SCENARIO_BYTES when not given. */
+  maxBytes?: number;
+}
+
 /** Reads and parses a scenario file. Throws PerfyError (never anything else) when it cannot. */
-export function loadScenarioFile(file: string, env: Environment = process.env): LoadedDocument {
+export function loadScenarioFile(file: string, env: Environment = process.env, limits: LoadLimits = {},
+): LoadedDocument {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_SCENARIO_BYTES;
   let text: string;
   try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) {
-      throw new PerfyError(problem('E_FILE_IS_DIRECTORY', `${file} is a directory, not a scenario file`, `name a .yaml file inside it, e.g. ${file.replace(/\/$/, '')}/*.yaml`));
-    }
-    const bytes = readFileSync(file);
-    text = decodeText(bytes, file);
+    // Decided on the path before opening it: opening a FIFO waits for a writer, and a device never ends.
+    checkScenarioStat(statSync(file), file, maxBytes);
+    text = decodeText(readScenarioBytes(file, maxBytes), file);
   } catch (error) {
     if (error instanceof PerfyError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -42,6 +54,77 @@ export function loadScenarioFile(file: string, env: Environment = process.env): 
     throw new PerfyError(problem('E_FILE_READ', `${file} cannot be read (${code ?? 'unknown error'})`, 'check the file permissions'));
   }
   return loadScenarioText(text, file, env);
+}
+
+function checkScenarioStat(stat: Stats, file: string, maxBytes: number): void {
+  if (stat.isDirectory()) {
+    const example = `${file.replace(/\/$/, '')}/*.yaml`;
+    const hint = `name a .yaml file inside it, e.g. ${example}`;
+    throw new PerfyError(problem('E_FILE_IS_DIRECTORY', `${file} is a directory, not a scenario file`, hint));
+  }
+  if (!stat.isFile()) {
+    throw new PerfyError(problem('E_FILE_NOT_REGULAR', `${file} is ${specialFileKind(stat)}, not a regular file`,
+      'perfy reads a scenario from a file on disk; to check YAML from a pipe or a terminal, save it to a file first'));
+  }
+  if (stat.size > maxBytes) throw tooLarge(file, stat.size, maxBytes);
+}
+
+/** `size` is undefined when the file grew past the limit while it was read. */
+function tooLarge(file: string, size: number | undefined, maxBytes: number): PerfyError {
+  let shown = size === undefined ? '' : formatBytes(size);
+  let limit = formatBytes(maxBytes);
+  if (shown === limit) [shown, limit] = [`${size} bytes`, `${maxBytes} bytes`];
+  const what = size === undefined ? 'larger than' : `${shown}, more than`;
+  // A limit in whole MB that holds the file, so the hint can be copied as it is.
+  const enough = `${Math.ceil(Math.max(size ?? 2 * maxBytes, maxBytes + 1) / 1e6)}MB`;
+  return new PerfyError(problem('E_FILE_TOO_LARGE', `${file} is ${what} the ${limit} a scenario may be`,
+    'a scenario is usually a few KB: check that this is the file you meant; to read it anyway, pass '
+      + `--max-scenario-size ${enough} (or set PERFY_MAX_SCENARIO_SIZE=${enough})`));
+}
+
+/**
+ * Reads at most `maxBytes` (the file may have grown or been replaced since it was checked). O_NONBLOCK makes the
+ * open of a FIFO put there meanwhile return at once, and fstat then refuses it, instead of waiting for a writer.
+ */
+function readScenarioBytes(file: string, maxBytes: number): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
+    checkScenarioStat(stat, file, maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(stat.size + 1, 64 * 1024)));
+    for (;;) {
+      const read = readSync(fd, chunk, 0, Math.min(chunk.length, maxBytes + 1 - total), null);
+      if (read === 0) break;
+      chunks.push(Buffer.from(chunk.subarray(0, read)));
+      total += read;
+      if (total > maxBytes) throw tooLarge(file, undefined, maxBytes);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function specialFileKind(stat: Stats): string {
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  return 'a special file';
+}
+
+/** 1500000 → "1.5 MB" (powers of 1000, as the size units of scenarios). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : Number(value.toFixed(1))} ${units[unit]}`;
 }
 
 function decodeText(bytes: Buffer, file: string): string {
@@ -271,8 +354,30 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
     if (/^\s*[\w-]+:(\s|$)/.test(next) && indent(next) > indent(text.slice(lineStart, offset))) {
       return { offset: lineEnd + 1 + /^ */.exec(next)![0].length, message: 'this key is indented more than the keys beside it', hint: 'align it with the key on the line above' };
     }
+    const dash = /^ *-(?=\s|$)/.exec(text.slice(offset));
+    if (parserMessage.startsWith('a block sequence') && dash !== null) {
+      return { offset: offset + dash[0].length - 1, ...LIST_ITEM_INDENT };
+    }
     return { offset, message: parserMessage, hint: 'a value containing ": " must be quoted' };
   }
+  // Indentation, not brackets or quotes (an unclosed one was found above): say so.
+  if (code === 'MISSING_CHAR' && parserMessage.startsWith('sequence item without')) {
+    const keyOffset = offset + /^ */.exec(text.slice(offset))![0].length;
+    return {
+      offset: keyOffset,
+      message: 'this line is indented less than the keys of the list item above it',
+      hint: 'align it with the keys of that item, or start a new item with `- `',
+    };
+  }
+  if (/^implicit (map )?keys need/.test(parserMessage)) {
+    if (/^ *-(\s|$)/.test(text.slice(offset))) {
+      const hint = 'indent it under the key whose list it is (`flow:`, `load:`, …)';
+      return { offset, message: 'a list item where a `key:` belongs', hint };
+    }
+    const hint = 'write `key: value`; a value that goes on from the line above is indented more than its key';
+    return { offset, message: 'a key without `:`', hint };
+  }
+  if (code === 'BAD_INDENT' && parserMessage.startsWith('all sequence items')) return { offset, ...LIST_ITEM_INDENT };
   if (code === 'MULTIPLE_DOCS') {
     return { offset, message: 'the file holds several YAML documents', hint: 'a scenario is one YAML document; remove the `---` separator and what follows, or put it in a file of its own' };
   }
@@ -280,13 +385,21 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
   if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
     return { offset, message: parserMessage, hint: 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style' };
   }
+  const inFlow = /[[\]{}]/.test(text.slice(lineStart).split('\n', 1)[0]!);
   const hints: Record<string, string> = {
-    UNEXPECTED_TOKEN: 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`; elsewhere check the indentation',
+    UNEXPECTED_TOKEN: inFlow
+      ? 'inside `{ }` and `[ ]`, quote values that contain `{`, `}`, `[`, `]` or `,`'
+      : 'check the indentation of this line and the one above',
     BAD_INDENT: 'check the indentation of this line and the one above',
     MISSING_CHAR: 'check the closing brackets and quotes of this line and the one above',
   };
   return { offset, message: parserMessage, hint: hints[code] ?? 'check this line against https://yaml.org/spec/1.2.2/' };
 }
+
+const LIST_ITEM_INDENT = {
+  message: 'this list item is indented differently from the items before it',
+  hint: 'align its `-` with the `-` of the items above',
+} as const;
 
 /** The offset of the innermost `[`, `{` or quote opened before `offset` (outside comments) and not closed by then. */
 function unclosedOpener(text: string, offset: number): number | undefined {

@@ -23,7 +23,7 @@ const send = (message: FromWorker): void => port.postMessage(message);
 
 async function work(): Promise<void> {
   const { spec, segment } = data;
-  const outcome = validateFile(spec.file, spec.env, spec.sets);
+  const outcome = validateFile(spec.file, spec.env, spec.sets, { maxBytes: spec.maxScenarioBytes });
   if (!outcome.plan) throw new PerfyError(outcome.problems);
   const { plan } = applyOverrides(outcome.plan, { ...spec.overrides, segment });
   const store = createMetricStore();

@@ -28,6 +28,8 @@ export interface WorkerSpec {
   env: Record<string, string | undefined>;
   /** --set values, in order. */
   sets: string[];
+  /** --max-scenario-size (or PERFY_MAX_SCENARIO_SIZE) of the run, so a worker reads the file the main thread read. */
+  maxScenarioBytes?: number;
   /** The run's overrides; `segment` (when the run itself is one segment) is divided further among the workers. */
   overrides: Overrides;
   /** Where executors keep the files of the run (as RunOptions.workDir). */

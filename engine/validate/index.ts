@@ -5,8 +5,8 @@ import type { Plan } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import type { Scenario } from '../generated/scenario.js';
 import { parse as parseYaml } from 'yaml';
-import { loadScenarioFile, type Environment } from '../load/index.js';
-import { checkSchema } from './schema.js';
+import { loadScenarioFile, type Environment, type LoadLimits } from '../load/index.js';
+import { checkScenarioSchema } from './schema.js';
 
 export interface ValidationOutcome {
   file: string;
@@ -19,18 +19,25 @@ export interface ValidationOutcome {
 }
 
 /**
- * Loads, checks and compiles one scenario. Problems of the scenario are returned, never thrown; the semantic
- * checks run once the schema is satisfied (they read the structure the schema guarantees).
+ * Loads, checks and compiles one scenario. Problems of the scenario are returned, never thrown. The compiler
+ * reads the structure the schema guarantees: with schema problems, it compiles the part the schema accepts,
+ * so that one pass reports the schema problems and those of expressions, templates and names beside them.
  */
-export function validateFile(file: string, env: Environment = process.env, sets: readonly string[] = []): ValidationOutcome {
+export function validateFile(
+  file: string, env: Environment = process.env, sets: readonly string[] = [], limits: LoadLimits = {},
+): ValidationOutcome {
   try {
-    const document = loadScenarioFile(file, env);
+    const document = loadScenarioFile(file, env, limits);
     const secrets = document.secrets;
     for (const set of sets) applySet(document.value, set);
-    const schemaProblems = checkSchema(document);
-    if (schemaProblems.length > 0) return { file, plan: undefined, problems: sortProblems(schemaProblems), warnings: [], secrets };
-    const { plan, problems, warnings } = compileScenario(document, document.value as Scenario);
-    return { file, plan, problems: sortProblems(problems), warnings: sortProblems(warnings), secrets };
+    const { problems: schemaProblems, accepted } = checkScenarioSchema(document);
+    if (accepted === undefined) {
+      return { file, plan: undefined, problems: sortProblems(schemaProblems), warnings: [], secrets };
+    }
+    const options = schemaProblems.length === 0 ? {} : { writtenAs: document.value };
+    const { plan, problems, warnings } = compileScenario(accepted, accepted.value as Scenario, options);
+    const all = [...schemaProblems, ...problems];
+    return { file, plan, problems: sortProblems(all), warnings: sortProblems(warnings), secrets };
   } catch (error) {
     if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems), warnings: [], secrets: [] };
     return { file, plan: undefined, problems: [internalProblem(error)], warnings: [], secrets: [] };

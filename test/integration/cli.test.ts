@@ -1,21 +1,32 @@
 // The perfy command line as users run it: exit codes, output formats, every shipped scenario, README commands.
 
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { locateJmeter } from '../../engine/executors/jmeter/locate.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
-import { perfy, problemHeads, tempDir } from '../helpers.js';
+import { perfy, perfyAsync, problemHeads, tempDir, type CliResult } from '../helpers.js';
 
 const scenarios = readdirSync(join(PACKAGE_ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`);
 
 describe('perfy validate', () => {
-  it('accepts every shipped scenario, with exit code 0', () => {
+  it('accepts every shipped scenario, with exit code 0 (warning only that JMeter is missing, if it is)', async () => {
     assert.ok(scenarios.length >= 3, 'scenarios/ holds the examples');
     const result = perfy(['validate', ...scenarios]);
     assert.equal(result.status, 0, result.stderr);
     for (const file of scenarios) assert.match(result.stdout, new RegExp(`✓ ${file} is valid`));
-    assert.equal(result.stderr, '');
+    const jmeterFound = await locateJmeter().then(() => true, () => false);
+    if (jmeterFound) {
+      assert.equal(result.stderr, '');
+      return;
+    }
+    // The one warning there may be: JMeter missing, said at the jmeter step of jmeter_plan.yaml, nothing else.
+    const warning = /^scenarios\/jmeter_plan\.yaml:\d+:\d+ {2}W_JMETER_MISSING {2}.*\n {4}hint: .*\n$/;
+    assert.match(result.stderr, warning);
+    assert.match(result.stdout, /✓ scenarios\/jmeter_plan\.yaml is valid \(1 warning\)/);
   });
 
   it('prints the plan with --plan: stages with planned iterations and the flow tree', () => {
@@ -33,7 +44,12 @@ describe('perfy validate', () => {
     after(t.cleanup);
     const result = perfy(['validate', t.path('bad.yaml')]);
     assert.equal(result.status, 2);
-    assert.deepEqual(problemHeads(result.stderr), [{ line: 6, col: 5, code: 'E_UNKNOWN_KEY' }]);
+    // The schema problem and those of the part the schema accepts, in one pass.
+    assert.deepEqual(problemHeads(result.stderr), [
+      { line: 3, col: 28, code: 'E_DURATION_ZERO' },
+      { line: 5, col: 18, code: 'E_TARGET_MISSING' },
+      { line: 6, col: 5, code: 'E_UNKNOWN_KEY' },
+    ]);
     assert.match(result.stderr, /hint: did you mean "expect"\?/);
     assert.doesNotMatch(result.stderr, /\n\s+at .+\.js:\d+/, 'no stack trace');
   });
@@ -94,6 +110,67 @@ describe('perfy validate', () => {
       ['scenarios', false, ['E_FILE_IS_DIRECTORY']],
       ['scenarios/spike.yaml', true, []],
     ]);
+  });
+});
+
+describe('perfy validate, run and merge read regular files of a bounded size only', () => {
+  // Each command runs in a child with a short timeout: a regression that opens a FIFO would wait for a writer
+  // forever, and one that reads /dev/zero would never reach its end.
+  const quick = { timeoutMs: 10_000 };
+  const refused = (result: CliResult, code: string): void => {
+    assert.equal(result.status, 2, `exit ${result.status} (null: killed by the timeout)\n${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^${code} {2}`, 'm'));
+  };
+
+  it('refuses a named pipe (validate, run), /dev/zero, a socket: E_FILE_NOT_REGULAR, without waiting', async (t) => {
+    if (process.platform === 'win32') return t.skip('no mkfifo on Windows');
+    const dir = tempDir({ 'users.csv': 'id\n1\n' });
+    after(dir.cleanup);
+    execFileSync('mkfifo', [dir.path('pipe.yaml')]);
+    refused(perfy(['validate', dir.path('pipe.yaml')], quick), 'E_FILE_NOT_REGULAR');
+    refused(perfy(['run', dir.path('pipe.yaml')], quick), 'E_FILE_NOT_REGULAR');
+    refused(perfy(['validate', '/dev/zero'], quick), 'E_FILE_NOT_REGULAR');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(dir.path('socket.yaml'), resolve));
+    try {
+      refused(await perfyAsync(['validate', dir.path('socket.yaml')]), 'E_FILE_NOT_REGULAR');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a data file that is a named pipe with E_DATA_INVALID at its position, without waiting', (t) => {
+    if (process.platform === 'win32') return t.skip('no mkfifo on Windows');
+    const dir = tempDir({
+      's.yaml': 'name: s\ntarget: http://127.0.0.1:9\ndata:\n  users: { csv: users.csv }\n' +
+        'load: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "/u/{{data.users.id}}" }\n',
+    });
+    after(dir.cleanup);
+    execFileSync('mkfifo', [dir.path('users.csv')]);
+    const result = perfy(['validate', dir.path('s.yaml')], quick);
+    assert.equal(result.status, 2, `exit ${result.status} (null: killed by the timeout)\n${result.stderr}`);
+    assert.deepEqual(problemHeads(result.stderr), [{ line: 4, col: 17, code: 'E_DATA_INVALID' }]);
+  });
+
+  it('refuses a scenario over 1 MB: E_FILE_TOO_LARGE; --max-scenario-size, PERFY_MAX_SCENARIO_SIZE raise it', () => {
+    const dir = tempDir();
+    after(dir.cleanup);
+    const body = 'name: big\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\n'
+      + 'flow:\n  - http: { get: /x }\n';
+    writeFileSync(dir.path('big.yaml'), body + `# ${'x'.repeat(1_100_000)}\n`);
+    refused(perfy(['validate', dir.path('big.yaml')], quick), 'E_FILE_TOO_LARGE');
+    refused(perfy(['run', dir.path('big.yaml')], quick), 'E_FILE_TOO_LARGE');
+    refused(perfy(['merge', '--scenario', dir.path('big.yaml'), dir.path('result.json')], quick), 'E_FILE_TOO_LARGE');
+    const raised = perfy(['validate', '--max-scenario-size', '2MB', dir.path('big.yaml')], quick);
+    assert.equal(raised.status, 0, raised.stderr);
+    const fromEnv = perfy(['validate', dir.path('big.yaml')], { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: '1.2MB' } });
+    assert.equal(fromEnv.status, 0, fromEnv.stderr);
+    // The flag wins over the environment, both ways.
+    const spike = ['validate', '--max-scenario-size', '500B', 'scenarios/spike.yaml'];
+    refused(perfy(spike, { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: '1MB' } }), 'E_FILE_TOO_LARGE');
+    refused(perfy(['validate', '--max-scenario-size', '5', 'scenarios/spike.yaml'], quick), 'E_USAGE');
+    const lots = { ...quick, env: { PERFY_MAX_SCENARIO_SIZE: 'lots' } };
+    refused(perfy(['validate', 'scenarios/spike.yaml'], lots), 'E_USAGE');
   });
 });
 

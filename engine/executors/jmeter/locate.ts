@@ -10,6 +10,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { PerfyError, problem } from '../../errors.js';
 import { PACKAGE_ROOT } from '../../paths.js';
+import { findJmeterHome, findOnPathSync } from './search.js';
 
 export interface JmeterInstall {
   /** JMeter's home directory: the one holding bin/ApacheJMeter.jar and lib/ext/ */
@@ -50,7 +51,6 @@ export interface JavaRuntime {
 export const LAUNCHER_SOURCE = join(PACKAGE_ROOT, 'engine', 'executors', 'jmeter', 'PerfyJMeterLauncher.java');
 export const LAUNCHER_CLASS = 'PerfyJMeterLauncher';
 
-const INSTALL_HINT = 'install it (`apt-get install jmeter` on Debian and Ubuntu), or download it from https://jmeter.apache.org, unpack it and set JMETER_HOME to its directory; a step can also name one with `jmeter: PATH`';
 const LAUNCHER_HINT = 'install a JDK (`apt-get install default-jdk-headless`) so perfy can compile its launcher once, or use JMeter 3.3 or later, which needs no launcher';
 
 const cache = new Map<string, Promise<JmeterInstall>>();
@@ -73,22 +73,7 @@ export function locateJmeter(explicit?: string): Promise<JmeterInstall> {
 }
 
 async function findJmeter(explicit: string | undefined): Promise<JmeterInstall> {
-  let home: string;
-  let source: JmeterInstall['source'];
-  if (explicit !== undefined && explicit !== '') {
-    source = 'step';
-    home = await homeFromPath(explicit, `the step's \`jmeter: ${explicit}\``);
-  } else if (process.env['JMETER_HOME']) {
-    source = 'JMETER_HOME';
-    home = await homeFromPath(process.env['JMETER_HOME'], `JMETER_HOME (${process.env['JMETER_HOME']})`);
-  } else {
-    source = 'PATH';
-    const script = await findOnPath('jmeter');
-    if (script === undefined) {
-      throw new PerfyError(problem('E_JMETER_MISSING', 'Apache JMeter was not found: no `jmeter` step path, no JMETER_HOME and no `jmeter` on the PATH', INSTALL_HINT));
-    }
-    home = await homeFromPath(script, `\`jmeter\` on the PATH (${script})`);
-  }
+  const { home, source } = findJmeterHome(explicit);
   const version = await jmeterVersion(home);
   const parts = parseVersion(version);
   const needsLauncher = parts !== undefined && (parts.major < 3 || (parts.major === 3 && parts.minor < 3));
@@ -115,45 +100,9 @@ function javaMissing(home: string): PerfyError {
   return new PerfyError(problem('E_JMETER_MISSING', `Apache JMeter is at ${home} but no Java was found to run it (no JAVA_HOME, no \`java\` on the PATH)`, 'install a Java runtime (`apt-get install default-jre-headless`), or set JAVA_HOME'));
 }
 
-/** JMeter's home from a directory (home, or its bin/) or a file (bin/jmeter, a symlink to it, bin/ApacheJMeter.jar). */
-async function homeFromPath(given: string, what: string): Promise<string> {
-  let path = resolve(given);
-  let info = await stat(path).catch(() => undefined);
-  if (info === undefined && !given.includes('/') && !given.includes('\\')) {
-    const onPath = await findOnPath(given);
-    if (onPath !== undefined) {
-      path = onPath;
-      info = await stat(path).catch(() => undefined);
-    }
-  }
-  if (info === undefined) throw new PerfyError(problem('E_JMETER_MISSING', `${what} does not exist`, INSTALL_HINT));
-  const real = await realpath(path);
-  const base = info.isDirectory() ? real : dirname(dirname(real));
-  // A Homebrew-style wrapper script sits in bin/ beside libexec/ holding the real installation.
-  const candidates = info.isDirectory() ? [base, dirname(base), join(base, 'libexec')] : [base, join(base, 'libexec')];
-  for (const candidate of candidates) {
-    if (await isJmeterHome(candidate)) return candidate;
-  }
-  throw new PerfyError(problem('E_JMETER_MISSING', `${what} is not an Apache JMeter installation: no bin/ApacheJMeter.jar and lib/ext/ApacheJMeter_core.jar under ${base}`, `give JMeter's home directory (the one with bin/ and lib/) or its bin/jmeter script; or ${INSTALL_HINT}`));
-}
-
-async function isJmeterHome(dir: string): Promise<boolean> {
-  const readable = (file: string): Promise<boolean> => access(join(dir, file), constants.R_OK).then(() => true, () => false);
-  return (await readable(join('bin', 'ApacheJMeter.jar'))) && (await readable(join('lib', 'ext', 'ApacheJMeter_core.jar')));
-}
-
 /** An executable of that name on the PATH, as the shell would find it. */
 export async function findOnPath(name: string): Promise<string | undefined> {
-  const extensions = process.platform === 'win32' ? (process.env['PATHEXT'] ?? '.EXE;.BAT;.CMD').split(';') : [''];
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    for (const extension of extensions) {
-      const candidate = join(dir, name + extension);
-      const ok = await access(candidate, constants.X_OK).then(() => true, () => false);
-      if (ok && (await stat(candidate)).isFile()) return candidate;
-    }
-  }
-  return undefined;
+  return findOnPathSync(name);
 }
 
 /**

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PerfyError, type ErrorCode } from '../../../engine/errors.js';
-import { loadScenarioFile, loadScenarioText, type Environment, type LoadedDocument } from '../../../engine/load/index.js';
+import {
+  DEFAULT_MAX_SCENARIO_BYTES, loadScenarioFile, loadScenarioText, type Environment, type LoadedDocument,
+} from '../../../engine/load/index.js';
 
 const FILE = 'scenario.yaml';
 
@@ -268,5 +270,39 @@ describe('locateInString', () => {
       }),
       { seed: 4242, numRuns: 300 },
     );
+  });
+});
+
+describe('the size limit of a scenario file', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'perfy-limit-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const codeOf = (run: () => unknown): ErrorCode | undefined => {
+    try {
+      run();
+      return undefined;
+    } catch (error) {
+      assert.ok(error instanceof PerfyError, `expected a PerfyError, got ${String(error)}`);
+      return error.code;
+    }
+  };
+
+  it('reads a file of exactly the limit and refuses one byte more with E_FILE_TOO_LARGE', () => {
+    const file = join(dir, 's.yaml');
+    writeFileSync(file, 'name: t\n');
+    assert.equal(codeOf(() => loadScenarioFile(file, {}, { maxBytes: 8 })), undefined);
+    assert.equal(codeOf(() => loadScenarioFile(file, {}, { maxBytes: 7 })), 'E_FILE_TOO_LARGE');
+  });
+
+  it('applies DEFAULT_MAX_SCENARIO_BYTES when no limit is given', () => {
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, `name: t\n#${'x'.repeat(DEFAULT_MAX_SCENARIO_BYTES)}\n`);
+    assert.equal(codeOf(() => loadScenarioFile(file, {})), 'E_FILE_TOO_LARGE');
+    assert.equal(codeOf(() => loadScenarioFile(file, {}, { maxBytes: 2 * DEFAULT_MAX_SCENARIO_BYTES })), undefined);
   });
 });

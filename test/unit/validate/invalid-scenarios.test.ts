@@ -2,7 +2,7 @@
 // (never message wording). Rows marked `todo` expect what perfy should say but does not yet (engine bugs).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +77,25 @@ const rows: Row[] = [
       return join(dir, 'a.yaml');
     },
     expect: [at('E_FILE_READ')],
+    noLocation: true,
+  },
+  {
+    // A FIFO and /dev/zero would hang this process before the fix: test/integration/cli.test.ts runs them in a
+    // child with a timeout. /dev/null reads as empty, so it shows the check without that risk.
+    title: 'a character device (/dev/null)',
+    setup: () => '/dev/null',
+    expect: [at('E_FILE_NOT_REGULAR')],
+    noLocation: true,
+  },
+  {
+    title: 'a 50 MB file (sparse: refused by its size, before it is read)',
+    setup: (dir) => {
+      const file = join(dir, 'huge.yaml');
+      writeFileSync(file, 'name: t\n');
+      truncateSync(file, 50_000_000);
+      return file;
+    },
+    expect: [at('E_FILE_TOO_LARGE')],
     noLocation: true,
   },
   { title: 'empty file', yaml: '', expect: [at('E_FILE_EMPTY', 1, 1)] },
@@ -159,6 +178,40 @@ const rows: Row[] = [
     expect: [at('E_YAML_SYNTAX', 4, 6)],
   },
   {
+    title: 'a key left of the other keys of its list item (indentation, not brackets)',
+    hint: 'align it with the keys of that item',
+    yaml: yaml`
+      name: t
+      load:
+        - rate: 10/s
+         duration: 10s
+      `,
+    expect: [at('E_YAML_SYNTAX', 4, 4)],
+  },
+  {
+    title: 'a list item indented more than the items before it',
+    hint: 'align its `-`',
+    yaml: yaml`
+      name: t
+      flow:
+      - http: { get: / }
+        - think: 1s
+      `,
+    expect: [at('E_YAML_SYNTAX', 4, 3)],
+  },
+  {
+    title: 'a key without `:`',
+    hint: 'write `key: value`',
+    yaml: yaml`
+      name: t
+      flow:
+        - http:
+            get: /
+          expect
+      `,
+    expect: [at('E_YAML_SYNTAX', 5, 5)],
+  },
+  {
     title: 'an alias to no anchor',
     yaml: yaml`
       name: t
@@ -204,7 +257,8 @@ const rows: Row[] = [
       ? [a, b]
       : c
       `,
-    expect: [at('E_UNKNOWN_KEY', 2, 3)],
+    // The rest is compiled all the same (docs/errors.md): a scenario of a name only has nothing to run.
+    expect: [at('E_WORKLOADS', 1, 1), at('E_UNKNOWN_KEY', 2, 3)],
   },
 
   // ---- environment -------------------------------------------------------------------------------------------
@@ -399,13 +453,16 @@ const rows: Row[] = [
   { title: 'enum: `report: [htlm]`', hint: '"html"', yaml: yaml`
       name: t
       report: [htlm]
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
       `, expect: [at('E_ENUM', 2, 10)] },
   { title: 'enum: `order: sorted`', yaml: yaml`
       name: t
       data:
         users: { csv: users.csv, order: sorted }
-      `, expect: [at('E_ENUM', 3, 35)] },
-  { title: 'duration `5` (a number, no unit)', yaml: yaml`
+      `, expect: [at('E_WORKLOADS', 1, 1), at('E_DATA_MISSING', 3, 17), at('E_ENUM', 3, 35)] },
+  { title: 'duration `5` (a number, no unit)', hint: 'add a unit: 5s', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -413,7 +470,7 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_TYPE', 4, 29)] },
-  { title: 'duration `5 s`', yaml: yaml`
+  { title: 'duration `5 s`', hint: '"5s"', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -430,7 +487,7 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_FORMAT', 3, 22)] },
-  { title: 'rate `200` (no unit) and `200/day`', yaml: yaml`
+  { title: 'rate `200` (no unit) and `200/day`', hint: 'add a unit: 200/s', yaml: yaml`
       name: t
       target: http://localhost:8080
       load:
@@ -439,16 +496,95 @@ const rows: Row[] = [
       flow:
         - http: { get: / }
       `, expect: [at('E_TYPE', 4, 13), at('E_FORMAT', 5, 13)] },
-  { title: 'size `512` (no unit) in a growth rate', yaml: yaml`
+  { title: 'size `512` (no unit) in a growth rate', hint: 'add units: 512MB/min', yaml: yaml`
       name: t
       monitor:
         leak: { max_growth: 512 }
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
       `, expect: [at('E_TYPE', 3, 23)] },
+  { title: 'a think range written with a dash `200ms-500ms`', hint: '"200ms..500ms"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+        - think: 200ms-500ms
+      `, expect: [at('E_FORMAT', 7, 12)] },
+  { title: 'a think range with the unit once `200-500ms`', hint: '"200ms..500ms"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+        - think: 200-500ms
+      `, expect: [at('E_FORMAT', 7, 12)] },
+  { title: 'a stage `duration: 10` (block style)', hint: 'add a unit: 10s', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - rate: 10/s
+          duration: 10
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_TYPE', 5, 15)] },
+  { title: 'a rate with a space `50 /s`', hint: '"50/s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 50 /s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 13)] },
+  { title: 'a rate in words `50rps`', hint: '"50/s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { ramp: { from: 5/s, to: 50rps }, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 30)] },
+  { title: 'a rate `3000 per minute`', hint: '"3000/m"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 3000 per minute, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 13)] },
+  { title: 'a duration with a space `1 min`', hint: '"1min"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 1 min }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 4, 29)] },
+  { title: 'a duration in words `30 seconds`', hint: '"30s"', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      defaults: { timeout: 30 seconds }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 3, 22)] },
+  { title: 'a growth rate `10 mb per min`', hint: '"10MB/min"', yaml: yaml`
+      name: t
+      monitor:
+        leak: { max_growth: 10 mb per min }
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      `, expect: [at('E_FORMAT', 3, 23)] },
   { title: 'names with a space (scenario, variable)', yaml: yaml`
       name: my test
       variables:
         "my var": 1
-      `, expect: [at('E_FORMAT', 1, 7), at('E_FORMAT', 3, 3)] },
+      `, expect: [at('E_WORKLOADS', 1, 1), at('E_FORMAT', 1, 7), at('E_FORMAT', 3, 3)] },
   { title: 'E_SCHEMA: an empty flow, `max_vus: 0`, a port out of range', yaml: yaml`
       name: t
       services:
@@ -1063,6 +1199,69 @@ const rows: Row[] = [
   },
 
   // ---- several problems in one file --------------------------------------------------------------------------
+  // ---- schema problems and the rest, in one pass (docs/errors.md) ----------------------------------------------
+  { title: 'one schema problem and one expression problem: both, at their positions', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: "status =="
+      thresolds: []
+      `, expect: [at('E_EXPR_PARSE', 7, 21), at('E_UNKNOWN_KEY', 8, 1)] },
+  {
+    // The first step (no kind) and the first threshold (`abort: yes`) are left out of what is compiled: what
+    // follows them is reported at its own lines, and what they define (a capture, a step name) stays defined.
+    title: 'problems after left-out list items are located in the file; names those items define stay defined',
+    yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      variables:
+        topic: { a: 1 }
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - name: first
+          htpp: { get: / }
+          capture: { debate: "json.id" }
+        - name: second
+          http: { get: "/{{debate}}/{{topic}}/{{topik}}" }
+          expect: "status =="
+      thresholds:
+        - { expr: "p99(step.duration{step: first}) < 1s", abort: yes }
+        - "p95(step.duration{step: first}) <"
+        - "p95(step.duration{step: frist}) < 1s"
+      `,
+    expect: [
+      at('E_TYPE', 4, 10),
+      at('E_UNKNOWN_KEY', 9, 5),
+      at('E_TEMPLATE_UNKNOWN', 12, 41),
+      at('E_EXPR_PARSE', 13, 21),
+      at('E_TYPE', 15, 60),
+      at('E_EXPR_PARSE', 16, 38),
+      at('E_TAG_UNKNOWN', 17, 30),
+    ],
+  },
+  { title: 'a bare-number duration, a zero duration, a reversed think time, an unknown name', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 10 }
+        - { rate: 10/s, duration: 0s }
+      flow:
+        - http: { get: "/{{nope}}" }
+        - think: 1s..200ms
+      `, expect: [
+    at('E_TYPE', 4, 29), at('E_DURATION_ZERO', 5, 29), at('E_TEMPLATE_UNKNOWN', 7, 20), at('E_RANGE', 8, 12),
+  ] },
+  { title: 'a broken `load` hides neither the flow nor reports `flow` without `load`', yaml: yaml`
+      name: t
+      load: 10/s
+      flow:
+        - http: { get: / }
+          expect: "stauts == 200"
+      `, expect: [at('E_TYPE', 2, 7), at('E_TARGET_MISSING', 4, 18), at('E_EXPR_UNKNOWN', 5, 14)] },
   { title: 'several schema problems, all reported in file order', yaml: yaml`
       name: my test
       target: http://localhost:8080
