@@ -526,7 +526,7 @@ flow:
     assert.deepEqual(stepsCalled(), []);
   });
 
-  it('lets the event loop turn between retries without backoff of a step that fails at once, and stops on the signal', async () => {
+  it('lets the event loop turn between retries without backoff of a failing step, and stops on the signal', async () => {
     const h = await harness(`
 ${ONE}
 flow:

@@ -259,7 +259,8 @@ function instantFailure(valve = 1_000): { runner: StepRunner; state: { calls: nu
 describe('scheduler: iterations that never wait for I/O', () => {
   it('ends a closed workload on time when every iteration fails at once, letting the event loop turn', async () => {
     const instant = instantFailure();
-    const s = await start('load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: fail, use: probe } ]', { runner: instant.runner });
+    const body = 'load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: fail, use: probe } ]';
+    const s = await start(body, { runner: instant.runner });
     const took = await s.done;
     assert.equal(instant.state.starved, false, 'no run of 1,000 iterations without a turn of the event loop');
     assert.ok(took >= 295 && took < 600, `the 300 ms workload took ${took.toFixed(0)} ms`);
