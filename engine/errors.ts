@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   E_RANGE: { exit: 2, summary: 'A range is reversed or empty (a think time `1s..200ms`).' },
   E_DUPLICATE_NAME: { exit: 2, summary: 'Two steps, workloads or captures share a name that must be unique.' },
   E_EXPR_PARSE: { exit: 2, summary: 'An expression (expect, capture, if, threshold, alert) does not parse.' },
+  E_EXPR_REGEX: { exit: 2, summary: 'The pattern of `matches` is not one RE2 takes (a lookaround, a backreference).' },
   E_EXPR_UNKNOWN: { exit: 2, summary: 'An expression names a function, field or variable that does not exist where it is used.' },
   E_EXPR_TYPE: { exit: 2, summary: 'An expression compares values of different kinds (a duration with a size, a percentage with a rate).' },
   E_EXPR_WINDOW: { exit: 2, summary: 'A `for` window is used outside thresholds and alerts, the only conditions watched over time.' },

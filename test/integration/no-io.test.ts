@@ -4,14 +4,17 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { perfyAsync, readResultDir, tempDir, total, type CliResult } from '../helpers.js';
+import {
+  perfy, perfyAsync, problemHeads, readResultDir, startServer, tempDir, total, type CliResult,
+} from '../helpers.js';
 
 /** A plugin whose requests fail at once, as one to an unparsable URL does: no I/O, no timer. */
 const INSTANT = `
 export default {
   kind: 'instant',
   create() {
-    return { execute: () => Promise.resolve({ ok: false, error: { class: 'other', message: 'fails at once' }, response: {} }) };
+    const failed = { ok: false, error: { class: 'other', message: 'fails at once' }, response: {} };
+    return { execute: () => Promise.resolve(failed) };
   },
   async close() {},
 };
@@ -101,5 +104,40 @@ flow:
     assert.equal(r.status, 3, r.stderr);
     assert.ok(r.stoppedInMs < 5_000, `stopped ${r.stoppedInMs} ms after SIGINT`);
     assert.equal(readResultDir(t.path('out')).status, 'interrupted');
+  });
+
+  it('runs a 1 s load whose expect is a backtracking-prone regex in about 1 s', async () => {
+    // 28 characters: JavaScript's RegExp took 19 s per response on this, the run 19 s instead of 1.
+    const body = `${'a'.repeat(28)}!`;
+    const server = await startServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+    const t = tempDir({ 's.yaml': `
+name: regex
+target: ${server.url}
+load: [ { rate: 5/s, duration: 1s } ]
+flow: [ { name: get, http: { get: / }, expect: 'body matches "^(a+)+$"' } ]
+` });
+    after(t.cleanup);
+    after(server.close);
+    const r = await run(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
+    assert.equal(r.killed, false, `killed after ${KILL_AFTER_MS} ms`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.ms < 8_000, `took ${r.ms} ms`);
+    const result = readResultDir(t.path('out'));
+    assert.equal(total(result, 'http.reqs'), 5);
+    assert.equal(total(result, 'checks'), 0, 'the body does not match');
+  });
+
+  it('refuses a backreference in `matches` at validation, exit 2, pointing inside the pattern', () => {
+    const t = tempDir({ 's.yaml': `name: regex
+target: http://127.0.0.1:8080
+load: [ { rate: 5/s, duration: 1s } ]
+flow:
+  - http: { get: / }
+    expect: 'body matches "^(a+)\\1$"'
+` });
+    after(t.cleanup);
+    const r = perfy(['validate', t.path('s.yaml')]);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.deepEqual(problemHeads(r.stdout + r.stderr), [{ line: 6, col: 33, code: 'E_EXPR_REGEX' }]);
   });
 });

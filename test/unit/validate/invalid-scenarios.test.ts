@@ -647,6 +647,24 @@ const rows: Row[] = [
       flow:
         - { http: { get: / }, expect: "status ==" }
       `, expect: [at('E_EXPR_PARSE', 6, 41)] },
+  { title: 'a backreference in `matches` (RE2 takes none), pointed at inside the pattern', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: 'body matches "(a)\\1"'
+      `, expect: [at('E_EXPR_REGEX', 7, 31)], hint: 'backreferences' },
+  { title: 'a lookahead in `matches`, in a double-quoted string with escaped quotes', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: "status == 200 and body matches \\"x(?=y)\\""
+      `, expect: [at('E_EXPR_REGEX', 7, 48)], hint: 'lookarounds' },
   { title: 'a capture that does not parse', yaml: yaml`
       name: t
       target: http://localhost:8080
