@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   E_MISSING_KEY: { exit: 2, summary: 'A required key is missing.' },
   E_TYPE: { exit: 2, summary: 'A value has the wrong type (a list where a mapping belongs, text where a number belongs, ...).' },
   E_ENUM: { exit: 2, summary: 'A value is not one of the allowed choices.' },
-  E_FORMAT: { exit: 2, summary: 'A typed string is malformed: a duration, rate, size, percentage or name.' },
+  E_FORMAT: { exit: 2, summary: 'A typed string is malformed: a duration, rate, size, percentage, name or URL.' },
   E_SCHEMA: { exit: 2, summary: 'Any other violation of the scenario schema (a number out of range, a list too short, ...).' },
   E_STEP_KIND: { exit: 2, summary: 'A flow item is not exactly one of: a step kind (http, sql, github, jmeter, use), think, loop, if, parallel, group.' },
   E_LOAD_MIXED: { exit: 2, summary: 'One workload mixes open-model stages (rates) and closed-model stages (users).' },

@@ -15,6 +15,7 @@ import { parseRoute } from '../executors/github.js';
 import { parseDuration, parseRate, parseSizeRate, parseThink } from '../units.js';
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
+import { httpUrlProblem, isAbsoluteUrl } from './url.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
 export type { Plan } from './plan.js';
@@ -95,6 +96,7 @@ class Compiler {
     this.compileData();
     const plugins = this.compilePlugins();
     const target = s.target === undefined ? undefined : this.template(s.target, ['target']);
+    if (s.target !== undefined) this.checkHttpUrl(s.target, ['target']);
     const headers = this.templateMap(s.defaults?.headers, ['defaults', 'headers']);
     const timeoutMs = this.duration(s.defaults?.timeout, ['defaults', 'timeout'], { positive: true }) ?? DEFAULT_TIMEOUT_MS;
 
@@ -467,6 +469,7 @@ class Compiler {
     if (step.http) {
       const method = HTTP_METHODS.find((m) => step.http?.[m] !== undefined)!;
       const url = step.http[method]!;
+      if (isAbsoluteUrl(url)) this.checkHttpUrl(url, [...p, 'http', method]);
       if (this.scenario.target === undefined && !/^(https?:\/\/|\{\{)/.test(url)) {
         this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
       }
@@ -806,6 +809,13 @@ class Compiler {
     }
     if (Object.hasOwn(services, api)) return;
     this.report('E_SERVICE_UNKNOWN', `there is no service "${api}": \`api:\` names a service or is an http(s) URL`, didYouMean(api, Object.keys(services)) ?? 'declare it under `services:`, or write the URL', [...path, 'api']);
+  }
+
+  /** E_FORMAT at the wrong part of a URL that must be absolute http(s) (a template may stand for any part). */
+  private checkHttpUrl(url: string, path: PathSegment[]): void {
+    const wrong = httpUrlProblem(url);
+    if (wrong === undefined) return;
+    this.problems.push(problem('E_FORMAT', wrong.message, wrong.hint, this.document.locateInString(path, wrong.offset)));
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
