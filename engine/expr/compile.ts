@@ -105,8 +105,11 @@ function asNumber(value: unknown): number {
   return typeof value === 'string' ? textNumber(value) : NaN;
 }
 
-/** One step of a path. Only own properties are visible (no `constructor`, no `__proto__`). */
-function member(value: unknown, key: string | number): unknown {
+/**
+ * One step of a path. Only own properties are visible (no `constructor`, no `__proto__`); of a string, its
+ * `length` and its characters by index. Templates read their paths with it too.
+ */
+export function member(value: unknown, key: string | number): unknown {
   if (typeof value === 'object' && value !== null) {
     return Object.hasOwn(value, key) ? (value as Record<string | number, unknown>)[key] : undefined;
   }
