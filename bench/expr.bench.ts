@@ -15,6 +15,10 @@ const response: EvalScope = {
     duration: 123.4,
     json: { items: [{ id: 'a1' }, { id: 'b2' }] },
     header: { 'content-type': 'application/json; charset=utf-8' },
+    // A 2 KB JSON body, for `body matches` (the regex runs over the whole text).
+    body: JSON.stringify({
+      items: Array.from({ length: 40 }, (_, i) => ({ id: `d-${i}`, title: `debate ${i}`, votes: i * 3 })),
+    }),
   },
 };
 
@@ -37,6 +41,8 @@ export function run(): BenchResult[] {
     ['status == 200', SIMPLE_EXPECT_LIMIT_NS],
     ['duration < 500ms', SIMPLE_EXPECT_LIMIT_NS],
     ['json.items.length > 0 and header["content-type"] matches "json"'],
+    ['header["content-type"] matches "^application/(json|xml)"'],
+    ['body matches "\\"id\\":\\s*\\"d-39\\""'],
   ];
   for (const [source, limit] of expects) {
     const compiled = compileExpression(source);

@@ -10,6 +10,7 @@ import type { Scenario } from '../engine/generated/scenario.js';
 import { loadScenarioText } from '../engine/load/index.js';
 import { createMetricStore } from '../engine/metrics/store.js';
 import { Interpreter } from '../engine/run/interpreter.js';
+import { macrotaskEpoch, nextMacrotask } from '../engine/run/macrotask.js';
 import { createRandom } from '../engine/random.js';
 import { measure, measureAsync, type BenchModule } from './run.js';
 
@@ -59,10 +60,20 @@ const bench: BenchModule = {
     const signal = new AbortController().signal;
     const user = interpreter.createUser(1, createRandom(1), signal);
     const flow = p.workloads[0]!.flow;
+    // A closed-model user after each iteration: the epoch read (all an iteration that did I/O pays), and what one
+    // that did none pays on top (a turn of the event loop).
+    let seen = macrotaskEpoch();
+    const closedRound = async (): Promise<void> => {
+      await interpreter.iteration(user, flow, signal, 0.5);
+      const now = macrotaskEpoch();
+      seen = now !== seen ? now : await nextMacrotask();
+    };
     return [
       measure('scheduler: next uniform arrival time', () => uniformArrivals.next().value),
       measure('scheduler: next poisson arrival time', () => poissonArrivals.next().value),
+      measure('scheduler: macrotask epoch read (once per closed-model iteration)', () => macrotaskEpoch()),
       await measureAsync('interpreter: one iteration of the comparison step (no I/O)', () => interpreter.iteration(user, flow, signal, 0.5), { maxNsPerOp: 10_000 }),
+      await measureAsync('closed-model round without I/O: the iteration and a turn of the event loop', closedRound),
     ];
   },
 };

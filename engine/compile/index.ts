@@ -18,6 +18,7 @@ import { formatDuration, parseDuration, parseRate, parseSizeRate, parseThink } f
 import type { FlowNode, Plan, PlannedData, PlannedMonitor, PlannedThreshold, PlannedWorkload, RetryPolicy, StepNode, TransactionNode } from './plan.js';
 import { definedIn, type Defined } from './defined.js';
 import { compileTemplate, staticTemplate, type Template, type TemplateTree } from './template.js';
+import { httpUrlProblem, isAbsoluteUrl } from './url.js';
 import { buildTimeline, type ClosedLoad, type ClosedStage, type OpenLoad, type OpenStage } from './timeline.js';
 
 export type { Plan } from './plan.js';
@@ -140,6 +141,7 @@ class Compiler {
     this.compileData();
     const plugins = this.compilePlugins();
     const target = s.target === undefined ? undefined : this.template(s.target, ['target']);
+    if (s.target !== undefined) this.checkHttpUrl(s.target, ['target']);
     const headers = this.templateMap(s.defaults?.headers, ['defaults', 'headers']);
     const timeoutMs = this.duration(s.defaults?.timeout, ['defaults', 'timeout'], { positive: true }) ?? DEFAULT_TIMEOUT_MS;
 
@@ -565,6 +567,7 @@ class Compiler {
     if (step.http) {
       const method = HTTP_METHODS.find((m) => step.http?.[m] !== undefined)!;
       const url = step.http[method]!;
+      if (isAbsoluteUrl(url)) this.checkHttpUrl(url, [...p, 'http', method]);
       if (!this.has('target') && !/^(https?:\/\/|\{\{)/.test(url)) {
         this.report('E_TARGET_MISSING', `"${url}" is a relative URL but the scenario has no \`target\``, 'add `target: http://HOST:PORT` (or `target: "{{services.api.url}}"`), or write the full URL', [...p, 'http', method]);
       }
@@ -926,6 +929,13 @@ class Compiler {
       this.warn('W_JMETER_MISSING', `${found.message}: this step will fail when the scenario runs`,
         `${found.hint ?? ''}; \`perfy doctor\` shows what perfy finds`, at, { key: explicit === undefined });
     }
+  }
+
+  /** E_FORMAT at the wrong part of a URL that must be absolute http(s) (a template may stand for any part). */
+  private checkHttpUrl(url: string, path: PathSegment[]): void {
+    const wrong = httpUrlProblem(url);
+    if (wrong === undefined) return;
+    this.problems.push(problem('E_FORMAT', wrong.message, wrong.hint, this.document.locateInString(path, wrong.offset)));
   }
 
   private report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {

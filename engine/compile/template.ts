@@ -3,6 +3,7 @@
 
 import Mustache from 'mustache';
 import { PerfyError, problem, type SourceLocation } from '../errors.js';
+import { member } from '../expr/index.js';
 
 export type TemplateScope = Record<string, unknown>;
 
@@ -40,7 +41,7 @@ export function compileTemplate(source: string, locate: (offset: number) => Sour
     const opening = source.lastIndexOf('{{', Math.max(0, at - 1));
     throw new PerfyError(problem('E_TEMPLATE_PARSE', 'unclosed `{{` in template', 'close it with `}}`', locate(opening === -1 ? 0 : opening)));
   }
-  const parts: (string | string[])[] = [];
+  const parts: (string | PathReader)[] = [];
   const names: TemplateName[] = [];
   for (const [type, value, start] of tokens) {
     if (type === 'text') {
@@ -51,7 +52,7 @@ export function compileTemplate(source: string, locate: (offset: number) => Sour
         throw new PerfyError(problem('E_TEMPLATE_PARSE', `\`{{${value}}}\` is not a name`, 'write a variable, capture or path such as {{topic}} or {{data.users.id}}', locate(start)));
       }
       const path = name.split('.');
-      parts.push(path);
+      parts.push(pathReader(path));
       names.push({ path, offset: start });
     } else if (type !== '!') {
       throw new PerfyError(problem('E_TEMPLATE_PARSE', `template sections (\`{{${type}${value}}}\`) are not supported`, 'templates only substitute values: {{name}}; use `if:` in the flow for conditions', locate(start)));
@@ -60,18 +61,60 @@ export function compileTemplate(source: string, locate: (offset: number) => Sour
   return { source, isStatic: false, names, render: (scope) => renderParts(parts, scope) };
 }
 
-function renderParts(parts: readonly (string | string[])[], scope: TemplateScope): string {
+type PathReader = (scope: TemplateScope) => unknown;
+type Step = (value: unknown) => unknown;
+
+/**
+ * Every name a built-in prototype lends its instances: `constructor`, `__proto__`, `toString`, an array's `map`,
+ * a function's `caller`, a date's `getTime`, a buffer's `buffer`. Only these can be read from a prototype of the
+ * values perfy hands templates (JSON, data rows, SQL rows, services), so only they need the own-property check.
+ */
+const LENT_NAMES: ReadonlySet<string> = new Set([
+  Object, Array, String, Number, Boolean, Function, Date, RegExp, Error, Map, Set, Promise, ArrayBuffer, Uint8Array,
+  Object.getPrototypeOf(Uint8Array) as typeof Uint8Array, Buffer, Symbol, BigInt,
+].flatMap((type) => Object.getOwnPropertyNames(type.prototype)));
+
+/**
+ * Reads `data.users.id` from a scope the way expressions read paths: own properties only (engine/expr member()),
+ * so `{{vu.constructor.name}}` is missing as `vu.constructor` is. The root may be inherited (a parallel branch's
+ * variables inherit from its user's), except from Object.prototype. A numeric segment (`items.0`) is an index.
+ */
+function pathReader(path: readonly string[]): PathReader {
+  const root = path[0]!;
+  const steps = path.slice(1).map((key) => step(/^\d+$/.test(key) ? Number(key) : key));
+  const readRoot: PathReader = root in Object.prototype
+    ? (scope) => (Object.hasOwn(scope, root) ? scope[root] : undefined)
+    : (scope) => scope[root];
+  if (steps.length === 0) return readRoot;
+  const [first, second] = steps as [Step, Step];
+  if (steps.length === 1) return (scope) => first(readRoot(scope));
+  if (steps.length === 2) return (scope) => second(first(readRoot(scope)));
+  return (scope) => {
+    let value = readRoot(scope);
+    for (let i = 0; i < steps.length && value !== undefined; i++) value = steps[i]!(value);
+    return value;
+  };
+}
+
+/**
+ * One segment of a path, as member() reads it. Object.hasOwn costs several times a property read, so a name no
+ * built-in prototype lends (`users`, `id`, the common case) reads an object's property directly.
+ */
+function step(key: string | number): Step {
+  if (typeof key === 'string' && LENT_NAMES.has(key)) return (value) => member(value, key);
+  return (value) => (typeof value === 'object' && value !== null
+    ? (value as Record<string | number, unknown>)[key]
+    : member(value, key));
+}
+
+function renderParts(parts: readonly (string | PathReader)[], scope: TemplateScope): string {
   let out = '';
   for (const part of parts) {
     if (typeof part === 'string') {
       out += part;
       continue;
     }
-    let value: unknown = scope;
-    for (const key of part) {
-      if (value === null || value === undefined) break;
-      value = (value as Record<string, unknown>)[key];
-    }
+    const value = part(scope);
     out += value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
   return out;
@@ -103,13 +146,9 @@ export function loneValue(template: Template, missing: unknown): ((scope: Templa
   const only = template.names.length === 1 ? template.names[0]! : undefined;
   const lone = /^\{\{\{?&?\s*([^{}\s]+)\s*\}?\}\}$/.exec(template.source);
   if (only === undefined || lone === null || lone[1] !== only.path.join('.')) return undefined;
-  const path = only.path;
+  const read = pathReader(only.path);
   return (scope) => {
-    let value: unknown = scope;
-    for (const key of path) {
-      if (value === null || value === undefined) break;
-      value = (value as Record<string, unknown>)[key];
-    }
+    const value = read(scope);
     return value === undefined ? missing : value;
   };
 }

@@ -2,7 +2,8 @@
 // Closures are built once per expression; evaluating one allocates nothing and never throws on missing data.
 
 import type { AggregateFn, AggregateNode, ArithmeticNode, CompareNode, ExpressionAst, LogicalNode, Node, PathNode, UnaryNode, ValueKind } from './ast.js';
-import { nodeStart } from './ast.js';
+import { nodeStart, type LiteralNode } from './ast.js';
+import { RE2JS, RE2JSSyntaxException } from 're2js';
 import type { ExpressionProblems } from './report.js';
 
 export interface MetricRef {
@@ -104,8 +105,11 @@ function asNumber(value: unknown): number {
   return typeof value === 'string' ? textNumber(value) : NaN;
 }
 
-/** One step of a path. Only own properties are visible (no `constructor`, no `__proto__`). */
-function member(value: unknown, key: string | number): unknown {
+/**
+ * One step of a path. Only own properties are visible (no `constructor`, no `__proto__`); of a string, its
+ * `length` and its characters by index. Templates read their paths with it too.
+ */
+export function member(value: unknown, key: string | number): unknown {
   if (typeof value === 'object' && value !== null) {
     return Object.hasOwn(value, key) ? (value as Record<string | number, unknown>)[key] : undefined;
   }
@@ -410,19 +414,34 @@ class Compiler {
     if (left.kind !== 'string' && left.kind !== 'number' && left.kind !== 'unknown') {
       this.typeError(node.offset, `\`matches\` tests text, not ${KIND_NAMES[left.kind]}`);
     }
-    let re: RegExp;
+    let test: (text: string) => boolean;
     try {
-      re = new RegExp(pattern.value);
+      test = patternTest(pattern.value);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.problems.add('E_EXPR_PARSE', `not a valid regular expression: ${reason}`, pattern.offset);
+      if (!(error instanceof RE2JSSyntaxException)) throw error;
+      this.regexProblem(pattern, error);
       return () => false;
     }
     const get = left.fn;
     return (s) => {
       const v = get(s);
-      return typeof v === 'string' ? re.test(v) : typeof v === 'number' && re.test(String(v));
+      return typeof v === 'string' ? test(v) : typeof v === 'number' && test(String(v));
     };
+  }
+
+  /** E_EXPR_REGEX at the part of the pattern RE2 refused (found in the literal as written), else at the literal. */
+  private regexProblem(pattern: LiteralNode, error: RE2JSSyntaxException): void {
+    const fragment = error.getPattern() ?? '';
+    const at = fragment === '' ? -1 : pattern.text.indexOf(fragment, 1);
+    const offset = pattern.offset + Math.max(0, at);
+    const unsupported = /^(?:\\(?:[1-9]|k)|\(\?<?[=!])/.test(fragment);
+    const hint = unsupported
+      ? 'backreferences (\\1, \\k<name>) and lookarounds ((?=, (?!, (?<=, (?<!) are not supported: perfy matches with '
+        + 'RE2, in time linear in the text, so that no response can stall the run; they need backtracking, whose time '
+        + 'can grow exponentially with the text'
+      : 'the syntax is RE2\'s (docs/expressions.md): like JavaScript\'s, without backreferences and lookarounds';
+    const message = `not a regular expression perfy can run: ${error.getDescription()}: \`${fragment}\``;
+    this.problems.add('E_EXPR_REGEX', message, offset, hint);
   }
 
   /**
@@ -449,6 +468,27 @@ class Compiler {
   private typeError(offset: number, message: string, hint?: string): void {
     this.problems.add('E_EXPR_TYPE', message, offset, hint);
   }
+}
+
+/** Text with none of RE2's special characters, optionally anchored: `json`, `^2`, `^ok$`. */
+const ANCHORED_LITERAL = /^(\^?)([^\\^$.|?*+()[\]{}]*)(\$?)$/;
+
+/**
+ * What `matches` runs: RE2 (time linear in the text, whatever the pattern; throws RE2JSSyntaxException on what it
+ * cannot take), or for the common plain-text patterns (`matches "json"`) a string search, several times faster
+ * than RE2 and meaning the same.
+ */
+function patternTest(pattern: string): (text: string) => boolean {
+  const literal = ANCHORED_LITERAL.exec(pattern);
+  if (literal) {
+    const [, start, text = '', end] = literal;
+    if (start && end) return (v) => v === text;
+    if (start) return (v) => v.startsWith(text);
+    if (end) return (v) => v.endsWith(text);
+    return (v) => v.includes(text);
+  }
+  const re = RE2JS.compile(pattern);
+  return (v) => re.test(v);
 }
 
 /** The literal text of a bare number operand (`500`, `-3`), if that is what it is. */

@@ -10,6 +10,7 @@ import type { StepResult, StepRunner, VuContext } from '../executors/types.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { DataFeeder } from './data.js';
 import type { Random } from '../random.js';
+import { macrotaskEpoch, nextMacrotask } from './macrotask.js';
 
 /** One virtual user: its number, iteration count, variables (captures persist across its iterations). */
 export interface VirtualUser {
@@ -152,7 +153,17 @@ export class Interpreter {
       case 'loop': {
         const outer = user.vars['loop'];
         let ok = true;
+        let seen = macrotaskEpoch();
         for (let index = 0; ok && index < node.max; index++) {
+          if (index > 0) {
+            // A body that did no I/O (its steps skipped, or failing at once) must still let timers and Ctrl-C in.
+            const now = macrotaskEpoch();
+            seen = now !== seen ? now : await nextMacrotask();
+            if (signal.aborted) {
+              ok = false;
+              break;
+            }
+          }
           if (node.while && !node.while.test(user.scope)) break;
           user.vars['loop'] = { index };
           ok = await this.flow(node.body, user, signal, lagMs);
@@ -201,6 +212,8 @@ export class Interpreter {
     let ok: boolean;
     /** The required capture that found nothing and failed the step. */
     let missed: StepNode['captures'][number] | undefined;
+    // Read only when a retry comes: a step that fails at once, retried without backoff, must let the loop turn.
+    let seen = -1;
     for (let attempt = 0; ; attempt++) {
       result = await runner.execute(user.context, node.timeoutMs, attempt === 0 ? started : performance.now());
       Object.assign(user.vars, result.response);
@@ -214,6 +227,9 @@ export class Interpreter {
       if (ok || !retry || attempt >= retry.attempts || signal.aborted) break;
       if (retry.on && !retry.on.test(scope)) break;
       if (!(await sleep(retry.backoffMs * 2 ** attempt, signal))) break;
+      const now = macrotaskEpoch();
+      seen = now !== seen ? now : await nextMacrotask();
+      if (signal.aborted) break;
     }
     if (result.error?.class === 'aborted' && signal.aborted) return; // cut short by the run stopping: not a sample
     const ended = performance.now();

@@ -11,6 +11,7 @@ import type { MetricHandle, MetricStore } from '../metrics/types.js';
 import type { Interpreter, VirtualUser } from './interpreter.js';
 import { taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createRandom, deriveSeed } from '../random.js';
+import { macrotaskEpoch, nextMacrotask } from './macrotask.js';
 import type { Segment } from './segment.js';
 
 export interface WorkloadProgress {
@@ -242,6 +243,7 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
     const user = interpreter.createUser(id, createRandom(deriveSeed(options.seed, options.workloadIndex, id)), controller.signal);
     const entry: Looping = { user, stopping: false, controller, release, finished: Promise.resolve() };
     entry.finished = (async () => {
+      let seen = macrotaskEpoch();
       while (!entry.stopping && !controller.signal.aborted && !exhausted) {
         tally.started++;
         tally.active++;
@@ -256,6 +258,10 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
         } finally {
           tally.active--;
         }
+        // An iteration that failed or was skipped without I/O would otherwise loop on microtasks forever: the
+        // controller's end check and Ctrl-C would never run.
+        const now = macrotaskEpoch();
+        seen = now !== seen ? now : await nextMacrotask();
       }
       release();
       if (entry.stopTimer) clearTimeout(entry.stopTimer);

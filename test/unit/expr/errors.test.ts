@@ -68,9 +68,16 @@ const cases: [source: string, code: string, col: number][] = [
   ['rss(api) > 5Mb', 'E_EXPR_PARSE', 13],
   ['duration < 5 ms', 'E_EXPR_PARSE', 14],
   ['x > 3e5', 'E_EXPR_PARSE', 6],
-  // regex
-  ['body matches "("', 'E_EXPR_PARSE', 14],
-  ['body matches "[a-"', 'E_EXPR_PARSE', 14],
+  // regex: a pattern RE2 cannot take points at the part it refuses, inside the string
+  ['body matches "("', 'E_EXPR_REGEX', 15],
+  ['body matches "[a-"', 'E_EXPR_REGEX', 15],
+  ['body matches "(a)\\1"', 'E_EXPR_REGEX', 18],
+  ['body matches "(?<n>a)\\k<n>"', 'E_EXPR_REGEX', 22],
+  ['body matches "x(?=y)"', 'E_EXPR_REGEX', 16],
+  ['body matches "x(?!y)"', 'E_EXPR_REGEX', 16],
+  ['body matches "(?<=y)x"', 'E_EXPR_REGEX', 15],
+  ['body matches "(?<!y)x"', 'E_EXPR_REGEX', 15],
+  ['body matches "a**"', 'E_EXPR_REGEX', 16],
   ['body matches pattern', 'E_EXPR_PARSE', 14],
   // unknown functions
   ['avrg(http.duration) < 1s', 'E_EXPR_UNKNOWN', 1],
@@ -118,6 +125,16 @@ describe('error codes and columns', () => {
 });
 
 describe('error details', () => {
+  it('a backreference or lookaround gets E_EXPR_REGEX with a hint saying why they are not supported', () => {
+    for (const source of ['body matches "(a)\\1"', 'body matches "x(?=y)"', 'body matches "(?<!y)x"']) {
+      const [first] = failure(source).problems;
+      assert.equal(first!.code, 'E_EXPR_REGEX', source);
+      assert.match(first!.hint ?? '', /backreference/, source);
+      assert.match(first!.hint ?? '', /lookaround/, source);
+    }
+  });
+
+
   const tokenNames = allTokens.map((t) => t.name);
 
   it('messages and hints never show chevrotain token names', () => {

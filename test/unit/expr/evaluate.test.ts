@@ -2,7 +2,9 @@
 // and the rules for missing data (missing paths are undefined, metrics without samples compare false).
 
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
+import { RE2JS } from 're2js';
 import { compileExpression, type AggregateQuery, type EvalScope, type MetricSource } from '../../../engine/expr/index.js';
 
 const response = {
@@ -146,6 +148,43 @@ describe('truth (expects and if:)', () => {
       assert.equal(compileExpression(source).test({ vars: response }), truth);
     });
   }
+
+  it('matches in linear time: a pattern that backtracks exponentially in JavaScript answers at once', () => {
+    // JavaScript's RegExp takes seconds on 28 characters here, four times longer for every two more.
+    const c = compileExpression('body matches "^(a+)+$"');
+    const time = (body: string, truth: boolean): number => {
+      const started = performance.now();
+      assert.equal(c.test({ vars: { body } }), truth);
+      return performance.now() - started;
+    };
+    // Short enough that a backtracking engine fails this in seconds rather than hanging the test.
+    const short = time(`${'a'.repeat(25)}!`, false);
+    assert.ok(short < 100, `25 characters took ${short.toFixed(0)} ms`);
+    const long = time(`${'a'.repeat(5_000)}!`, false) + time('a'.repeat(5_000), true);
+    assert.ok(long < 500, `5,000 characters took ${long.toFixed(0)} ms`);
+  });
+
+  it('takes RE2 syntax: classes, anchors, named groups, (?i) flags, \\x{...} code points', () => {
+    const vars = { body: 'Content: JSON 2xx é', status: 204 };
+    for (const [pattern, truth] of [
+      ['(?i)json', true], ['^Content:\\s+\\w+', true], ['(?P<word>JSON) \\d', true], ['(?<word>JSON)', true],
+      ['\\x{e9}$', true], ['\\bJSO\\b', false], ['[[:digit:]]xx', true], ['\\p{Lu}{4}', true],
+    ] as const) {
+      assert.equal(compileExpression(`body matches "${pattern}"`).test({ vars }), truth, pattern);
+    }
+    assert.equal(compileExpression('status matches "^2\\d\\d$"').test({ vars }), true);
+  });
+
+  it('gives plain-text patterns (searched without RE2) the meaning RE2 gives them', () => {
+    const texts = ['', 'ok', 'json', 'application/json', 'json; charset=utf-8', 'é ok', 'x-json-y'];
+    for (const pattern of ['', '^', '$', '^$', 'json', '^json', 'json$', '^json$', 'ok', '^ok$', 'é ok', ': ch']) {
+      const c = compileExpression(`body matches "${pattern}"`);
+      const re = RE2JS.compile(pattern);
+      for (const body of texts) {
+        assert.equal(c.test({ vars: { body } }), re.test(body), `"${body}" matches "${pattern}"`);
+      }
+    }
+  });
 
   it('does not depend on a previous evaluation (regexes carry no state)', () => {
     const c = compileExpression('body matches "o"');

@@ -499,3 +499,48 @@ flow:
     assert.deepEqual(metrics(h.store, 'step.duration'), []);
   });
 });
+
+describe('interpreter: rounds without I/O', () => {
+  // `max` and `attempts` are large but finite: a loop that never yields fails these tests instead of hanging them.
+  it('lets timers run during a `while: "true"` loop over skipped steps, and ends it on the signal', async () => {
+    const h = await harness(`
+${ONE}
+flow:
+  - loop: { while: "true", max: 1000000 }
+    flow: [ { name: skipped, use: probe, if: "false" } ]
+  - { name: after, use: probe }
+`);
+    const stop = new AbortController();
+    const running = h.interpreter.iteration(h.user(1, 1, stop.signal), h.flow, stop.signal);
+    const t0 = performance.now();
+    let abortedAt = NaN;
+    setTimeout(() => {
+      abortedAt = performance.now() - t0;
+      stop.abort();
+    }, 50);
+    const outcome = await running;
+    const took = performance.now() - t0;
+    assert.equal(outcome, 'interrupted');
+    assert.ok(abortedAt < 100, `the 50 ms timer fired at ${abortedAt.toFixed(0)} ms`);
+    assert.ok(took - abortedAt < 20, `the loop ended ${(took - abortedAt).toFixed(1)} ms after the signal`);
+    assert.deepEqual(stepsCalled(), []);
+  });
+
+  it('lets the event loop turn between retries without backoff of a failing step, and stops on the signal', async () => {
+    const h = await harness(`
+${ONE}
+flow:
+  - { name: flaky, use: probe, with: { ok: false }, retry: { attempts: 1000, backoff: 0ms } }
+`);
+    const stop = new AbortController();
+    const running = h.interpreter.iteration(h.user(1, 1, stop.signal), h.flow, stop.signal);
+    let attemptsAtFirstTurn = NaN;
+    setImmediate(() => {
+      attemptsAtFirstTurn = probe.calls.length;
+      stop.abort();
+    });
+    assert.equal(await running, 'interrupted');
+    assert.ok(attemptsAtFirstTurn <= 3, `${attemptsAtFirstTurn} attempts before the event loop turned`);
+    assert.equal(probe.calls.length, attemptsAtFirstTurn, 'no attempt after the signal');
+  });
+});

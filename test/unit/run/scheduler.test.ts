@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Plan } from '../../../engine/compile/plan.js';
+import type { StepResult, StepRunner } from '../../../engine/executors/types.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
 import { Interpreter } from '../../../engine/run/interpreter.js';
@@ -37,11 +38,16 @@ interface Started {
 }
 
 /** Compiles a one-workload scenario and starts it with the probe plugin, as runPlan does. */
-async function start(body: string, options: { gracefulStopMs?: number; stopGraceMs?: number; signal?: AbortSignal } = {}): Promise<Started> {
+async function start(
+  body: string,
+  options: { gracefulStopMs?: number; stopGraceMs?: number; signal?: AbortSignal; runner?: StepRunner } = {},
+): Promise<Started> {
   const plan = compile(body);
   const workload = plan.workloads[0]!;
   const store = createMetricStore();
   const runners = await probeRunners(plan, workload, store);
+  const replacement = options.runner;
+  if (replacement) for (const id of runners.keys()) runners.set(id, replacement);
   const interpreter = new Interpreter({
     plan, store, workload: workload.name, runners, feeders: new Map(), baseVars: { scenario: plan.name, services: {} }, correctForLag: workload.timeline.model === 'open',
   });
@@ -219,5 +225,61 @@ flow: [ { name: work, use: probe, with: { delay: "{{vu}}50" } } ]
     assert.deepEqual(probe.calls.map((c) => `${c.vu}:${c.aborted}`).sort(), ['1:false', '2:false', '3:true']);
     assert.equal(total(s.store, 'iterations.interrupted'), 1);
     assert.equal(total(s.store, 'iterations'), 2);
+  });
+});
+
+/**
+ * A runner that fails at once without I/O, as a request to an unparsable URL does. Past `valve` calls with no turn
+ * of the event loop between them it notes the starvation and waits a timer, so a starving loop fails the test
+ * instead of hanging it.
+ */
+function instantFailure(valve = 1_000): { runner: StepRunner; state: { calls: number; starved: boolean } } {
+  const state = { calls: 0, starved: false };
+  const failed: StepResult = { ok: false, error: { class: 'other', message: 'fails at once' }, response: {} };
+  let sinceTurn = 0;
+  let watching = false;
+  const runner: StepRunner = {
+    execute: () => {
+      state.calls++;
+      if (!watching) {
+        watching = true;
+        setImmediate(() => {
+          watching = false;
+          sinceTurn = 0;
+        });
+      }
+      if (++sinceTurn <= valve) return Promise.resolve(failed);
+      state.starved = true;
+      return new Promise((resolve) => setTimeout(() => resolve(failed), 1));
+    },
+  };
+  return { runner, state };
+}
+
+describe('scheduler: iterations that never wait for I/O', () => {
+  it('ends a closed workload on time when every iteration fails at once, letting the event loop turn', async () => {
+    const instant = instantFailure();
+    const body = 'load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: fail, use: probe } ]';
+    const s = await start(body, { runner: instant.runner });
+    const took = await s.done;
+    assert.equal(instant.state.starved, false, 'no run of 1,000 iterations without a turn of the event loop');
+    assert.ok(took >= 295 && took < 600, `the 300 ms workload took ${took.toFixed(0)} ms`);
+    assert.ok(instant.state.calls > 100, `${instant.state.calls} iterations`);
+    assert.equal(total(s.store, 'iterations'), instant.state.calls);
+    assert.equal(total(s.store, 'step.errors'), instant.state.calls);
+  });
+
+  it('stops such a closed workload at once on the run\'s signal', async () => {
+    const instant = instantFailure();
+    const stop = new AbortController();
+    const s = await start('load: [ { users: 2, hold: 10s } ]\nflow: [ { name: fail, use: probe } ]', {
+      runner: instant.runner, signal: stop.signal, stopGraceMs: 1_000,
+    });
+    setTimeout(() => stop.abort(), 100);
+    const took = await s.done;
+    assert.equal(instant.state.starved, false);
+    // Each user ends after its current iteration, which takes no time: long before the 1 s grace.
+    assert.ok(took >= 95 && took < 400, `stopped ${took.toFixed(0)} ms after the start, signal at 100 ms`);
+    assert.equal(total(s.store, 'iterations.interrupted'), 0);
   });
 });

@@ -783,6 +783,24 @@ const rows: Row[] = [
       flow:
         - { http: { get: / }, expect: "status ==" }
       `, expect: [at('E_EXPR_PARSE', 6, 41)] },
+  { title: 'a backreference in `matches` (RE2 takes none), pointed at inside the pattern', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: 'body matches "(a)\\1"'
+      `, expect: [at('E_EXPR_REGEX', 7, 31)], hint: 'backreferences' },
+  { title: 'a lookahead in `matches`, in a double-quoted string with escaped quotes', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+          expect: "status == 200 and body matches \\"x(?=y)\\""
+      `, expect: [at('E_EXPR_REGEX', 7, 48)], hint: 'lookarounds' },
   { title: 'a capture that does not parse', yaml: yaml`
       name: t
       target: http://localhost:8080
@@ -1134,6 +1152,56 @@ const rows: Row[] = [
       flow:
         - http: { get: /debates }
       `, expect: [at('E_TARGET_MISSING', 5, 18)] },
+  { title: 'a target that is not a URL', yaml: yaml`
+      name: t
+      target: not a url at all
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 2, 9)] },
+  { title: 'a target whose port is a placeholder, pointed at', yaml: yaml`
+      name: t
+      target: "http://127.0.0.1:PORT"
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: / }
+      `, expect: [at('E_FORMAT', 2, 27)] },
+  { title: 'targets: not http(s), a port with a letter after an IPv6 host, a port out of range', yaml: yaml`
+      name: t
+      target: ftp://files.example.com
+      workloads:
+        - name: a
+          load: [ { rate: 10/s, duration: 5s } ]
+          flow:
+            - http: { get: "http://[::1]:80a/v1" }
+            - http: { get: "http://127.0.0.1:70000/" }
+      `, expect: [at('E_FORMAT', 2, 9), at('E_FORMAT', 7, 36), at('E_FORMAT', 8, 40)] },
+  { title: 'absolute step URLs: a placeholder port, another scheme', yaml: yaml`
+      name: t
+      target: http://127.0.0.1:8080
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: "http://127.0.0.1:PORT/debates" }
+        - http: { get: "ftp://files.example.com/x" }
+      `, expect: [at('E_FORMAT', 6, 36), at('E_FORMAT', 7, 19)] },
+  { title: 'control: targets and URLs with templates, IPv6, https, a relative path', yaml: yaml`
+      name: t
+      services: { api: { builtin: demo-api } }
+      target: "http://{{services.api.host}}:{{services.api.port}}/v1"
+      load:
+        - { rate: 10/s, duration: 5s }
+      flow:
+        - http: { get: "{{target}}/x" }
+        - http: { get: "{{services.api.url}}/y" }
+        - http: { get: "https://user@example.com:8443/x?y=1#z" }
+        - http: { get: "http://[::1]:8080/" }
+        - http: { get: "HTTP://127.0.0.1/" }
+        - http: { get: "http://127.0.0.1:{{services.api.port}}/z" }
+        - http: { get: relative }
+      `, expect: [] },
 
   // ---- files the scenario names ------------------------------------------------------------------------------
   { title: 'a missing data file', yaml: yaml`
