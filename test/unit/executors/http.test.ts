@@ -540,8 +540,9 @@ describe('http executor: error classes', () => {
     assert.equal(result.error?.class, 'timeout');
     assert.ok(elapsed >= 195 && elapsed < 1000, `gave up after ${elapsed.toFixed(0)} ms`);
     assert.deepEqual(h.store.values('http.errors', { status: 'timeout', status_class: 'error' }), [1]);
+    // From the send to the timeout: the step's 200 ms less the connect, which a busy machine can stretch.
     const [duration] = h.store.values('http.duration');
-    assert.ok(duration! >= 190 && duration! < 1000, `duration ${duration}`);
+    assert.ok(duration! >= 100 && duration! <= elapsed, `duration ${duration}, elapsed ${elapsed}`);
   });
 
   it('timeout: requests with one timeout, started apart, each time out after their own timeout', async () => {
