@@ -80,27 +80,35 @@ class PhaseHandles {
   }
 }
 
-/** Counters shared by both models. */
+interface Phase {
+  interpreter: Interpreter;
+  handles: PhaseHandles;
+}
+
+/** Counters shared by both models, and the phases an iteration can start in (made once: read per iteration). */
 class Tally {
   active = 0;
   started = 0;
   dropped = 0;
-  readonly measured: PhaseHandles;
-  readonly warmup: PhaseHandles | undefined;
   readonly vus: MetricHandle;
-  constructor(store: MetricStore, workload: string, warmup: boolean) {
-    this.measured = new PhaseHandles(store, workload);
-    this.warmup = warmup ? new PhaseHandles(taggedStore(store, WARMUP_TAGS), workload) : undefined;
-    this.vus = store.handle('vus', 'gauge', { workload });
+  private readonly measured: Phase;
+  private readonly warmup: (Phase & { untilMs: number }) | undefined;
+  constructor(options: SchedulerOptions) {
+    const { store, workload } = options;
+    this.vus = store.handle('vus', 'gauge', { workload: workload.name });
+    this.measured = { interpreter: options.interpreter, handles: new PhaseHandles(store, workload.name) };
+    const warmup = options.warmup;
+    this.warmup = warmup === undefined ? undefined : {
+      interpreter: warmup.interpreter,
+      handles: new PhaseHandles(taggedStore(store, WARMUP_TAGS), workload.name),
+      untilMs: warmup.untilMs,
+    };
   }
-}
 
-/** The interpreter and handles of an iteration that starts `atMs` into the workload. */
-function phaseAt(options: SchedulerOptions, tally: Tally, atMs: number): { interpreter: Interpreter; handles: PhaseHandles } {
-  const warmup = options.warmup;
-  return warmup !== undefined && atMs < warmup.untilMs
-    ? { interpreter: warmup.interpreter, handles: tally.warmup! }
-    : { interpreter: options.interpreter, handles: tally.measured };
+  /** The phase of an iteration that starts `atMs` into the workload. */
+  phaseAt(atMs: number): Phase {
+    return this.warmup !== undefined && atMs < this.warmup.untilMs ? this.warmup : this.measured;
+  }
 }
 
 /** An AbortController that also fires when `parent` does, after a grace period. */
@@ -125,7 +133,7 @@ function childController(parent: AbortSignal, graceMs: number): { controller: Ab
 
 function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun {
   const { workload, interpreter, store, signal } = options;
-  const tally = new Tally(store, workload.name, options.warmup !== undefined);
+  const tally = new Tally(options);
   const flow = workload.flow;
   // Iterations in flight are cancelled `stopGraceMs` after the run is stopped, or `gracefulStopMs` after the load ends.
   const inflight = childController(signal, options.stopGraceMs);
@@ -152,7 +160,7 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
   const launch = (user: VirtualUser, intendedMs: number, lagMs: number): void => {
     tally.active++;
     tally.started++;
-    const phase = phaseAt(options, tally, intendedMs);
+    const phase = tally.phaseAt(intendedMs);
     phase.handles.startLag.record(lagMs);
     phase.interpreter.iteration(user, flow, inflight.controller.signal, lagMs).then(
       (outcome) => {
@@ -194,7 +202,7 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
       }
       if (!user) {
         tally.dropped++;
-        phaseAt(options, tally, intended).handles.dropped.record(1);
+        tally.phaseAt(intended).handles.dropped.record(1);
         continue;
       }
       launch(user, intended, now - intended);
@@ -226,7 +234,7 @@ const CONTROL_INTERVAL_MS = 50;
 
 function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): WorkloadRun {
   const { workload, interpreter, store, signal } = options;
-  const tally = new Tally(store, workload.name, options.warmup !== undefined);
+  const tally = new Tally(options);
   const start = performance.now();
   interface Looping { user: VirtualUser; stopping: boolean; controller: AbortController; release(): void; stopTimer?: NodeJS.Timeout; finished: Promise<void> }
   const looping: Looping[] = [];
@@ -247,7 +255,7 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
       while (!entry.stopping && !controller.signal.aborted && !exhausted) {
         tally.started++;
         tally.active++;
-        const phase = phaseAt(options, tally, performance.now() - start);
+        const phase = tally.phaseAt(performance.now() - start);
         try {
           const outcome = await phase.interpreter.iteration(user, workload.flow, controller.signal);
           if (outcome === 'interrupted') phase.handles.interrupted.record(1);
