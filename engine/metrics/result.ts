@@ -48,7 +48,7 @@ export interface ResultWorkload {
   plannedIterations: number | null;
   /** Open model: how arrivals were spaced; with `poisson` the planned count is the expected one. */
   arrivals?: 'uniform' | 'poisson';
-  /** The first part of the load whose samples carry `phase: warmup` (absent: none; results before 0.2). */
+  /** The first part of the load whose samples carry `phase: warmup` (absent: no warm-up). */
   warmupMs?: number;
 }
 
