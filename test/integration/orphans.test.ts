@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -45,6 +45,51 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The pids that hold a listening TCP socket on `port` (from /proc/net/tcp and tcp6, then each process's fds).
+ * Another test may bind a port freed a moment ago: who listens matters, not only whether someone does.
+ */
+function listeners(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local === undefined || fields[3] !== '0A') continue; // 0A: LISTEN
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(fields[9]!);
+    }
+  }
+  if (inodes.size === 0) return [];
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether a process runs in `dir` (the service's working directory): a survivor of the service. */
+function runsIn(pid: number, dir: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dir);
+  } catch {
+    return false;
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -88,11 +133,15 @@ flow: [ { http: { get: / } } ]
     const server = Number(readFileSync(t.path('server.pid'), 'utf8'));
     assert.ok(processAlive(shell) && processAlive(server));
     assert.deepEqual(childrenOf(shell), [server], 'node runs under the shell');
+    assert.deepEqual(listeners(port), [server], 'the server holds its port (and listeners() finds it)');
+    assert.ok(runsIn(server, t.dir));
 
     perfy.kill('SIGKILL');
     await run.ended;
     assert.ok(await until(() => !processAlive(shell) && !processAlive(server), GONE_WITHIN_MS), 'the shell and its child are gone');
-    assert.equal(await listening(port), false);
+    // Nothing started as the service still listens on its port (a test elsewhere may have bound it since).
+    const survivors = listeners(port).filter((pid) => runsIn(pid, t.dir));
+    assert.deepEqual(survivors, [], `still listening on ${port}: ${survivors.join(', ')}`);
   });
 
   const postgresTitle = 'takes an embedded PostgreSQL down with it: the postmaster, its backends, its port, its directory';
