@@ -85,8 +85,10 @@ describe('scheduler: open model', () => {
     assert.equal(total(s.store, 'iterations.dropped'), 0);
     assert.equal(total(s.store, 'iterations.interrupted'), 0);
     assert.ok(took >= 990 && took < 1500, `the workload took ${took.toFixed(0)} ms`);
+    // Test files run four at a time on two cores: a p99 of ~20 ms is the machine's noise (seen under Node 24 in
+    // CI); a scheduler that batches arrivals or drifts is late by far more.
     const p99 = percentile(s.store, 'iteration.start_lag', 99);
-    assert.ok(p99 < 20, `start lag p99 ${p99} ms`);
+    assert.ok(p99 < 30, `start lag p99 ${p99} ms`);
     probe.calls.forEach((call, k) => {
       const late = call.start - s.t0 - 5 * k;
       assert.ok(late > -1 && late < 50, `arrival ${k} started ${late.toFixed(1)} ms after its intended time`);
