@@ -64,6 +64,15 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** A port nothing listens on at this moment (listened on at port 0, then closed). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** Polls `condition` every 25 ms until it holds or `timeoutMs` passes; its last answer. */
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { locatePostgresBinaries } from '../../engine/services/postgres-binaries.js';
 import { OWNER_FILE } from '../../engine/services/postgres.js';
-import { perfyAsync, processAlive, tempDir, until } from '../helpers.js';
+import { freePort, perfyAsync, processAlive, tempDir, until } from '../helpers.js';
 
 /** How long the services get to be gone once perfy is killed: the watchdog's grace time is 2 s. */
 const GONE_WITHIN_MS = 6_000;
@@ -90,14 +90,6 @@ function runsIn(pid: number, dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `perfy run FILE` in the background: the child, to kill, and its end. */

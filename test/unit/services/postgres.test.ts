@@ -16,7 +16,7 @@ import { canRun, copyBinaries, ensureLibrarySymlinks, ensurePostgresOsUser, loca
 import { initIsFile, lineAndColumn, startPostgresService } from '../../../engine/services/postgres.js';
 import type { RunningService } from '../../../engine/services/types.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { processAlive, tempDir } from '../../helpers.js';
+import { freePort, processAlive, tempDir } from '../../helpers.js';
 
 const temp = tempDir({
   'schema.sql': 'CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES (\'a\'), (\'b\'), (\'c\');\n',
@@ -89,14 +89,6 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
 /** The temporary directories of embedded servers named `name`. */
 function serverDirs(name: string): string[] {
   return readdirSync(tmpdir()).filter((d) => d.startsWith(`perfy-pg-${name}-`));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('init: file or SQL', () => {

@@ -14,7 +14,7 @@ import type { Plan } from '../../../engine/compile/plan.js';
 import { BUILTIN_SERVICES, CommandLineError, splitCommandLine, startServices, stopServices, type RunningService } from '../../../engine/services/index.js';
 import { startUrlService } from '../../../engine/services/url.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { processAlive, tempDir, until } from '../../helpers.js';
+import { freePort, processAlive, tempDir, until } from '../../helpers.js';
 
 const temp = tempDir();
 const logDir = join(temp.dir, 'logs');
@@ -32,13 +32,6 @@ after(async () => {
 });
 
 /** A port that was free a moment ago: listen on 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function start(services: Plan['services'], extra: { timeScale?: number; stopGraceMs?: number; signal?: AbortSignal } = {}): Promise<RunningService[]> {
   const running = await startServices(services, { ...options, ...extra });
