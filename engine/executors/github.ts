@@ -165,13 +165,16 @@ class GithubStepRunner implements StepRunner {
     try {
       for (let attempt = 0; ; attempt++) {
         if (polite) {
-          const pause = this.pauseFor(state);
+          let pause = this.pauseFor(state);
           if (pause > this.settings.maxWaitMs) {
             return this.finish(undefined, waited, `waiting ${Math.ceil(pause / 1000)} s for the rate limit is longer than max_wait`, attempt);
           }
-          if (pause > 0) {
-            if (!(await sleep(pause, ctx.signal))) return aborted();
-            waited += pause;
+          // Until the clock says the reset is due: a Node timer may fire up to a millisecond before the wall clock
+          // (libuv's coarse clock), and a request that early meets the window that has not ended yet.
+          for (; pause > 0; pause = this.pauseFor(state)) {
+            const slept = performance.now();
+            if (!(await sleep(Math.max(1, pause), ctx.signal))) return aborted();
+            waited += performance.now() - slept;
           }
           if (this.isWrite) {
             const spaced = await this.spaceWrite(state, ctx.signal);
