@@ -163,7 +163,7 @@ class Compiler {
       target,
       variables: s.variables ?? {},
       data: this.data,
-      defaults: { timeoutMs, headers, connections: s.defaults?.connections ?? DEFAULT_CONNECTIONS, tls: this.compileTls() },
+      defaults: { timeoutMs, headers, connections: s.defaults?.connections ?? DEFAULT_CONNECTIONS, resendOnReset: s.defaults?.resend_on_reset ?? true, tls: this.compileTls() },
       setup,
       teardown,
       workloads,

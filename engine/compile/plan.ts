@@ -23,6 +23,8 @@ export interface Plan {
     headers: Record<string, Template>;
     /** HTTP keep-alive connections per origin. */
     connections: number;
+    /** Send an idempotent request again when its kept-alive connection closes before the response (default true). */
+    resendOnReset: boolean;
     tls: { verify: boolean; /** absolute path */ caFile: string | undefined };
   };
   setup: FlowNode[];

@@ -2,7 +2,7 @@
 // keep-alive pool per origin), times connect / first response headers / whole body, records http.*. docs/http.md.
 
 import { performance } from 'node:perf_hooks';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import zlib from 'node:zlib';
 import type { StepNode } from '../compile/plan.js';
 import { isTemplate, renderTree, staticTemplate, valueRenderer, type Template, type TemplateTree } from '../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
@@ -22,6 +22,11 @@ export interface HttpExecutorOptions {
   };
   /** Limit on opening one connection (DNS + TCP + TLS), independent of the step timeout. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Send an idempotent request again when a kept-alive connection closes before any byte of its response
+   * (`defaults.resend_on_reset`). Default true; every such resend is counted in http.retries.
+   */
+  resendOnReset?: boolean;
 }
 
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 100;
@@ -42,15 +47,44 @@ const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Resolved URLs a step keeps; a step whose URL takes more values than this starts over. */
 const URL_CACHE_SIZE = 256;
 
-/** The http.* handles for one tag set (one status or error class of one step). */
-interface HttpHandles {
-  duration: MetricHandle;
-  connect: MetricHandle;
-  ttfb: MetricHandle;
-  reqs: MetricHandle;
-  errors: MetricHandle;
-  bytesIn: MetricHandle;
-  bytesOut: MetricHandle;
+/**
+ * The http.* handles for one tag set (one status or error class of one step). The counters that only some
+ * classes ever record are made on first use, so a result holds no `http.unsent{status: 200}` that is always 0.
+ */
+class HttpHandles {
+  readonly duration: MetricHandle;
+  readonly connect: MetricHandle;
+  readonly ttfb: MetricHandle;
+  readonly errors: MetricHandle;
+  readonly bytesIn: MetricHandle;
+  readonly bytesOut: MetricHandle;
+  private sentHandle: MetricHandle | undefined;
+  private unsentHandle: MetricHandle | undefined;
+  private retriesHandle: MetricHandle | undefined;
+
+  constructor(private readonly store: MetricStore, private readonly tags: Tags) {
+    this.duration = store.handle('http.duration', 'trend', tags);
+    this.connect = store.handle('http.connect', 'trend', tags);
+    this.ttfb = store.handle('http.ttfb', 'trend', tags);
+    this.errors = store.handle('http.errors', 'rate', tags);
+    this.bytesIn = store.handle('http.bytes_in', 'counter', tags);
+    this.bytesOut = store.handle('http.bytes_out', 'counter', tags);
+  }
+
+  /** Requests written to a connection. */
+  get reqs(): MetricHandle {
+    return (this.sentHandle ??= this.store.handle('http.reqs', 'counter', this.tags));
+  }
+
+  /** Requests that failed before a byte of them was written (refused, DNS, TLS, no free connection in time). */
+  get unsent(): MetricHandle {
+    return (this.unsentHandle ??= this.store.handle('http.unsent', 'counter', this.tags));
+  }
+
+  /** Requests sent again after their kept-alive connection closed under them (tagged with how it closed). */
+  get retries(): MetricHandle {
+    return (this.retriesHandle ??= this.store.handle('http.retries', 'counter', this.tags));
+  }
 }
 
 const NO_HEADERS: Record<string, string> = Object.freeze({});
@@ -62,6 +96,7 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): HttpExecu
   if (options.tls?.rejectUnauthorized !== undefined) tls.rejectUnauthorized = options.tls.rejectUnauthorized;
   if (options.tls?.ca !== undefined) tls.ca = options.tls.ca;
   const poolOptions: PoolOptions = { connections, connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tls };
+  const resendOnReset = options.resendOnReset ?? true;
   const pools = new Map<string, Pool>();
 
   const poolFor = (origin: string): Pool => {
@@ -76,12 +111,12 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): HttpExecu
   return {
     kind: 'http',
     create(step, setup) {
-      return new HttpStepRunner(step, setup, poolFor);
+      return new HttpStepRunner(step, setup, poolFor, resendOnReset);
     },
     sender(step, method, setup) {
       // The step as an HTTP step of that method: its tags, timeouts and connections; no template of its own.
       const request = { [method.toLowerCase()]: staticTemplate('') } as TemplateTree;
-      return new HttpStepRunner({ ...step, kind: 'http', request, expects: [], captures: [], retry: undefined }, { ...setup, defaultHeaders: {} }, poolFor);
+      return new HttpStepRunner({ ...step, kind: 'http', request, expects: [], captures: [], retry: undefined }, { ...setup, defaultHeaders: {} }, poolFor, resendOnReset);
     },
     async close() {
       const all = [...pools.values()];
@@ -145,8 +180,8 @@ class HttpStepRunner implements StepRunner {
   private readonly sendsHost: boolean;
   private readonly keepAlive: boolean;
   private readonly isHead: boolean;
-  /** May be sent again after a kept-alive connection closed under it (not POST, PATCH). */
-  private readonly idempotent: boolean;
+  /** Sent again after a kept-alive connection closed under it: idempotent (not POST, PATCH) and not turned off. */
+  private readonly resendable: boolean;
   private readonly payloadMethod: boolean;
   private readonly body: BodyPlan;
   private readonly decodeBody: boolean;
@@ -163,7 +198,7 @@ class HttpStepRunner implements StepRunner {
   private lastTimeoutMs = NaN;
   private lastInFlight: InFlight | undefined;
 
-  constructor(step: StepNode, setup: ExecutorSetup, private readonly poolFor: (origin: string) => Pool) {
+  constructor(step: StepNode, setup: ExecutorSetup, private readonly poolFor: (origin: string) => Pool, resendOnReset: boolean) {
     const request = asMapping(step.request, 'the http request');
     const methodKey = METHODS.find((m) => request[m] !== undefined);
     if (methodKey === undefined) throw new Error(`step "${step.name}": the http request has no method key (${METHODS.join(', ')})`);
@@ -172,7 +207,7 @@ class HttpStepRunner implements StepRunner {
     this.statusJudged = step.expects.some((e) => e.names.some((n) => n.name === 'status'));
     this.target = setup.target;
     this.isHead = this.method === 'HEAD';
-    this.idempotent = this.method !== 'POST' && this.method !== 'PATCH';
+    this.resendable = resendOnReset && this.method !== 'POST' && this.method !== 'PATCH';
     this.payloadMethod = PAYLOAD_METHODS.has(this.method);
 
     const query = request['query'] === undefined ? {} : asMapping(request['query'], 'query');
@@ -204,12 +239,11 @@ class HttpStepRunner implements StepRunner {
     for (const name of FRAMING_HEADERS) headers.delete(name);
     this.sendsCookieHeader = headers.has('cookie');
     this.sendsHost = headers.has('host');
-    // HEAD closes its connection after the response, so a server that sends a body anyway cannot confuse the
-    // next response on it; `connection: close` from the step does the same.
+    // `connection: close` from the step closes the connection after the response.
     const connection = headers.get('connection');
     const connectionValue = connection === undefined ? undefined : typeof connection === 'string' ? connection : connection.isStatic ? connection.source : undefined;
-    this.keepAlive = !this.isHead && !(connectionValue !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connectionValue));
-    this.connectionLine = connection !== undefined ? '' : this.isHead ? 'connection: close\r\n' : 'connection: keep-alive\r\n';
+    this.keepAlive = !(connectionValue !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connectionValue));
+    this.connectionLine = connection !== undefined ? '' : 'connection: keep-alive\r\n';
     this.headerEntries = [...headers];
     this.invalid = this.headerEntries.map(([name]) => (HEADER_NAME.test(name) ? undefined : `invalid header name ${JSON.stringify(name)}`)).find((m) => m !== undefined);
     const isStatic = this.headerEntries.every(([, v]) => typeof v === 'string' || v.isStatic);
@@ -296,7 +330,7 @@ class HttpStepRunner implements StepRunner {
     exchange.body = body;
     exchange.isHead = this.isHead;
     exchange.keepAlive = this.keepAlive;
-    exchange.idempotent = this.idempotent;
+    exchange.resendable = this.resendable;
     exchange.signal = signal;
     if (signal !== this.lastSignal) {
       this.lastSignal = signal;
@@ -392,17 +426,7 @@ class HttpStepRunner implements StepRunner {
       // `expected: false` latencies (network errors, and 4xx/5xx unless the step's expects judge the status) are
       // left out of http.duration & co. unless a filter asks for them (setAside in metrics/store.ts).
       const expected = typeof key === 'number' && (key < 400 || this.statusJudged) ? 'true' : 'false';
-      const tags: Tags = { ...this.tags, method: this.method, status, status_class: statusClass, expected };
-      const store = this.store;
-      h = {
-        duration: store.handle('http.duration', 'trend', tags),
-        connect: store.handle('http.connect', 'trend', tags),
-        ttfb: store.handle('http.ttfb', 'trend', tags),
-        reqs: store.handle('http.reqs', 'counter', tags),
-        errors: store.handle('http.errors', 'rate', tags),
-        bytesIn: store.handle('http.bytes_in', 'counter', tags),
-        bytesOut: store.handle('http.bytes_out', 'counter', tags),
-      };
+      h = new HttpHandles(this.store, { ...this.tags, method: this.method, status, status_class: statusClass, expected });
       this.handles.set(key, h);
     }
     return h;
@@ -468,6 +492,18 @@ class Exchange extends PoolRequest implements InFlightItem {
     this.sentAt = performance.now();
   }
 
+  onResend(error: Error): void {
+    if (this.settled) return;
+    // The lost attempt went out and the server may have read it (counts equal the server's): a sent request
+    // that failed, and a resend. The step's outcome is the next attempt's, timed from its own sending.
+    const handles = this.runner.handlesFor(classifyError(error));
+    this.record(handles, performance.now() - this.sentAt, false);
+    handles.retries.record(1);
+    this.sentAt = -1;
+    this.connectMs = 0;
+    this.bytesOut = 0;
+  }
+
   onHead(head: ResponseHead): void {
     this.headersAt = this.receivedAt;
     this.status = head.status;
@@ -509,7 +545,7 @@ class Exchange extends PoolRequest implements InFlightItem {
       const raw = this.whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       this.whole = undefined;
       try {
-        body = decodeText(raw, this.header['content-encoding']);
+        body = decodeBody(raw, this.header['content-encoding']);
       } catch (error) {
         this.finish(endedAt, 'protocol', `could not decode the ${this.header['content-encoding']} body: ${(error as Error).message}`, undefined, undefined);
         return;
@@ -532,6 +568,24 @@ class Exchange extends PoolRequest implements InFlightItem {
     this.finish(performance.now(), errorClass, message, undefined, undefined);
   }
 
+  /**
+   * One attempt's http.* samples. http.reqs counts what was written to a connection, http.unsent what failed
+   * before (refused, DNS, TLS, no free connection in time); http.errors and http.duration cover both.
+   */
+  private record(handles: HttpHandles, duration: number, ok: boolean): void {
+    handles.errors.record(ok ? 0 : 1);
+    handles.duration.record(duration);
+    if (this.sentAt < 0) {
+      handles.unsent.record(1);
+      return;
+    }
+    handles.reqs.record(1);
+    handles.connect.record(this.connectMs);
+    if (this.bytesIn > 0) handles.bytesIn.record(this.bytesIn);
+    if (this.bytesOut > 0) handles.bytesOut.record(this.bytesOut);
+    if (this.headersAt >= 0) handles.ttfb.record(this.headersAt - this.sentAt);
+  }
+
   private finish(endedAt: number, errorClass: ErrorClass | undefined, message: string | undefined, body: string | undefined, json: unknown): void {
     this.settled = true;
     this.list?.remove(this);
@@ -541,18 +595,7 @@ class Exchange extends PoolRequest implements InFlightItem {
     const ok = errorClass === undefined;
 
     // A run being stopped is not a property of the system under test: those requests are not measured.
-    if (errorClass !== 'aborted' && !this.unsent) {
-      const handles = this.runner.handlesFor(ok || errorClass === 'http' ? this.status : errorClass);
-      handles.reqs.record(1);
-      handles.errors.record(ok ? 0 : 1);
-      handles.duration.record(duration);
-      if (sent) {
-        handles.connect.record(this.connectMs);
-        if (this.bytesIn > 0) handles.bytesIn.record(this.bytesIn);
-        if (this.bytesOut > 0) handles.bytesOut.record(this.bytesOut);
-      }
-      if (this.headersAt >= 0) handles.ttfb.record(this.headersAt - this.sentAt);
-    }
+    if (errorClass !== 'aborted' && !this.unsent) this.record(this.runner.handlesFor(ok || errorClass === 'http' ? this.status : errorClass), duration, ok);
 
     const result: StepResult = {
       ok,
@@ -608,27 +651,56 @@ function errorMessage(error: Error): string {
   return message.includes(code) ? message : `${code}: ${message}`.replace(/: $/, '');
 }
 
-function decodeText(received: Buffer, encoding: string | undefined): string {
+/** More codings than this in one `content-encoding` is an attack, not a response (fetch's limit too). */
+const MAX_CODINGS = 5;
+const ZLIB_SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const BROTLI_SYNC = { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH };
+/** zstd where this Node has it (22.15 and later), as fetch decodes it there; elsewhere an unknown coding. */
+const zstdDecompress = (zlib as { zstdDecompressSync?: (data: Buffer) => Buffer }).zstdDecompressSync;
+
+/**
+ * The body as fetch's `text()` gives it: the content codings undone, last applied first (`gzip, br` is brotli
+ * around gzip), and UTF-8 without a leading byte-order mark. As in fetch: nothing to decode is no error (204,
+ * 304, HEAD, an empty 200), a list with a coding it does not know is passed through as received, `deflate` is
+ * zlib-wrapped or raw (servers send both), and a stream cut short gives what it holds rather than an error
+ * (the flush curl and browsers use). Throws on data that is not what its coding says.
+ */
+export function decodeBody(received: Buffer, contentEncoding: string | undefined): string {
   let raw = received;
-  switch (encoding?.trim().toLowerCase()) {
-    case undefined:
-    case '':
-    case 'identity':
-      break;
+  if (contentEncoding !== undefined && contentEncoding !== '' && raw.length > 0) {
+    const codings = contentEncoding.toLowerCase().split(',');
+    if (codings.length > MAX_CODINGS) throw new Error(`${codings.length} content codings, more than ${MAX_CODINGS}`);
+    const decoders: ((data: Buffer) => Buffer)[] = [];
+    for (let i = codings.length - 1; i >= 0; i--) {
+      const decoder = decoderOf(codings[i]!.trim());
+      if (decoder === undefined) {
+        decoders.length = 0;
+        break;
+      }
+      decoders.push(decoder);
+    }
+    for (const decode of decoders) raw = decode(raw);
+  }
+  // EF BB BF: a UTF-8 byte-order mark, which fetch's text() and JSON parsing skip.
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  return raw.toString('utf8', bom);
+}
+
+function decoderOf(coding: string): ((data: Buffer) => Buffer) | undefined {
+  switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      raw = gunzipSync(raw);
-      break;
+      return (data) => zlib.gunzipSync(data, ZLIB_SYNC);
     case 'deflate':
-      raw = inflateSync(raw);
-      break;
+      // RFC 9110 says zlib-wrapped; raw deflate is common too. A zlib stream's first byte says method 8 (deflate).
+      return (data) => ((data[0]! & 0x0f) === 0x08 ? zlib.inflateSync(data, ZLIB_SYNC) : zlib.inflateRawSync(data, ZLIB_SYNC));
     case 'br':
-      raw = brotliDecompressSync(raw);
-      break;
+      return (data) => zlib.brotliDecompressSync(data, BROTLI_SYNC);
+    case 'zstd':
+      return zstdDecompress === undefined ? undefined : (data) => zstdDecompress(data);
     default:
-      throw new Error('unsupported content-encoding');
+      return undefined;
   }
-  return raw.toString('utf8');
 }
 
 /** JSON when the content type says so or the body parses as JSON anyway; undefined otherwise. */

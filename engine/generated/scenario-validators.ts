@@ -1160,7 +1160,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((key0 === "timeout") || (key0 === "headers")) || (key0 === "connections")) || (key0 === "tls"))){
+if(!(((((key0 === "timeout") || (key0 === "headers")) || (key0 === "connections")) || (key0 === "resend_on_reset")) || (key0 === "tls"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1259,12 +1259,10 @@ errors++;
 }
 }
 }
-if(data.tls !== undefined){
-let data4 = data.tls;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-for(const key2 in data4){
-if(!((key2 === "verify") || (key2 === "ca"))){
-const err8 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.tls,data:data4};
+if(data.resend_on_reset !== undefined){
+let data4 = data.resend_on_reset;
+if(typeof data4 !== "boolean"){
+const err8 = {instancePath:instancePath+"/resend_on_reset",schemaPath:"#/properties/resend_on_reset/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.resend_on_reset.type,parentSchema:schema47.properties.resend_on_reset,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1274,10 +1272,12 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data4.verify !== undefined){
-let data5 = data4.verify;
-if(typeof data5 !== "boolean"){
-const err9 = {instancePath:instancePath+"/tls/verify",schemaPath:"#/properties/tls/properties/verify/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.tls.properties.verify.type,parentSchema:schema47.properties.tls.properties.verify,data:data5};
+if(data.tls !== undefined){
+let data5 = data.tls;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key2 in data5){
+if(!((key2 === "verify") || (key2 === "ca"))){
+const err9 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema47.properties.tls,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1287,11 +1287,10 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data4.ca !== undefined){
-let data6 = data4.ca;
-if(typeof data6 === "string"){
-if(func2(data6) < 1){
-const err10 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema47.properties.tls.properties.ca,data:data6};
+if(data5.verify !== undefined){
+let data6 = data5.verify;
+if(typeof data6 !== "boolean"){
+const err10 = {instancePath:instancePath+"/tls/verify",schemaPath:"#/properties/tls/properties/verify/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.tls.properties.verify.type,parentSchema:schema47.properties.tls.properties.verify,data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1301,8 +1300,11 @@ vErrors.push(err10);
 errors++;
 }
 }
-else {
-const err11 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.tls.properties.ca.type,parentSchema:schema47.properties.tls.properties.ca,data:data6};
+if(data5.ca !== undefined){
+let data7 = data5.ca;
+if(typeof data7 === "string"){
+if(func2(data7) < 1){
+const err11 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema47.properties.tls.properties.ca,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1312,9 +1314,8 @@ vErrors.push(err11);
 errors++;
 }
 }
-}
 else {
-const err12 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.tls.type,parentSchema:schema47.properties.tls,data:data4};
+const err12 = {instancePath:instancePath+"/tls/ca",schemaPath:"#/properties/tls/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.tls.properties.ca.type,parentSchema:schema47.properties.tls.properties.ca,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1326,12 +1327,24 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err13 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.tls.type,parentSchema:schema47.properties.tls,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
 }
 errors++;
 }

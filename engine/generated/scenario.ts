@@ -653,6 +653,10 @@ export interface Defaults {
    */
   connections?: number;
   /**
+   * Send a GET, HEAD, OPTIONS, PUT or DELETE once more, on a new connection, when its kept-alive connection closes before any byte of the response arrives — usually the server's idle timeout firing as the request went out (default true, as browsers and Go do). Every resend is counted in `http.retries` and the lost attempt in `http.reqs` and `http.errors`; `false` makes the close the step's failure (class `reset`).
+   */
+  resend_on_reset?: boolean;
+  /**
    * TLS settings for HTTPS requests.
    */
   tls?: {

@@ -162,13 +162,27 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     }
   }
 
-  const errorClasses = new Map<string, number>();
-  for (const m of metrics.filter((x) => x.name === 'http.reqs')) {
-    const status = m.tags['status'] ?? '';
-    if (!/^[23]\d\d$/.test(status)) errorClasses.set(status, (errorClasses.get(status) ?? 0) + m.sum);
-  }
-  if (errorClasses.size) {
-    lines.push('', `  ${c.bold('errors')}  ${[...errorClasses].map(([k, v]) => `${k}: ${count(v)}`).join(' · ')}`);
+  // Failed requests by status or error class, sent or not (http.errors' view); then what was not sent or sent
+  // again, when anything was: the difference between perfy's count and the server's.
+  const byStatus = (name: string): Map<string, number> => {
+    const classes = new Map<string, number>();
+    for (const m of metrics.filter((x) => x.name === name && x.sum > 0)) {
+      const status = m.tags['status'] ?? '';
+      if (!/^[23]\d\d$/.test(status)) classes.set(status, (classes.get(status) ?? 0) + m.sum);
+    }
+    return classes;
+  };
+  const listed = (classes: Map<string, number>): string => [...classes].map(([k, v]) => `${k}: ${count(v)}`).join(' · ');
+  const unsent = byStatus('http.unsent');
+  const errorClasses = byStatus('http.reqs');
+  for (const [k, v] of unsent) errorClasses.set(k, (errorClasses.get(k) ?? 0) + v);
+  if (errorClasses.size) lines.push('', `  ${c.bold('errors')}  ${listed(errorClasses)}`);
+  const retried = sum('http.retries');
+  if (unsent.size || retried > 0) {
+    const parts = [`${count(sum('http.reqs'))} sent`];
+    if (unsent.size) parts.push(`${count(sum('http.unsent'))} never sent (${listed(unsent)})`);
+    if (retried > 0) parts.push(`${count(retried)} sent again after their kept-alive connection closed (${listed(byStatus('http.retries'))})`);
+    lines.push(`  ${c.bold('http')}  ${parts.join(' · ')}`);
   }
 
   // SQL failures by step and SQLSTATE (or connection error class): which statement failed, and how.

@@ -264,6 +264,7 @@ export interface Builtins extends Record<string, Executor> {
 export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
   const http = createHttpExecutor({
     connectionsPerOrigin: plan.defaults.connections,
+    resendOnReset: plan.defaults.resendOnReset,
     tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
   });
   const builtins: Builtins = { http, sql: createSqlExecutor(segment), github: createGithubExecutor(http), jmeter: createJmeterExecutor() };

@@ -53,15 +53,16 @@ export abstract class PoolRequest implements ResponseHandler {
   body: string | null = null;
   /** UTF-8 length of body. */
   bodyBytes = 0;
-  /** A HEAD request: the response has no body, whatever its headers say, and the connection is not reused. */
+  /** A HEAD request: the response has no body, whatever its headers say. */
   isHead = false;
   /** False when the connection must not carry another request after this one (the request said `connection: close`). */
   keepAlive = true;
   /**
-   * Whether sending the request twice means the same as sending it once (RFC 9110: GET, HEAD, OPTIONS, TRACE,
-   * PUT, DELETE). Only such a request is sent again after a kept-alive connection closed under it.
+   * Whether the request is sent again after a kept-alive connection closed under it before any byte of its
+   * response: only when sending it twice means the same as sending it once (RFC 9110: GET, HEAD, OPTIONS, TRACE,
+   * PUT, DELETE), and the scenario has not turned resending off.
    */
-  idempotent = true;
+  resendable = true;
   /** Bytes written and read on the connection for this request, heads included (plain text under TLS). */
   bytesOut = 0;
   bytesIn = 0;
@@ -79,6 +80,11 @@ export abstract class PoolRequest implements ResponseHandler {
 
   /** The head is about to be written. `connectMs`: time to open the connection if this request is its first, else 0. */
   abstract onSent(connectMs: number): void;
+  /**
+   * The connection closed under the request before any byte of its response, and it is about to be sent again
+   * on a new connection (`error`: how it closed). The attempt that was lost is the receiver's to count.
+   */
+  abstract onResend(error: Error): void;
   abstract onHead(head: ResponseHead): void;
   abstract onBody(data: Buffer, start: number, end: number, last: boolean): void;
   /** The response is complete. The connection is free again once this returns. */
@@ -280,8 +286,9 @@ export class Pool {
   }
 
   /** @internal a request a kept-alive connection dropped before answering: once more, on a connection of its own */
-  retry(request: PoolRequest): void {
+  retry(request: PoolRequest, error: Error): void {
     request.retried = true;
+    request.onResend(error);
     if (this.closed) {
       request.onError(new HttpClientError(CLIENT_ERROR_CODES.poolClosed, 'the connection pool is closed'));
       return;
@@ -499,8 +506,9 @@ export class Connection {
     this.request = undefined;
     request.connection = undefined;
     const parser = this.parser;
-    // After HEAD the connection goes: a server that sends a body anyway would have it read as the next response.
-    const reuse = clean && parser.keepAlive && request.keepAlive && !request.isHead && !this.ended;
+    // A HEAD response is kept alive, as browsers, curl and Go do; a server that sends a body after it anyway is
+    // caught when the body comes in the same read (not clean) or while the connection is idle (onRead).
+    const reuse = clean && parser.keepAlive && request.keepAlive && !this.ended;
     if (reuse) {
       const hint = parser.keepAliveTimeoutMs;
       this.maxIdleMs = hint < 0 ? this.pool.maxIdleMs : Math.max(hint - KEEP_ALIVE_MARGIN_MS, hint / 2);
@@ -543,11 +551,11 @@ export class Connection {
         if (error === undefined && this.parser.finish()) {
           request.receivedAt = performance.now();
           request.onEnd();
-        } else if (this.sent > 1 && request.bytesIn === 0 && !request.retried && request.idempotent) {
+        } else if (this.sent > 1 && request.bytesIn === 0 && !request.retried && request.resendable) {
           // A kept-alive connection the server closed before answering anything: usually its idle timeout firing
-          // as the request went out, not a failure of the request. Go's net/http sends such idempotent requests
-          // again too; a POST may have been acted on, so its failure is reported instead.
-          this.pool.retry(request);
+          // as the request went out. Go's net/http and browsers send such idempotent requests again; a POST may
+          // have been acted on, so its failure is reported instead. The lost attempt is counted (onResend).
+          this.pool.retry(request, error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the server closed the kept-alive connection before answering'));
         } else {
           request.onError(error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the server closed the connection before the response was complete'));
         }

@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Plan, StepNode } from '../../../engine/compile/plan.js';
 import { compileTemplate, type TemplateTree } from '../../../engine/compile/template.js';
 import { templateTree } from '../../helpers.js';
@@ -171,6 +171,23 @@ describe('http executor: requests arrive as written', () => {
     assert.equal(result.response['status'], 200);
     assert.equal((result.response['header'] as Record<string, string>)['x-method'], 'HEAD');
     assert.equal(result.response['size'], 0);
+  });
+
+  it('keeps a HEAD request\'s connection alive: twenty HEADs and a GET on one connection', async () => {
+    const sockets = new Set<Socket>();
+    let connectionHeader = '';
+    const { url, server } = await listen((req, res) => {
+      connectionHeader = req.headers.connection ?? '';
+      res.writeHead(200, { 'content-length': '12', 'content-type': 'text/plain' });
+      res.end(req.method === 'HEAD' ? undefined : 'twelve bytes');
+    });
+    server.on('connection', (socket: Socket) => sockets.add(socket));
+    const h = harness();
+    for (let i = 0; i < 20; i++) assert.equal((await h.run(httpStep({ head: url }))).ok, true);
+    assert.equal(connectionHeader, 'keep-alive');
+    const get = await h.run(httpStep({ get: url }, { expects: ['body == "twelve bytes"'] }));
+    assert.equal(get.ok, true);
+    assert.equal(sockets.size, 1);
   });
 
   it('renders headers, query and a JSON body from templates', async () => {
@@ -374,6 +391,95 @@ describe('http executor: the body is decoded only when an expression reads it', 
   });
 });
 
+describe('http executor: bodies decoded as fetch decodes them', () => {
+  const text = JSON.stringify({ items: [{ id: 'é1' }], note: 'x'.repeat(300) });
+  const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+  const gzipped = gzipSync(text);
+  /** path → status, headers and the bytes sent */
+  const answers: Record<string, [number, Record<string, string>, Buffer]> = {
+    '/gzip-204': [204, { 'content-encoding': 'gzip' }, Buffer.alloc(0)],
+    '/gzip-304': [304, { 'content-encoding': 'gzip' }, Buffer.alloc(0)],
+    '/gzip-empty': [200, { 'content-encoding': 'gzip', 'content-length': '0' }, Buffer.alloc(0)],
+    '/br-empty': [200, { 'content-encoding': 'br', 'content-length': '0' }, Buffer.alloc(0)],
+    '/deflate-zlib': [200, { 'content-encoding': 'deflate' }, deflateSync(text)],
+    '/deflate-raw': [200, { 'content-encoding': 'deflate' }, deflateRawSync(text)],
+    '/gzip-br': [200, { 'content-encoding': 'gzip, br' }, brotliCompressSync(gzipped)],
+    '/GZIP': [200, { 'content-encoding': ' GZIP ' }, gzipped],
+    '/unknown': [200, { 'content-encoding': 'compress' }, Buffer.from(text)],
+    '/gzip-unknown': [200, { 'content-encoding': 'gzip, x-custom' }, Buffer.from(text)],
+    '/bom': [200, { 'content-type': 'application/json' }, bom],
+    '/bom-gzip': [200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(bom)],
+    '/truncated': [200, { 'content-encoding': 'gzip' }, gzipped.subarray(0, gzipped.length - 8)],
+    '/corrupt': [200, { 'content-encoding': 'gzip' }, Buffer.from('not gzip at all')],
+    '/six': [200, { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip, gzip' }, [1, 2, 3, 4, 5, 6].reduce((b) => gzipSync(b), Buffer.from(text))],
+    '/five': [200, { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip' }, [1, 2, 3, 4, 5].reduce((b) => gzipSync(b), Buffer.from(text))],
+  };
+  let url = '';
+  before(async () => {
+    url = (await listen((req, res) => {
+      const [status, headers, body] = answers[req.url ?? '']!;
+      res.writeHead(status, headers);
+      res.end(req.method === 'HEAD' || status === 204 || status === 304 ? undefined : body);
+    })).url;
+  });
+
+  for (const path of ['/gzip-204', '/gzip-304', '/gzip-empty', '/br-empty']) {
+    it(`nothing to decode is no error: ${path.slice(1)}, read by an expect`, async () => {
+      const h = harness();
+      const result = await h.run(httpStep({ get: `${url}${path}` }, { expects: ['body == ""', 'json == null'] }));
+      assert.equal(result.ok, true, result.error?.message);
+      assert.equal(result.response['body'], '');
+    });
+  }
+
+  it('nothing to decode is no error: HEAD of a gzip resource', async () => {
+    const h = harness();
+    const result = await h.run(httpStep({ head: `${url}/deflate-zlib` }, { expects: ['body == ""'] }));
+    assert.equal(result.ok, true, result.error?.message);
+  });
+
+  for (const path of ['/deflate-zlib', '/deflate-raw', '/gzip-br', '/GZIP', '/bom', '/bom-gzip', '/five']) {
+    it(`decodes ${path.slice(1)}: body is the text, json parses`, async () => {
+      const h = harness();
+      const result = await h.run(httpStep({ get: `${url}${path}` }, { expects: ['json.items[0].id == "é1"'] }));
+      assert.equal(result.ok, true, result.error?.message);
+      assert.equal(result.response['body'], text);
+    });
+  }
+
+  it('a list with a coding it does not know is passed through as received, as fetch does', async () => {
+    const h = harness();
+    for (const path of ['/unknown', '/gzip-unknown']) {
+      const result = await h.run(httpStep({ get: `${url}${path}` }, { expects: ['json.items[0].id == "é1"'] }));
+      assert.equal(result.ok, true, `${path}: ${result.error?.message}`);
+    }
+  });
+
+  it('a gzip stream cut short gives what it holds', async () => {
+    const h = harness();
+    const result = await h.run(httpStep({ get: `${url}/truncated` }, { expects: ['body != ""'] }));
+    assert.equal(result.ok, true, result.error?.message);
+    assert.ok(text.startsWith(result.response['body'] as string));
+  });
+
+  it('data that is not what its coding says, or six codings, fails with class protocol', async () => {
+    const h = harness();
+    for (const path of ['/corrupt', '/six']) {
+      const result = await h.run(httpStep({ get: `${url}${path}` }, { expects: ['body != ""'] }));
+      assert.equal(result.error?.class, 'protocol', path);
+    }
+  });
+
+  it('agrees with fetch on every answer', async () => {
+    const h = harness();
+    for (const path of Object.keys(answers).filter((p) => !['/corrupt', '/six'].includes(p))) {
+      const result = await h.run(httpStep({ get: `${url}${path}` }, { expects: ['body == body'] }));
+      const fetched = await (await fetch(`${url}${path}`)).text();
+      assert.equal(result.response['body'], fetched, path);
+    }
+  });
+});
+
 // ---------------------------------------------------------------- timings
 
 describe('http executor: timings', () => {
@@ -391,7 +497,11 @@ describe('http executor: timings', () => {
     assert.equal(sockets.size, 1, 'one keep-alive connection served all three');
   });
 
-  it('a kept-alive connection the server closes as a request arrives: sent again, no error', async () => {
+  /**
+   * Three GETs in a row against a raw server that closes the connection under the second request of the run, as
+   * its idle timeout firing just as the request went out would; resolves to the results and what the server saw.
+   */
+  async function threeGetsSecondClosed(h: Harness): Promise<{ results: StepResult[]; requests: number; connections: number }> {
     const { createServer: createTcpServer } = await import('node:net');
     let requests = 0;
     const connections: Socket[] = [];
@@ -399,23 +509,43 @@ describe('http executor: timings', () => {
       connections.push(socket);
       socket.on('error', () => undefined);
       socket.on('data', () => {
-        // The second request of the run finds its connection closed by the server's idle timeout.
         if (requests++ === 1) socket.destroy();
         else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       });
     });
     await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
     const { port } = tcp.address() as AddressInfo;
-    const h = harness();
     const step = httpStep({ get: `http://127.0.0.1:${port}/` });
     const results = [await h.run(step), await h.run(step), await h.run(step)];
     for (const socket of connections) socket.destroy();
     await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    return { results, requests, connections: connections.length };
+  }
+
+  it('a kept-alive connection the server closes as a request arrives: sent again, no error', async () => {
+    const h = harness();
+    const { results, requests, connections } = await threeGetsSecondClosed(h);
     assert.ok(results.every((r) => r.ok), results.map((r) => r.error?.message).join(', '));
-    assert.equal(connections.length, 2);
-    assert.deepEqual(h.store.values('http.errors'), [0, 0, 0]);
-    const connects = h.store.values('http.connect');
+    assert.equal(connections, 2);
+    // Four requests went out, as the server counted: the lost one is a sent request that failed, and a resend.
+    assert.equal(requests, 4);
+    assert.equal(h.store.values('http.reqs').length, 4);
+    assert.deepEqual(h.store.values('http.reqs', { status: 'reset', status_class: 'error', method: 'GET' }), [1]);
+    assert.deepEqual(h.store.values('http.retries', { status: 'reset', method: 'GET' }), [1]);
+    assert.deepEqual(h.store.values('http.errors'), [0, 1, 0, 0]);
+    const connects = h.store.values('http.connect', { status: '200' });
     assert.ok(connects[0]! > 0 && connects[1]! > 0 && connects[2] === 0, `connect paid by the first and the resent request: ${connects.join(', ')}`);
+    assert.deepEqual(h.store.values('http.connect', { status: 'reset' }), [0], 'the lost attempt went out on the kept-alive connection');
+  });
+
+  it('defaults.resend_on_reset false: the close is the step\'s failure, nothing is sent again', async () => {
+    const h = harness({ options: { resendOnReset: false } });
+    const { results, requests } = await threeGetsSecondClosed(h);
+    assert.deepEqual(results.map((r) => r.ok), [true, false, true]);
+    assert.equal(results[1]!.error?.class, 'reset');
+    assert.equal(requests, 3);
+    assert.equal(h.store.values('http.reqs').length, 3);
+    assert.deepEqual(h.store.values('http.retries'), []);
   });
 
   it('a connection closed by the server is reopened, and that request pays connect again', async () => {
@@ -506,7 +636,8 @@ describe('http executor: error classes', () => {
     assert.equal(result.error?.class, 'refused');
     assert.equal(result.response['status'], 0);
     assert.deepEqual(h.store.values('http.errors', { status: 'refused', status_class: 'error', method: 'GET' }), [1]);
-    assert.deepEqual(h.store.values('http.reqs', { status: 'refused' }), [1]);
+    assert.deepEqual(h.store.values('http.unsent', { status: 'refused', status_class: 'error', method: 'GET' }), [1], 'never sent: counted apart');
+    assert.deepEqual(h.store.values('http.reqs'), [], 'not a request the server could have seen');
     assert.equal(h.store.values('http.connect').length, 0, 'no connection, no connect sample');
     assert.equal(h.store.values('http.ttfb').length, 0);
   });
@@ -543,6 +674,22 @@ describe('http executor: error classes', () => {
     // From the send to the timeout: the step's 200 ms less the connect, which a busy machine can stretch.
     const [duration] = h.store.values('http.duration');
     assert.ok(duration! >= 100 && duration! <= elapsed, `duration ${duration}, elapsed ${elapsed}`);
+  });
+
+  it('timeout: requests that time out waiting for a connection were never sent, and are counted apart', async () => {
+    let received = 0;
+    const { url } = await listen((_req, res) => {
+      received++;
+      setTimeout(() => res.end('late'), 400);
+    });
+    const h = harness({ options: { connectionsPerOrigin: 1 } });
+    const step = httpStep({ get: url });
+    const results = await Promise.all(Array.from({ length: 6 }, () => h.run(step, { timeoutMs: 150 })));
+    assert.ok(results.every((r) => r.error?.class === 'timeout'));
+    assert.equal(received, 1, 'one request reached the server');
+    assert.deepEqual(h.store.values('http.reqs', { status: 'timeout' }), [1], 'http.reqs counts what the server can have seen');
+    assert.deepEqual(h.store.values('http.unsent', { status: 'timeout', status_class: 'error' }), [1, 1, 1, 1, 1]);
+    assert.equal(h.store.values('http.errors').filter((x) => x === 1).length, 6, 'every attempt failed');
   });
 
   it('timeout: requests with one timeout, started apart, each time out after their own timeout', async () => {

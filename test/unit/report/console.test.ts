@@ -65,6 +65,33 @@ describe('formatSummary', () => {
   });
 });
 
+describe('formatSummary: requests sent, never sent, sent again', () => {
+  it('lists failures sent or not on the errors line, and says what was not sent or sent again', () => {
+    const result = resultOf((store) => {
+      const tags = { step: 'a', method: 'GET' };
+      store.handle('http.reqs', 'counter', { ...tags, status: '200' }).record(90);
+      store.handle('http.reqs', 'counter', { ...tags, status: 'reset' }).record(4);
+      store.handle('http.reqs', 'counter', { ...tags, status: 'timeout' }).record(6);
+      store.handle('http.unsent', 'counter', { ...tags, status: 'timeout' }).record(30);
+      store.handle('http.unsent', 'counter', { ...tags, status: 'refused' }).record(2);
+      store.handle('http.retries', 'counter', { ...tags, status: 'reset' }).record(4);
+    });
+    const text = formatSummary(result, plain);
+    assert.match(text, /^ {2}errors {2}reset: 4 · timeout: 36 · refused: 2$/m);
+    assert.match(text, /^ {2}http {2}100 sent · 32 never sent \(refused: 2 · timeout: 30\) · 4 sent again after their kept-alive connection closed \(reset: 4\)$/m);
+    assert.match(text, /^ {2}http\.reqs +100 /m, 'http.reqs counts what was sent');
+  });
+
+  it('says nothing of it when every request was sent once', () => {
+    const result = resultOf((store) => {
+      store.handle('http.reqs', 'counter', { step: 'a', status: '200' }).record(10);
+      store.handle('http.unsent', 'counter', { step: 'a', status: 'refused' });
+    });
+    const text = formatSummary(result, plain);
+    assert.doesNotMatch(text, /never sent|sent again|^ {2}errors/m);
+  });
+});
+
 describe('progressLine', () => {
   it('closed model: the users looping, and where a ramp is taking them', () => {
     const store = createMetricStore();

@@ -50,6 +50,10 @@ class TestRequest extends PoolRequest {
     this.connectMs = connectMs;
   }
 
+  onResend(error: Error): void {
+    this.events.push(`resend ${(error as { code?: string }).code ?? error.message}`);
+  }
+
   onHead(head: ResponseHead): void {
     this.events.push('head');
     this.status = head.status;
@@ -78,7 +82,7 @@ class TestRequest extends PoolRequest {
 const request = (method: string, host: string, path = '/', headers = '', body: string | null = null): TestRequest => {
   const length = body === null ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`;
   const r = new TestRequest(`${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${headers}${length}\r\n`, body);
-  r.idempotent = method !== 'POST' && method !== 'PATCH';
+  r.resendable = method !== 'POST' && method !== 'PATCH';
   return r;
 };
 
@@ -224,7 +228,7 @@ describe('h1 pool: keep-alive', () => {
     assert.equal(server.connections.length, 1);
   });
 
-  it('a HEAD response has no body and its connection is not reused', async () => {
+  it('a HEAD response has no body and its connection is kept alive', async () => {
     const server = await httpServer((_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.end();
@@ -234,7 +238,28 @@ describe('h1 pool: keep-alive', () => {
     assert.equal(head.status, 200);
     assert.equal(head.body, '');
     assert.equal((await send(p, request('HEAD', server.host))).status, 200);
-    assert.equal(server.connections.length, 2);
+    assert.equal((await send(p, request('GET', server.host))).status, 200);
+    assert.equal(server.connections.length, 1);
+  });
+
+  it('a server that sends a body after a HEAD response anyway: its connection is not used again', async () => {
+    // In the same write as the head, and a moment later while the connection is idle.
+    for (const later of [false, true]) {
+      const server = await rawServer((socket, head) => {
+        const answer = head.startsWith('HEAD') ? 'HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n' : OK('after');
+        if (!later || !head.startsWith('HEAD')) socket.write(answer + (head.startsWith('HEAD') ? 'body' : ''));
+        else {
+          socket.write(answer);
+          setTimeout(() => socket.write('body'), 20);
+        }
+      });
+      const p = pool(server.origin);
+      assert.equal((await send(p, request('HEAD', server.host))).status, 200);
+      if (later) await sleep(60);
+      const after = await send(p, request('GET', server.host));
+      assert.equal(after.body, 'after', `later: ${later}`);
+      assert.equal(server.connections.length, 2, `later: ${later}: the GET went out on a new connection`);
+    }
   });
 
   it('a 100 Continue before the response is skipped', async () => {
@@ -326,11 +351,29 @@ describe('h1 pool: connections the server closes', () => {
     });
     const p = pool(server.origin);
     assert.equal((await send(p, request('GET', server.host))).body, 'answer 0');
-    const second = await send(p, request('GET', server.host));
+    const r = request('GET', server.host);
+    const second = await send(p, r);
     assert.equal(second.error, undefined);
     assert.equal(second.body, 'answer 2');
     assert.ok(second.connectMs > 0);
     assert.equal(server.connections.length, 2);
+    assert.deepEqual(r.events.filter((e) => e.startsWith('resend')).length, 1, 'the lost attempt is reported before the request goes out again');
+    assert.match(r.events.join(' '), /^sent resend \S+ sent head end$/);
+  });
+
+  it('a request whose resending is turned off: the close is its failure', async () => {
+    const server = await rawServer((socket, _head, index) => {
+      if (index === 1) socket.destroy();
+      else socket.write(OK(`answer ${index}`));
+    });
+    const p = pool(server.origin);
+    await send(p, request('GET', server.host));
+    const r = request('GET', server.host);
+    r.resendable = false;
+    const second = await send(p, r);
+    assert.ok(second.error !== undefined, 'the GET fails');
+    assert.equal(server.connections.length, 1, 'and is not sent on a new connection');
+    assert.deepEqual(r.events, ['sent', 'error']);
   });
 
   it('the same with a FIN instead of a reset', async () => {
