@@ -4,67 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HttpParseError, MAX_HEAD_BYTES, ResponseParser, type ResponseHead } from '../../../../engine/executors/h1/parser.js';
+import { HttpParseError, MAX_HEAD_BYTES, ResponseParser } from '../../../../engine/executors/h1/parser.js';
+import { readResponses, type Parsed } from './reads.js';
 
 const SEED = 20_261_126;
 
-interface Parsed {
-  head: ResponseHead | undefined;
-  body: Buffer;
-  /** `last` of every onBody call */
-  lasts: boolean[];
-  done: boolean;
-  keepAlive: boolean;
-  keepAliveTimeoutMs: number;
-}
-
-/**
- * Feeds `pieces` (one read each) to one parser, the way a connection does: each piece is copied into one
- * reused read buffer whose bytes after the piece are garbage that looks like HTTP, so a parser that reads past
- * `end` or keeps a reference to the buffer fails. After a response completes the next one starts (a request
- * per response, `headRequests[i]` for HEAD) with the rest of the piece.
- */
+/** The responses in `pieces` (one read each), read as a connection reads them; a parse error is thrown. */
 function parseReads(pieces: Buffer[], headRequests: boolean[] = [], options: { close?: boolean } = {}): Parsed[] {
-  const parser = new ResponseParser();
-  const readBuffer = Buffer.alloc(128 * 1024, '\r\n\r\nHTTP/1.1 200 OK\r\n0\r\n\r\n');
-  const results: Parsed[] = [];
-  let current: Parsed | undefined;
-  const begin = (): void => {
-    current = { head: undefined, body: Buffer.alloc(0), lasts: [], done: false, keepAlive: true, keepAliveTimeoutMs: -1 };
-    results.push(current);
-    const parsed = current;
-    parser.start({
-      onHead: (head) => {
-        assert.equal(parsed.head, undefined, 'one head per response');
-        parsed.head = head;
-      },
-      onBody: (data, start, end, last) => {
-        assert.ok(start <= end && end <= data.length);
-        parsed.body = Buffer.concat([parsed.body, data.subarray(start, end)]);
-        parsed.lasts.push(last);
-      },
-    }, headRequests[results.length - 1] ?? false);
-  };
-  const complete = (): void => {
-    current!.done = true;
-    current!.keepAlive = parser.keepAlive;
-    current!.keepAliveTimeoutMs = parser.keepAliveTimeoutMs;
-    current = undefined;
-  };
-  begin();
-  for (const piece of pieces) {
-    piece.copy(readBuffer, 0);
-    let at = 0;
-    while (at < piece.length) {
-      if (current === undefined) begin();
-      at = parser.execute(readBuffer, at, piece.length);
-      if (parser.done) complete();
-    }
-    // What the parser does not copy is gone after the read.
-    readBuffer.fill(0x41, 0, piece.length);
-  }
-  if (options.close && current !== undefined && parser.finish()) complete();
-  return results;
+  const { responses, error } = readResponses(pieces, headRequests, options);
+  if (error !== undefined) throw error;
+  return responses;
 }
 
 const parseOne = (text: string | Buffer, headRequest = false, close = false): Parsed => {
