@@ -4,7 +4,7 @@
 /**
  * What it accepts, in the words of RFC 9112:
  *
- *   response     = status-line *( field-line CRLF ) CRLF [ body ]
+ *   response     = *( CR / LF ) status-line *( field-line CRLF ) CRLF [ body ]
  *   status-line  = "HTTP/1." DIGIT SP 3DIGIT [ SP reason-phrase ] CRLF
  *   field-line   = token ":" OWS value OWS                 (no obs-fold; names are returned in lower case)
  *   body         = no body   for HEAD, 1xx (skipped, the real response follows), 204 and 304
@@ -133,6 +133,8 @@ export class ResponseParser {
   private digits = 0;
   /** The start of a head that did not fit in one read, copied. */
   private partialHead: Buffer | undefined;
+  /** CR and LF bytes skipped before the status line: they count towards the head's limit. */
+  private emptyLineBytes = 0;
   /** The last Keep-Alive header value and its timeout: servers send the same one every time. */
   private lastKeepAlive = '';
   private lastKeepAliveMs = -1;
@@ -156,6 +158,7 @@ export class ResponseParser {
     this.bodyExpected = !headRequest;
     this.state = State.Head;
     this.partialHead = undefined;
+    this.emptyLineBytes = 0;
     this.keepAlive = true;
   }
 
@@ -174,6 +177,10 @@ export class ResponseParser {
     while (pos < end) {
       switch (this.state) {
         case State.Head:
+          if (this.partialHead === undefined && (data[pos] === CR || data[pos] === LF)) {
+            pos = this.skipEmptyLines(data, pos, end);
+            break;
+          }
           pos = this.readHead(data, pos, end);
           // (a method call may have changed the state: TypeScript's narrowing does not know)
           if ((this.state as State) === State.Done) return pos;
@@ -244,6 +251,18 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
+  /**
+   * Empty lines before a status line, bare CR and LF included: llhttp skips them (a server may end a body with
+   * one CRLF too many), and so does perfy, within the head's limit.
+   */
+  private skipEmptyLines(data: Buffer, start: number, end: number): number {
+    let pos = start;
+    while (pos < end && (data[pos] === CR || data[pos] === LF)) pos++;
+    this.emptyLineBytes += pos - start;
+    if (this.emptyLineBytes >= MAX_HEAD_BYTES) fail('HPE_HEADER_OVERFLOW', `more than ${MAX_HEAD_BYTES} bytes of empty lines before a status line`);
+    return pos;
+  }
+
   private readHead(data: Buffer, start: number, end: number): number {
     let buf = data;
     let from = start;
@@ -268,15 +287,17 @@ export class ResponseParser {
       headEnd = buf.indexOf(HEAD_END, from);
       if (headEnd + 4 > to) headEnd = -1;
     }
+    const limit = MAX_HEAD_BYTES - this.emptyLineBytes;
     if (headEnd === -1) {
-      if (to - from >= MAX_HEAD_BYTES) fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+      if (to - from >= limit) fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
       checkStart(buf, from, to);
       // A copy: `data` is the connection's read buffer and is overwritten by the next read.
       this.partialHead = carried > 0 ? buf : Buffer.from(buf.subarray(from, to));
       return end;
     }
-    if (headEnd + 4 - from > MAX_HEAD_BYTES) fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+    if (headEnd + 4 - from > limit) fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
     this.partialHead = undefined;
+    this.emptyLineBytes = 0;
     // The text keeps the CRLF of the last field line, so every line ends the same way.
     this.parseHead(text ?? buf.toString('latin1', from, headEnd + 2), headEnd + 2 - from);
     return start + (headEnd + 4 - from - carried);

@@ -232,6 +232,35 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
   });
 });
 
+// ---------------------------------------------------------------- as llhttp
+
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+describe('h1 parser: as strict and as lenient as llhttp', () => {
+  it('skips empty lines before a status line (CRLF, bare CR or LF), after a 1xx too, and between responses', () => {
+    const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    for (const before of ['\r\n', '\r\n\r\n\r\n', '\n', '\r', '\n\r\n\r']) {
+      const r = parseOne(before + ok);
+      assert.equal(r.body.toString(), 'ok', JSON.stringify(before));
+    }
+    assert.equal(parseOne(`HTTP/1.1 100 Continue\r\n\r\n\r\n${ok}`).head?.status, 200);
+    const [first, second] = parseReads([latin1(`${ok}\r\n${ok}`)]);
+    assert.equal(second?.body.toString(), 'ok');
+    assert.equal(first?.end, ok.length);
+    const wire = latin1(`\r\n\r\n${ok}`);
+    for (let cut = 1; cut < wire.length; cut++) {
+      assert.equal(parseReads([wire.subarray(0, cut), wire.subarray(cut)])[0]?.body.toString(), 'ok', `cut at ${cut}`);
+    }
+  });
+
+  it('counts the empty lines before a status line towards the head limit', () => {
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    assert.equal(parseOne('\r\n'.repeat((MAX_HEAD_BYTES - head.length) / 2) + head).done, true);
+    assert.equal(parseError('\r\n'.repeat(MAX_HEAD_BYTES / 2) + head).code, 'HPE_HEADER_OVERFLOW');
+    assert.equal(parseError(Array.from({ length: 40 }, () => latin1('\r\n'.repeat(1000)))).code, 'HPE_HEADER_OVERFLOW');
+  });
+});
+
 // ---------------------------------------------------------------- split anywhere
 
 /** A response to generate, and what parsing it must give. */
