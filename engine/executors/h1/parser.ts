@@ -27,8 +27,12 @@ const MAX_TRAILER_BYTES = 64 * 1024;
 const SMALL_READ = 1024;
 /** Header positions whose names are remembered from one response to the next. */
 const MAX_KNOWN_NAMES = 32;
-/** 13 hex digits are 2^52: any chunk larger than that is an attack or garbage, not a response. */
-const MAX_CHUNK_SIZE_DIGITS = 13;
+/**
+ * A content-length or chunk size of 2^52 (4 PiB) or more is an attack or garbage, not a response. Lengths are
+ * read by value, so leading zeros are fine as for llhttp, and checked after every digit: a number read so far
+ * stays below 2^56, where rounding may lose its last digits but cannot bring it back under the limit.
+ */
+const MAX_LENGTH = 2 ** 52 - 1;
 
 export class HttpParseError extends Error {
   override readonly name = 'HttpParseError';
@@ -138,7 +142,6 @@ export class ResponseParser {
   private remaining = 0;
   private sub = 0;
   private lineBytes = 0;
-  private digits = 0;
   /** The start of a head that did not fit in one read, copied. */
   private partialHead: Buffer | undefined;
   /** CR and LF bytes skipped before the status line: they count towards the head's limit. */
@@ -473,15 +476,14 @@ export class ResponseParser {
           const h = HEX[c]!;
           if (h < 0) fail('HPE_INVALID_CHUNK_SIZE', 'a chunk does not start with its size in hex');
           this.remaining = h;
-          this.digits = 1;
           this.sub = SizeLine.Digits;
           break;
         }
         case SizeLine.Digits: {
           const h = HEX[c]!;
           if (h >= 0) {
-            if (++this.digits > MAX_CHUNK_SIZE_DIGITS) fail('HPE_INVALID_CHUNK_SIZE', 'a chunk size is too large');
             this.remaining = this.remaining * 16 + h;
+            if (this.remaining > MAX_LENGTH) fail('HPE_INVALID_CHUNK_SIZE', 'a chunk size is too large');
           } else if (c === CR) {
             this.sub = SizeLine.Cr;
           } else if (c === SEMICOLON) {
@@ -607,12 +609,13 @@ function fieldLinesFault(text: string, from: number, to: number): never {
 }
 
 function parseLength(value: string): number {
-  if (value.length === 0 || value.length > 15) fail('HPE_INVALID_CONTENT_LENGTH', `invalid content-length: ${JSON.stringify(value.slice(0, 20))}`);
+  if (value.length === 0) fail('HPE_INVALID_CONTENT_LENGTH', 'an empty content-length');
   let n = 0;
   for (let i = 0; i < value.length; i++) {
     const d = value.charCodeAt(i) - 48;
     if (d < 0 || d > 9) fail('HPE_INVALID_CONTENT_LENGTH', `invalid content-length: ${JSON.stringify(value.slice(0, 20))}`);
     n = n * 10 + d;
+    if (n > MAX_LENGTH) fail('HPE_INVALID_CONTENT_LENGTH', `a content-length of 2^52 or more: ${JSON.stringify(value.slice(0, 20))}`);
   }
   return n;
 }

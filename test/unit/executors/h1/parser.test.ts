@@ -235,6 +235,9 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
 // ---------------------------------------------------------------- as llhttp
 
 const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+const CHUNKED = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+/** A chunked response whose first chunk ("x") has the size line `line`. */
+const sizeLine = (line: string): Buffer => latin1(`${CHUNKED}${line}\r\nx\r\n0\r\n\r\n`);
 
 describe('h1 parser: as strict and as lenient as llhttp', () => {
   it('skips empty lines before a status line (CRLF, bare CR or LF), after a 1xx too, and between responses', () => {
@@ -258,6 +261,39 @@ describe('h1 parser: as strict and as lenient as llhttp', () => {
     assert.equal(parseOne('\r\n'.repeat((MAX_HEAD_BYTES - head.length) / 2) + head).done, true);
     assert.equal(parseError('\r\n'.repeat(MAX_HEAD_BYTES / 2) + head).code, 'HPE_HEADER_OVERFLOW');
     assert.equal(parseError(Array.from({ length: 40 }, () => latin1('\r\n'.repeat(1000)))).code, 'HPE_HEADER_OVERFLOW');
+  });
+
+  it('reads a chunk size by its value: any number of leading zeros', () => {
+    for (const size of ['01', '0000000000000001', '0'.repeat(40) + '1']) {
+      assert.equal(parseOne(sizeLine(size)).body.toString(), 'x', size);
+    }
+    const last = parseOne(`${CHUNKED}1\r\nx\r\n${'0'.repeat(30)}\r\n\r\n`);
+    assert.equal(last.done, true);
+  });
+
+  it('reads a content-length by its value: any number of leading zeros; 2^52 and more are refused', () => {
+    assert.equal(parseOne(`HTTP/1.1 200 OK\r\nContent-Length: ${'0'.repeat(20)}2\r\n\r\nok`).body.toString(), 'ok');
+    const parser = new ResponseParser();
+    parser.start({ onHead: () => undefined, onBody: () => undefined }, false);
+    const head = latin1(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52 - 1}\r\n\r\n`);
+    parser.execute(head, 0, head.length);
+    assert.equal(parser.done, false, '2^52 - 1 bytes are a body to wait for');
+    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
+    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${'9'.repeat(30)}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
+  });
+
+  it('refuses a chunk size of 2^52 or more by its value, not its number of digits', () => {
+    const start = (line: string): ResponseParser => {
+      const parser = new ResponseParser();
+      parser.start({ onHead: () => undefined, onBody: () => undefined }, false);
+      const data = latin1(`${CHUNKED}${line}\r\n`);
+      parser.execute(data, 0, data.length);
+      return parser;
+    };
+    assert.equal(start('fffffffffffff').done, false, '2^52 - 1 bytes are a chunk to wait for');
+    assert.equal(start('000fffffffffffff').done, false);
+    assert.throws(() => start('10000000000000'), { code: 'HPE_INVALID_CHUNK_SIZE' });
+    assert.throws(() => start('ffffffffffffffffffff'), { code: 'HPE_INVALID_CHUNK_SIZE' });
   });
 
   it('refuses a control character in a field value, as RFC 9110 §5.5 and llhttp do; HTAB and obs-text are fine', () => {
