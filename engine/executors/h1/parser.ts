@@ -10,7 +10,9 @@
  *   value        = *( HTAB / SP / VCHAR / obs-text )        (no control character: NUL, DEL, …)
  *   body         = no body   for HEAD, 1xx (skipped, the real response follows), 204 and 304
  *                | chunked   when the last transfer coding is `chunked`:
- *                              *( 1*HEXDIG [ BWS ";" extension ] CRLF data CRLF ) "0" … CRLF *( trailer CRLF ) CRLF
+ *                              *( 1*HEXDIG *( ";" extension ) CRLF data CRLF ) 1*"0" … CRLF *( trailer CRLF ) CRLF
+ *   extension    = [ token ] [ "=" ( token / quoted-string ) ]       (as llhttp's strict mode: no whitespace; the
+ *                                                                      name may be empty unless the line ends)
  *                | length    from `content-length`
  *                | until the connection closes, when neither says
  *
@@ -82,8 +84,15 @@ const enum State {
 const enum SizeLine {
   First,
   Digits,
-  Space,
-  Extension,
+  /** after a `;` */
+  ExtensionStart,
+  ExtensionName,
+  /** after the `=` */
+  ExtensionValue,
+  Quoted,
+  /** after a backslash in a quoted string */
+  QuotedPair,
+  QuotedEnd,
   Cr,
 }
 
@@ -100,6 +109,9 @@ const LF = 10;
 const SP = 32;
 const HTAB = 9;
 const SEMICOLON = 59;
+const EQUALS = 61;
+const DQUOTE = 34;
+const BACKSLASH = 92;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const HTTP_PREFIX = 'HTTP/1.';
 
@@ -228,10 +240,11 @@ export class ResponseParser {
         case State.ChunkDataEnd: {
           const c = data[pos++]!;
           if (this.sub === 0) {
+            if (c === LF) fail('HPE_CR_EXPECTED', 'a chunk ends with LF without CR');
             if (c !== CR) fail('HPE_STRICT', 'a chunk is longer than its size says (no CRLF after its data)');
             this.sub = 1;
           } else {
-            if (c !== LF) fail('HPE_LF_EXPECTED', 'expected LF after the CR that ends a chunk');
+            if (c !== LF) fail('HPE_STRICT', 'expected LF after the CR that ends a chunk');
             this.state = State.ChunkSize;
             this.sub = SizeLine.First;
             this.lineBytes = 0;
@@ -487,26 +500,42 @@ export class ResponseParser {
           } else if (c === CR) {
             this.sub = SizeLine.Cr;
           } else if (c === SEMICOLON) {
-            this.sub = SizeLine.Extension;
-          } else if (c === SP || c === HTAB) {
-            this.sub = SizeLine.Space;
+            this.sub = SizeLine.ExtensionStart;
+          } else if (c === LF) {
+            fail('HPE_CR_EXPECTED', 'a chunk-size line ends with LF without CR');
           } else {
+            // Whitespace too: llhttp's strict mode refuses it after a size.
             fail('HPE_INVALID_CHUNK_SIZE', 'invalid character in a chunk size');
           }
           break;
         }
-        case SizeLine.Space:
-          if (c === SEMICOLON) this.sub = SizeLine.Extension;
-          else if (c === CR) this.sub = SizeLine.Cr;
-          else if (c !== SP && c !== HTAB) fail('HPE_INVALID_CHUNK_SIZE', 'invalid character after a chunk size');
+        // Chunk extensions mean nothing to perfy, but a line llhttp refuses is refused: the same server bug
+        // fails with Node's client.
+        case SizeLine.ExtensionStart:
+          if (c === SP || c === CR) fail('HPE_STRICT', 'a chunk extension is empty or starts with a space');
+          this.sub = afterNameByte(c);
           break;
-        case SizeLine.Extension:
-          // Chunk extensions mean nothing to perfy: skipped up to the end of the line.
-          if (c === CR) this.sub = SizeLine.Cr;
-          else if (c === LF) fail('HPE_CR_EXPECTED', 'a chunk-size line ends with LF without CR');
+        case SizeLine.ExtensionName:
+          this.sub = afterNameByte(c);
+          break;
+        case SizeLine.ExtensionValue:
+          if (c === DQUOTE) this.sub = SizeLine.Quoted;
+          else if (TOKEN[c] !== 1) this.sub = afterExtension(c, 'value');
+          break;
+        case SizeLine.Quoted:
+          if (c === DQUOTE) this.sub = SizeLine.QuotedEnd;
+          else if (c === BACKSLASH) this.sub = SizeLine.QuotedPair;
+          else if (isControl(c)) fail('HPE_STRICT', 'a control character in a quoted chunk extension');
+          break;
+        case SizeLine.QuotedPair:
+          if (isControl(c)) fail('HPE_STRICT', 'a quoted-pair of a control character in a chunk extension');
+          this.sub = SizeLine.Quoted;
+          break;
+        case SizeLine.QuotedEnd:
+          this.sub = afterExtension(c, 'value');
           break;
         case SizeLine.Cr:
-          if (c !== LF) fail('HPE_LF_EXPECTED', 'expected LF after the CR of a chunk-size line');
+          if (c !== LF) fail('HPE_STRICT', 'expected LF after the CR of a chunk-size line');
           this.lineBytes = 0;
           if (this.remaining === 0) {
             this.state = State.Trailers;
@@ -601,11 +630,31 @@ function fieldLinesFault(text: string, from: number, to: number): never {
     if (c === LF) fail('HPE_CR_EXPECTED', 'a header line ends with LF without CR');
     if (c === CR) {
       if (text.charCodeAt(++i) !== LF) fail('HPE_LF_EXPECTED', 'a CR in a header line is not followed by LF');
-    } else if (c < SP ? c !== HTAB : c === 127) {
+    } else if (isControl(c)) {
       fail('HPE_INVALID_HEADER_TOKEN', `a control character (code ${c}) in a header line`);
     }
   }
   return fail('HPE_INVALID_HEADER_TOKEN', 'an invalid header line');
+}
+
+/** A control character (RFC 5234 CTL) other than HTAB, which no field value or quoted string may hold. */
+function isControl(c: number): boolean {
+  return c < SP ? c !== HTAB : c === 127;
+}
+
+/** The sub-state after byte c of a chunk extension's name: more name, its `=`, or what may follow an extension. */
+function afterNameByte(c: number): SizeLine {
+  if (TOKEN[c] === 1) return SizeLine.ExtensionName;
+  if (c === EQUALS) return SizeLine.ExtensionValue;
+  return afterExtension(c, 'name');
+}
+
+/** After a chunk extension (its name, token value or quoted value) comes another, or the end of the line. */
+function afterExtension(c: number, part: string): SizeLine {
+  if (c === SEMICOLON) return SizeLine.ExtensionStart;
+  if (c === CR) return SizeLine.Cr;
+  if (c === LF) fail('HPE_CR_EXPECTED', `a chunk extension ${part} ends with LF without CR`);
+  return fail('HPE_STRICT', `invalid character in a chunk extension ${part}`);
 }
 
 function parseLength(value: string): number {
