@@ -10,11 +10,11 @@
  *   value        = *( HTAB / SP / VCHAR / obs-text )        (no control character: NUL, DEL, …)
  *   body         = no body   for HEAD, 1xx (skipped, the real response follows), 204 and 304
  *                | chunked   when the last transfer coding is `chunked`:
- *                              *( 1*HEXDIG *( ";" extension ) CRLF data CRLF ) 1*"0" … CRLF *( trailer CRLF ) CRLF
- *   extension    = [ token ] [ "=" ( token / quoted-string ) ]       (as llhttp's strict mode: no whitespace; the
- *                                                                      name may be empty unless the line ends)
+ *                              *( 1*HEXDIG *( ";" extension ) CRLF data CRLF ) 1*"0" … CRLF *( field-line CRLF ) CRLF
  *                | length    from `content-length`
  *                | until the connection closes, when neither says
+ *   extension    = [ token ] [ "=" ( token / quoted-string ) ]    (as llhttp's strict mode: no whitespace; the
+ *                                                                 name may be empty unless the line ends)
  *
  * Every error is an HttpParseError whose code starts with `HPE_` (llhttp's names where llhttp has one), which
  * the executor classifies as `protocol`.
@@ -96,12 +96,15 @@ const enum SizeLine {
   Cr,
 }
 
-/** Sub-states of State.Trailers. */
+/** Sub-states of State.Trailers: field lines, read and checked as a head's, not kept. */
 const enum Trailer {
   LineStart,
-  InLine,
-  CrAtLineStart,
-  CrInLine,
+  Name,
+  Value,
+  /** the CR that ends a field line */
+  ValueCr,
+  /** the CR of the empty line that ends the trailers */
+  EndCr,
 }
 
 const CR = 13;
@@ -109,6 +112,7 @@ const LF = 10;
 const SP = 32;
 const HTAB = 9;
 const SEMICOLON = 59;
+const COLON = 58;
 const EQUALS = 61;
 const DQUOTE = 34;
 const BACKSLASH = 92;
@@ -377,7 +381,7 @@ export class ResponseParser {
       let name: string;
       const known = knownNames[index];
       // Slicing and comparing: startsWith at a position was a quarter of a whole parse on Node 20.
-      if (known !== undefined && text.charCodeAt(pos + known.length) === 58 && text.slice(pos, pos + known.length) === known) {
+      if (known !== undefined && text.charCodeAt(pos + known.length) === COLON && text.slice(pos, pos + known.length) === known) {
         colon = pos + known.length;
         rawName = known;
         name = knownLowerNames[index]!;
@@ -385,7 +389,7 @@ export class ResponseParser {
         allKnown = false;
         colon = pos;
         while (TOKEN[text.charCodeAt(colon)] === 1) colon++;
-        if (colon === pos || colon > cr || text.charCodeAt(colon) !== 58) fail('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(text.slice(pos, Math.min(cr, pos + 40)))}`);
+        if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) fail('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(text.slice(pos, Math.min(cr, pos + 40)))}`);
         rawName = text.slice(pos, colon);
         name = rawName.toLowerCase();
         if (index < MAX_KNOWN_NAMES) {
@@ -474,7 +478,7 @@ export class ResponseParser {
       const cr = text.indexOf('\r', pos);
       let colon = pos;
       while (TOKEN[text.charCodeAt(colon)] === 1) colon++;
-      if (colon === pos || colon > cr || text.charCodeAt(colon) !== 58) fail('HPE_INVALID_HEADER_TOKEN', 'invalid header line in an informational response');
+      if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) fail('HPE_INVALID_HEADER_TOKEN', 'invalid header line in an informational response');
       pos = cr + 2;
     }
   }
@@ -556,22 +560,27 @@ export class ResponseParser {
       if (++this.lineBytes > MAX_TRAILER_BYTES) fail('HPE_HEADER_OVERFLOW', `the trailers are larger than ${MAX_TRAILER_BYTES} bytes`);
       switch (this.sub) {
         case Trailer.LineStart:
-          if (c === CR) this.sub = Trailer.CrAtLineStart;
-          else if (c === LF) fail('HPE_CR_EXPECTED', 'a trailer line ends with LF without CR');
-          else this.sub = Trailer.InLine;
+          if (c === CR) this.sub = Trailer.EndCr;
+          else if (TOKEN[c] === 1) this.sub = Trailer.Name;
+          else fail('HPE_INVALID_HEADER_TOKEN', 'a trailer line does not start with a field name');
           break;
-        case Trailer.InLine:
-          if (c === CR) this.sub = Trailer.CrInLine;
-          else if (c === LF) fail('HPE_CR_EXPECTED', 'a trailer line ends with LF without CR');
+        case Trailer.Name:
+          if (c === COLON) this.sub = Trailer.Value;
+          else if (TOKEN[c] !== 1) fail('HPE_INVALID_HEADER_TOKEN', 'invalid character in a trailer name');
           break;
-        case Trailer.CrAtLineStart:
-          if (c !== LF) fail('HPE_LF_EXPECTED', 'expected LF at the end of the trailers');
-          this.state = State.Done;
-          return pos;
-        case Trailer.CrInLine:
+        case Trailer.Value:
+          if (c === CR) this.sub = Trailer.ValueCr;
+          else if (c === LF) fail('HPE_CR_EXPECTED', 'a trailer line ends with LF without CR');
+          else if (isControl(c)) fail('HPE_INVALID_HEADER_TOKEN', 'a control character in a trailer value');
+          break;
+        case Trailer.ValueCr:
           if (c !== LF) fail('HPE_LF_EXPECTED', 'expected LF at the end of a trailer line');
           this.sub = Trailer.LineStart;
           break;
+        case Trailer.EndCr:
+          if (c !== LF) fail('HPE_STRICT', 'expected LF at the end of the trailers');
+          this.state = State.Done;
+          return pos;
       }
     }
     return pos;

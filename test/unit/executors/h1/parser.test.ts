@@ -309,6 +309,27 @@ describe('h1 parser: as strict and as lenient as llhttp', () => {
     assert.equal(r.head?.statusText, 'O\x01K', 'a reason phrase is not a field value (llhttp takes it as it is)');
   });
 
+  it('reads trailers as field lines: a value may hold HTAB and obs-text, or be empty', () => {
+    assert.equal(parseOne(latin1(`${CHUNKED}0\r\nX-T: a\tb\xff\r\nX-U:\r\nx-v:w\r\n\r\n`)).done, true);
+  });
+
+  const refusedTrailers: [string, string, string][] = [
+    ['a trailer without a colon', `${CHUNKED}0\r\nX-T 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer without a name', `${CHUNKED}0\r\n: 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer with a space before its colon', `${CHUNKED}0\r\nX-T : 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer that is only a name', `${CHUNKED}0\r\nX-T\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer folded onto a second line', `${CHUNKED}0\r\nX-T: 1\r\n 2\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer line starting with LF', `${CHUNKED}0\r\n\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer value ending in CR without LF', `${CHUNKED}0\r\nX-T: 1\r\r\n\r\n`, 'HPE_LF_EXPECTED'],
+    ['a CR without LF at the end of the trailers', `${CHUNKED}0\r\n\rX`, 'HPE_STRICT'],
+    ['a NUL in a trailer value', `${CHUNKED}0\r\nX-T: a\x00b\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a DEL in a trailer value', `${CHUNKED}0\r\nX-T: a\x7f\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a control character in a trailer name', `${CHUNKED}0\r\nX\x01: a\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+  ];
+  for (const [name, input, code] of refusedTrailers) {
+    it(`refuses ${name} (${code})`, () => assert.equal(parseError(latin1(input)).code, code));
+  }
+
   /** Chunk-size lines: no whitespace, extensions `;name[=token|quoted-string]`, CRLF. */
   const refusedSizeLines: [string, string, string][] = [
     ['a space after a chunk size', `${CHUNKED}1 \r\nx\r\n0\r\n\r\n`, 'HPE_INVALID_CHUNK_SIZE'],
