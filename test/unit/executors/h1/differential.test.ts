@@ -115,6 +115,8 @@ const response = (last: boolean): fc.Arbitrary<Generated> =>
     fields: fc.array(field, { maxLength: 5 }),
     long: longField,
     connection,
+    /** whitespace after the framing fields' values, a tab too */
+    after: ows,
     framing: last ? weighted([6, 'length'], [5, 'chunked'], [2, 'close']) : weighted([6, 'length'], [5, 'chunked']),
     lengthHeader,
     transferEncoding,
@@ -128,13 +130,13 @@ const response = (last: boolean): fc.Arbitrary<Generated> =>
     head: fc.boolean(),
   }).map((r): Generated => {
     const fields = [...r.fields, ...r.long];
-    if (r.connection !== undefined) fields.push(`Connection: ${r.connection}`);
+    if (r.connection !== undefined) fields.push(`Connection: ${r.connection}${r.after}`);
     let payload: Buffer;
     if (r.framing === 'length') {
       fields.push(...r.lengthHeader(r.body.length));
       payload = r.body;
     } else if (r.framing === 'chunked') {
-      fields.push(`Transfer-Encoding: ${r.transferEncoding}`);
+      fields.push(`Transfer-Encoding: ${r.transferEncoding}${r.after}`);
       payload = chunked(r.body, r.chunks, r.lastChunk, r.trailers);
     } else {
       payload = r.body;

@@ -56,6 +56,20 @@ export const DIVERGENCES: Divergence[] = [
     },
   },
   {
+    id: 'status-line-cr-cr',
+    perfy: 'refuses a status line that ends in CR CR (HPE_LF_EXPECTED)',
+    llhttp: 'before 9.4 (Node 20) takes CR CR as the end of a status line; 9.4 (Node 24) refuses it (HPE_STRICT)',
+    why: 'a bare CR does not end a line (RFC 9112 §2.2)',
+    example: { wire: latin1(`HTTP/1.1 200 OK\r\r${EMPTY}`), heads: [false] },
+    fixedIn: '9.4',
+    excuses: (d, context) => {
+      const from = context.perfy.responses[d.response - 1]?.end ?? 0;
+      const to = context.llhttp.responses[d.response]?.end ?? context.stream.wire.length;
+      return perfyRefused(d, context, 'HPE_LF_EXPECTED')
+        && /(?:^|[\r\n])[A-Z]+\/\d\.\d \d{3}[^\r\n]*\r\r/.test(context.stream.wire.toString('latin1', from, to));
+    },
+  },
+  {
     id: 'status-below-100',
     perfy: 'refuses a status below 100 (HPE_INVALID_STATUS)',
     llhttp: 'takes any three digits, 000 to 099 too',
@@ -124,28 +138,43 @@ export const DIVERGENCES: Divergence[] = [
   // ---------------------------------------------------------------- lengths
   {
     id: 'repeated-content-length',
-    perfy: 'takes a content-length repeated with the same value as that value',
+    perfy: 'takes a content-length repeated with the same value (`2` and `02` too) as that value',
     llhttp: 'refuses any repeated content-length (HPE_UNEXPECTED_CONTENT_LENGTH)',
     why: 'RFC 9110 §8.6 allows it; different values are refused by both',
     example: { wire: latin1('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok'), heads: [false] },
     excuses: (d, context) => {
       const lengths = context.perfy.responses[d.response]?.headers['content-length'];
-      return llhttpRefused(d, context, 'HPE_UNEXPECTED_CONTENT_LENGTH')
-        && Array.isArray(lengths) && lengths.every((n) => n === lengths[0]);
+      return llhttpRefused(d, context, 'HPE_UNEXPECTED_CONTENT_LENGTH') && Array.isArray(lengths)
+        && lengths.every((n) => /^\d+$/.test(n) && BigInt(n) === BigInt(lengths[0]!));
     },
   },
   {
-    id: 'content-length-trailing-tab',
-    perfy: 'takes a tab after a content-length value as optional whitespace',
-    llhttp: 'before 9.4 (Node 20) refuses it (HPE_INVALID_CONTENT_LENGTH), though not a space; 9.4 (Node 24) takes it',
+    id: 'trailing-tab',
+    perfy: 'takes a tab after a value as the optional whitespace it is, as a space',
+    llhttp: 'before 9.4 (Node 20) refuses a tab after a content-length (HPE_INVALID_CONTENT_LENGTH) and does not see '
+      + '`close` followed by a tab in `connection`; 9.4 (Node 24) takes both as perfy does',
     why: 'OWS is spaces and tabs alike (RFC 9110 §5.6.3)',
     example: { wire: latin1('HTTP/1.1 200 OK\r\nContent-Length: 2\t\r\n\r\nok'), heads: [false] },
     fixedIn: '9.4',
     excuses: (d, context) => {
+      if (d.kind === 'keep-alive') {
+        return d.perfy === false && /^connection:.*close[ \t]*\t[ \t]*$/im.test(headBefore(context, d.response));
+      }
       const line = lineAt(context.stream.wire, context.llhttp.errorAt ?? 0);
       return llhttpRefused(d, context, 'HPE_INVALID_CONTENT_LENGTH')
         && /^content-length:[ \t]*\d+[ \t]*$/i.test(line) && /\d[ \t]*\t/.test(line);
     },
+  },
+  {
+    id: 'transfer-encoding-trailing-tab',
+    perfy: 'takes `chunked` followed by a tab as chunked',
+    llhttp: 'takes `chunked` followed by a tab as another coding, so the body runs until close',
+    why: 'OWS is spaces and tabs alike (RFC 9110 §5.6.3), and llhttp takes `chunked` followed by a space as chunked',
+    example: {
+      wire: latin1('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n2\r\nok\r\n0\r\n\r\n'),
+      heads: [false],
+    },
+    excuses: (d, context) => /^transfer-encoding:.*chunked[ \t]*\t[ \t]*$/im.test(headBefore(context, d.response)),
   },
   {
     id: 'lengths-from-2^52',
@@ -266,6 +295,18 @@ function fieldNames(raw: string[] = []): string[] {
 function statusBefore(wire: Buffer, at: number): number {
   const statuses = [...wire.toString('latin1', 0, at).matchAll(/(?:^|[\r\n])[A-Z]+\/\d\.\d (\d{3})/g)];
   return Number(statuses.at(-1)?.[1] ?? 0);
+}
+
+/** The head of response i as perfy frames the stream: after the response before it, past any 1xx heads. */
+function headBefore({ stream, perfy }: Context, i: number): string {
+  let from = perfy.responses[i - 1]?.end ?? 0;
+  for (;;) {
+    while (stream.wire[from] === 13 || stream.wire[from] === 10) from++;
+    const end = stream.wire.indexOf('\r\n\r\n', from);
+    const head = stream.wire.toString('latin1', from, end === -1 ? stream.wire.length : end + 2);
+    if (end === -1 || !isInformational(statusBefore(Buffer.from(head, 'latin1'), head.length))) return head;
+    from = end + 4;
+  }
 }
 
 /** The line of `wire` that byte `at` is in, without its line end. */
