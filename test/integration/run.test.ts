@@ -139,8 +139,9 @@ flow:
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr);
     const result = readResultDir(t.path('out'));
-    const statusOf = (step: string): string[] => result.metrics.metrics.filter((m) => m.name === 'http.reqs' && m.tags['step'] === step).map((m) => m.tags['status']!);
-    assert.deepEqual(statusOf('refused'), ['refused']);
+    const statusOf = (step: string, name = 'http.reqs'): string[] => result.metrics.metrics.filter((m) => m.name === name && m.tags['step'] === step).map((m) => m.tags['status']!);
+    assert.deepEqual(statusOf('refused'), [], 'a refused request was never sent');
+    assert.deepEqual(statusOf('refused', 'http.unsent'), ['refused']);
     assert.deepEqual(statusOf('reset'), ['reset']);
     assert.deepEqual(statusOf('timeout'), ['timeout']);
     assert.deepEqual(statusOf('failed'), ['500']);

@@ -27,7 +27,8 @@ describe('latencies of unexpected responses', () => {
     const result = readResultDir(t.path('out'));
     assert.deepEqual(result.thresholds.map((x) => [x.source, x.passed]), [['p95(http.duration) < 50ms', false], ['count(http.duration{expected: false}) == 20', true]]);
     assert.equal(result.thresholds[0]!.values[0]!.value, null);
-    assert.equal(total(result, 'http.reqs'), 20, 'counts still cover every request');
+    assert.equal(total(result, 'http.unsent', { status: 'refused' }), 20, 'counts still cover every request: none was sent');
+    assert.equal(total(result, 'http.reqs'), 0);
     assert.match(run.stdout, /^ {2}http\.duration\{expected: false\} +20 /m);
     assert.doesNotMatch(run.stdout, /^ {2}http\.duration +\d/m, 'no row of expected latencies: there were none');
   });

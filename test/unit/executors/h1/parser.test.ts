@@ -4,67 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HttpParseError, MAX_HEAD_BYTES, ResponseParser, type ResponseHead } from '../../../../engine/executors/h1/parser.js';
+import { HttpParseError, MAX_HEAD_BYTES, ResponseParser } from '../../../../engine/executors/h1/parser.js';
+import { readResponses, type Parsed } from './reads.js';
 
 const SEED = 20_261_126;
 
-interface Parsed {
-  head: ResponseHead | undefined;
-  body: Buffer;
-  /** `last` of every onBody call */
-  lasts: boolean[];
-  done: boolean;
-  keepAlive: boolean;
-  keepAliveTimeoutMs: number;
-}
-
-/**
- * Feeds `pieces` (one read each) to one parser, the way a connection does: each piece is copied into one
- * reused read buffer whose bytes after the piece are garbage that looks like HTTP, so a parser that reads past
- * `end` or keeps a reference to the buffer fails. After a response completes the next one starts (a request
- * per response, `headRequests[i]` for HEAD) with the rest of the piece.
- */
+/** The responses in `pieces` (one read each), read as a connection reads them; a parse error is thrown. */
 function parseReads(pieces: Buffer[], headRequests: boolean[] = [], options: { close?: boolean } = {}): Parsed[] {
-  const parser = new ResponseParser();
-  const readBuffer = Buffer.alloc(128 * 1024, '\r\n\r\nHTTP/1.1 200 OK\r\n0\r\n\r\n');
-  const results: Parsed[] = [];
-  let current: Parsed | undefined;
-  const begin = (): void => {
-    current = { head: undefined, body: Buffer.alloc(0), lasts: [], done: false, keepAlive: true, keepAliveTimeoutMs: -1 };
-    results.push(current);
-    const parsed = current;
-    parser.start({
-      onHead: (head) => {
-        assert.equal(parsed.head, undefined, 'one head per response');
-        parsed.head = head;
-      },
-      onBody: (data, start, end, last) => {
-        assert.ok(start <= end && end <= data.length);
-        parsed.body = Buffer.concat([parsed.body, data.subarray(start, end)]);
-        parsed.lasts.push(last);
-      },
-    }, headRequests[results.length - 1] ?? false);
-  };
-  const complete = (): void => {
-    current!.done = true;
-    current!.keepAlive = parser.keepAlive;
-    current!.keepAliveTimeoutMs = parser.keepAliveTimeoutMs;
-    current = undefined;
-  };
-  begin();
-  for (const piece of pieces) {
-    piece.copy(readBuffer, 0);
-    let at = 0;
-    while (at < piece.length) {
-      if (current === undefined) begin();
-      at = parser.execute(readBuffer, at, piece.length);
-      if (parser.done) complete();
-    }
-    // What the parser does not copy is gone after the read.
-    readBuffer.fill(0x41, 0, piece.length);
-  }
-  if (options.close && current !== undefined && parser.finish()) complete();
-  return results;
+  const { responses, error } = readResponses(pieces, headRequests, options);
+  if (error !== undefined) throw error;
+  return responses;
 }
 
 const parseOne = (text: string | Buffer, headRequest = false, close = false): Parsed => {
@@ -127,7 +76,7 @@ describe('h1 parser: framing', () => {
   });
 
   it('reads a chunked body, with chunk extensions and trailers', () => {
-    const r = parseOne('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value;q="a b"\r\nhello\r\n1 ; ext\r\n \r\nA\r\n0123456789\r\n0;last\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n');
+    const r = parseOne('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value;q="a b"\r\nhello\r\n1;ext\r\n \r\nA\r\n0123456789\r\n0;last\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n');
     assert.equal(r.done, true);
     assert.equal(r.body.toString(), 'hello 0123456789');
     assert.ok(r.lasts.every((last) => !last));
@@ -243,7 +192,7 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
     ['a space before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['an empty header name', 'HTTP/1.1 200 OK\r\n: x\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['obs-fold', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  continued\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
-    ['a bare LF inside a header value', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\r\n', 'HPE_LF_EXPECTED'],
+    ['a bare LF inside a header value', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\r\n', 'HPE_CR_EXPECTED'],
     ['a bare CR inside a header value', 'HTTP/1.1 200 OK\r\nX-A: 1\rX-B: 2\r\n\r\n', 'HPE_LF_EXPECTED'],
     ['a bare LF after the status line, before the head is complete', 'HTTP/1.1 200 OK\nContent-Length: 0\n', 'HPE_CR_EXPECTED'],
     ['a content-length that is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
@@ -257,7 +206,6 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
     ['a chunk size too large', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000\r\n', 'HPE_INVALID_CHUNK_SIZE'],
     ['a chunk longer than its size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', 'HPE_STRICT'],
     ['a chunk-size line ending in a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x\nab\r\n', 'HPE_CR_EXPECTED'],
-    ['a chunk-size CR not followed by LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\rab\r\n', 'HPE_LF_EXPECTED'],
     ['a trailer line ending in a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n\r\n', 'HPE_CR_EXPECTED'],
     ['chunk extensions without end', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;', ';'.repeat(10_000), ';'.repeat(10_000)].map((s) => Buffer.from(s)), 'HPE_CHUNK_EXTENSIONS_OVERFLOW'],
     ['a 101 nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 'HPE_UNEXPECTED_UPGRADE'],
@@ -280,6 +228,136 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
     const head = `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES - 100)}\r\nContent-Length: 0\r\n\r\n`;
     assert.ok(Buffer.byteLength(head) <= MAX_HEAD_BYTES);
     assert.equal(parseOne(head).head?.headers['x-big']?.length, MAX_HEAD_BYTES - 100);
+  });
+});
+
+// ---------------------------------------------------------------- as llhttp
+
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+const CHUNKED = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+/** A chunked response whose first chunk ("x") has the size line `line`. */
+const sizeLine = (line: string): Buffer => latin1(`${CHUNKED}${line}\r\nx\r\n0\r\n\r\n`);
+
+describe('h1 parser: as strict and as lenient as llhttp', () => {
+  it('skips empty lines before a status line (CRLF, bare CR or LF), after a 1xx too, and between responses', () => {
+    const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    for (const before of ['\r\n', '\r\n\r\n\r\n', '\n', '\r', '\n\r\n\r']) {
+      const r = parseOne(before + ok);
+      assert.equal(r.body.toString(), 'ok', JSON.stringify(before));
+    }
+    assert.equal(parseOne(`HTTP/1.1 100 Continue\r\n\r\n\r\n${ok}`).head?.status, 200);
+    const [first, second] = parseReads([latin1(`${ok}\r\n${ok}`)]);
+    assert.equal(second?.body.toString(), 'ok');
+    assert.equal(first?.end, ok.length);
+    const wire = latin1(`\r\n\r\n${ok}`);
+    for (let cut = 1; cut < wire.length; cut++) {
+      assert.equal(parseReads([wire.subarray(0, cut), wire.subarray(cut)])[0]?.body.toString(), 'ok', `cut at ${cut}`);
+    }
+  });
+
+  it('counts the empty lines before a status line towards the head limit', () => {
+    const head = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    assert.equal(parseOne('\r\n'.repeat((MAX_HEAD_BYTES - head.length) / 2) + head).done, true);
+    assert.equal(parseError('\r\n'.repeat(MAX_HEAD_BYTES / 2) + head).code, 'HPE_HEADER_OVERFLOW');
+    assert.equal(parseError(Array.from({ length: 40 }, () => latin1('\r\n'.repeat(1000)))).code, 'HPE_HEADER_OVERFLOW');
+  });
+
+  it('reads a chunk size by its value: any number of leading zeros', () => {
+    for (const size of ['01', '0000000000000001', '0'.repeat(40) + '1']) {
+      assert.equal(parseOne(sizeLine(size)).body.toString(), 'x', size);
+    }
+    const last = parseOne(`${CHUNKED}1\r\nx\r\n${'0'.repeat(30)}\r\n\r\n`);
+    assert.equal(last.done, true);
+  });
+
+  it('reads a content-length by its value: any number of leading zeros; 2^52 and more are refused', () => {
+    assert.equal(parseOne(`HTTP/1.1 200 OK\r\nContent-Length: ${'0'.repeat(20)}2\r\n\r\nok`).body.toString(), 'ok');
+    const parser = new ResponseParser();
+    parser.start({ onHead: () => undefined, onBody: () => undefined }, false);
+    const head = latin1(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52 - 1}\r\n\r\n`);
+    parser.execute(head, 0, head.length);
+    assert.equal(parser.done, false, '2^52 - 1 bytes are a body to wait for');
+    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
+    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${'9'.repeat(30)}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
+  });
+
+  it('refuses a chunk size of 2^52 or more by its value, not its number of digits', () => {
+    const start = (line: string): ResponseParser => {
+      const parser = new ResponseParser();
+      parser.start({ onHead: () => undefined, onBody: () => undefined }, false);
+      const data = latin1(`${CHUNKED}${line}\r\n`);
+      parser.execute(data, 0, data.length);
+      return parser;
+    };
+    assert.equal(start('fffffffffffff').done, false, '2^52 - 1 bytes are a chunk to wait for');
+    assert.equal(start('000fffffffffffff').done, false);
+    assert.throws(() => start('10000000000000'), { code: 'HPE_INVALID_CHUNK_SIZE' });
+    assert.throws(() => start('ffffffffffffffffffff'), { code: 'HPE_INVALID_CHUNK_SIZE' });
+  });
+
+  it('refuses a control character in a field value, as RFC 9110 §5.5 and llhttp do; HTAB and obs-text are fine', () => {
+    for (const c of ['\x00', '\x01', '\x08', '\x0b', '\x0c', '\x1f', '\x7f']) {
+      const name = JSON.stringify(c);
+      assert.equal(parseError(latin1(`HTTP/1.1 200 OK\r\nX-A: a${c}b\r\nContent-Length: 0\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
+      assert.equal(parseError(latin1(`HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A:${c}\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
+      const large = `HTTP/1.1 200 OK\r\nX-Pad: ${'p'.repeat(2000)}\r\nX-A: ${c}\r\nContent-Length: 0\r\n\r\n`;
+      assert.equal(parseError(latin1(large)).code, 'HPE_INVALID_HEADER_TOKEN', `${name} in a head of more than one small read`);
+      assert.equal(parseError(latin1(`HTTP/1.1 103 Early Hints\r\nLink: a${c}\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
+    }
+    const r = parseOne(latin1('HTTP/1.1 200 O\x01K\r\nX-A: a\tb\xe9\xff\r\nContent-Length: 0\r\n\r\n'));
+    assert.equal(r.head?.headers['x-a'], 'a\tb\xe9\xff');
+    assert.equal(r.head?.statusText, 'O\x01K', 'a reason phrase is not a field value (llhttp takes it as it is)');
+  });
+
+  it('reads trailers as field lines: a value may hold HTAB and obs-text, or be empty', () => {
+    assert.equal(parseOne(latin1(`${CHUNKED}0\r\nX-T: a\tb\xff\r\nX-U:\r\nx-v:w\r\n\r\n`)).done, true);
+  });
+
+  const refusedTrailers: [string, string, string][] = [
+    ['a trailer without a colon', `${CHUNKED}0\r\nX-T 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer without a name', `${CHUNKED}0\r\n: 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer with a space before its colon', `${CHUNKED}0\r\nX-T : 1\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer that is only a name', `${CHUNKED}0\r\nX-T\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer folded onto a second line', `${CHUNKED}0\r\nX-T: 1\r\n 2\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer line starting with LF', `${CHUNKED}0\r\n\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a trailer value ending in CR without LF', `${CHUNKED}0\r\nX-T: 1\r\r\n\r\n`, 'HPE_LF_EXPECTED'],
+    ['a CR without LF at the end of the trailers', `${CHUNKED}0\r\n\rX`, 'HPE_STRICT'],
+    ['a NUL in a trailer value', `${CHUNKED}0\r\nX-T: a\x00b\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a DEL in a trailer value', `${CHUNKED}0\r\nX-T: a\x7f\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+    ['a control character in a trailer name', `${CHUNKED}0\r\nX\x01: a\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN'],
+  ];
+  for (const [name, input, code] of refusedTrailers) {
+    it(`refuses ${name} (${code})`, () => assert.equal(parseError(latin1(input)).code, code));
+  }
+
+  /** Chunk-size lines: no whitespace, extensions `;name[=token|quoted-string]`, CRLF. */
+  const refusedSizeLines: [string, string, string][] = [
+    ['a space after a chunk size', `${CHUNKED}1 \r\nx\r\n0\r\n\r\n`, 'HPE_INVALID_CHUNK_SIZE'],
+    ['a tab after a chunk size', `${CHUNKED}1\t\r\nx\r\n0\r\n\r\n`, 'HPE_INVALID_CHUNK_SIZE'],
+    ['a space before a chunk extension', `${CHUNKED}1 ;a\r\nx\r\n0\r\n\r\n`, 'HPE_INVALID_CHUNK_SIZE'],
+    ['an empty chunk extension', `${CHUNKED}1;\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a chunk extension after a space', `${CHUNKED}1; a\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a space after a chunk extension name', `${CHUNKED}1;a \r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a space around the = of a chunk extension', `${CHUNKED}1;a= b\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a chunk extension ending in ;', `${CHUNKED}1;a=b;\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['two = in a chunk extension', `${CHUNKED}1;a=b=c\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a control character in a quoted chunk extension', `${CHUNKED}1;a="b\x01"\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a quoted-pair of a control character', `${CHUNKED}1;a="b\\\x7f"\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['text after a quoted chunk extension', `${CHUNKED}1;a="b"c\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['an unterminated quoted chunk extension', `${CHUNKED}1;a="b\r\nx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['a chunk-size line ending in a bare LF', `${CHUNKED}1\nx\r\n0\r\n\r\n`, 'HPE_CR_EXPECTED'],
+    ['a chunk extension ending in a bare LF', `${CHUNKED}1;a="b"\nx\r\n0\r\n\r\n`, 'HPE_CR_EXPECTED'],
+    ['a chunk-size CR not followed by LF', `${CHUNKED}1;a\rx\r\n0\r\n\r\n`, 'HPE_STRICT'],
+    ['chunk data followed by a bare LF', `${CHUNKED}1\r\nx\n0\r\n\r\n`, 'HPE_CR_EXPECTED'],
+    ['chunk data followed by a CR without LF', `${CHUNKED}1\r\nx\r0\r\n\r\n`, 'HPE_STRICT'],
+  ];
+  for (const [name, input, code] of refusedSizeLines) {
+    it(`refuses ${name} (${code})`, () => assert.equal(parseError(latin1(input)).code, code));
+  }
+
+  it('accepts the chunk extensions llhttp accepts', () => {
+    const lines = ['1;a', '1;a=b', '1;a=""', '1;a="b \\"c\\" \t\xff"', '1;a;b=c;d="e"', '1;a="b";c', '1;a=', '1;=b', '1;;a', '1;a=b"c"'];
+    for (const line of lines) assert.equal(parseOne(sizeLine(line)).body.toString(), 'x', JSON.stringify(line));
   });
 });
 
@@ -331,7 +409,7 @@ const responseCase = (last: boolean): fc.Arbitrary<Case> =>
         parts.push(Buffer.from(`${hex}${r.extensions ? ';ext="x;y"' : ''}\r\n`), body.subarray(at, at + size), Buffer.from('\r\n'));
         at += size;
       }
-      parts.push(Buffer.from(`0${r.extensions ? ' ;done' : ''}\r\n${r.trailers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`));
+      parts.push(Buffer.from(`0${r.extensions ? ';done' : ''}\r\n${r.trailers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`));
       payload = noBody ? Buffer.alloc(0) : Buffer.concat(parts);
     } else {
       payload = body;
