@@ -127,7 +127,7 @@ export const DIVERGENCES: Divergence[] = [
       }
       const framing = ['HPE_INVALID_TRANSFER_ENCODING', 'HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CONTENT_LENGTH'];
       if (llhttpRefused(d, context, ...framing)) {
-        return isInformational(statusBefore(stream.wire, llhttp.errorAt!));
+        return isInformational(statusAt(stream.wire, completedBefore(raw, llhttp.errorAt!)?.end ?? 0));
       }
       // A 1xx that llhttp gave a body, after the last response both framed.
       const after = perfy.responses[d.response - 1]?.end ?? 0;
@@ -291,10 +291,10 @@ function fieldNames(raw: string[] = []): string[] {
   return raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
 }
 
-/** The status code of the last status line that starts before byte `at`. */
-function statusBefore(wire: Buffer, at: number): number {
-  const statuses = [...wire.toString('latin1', 0, at).matchAll(/(?:^|[\r\n])[A-Z]+\/\d\.\d (\d{3})/g)];
-  return Number(statuses.at(-1)?.[1] ?? 0);
+/** The status code of the status line at byte `from`, after any empty lines; 0 if there is none. */
+function statusAt(wire: Buffer, from: number): number {
+  const status = /^[\r\n]*[A-Z]+\/\d\.\d (\d{3})/.exec(wire.toString('latin1', from, from + 200));
+  return Number(status?.[1] ?? 0);
 }
 
 /** The head of response i as perfy frames the stream: after the response before it, past any 1xx heads. */
@@ -304,7 +304,7 @@ function headBefore({ stream, perfy }: Context, i: number): string {
     while (stream.wire[from] === 13 || stream.wire[from] === 10) from++;
     const end = stream.wire.indexOf('\r\n\r\n', from);
     const head = stream.wire.toString('latin1', from, end === -1 ? stream.wire.length : end + 2);
-    if (end === -1 || !isInformational(statusBefore(Buffer.from(head, 'latin1'), head.length))) return head;
+    if (end === -1 || !isInformational(statusAt(stream.wire, from))) return head;
     from = end + 4;
   }
 }
