@@ -52,15 +52,21 @@ async function run(args: string[], interruptAfterMs?: number): Promise<Run> {
   return { ...result, stoppedInMs: Date.now() - signalledAt, killed };
 }
 
-describe('perfy run without I/O', () => {
-  it('ends a closed model whose every request fails at once after its 3 s hold', async () => {
-    const t = tempDir({ 'instant.mjs': INSTANT, 's.yaml': `
+/** Two users looping over a step whose every execution fails at once, for `hold`. */
+function instantScenario(hold: string): ReturnType<typeof tempDir> {
+  const t = tempDir({ 'instant.mjs': INSTANT, 's.yaml': `
 name: instant
 plugins: { instant: ./instant.mjs }
-load: [ { users: 2, hold: 3s } ]
+load: [ { users: 2, hold: ${hold} } ]
 flow: [ { name: fail, use: instant } ]
 ` });
-    after(t.cleanup);
+  after(t.cleanup);
+  return t;
+}
+
+describe('perfy run without I/O', () => {
+  it('ends a closed model whose every request fails at once after its 3 s hold', async () => {
+    const t = instantScenario('3s');
     const r = await run(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(r.killed, false, `killed after ${KILL_AFTER_MS} ms`);
     assert.equal(r.status, 0, r.stderr);
@@ -73,13 +79,7 @@ flow: [ { name: fail, use: instant } ]
   });
 
   it('stops such a run within 5 s of Ctrl-C, exit 3, keeping the result', async () => {
-    const t = tempDir({ 'instant.mjs': INSTANT, 's.yaml': `
-name: instant
-plugins: { instant: ./instant.mjs }
-load: [ { users: 2, hold: 60s } ]
-flow: [ { name: fail, use: instant } ]
-` });
-    after(t.cleanup);
+    const t = instantScenario('60s');
     const r = await run(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet'], 2_500);
     assert.equal(r.killed, false, `killed after ${KILL_AFTER_MS} ms`);
     assert.equal(r.status, 3, r.stderr);
