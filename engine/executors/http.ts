@@ -657,6 +657,17 @@ const ZLIB_SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
 const BROTLI_SYNC = { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH };
 /** zstd where this Node has it (22.15 and later), as fetch decodes it there; elsewhere an unknown coding. */
 const zstdDecompress = (zlib as { zstdDecompressSync?: (data: Buffer) => Buffer }).zstdDecompressSync;
+const gunzip = (data: Buffer): Buffer => zlib.gunzipSync(data, ZLIB_SYNC);
+
+/** The content codings perfy undoes, as fetch does, by name. */
+const DECODERS = new Map<string, (data: Buffer) => Buffer>([
+  ['gzip', gunzip],
+  ['x-gzip', gunzip],
+  // RFC 9110 says zlib-wrapped; raw deflate is common too. A zlib stream's first byte says method 8 (deflate).
+  ['deflate', (data) => ((data[0]! & 0x0f) === 0x08 ? zlib.inflateSync(data, ZLIB_SYNC) : zlib.inflateRawSync(data, ZLIB_SYNC))],
+  ['br', (data) => zlib.brotliDecompressSync(data, BROTLI_SYNC)],
+  ...(zstdDecompress === undefined ? [] : [['zstd', zstdDecompress] as const]),
+]);
 
 /**
  * The body as fetch's `text()` gives it: the content codings undone, last applied first (`gzip, br` is brotli
@@ -672,7 +683,7 @@ export function decodeBody(received: Buffer, contentEncoding: string | undefined
     if (codings.length > MAX_CODINGS) throw new Error(`${codings.length} content codings, more than ${MAX_CODINGS}`);
     const decoders: ((data: Buffer) => Buffer)[] = [];
     for (let i = codings.length - 1; i >= 0; i--) {
-      const decoder = decoderOf(codings[i]!.trim());
+      const decoder = DECODERS.get(codings[i]!.trim());
       if (decoder === undefined) {
         decoders.length = 0;
         break;
@@ -684,23 +695,6 @@ export function decodeBody(received: Buffer, contentEncoding: string | undefined
   // EF BB BF: a UTF-8 byte-order mark, which fetch's text() and JSON parsing skip.
   const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   return raw.toString('utf8', bom);
-}
-
-function decoderOf(coding: string): ((data: Buffer) => Buffer) | undefined {
-  switch (coding) {
-    case 'gzip':
-    case 'x-gzip':
-      return (data) => zlib.gunzipSync(data, ZLIB_SYNC);
-    case 'deflate':
-      // RFC 9110 says zlib-wrapped; raw deflate is common too. A zlib stream's first byte says method 8 (deflate).
-      return (data) => ((data[0]! & 0x0f) === 0x08 ? zlib.inflateSync(data, ZLIB_SYNC) : zlib.inflateRawSync(data, ZLIB_SYNC));
-    case 'br':
-      return (data) => zlib.brotliDecompressSync(data, BROTLI_SYNC);
-    case 'zstd':
-      return zstdDecompress === undefined ? undefined : (data) => zstdDecompress(data);
-    default:
-      return undefined;
-  }
 }
 
 /** JSON when the content type says so or the body parses as JSON anyway; undefined otherwise. */
