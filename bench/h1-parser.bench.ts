@@ -1,11 +1,11 @@
-// Cost of parsing one response with perfy's HTTP/1.1 parser (engine/executors/h1/parser.ts), the hot path of
+// Cost of parsing one response with perfy's HTTP/1.1 parser (engine/steps/http/h1/parser.ts), the hot path of
 // every request: a typical 200 with 9 headers in one read, framed by content-length and by chunks. As from a
 // real server, the responses differ in one header (a request id) and are otherwise the same.
 
-import { ResponseParser, type ResponseHandler } from '../engine/executors/h1/parser.js';
+import { ResponseParser, type ResponseHandler } from '../engine/steps/http/h1/parser.js';
 import { measure, type BenchResult } from './run.js';
 
-export const name = 'h1 response parser (engine/executors/h1/parser.ts)';
+export const name = 'h1 response parser (engine/steps/http/h1/parser.ts)';
 
 const BODY = JSON.stringify({ items: [{ id: 'a1', title: 'first' }, { id: 'b2', title: 'second' }] });
 /** Responses cycled through, each with its own request id. */

@@ -11,8 +11,14 @@ import { Worker } from 'node:worker_threads';
 import { Pool, request } from 'undici';
 import type { Plan, StepNode } from '../engine/compile/plan.js';
 import { compileTemplate } from '../engine/compile/template.js';
-import { createHttpExecutor, DEFAULT_CONNECTIONS_PER_ORIGIN } from '../engine/executors/http.js';
-import type { VuContext } from '../engine/executors/types.js';
+import type { HttpRequestPlan } from '../engine/steps/http/index.js';
+import type { StepCall, StepOf } from '../engine/steps/types.js';
+
+const UNCALLED: StepCall = () => {
+  throw new Error('handed to its executor directly');
+};
+import { createHttpExecutor, DEFAULT_CONNECTIONS_PER_ORIGIN } from '../engine/steps/http/runner.js';
+import type { VuContext } from '../engine/steps/types.js';
 import { compileExpression } from '../engine/expr/index.js';
 import { createMetricStore } from '../engine/metrics/store.js';
 import type { BenchResult } from './run.js';
@@ -64,10 +70,10 @@ async function loops(once: () => Promise<unknown>, ms: number): Promise<number> 
   return done;
 }
 
-function httpStep(url: string, expect: string): StepNode {
+function httpStep(url: string, expect: string): StepOf<HttpRequestPlan> {
   return {
     type: 'step', id: 1, name: 'bench', kind: 'http', plugin: undefined, summary: `GET ${url}`,
-    request: { get: compileTemplate(url) }, tags: {}, condition: undefined,
+    request: { method: 'GET', url: compileTemplate(url), query: [], headers: [], body: undefined }, call: UNCALLED, tags: {}, condition: undefined,
     expects: [compileExpression(expect)], captures: [], timeoutMs: 30_000, retry: undefined,
     location: { file: 'bench', line: 1, col: 1 },
   };

@@ -3,9 +3,10 @@
 // executor that answers at once, so what is measured is perfy's bookkeeping around a request.
 
 import { compileScenario } from '../engine/compile/index.js';
+import type { HttpRequestPlan } from '../engine/steps/http/index.js';
 import type { Plan } from '../engine/compile/plan.js';
 import { buildTimeline } from '../engine/compile/timeline.js';
-import type { StepRunner, StepResult } from '../engine/executors/types.js';
+import type { StepRunner, StepResult } from '../engine/steps/types.js';
 import type { Scenario } from '../engine/generated/scenario.js';
 import { loadScenarioText } from '../engine/load/index.js';
 import { createMetricStore } from '../engine/metrics/store.js';
@@ -46,13 +47,14 @@ const bench: BenchModule = {
     const store = createMetricStore();
     const step = p.workloads[0]!.flow[0]!;
     if (step.type !== 'step') throw new Error('a step expected');
+    const url = step.call((request) => (isHttpRequest(request) ? request.url : undefined));
+    if (url === undefined) throw new Error('an http step expected');
     const response = { status: 200, duration: 0.4, json: { items: [], next: null }, header: {}, body: undefined, size: 60, ok: true };
     const rendered: string[] = [];
     const instant: StepRunner = {
       execute(ctx): Promise<StepResult> {
         // What an executor must do before any I/O: render the URL template.
-        const request = step.request as unknown as { get: { render(vars: Record<string, unknown>): string } };
-        rendered[0] = request.get.render(ctx.vars);
+        rendered[0] = url.render(ctx.vars);
         return Promise.resolve({ ok: true, response });
       },
     };
@@ -78,3 +80,7 @@ const bench: BenchModule = {
   },
 };
 export default bench;
+
+function isHttpRequest(request: unknown): request is HttpRequestPlan {
+  return typeof request === 'object' && request !== null && 'url' in request && 'method' in request;
+}

@@ -160,3 +160,14 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   const c = closest(name, candidates);
   return c === undefined ? undefined : `did you mean "${c}"?`;
 }
+
+/** An error perfy did not expect: a problem that says so (with the stack under PERFY_DEBUG). */
+export function internalProblem(error: unknown): Problem {
+  const detail = process.env['PERFY_DEBUG'] ? `\n${(error as Error)?.stack ?? String(error)}` : '';
+  return problem('E_INTERNAL', `perfy failed unexpectedly: ${(error as Error)?.message ?? String(error)}${detail}`, 'this is a bug in perfy: run again with PERFY_DEBUG=1 and report the output');
+}
+
+/** Problems in the order of the file: by line, then column. */
+export function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0));
+}

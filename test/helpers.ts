@@ -5,11 +5,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { compileTemplate, type TemplateTree } from '../engine/compile/template.js';
-import { locateJmeter } from '../engine/executors/jmeter/locate.js';
+import { locateJmeter } from '../engine/steps/jmeter/locate.js';
 import type { Result } from '../engine/metrics/result.js';
 import { PACKAGE_ROOT } from '../engine/paths.js';
+import type { PathSegment } from '../engine/load/index.js';
+import type { StepCall, StepCompiler } from '../engine/steps/types.js';
+import { parseDuration } from '../engine/units.js';
 
 export const PERFY_BIN = join(PACKAGE_ROOT, 'bin', 'perfy');
 
@@ -151,3 +154,32 @@ export function templateTree(value: unknown): TemplateTree {
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, templateTree(v)]));
   return value as TemplateTree;
 }
+
+/**
+ * A StepCompiler for building one kind's request outside a scenario (executor tests): templates compiled,
+ * durations parsed, files taken from the working directory, and any problem thrown.
+ */
+export function testStepCompiler(path: PathSegment[] = ['step']): StepCompiler {
+  const fail = (code: string, message: string): never => {
+    throw new Error(`${code}: ${message}`);
+  };
+  return {
+    path,
+    tree: (value) => templateTree(value),
+    template: (text) => compileTemplate(text),
+    duration: (text) => (text === undefined ? undefined : parseDuration(text)),
+    problem: (code, message) => fail(code, message),
+    warning: () => undefined,
+    file: (written) => resolve(written),
+    once: () => true,
+    hasTarget: true,
+    services: new Map(),
+    checkHttpUrl: () => undefined,
+    checkDatabase: () => undefined,
+  };
+}
+
+/** The `call` of a step a test hands an executor directly: never called. */
+export const UNCALLED: StepCall = () => {
+  throw new Error('this test step is handed to its executor directly');
+};

@@ -6,15 +6,15 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
-import { ERROR_CODES, EXIT, formatProblem, PerfyError, problem, type Problem } from '../errors.js';
+import { ERROR_CODES, EXIT, formatProblem, internalProblem, PerfyError, problem, type Problem } from '../errors.js';
 import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from '../mocks/github/options.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redactText, redactUrlPasswords, redactValues } from '../redact.js';
 import type { Overrides } from '../run/overrides.js';
-import { parseSegment } from '../run/segment.js';
+import { parseSegment } from '../segment.js';
 import { DEFAULT_MAX_SCENARIO_BYTES, formatBytes } from '../load/index.js';
 import { formatDuration, PATTERNS, parseDuration, parseRate, parseSize } from '../units.js';
-import { internalProblem, validateFile } from '../validate/index.js';
+import { compileScenarioFile } from '../compile/file.js';
 
 export interface Io {
   out(text: string): void;
@@ -105,8 +105,8 @@ async function runMain(argv: string[], io: Io): Promise<number> {
     .option('--plan', 'also print the compiled plan: stages with times and rates, flows as trees')
     .option('--json', 'print the problems as JSON (one object per file) instead of text')
     .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
-    .action((files: string[], options: ValidateFlags) => {
-      exitCode = validateCommand(files, options, io, secrets);
+    .action(async (files: string[], options: ValidateFlags) => {
+      exitCode = await validateCommand(files, options, io, secrets);
     });
 
   program
@@ -209,13 +209,13 @@ interface ValidateFlags {
 }
 
 /** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
-function validateCommand(files: string[], options: ValidateFlags, rawIo: Io, secrets: string[]): number {
+async function validateCommand(files: string[], options: ValidateFlags, rawIo: Io, secrets: string[]): Promise<number> {
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
   let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const io = redactingIo(rawIo, secrets);
   for (const file of files) {
-    const outcome = validateFile(file, process.env, [], { maxBytes });
+    const outcome = await compileScenarioFile(file, process.env, [], { maxBytes });
     secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
     for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
@@ -373,7 +373,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<number> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary }] = await Promise.all([
+  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary, BUILTIN_SUMMARIES, loadSummaries }] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -385,7 +385,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   const requestedWorkers = parseWorkers(flags.workers);
   const maxScenarioBytes = scenarioSizeLimit(flags.maxScenarioSize);
   const env = { ...process.env, ...parseEnv(flags.env) };
-  const outcome = validateFile(file, env, flags.set, { maxBytes: maxScenarioBytes });
+  const outcome = await compileScenarioFile(file, env, flags.set, { maxBytes: maxScenarioBytes });
   secrets.push(...outcome.secrets);
   const io = redactingIo(rawIo, secrets);
   printProblems(outcome.warnings, io);
@@ -449,7 +449,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     });
     progress?.done();
     printProblems(ran.problems, io);
-    const summary = formatSummary(ran.result, colorsFor(process.stdout));
+    const summaries = [...BUILTIN_SUMMARIES, ...(await loadSummaries(plan.plugins))];
+    const summary = formatSummary(ran.result, colorsFor(process.stdout), summaries);
     io.out(summary);
     // The result goes to --out, and to every `report:` entry that asks for a file; each is named.
     const shown = (path: string): string => {
@@ -463,7 +464,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
         const target = report.path !== undefined ? resolve(report.path) : join(outDir ?? resolve(DEFAULT_RESULTS_DIR), RESULT_FILE);
         if (!written.includes(target)) written.push(await writeResultFile(target, ran.result));
       } else if (report.format === 'console' && report.path !== undefined) {
-        written.push(await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined))));
+        written.push(await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined), summaries)));
       }
     }
     for (const path of written) io.out(`result: ${shown(path)}\n`);
@@ -486,7 +487,7 @@ async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, sec
       import('../metrics/result.js'),
     ]);
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
-  const outcome = validateFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
+  const outcome = await compileScenarioFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
   secrets.push(...outcome.secrets);
   const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {
@@ -547,7 +548,7 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
 async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: Io): Promise<number> {
   const [{ locatePostgresBinaries }, { findJava, javaVersionFromProgram, locateJmeter }] = await Promise.all([
     import('../services/postgres-binaries.js'),
-    import('../executors/jmeter/locate.js'),
+    import('../steps/jmeter/locate.js'),
   ]);
   const why = (error: unknown): { code?: string; problem: string; hint?: string } => {
     if (error instanceof PerfyError) return { code: error.code, problem: error.problems[0]!.message, hint: error.problems[0]!.hint };

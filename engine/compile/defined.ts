@@ -4,7 +4,7 @@
 // defined in such a part still counts as defined, so that no "is not defined" is reported that fixing the
 // schema problem would prove wrong.
 
-import type { StepKind } from '../metrics/catalog.js';
+import { BUILTIN_STEP_KINDS } from '../steps/index.js';
 
 export interface Defined {
   /** The top-level keys written, whatever their values. */
@@ -14,14 +14,14 @@ export interface Defined {
   steps: Set<string>;
   groups: Set<string>;
   workloads: Set<string>;
-  kinds: Set<StepKind>;
+  /** Built-in kinds by name; `plugin` for a `use:` step. */
+  kinds: Set<string>;
   /** Each service with what the checks of other parts need to know of it. */
   services: Map<string, { builtin: string | undefined; postgres: boolean }>;
   data: Set<string>;
   plugins: Set<string>;
 }
 
-const STEP_KINDS = ['http', 'sql', 'github', 'jmeter'] as const;
 /** The keys of flow items that hold flows of their own. */
 const NESTED_FLOWS = ['flow', 'then', 'else', 'parallel'];
 
@@ -50,7 +50,7 @@ export function definedIn(value: unknown): Defined {
       for (const name of keysOf(item['capture'])) defined.captures.add(name);
       if (typeof item['name'] === 'string') defined.steps.add(item['name']);
       if (typeof item['group'] === 'string') defined.groups.add(item['group']);
-      for (const kind of STEP_KINDS) if (kind in item) defined.kinds.add(kind);
+      for (const { name } of BUILTIN_STEP_KINDS) if (name in item) defined.kinds.add(name);
       if ('use' in item) defined.kinds.add('plugin');
       for (const key of NESTED_FLOWS) visit(item[key]);
     }

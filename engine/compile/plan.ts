@@ -3,8 +3,10 @@
 
 import type { SourceLocation } from '../errors.js';
 import type { CompiledExpression } from '../expr/index.js';
-import type { StepKind } from '../metrics/catalog.js';
 import type { DataOrder, OnExhausted, Service, Variable } from '../generated/scenario.js';
+import type { SqlExecutor } from '../steps/sql/runner.js';
+import type { SqlQueryPlan } from '../steps/sql/index.js';
+import type { ExecutorSource, StepCall, StepKind } from '../steps/types.js';
 import type { Template, TemplateTree } from './template.js';
 import type { ClosedLoad, OpenLoad, Timeline } from './timeline.js';
 
@@ -33,8 +35,9 @@ export interface Plan {
   thresholds: PlannedThreshold[];
   monitor: PlannedMonitor | undefined;
   reports: { format: string; path: string | undefined }[];
-  /** Plugin name → absolute module path. */
-  plugins: Record<string, string>;
+
+  /** The plugins the scenario declares, loaded (their executors load when a run starts). */
+  plugins: StepKind[];
   /** Every metric some step or monitor of this scenario produces. */
   metrics: string[];
   /** Values that came from the environment: reporters redact them. */
@@ -90,13 +93,14 @@ export interface StepNode {
   /** Unique within the plan, in flow order (setup, workloads, teardown). */
   id: number;
   name: string;
-  kind: StepKind;
+  /** The built-in kind's name (`http`), or `plugin` for a `use:` step. */
+  kind: string;
   /** For `use:` steps, the plugin name. */
   plugin: string | undefined;
   /** `GET /debates?topic={{topic}}`, `SELECT …`: what the step does, for plans and reports. */
   summary: string;
-  /** The kind's settings with every string that may hold a template compiled. */
-  request: TemplateTree;
+  /** The request as the kind compiled it, bound to the kind's executor (engine/steps/types.ts). */
+  call: StepCall;
   tags: Record<string, string>;
   condition: CompiledExpression | undefined;
   expects: CompiledExpression[];
@@ -152,6 +156,8 @@ export interface TransactionNode {
   /** Run the whole transaction again (after ROLLBACK) when it fails with one of these SQLSTATEs. */
   retry: { attempts: number; backoffMs: number; sqlstates: string[] };
   body: FlowNode[];
+  /** The SQL executor whose connection runs the transaction. */
+  executor: ExecutorSource<SqlQueryPlan, SqlExecutor>;
   location: SourceLocation;
 }
 

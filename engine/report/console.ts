@@ -4,10 +4,24 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
-import { allMetrics } from '../metrics/catalog.js';
+import { allMetrics, BUILTIN_STEP_KINDS } from '../steps/index.js';
+import type { StepKind, StepSummary, SummaryStyle, SummaryView } from '../steps/types.js';
 import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
+
+/** The summary lines of the built-in step kinds, loaded with this module. */
+export const BUILTIN_SUMMARIES = await loadSummaries(BUILTIN_STEP_KINDS);
+
+/** The summary lines of step kinds (a plan's, plugins included), in their order. */
+export async function loadSummaries(kinds: readonly StepKind[]): Promise<StepSummary[]> {
+  const loaded = await Promise.all(kinds.map(async (kind) => kind.summary?.()));
+  return loaded.filter((summary) => summary !== undefined);
+}
+
+function summaryStyle(c: ChalkInstance): SummaryStyle {
+  return { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, count, ms, line: oneLine };
+}
 
 /** Where progress goes: standard error, or what stands for it (the CLI's redacting writer). */
 export interface TextSink {
@@ -103,7 +117,7 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
 const TREND_ORDER = ['http.duration', 'http.duration_corrected', 'http.ttfb', 'http.connect', 'iteration.duration', 'iteration.start_lag', 'group.duration', 'step.duration', 'jmeter.duration'];
 
 /** The end-of-run summary, from the Result alone. */
-export function formatSummary(result: Result, c: ChalkInstance): string {
+export function formatSummary(result: Result, c: ChalkInstance, summaries: readonly StepSummary[] = BUILTIN_SUMMARIES): string {
   // Rates per second over the measured part of the run (after the warm-up, when every workload has one).
   const warmupMs = measuredFromMs(result.workloads);
   const source = storeFromSnapshot(result.metrics, { elapsedMs: result.endedAt - result.startedAt, warmupMs });
@@ -162,64 +176,9 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     }
   }
 
-  // Failed requests by status or error class, sent or not (http.errors' view); then what was not sent or sent
-  // again, when anything was: the difference between perfy's count and the server's.
-  const byStatus = (name: string): Map<string, number> => {
-    const classes = new Map<string, number>();
-    for (const m of metrics.filter((x) => x.name === name && x.sum > 0)) {
-      const status = m.tags['status'] ?? '';
-      if (!/^[23]\d\d$/.test(status)) classes.set(status, (classes.get(status) ?? 0) + m.sum);
-    }
-    return classes;
-  };
-  const listed = (classes: Map<string, number>): string => [...classes].map(([k, v]) => `${k}: ${count(v)}`).join(' · ');
-  const unsent = byStatus('http.unsent');
-  const errorClasses = byStatus('http.reqs');
-  for (const [k, v] of unsent) errorClasses.set(k, (errorClasses.get(k) ?? 0) + v);
-  if (errorClasses.size) lines.push('', `  ${c.bold('errors')}  ${listed(errorClasses)}`);
-  const retried = sum('http.retries');
-  if (unsent.size || retried > 0) {
-    const parts = [`${count(sum('http.reqs'))} sent`];
-    if (unsent.size) parts.push(`${count(sum('http.unsent'))} never sent (${listed(unsent)})`);
-    if (retried > 0) parts.push(`${count(retried)} sent again after their kept-alive connection closed (${listed(byStatus('http.retries'))})`);
-    lines.push(`  ${c.bold('http')}  ${parts.join(' · ')}`);
-  }
-
-  // SQL failures by step and SQLSTATE (or connection error class): which statement failed, and how.
-  const sqlErrors = new Map<string, number>();
-  for (const m of metrics.filter((x) => x.name === 'sql.queries' && x.tags['status'] !== 'ok')) {
-    const key = `${m.tags['step'] ?? '?'}: ${m.tags['status'] ?? '?'}`;
-    sqlErrors.set(key, (sqlErrors.get(key) ?? 0) + m.sum);
-  }
-  if (sqlErrors.size) {
-    lines.push('', `  ${c.bold('sql errors')}  ${[...sqlErrors].map(([k, v]) => `${k} × ${count(v)}`).join(' · ')}`);
-  }
-
-  // Connection pools: how full they got, and how many waited for a connection at most.
-  const pools = [...new Set(metrics.filter((m) => m.name === 'sql.pool.size').map((m) => m.tags['db'] ?? '?'))];
-  if (pools.length) {
-    const peak = (name: string, db: string): number => Math.max(0, ...metrics.filter((m) => m.name === name && m.tags['db'] === db).map((m) => m.max));
-    lines.push('', `  ${c.bold('sql pools')}  ${pools.map((db) => `${db}: ${count(peak('sql.pool.size', db))} connections at most, ${count(peak('sql.pool.waiting', db))} waiting at most`).join(' · ')}`);
-  }
-
-  // JMeter: samples and failures by response code (a non-HTTP one as its error class).
-  const jmeterSamples = metrics.filter((m) => m.name === 'jmeter.samples');
-  if (jmeterSamples.length) {
-    const failedCodes = new Map<string, number>();
-    for (const m of metrics.filter((x) => x.name === 'jmeter.errors' && x.sum > 0)) {
-      const key = `${m.tags['label'] ?? '?'}: ${m.tags['code'] ?? '?'}`;
-      failedCodes.set(key, (failedCodes.get(key) ?? 0) + m.sum);
-    }
-    const failures = [...failedCodes].map(([k, v]) => `${k} × ${count(v)}`).join(' · ');
-    lines.push('', `  ${c.bold('jmeter')}  ${count(sum('jmeter.samples'))} samples${failures ? ` · failed ${failures}` : ' · none failed'}`);
-  }
-
-  // GitHub: what the client met of the rate limits, and what the mock counted.
-  if (metrics.some((m) => m.name === 'github.requests')) {
-    const waits = metrics.filter((m) => m.name === 'github.wait');
-    const waited = waits.reduce((s, m) => s + m.sum, 0);
-    lines.push('', `  ${c.bold('github')}  ${count(sum('github.requests'))} requests · rate-limited: ${count(sum('github.rate_limited', { kind: 'primary' }))} primary, ${count(sum('github.rate_limited', { kind: 'secondary' }))} secondary · waited ${ms(waited)} in all, ${ms(Math.max(0, ...waits.map((m) => m.max)))} at most`);
-  }
+  // Each step kind's own lines (engine/steps/*/summary.ts), in the order of the kinds.
+  const view: SummaryView = { metrics, samples: result.metrics.samples ?? [], sum, style: summaryStyle(c) };
+  for (const kindSummary of summaries) lines.push(...kindSummary(view));
   if (metrics.some((m) => m.name === 'github_mock.requests')) {
     const blocked = sum('github_mock.blocked');
     lines.push(`  ${c.bold('github mock')}  ${count(sum('github_mock.requests'))} requests · limited: ${count(sum('github_mock.limited', { kind: 'primary' }))} primary, ${count(sum('github_mock.limited', { kind: 'secondary' }))} secondary · ${blocked ? c.yellow(`${count(blocked)} blocked for abuse`) : '0 blocked'} · ${count(sum('github_mock.not_modified'))} not modified`);
@@ -232,19 +191,6 @@ export function formatSummary(result: Result, c: ChalkInstance): string {
     lines.push('', `  ${c.bold('first errors')}`);
     for (const e of errors.slice(0, MAX_ERROR_LINES)) lines.push(`    ${e.tags['step'] ?? '?'} (${e.tags['code'] ?? '?'}): ${oneLine(e.message)}`);
     if (errors.length > MAX_ERROR_LINES) lines.push(c.dim(`    … ${errors.length - MAX_ERROR_LINES} more in the result's samples`));
-  }
-
-  // Query plans of explained SQL steps: the index-use check at a glance.
-  const plans = samples.filter((x) => x.kind === 'plan');
-  if (plans.length) {
-    lines.push('', `  ${c.bold('query plans')}`);
-    for (const p of plans) {
-      const indexes = p.detail?.['indexes'];
-      const seqScans = p.detail?.['seq_scans'];
-      const mark = !Array.isArray(indexes) ? c.red('no plan')
-        : indexes.length ? c.green('index') : Array.isArray(seqScans) && seqScans.length ? c.yellow('seq scan') : c.dim('no scan');
-      lines.push(`    ${p.tags['step'] ?? '?'}: ${mark}  ${c.dim(oneLine(p.message))}`);
-    }
   }
 
   // Captures that found nothing: the steps after them ran with an empty variable.

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { PlannedData } from '../compile/plan.js';
 import { parseCsv } from '../load/csv.js';
 import type { Random } from '../random.js';
-import type { Segment } from './segment.js';
+import type { Segment } from '../segment.js';
 
 export { parseCsv } from '../load/csv.js';
 

@@ -2,11 +2,12 @@
 // nothing itself (executors do), evaluates the compiled conditions, checks and captures, and records the
 // step, check, group and iteration metrics; executors record their own (http.*).
 
+import { sleep } from '../sleep.js';
 import { performance } from 'node:perf_hooks';
 import type { FlowNode, GroupNode, Plan, StepNode, TransactionNode } from '../compile/plan.js';
 import type { EvalScope } from '../expr/index.js';
-import { CookieJar } from '../executors/cookies.js';
-import type { StepResult, StepRunner, VuContext } from '../executors/types.js';
+import { CookieJar } from '../steps/http/cookies.js';
+import type { StepResult, StepRunner, VuContext } from '../steps/types.js';
 import type { MetricHandle, MetricStore, Tags } from '../metrics/types.js';
 import type { DataFeeder } from './data.js';
 import type { Random } from '../random.js';
@@ -45,7 +46,7 @@ export interface InterpreterOptions {
   transactions?: Map<number, TransactionRunner>;
 }
 
-/** What runs a `transaction:` node around its body (engine/executors/sql.ts). */
+/** What runs a `transaction:` node around its body (engine/steps/sql/runner.ts). */
 export interface TransactionRunner {
   run(ctx: VuContext, body: () => Promise<'ok' | 'failed' | 'stopped'>, sleep: (ms: number, signal: AbortSignal) => Promise<boolean>): Promise<boolean | undefined>;
 }
@@ -322,19 +323,3 @@ export function stepTags(node: StepNode, workload: string): Tags {
   return { ...node.tags, workload, step: node.name };
 }
 
-/** Waits `ms`; resolves false at once if the signal fires first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -7,7 +7,7 @@
 import type { PlannedThreshold } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import type { MetricSource } from '../expr/index.js';
-import { allMetrics } from '../metrics/catalog.js';
+import { allMetrics } from '../steps/index.js';
 import {
   redactResult, RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultWorkload, type ThresholdOutcome,
 } from '../metrics/result.js';

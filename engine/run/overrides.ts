@@ -6,7 +6,8 @@ import type { FlowNode, Plan, PlannedThreshold, PlannedWorkload } from '../compi
 import { problem, type Problem } from '../errors.js';
 import { buildTimeline, type ClosedLoad, type OpenLoad } from '../compile/timeline.js';
 import { formatDuration, formatRate } from '../units.js';
-import { segmentTimeline, type Segment } from './segment.js';
+import type { Segment } from '../segment.js';
+import { segmentTimeline } from './segment.js';
 
 export interface Overrides {
   /** Divide every duration of the scenario by this (stages, offsets, think times, threshold delays). */

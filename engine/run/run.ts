@@ -3,18 +3,11 @@
 
 import { setMaxListeners } from 'node:events';
 import { hostname, cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { stepsOf, transactionsOf, type FlowNode, type Plan } from '../compile/plan.js';
+import type { Plan } from '../compile/plan.js';
 import { ERROR_CODES, PerfyError, problem, type Problem } from '../errors.js';
 import { readFdLimits } from './fd-limit.js';
-import { createHttpExecutor, executorFor, loadPlugin } from '../executors/index.js';
-import type { Executor, ExecutorSetup, StepRunner } from '../executors/types.js';
-import { createSqlExecutor, type SqlExecutor } from '../executors/sql.js';
-import { createGithubExecutor } from '../executors/github.js';
-import { createJmeterExecutor } from '../executors/jmeter.js';
-import type { HttpExecutor } from '../executors/http.js';
 import { redactResult, RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
@@ -24,10 +17,12 @@ import { perfyVersion } from '../paths.js';
 import { startServices, stopServices } from '../services/index.js';
 import type { RunningService } from '../services/types.js';
 import { createFeeder, type DataFeeder } from './data.js';
-import { Interpreter, sleep, stepTags, type TransactionRunner } from './interpreter.js';
+import { Interpreter } from './interpreter.js';
+import { sleep } from '../sleep.js';
+import { RunExecutors, stepRunners, type RunnersFor } from './executors.js';
 import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
-import type { Segment } from './segment.js';
+import type { Segment } from '../segment.js';
 import { startSelfMonitor } from './self-monitor.js';
 import { startWorkers, type WorkerPool, type WorkerSpec } from './workers.js';
 
@@ -92,7 +87,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   if (options.signal?.aborted) onSignal();
 
   let services: RunningService[] = [];
-  const executors = new Set<Executor>();
+  const executors = new RunExecutors(plan, options.segment);
   let workers: WorkerPool | undefined;
   const workerCount = options.workers?.count ?? 1;
   // With worker threads, thresholds and progress read the merge of every thread's metrics.
@@ -107,7 +102,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
 
   try {
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
-    const { plugins, builtins } = await prepareExecutors(plan, options.segment);
+    await executors.prepare();
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
     if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
 
@@ -115,12 +110,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
     });
     const baseVars = await baseVariables(plan, services);
-    const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, options.workDir ?? options.logDir);
+    const runnersFor = stepRunners(plan, store, baseVars, executors, options.workDir ?? options.logDir);
 
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
       // Setup and teardown take no data rows: those belong to the load's iterations.
-      const setup = new Interpreter({ plan, store, workload: 'setup', ...runnersFor(plan.setup, 'setup'), feeders: new Map(), baseVars, correctForLag: false });
+      const setup = new Interpreter({ plan, store, workload: 'setup', ...(await runnersFor(plan.setup, 'setup')), feeders: new Map(), baseVars, correctForLag: false });
       const user = setup.createUser(0, createRandom(plan.seed), stop.signal);
       await setup.iteration(user, plan.setup, stop.signal);
       for (const [name, value] of Object.entries(user.vars)) if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
@@ -155,7 +150,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Teardown: once, even after an abort; briefly after Ctrl-C.
     if (plan.teardown.length > 0) {
       const teardownSignal = end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
-      const teardown = new Interpreter({ plan, store, workload: 'teardown', ...runnersFor(plan.teardown, 'teardown'), feeders: new Map(), baseVars, correctForLag: false });
+      const teardown = new Interpreter({ plan, store, workload: 'teardown', ...(await runnersFor(plan.teardown, 'teardown')), feeders: new Map(), baseVars, correctForLag: false });
       await teardown.iteration(teardown.createUser(0, createRandom(plan.seed), teardownSignal), plan.teardown, teardownSignal);
     }
   } catch (error) {
@@ -169,7 +164,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     if (thresholdTimer) clearInterval(thresholdTimer);
     if (progressTimer) clearInterval(progressTimer);
     options.signal?.removeEventListener('abort', onSignal);
-    await Promise.all([...executors].map((e) => e.close().catch(() => undefined)));
+    await executors.close();
     await workers?.terminate();
     await collectServiceMetrics(services, store);
     await stopServices(services);
@@ -249,57 +244,6 @@ async function collectServiceMetrics(services: RunningService[], store: MetricSt
   }));
 }
 
-/** The built-in executors of a run. */
-export interface Builtins extends Record<string, Executor> {
-  http: HttpExecutor;
-  sql: SqlExecutor;
-  github: Executor;
-  jmeter: Executor;
-}
-
-/**
- * The built-in executors for a plan (HTTP with its defaults) and its plugins; E_EXECUTOR_MISSING for a step none
- * runs. `segment`: this process runs that share of the load (its SQL pools open their share of connections).
- */
-export async function prepareExecutors(plan: Plan, segment?: Segment): Promise<{ plugins: Map<string, Executor>; builtins: Builtins }> {
-  const http = createHttpExecutor({
-    connectionsPerOrigin: plan.defaults.connections,
-    resendOnReset: plan.defaults.resendOnReset,
-    tls: { rejectUnauthorized: plan.defaults.tls.verify, ...(plan.defaults.tls.caFile ? { ca: readFileSync(plan.defaults.tls.caFile, 'utf8') } : {}) },
-  });
-  const builtins: Builtins = { http, sql: createSqlExecutor(segment), github: createGithubExecutor(http), jmeter: createJmeterExecutor() };
-  const plugins = new Map<string, Executor>();
-  for (const [name, path] of Object.entries(plan.plugins)) plugins.set(name, await loadPlugin(name, path));
-  for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) for (const step of stepsOf(flow)) executorFor(step, plugins, builtins);
-  return { plugins, builtins };
-}
-
-/** The runners of a flow's steps and transactions, by node id; `into`: the store they record into (default: the run's). */
-export type RunnersFor = (nodes: FlowNode[], workload: string, into?: MetricStore) => { runners: Map<number, StepRunner>; transactions: Map<number, TransactionRunner> };
-
-/** Creates the runners of a flow; every executor used is added to `executors` (closed at the end). */
-export function stepRunners(
-  plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, plugins: Map<string, Executor>, builtins: Builtins, executors: Set<Executor>, workDir: string,
-): RunnersFor {
-  const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
-  const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
-  const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
-  return (nodes, workload, into = store) => {
-    const runners = new Map<number, StepRunner>();
-    for (const step of stepsOf(nodes)) {
-      const executor = executorFor(step, plugins, builtins);
-      executors.add(executor);
-      runners.set(step.id, executor.create(step, { plan, store: into, tags: stepTags(step, workload), target, defaultHeaders, services, workDir }));
-    }
-    const transactions = new Map<number, TransactionRunner>();
-    for (const node of transactionsOf(nodes)) {
-      executors.add(builtins.sql);
-      transactions.set(node.id, builtins.sql.transaction(node, { plan, store: into, tags: { workload }, target, defaultHeaders, services, workDir }));
-    }
-    return { runners, transactions };
-  };
-}
-
 export interface DriveOptions {
   store: MetricStore;
   runnersFor: RunnersFor;
@@ -318,14 +262,22 @@ export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise
   const graceful = GRACEFUL_STOP_MS / (options.timeScale ?? 1);
   await Promise.all(plan.workloads.map(async (workload, index) => {
     if (workload.startAfterMs > 0 && !(await sleep(workload.startAfterMs, signal))) return;
-    const interpreterFor = (into: MetricStore): Interpreter => new Interpreter({
-      plan, store: into, workload: workload.name, ...options.runnersFor(workload.flow, workload.name, into), feeders: options.feeders, baseVars: options.baseVars, correctForLag: workload.timeline.model === 'open',
+    const interpreterFor = async (into: MetricStore): Promise<Interpreter> => new Interpreter({
+      plan,
+      store: into,
+      workload: workload.name,
+      ...(await options.runnersFor(workload.flow, workload.name, into)),
+      feeders: options.feeders,
+      baseVars: options.baseVars,
+      correctForLag: workload.timeline.model === 'open',
     });
     // The warm-up's iterations run the same flow through runners of their own that tag every sample `phase: warmup`;
     // connections and pools are the executors', shared, so what warmed up stays warm.
-    const warmup = workload.warmupMs > 0 ? { interpreter: interpreterFor(taggedStore(store, WARMUP_TAGS)), untilMs: workload.warmupMs } : undefined;
+    const warmup = workload.warmupMs > 0
+      ? { interpreter: await interpreterFor(taggedStore(store, WARMUP_TAGS)), untilMs: workload.warmupMs }
+      : undefined;
     const run = startWorkload({
-      workload, workloadIndex: index, interpreter: interpreterFor(store), warmup, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
+      workload, workloadIndex: index, interpreter: await interpreterFor(store), warmup, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
     });
     options.runs.push(run);
     await run.done;

@@ -12,7 +12,7 @@ import type { Interpreter, VirtualUser } from './interpreter.js';
 import { taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createRandom, deriveSeed } from '../random.js';
 import { macrotaskEpoch, nextMacrotask } from './macrotask.js';
-import type { Segment } from './segment.js';
+import type { Segment } from '../segment.js';
 
 export interface WorkloadProgress {
   name: string;

@@ -4,26 +4,7 @@
 // share of every user count, of max_vus and of data rows. Merged results add up to the whole run.
 
 import type { ClosedTimeline, OpenTimeline, Timeline } from '../compile/timeline.js';
-
-export interface Segment {
-  /** 0-based */
-  index: number;
-  count: number;
-}
-
-/** `i/N` (0 ≤ i < N), as `--segment 2/4` and a Kubernetes job completion index give it. */
-export function parseSegment(text: string): Segment | undefined {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  if (!m) return undefined;
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  return count >= 1 && index < count ? { index, count } : undefined;
-}
-
-/** Segment i's share of an amount split round-robin: the shares of all segments add up to `total` exactly. */
-export function share(total: number, segment: Segment): number {
-  return Math.floor((total + segment.count - 1 - segment.index) / segment.count);
-}
+import { share, type Segment } from '../segment.js';
 
 /** Segment `segment`'s part of a timeline. The whole timeline is returned for a segment of 1. */
 export function segmentTimeline(timeline: Timeline, segment: Segment): Timeline {

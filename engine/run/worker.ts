@@ -5,14 +5,14 @@
 
 import { tmpdir } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PerfyError } from '../errors.js';
-import type { Executor } from '../executors/types.js';
+import { internalProblem, PerfyError } from '../errors.js';
 import { createMetricStore } from '../metrics/store.js';
 import type { ResultMetrics } from '../metrics/types.js';
-import { internalProblem, validateFile } from '../validate/index.js';
+import { compileScenarioFile } from '../compile/file.js';
 import { createFeeder, type DataFeeder } from './data.js';
 import { applyOverrides } from './overrides.js';
-import { driveWorkloads, prepareExecutors, stepRunners } from './run.js';
+import { driveWorkloads } from './run.js';
+import { RunExecutors, stepRunners } from './executors.js';
 import type { WorkloadRun } from './scheduler.js';
 import { startSelfMonitor } from './self-monitor.js';
 import type { FromWorker, ToWorker, WorkerData } from './workers.js';
@@ -23,7 +23,7 @@ const send = (message: FromWorker): void => port.postMessage(message);
 
 async function work(): Promise<void> {
   const { spec, segment } = data;
-  const outcome = validateFile(spec.file, spec.env, spec.sets, { maxBytes: spec.maxScenarioBytes });
+  const outcome = await compileScenarioFile(spec.file, spec.env, spec.sets, { maxBytes: spec.maxScenarioBytes });
   if (!outcome.plan) throw new PerfyError(outcome.problems);
   const { plan } = applyOverrides(outcome.plan, { ...spec.overrides, segment });
   const store = createMetricStore();
@@ -36,22 +36,22 @@ async function work(): Promise<void> {
     else if (message.type === 'stop' && !stop.signal.aborted) stop.abort(new Error(message.reason));
   });
 
-  const { plugins, builtins } = await prepareExecutors(plan, segment);
+  const executors = new RunExecutors(plan, segment);
+  await executors.prepare();
   send({ type: 'ready' });
   const baseVars = await Promise.race([started, new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
-  const executors = new Set<Executor>();
   const runs: WorkloadRun[] = [];
   const progress = (): FromWorker & { type: 'progress' } => ({ type: 'progress', workloads: runs.map((r) => r.progress()), metrics: liveMetrics(store.snapshot()) });
   const timer = setInterval(() => send(progress()), 1000);
   try {
     if (baseVars !== undefined) {
       const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, d]) => [name, createFeeder(d, segment)]));
-      const runnersFor = stepRunners(plan, store, baseVars, plugins, builtins, executors, spec.workDir ?? tmpdir());
+      const runnersFor = stepRunners(plan, store, baseVars, executors, spec.workDir ?? tmpdir());
       await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: spec.overrides.timeScale, segment, runs });
     }
   } finally {
     clearInterval(timer);
-    await Promise.all([...executors, ...Object.values(builtins), ...plugins.values()].map((e) => e.close().catch(() => undefined)));
+    await executors.close();
   }
   send({ type: 'done', workloads: runs.map((r) => r.progress()), metrics: store.snapshot(), saturation: monitor.stop() });
   port.close();

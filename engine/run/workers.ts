@@ -16,7 +16,7 @@ import { mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
 import type { MetricStore, ResultMetrics } from '../metrics/types.js';
 import type { Overrides } from './overrides.js';
 import type { WorkloadProgress } from './scheduler.js';
-import type { Segment } from './segment.js';
+import type { Segment } from '../segment.js';
 import type { Saturation } from './self-monitor.js';
 
 /** What a worker needs to compile the same plan as the main thread. */

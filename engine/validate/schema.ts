@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import { didYouMean, problem, type ErrorCode, type Problem } from '../errors.js';
 import { scenarioValidators } from '../generated/scenario-validators.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
@@ -515,4 +516,22 @@ function dedupe(found: Finding[]): Finding[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * A value against a schema of its own (a plugin's settings): every problem, at its place under `base`. The schema
+ * may use the scenario's definitions (`$ref: "#/$defs/duration"`). Compiled when asked: only plugins need it.
+ */
+export function checkAgainstSchema(
+  schema: Record<string, unknown>, value: unknown, base: PathSegment[], document: LoadedDocument,
+): Problem[] {
+  const own = isObject(schema['$defs']) ? schema['$defs'] : {};
+  // Required here, not imported: the scenario's own validators are compiled ahead of time, and ajv costs start-up.
+  const require = createRequire(import.meta.url);
+  const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const { default: addFormats } = require('ajv-formats') as typeof import('ajv-formats');
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false, allowUnionTypes: true });
+  addFormats(ajv);
+  const validate = ajv.compile({ ...schema, $defs: { ...scenarioSchema.$defs, ...own } });
+  return dedupe(validateWith(validate, value, base, document)).map((f) => f.problem);
 }

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { locateJmeter } from '../../engine/executors/jmeter/locate.js';
+import { locateJmeter } from '../../engine/steps/jmeter/locate.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
 import { perfy, perfyAsync, problemHeads, tempDir, type CliResult } from '../helpers.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { JtlReader, type JtlSample } from '../../engine/executors/jmeter/jtl.js';
+import { JtlReader, type JtlSample } from '../../engine/steps/jmeter/jtl.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
 import { jmeterMissing, perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
 

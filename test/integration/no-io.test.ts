@@ -10,14 +10,14 @@ import {
 
 /** A plugin whose requests fail at once, as one to an unparsable URL does: no I/O, no timer. */
 const INSTANT = `
-export default {
-  kind: 'instant',
+const executor = {
   create() {
     const failed = { ok: false, error: { class: 'other', message: 'fails at once' }, response: {} };
     return { execute: () => Promise.resolve(failed) };
   },
   async close() {},
 };
+export default { name: 'instant', schema: { type: 'object' }, metrics: [], executor: async () => () => executor };
 `;
 
 /** SIGKILL after this long: a run that spins must fail the test, not hang it. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ERROR_CODES } from '../../engine/errors.js';
-import { allMetrics } from '../../engine/metrics/catalog.js';
+import { allMetrics } from '../../engine/steps/index.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
 import { PATTERNS } from '../../engine/units.js';
 

@@ -1,5 +1,6 @@
 // The compiler: a scenario becomes a Plan with exact graphs, templates, timelines and thresholds.
 
+import type { HttpRequestPlan } from '../../../engine/steps/http/index.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -99,7 +100,10 @@ describe('compiler: execution graph', () => {
   it('compiles request templates that render without HTML escaping, keeping non-strings as they are', () => {
     const login = flow[0] as StepNode;
     const scope = { data: { users: { id: 'u<1>&' } }, page_size: 20, topic: 'a&b' };
-    assert.deepEqual(renderTree(login.request, scope), { post: '/login', json: { user: 'u<1>&', size: '20', n: 3, tags: ['a&b', 'x'] } });
+    const request = login.call((compiled) => compiled as HttpRequestPlan);
+    assert.equal(request.method, 'POST');
+    assert.equal(request.url.render(scope), '/login');
+    assert.deepEqual(request.body?.kind === 'json' ? renderTree(request.body.tree, scope) : undefined, { user: 'u<1>&', size: '20', n: 3, tags: ['a&b', 'x'] });
   });
 
   it('compiles expects and captures into closures', () => {

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { ERROR_CODES, PerfyError, type ErrorCode, type Problem } from '../../../engine/errors.js';
 import { loadScenarioText, type LoadedDocument, type PathSegment } from '../../../engine/load/index.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { validateFile } from '../../../engine/validate/index.js';
+import { compileScenarioFileSync } from '../../../engine/compile/file.js';
 import { MAX_FLOW_DEPTH } from '../../../engine/validate/schema.js';
 
 const SEED = Number(process.env['PERFY_FUZZ_SEED'] ?? 20_250_611);
@@ -39,7 +39,7 @@ interface Job {
 
 interface SingleJob {
   kind: 'single';
-  /** Scenario texts, each written to its `file` and run through loadScenarioText and validateFile. */
+  /** Scenario texts, each written to its `file` and run through loadScenarioText and compileScenarioFileSync. */
   cases: { text: string; file: string }[];
 }
 
@@ -133,10 +133,10 @@ function loadOnce(text: string, file: string, stats: Stats): void {
   stats.loaded++;
 }
 
-/** Writes the bytes to `file`, validates it and counts the outcome; throws when it breaks validateFile's contract. */
+/** Writes the bytes to `file`, validates it and counts the outcome; throws when it breaks compileScenarioFileSync's contract. */
 function validateOnce(bytes: Buffer, file: string, stats: Stats): void {
   writeFileSync(file, bytes);
-  const outcome = validateFile(file, FUZZ_ENV);
+  const outcome = compileScenarioFileSync(file, FUZZ_ENV);
   const text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, '');
   for (const p of outcome.problems) {
     if (!(p.code in ERROR_CODES)) throw new Error(`unknown code ${p.code}`);
@@ -325,7 +325,7 @@ function runCampaign(job: Job, post: (m: WorkerMessage) => void): CampaignReport
     case 'mutations-validate': {
       const scenarios = shippedScenarios();
       for (const s of scenarios) {
-        const outcome = validateFile(join(job.dir, 'scenarios', s.name), FUZZ_ENV);
+        const outcome = compileScenarioFileSync(join(job.dir, 'scenarios', s.name), FUZZ_ENV);
         controlProblems.push(...outcome.problems.map((p) => `${s.name}: ${p.code} ${p.message}`));
       }
       failure = check(fc.property(mutatedScenario(scenarios), (bytes) => timed(bytes.toString('latin1'), () => validateOnce(bytes, file, stats))));
@@ -349,7 +349,7 @@ function runSingle({ text, file }: { text: string; file: string }, post: (m: Wor
   const load = { ms: performance.now() - start, outcome, perfyError };
   writeFileSync(file, text);
   start = performance.now();
-  const result = validateFile(file, FUZZ_ENV);
+  const result = compileScenarioFileSync(file, FUZZ_ENV);
   return { load, validate: { ms: performance.now() - start, codes: result.problems.map((p) => p.code), planned: result.plan !== undefined } };
 }
 
@@ -460,10 +460,10 @@ if (isMainThread) {
     const campaigns: [Campaign, number, string][] = [
       ['unicode', 1000, 'arbitrary unicode text → loadScenarioText'],
       ['fragments', 1200, 'YAML-ish fragments → loadScenarioText'],
-      ['fragments-validate', 400, 'shipped scenarios with YAML-ish lines spliced in → validateFile'],
-      ['values-validate', 600, 'shipped scenarios with made-up values (expressions, templates, units) → validateFile'],
+      ['fragments-validate', 400, 'shipped scenarios with YAML-ish lines spliced in → compileScenarioFileSync'],
+      ['values-validate', 600, 'shipped scenarios with made-up values (expressions, templates, units) → compileScenarioFileSync'],
       ['mutations-load', 1000, 'mutated shipped scenarios → loadScenarioText'],
-      ['mutations-validate', 800, 'mutated shipped scenarios → validateFile'],
+      ['mutations-validate', 800, 'mutated shipped scenarios → compileScenarioFileSync'],
     ];
     for (const [campaign, runs, title] of campaigns) {
       it(title, async (t) => {
@@ -495,14 +495,14 @@ if (isMainThread) {
       return aliases;
     };
 
-    it('refuses a billion-laughs alias bomb fast with E_YAML_SYNTAX, in the loader and in validateFile', async (t) => {
+    it('refuses a billion-laughs alias bomb fast with E_YAML_SYNTAX, in the loader and in compileScenarioFileSync', async (t) => {
       const { report, stuckOn } = await runAliases();
       assert.equal(stuckOn, undefined, `perfy hung on ${JSON.stringify(stuckOn)}`);
       const { load, validate } = report![0]!;
       t.diagnostic(`load ${load.ms.toFixed(1)} ms (${load.outcome}); validate ${validate.ms.toFixed(1)} ms (${validate.codes.join(', ')})`);
       assert.ok(load.perfyError, load.outcome);
       assert.ok(load.ms < 1000, `the loader took ${load.ms} ms`);
-      assert.ok(validate.ms < 1000, `validateFile took ${validate.ms} ms`);
+      assert.ok(validate.ms < 1000, `compileScenarioFileSync took ${validate.ms} ms`);
       assert.equal(validate.planned, false);
       assert.deepEqual(validate.codes, ['E_YAML_SYNTAX']);
     });
@@ -518,7 +518,7 @@ if (isMainThread) {
     it('rejects flows nested deeper than the limit at once, and plans one at the limit', async () => {
       const cases = [nestedLoops(30), nestedLoops(MAX_FLOW_DEPTH - 1)].map((text) => ({ text, file: join(root, 'scenarios', 'nested.yaml') }));
       const { report, stuckOn } = await pool.run<SingleReport[]>({ kind: 'single', cases }, 2000);
-      assert.equal(stuckOn, undefined, 'validateFile did not finish within 2 s');
+      assert.equal(stuckOn, undefined, 'compileScenarioFileSync did not finish within 2 s');
       assert.deepEqual(report![0]!.validate.codes, ['E_SCHEMA']);
       assert.ok(report![0]!.validate.ms < 500, `30 levels took ${report![0]!.validate.ms} ms`);
       assert.equal(report![1]!.validate.planned, true);

@@ -12,7 +12,7 @@ import { createFeeder, type DataFeeder } from '../../../engine/run/data.js';
 import { Interpreter, type VirtualUser } from '../../../engine/run/interpreter.js';
 import { createRandom } from '../../../engine/random.js';
 import { tempDir } from '../../helpers.js';
-import { compileWithProbe, probeRunners, PROBE, type Probe } from './probe.js';
+import { compileWithProbe, loadProbe, probeRunners, PROBE, type Probe } from './probe.js';
 
 
 const files = tempDir({
@@ -22,7 +22,7 @@ const files = tempDir({
 let probe: Probe;
 
 before(async () => {
-  probe = (await import(pathToFileURL(files.path('probe.mjs')).href)) as Probe;
+  probe = await loadProbe(files.path('probe.mjs'));
 });
 after(files.cleanup);
 

@@ -4,8 +4,11 @@
 import assert from 'node:assert/strict';
 import { compileScenario } from '../../../engine/compile/index.js';
 import { stepsOf, type Plan, type PlannedWorkload } from '../../../engine/compile/plan.js';
-import { loadPlugin } from '../../../engine/executors/index.js';
-import type { StepRunner } from '../../../engine/executors/types.js';
+import { asStepKind } from '../../../engine/compile/plugins.js';
+import { RunExecutors } from '../../../engine/run/executors.js';
+import type { StepKind } from '../../../engine/steps/types.js';
+import { pathToFileURL } from 'node:url';
+import type { StepRunner } from '../../../engine/steps/types.js';
 import type { Scenario } from '../../../engine/generated/scenario.js';
 import { loadScenarioText } from '../../../engine/load/index.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
@@ -35,8 +38,7 @@ function sleep(ms, signal) {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
-export default {
-  kind: 'probe',
+const start = () => ({
   create(step) {
     let n = 0;
     return {
@@ -63,7 +65,8 @@ export default {
     };
   },
   async close() {},
-};
+});
+export default { name: 'probe', schema: { type: 'object' }, metrics: [], executor: async () => start };
 `;
 
 export interface ProbeCall {
@@ -83,22 +86,32 @@ export interface Probe {
   reset(): void;
 }
 
+let probeKind: StepKind | undefined;
+
+/** Imports the probe plugin written to `file` (as PROBE), for compileWithProbe; its module's exports. */
+export async function loadProbe(file: string): Promise<Probe> {
+  const module = (await import(pathToFileURL(file).href)) as Probe & { default: unknown };
+  probeKind = asStepKind('probe', module.default);
+  return module;
+}
+
 /** Compiles a scenario that uses the probe plugin (`probe.mjs` beside `scenarioFile`). */
 export function compileWithProbe(scenarioFile: string, name: string, body: string): Plan {
   const yaml = `name: ${name}\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
   const document = loadScenarioText(yaml, scenarioFile, {});
   assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
-  const { plan, problems } = compileScenario(document, document.value as Scenario);
+  const { plan, problems } = compileScenario(document, document.value as Scenario, { plugins: new Map([['probe', probeKind!]]) });
   assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
   return plan!;
 }
 
 /** The probe's runners for every step of a workload, created as runPlan creates them. */
 export async function probeRunners(plan: Plan, workload: PlannedWorkload, store: MetricStore): Promise<Map<number, StepRunner>> {
-  const executor = await loadPlugin('probe', plan.plugins['probe']!);
+  const executors = new RunExecutors(plan, undefined);
   const runners = new Map<number, StepRunner>();
   for (const step of stepsOf(workload.flow)) {
-    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} }));
+    const setup = { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} };
+    runners.set(step.id, await step.call(async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup)));
   }
   return runners;
 }

@@ -7,20 +7,20 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Plan } from '../../../engine/compile/plan.js';
-import type { StepResult, StepRunner } from '../../../engine/executors/types.js';
+import type { StepResult, StepRunner } from '../../../engine/steps/types.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
 import { Interpreter } from '../../../engine/run/interpreter.js';
 import { startWorkload } from '../../../engine/run/scheduler.js';
 import { tempDir } from '../../helpers.js';
-import { compileWithProbe, probeRunners, PROBE, type Probe } from './probe.js';
+import { compileWithProbe, loadProbe, probeRunners, PROBE, type Probe } from './probe.js';
 
 
 const files = tempDir({ 'probe.mjs': PROBE });
 let probe: Probe;
 
 before(async () => {
-  probe = (await import(pathToFileURL(files.path('probe.mjs')).href)) as Probe;
+  probe = await loadProbe(files.path('probe.mjs'));
 });
 after(files.cleanup);
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildTimeline, type OpenStage, type Timeline } from '../../../engine/compile/timeline.js';
 import { createFeeder } from '../../../engine/run/data.js';
-import { parseSegment, segmentTimeline, share, type Segment } from '../../../engine/run/segment.js';
+import { parseSegment, share, type Segment } from '../../../engine/segment.js';
+import { segmentTimeline } from '../../../engine/run/segment.js';
 import { createRandom } from '../../../engine/random.js';
 
 const segments = (count: number): Segment[] => Array.from({ length: count }, (_, index) => ({ index, count }));

@@ -11,7 +11,7 @@ import type { Scenario } from '../../../engine/generated/scenario.js';
 import { loadScenarioText } from '../../../engine/load/index.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { vuId } from '../../../engine/run/scheduler.js';
-import { share } from '../../../engine/run/segment.js';
+import { share } from '../../../engine/segment.js';
 import { AUTO_WORKERS_RATE, AUTO_WORKERS_USERS, autoWorkers, workerSegment } from '../../../engine/run/workers.js';
 import { checkSchema } from '../../../engine/validate/schema.js';
 

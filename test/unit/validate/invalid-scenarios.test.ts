@@ -1,4 +1,4 @@
-// A table of broken scenarios and the exact problems `validateFile` must report for each: code, line and column
+// A table of broken scenarios and the exact problems `compileScenarioFileSync` must report for each: code, line and column
 // (never message wording). Rows marked `todo` expect what perfy should say but does not yet (engine bugs).
 
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CODES, type ErrorCode, type Problem } from '../../../engine/errors.js';
-import { validateFile } from '../../../engine/validate/index.js';
+import { compileScenarioFileSync } from '../../../engine/compile/file.js';
 
 interface Expected {
   code: ErrorCode;
@@ -1408,7 +1408,7 @@ describe('invalid scenarios', () => {
       if (row.setup) file = row.setup(dir);
       else writeFileSync(file, row.bytes ?? row.yaml ?? '');
 
-      const outcome = validateFile(file, row.env ?? {});
+      const outcome = compileScenarioFileSync(file, row.env ?? {});
       const actual: Expected[] = outcome.problems.map((p) => ({ code: p.code, line: p.location?.line, col: p.location?.col }));
       const shown = `\n${outcome.problems.map(describeProblem).join('\n')}`;
 

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { ErrorCode } from '../../../engine/errors.js';
 import { loadScenarioFile } from '../../../engine/load/index.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
-import { validateFile } from '../../../engine/validate/index.js';
+import { compileScenarioFileSync } from '../../../engine/compile/file.js';
 
 const SCHEMA_CODES = new Set<ErrorCode>([
   'E_UNKNOWN_KEY', 'E_MISSING_KEY', 'E_TYPE', 'E_ENUM', 'E_FORMAT', 'E_SCHEMA', 'E_STEP_KIND',
@@ -28,10 +28,10 @@ describe('one pass: schema problems do not make the rest of a scenario look wron
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
     it(`${name} with an unknown key added to any of its mappings reports only schema problems`, () => {
       const file = join(dir, name);
-      assert.deepEqual(validateFile(file, {}).problems, [], 'the scenario as shipped is valid');
+      assert.deepEqual(compileScenarioFileSync(file, {}).problems, [], 'the scenario as shipped is valid');
       for (const path of mappingPaths(loadScenarioFile(file, {}).value)) {
         const set = `${path === '' ? '' : `${path}.`}zz_unknown=1`;
-        const codes = validateFile(file, {}, [set]).problems.map((p) => p.code);
+        const codes = compileScenarioFileSync(file, {}, [set]).problems.map((p) => p.code);
         assert.deepEqual(codes.filter((c) => !SCHEMA_CODES.has(c)), [], `--set ${set}: ${codes.join(', ')}`);
       }
     });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { ErrorCode } from '../../../engine/errors.js';
-import { validateFile } from '../../../engine/validate/index.js';
+import { compileScenarioFileSync } from '../../../engine/compile/file.js';
 import { tempDir } from '../../helpers.js';
 
 const dir = tempDir({ 'schema.sql': 'CREATE TABLE t (id int);\n' });
@@ -17,7 +17,7 @@ function problemsOf(services: string): { code: ErrorCode; line: number | undefin
   const file = dir.path(`scenario-${count++}.yaml`);
   const text = ['name: pg', 'services:', services, 'load: [ { rate: 1/s, duration: 1s } ]', 'flow: [ { http: { get: "http://127.0.0.1:9/" } } ]', ''].join('\n');
   writeFileSync(file, text);
-  return validateFile(file).problems.map((p) => ({ code: p.code, line: p.location?.line, col: p.location?.col }));
+  return compileScenarioFileSync(file).problems.map((p) => ({ code: p.code, line: p.location?.line, col: p.location?.col }));
 }
 
 describe('services: the postgres form', () => {
