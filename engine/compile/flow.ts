@@ -140,8 +140,9 @@ function kindOf(c: CompileScope, step: Step, p: PathSegment[]): { kind: StepKind
     c.report('E_PLUGIN_MISSING', `step uses plugin "${name}" that \`plugins:\` does not declare`, hint, [...p, 'use']);
   }
   const plugin = c.plugins.get(name);
-  if (plugin !== undefined) checkPluginSettings(c, name, plugin, step.with ?? {}, [...p, 'with']);
-  return { kind: plugin, key: 'with', settings: step.with ?? {} };
+  // A plugin's compile reads settings its schema accepts, as a built-in kind's does.
+  const valid = plugin !== undefined && checkPluginSettings(c, name, plugin, step.with ?? {}, [...p, 'with']);
+  return { kind: valid ? plugin : undefined, key: 'with', settings: step.with ?? {} };
 }
 
 /** What a kind's compile may use, at `path` of a step in `ctx`. */

@@ -4,9 +4,8 @@
 import type { SourceLocation } from '../errors.js';
 import type { CompiledExpression } from '../expr/index.js';
 import type { DataOrder, OnExhausted, Service, Variable } from '../generated/scenario.js';
-import type { SqlExecutor } from '../steps/sql/runner.js';
-import type { SqlQueryPlan } from '../steps/sql/index.js';
-import type { ExecutorSource, StepCall, StepKind } from '../steps/types.js';
+import type { sqlExecutor } from '../steps/sql/index.js';
+import type { StepCall, StepKind } from '../steps/types.js';
 import type { Template, TemplateTree } from './template.js';
 import type { ClosedLoad, OpenLoad, Timeline } from './timeline.js';
 
@@ -157,7 +156,7 @@ export interface TransactionNode {
   retry: { attempts: number; backoffMs: number; sqlstates: string[] };
   body: FlowNode[];
   /** The SQL executor whose connection runs the transaction. */
-  executor: ExecutorSource<SqlQueryPlan, SqlExecutor>;
+  executor: typeof sqlExecutor;
   location: SourceLocation;
 }
 

@@ -107,11 +107,14 @@ function pluginKind(name: string, plugin: StepPlugin): StepKind {
 }
 
 /** A `use:` step's `with:` against its plugin's schema, each problem at its place. */
-export function checkPluginSettings(c: CompileScope, name: string, kind: StepKind, settings: unknown, path: PathSegment[]): void {
+export function checkPluginSettings(c: CompileScope, name: string, kind: StepKind, settings: unknown, path: PathSegment[]): boolean {
   try {
-    c.problems.push(...checkAgainstSchema(kind.schema, settings, path, c.document));
+    const problems = checkAgainstSchema(kind.schema, settings, path, c.document);
+    c.problems.push(...problems);
+    return problems.length === 0;
   } catch (error) {
     c.report('E_EXECUTOR_MISSING', `plugin "${name}": its schema does not compile: ${(error as Error).message}`,
       'fix the plugin\'s `schema` (a JSON Schema, draft 2020-12)', ['plugins', name]);
+    return false;
   }
 }

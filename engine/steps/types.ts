@@ -180,7 +180,7 @@ export interface ExecutorContext {
 
 /**
  * Where a kind's executor comes from: a module imported when a run first needs it (so validating a scenario
- * loads none), started once per run. A kind's door holds one: `new ExecutorSource(() => import('./runner.js')…)`.
+ * loads none), started once per run. A kind's door holds one, importing its runner module lazily.
  */
 export class ExecutorSource<Request, E extends Executor<Request> = Executor<Request>> {
   private readonly started = new WeakMap<ExecutorContext, Promise<E>>();
