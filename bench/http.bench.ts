@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pool, request } from 'undici';
-import type { Plan, StepNode } from '../engine/compile/plan.js';
+import type { Plan } from '../engine/compile/plan.js';
 import { compileTemplate } from '../engine/compile/template.js';
 import type { HttpRequestPlan } from '../engine/steps/http/index.js';
 import type { StepCall, StepOf } from '../engine/steps/types.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import type { Plan, StepNode } from '../../../../engine/compile/plan.js';
+import type { Plan } from '../../../../engine/compile/plan.js';
 import { createGithubExecutor } from '../../../../engine/steps/github/runner.js';
 import { createHttpExecutor } from '../../../../engine/steps/http/runner.js';
 import { createMetricStore } from '../../../../engine/metrics/store.js';

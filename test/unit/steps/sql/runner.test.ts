@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { Plan, StepNode } from '../../../../engine/compile/plan.js';
-import type { TemplateTree } from '../../../../engine/compile/template.js';
 import { createSqlExecutor, describePlan, summarizePlan } from '../../../../engine/steps/sql/runner.js';
 import type { TransactionNode } from '../../../../engine/compile/plan.js';
 import { Interpreter } from '../../../../engine/run/interpreter.js';
