@@ -43,8 +43,13 @@ export default {
       async execute(ctx, timeoutMs) {
         const args = render(step.request, ctx.vars);
         const attempt = n++;
-        const answer = Array.isArray(args.answers) ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] } : args;
-        const call = { step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(), end: NaN, aborted: false, attempt, timeoutMs };
+        const answer = Array.isArray(args.answers)
+          ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] }
+          : args;
+        const call = {
+          step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(),
+          end: NaN, aborted: false, attempt, timeoutMs,
+        };
         calls.push(call);
         state.active++;
         state.maxActive = Math.max(state.maxActive, state.active);
@@ -57,7 +62,9 @@ export default {
         }
         if (call.aborted) return { ok: false, error: { class: 'aborted', message: 'aborted' }, response: {} };
         const response = { status: answer.status ?? 200, ...(answer.response ?? {}) };
-        if (answer.ok === false) return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
+        if (answer.ok === false) {
+          return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
+        }
         return { ok: true, response };
       },
     };
@@ -94,11 +101,23 @@ export function compileWithProbe(scenarioFile: string, name: string, body: strin
 }
 
 /** The probe's runners for every step of a workload, created as runPlan creates them. */
-export async function probeRunners(plan: Plan, workload: PlannedWorkload, store: MetricStore): Promise<Map<number, StepRunner>> {
+export async function probeRunners(
+  plan: Plan, workload: PlannedWorkload, store: MetricStore,
+): Promise<Map<number, StepRunner>> {
   const executor = await loadPlugin('probe', plan.plugins['probe']!);
   const runners = new Map<number, StepRunner>();
   for (const step of stepsOf(workload.flow)) {
-    runners.set(step.id, executor.create(step, { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} }));
+    runners.set(
+      step.id,
+      executor.create(step, {
+        plan,
+        store,
+        tags: stepTags(step, workload.name),
+        target: undefined,
+        defaultHeaders: {},
+        services: {},
+      }),
+    );
   }
   return runners;
 }
