@@ -47,12 +47,18 @@ export function run(): BenchResult[] {
   for (const [source, limit] of expects) {
     const compiled = compileExpression(source);
     if (!compiled.test(response)) throw new Error(`bench expression is false: ${source}`);
-    results.push(measure(`test: ${source}`, () => compiled.test(response), limit === undefined ? {} : { maxNsPerOp: limit }));
+    results.push(
+      measure(`test: ${source}`, () => compiled.test(response), limit === undefined ? {} : { maxNsPerOp: limit }),
+    );
   }
 
   const threshold = compileExpression('p95(http.duration{step: vote}) < 300ms and rate(http.errors) < 1%');
   if (!threshold.test(thresholdScope)) throw new Error('bench threshold is false');
-  results.push(measure('test: p95(http.duration{step: vote}) < 300ms and rate(http.errors) < 1%', () => threshold.test(thresholdScope)));
+  results.push(
+    measure('test: p95(http.duration{step: vote}) < 300ms and rate(http.errors) < 1%', () =>
+      threshold.test(thresholdScope),
+    ),
+  );
 
   const capture = compileExpression('json.items[0].id');
   results.push(measure('evaluate (capture): json.items[0].id', () => capture.evaluate(response)));

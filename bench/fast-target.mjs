@@ -6,8 +6,15 @@
 import { createServer } from 'node:net';
 
 const count = Number(process.env.BENCH_BODY_ITEMS ?? 2);
-const body = JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ id: `d-${i + 1}`, title: i % 2 ? 'Yes.' : 'Is this fast?' })), next: null });
-const response = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nkeep-alive: timeout=120\r\n\r\n${body}`, 'latin1');
+const body = JSON.stringify({
+  items: Array.from({ length: count }, (_, i) => ({ id: `d-${i + 1}`, title: i % 2 ? 'Yes.' : 'Is this fast?' })),
+  next: null,
+});
+const response = Buffer.from(
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nkeep-alive: ` +
+    `timeout=120\r\n\r\n${body}`,
+  'latin1',
+);
 const END = Buffer.from('\r\n\r\n', 'latin1');
 
 const server = createServer((socket) => {

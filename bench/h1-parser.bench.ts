@@ -21,9 +21,13 @@ const headers = (i: number): string => [
   'Server: bench',
 ].join('\r\n');
 const half = BODY.length >> 1;
-const CHUNKS = `${half.toString(16)}\r\n${BODY.slice(0, half)}\r\n${(BODY.length - half).toString(16)}\r\n${BODY.slice(half)}\r\n0\r\n\r\n`;
+const CHUNKS =
+  `${half.toString(16)}\r\n${BODY.slice(0, half)}\r\n` +
+  `${(BODY.length - half).toString(16)}\r\n${BODY.slice(half)}\r\n0\r\n\r\n`;
 const wires = (framing: (i: number) => string): Buffer[] =>
-  Array.from({ length: VARIANTS }, (_, i) => Buffer.from(`HTTP/1.1 200 OK\r\n${headers(i)}\r\n${framing(i)}`, 'latin1'));
+  Array.from({ length: VARIANTS }, (_, i) =>
+    Buffer.from(`HTTP/1.1 200 OK\r\n${headers(i)}\r\n${framing(i)}`, 'latin1'),
+  );
 const LENGTH = wires(() => `Content-Length: ${BODY.length}\r\n\r\n${BODY}`);
 const CHUNKED = wires(() => `Transfer-Encoding: chunked\r\n\r\n${CHUNKS}`);
 

@@ -87,10 +87,22 @@ async function child(): Promise<void> {
   const executor = createHttpExecutor();
   const store = createMetricStore();
   const signal = new AbortController().signal;
-  const setup = { plan: {} as Plan, store, tags: { workload: 'bench', step: 'bench' }, target: undefined, defaultHeaders: {}, services: {} };
+  const setup = {
+    plan: {} as Plan,
+    store,
+    tags: { workload: 'bench', step: 'bench' },
+    target: undefined,
+    defaultHeaders: {},
+    services: {},
+  };
   const statusRunner = executor.create(httpStep(url, 'status == 200'), setup);
   const jsonRunner = executor.create(httpStep(url, 'json.items.length > 0'), setup);
-  const contexts: VuContext[] = Array.from({ length: CONCURRENCY }, (_, i) => ({ vu: i + 1, iteration: 0, vars: {}, signal }));
+  const contexts: VuContext[] = Array.from({ length: CONCURRENCY }, (_, i) => ({
+    vu: i + 1,
+    iteration: 0,
+    vars: {},
+    signal,
+  }));
   let next = 0;
   const context = (): VuContext => contexts[next++ % CONCURRENCY]!;
 
@@ -108,7 +120,10 @@ async function child(): Promise<void> {
         check(res.statusCode === 200);
       },
     },
-    { name: 'executor, body not read (expect status == 200)', once: async () => check((await statusRunner.execute(context(), 30_000)).ok) },
+    {
+      name: 'executor, body not read (expect status == 200)',
+      once: async () => check((await statusRunner.execute(context(), 30_000)).ok),
+    },
     {
       name: 'baseline: undici.request + body.json()',
       once: async () => {
@@ -117,7 +132,10 @@ async function child(): Promise<void> {
         check(json.items.length > 0);
       },
     },
-    { name: 'executor, json read (expect json.items.length > 0)', once: async () => check((await jsonRunner.execute(context(), 30_000)).ok) },
+    {
+      name: 'executor, json read (expect json.items.length > 0)',
+      once: async () => check((await jsonRunner.execute(context(), 30_000)).ok),
+    },
   ];
 
   for (const v of variants) await loops(v.once, WARMUP_MS);
@@ -156,10 +174,16 @@ export function run(): BenchResult[] {
     const ratio = baseline.nsPerOp / executor.nsPerOp;
     executor.name += `  (${ratio.toFixed(2)}× baseline req/s)`;
   }
-  console.log(`\nhttp: ${CONCURRENCY} concurrent loops, ${ROUNDS} rounds of ${ROUND_MS} ms per variant, server in a worker thread`);
+  console.log(
+    `\nhttp: ${CONCURRENCY} concurrent loops, ${ROUNDS} rounds of ${ROUND_MS} ms per variant, server in a ` +
+      `worker thread`,
+  );
   for (let i = 1; i < results.length; i += 2) {
     const ratio = results[i - 1]!.nsPerOp / results[i]!.nsPerOp;
-    console.log(`  executor / raw undici.request, requests per second: ${ratio.toFixed(2)}  (${results[i]!.name.replace(/\s+\(.*$/, '')})`);
+    console.log(
+      `  executor / raw undici.request, requests per second: ${ratio.toFixed(2)}  ` +
+        `(${results[i]!.name.replace(/\s+\(.*$/, '')})`,
+    );
   }
   return results;
 }

@@ -3,7 +3,11 @@
 import autocannon from 'autocannon';
 
 const [url, connections, seconds] = process.argv.slice(2);
-const result = await autocannon({ url: `${url}/debates/d-1`, connections: Number(connections), duration: Number(seconds) });
+const result = await autocannon({
+  url: `${url}/debates/d-1`,
+  connections: Number(connections),
+  duration: Number(seconds),
+});
 const usage = process.resourceUsage();
 process.stdout.write(`${JSON.stringify({
   requests: result.requests.total,

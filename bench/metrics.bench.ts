@@ -33,14 +33,23 @@ export function run(): BenchResult[] {
   // What every record() pays to find its interval: one clock read.
   results.push(measure('baseline: Date.now()', () => Date.now()));
 
-  const library = hdr.build({ bitBucketSize: 64, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true });
-  results.push(measure('baseline: hdr-histogram-js recordValue (µs)', () => library.recordValue(Math.round(next() * 1000))));
+  const library = hdr.build({
+    bitBucketSize: 64, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true,
+  });
+  results.push(
+    measure('baseline: hdr-histogram-js recordValue (µs)', () => library.recordValue(Math.round(next() * 1000))),
+  );
 
   const histogram = new Histogram();
   results.push(measure('Histogram.record (µs), clz32 fast path', () => histogram.record(next() * 1000)));
 
   const store = createMetricStore();
-  const trend = store.handle('http.duration', 'trend', { workload: 'default', step: 'vote', status: '201', method: 'POST' });
+  const trend = store.handle('http.duration', 'trend', {
+    workload: 'default',
+    step: 'vote',
+    status: '201',
+    method: 'POST',
+  });
   results.push(measure('trend handle.record (ms)', () => trend.record(next()), { maxNsPerOp: TREND_RECORD_LIMIT_NS }));
 
   const counter = store.handle('http.reqs', 'counter', { workload: 'default', step: 'vote' });
@@ -49,7 +58,14 @@ export function run(): BenchResult[] {
   const rate = store.handle('http.errors', 'rate', { workload: 'default', step: 'vote' });
   results.push(measure('rate handle.record(0|1)', () => rate.record(next() > 100 ? 1 : 0)));
 
-  const query = Object.freeze({ fn: 'percentile', percentile: 95, metric: 'http.duration', tags: Object.freeze({ step: 'vote' }) } as const);
-  results.push(measure('store.aggregate p95 (once a second per threshold)', () => store.aggregate(query), { roundMs: 50 }));
+  const query = Object.freeze({
+    fn: 'percentile',
+    percentile: 95,
+    metric: 'http.duration',
+    tags: Object.freeze({ step: 'vote' }),
+  } as const);
+  results.push(
+    measure('store.aggregate p95 (once a second per threshold)', () => store.aggregate(query), { roundMs: 50 }),
+  );
   return results;
 }

@@ -37,8 +37,18 @@ function plan(): Plan {
 const bench: BenchModule = {
   name: 'run loop (engine/run, engine/compile/timeline)',
   async run() {
-    const uniform = buildTimeline({ model: 'open', stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }], arrivals: 'uniform', maxVus: 1 });
-    const poisson = buildTimeline({ model: 'open', stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }], arrivals: 'poisson', maxVus: 1 });
+    const uniform = buildTimeline({
+      model: 'open',
+      stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }],
+      arrivals: 'uniform',
+      maxVus: 1,
+    });
+    const poisson = buildTimeline({
+      model: 'open',
+      stages: [{ kind: 'rate', rate: 1e9, durationMs: 3_600_000 }],
+      arrivals: 'poisson',
+      maxVus: 1,
+    });
     if (uniform.model !== 'open' || poisson.model !== 'open') throw new Error('open timelines expected');
     const uniformArrivals = uniform.arrivalTimes();
     const poissonArrivals = poisson.arrivalTimes(1);
@@ -49,7 +59,15 @@ const bench: BenchModule = {
     if (step.type !== 'step') throw new Error('a step expected');
     const url = step.call((request) => (isHttpRequest(request) ? request.url : undefined));
     if (url === undefined) throw new Error('an http step expected');
-    const response = { status: 200, duration: 0.4, json: { items: [], next: null }, header: {}, body: undefined, size: 60, ok: true };
+    const response = {
+      status: 200,
+      duration: 0.4,
+      json: { items: [], next: null },
+      header: {},
+      body: undefined,
+      size: 60,
+      ok: true,
+    };
     const rendered: string[] = [];
     const instant: StepRunner = {
       execute(ctx): Promise<StepResult> {
@@ -58,7 +76,15 @@ const bench: BenchModule = {
         return Promise.resolve({ ok: true, response });
       },
     };
-    const interpreter = new Interpreter({ plan: p, store, workload: 'default', runners: new Map([[step.id, instant]]), feeders: new Map(), baseVars: {}, correctForLag: true });
+    const interpreter = new Interpreter({
+      plan: p,
+      store,
+      workload: 'default',
+      runners: new Map([[step.id, instant]]),
+      feeders: new Map(),
+      baseVars: {},
+      correctForLag: true,
+    });
     const signal = new AbortController().signal;
     const user = interpreter.createUser(1, createRandom(1), signal);
     const flow = p.workloads[0]!.flow;
@@ -74,7 +100,11 @@ const bench: BenchModule = {
       measure('scheduler: next uniform arrival time', () => uniformArrivals.next().value),
       measure('scheduler: next poisson arrival time', () => poissonArrivals.next().value),
       measure('scheduler: macrotask epoch read (once per closed-model iteration)', () => macrotaskEpoch()),
-      await measureAsync('interpreter: one iteration of the comparison step (no I/O)', () => interpreter.iteration(user, flow, signal, 0.5), { maxNsPerOp: 10_000 }),
+      await measureAsync(
+        'interpreter: one iteration of the comparison step (no I/O)',
+        () => interpreter.iteration(user, flow, signal, 0.5),
+        { maxNsPerOp: 10_000 },
+      ),
       await measureAsync('closed-model round without I/O: the iteration and a turn of the event loop', closedRound),
     ];
   },

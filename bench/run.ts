@@ -36,7 +36,11 @@ let sink = 0;
  * measure() for work that completes asynchronously (an interpreter iteration): awaits `op` in a loop, with the
  * same warm-up, calibration and median of rounds. The per-op figure includes a promise turn per call.
  */
-export async function measureAsync(name: string, op: () => Promise<unknown>, options: MeasureOptions = {}): Promise<BenchResult> {
+export async function measureAsync(
+  name: string,
+  op: () => Promise<unknown>,
+  options: MeasureOptions = {},
+): Promise<BenchResult> {
   const rounds = options.rounds ?? 5;
   const roundMs = options.roundMs ?? 100;
   const loop = async (n: number): Promise<bigint> => {
@@ -89,14 +93,20 @@ function printTable(suite: string, results: BenchResult[]): number {
   let failures = 0;
   const width = Math.max(...results.map((r) => r.name.length), 10);
   console.log(`\n${suite}`);
-  console.log(`  ${'benchmark'.padEnd(width)}  ${'ns/op'.padStart(10)}  ${'ops/s'.padStart(13)}  ${'rounds min..max'.padStart(18)}  limit`);
+  console.log(
+    `  ${'benchmark'.padEnd(width)}  ${'ns/op'.padStart(10)}  ${'ops/s'.padStart(13)}  ` +
+      `${'rounds min..max'.padStart(18)}  limit`,
+  );
   for (const r of results) {
     const over = r.maxNsPerOp !== undefined && r.nsPerOp > r.maxNsPerOp;
     if (over) failures++;
     const limit = r.maxNsPerOp === undefined ? '' : `${over ? 'OVER' : 'ok'} (< ${r.maxNsPerOp} ns)`;
     const spread = `${format(r.rounds[0]!)}..${format(r.rounds[r.rounds.length - 1]!)}`;
     const opsPerSec = Math.round(1e9 / r.nsPerOp).toLocaleString('en-US');
-    console.log(`  ${r.name.padEnd(width)}  ${format(r.nsPerOp).padStart(10)}  ${opsPerSec.padStart(13)}  ${spread.padStart(18)}  ${limit}`);
+    console.log(
+      `  ${r.name.padEnd(width)}  ${format(r.nsPerOp).padStart(10)}  ${opsPerSec.padStart(13)}  ` +
+        `${spread.padStart(18)}  ${limit}`,
+    );
   }
   return failures;
 }
@@ -108,7 +118,9 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${process.platform}/${process.arch}; median of 5 rounds`);
   let failures = 0;
   for (const file of files) {
-    const loaded = (await import(pathToFileURL(join(here, file)).href)) as Partial<BenchModule> & { default?: BenchModule };
+    const loaded = (await import(pathToFileURL(join(here, file)).href)) as Partial<BenchModule> & {
+      default?: BenchModule;
+    };
     const bench = loaded.default ?? loaded;
     if (typeof bench.run !== 'function' || typeof bench.name !== 'string') {
       console.error(`${file}: exports no { name, run }`);

@@ -25,7 +25,9 @@ const SAMPLE_MS = 5000;
 // A short check run still gets a warm-up: half of it at most, so there is something after it to compare.
 const warmupSeconds = Math.min(Number(process.env.SOAK_WARMUP_SECONDS ?? 60), Math.floor(seconds / 2));
 if (!(seconds > 0) || !(rate > 0) || !(limitMb > 0) || !(warmupSeconds >= 0)) {
-  console.error('SOAK_SECONDS, SOAK_RATE and SOAK_LIMIT_MB must be positive numbers (e.g. SOAK_SECONDS=60 SOAK_RATE=1000)');
+  console.error(
+    'SOAK_SECONDS, SOAK_RATE and SOAK_LIMIT_MB must be positive numbers (e.g. SOAK_SECONDS=60 SOAK_RATE=1000)',
+  );
   process.exit(2);
 }
 
@@ -37,13 +39,16 @@ function startServer() {
   return new Promise((resolve, reject) => {
     const [command, args] = pinned(0, process.execPath, [join(here, 'target-server.mjs')]);
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.setEncoding('utf8').once('data', (line) => resolve({ url: JSON.parse(line).url, stop: () => child.kill('SIGTERM') }));
+    child.stdout
+      .setEncoding('utf8')
+      .once('data', (line) => resolve({ url: JSON.parse(line).url, stop: () => child.kill('SIGTERM') }));
     child.once('error', reject);
   });
 }
 
 /** V8's line for a full collection: `[pid:0x…]  55919 ms: Mark-Compact 54.4 (73.5) -> 39.1 (84.8) MB, …`. */
-const FULL_GC = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\) MB/;
+const FULL_GC =
+  /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\) MB/;
 
 /** Resident memory of `pid` in KiB, or undefined once the process is gone. */
 function rssKb(pid) {
@@ -66,7 +71,12 @@ function soak(url) {
   return new Promise((resolve, reject) => {
     const out = mkdtempSync(join(tmpdir(), 'perfy-soak-'));
     // taskset execs the command, so the child's pid is the generator's own.
-    const [command, args] = pinned(1, process.execPath, ['--trace-gc', join(here, 'measure-perfy.mjs'), join(here, 'scenarios', 'open.yaml'), out]);
+    const [command, args] = pinned(1, process.execPath, [
+      '--trace-gc',
+      join(here, 'measure-perfy.mjs'),
+      join(here, 'scenarios', 'open.yaml'),
+      out,
+    ]);
     const env = { ...process.env, BENCH_URL: url, BENCH_RATE: `${rate}/s`, BENCH_DURATION: `${seconds}s` };
     const started = Date.now();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
@@ -92,7 +102,8 @@ function soak(url) {
     const timer = setInterval(() => {
       sample();
       const last = samples.at(-1);
-      if (last && Math.round(last.seconds) % 60 === 0) process.stderr.write(`${last.seconds.toFixed(0)} s: RSS ${(last.rssKb / 1024).toFixed(1)} MB\n`);
+      if (last && Math.round(last.seconds) % 60 === 0)
+        process.stderr.write(`${last.seconds.toFixed(0)} s: RSS ${(last.rssKb / 1024).toFixed(1)} MB\n`);
     }, SAMPLE_MS);
     sample();
     child.once('error', (error) => {
@@ -108,7 +119,10 @@ function soak(url) {
   });
 }
 
-process.stderr.write(`soak: ${rate}/s for ${seconds} s, RSS sampled every ${SAMPLE_MS / 1000} s${pin ? ', server on core 0, generator on core 1' : ''}\n`);
+process.stderr.write(
+  `soak: ${rate}/s for ${seconds} s, RSS sampled every ${SAMPLE_MS / 1000} ` +
+    `s${pin ? ', server on core 0, generator on core 1' : ''}\n`,
+);
 const server = await startServer();
 let measured;
 try {
@@ -146,16 +160,28 @@ const live = gcs.length === 0 ? undefined : {
 const achieved = run.requests / seconds;
 const passed = growthMb < limitMb;
 
-const fmt = (n, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 1) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const print = (rows) => {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  for (const r of rows)
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
 };
-console.log(`\nperfy soak — open model at ${fmt(rate, 0)}/s for ${seconds} s, node ${process.version}, ${cpus().length} cores${pin ? ', server on core 0, generator on core 1' : ', not pinned (no taskset)'}\n`);
+console.log(
+  `\nperfy soak — open model at ${fmt(rate, 0)}/s for ${seconds} s, node ${process.version}, ${cpus().length} ` +
+    `cores${pin ? ', server on core 0, generator on core 1' : ', not pinned (no taskset)'}\n`,
+);
 // Every 30 s, so ten minutes fit on a screen; the JSON file has every sample.
 const step = Math.max(1, Math.round(30_000 / SAMPLE_MS));
 const shown = samples.filter((s, i) => i % step === 0 || s === warmup || s === end);
-print([['time', 'RSS MB', 'vs warm-up'], ...shown.map((s) => [`${fmt(s.seconds, 0)} s`, fmt(mb(s.rssKb)), s.seconds >= warmup.seconds ? `${growthSign(mb(s.rssKb - warmup.rssKb))}` : ''])]);
+print([
+  ['time', 'RSS MB', 'vs warm-up'],
+  ...shown.map((s) => [
+    `${fmt(s.seconds, 0)} s`,
+    fmt(mb(s.rssKb)),
+    s.seconds >= warmup.seconds ? `${growthSign(mb(s.rssKb - warmup.rssKb))}` : '',
+  ]),
+]);
 console.log('');
 print([
   ['', 'value'],
@@ -164,8 +190,17 @@ print([
   ['growth', `${growthSign(growthMb)} MB (limit < ${limitMb} MB)`],
   ['trend after the warm-up', slopeMbPerMin === undefined ? 'n/a' : `${growthSign(slopeMbPerMin, 2)} MB/min`],
   ['max RSS sampled during the load', `${fmt(maxRssMb)} MB`],
-  ['heap retained after full GCs, first → last', live ? `${fmt(live.firstMb)} → ${fmt(live.lastMb)} MB (${live.collections} GCs)` : 'n/a'],
-  ['  its trend and max', live ? `${live.slopeMbPerMin === undefined ? 'n/a' : `${growthSign(live.slopeMbPerMin, 2)} MB/min`}, max ${fmt(live.maxMb)} MB` : 'n/a'],
+  [
+    'heap retained after full GCs, first → last',
+    live ? `${fmt(live.firstMb)} → ${fmt(live.lastMb)} MB (${live.collections} GCs)` : 'n/a',
+  ],
+  [
+    '  its trend and max',
+    live
+      ? `${live.slopeMbPerMin === undefined ? 'n/a' : `${growthSign(live.slopeMbPerMin, 2)} MB/min`}, max ` +
+        `${fmt(live.maxMb)} MB`
+      : 'n/a',
+  ],
   ['  heap V8 kept after the last one', live ? `${fmt(live.heapAfterLastMb)} MB` : 'n/a'],
   ['peak RSS of the process (getrusage, result writing included)', `${fmt(run.maxRssKb / 1024)} MB`],
   ['requests', fmt(run.requests, 0)],
@@ -191,11 +226,43 @@ function growthSign(n, digits = 1) {
 
 mkdirSync(join(here, 'results'), { recursive: true });
 const file = join(here, 'results', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({
-  node: process.version, cpus: cpus().length, pinned: pin, rate, seconds, warmupSeconds, sampleMs: SAMPLE_MS, limitMb,
-  warmupRssMb: mb(warmup.rssKb), endRssMb: mb(end.rssKb), growthMb, slopeMbPerMin, maxRssMb, peakRssMb: run.maxRssKb / 1024,
-  requests: run.requests, planned: run.planned, achievedRate: achieved, dropped: run.dropped, errors: run.errors,
-  cpuUsPerRequest: run.cpuUs / Math.max(1, run.requests), saturated: run.saturated, passed, live, samples, fullGcs, run,
-}, null, 2)}\n`);
-console.log(`\n${passed ? 'PASSED' : 'FAILED'}: RSS grew ${growthSign(growthMb)} MB after the warm-up (limit < ${limitMb} MB)\nresults: ${file}`);
+writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      node: process.version,
+      cpus: cpus().length,
+      pinned: pin,
+      rate,
+      seconds,
+      warmupSeconds,
+      sampleMs: SAMPLE_MS,
+      limitMb,
+      warmupRssMb: mb(warmup.rssKb),
+      endRssMb: mb(end.rssKb),
+      growthMb,
+      slopeMbPerMin,
+      maxRssMb,
+      peakRssMb: run.maxRssKb / 1024,
+      requests: run.requests,
+      planned: run.planned,
+      achievedRate: achieved,
+      dropped: run.dropped,
+      errors: run.errors,
+      cpuUsPerRequest: run.cpuUs / Math.max(1, run.requests),
+      saturated: run.saturated,
+      passed,
+      live,
+      samples,
+      fullGcs,
+      run,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(
+  `\n${passed ? 'PASSED' : 'FAILED'}: RSS grew ${growthSign(growthMb)} MB after the warm-up (limit < ${limitMb} ` +
+    `MB)\nresults: ${file}`,
+);
 process.exitCode = passed ? 0 : 1;

@@ -23,11 +23,21 @@ const TARGET_RATIO = 0.7;
 const pin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
 const pinned = (core, command, args) => (pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args]);
 
-for (const [name, value] of [['BENCH_SQL_SECONDS', seconds], ['BENCH_SQL_REPEATS', repeats], ['BENCH_SQL_CLIENTS', clients], ['BENCH_SQL_SCALE', scale]]) {
-  if (!Number.isInteger(value) || value < 1) fail(`${name} must be a whole number of at least 1, not ${process.env[name]}`);
+for (const [name, value] of [
+  ['BENCH_SQL_SECONDS', seconds],
+  ['BENCH_SQL_REPEATS', repeats],
+  ['BENCH_SQL_CLIENTS', clients],
+  ['BENCH_SQL_SCALE', scale],
+]) {
+  if (!Number.isInteger(value) || value < 1)
+    fail(`${name} must be a whole number of at least 1, not ${process.env[name]}`);
 }
 const pgbenchVersion = spawnSync('pgbench', ['--version'], { encoding: 'utf8' });
-if (pgbenchVersion.status !== 0) fail('pgbench is not installed (Debian and Ubuntu: apt-get install postgresql-15, or the postgresql package of the release)');
+if (pgbenchVersion.status !== 0)
+  fail(
+    'pgbench is not installed (Debian and Ubuntu: apt-get install postgresql-15, or the postgresql package of ' +
+      'the release)',
+  );
 
 function fail(message) {
   process.stderr.write(`sql-compare: ${message}\n`);
@@ -51,7 +61,12 @@ function runGenerator(command, args, env) {
   const [program, argv] = pinned(1, command, args);
   const run = spawnSync(program, argv, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
   const cpuUs = childrenCpuUs() - before;
-  if (run.error || run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.error?.message ?? (run.signal ? `killed by ${run.signal}` : `exit ${run.status}`)}):\n${run.stdout}${run.stderr}`);
+  if (run.error || run.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed ` +
+        `(${run.error?.message ?? (run.signal ? `killed by ${run.signal}` : `exit ${run.status}`)}):\n` +
+        `${run.stdout}${run.stderr}`,
+    );
   return { output: `${run.stdout}${run.stderr}`, cpuUs };
 }
 
@@ -91,11 +106,13 @@ async function serverCpuUs(pid) {
       return false;
     }
   };
-  for (let waited = 0; waited < 2000 && processTree(pid).slice(1).some(backend); waited += 20) await new Promise((r) => setTimeout(r, 20));
+  for (let waited = 0; waited < 2000 && processTree(pid).slice(1).some(backend); waited += 20)
+    await new Promise((r) => setTimeout(r, 20));
   let ticks = 0;
   for (const p of processTree(pid)) {
     const fields = statOf(p);
-    if (fields) ticks += Number(fields[11]) + Number(fields[12]) + (p === pid ? Number(fields[13]) + Number(fields[14]) : 0);
+    if (fields)
+      ticks += Number(fields[11]) + Number(fields[12]) + (p === pid ? Number(fields[13]) + Number(fields[14]) : 0);
   }
   return (ticks / ticksPerSecond) * 1e6;
 }
@@ -126,7 +143,11 @@ const work = mkdtempSync(join(tmpdir(), 'perfy-bench-sql-'));
 // pool.max sizes max_connections for the clients (at least 100 either way).
 let server;
 try {
-  server = await startPostgresService('bench', { postgres: 'embedded', pool: { max: clients } }, { scenarioDir: work, logDir: work });
+  server = await startPostgresService(
+    'bench',
+    { postgres: 'embedded', pool: { max: clients } },
+    { scenarioDir: work, logDir: work },
+  );
 } catch (error) {
   rmSync(work, { recursive: true, force: true });
   fail(`the PostgreSQL server did not start: ${error.message}`);
@@ -140,7 +161,10 @@ try {
   withPassword.password = '';
   const pgbenchUrl = withPassword.toString();
 
-  const init = spawnSync('pgbench', ['-i', '-q', '-s', String(scale), pgbenchUrl], { encoding: 'utf8', env: { ...process.env, ...pgEnv } });
+  const init = spawnSync('pgbench', ['-i', '-q', '-s', String(scale), pgbenchUrl], {
+    encoding: 'utf8',
+    env: { ...process.env, ...pgEnv },
+  });
   if (init.status !== 0) throw new Error(`pgbench -i failed (${init.status}): ${init.stderr}`);
   // The checkpoint that writing the tables calls for is taken now rather than during the first run, and a
   // second of load (not counted) warms the server before either generator is measured.
@@ -149,7 +173,10 @@ try {
   await client.query('CHECKPOINT');
   await client.end();
   runGenerator('pgbench', ['-S', '-n', '-c', String(clients), '-j', '1', '-T', '1', pgbenchUrl], pgEnv);
-  process.stderr.write(`server pid ${server.pid}${pin ? ` (${serverProcesses} processes pinned to core 0)` : ''}, pgbench -i -s ${scale} done\n`);
+  process.stderr.write(
+    `server pid ${server.pid}${pin ? ` (${serverProcesses} processes pinned to core 0)` : ''}, pgbench -i -s ` +
+      `${scale} done\n`,
+  );
 
   // perfy draws account ids from a file: 100,000 ids uniform over the table's range, picked at random per
   // iteration, so its reads spread over the table's pages as pgbench's `random(1, 100000 * :scale)` does.
@@ -160,7 +187,11 @@ try {
   writeFileSync(aids, `${lines.join('\n')}\n`);
 
   const pgbench = (mode) => {
-    const { output, cpuUs } = runGenerator('pgbench', ['-S', '-n', '-M', mode, '-c', String(clients), '-j', '1', '-T', String(seconds), pgbenchUrl], pgEnv);
+    const { output, cpuUs } = runGenerator(
+      'pgbench',
+      ['-S', '-n', '-M', mode, '-c', String(clients), '-j', '1', '-T', String(seconds), pgbenchUrl],
+      pgEnv,
+    );
     const number = (pattern) => {
       const match = pattern.exec(output);
       if (!match) throw new Error(`pgbench output without ${pattern}:\n${output}`);
@@ -172,17 +203,27 @@ try {
   };
   const perfy = () => {
     const out = mkdtempSync(join(work, 'perfy-'));
-    const { cpuUs } = runGenerator(process.execPath, [join(root, 'bin', 'perfy'), 'run', join(here, 'scenarios', 'sql-select.yaml'), '--quiet', '--out', out], {
-      BENCH_DATABASE_URL: server.url,
-      BENCH_SQL_AIDS: aids,
-      BENCH_SQL_CLIENTS: String(clients),
-      BENCH_SQL_DURATION: `${seconds}s`,
-    });
+    const { cpuUs } = runGenerator(
+      process.execPath,
+      [join(root, 'bin', 'perfy'), 'run', join(here, 'scenarios', 'sql-select.yaml'), '--quiet', '--out', out],
+      {
+        BENCH_DATABASE_URL: server.url,
+        BENCH_SQL_AIDS: aids,
+        BENCH_SQL_CLIENTS: String(clients),
+        BENCH_SQL_DURATION: `${seconds}s`,
+      },
+    );
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     const sum = (name) => result.metrics.metrics.filter((m) => m.name === name).reduce((s, m) => s + m.sum, 0);
     const durationMs = result.workloads[0]?.durationMs ?? seconds * 1000;
     rmSync(out, { recursive: true, force: true });
-    return { queries: sum('sql.queries'), errors: sum('step.errors'), tps: sum('sql.queries') / (durationMs / 1000), cpuUs, saturated: result.saturation.saturated };
+    return {
+      queries: sum('sql.queries'),
+      errors: sum('step.errors'),
+      tps: sum('sql.queries') / (durationMs / 1000),
+      cpuUs,
+      saturated: result.saturation.saturated,
+    };
   };
   /** One generator run, with the server's CPU over it. */
   const measure = async (name, generator) => {
@@ -196,7 +237,11 @@ try {
 
   for (let i = 0; i < repeats; i++) {
     // Alternate the order, so that no generator always follows the same one.
-    const order = [['pgbenchSimple', () => pgbench('simple')], ['pgbenchExtended', () => pgbench('extended')], ['perfy', perfy]];
+    const order = [
+      ['pgbenchSimple', () => pgbench('simple')],
+      ['pgbenchExtended', () => pgbench('extended')],
+      ['perfy', perfy],
+    ];
     for (const [name, generator] of i % 2 === 0 ? order : order.reverse()) await measure(name, generator);
     process.stderr.write(`round ${i + 1}/${repeats} done\n`);
   }
@@ -221,31 +266,94 @@ const simple = summarize(runs.pgbenchSimple);
 const extended = summarize(runs.pgbenchExtended);
 const perfyResult = { ...summarize(runs.perfy), saturatedRuns: runs.perfy.filter((r) => r.saturated).length };
 const ratios = {
-  vsSimple: { queriesPerSecond: perfyResult.queriesPerSecond / simple.queriesPerSecond, cpuPerQuery: perfyResult.cpuUsPerQuery / simple.cpuUsPerQuery },
-  vsExtended: { queriesPerSecond: perfyResult.queriesPerSecond / extended.queriesPerSecond, cpuPerQuery: perfyResult.cpuUsPerQuery / extended.cpuUsPerQuery },
+  vsSimple: {
+    queriesPerSecond: perfyResult.queriesPerSecond / simple.queriesPerSecond,
+    cpuPerQuery: perfyResult.cpuUsPerQuery / simple.cpuUsPerQuery,
+  },
+  vsExtended: {
+    queriesPerSecond: perfyResult.queriesPerSecond / extended.queriesPerSecond,
+    cpuPerQuery: perfyResult.cpuUsPerQuery / extended.cpuUsPerQuery,
+  },
 };
 
-const fmt = (n, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 1) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const rows = [
   ['generator', 'queries/s', 'CPU µs/query', 'server CPU µs/query', 'errors'],
-  [`pgbench -S, simple protocol (${clients} clients, 1 thread)`, fmt(simple.queriesPerSecond, 0), fmt(simple.cpuUsPerQuery, 2), fmt(simple.serverCpuUsPerQuery, 2), String(simple.errors)],
-  ['pgbench -S -M extended', fmt(extended.queriesPerSecond, 0), fmt(extended.cpuUsPerQuery, 2), fmt(extended.serverCpuUsPerQuery, 2), String(extended.errors)],
-  [`perfy sql step (${clients} users, pool of ${clients}, expect)`, fmt(perfyResult.queriesPerSecond, 0), fmt(perfyResult.cpuUsPerQuery, 2), fmt(perfyResult.serverCpuUsPerQuery, 2), String(perfyResult.errors)],
-  ['perfy / pgbench simple', `${fmt(ratios.vsSimple.queriesPerSecond, 2)}×`, `${fmt(ratios.vsSimple.cpuPerQuery, 2)}×`, '', ''],
-  ['perfy / pgbench extended', `${fmt(ratios.vsExtended.queriesPerSecond, 2)}×`, `${fmt(ratios.vsExtended.cpuPerQuery, 2)}×`, '', ''],
+  [
+    `pgbench -S, simple protocol (${clients} clients, 1 thread)`,
+    fmt(simple.queriesPerSecond, 0),
+    fmt(simple.cpuUsPerQuery, 2),
+    fmt(simple.serverCpuUsPerQuery, 2),
+    String(simple.errors),
+  ],
+  [
+    'pgbench -S -M extended',
+    fmt(extended.queriesPerSecond, 0),
+    fmt(extended.cpuUsPerQuery, 2),
+    fmt(extended.serverCpuUsPerQuery, 2),
+    String(extended.errors),
+  ],
+  [
+    `perfy sql step (${clients} users, pool of ${clients}, expect)`,
+    fmt(perfyResult.queriesPerSecond, 0),
+    fmt(perfyResult.cpuUsPerQuery, 2),
+    fmt(perfyResult.serverCpuUsPerQuery, 2),
+    String(perfyResult.errors),
+  ],
+  [
+    'perfy / pgbench simple', `${fmt(ratios.vsSimple.queriesPerSecond, 2)}×`, `${fmt(ratios.vsSimple.cpuPerQuery, 2)}×`,
+    '', '',
+  ],
+  [
+    'perfy / pgbench extended', `${fmt(ratios.vsExtended.queriesPerSecond, 2)}×`,
+    `${fmt(ratios.vsExtended.cpuPerQuery, 2)}×`, '', '',
+  ],
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-console.log(`\nperfy sql vs pgbench select-only — scale ${scale}, ${seconds} s runs, median of ${repeats}, node ${process.version}, ${pgbenchVersion.stdout.trim()}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})${pin ? ', server on core 0, generator on core 1' : ', not pinned (no taskset)'}; CPU of the whole process, start-up included\n`);
+console.log(
+  `\nperfy sql vs pgbench select-only — scale ${scale}, ${seconds} s runs, median of ${repeats}, node ` +
+    `${process.version}, ${pgbenchVersion.stdout.trim()}, ${cpus().length} cores ` +
+    `(${cpus()[0]?.model ?? 'unknown cpu'})` +
+    `${pin ? ', server on core 0, generator on core 1' : ', not pinned (no taskset)'}; ` +
+    `CPU of the whole process, start-up included\n`,
+);
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-if (perfyResult.saturatedRuns > 0) console.log(`\nperfy reported itself saturated in ${perfyResult.saturatedRuns} of ${repeats} runs (its core was full).`);
+if (perfyResult.saturatedRuns > 0)
+  console.log(
+    `\nperfy reported itself saturated in ${perfyResult.saturatedRuns} of ${repeats} runs (its core was full).`,
+  );
 const met = ratios.vsSimple.queriesPerSecond >= TARGET_RATIO;
-console.log(`\ntarget: perfy ≥ ${TARGET_RATIO}× pgbench's queries/s (simple protocol): ${met ? 'MET' : 'NOT MET'} (${fmt(ratios.vsSimple.queriesPerSecond, 2)}×; ${fmt(ratios.vsExtended.queriesPerSecond, 2)}× against the extended protocol)`);
+console.log(
+  `\ntarget: perfy ≥ ${TARGET_RATIO}× pgbench's queries/s (simple protocol): ${met ? 'MET' : 'NOT MET'} ` +
+    `(${fmt(ratios.vsSimple.queriesPerSecond, 2)}×; ` +
+    `${fmt(ratios.vsExtended.queriesPerSecond, 2)}× against the extended protocol)`,
+);
 
 mkdirSync(join(here, 'results'), { recursive: true });
 const file = join(here, 'results', 'sql-compare.json');
-writeFileSync(file, `${JSON.stringify({
-  date: new Date().toISOString(), node: process.version, pgbench: pgbenchVersion.stdout.trim(), cpus: cpus().length, pinned: pin,
-  seconds, repeats, clients, scale, target: { ratio: TARGET_RATIO, against: 'pgbench simple protocol, queries/s', met },
-  pgbenchSimple: simple, pgbenchExtended: extended, perfy: perfyResult, ratios, runs,
-}, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      pgbench: pgbenchVersion.stdout.trim(),
+      cpus: cpus().length,
+      pinned: pin,
+      seconds,
+      repeats,
+      clients,
+      scale,
+      target: { ratio: TARGET_RATIO, against: 'pgbench simple protocol, queries/s', met },
+      pgbenchSimple: simple,
+      pgbenchExtended: extended,
+      perfy: perfyResult,
+      ratios,
+      runs,
+    },
+    null,
+    2,
+  )}\n`,
+);
 console.log(`\nresults: ${file}`);

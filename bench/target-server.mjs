@@ -2,7 +2,13 @@
 // so the generator, not the server, is what is measured. Prints {"url": …} when listening.
 import { createServer } from 'node:http';
 
-const body = JSON.stringify({ items: [{ id: 'd-1', title: 'Is this fast?' }, { id: 'd-2', title: 'Yes.' }], next: null });
+const body = JSON.stringify({
+  items: [
+    { id: 'd-1', title: 'Is this fast?' },
+    { id: 'd-2', title: 'Yes.' },
+  ],
+  next: null,
+});
 const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);

@@ -87,7 +87,11 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
 }
 
 /** A temp directory with files written into it; `cleanup()` removes it. */
-export function tempDir(files: Record<string, string | Buffer> = {}): { dir: string; path(name: string): string; cleanup(): void } {
+export function tempDir(files: Record<string, string | Buffer> = {}): {
+  dir: string;
+  path(name: string): string;
+  cleanup(): void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-test-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
@@ -95,19 +99,34 @@ export function tempDir(files: Record<string, string | Buffer> = {}): { dir: str
 
 /** The `file:line:col  E_CODE` heads of problem lines in CLI output. */
 export function problemHeads(output: string): { line: number; col: number; code: string }[] {
-  return [...output.matchAll(/^\S+:(\d+):(\d+) {2}([EW]_[A-Z_]+) /gm)].map((m) => ({ line: Number(m[1]), col: Number(m[2]), code: m[3]! }));
+  return [...output.matchAll(/^\S+:(\d+):(\d+) {2}([EW]_[A-Z_]+) /gm)].map((m) => ({
+    line: Number(m[1]),
+    col: Number(m[2]),
+    code: m[3]!,
+  }));
 }
 
 /** Runs `bin/perfy ARGS` without blocking this process (so servers in the test can answer it). */
 export function perfyAsync(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; onSpawn?: (child: import('node:child_process').ChildProcess) => void; wrap?: string[] } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    onSpawn?: (child: import('node:child_process').ChildProcess) => void;
+    wrap?: string[];
+  } = {},
 ): Promise<CliResult & { ms: number }> {
   const started = Date.now();
   // `wrap`: a command that runs perfy, e.g. ['prlimit', '--nofile=80:80'] for a low open-file limit.
-  const [command, ...commandArgs] = [...(options.wrap ?? []), process.execPath, PERFY_BIN, ...args] as [string, ...string[]];
+  const [command, ...commandArgs] = [...(options.wrap ?? []), process.execPath, PERFY_BIN, ...args] as [
+    string,
+    ...string[],
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, commandArgs, { cwd: options.cwd ?? PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    const child = spawn(command, commandArgs, {
+      cwd: options.cwd ?? PACKAGE_ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -119,7 +138,9 @@ export function perfyAsync(
 }
 
 /** A real HTTP server on 127.0.0.1, port 0; `url` once listening; close() in after(). */
-export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; port: number; server: Server; close(): Promise<void> }> {
+export async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; port: number; server: Server; close(): Promise<void> }> {
   const server = createServer(handler);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -151,7 +172,8 @@ export function total(result: Result, name: string, tags: Record<string, string>
 export function templateTree(value: unknown): TemplateTree {
   if (typeof value === 'string') return compileTemplate(value);
   if (Array.isArray(value)) return value.map(templateTree);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, templateTree(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, templateTree(v)]));
   return value as TemplateTree;
 }
 

@@ -46,7 +46,9 @@ export async function startTestPostgres(): Promise<TestPostgres | undefined> {
  * A fresh database on the server PERFY_TEST_DATABASE_URL names (its user may create databases), dropped by
  * stop(); undefined (with the reason printed) when the variable is not set and CI does not require it.
  */
-export async function externalTestDatabase(): Promise<{ url: string; version: string; stop(): Promise<void> } | undefined> {
+export async function externalTestDatabase(): Promise<
+  { url: string; version: string; stop(): Promise<void> } | undefined
+> {
   const serverUrl = process.env['PERFY_TEST_DATABASE_URL'];
   if (serverUrl === undefined || serverUrl === '') {
     const reason = 'PERFY_TEST_DATABASE_URL is not set (.ci/run sets it to a Debian PostgreSQL it starts)';

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 type Chevrotain = typeof import('chevrotain');
 
 const bundle = new URL('../chevrotain.mjs', import.meta.resolve('chevrotain')); // the entry is lib/src/api.js
-const chevrotain = (existsSync(fileURLToPath(bundle)) ? await import(bundle.href) : await import('chevrotain')) as Chevrotain;
+const chevrotain = (
+  existsSync(fileURLToPath(bundle)) ? await import(bundle.href) : await import('chevrotain')
+) as Chevrotain;
 
 export const { createToken, CstParser, EOF, Lexer } = chevrotain;
 export type { CstElement, CstNode, IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';

@@ -1,7 +1,10 @@
 // AST → plain closures, with the dimension check (a duration is never compared with a size) done on the way.
 // Closures are built once per expression; evaluating one allocates nothing and never throws on missing data.
 
-import type { AggregateFn, AggregateNode, ArithmeticNode, CompareNode, ExpressionAst, LogicalNode, Node, PathNode, UnaryNode, ValueKind } from './ast.js';
+import type {
+  AggregateFn, AggregateNode, ArithmeticNode, CompareNode, ExpressionAst, LogicalNode, Node, PathNode, UnaryNode,
+  ValueKind,
+} from './ast.js';
 import { nodeStart, type LiteralNode } from './ast.js';
 import { RE2JS, RE2JSSyntaxException } from 're2js';
 import type { ExpressionProblems } from './report.js';
@@ -160,7 +163,12 @@ function arithmetic(op: ArithmeticNode['op'], a: unknown, b: unknown): unknown {
 }
 
 /** `v <op> c` for a number constant c: the shape of nearly every expect (`status == 200`, `duration < 500ms`). */
-function compareWithConstant(op: '==' | '!=' | '<' | '<=' | '>' | '>=', get: Evaluator, c: number, rejectUndefined: boolean): Predicate {
+function compareWithConstant(
+  op: '==' | '!=' | '<' | '<=' | '>' | '>=',
+  get: Evaluator,
+  c: number,
+  rejectUndefined: boolean,
+): Predicate {
   switch (op) {
     case '==':
       return (s) => {
@@ -218,7 +226,9 @@ export function compileAst(ast: ExpressionAst, problems: ExpressionProblems): Co
   problems.throwIfAny();
   const evaluate = body.fn;
   const test: Predicate = body.isBool ? (body.fn as Predicate) : (s) => !!evaluate(s);
-  return { evaluate, test, kind: body.kind, names: compiler.names, metrics: compiler.metrics, processes: compiler.processes };
+  return {
+    evaluate, test, kind: body.kind, names: compiler.names, metrics: compiler.metrics, processes: compiler.processes,
+  };
 }
 
 class Compiler {
@@ -232,7 +242,13 @@ class Compiler {
     switch (node.type) {
       case 'literal': {
         const value = node.value;
-        return { fn: () => value, kind: node.kind, readsMetric: false, isBool: typeof value === 'boolean', constant: { value } };
+        return {
+          fn: () => value,
+          kind: node.kind,
+          readsMetric: false,
+          isBool: typeof value === 'boolean',
+          constant: { value },
+        };
       }
       case 'path':
         return this.path(node);
@@ -279,7 +295,13 @@ class Compiler {
       ? { fn: node.fn, metric: node.metric, tags }
       : { fn: node.fn, percentile: node.percentile, metric: node.metric, tags };
     Object.freeze(query);
-    const ref: ExpressionInfo['metrics'][number] = { metric: node.metric, tags: { ...node.tags }, tagOffsets: { ...node.tagOffsets }, offset: node.metricOffset, fn: node.fn };
+    const ref: ExpressionInfo['metrics'][number] = {
+      metric: node.metric,
+      tags: { ...node.tags },
+      tagOffsets: { ...node.tagOffsets },
+      offset: node.metricOffset,
+      fn: node.fn,
+    };
     if (node.percentile !== undefined) ref.percentile = node.percentile;
     this.metrics.push(ref);
     if (node.process) this.processes.push({ ...node.process });
@@ -313,7 +335,10 @@ class Compiler {
     const r = right.fn;
     let fn: Predicate;
     if (left.isBool && right.isBool) {
-      fn = node.op === 'and' ? (s) => (l(s) as boolean) && (r(s) as boolean) : (s) => (l(s) as boolean) || (r(s) as boolean);
+      fn =
+        node.op === 'and'
+          ? (s) => (l(s) as boolean) && (r(s) as boolean)
+          : (s) => (l(s) as boolean) || (r(s) as boolean);
     } else {
       fn = node.op === 'and' ? (s) => !!l(s) && !!r(s) : (s) => !!l(s) || !!r(s);
     }
@@ -327,7 +352,12 @@ class Compiler {
     const l = left.fn;
     const r = right.fn;
     const op = node.op;
-    return { fn: (s) => arithmetic(op, l(s), r(s)), kind, readsMetric: left.readsMetric || right.readsMetric, isBool: false };
+    return {
+      fn: (s) => arithmetic(op, l(s), r(s)),
+      kind,
+      readsMetric: left.readsMetric || right.readsMetric,
+      isBool: false,
+    };
   }
 
   /** + and - keep the kind of their operands; * and / give a plain number, or unknown once a unit is involved. */
@@ -407,8 +437,10 @@ class Compiler {
   private matches(node: CompareNode, left: Part): Predicate {
     const pattern = node.right;
     if (pattern.type !== 'literal' || typeof pattern.value !== 'string') {
-      this.problems.add('E_EXPR_PARSE', '`matches` needs a string literal on its right: the regular expression', nodeStart(pattern),
-        'like header["content-type"] matches "json"');
+      this.problems.add(
+        'E_EXPR_PARSE', '`matches` needs a string literal on its right: the regular expression', nodeStart(pattern),
+        'like header["content-type"] matches "json"',
+      );
       return () => false;
     }
     if (left.kind !== 'string' && left.kind !== 'number' && left.kind !== 'unknown') {
@@ -449,7 +481,8 @@ class Compiler {
    * write the unit, except a literal 0, which means the same in every unit (`p95(x) != 0`).
    */
   private kindMismatch(node: CompareNode | ArithmeticNode, l: ValueKind, r: ValueKind): boolean {
-    const bareSide = l === 'number' && DIMENSIONS.has(r) ? node.left : r === 'number' && DIMENSIONS.has(l) ? node.right : undefined;
+    const bareSide =
+      l === 'number' && DIMENSIONS.has(r) ? node.left : r === 'number' && DIMENSIONS.has(l) ? node.right : undefined;
     if (bareSide !== undefined) {
       if (bareSide.type === 'literal' && bareSide.value === 0) return false;
       const other = bareSide === node.left ? r : l;
@@ -460,7 +493,10 @@ class Compiler {
         text === undefined ? `give it a unit, like 500${unit}` : `write the unit: ${text}${unit}`);
       return true;
     }
-    const verb = node.type === 'compare' ? `compares ${KIND_NAMES[l]} with ${KIND_NAMES[r]}` : `mixes ${KIND_NAMES[l]} and ${KIND_NAMES[r]}`;
+    const verb =
+      node.type === 'compare'
+        ? `compares ${KIND_NAMES[l]} with ${KIND_NAMES[r]}`
+        : `mixes ${KIND_NAMES[l]} and ${KIND_NAMES[r]}`;
     this.typeError(node.offset, `\`${node.op}\` ${verb}`, mismatchHint(l, r));
     return true;
   }

@@ -34,7 +34,9 @@
 // parsing a one-line expression costs microseconds. The parser holds no state between calls except its input,
 // and compileExpression is synchronous, so one instance is safely reused by every call.
 
-import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from './chevrotain.js';
+import {
+  CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType,
+} from './chevrotain.js';
 import {
   allTokens, AdditiveOp, AndOp, Colon, Comma, CompareOp, Dot, DurationLiteral, False, FieldName, For, Identifier,
   LBrace, LBracket, LParen, Minus, MultiplicativeOp, NotOp, Null, NumberLike, NumberLiteral, OrOp, RBrace, RBracket,
@@ -62,7 +64,9 @@ const RULE_MEANING: Record<string, string> = {
 };
 
 function after(previous: IToken | undefined): string {
-  return previous !== undefined && previous.image !== '' && previous.tokenType !== EOF ? ` after ${showToken(previous)}` : '';
+  return previous !== undefined && previous.image !== '' && previous.tokenType !== EOF
+    ? ` after ${showToken(previous)}`
+    : '';
 }
 
 function expectedSomething(what: string, actual: IToken | undefined, previous: IToken | undefined): string {
@@ -81,7 +85,8 @@ function meaningOf(ruleName: string, firstTokens: TokenType[]): string {
 export const errorMessageProvider: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     // Inside a function call a name is a metric or a process, not a field.
-    const what = ruleName === 'name' && expected === FieldName ? 'a metric or process name' : describeTokenType(expected);
+    const what =
+      ruleName === 'name' && expected === FieldName ? 'a metric or process name' : describeTokenType(expected);
     return expectedSomething(what, actual, previous);
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {

@@ -9,7 +9,9 @@ import { ExpressionProblems, locateInExpression } from './report.js';
 
 export type { ValueKind, AggregateFn, ExpressionAst, Node as ExpressionNode } from './ast.js';
 export { printExpression, quoteString } from './ast.js';
-export type { MetricRef, AggregateQuery, MetricSource, EvalScope, ExpressionInfo, CompiledExpression } from './compile.js';
+export type {
+  MetricRef, AggregateQuery, MetricSource, EvalScope, ExpressionInfo, CompiledExpression,
+} from './compile.js';
 export { VARIABLE_KINDS, aggregateKind, member } from './compile.js';
 export { FUNCTION_NAMES } from './parse.js';
 

@@ -64,8 +64,17 @@ export const RateLiteral = createToken({
   label: 'a rate (like 50/s)', categories: [NumberLike],
 });
 /** A number glued to a word that is not a unit (`5sec`, `10Mb`): reported as "unknown unit", never parsed. */
-export const BadUnit = createToken({ name: 'BadUnit', pattern: new RegExp(`${NUM}[A-Za-z_][A-Za-z0-9_]*`), label: 'a number' });
-export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: new RegExp(NUM), label: 'a number', categories: [NumberLike] });
+export const BadUnit = createToken({
+  name: 'BadUnit',
+  pattern: new RegExp(`${NUM}[A-Za-z_][A-Za-z0-9_]*`),
+  label: 'a number',
+});
+export const NumberLiteral = createToken({
+  name: 'NumberLiteral',
+  pattern: new RegExp(NUM),
+  label: 'a number',
+  categories: [NumberLike],
+});
 
 export const Eq = createToken({ name: 'Eq', pattern: /==/, label: '`==`', categories: [CompareOp] });
 export const NotEq = createToken({ name: 'NotEq', pattern: /!=/, label: '`!=`', categories: [CompareOp] });

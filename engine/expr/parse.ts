@@ -4,11 +4,14 @@
 import { EOF, type CstElement, type CstNode, type IToken } from './chevrotain.js';
 import { closest, didYouMean } from '../errors.js';
 import { DURATION_UNITS_MS, SIZE_UNITS_BYTES, parseDuration, parsePercent, parseRate, parseSize } from '../units.js';
-import type { AggregateFn, AggregateNode, CompareOperator, ExpressionAst, LiteralNode, Node, PathSegment } from './ast.js';
+import type {
+  AggregateFn, AggregateNode, CompareOperator, ExpressionAst, LiteralNode, Node, PathSegment,
+} from './ast.js';
 import { parseTokens } from './grammar.js';
 import {
-  BadUnit, CompareOp, DurationLiteral, False, For, Identifier, LBrace, LBracket, LParen, Minus, NotOp, NumberLike, NumberLiteral, PercentLiteral,
-  RBrace, RBracket, RParen, RateLiteral, SingleEquals, SizeLiteral, StringLiteral, True, Null, tokenize, showToken,
+  BadUnit, CompareOp, DurationLiteral, False, For, Identifier, LBrace, LBracket, LParen, Minus, NotOp, NumberLike,
+  NumberLiteral, PercentLiteral, RBrace, RBracket, RParen, RateLiteral, SingleEquals, SizeLiteral, StringLiteral, True,
+  Null, tokenize, showToken,
 } from './lexer.js';
 import type { ExpressionProblems } from './report.js';
 
@@ -18,7 +21,11 @@ const METRIC_FUNCTIONS = new Map<string, AggregateFn>([
   ['rate', 'rate'], ['value', 'value'], ['throughput', 'throughput'],
 ]);
 /** Monitor shorthands: `rss(api)` is `value(process.rss{process: api})`. */
-const PROCESS_FUNCTIONS = new Map<string, string>([['cpu', 'process.cpu'], ['rss', 'process.rss'], ['heap', 'process.heap']]);
+const PROCESS_FUNCTIONS = new Map<string, string>([
+  ['cpu', 'process.cpu'],
+  ['rss', 'process.rss'],
+  ['heap', 'process.heap'],
+]);
 const PERCENTILE_FUNCTION = /^p(\d+)$/;
 
 /** Every function name, for "did you mean" hints and docs. */
@@ -30,7 +37,8 @@ const GLUED_UNITS: readonly string[] = [...Object.keys(DURATION_UNITS_MS), ...Ob
 const UNIT_LIST = 'durations us ms s m min h; sizes B KB MB GB TB KiB MiB GiB TiB; percent %; rates /s /m /min /h';
 
 export function parseToAst(source: string, problems: ExpressionProblems): ExpressionAst {
-  if (source.trim() === '') problems.fail('E_EXPR_PARSE', 'the expression is empty', 0, 'write a condition, like status == 200');
+  if (source.trim() === '')
+    problems.fail('E_EXPR_PARSE', 'the expression is empty', 0, 'write a condition, like status == 200');
 
   const { tokens, badOffset } = tokenize(source);
   if (badOffset !== undefined) reportBadCharacter(source, badOffset, problems);
@@ -85,7 +93,9 @@ function checkSize(tokens: IToken[], problems: ExpressionProblems): void {
       prefixRun = 0;
     }
     if (openRuns.length + openInRuns + prefixRun > MAX_NESTING) {
-      problems.fail('E_EXPR_PARSE', `the expression is nested too deeply (over ${MAX_NESTING} levels)`, token.startOffset);
+      problems.fail(
+        'E_EXPR_PARSE', `the expression is nested too deeply (over ${MAX_NESTING} levels)`, token.startOffset,
+      );
     }
     previous = token;
   }
@@ -104,8 +114,16 @@ function reportBadCharacter(source: string, offset: number, problems: Expression
     problems.fail('E_EXPR_PARSE', 'this string is never closed', offset, `end it with ${char}`);
   }
   const hints: Record<string, string> = { '&': 'write `and` (or `&&`)', '|': 'write `or` (or `||`)' };
-  const shown = /\s/.test(char) || char < ' ' ? `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}` : `\`${char}\``;
-  problems.fail('E_EXPR_PARSE', `unexpected character ${shown}`, offset, Object.hasOwn(hints, char) ? hints[char] : undefined);
+  const shown =
+    /\s/.test(char) || char < ' '
+      ? `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+      : `\`${char}\``;
+  problems.fail(
+    'E_EXPR_PARSE',
+    `unexpected character ${shown}`,
+    offset,
+    Object.hasOwn(hints, char) ? hints[char] : undefined,
+  );
 }
 
 function reportBadUnit(token: IToken, problems: ExpressionProblems): never {
@@ -117,10 +135,18 @@ function reportBadUnit(token: IToken, problems: ExpressionProblems): never {
     best === undefined ? `units are: ${UNIT_LIST}` : `did you mean ${digits}${best}?`);
 }
 
-function syntaxHint(token: IToken | undefined, previous: IToken | undefined, kind: string | undefined): string | undefined {
+function syntaxHint(
+  token: IToken | undefined,
+  previous: IToken | undefined,
+  kind: string | undefined,
+): string | undefined {
   if (token === undefined) return undefined;
   if (token.tokenType === SingleEquals) return 'compare with `==`';
-  if (previous?.tokenType === NumberLiteral && token.tokenType === Identifier && closest(token.image, GLUED_UNITS) !== undefined) {
+  if (
+    previous?.tokenType === NumberLiteral &&
+    token.tokenType === Identifier &&
+    closest(token.image, GLUED_UNITS) !== undefined
+  ) {
     return `write the unit right after the number: ${previous.image}${closest(token.image, GLUED_UNITS)}`;
   }
   if (previous?.tokenType === For) return 'a window is a duration: for 10s';
@@ -196,7 +222,11 @@ class AstBuilder {
     return ast;
   }
 
-  private chain(node: CstNode, operand: (n: CstNode) => Node, combine: (op: IToken, left: Node, right: Node) => Node): Node {
+  private chain(
+    node: CstNode,
+    operand: (n: CstNode) => Node,
+    combine: (op: IToken, left: Node, right: Node) => Node,
+  ): Node {
     const operands = nodesOf(node, 'operands');
     const operators = tokensOf(node, 'operators');
     let left = operand(operands[0]!);
@@ -207,11 +237,19 @@ class AstBuilder {
   }
 
   private orExpr(node: CstNode): Node {
-    return this.chain(node, (n) => this.andExpr(n), (op, left, right) => ({ type: 'logical', op: 'or', left, right, offset: op.startOffset }));
+    return this.chain(
+      node,
+      (n) => this.andExpr(n),
+      (op, left, right) => ({ type: 'logical', op: 'or', left, right, offset: op.startOffset }),
+    );
   }
 
   private andExpr(node: CstNode): Node {
-    return this.chain(node, (n) => this.notExpr(n), (op, left, right) => ({ type: 'logical', op: 'and', left, right, offset: op.startOffset }));
+    return this.chain(
+      node,
+      (n) => this.notExpr(n),
+      (op, left, right) => ({ type: 'logical', op: 'and', left, right, offset: op.startOffset }),
+    );
   }
 
   private notExpr(node: CstNode): Node {
@@ -257,15 +295,24 @@ class AstBuilder {
   private literal(token: IToken): LiteralNode {
     const at = { text: token.image, offset: token.startOffset };
     switch (token.tokenType) {
-      case NumberLiteral: return { type: 'literal', value: Number(token.image), kind: 'number', ...at };
-      case DurationLiteral: return { type: 'literal', value: this.unitValue(token, parseDuration), kind: 'duration', ...at };
-      case SizeLiteral: return { type: 'literal', value: this.unitValue(token, parseSize), kind: 'size', ...at };
-      case PercentLiteral: return { type: 'literal', value: this.unitValue(token, parsePercent), kind: 'ratio', ...at };
-      case RateLiteral: return { type: 'literal', value: this.unitValue(token, parseRate), kind: 'rate', ...at };
-      case StringLiteral: return { type: 'literal', value: unescapeString(token.image), kind: 'string', ...at };
-      case True: return { type: 'literal', value: true, kind: 'bool', ...at };
-      case False: return { type: 'literal', value: false, kind: 'bool', ...at };
-      default: return { type: 'literal', value: null, kind: 'unknown', ...at };
+      case NumberLiteral:
+        return { type: 'literal', value: Number(token.image), kind: 'number', ...at };
+      case DurationLiteral:
+        return { type: 'literal', value: this.unitValue(token, parseDuration), kind: 'duration', ...at };
+      case SizeLiteral:
+        return { type: 'literal', value: this.unitValue(token, parseSize), kind: 'size', ...at };
+      case PercentLiteral:
+        return { type: 'literal', value: this.unitValue(token, parsePercent), kind: 'ratio', ...at };
+      case RateLiteral:
+        return { type: 'literal', value: this.unitValue(token, parseRate), kind: 'rate', ...at };
+      case StringLiteral:
+        return { type: 'literal', value: unescapeString(token.image), kind: 'string', ...at };
+      case True:
+        return { type: 'literal', value: true, kind: 'bool', ...at };
+      case False:
+        return { type: 'literal', value: false, kind: 'bool', ...at };
+      default:
+        return { type: 'literal', value: null, kind: 'unknown', ...at };
     }
   }
 
@@ -298,12 +345,20 @@ class AstBuilder {
     for (let i = 1; i < parts.length; i++) {
       const previousEnd = parts[i - 1]!.endOffset ?? parts[i - 1]!.startOffset + parts[i - 1]!.image.length - 1;
       if (parts[i]!.startOffset !== previousEnd + 1) {
-        this.problems.add('E_EXPR_PARSE', 'a name cannot contain spaces', previousEnd + 1, 'write it without spaces, or quote it: "my name"');
+        this.problems.add(
+          'E_EXPR_PARSE',
+          'a name cannot contain spaces',
+          previousEnd + 1,
+          'write it without spaces, or quote it: "my name"',
+        );
         break;
       }
     }
     const last = parts[parts.length - 1]!;
-    return { text: this.source.slice(first.startOffset, last.startOffset + last.image.length), offset: first.startOffset };
+    return {
+      text: this.source.slice(first.startOffset, last.startOffset + last.image.length),
+      offset: first.startOffset,
+    };
   }
 
   private call(node: CstNode): Node {
@@ -321,20 +376,32 @@ class AstBuilder {
 
     const base = { type: 'aggregate', call: name, metric, tags, tagOffsets, offset, metricOffset } as const;
     if (percentileToken !== undefined && name !== 'p') {
-      this.problems.add('E_EXPR_PARSE', `${name}() takes one argument, a metric`, percentileToken.startOffset,
-        PERCENTILE_FUNCTION.test(name) || name === 'p' ? 'for a decimal percentile write p(99.9, http.duration)' : undefined);
+      this.problems.add(
+        'E_EXPR_PARSE',
+        `${name}() takes one argument, a metric`,
+        percentileToken.startOffset,
+        PERCENTILE_FUNCTION.test(name) || name === 'p'
+          ? 'for a decimal percentile write p(99.9, http.duration)'
+          : undefined,
+      );
       return placeholder;
     }
 
     const processMetric = PROCESS_FUNCTIONS.get(name);
     if (processMetric !== undefined) {
       if (segments.length !== 1 || filter !== undefined) {
-        this.problems.add('E_EXPR_PARSE', `${name}() takes the name of a process from services:`, metricOffset, `like ${name}(api)`);
+        this.problems.add(
+          'E_EXPR_PARSE', `${name}() takes the name of a process from services:`, metricOffset, `like ${name}(api)`,
+        );
         return placeholder;
       }
       const processName = segments[0]!;
       return {
-        ...base, fn: 'value', metric: processMetric, tags: { process: processName.text }, tagOffsets: { process: processName.offset },
+        ...base,
+        fn: 'value',
+        metric: processMetric,
+        tags: { process: processName.text },
+        tagOffsets: { process: processName.offset },
         process: { name: processName.text, offset: processName.offset },
       } satisfies AggregateNode;
     }
@@ -344,12 +411,17 @@ class AstBuilder {
 
     if (name === 'p') {
       if (percentileToken === undefined) {
-        this.problems.add('E_EXPR_PARSE', 'p() takes the percentile first', metricOffset, 'like p(99.9, http.duration)');
+        this.problems.add(
+          'E_EXPR_PARSE', 'p() takes the percentile first', metricOffset, 'like p(99.9, http.duration)',
+        );
         return placeholder;
       }
       const percentile = Number(percentileToken.image);
       if (!(percentile <= 100)) {
-        this.problems.add('E_EXPR_PARSE', `a percentile is between 0 and 100, not ${percentileToken.image}`, percentileToken.startOffset);
+        this.problems.add(
+          'E_EXPR_PARSE', `a percentile is between 0 and 100, not ${percentileToken.image}`,
+          percentileToken.startOffset,
+        );
         return placeholder;
       }
       return { ...base, fn: 'percentile', percentile, percentileText: percentileToken.image } satisfies AggregateNode;
@@ -359,8 +431,11 @@ class AstBuilder {
     if (digits !== undefined) {
       const percentile = Number(digits);
       if (percentile > 100) {
-        this.problems.add('E_EXPR_UNKNOWN', `${name} is not a percentile: they go from p0 to p100`, offset,
-          `for the ${digits.slice(0, 2)}.${digits.slice(2)}th percentile write p(${digits.slice(0, 2)}.${digits.slice(2)}, ${metric})`);
+        this.problems.add(
+          'E_EXPR_UNKNOWN', `${name} is not a percentile: they go from p0 to p100`, offset,
+          `for the ${digits.slice(0, 2)}.${digits.slice(2)}th percentile write ` +
+            `p(${digits.slice(0, 2)}.${digits.slice(2)}, ${metric})`,
+        );
         return placeholder;
       }
       return { ...base, fn: 'percentile', percentile } satisfies AggregateNode;

@@ -2,7 +2,9 @@
 // Everything that can go wrong on the way is a PerfyError with file:line:col; nothing here throws anything else.
 
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
+import {
+  isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar,
+} from 'yaml';
 import { PerfyError, problem, type Problem, type SourceLocation } from '../errors.js';
 import { isSecret } from '../redact.js';
 
@@ -49,9 +51,15 @@ export function loadScenarioFile(file: string, env: Environment = process.env, l
     if (error instanceof PerfyError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new PerfyError(problem('E_FILE_NOT_FOUND', `${file} does not exist`, 'check the path; it is relative to the current directory'));
+      throw new PerfyError(
+        problem(
+          'E_FILE_NOT_FOUND', `${file} does not exist`, 'check the path; it is relative to the current directory',
+        ),
+      );
     }
-    throw new PerfyError(problem('E_FILE_READ', `${file} cannot be read (${code ?? 'unknown error'})`, 'check the file permissions'));
+    throw new PerfyError(
+      problem('E_FILE_READ', `${file} cannot be read (${code ?? 'unknown error'})`, 'check the file permissions'),
+    );
   }
   return loadScenarioText(text, file, env);
 }
@@ -130,13 +138,22 @@ export function formatBytes(bytes: number): string {
 function decodeText(bytes: Buffer, file: string): string {
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    throw new PerfyError(problem('E_NOT_YAML', `${file} is binary data, not YAML`, 'a scenario is a UTF-8 text file of YAML', byteLocation(bytes, nul, file)));
+    throw new PerfyError(
+      problem(
+        'E_NOT_YAML',
+        `${file} is binary data, not YAML`,
+        'a scenario is a UTF-8 text file of YAML',
+        byteLocation(bytes, nul, file),
+      ),
+    );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const bad = firstInvalidUtf8(bytes);
-    throw new PerfyError(problem('E_NOT_YAML', `${file} is not UTF-8 text`, 'save the scenario as UTF-8', byteLocation(bytes, bad, file)));
+    throw new PerfyError(
+      problem('E_NOT_YAML', `${file} is not UTF-8 text`, 'save the scenario as UTF-8', byteLocation(bytes, bad, file)),
+    );
   }
 }
 
@@ -152,7 +169,16 @@ function firstInvalidUtf8(bytes: Buffer): number {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for (let i = 0; i < bytes.length; ) {
     const lead = bytes[i]!;
-    const length = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xf0 && lead < 0xf5 ? 4 : 0;
+    const length =
+      lead < 0x80
+        ? 1
+        : lead >= 0xc2 && lead < 0xe0
+          ? 2
+          : lead >= 0xe0 && lead < 0xf0
+            ? 3
+            : lead >= 0xf0 && lead < 0xf5
+              ? 4
+              : 0;
     if (length === 0 || i + length > bytes.length) return i;
     try {
       decoder.decode(bytes.subarray(i, i + length));
@@ -176,17 +202,35 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
   if (nul !== -1) {
     const before = text.slice(0, nul);
     const location = { file, line: before.split('\n').length, col: nul - before.lastIndexOf('\n') };
-    throw new PerfyError(problem('E_NOT_YAML', `${file} holds NUL characters, it is not YAML`, 'a scenario is a UTF-8 text file of YAML', location));
+    throw new PerfyError(
+      problem(
+        'E_NOT_YAML', `${file} holds NUL characters, it is not YAML`, 'a scenario is a UTF-8 text file of YAML',
+        location,
+      ),
+    );
   }
 
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    logLevel: 'error',
+  });
   // After the first syntax error the parser is out of step and what follows is noise: report that one, plus
   // every duplicate key and tab (those are independent of each other).
   const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY' && e.code !== 'TAB_AS_INDENT');
-  const errors = doc.errors.filter((e) => e === firstSyntax || e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT');
+  const errors = doc.errors.filter(
+    (e) => e === firstSyntax || e.code === 'DUPLICATE_KEY' || e.code === 'TAB_AS_INDENT',
+  );
   const syntax: Problem[] = errors.map((e) => {
     if (e.code === 'DUPLICATE_KEY') {
-      return problem('E_YAML_DUPLICATE_KEY', `duplicate key${duplicateKeyName(text, e.pos[0])}`, 'each key may appear once in a mapping; remove or rename one', at(e.pos[0]));
+      return problem(
+        'E_YAML_DUPLICATE_KEY',
+        `duplicate key${duplicateKeyName(text, e.pos[0])}`,
+        'each key may appear once in a mapping; remove or rename one',
+        at(e.pos[0]),
+      );
     }
     if (e.code === 'TAB_AS_INDENT') {
       return problem('E_YAML_TAB', 'a tab is used for indentation', 'indent YAML with spaces only', at(e.pos[0]));
@@ -198,11 +242,22 @@ export function loadScenarioText(text: string, file: string, env: Environment = 
   if (syntax.length > 0) throw new PerfyError(syntax);
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    throw new PerfyError(problem('E_FILE_EMPTY', `${file} is empty`, 'run `perfy init NAME` for a starter scenario', { file, line: 1, col: 1 }));
+    throw new PerfyError(
+      problem('E_FILE_EMPTY', `${file} is empty`, 'run `perfy init NAME` for a starter scenario', {
+        file, line: 1, col: 1,
+      }),
+    );
   }
   if (!isMap(doc.contents)) {
     const what = isSeq(doc.contents) ? 'a list' : 'a single value';
-    throw new PerfyError(problem('E_NOT_YAML', `the file holds ${what}, not a scenario mapping`, 'a scenario is a YAML mapping that starts with `name:`', at(doc.contents.range?.[0] ?? 0)));
+    throw new PerfyError(
+      problem(
+        'E_NOT_YAML',
+        `the file holds ${what}, not a scenario mapping`,
+        'a scenario is a YAML mapping that starts with `name:`',
+        at(doc.contents.range?.[0] ?? 0),
+      ),
+    );
   }
 
   const secrets = interpolateEnvironment(doc, text, env, at);
@@ -253,9 +308,21 @@ function toPlainValue(doc: Document, text: string, file: string, at: (offset: nu
     const offset = alias ? text.indexOf(`*${alias}`) : text.indexOf('*');
     const location = at(Math.max(0, offset));
     if (/excessive alias count/i.test(message)) {
-      throw new PerfyError(problem('E_YAML_SYNTAX', 'too many aliases: the document expands beyond 100 alias uses', 'a scenario rarely needs aliases; write the values out', location));
+      throw new PerfyError(
+        problem(
+          'E_YAML_SYNTAX', 'too many aliases: the document expands beyond 100 alias uses',
+          'a scenario rarely needs aliases; write the values out', location,
+        ),
+      );
     }
-    throw new PerfyError(problem('E_YAML_SYNTAX', lowerFirst(message.replace(/\s*\(.*?\)/, '')), 'define the anchor (&name) before the alias (*name) that uses it', location));
+    throw new PerfyError(
+      problem(
+        'E_YAML_SYNTAX',
+        lowerFirst(message.replace(/\s*\(.*?\)/, '')),
+        'define the anchor (&name) before the alias (*name) that uses it',
+        location,
+      ),
+    );
   }
 }
 
@@ -286,7 +353,12 @@ const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}/g;
 const ENV_REF = /^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
 /** Replaces `${env.NAME}` / `${env.NAME:-default}` in every string scalar; `$${` escapes a literal `${`. */
-function interpolateEnvironment(doc: Document, text: string, env: Environment, at: (offset: number) => SourceLocation): string[] {
+function interpolateEnvironment(
+  doc: Document,
+  text: string,
+  env: Environment,
+  at: (offset: number) => SourceLocation,
+): string[] {
   const problems: Problem[] = [];
   const secrets: string[] = [];
   visit(doc, {
@@ -299,7 +371,14 @@ function interpolateEnvironment(doc: Document, text: string, env: Environment, a
         const location = at(offsetInScalar(text, node as Scalar<string>, index));
         const ref = ENV_REF.exec(inner ?? '');
         if (!ref) {
-          problems.push(problem('E_ENV_SYNTAX', `\`${match}\` is not a placeholder perfy knows`, 'write ${env.NAME} or ${env.NAME:-default}; for a literal ${ write $${', location));
+          problems.push(
+            problem(
+              'E_ENV_SYNTAX',
+              `\`${match}\` is not a placeholder perfy knows`,
+              'write ${env.NAME} or ${env.NAME:-default}; for a literal ${ write $${',
+              location,
+            ),
+          );
           return match;
         }
         const value = env[ref[1]!];
@@ -312,7 +391,12 @@ function interpolateEnvironment(doc: Document, text: string, env: Environment, a
           whole = match === original;
           return ref[2];
         }
-        problems.push(problem('E_ENV_UNSET', `environment variable ${ref[1]} is not set`, `set it, or give a default: \${env.${ref[1]}:-value}`, location));
+        problems.push(
+          problem(
+            'E_ENV_UNSET', `environment variable ${ref[1]} is not set`,
+            `set it, or give a default: \${env.${ref[1]}:-value}`, location,
+          ),
+        );
         return match;
       });
       node.value = whole && node.type === 'PLAIN' ? plainScalarValue(replaced) : replaced;
@@ -334,7 +418,9 @@ function plainScalarValue(text: string): string | number | boolean {
  * where it gives up (often the end of the file), a misindented line at its column 1, and an over-indented
  * key as a value of the line above; point at the bracket, the quote or the misplaced key instead.
  */
-function describeSyntaxError(text: string, code: string, offset: number, parserMessage: string): { offset: number; message: string; hint: string } {
+function describeSyntaxError(
+  text: string, code: string, offset: number, parserMessage: string,
+): { offset: number; message: string; hint: string } {
   if (code === 'BAD_INDENT' || code === 'MISSING_CHAR' || code === 'UNEXPECTED_TOKEN') {
     const opener = unclosedOpener(text, offset);
     if (opener !== undefined) {
@@ -345,14 +431,22 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
   }
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   if (code === 'BAD_INDENT' && offset === lineStart) {
-    return { offset: offset + /^[ ]*/.exec(text.slice(offset))![0].length, message: parserMessage, hint: 'indent this line like the keys beside it' };
+    return {
+      offset: offset + /^[ ]*/.exec(text.slice(offset))![0].length,
+      message: parserMessage,
+      hint: 'indent this line like the keys beside it',
+    };
   }
   if (code === 'BLOCK_AS_IMPLICIT_KEY') {
     const lineEnd = text.indexOf('\n', offset);
     const next = lineEnd === -1 ? '' : text.slice(lineEnd + 1).split('\n')[0]!;
     const indent = (s: string): number => /^[ -]*/.exec(s)![0].length;
     if (/^\s*[\w-]+:(\s|$)/.test(next) && indent(next) > indent(text.slice(lineStart, offset))) {
-      return { offset: lineEnd + 1 + /^ */.exec(next)![0].length, message: 'this key is indented more than the keys beside it', hint: 'align it with the key on the line above' };
+      return {
+        offset: lineEnd + 1 + /^ */.exec(next)![0].length,
+        message: 'this key is indented more than the keys beside it',
+        hint: 'align it with the key on the line above',
+      };
     }
     const dash = /^ *-(?=\s|$)/.exec(text.slice(offset));
     if (parserMessage.startsWith('a block sequence') && dash !== null) {
@@ -379,11 +473,21 @@ function describeSyntaxError(text: string, code: string, offset: number, parserM
   }
   if (code === 'BAD_INDENT' && parserMessage.startsWith('all sequence items')) return { offset, ...LIST_ITEM_INDENT };
   if (code === 'MULTIPLE_DOCS') {
-    return { offset, message: 'the file holds several YAML documents', hint: 'a scenario is one YAML document; remove the `---` separator and what follows, or put it in a file of its own' };
+    return {
+      offset,
+      message: 'the file holds several YAML documents',
+      hint: 'a scenario is one YAML document; remove the `---` separator and what follows, or put it in a ' +
+        'file of its own',
+    };
   }
   const line = text.slice(lineStart, offset);
   if (code === 'UNEXPECTED_TOKEN' && /[[{]/.test(line) && /\$\{|\{\{/.test(text.slice(offset - 2, offset + 2))) {
-    return { offset, message: parserMessage, hint: 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ${env...}, write that mapping in block style' };
+    return {
+      offset,
+      message: parserMessage,
+      hint: 'inside `{ }` or `[ ]`, quote values that hold `${...}` or `{{...}}` ("{{topic}}"); for a number from ' +
+        '${env...}, write that mapping in block style',
+    };
   }
   const inFlow = /[[\]{}]/.test(text.slice(lineStart).split('\n', 1)[0]!);
   const hints: Record<string, string> = {
@@ -433,7 +537,8 @@ function duplicateKeyName(text: string, offset: number): string {
   return key ? ` "${key}"` : '';
 }
 
-/** A mapping key, comparable with the key of the plain value: collection keys by their text without spaces or quotes. */
+/** A mapping key, comparable with the key of the plain value: collection keys by their text without spaces or
+ * quotes. */
 function keyText(key: unknown, text: string): string {
   if (isScalar(key)) return squeeze(String(key.value));
   const range = (key as Node | null)?.range;

@@ -23,9 +23,14 @@ interface HdrInternals {
 
 function internalsOf(h: HdrHistogram): HdrInternals | undefined {
   const i = h as unknown as Partial<HdrInternals>;
-  const usable = i.unitMagnitude === 0 && typeof i.subBucketHalfCountMagnitude === 'number' && typeof i.subBucketHalfCount === 'number'
-    && typeof i.countsArrayLength === 'number' && typeof i.incrementCountAtIndex === 'function'
-    && typeof i.updateMinAndMax === 'function' && typeof i.incrementTotalCount === 'function';
+  const usable =
+    i.unitMagnitude === 0 &&
+    typeof i.subBucketHalfCountMagnitude === 'number' &&
+    typeof i.subBucketHalfCount === 'number' &&
+    typeof i.countsArrayLength === 'number' &&
+    typeof i.incrementCountAtIndex === 'function' &&
+    typeof i.updateMinAndMax === 'function' &&
+    typeof i.incrementTotalCount === 'function';
   return usable ? (i as HdrInternals) : undefined;
 }
 

@@ -17,7 +17,15 @@ export interface Result {
   /** Why it did not complete (the failing threshold, the signal, the error), when status is not `completed`. */
   reason: string | undefined;
   /** `workers`: threads that generated the load (absent in results of older versions: one). */
-  environment: { perfy: string; node: string; platform: string; arch: string; cpus: number; hostname: string; workers?: number };
+  environment: {
+    perfy: string;
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    hostname: string;
+    workers?: number;
+  };
   /** Command-line overrides that changed the scenario (`--time-scale 0.1`, `--rate 50/s`, …), for honest reports. */
   overrides: string[];
   workloads: ResultWorkload[];

@@ -25,7 +25,10 @@
 import { PerfyError, problem } from '../errors.js';
 import type { AggregateQuery, MetricSource } from '../expr/index.js';
 import { HIGHEST_US, Histogram } from './histogram.js';
-import { MAX_SAMPLES, type MetricHandle, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics, type ResultSample, type SampleKind, type Tags } from './types.js';
+import {
+  MAX_SAMPLES, type MetricHandle, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics,
+  type ResultSample, type SampleKind, type Tags,
+} from './types.js';
 
 export interface MetricStoreOptions {
   /** Width of one series interval (default 1000 ms). */
@@ -81,7 +84,12 @@ class IntervalClock {
   private timer: NodeJS.Timeout | undefined;
   private readonly marginMs: number;
 
-  constructor(readonly now: () => number, readonly startedAt: number, readonly intervalMs: number, private readonly coarse: boolean) {
+  constructor(
+    readonly now: () => number,
+    readonly startedAt: number,
+    readonly intervalMs: number,
+    private readonly coarse: boolean,
+  ) {
     this.marginMs = Math.min(SAFE_MARGIN_MS, intervalMs / 10);
   }
 
@@ -395,7 +403,9 @@ export function setAside(type: MetricType, tags: Tags, filter: Readonly<Record<s
   if (isWarmup(tags) && !Object.hasOwn(filter, 'phase')) return true;
   if (type !== 'trend' || tags['expected'] !== 'false') return false;
   // Asking for a status (`{status: "404"}`) asks for those responses, expected or not.
-  return !Object.hasOwn(filter, 'expected') && !Object.hasOwn(filter, 'status') && !Object.hasOwn(filter, 'status_class');
+  return (
+    !Object.hasOwn(filter, 'expected') && !Object.hasOwn(filter, 'status') && !Object.hasOwn(filter, 'status_class')
+  );
 }
 
 function compareText(a: string, b: string): number {
@@ -498,7 +508,9 @@ function combine(selected: readonly Stats[], query: AggregateQuery, elapsedMs: n
 
 function sortMetrics(metrics: ResultMetric[]): ResultMetric[] {
   const keyed = metrics.map((m) => ({ m, tagKey: canonicalTags(m.tags).key }));
-  keyed.sort((x, y) => compareText(x.m.name, y.m.name) || compareText(x.m.type, y.m.type) || compareText(x.tagKey, y.tagKey));
+  keyed.sort(
+    (x, y) => compareText(x.m.name, y.m.name) || compareText(x.m.type, y.m.type) || compareText(x.tagKey, y.tagKey),
+  );
   return keyed.map((k) => k.m);
 }
 
@@ -507,7 +519,12 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
   if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${intervalMs}`);
   const now = options.now ?? Date.now;
   const createdAt = now();
-  const clock = new IntervalClock(now, Math.floor(createdAt / intervalMs) * intervalMs, intervalMs, options.now === undefined);
+  const clock = new IntervalClock(
+    now,
+    Math.floor(createdAt / intervalMs) * intervalMs,
+    intervalMs,
+    options.now === undefined,
+  );
 
   const handles = new Map<string, LiveHandle>();
   const byName = new Map<string, LiveHandle[]>();
@@ -544,14 +561,25 @@ export function createMetricStore(options: MetricStoreOptions = {}): MetricStore
       let length = Math.max(1, Math.ceil((now() - clock.startedAt) / intervalMs));
       for (const h of handles.values()) length = Math.max(length, h.lastIndex() + 1);
       const metrics = sortMetrics([...handles.values()].map((h) => h.toResult(length)));
-      return { startedAt: clock.startedAt, intervalMs, metrics, ...(samples.size ? { samples: [...samples.values()] } : {}) };
+      return {
+        startedAt: clock.startedAt,
+        intervalMs,
+        metrics,
+        ...(samples.size ? { samples: [...samples.values()] } : {}),
+      };
     },
 
     sample(kind: SampleKind, tags: Tags, message: string, detail?: Record<string, unknown>): void {
       const canonical = canonicalTags(tags);
       const key = `${kind}\u0000${canonical.key}`;
       if (samples.has(key) || samples.size >= MAX_SAMPLES) return;
-      samples.set(key, { kind, tags: { ...canonical.tags }, at: now(), message, ...(detail === undefined ? {} : { detail }) });
+      samples.set(key, {
+        kind,
+        tags: { ...canonical.tags },
+        at: now(),
+        message,
+        ...(detail === undefined ? {} : { detail }),
+      });
     },
   };
 }
@@ -653,8 +681,12 @@ function seriesLength(m: ResultMetrics): number {
  */
 export function mergeResultMetrics(a: ResultMetrics, b: ResultMetrics): ResultMetrics {
   if (a.intervalMs !== b.intervalMs) {
-    throw new PerfyError(problem('E_USAGE', `cannot merge results with different series intervals (${a.intervalMs} ms and ${b.intervalMs} ms)`,
-      'merge results of runs made by the same version of perfy with the same settings'));
+    throw new PerfyError(
+      problem(
+        'E_USAGE', `cannot merge results with different series intervals (${a.intervalMs} ms and ${b.intervalMs} ms)`,
+        'merge results of runs made by the same version of perfy with the same settings',
+      ),
+    );
   }
   const intervalMs = a.intervalMs;
   const startedAt = Math.min(a.startedAt, b.startedAt);
@@ -671,12 +703,14 @@ export function mergeResultMetrics(a: ResultMetrics, b: ResultMetrics): ResultMe
     if (mb === undefined) metrics.push({ ...ma, tags: { ...ma.tags }, series: shifted(ma.series, offsetA, length) });
     else metrics.push(mergeMetric(ma, offsetA, mb, offsetB, length));
   }
-  for (const mb of fromB.values()) metrics.push({ ...mb, tags: { ...mb.tags }, series: shifted(mb.series, offsetB, length) });
+  for (const mb of fromB.values())
+    metrics.push({ ...mb, tags: { ...mb.tags }, series: shifted(mb.series, offsetB, length) });
   const samples = mergeSamples(a.samples ?? [], b.samples ?? []);
   return { startedAt, intervalMs, metrics: sortMetrics(metrics), ...(samples.length ? { samples } : {}) };
 }
 
-/** The samples of both, the earlier of two with the same kind and tags, at most MAX_SAMPLES (the earliest), oldest first. */
+/** The samples of both, the earlier of two with the same kind and tags, at most MAX_SAMPLES (the earliest), oldest
+ * first. */
 function mergeSamples(a: readonly ResultSample[], b: readonly ResultSample[]): ResultSample[] {
   const byKey = new Map<string, ResultSample>();
   for (const sample of [...a, ...b].sort((x, y) => x.at - y.at)) {
@@ -750,6 +784,7 @@ export function storeFromSnapshot(m: ResultMetrics, options: SnapshotSourceOptio
   const selection = new Selection(byName);
   const elapsedMs = options.elapsedMs ?? seriesLength(m) * m.intervalMs;
   return {
-    aggregate: (query: AggregateQuery): number | undefined => combine(selection.select(query, 0), query, spanOf(query, elapsedMs, options.warmupMs ?? 0)),
+    aggregate: (query: AggregateQuery): number | undefined =>
+      combine(selection.select(query, 0), query, spanOf(query, elapsedMs, options.warmupMs ?? 0)),
   };
 }

@@ -8,7 +8,8 @@ export type MetricType = 'trend' | 'counter' | 'rate' | 'gauge';
 
 /** One metric with one tag set. Obtain it once (handles are cached by the store) and record on the hot path. */
 export interface MetricHandle {
-  /** trend: a duration in milliseconds (kept in µs, 3 significant digits); counter: an amount; gauge: a value; rate: 1 or 0 */
+  /** trend: a duration in milliseconds (kept in µs, 3 significant digits); counter: an amount; gauge: a value;
+   * rate: 1 or 0 */
   record(value: number): void;
 }
 
@@ -66,6 +67,7 @@ export interface ResultMetric {
   max: number;
   /** trend only: the HDR histogram (µs) encoded as base64 (compressed HdrHistogram V2 format) */
   histogram?: string;
-  /** per-interval values, index i = [startedAt + i·intervalMs, +intervalMs): trend: [count, p95 ms]; counter: amount; rate: [hits, total]; gauge: last value */
+  /** per-interval values, index i = [startedAt + i·intervalMs, +intervalMs): trend: [count, p95 ms]; counter: amount;
+   * rate: [hits, total]; gauge: last value */
   series: (number | [number, number] | null)[];
 }

@@ -75,8 +75,12 @@ async function writeWhole(target: string, text: string): Promise<string> {
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true }).catch(() => undefined);
-    throw new PerfyError(problem('E_OUTPUT', `could not ${stage} ${stage === 'create the directory' ? dir : target}: ${reasonOf(error)}`,
-      'check that the directory is writable (--out, or the `path` of a `report:` entry) and the disk is not full'));
+    throw new PerfyError(
+      problem(
+        'E_OUTPUT', `could not ${stage} ${stage === 'create the directory' ? dir : target}: ${reasonOf(error)}`,
+        'check that the directory is writable (--out, or the `path` of a `report:` entry) and the disk is not full',
+      ),
+    );
   }
   await syncDirectory(dir);
   return target;
@@ -171,15 +175,26 @@ export function readResult(file: string): Result {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new PerfyError(problem('E_FILE_NOT_FOUND', `${file} does not exist`, 'give the result.json written by `perfy run --out DIR`'));
-    if (code === 'EISDIR') throw new PerfyError(problem('E_FILE_IS_DIRECTORY', `${file} is a directory`, `did you mean ${join(file, RESULT_FILE)}?`));
+    if (code === 'ENOENT')
+      throw new PerfyError(
+        problem('E_FILE_NOT_FOUND', `${file} does not exist`, 'give the result.json written by `perfy run --out DIR`'),
+      );
+    if (code === 'EISDIR')
+      throw new PerfyError(
+        problem('E_FILE_IS_DIRECTORY', `${file} is a directory`, `did you mean ${join(file, RESULT_FILE)}?`),
+      );
     throw new PerfyError(problem('E_FILE_READ', `could not read ${file}: ${reasonOf(error)}`));
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new PerfyError(problem('E_SCHEMA', `${basename(file)} is not JSON: ${reasonOf(error)}`, 'give the result.json written by `perfy run --out DIR`'));
+    throw new PerfyError(
+      problem(
+        'E_SCHEMA', `${basename(file)} is not JSON: ${reasonOf(error)}`,
+        'give the result.json written by `perfy run --out DIR`',
+      ),
+    );
   }
   const validate = validateResult();
   if (!validate(value)) throw new PerfyError(schemaProblems(file, validate.errors ?? []));
@@ -193,8 +208,13 @@ function schemaProblems(file: string, errors: ErrorObject[]): Problem[] {
     .slice(0, 20)
     .map((e) => {
       const where = e.instancePath === '' ? 'the result' : e.instancePath;
-      const detail = e.keyword === 'additionalProperties' ? `unknown key \`${String(e.params['additionalProperty'])}\`` : e.message ?? 'is invalid';
-      return problem('E_SCHEMA', `${file}: ${where} ${detail}`, 'this is not a result written by this version of perfy');
+      const detail =
+        e.keyword === 'additionalProperties'
+          ? `unknown key \`${String(e.params['additionalProperty'])}\``
+          : (e.message ?? 'is invalid');
+      return problem(
+        'E_SCHEMA', `${file}: ${where} ${detail}`, 'this is not a result written by this version of perfy',
+      );
     });
   return problems.length > 0 ? problems : [problem('E_SCHEMA', `${file} is not a perfy result`)];
 }

@@ -26,7 +26,10 @@ export interface BuiltinProcess {
 }
 
 /** Starts the process and waits for its URL; E_SERVICE_START (or E_INTERRUPTED) with its log otherwise. */
-export async function startBuiltinProcess(spec: BuiltinProcess, context: ServiceContext): Promise<{ url: URL; host: string; port: number; proc: ManagedProcess; graceMs: number }> {
+export async function startBuiltinProcess(
+  spec: BuiltinProcess,
+  context: ServiceContext,
+): Promise<{ url: URL; host: string; port: number; proc: ManagedProcess; graceMs: number }> {
   const { name, title } = spec;
   makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
@@ -34,7 +37,13 @@ export async function startBuiltinProcess(spec: BuiltinProcess, context: Service
   const args = [spec.script, ...spec.args, '--exit-on-stdin-close'];
   let proc: ManagedProcess;
   try {
-    proc = await spawnManaged(process.execPath, args, { cwd: PACKAGE_ROOT, env: process.env, logFile, stdout: 'pipe', stdin: 'pipe' });
+    proc = await spawnManaged(process.execPath, args, {
+      cwd: PACKAGE_ROOT,
+      env: process.env,
+      logFile,
+      stdout: 'pipe',
+      stdin: 'pipe',
+    });
   } catch (error) {
     throw spawnFailure(name, process.execPath, error, PACKAGE_ROOT, logFile);
   }
@@ -54,16 +63,31 @@ export async function startBuiltinProcess(spec: BuiltinProcess, context: Service
     const exit = proc.exitStatus();
     await proc.stop(graceMs);
     if ('failure' in first && first.failure === 'aborted') throw startInterrupted(name);
-    const portHint = spec.port ? `port ${spec.port} may be in use: leave \`port\` out (or 0) to pick a free one` : spec.byHand;
-    if (exit !== undefined) throw startFailed(name, `${title} ${describeExit(exit)} before it was listening${withTail(logFile)}`, portHint, logFile);
-    if ('failure' in first) throw startFailed(name, `${title} printed no address within ${BUILTIN_START_TIMEOUT_MS / 1000}s${withTail(logFile)}`, 'the machine may be overloaded; try again', logFile);
-    throw startFailed(name, `${title} printed ${JSON.stringify(first.line)} instead of {"url": ...}`, spec.broken, logFile);
+    const portHint = spec.port
+      ? `port ${spec.port} may be in use: leave \`port\` out (or 0) to pick a free one`
+      : spec.byHand;
+    if (exit !== undefined)
+      throw startFailed(
+        name, `${title} ${describeExit(exit)} before it was listening${withTail(logFile)}`, portHint, logFile,
+      );
+    if ('failure' in first)
+      throw startFailed(
+        name, `${title} printed no address within ${BUILTIN_START_TIMEOUT_MS / 1000}s${withTail(logFile)}`,
+        'the machine may be overloaded; try again', logFile,
+      );
+    throw startFailed(
+      name, `${title} printed ${JSON.stringify(first.line)} instead of {"url": ...}`, spec.broken, logFile,
+    );
   }
   return { url, host: endpoint.host, port: endpoint.port, proc, graceMs };
 }
 
 /** Resolves with the first line the process prints on stdout, or with why there was none. */
-function firstLine(proc: ManagedProcess, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ line: string } | { failure: 'exited' | 'timeout' | 'aborted' }> {
+function firstLine(
+  proc: ManagedProcess,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ line: string } | { failure: 'exited' | 'timeout' | 'aborted' }> {
   return new Promise((resolveLine) => {
     let buffered = '';
     const stdout = proc.child.stdout!;

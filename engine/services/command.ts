@@ -261,7 +261,8 @@ async function stopProcess(p: ManagedProcess, graceMs: number): Promise<void> {
     if (!gone()) {
       signalManaged(p.child, p.pid, 'SIGTERM');
       const deadline = performance.now() + graceMs;
-      while (!gone() && performance.now() < deadline) await sleep(Math.min(25, Math.max(1, deadline - performance.now())));
+      while (!gone() && performance.now() < deadline)
+        await sleep(Math.min(25, Math.max(1, deadline - performance.now())));
       if (!gone()) {
         signalManaged(p.child, p.pid, 'SIGKILL');
         // SIGKILL cannot be ignored; wait for the exit to be reaped so the pid is really free.
@@ -300,10 +301,22 @@ export function withTail(logFile: string): string {
 export function spawnFailure(name: string, program: string, error: unknown, cwd: string, logFile: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
-    return startFailed(name, `the program "${program}" was not found`, 'check the spelling and PATH; commands run without a shell, so shell built-ins, pipes and `VAR=value` prefixes do not work (use `env:`)', logFile);
+    return startFailed(
+      name, `the program "${program}" was not found`,
+      'check the spelling and PATH; commands run without a shell, so shell built-ins, pipes and `VAR=value` prefixes ' +
+        'do not work (use `env:`)',
+      logFile,
+    );
   }
-  if (code === 'EACCES') return startFailed(name, `the program "${program}" is not executable`, `check its permissions (chmod +x), or run it through its interpreter; cwd was ${cwd}`, logFile);
-  return startFailed(name, `"${program}" could not be started: ${error instanceof Error ? error.message : String(error)}`, 'check the command line and `cwd`', logFile);
+  if (code === 'EACCES')
+    return startFailed(
+      name, `the program "${program}" is not executable`,
+      `check its permissions (chmod +x), or run it through its interpreter; cwd was ${cwd}`, logFile,
+    );
+  return startFailed(
+    name, `"${program}" could not be started: ${error instanceof Error ? error.message : String(error)}`,
+    'check the command line and `cwd`', logFile,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -323,14 +336,22 @@ function readinessOf(name: string, ready: string): Readiness {
   }
   if (url.protocol === 'http:' || url.protocol === 'https:') return { url, kind: 'http-2xx' };
   if (url.protocol === 'tcp:') {
-    if (url.hostname === '' || url.port === '') throw startFailed(name, `ready "${ready}" has no host or port`, 'write it as tcp://HOST:PORT, e.g. tcp://127.0.0.1:5432', undefined);
+    if (url.hostname === '' || url.port === '')
+      throw startFailed(
+        name, `ready "${ready}" has no host or port`, 'write it as tcp://HOST:PORT, e.g. tcp://127.0.0.1:5432',
+        undefined,
+      );
     return { url, kind: 'tcp' };
   }
   throw startFailed(name, `ready "${redactUrl(ready)}" uses the scheme ${url.protocol} that perfy cannot probe`, 'use http://, https:// or tcp://HOST:PORT', undefined);
 }
 
 /** What `{{services.NAME.url}}`, `.host` and `.port` give: `url`, else the origin of `ready`, else nothing. */
-function addressOf(name: string, config: CommandService, readiness: Readiness | undefined): { url: string; host: string; port: number } {
+function addressOf(
+  name: string,
+  config: CommandService,
+  readiness: Readiness | undefined,
+): { url: string; host: string; port: number } {
   if (config.url !== undefined) {
     let parsed: URL;
     try {
@@ -350,7 +371,9 @@ function addressOf(name: string, config: CommandService, readiness: Readiness | 
 }
 
 /** The form `{ command: "...", ready?, url?, cwd?, env?, timeout? }`. */
-export async function startCommandService(name: string, config: CommandService, context: ServiceContext): Promise<RunningService> {
+export async function startCommandService(
+  name: string, config: CommandService, context: ServiceContext,
+): Promise<RunningService> {
   let words: string[];
   try {
     words = splitCommandLine(config.command);
@@ -359,16 +382,23 @@ export async function startCommandService(name: string, config: CommandService, 
     throw startFailed(
       name,
       `the command line cannot be split${at}: ${error instanceof Error ? error.message : String(error)}`,
-      'quote arguments that hold spaces ("like this"); for pipes or redirections run a shell yourself: command: sh -c \'a | b\'',
+      'quote arguments that hold spaces ("like this"); for pipes or redirections run a shell yourself: command: sh ' +
+        '-c \'a | b\'',
       undefined,
     );
   }
   const [program, ...args] = words;
-  if (program === undefined) throw startFailed(name, 'the command is empty', 'write the program and its arguments, e.g. command: node server.js', undefined);
+  if (program === undefined)
+    throw startFailed(
+      name, 'the command is empty', 'write the program and its arguments, e.g. command: node server.js', undefined,
+    );
 
   const timeoutText = config.timeout ?? DEFAULT_COMMAND_TIMEOUT;
   const timeoutMs = parseDuration(timeoutText);
-  if (timeoutMs === undefined || timeoutMs <= 0) throw startFailed(name, `timeout "${timeoutText}" is not a positive duration`, 'write it like 30s or 2m', undefined);
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    throw startFailed(
+      name, `timeout "${timeoutText}" is not a positive duration`, 'write it like 30s or 2m', undefined,
+    );
   const readiness = config.ready === undefined ? undefined : readinessOf(name, config.ready);
   const address = addressOf(name, config, readiness);
 
@@ -379,7 +409,8 @@ export async function startCommandService(name: string, config: CommandService, 
   } catch {
     // Reported below.
   }
-  if (!isDirectory) throw startFailed(name, `cwd "${cwd}" is not a directory`, '`cwd` is relative to the scenario file', undefined);
+  if (!isDirectory)
+    throw startFailed(name, `cwd "${cwd}" is not a directory`, '`cwd` is relative to the scenario file', undefined);
 
   makeLogDir(context.logDir);
   const logFile = logFileOf(context.logDir, name);
@@ -406,13 +437,19 @@ export async function startCommandService(name: string, config: CommandService, 
   const exit = proc.exitStatus();
   await proc.stop(graceMs);
   if (exit !== undefined) {
-    throw startFailed(name, `the process ${describeExit(exit)} before it was ready${withTail(logFile)}`, `run \`${config.command}\` by hand in ${cwd} to see why it stops`, logFile);
+    throw startFailed(
+      name,
+      `the process ${describeExit(exit)} before it was ready${withTail(logFile)}`,
+      `run \`${config.command}\` by hand in ${cwd} to see why it stops`,
+      logFile,
+    );
   }
   if (context.signal?.aborted) throw startInterrupted(name);
   const probe = readiness.kind === 'tcp' ? 'accept a connection' : 'answer 2xx';
   throw startFailed(
     name,
-    `${redactUrl(readiness.url.href)} did not ${probe} within ${timeoutText} (last probe: ${outcome.lastError ?? 'none'})${withTail(logFile)}`,
+    `${redactUrl(readiness.url.href)} did not ${probe} within ${timeoutText} (last probe: ` +
+      `${outcome.lastError ?? 'none'})${withTail(logFile)}`,
     'check that `ready` names the address and port the service listens on, or raise `timeout`',
     logFile,
   );

@@ -28,24 +28,32 @@ export function demoApiFlags(options: Record<string, unknown>): string[] {
       case 'latency': {
         const text = typeof value === 'number' ? `${value}ms` : value;
         const range = typeof text === 'string' ? parseThink(text) : undefined;
-        if (range === undefined || (typeof value === 'number' && !(value >= 0))) throw new Error(`options.latency ${JSON.stringify(value)} is not a duration or range like 2ms..10ms`);
-        if (range.maxMs < range.minMs) throw new Error(`options.latency ${JSON.stringify(value)} is reversed: write the smaller bound first`);
+        if (range === undefined || (typeof value === 'number' && !(value >= 0)))
+          throw new Error(`options.latency ${JSON.stringify(value)} is not a duration or range like 2ms..10ms`);
+        if (range.maxMs < range.minMs)
+          throw new Error(`options.latency ${JSON.stringify(value)} is reversed: write the smaller bound first`);
         flags.push('--latency', `${range.minMs}ms..${range.maxMs}ms`);
         break;
       }
       case 'error_rate': {
         const rate = typeof value === 'number' ? value : typeof value === 'string' ? parsePercent(value) : undefined;
-        if (rate === undefined || !(rate >= 0 && rate <= 1)) throw new Error(`options.error_rate ${JSON.stringify(value)} must be a number from 0 to 1 or a percentage like "1%"`);
+        if (rate === undefined || !(rate >= 0 && rate <= 1))
+          throw new Error(
+            `options.error_rate ${JSON.stringify(value)} must be a number from 0 to 1 or a percentage like "1%"`,
+          );
         flags.push('--error-rate', String(rate));
         break;
       }
       case 'seed':
-        if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`options.seed ${JSON.stringify(value)} must be an integer`);
+        if (typeof value !== 'number' || !Number.isSafeInteger(value))
+          throw new Error(`options.seed ${JSON.stringify(value)} must be an integer`);
         flags.push('--seed', String(value));
         break;
       default: {
         const known = Object.keys(DEMO_API_OPTIONS);
-        throw new Error(`options has no "${key}"; ${didYouMean(key, known) ?? `the demo API takes ${known.join(', ')}`}`);
+        throw new Error(
+          `options has no "${key}"; ${didYouMean(key, known) ?? `the demo API takes ${known.join(', ')}`}`,
+        );
       }
     }
   }
@@ -53,16 +61,33 @@ export function demoApiFlags(options: Record<string, unknown>): string[] {
 }
 
 /** `{ builtin: demo-api, port?, options? }`. */
-export async function startDemoApi(name: string, config: BuiltinService, context: ServiceContext): Promise<RunningService> {
+export async function startDemoApi(
+  name: string, config: BuiltinService, context: ServiceContext,
+): Promise<RunningService> {
   let flags: string[];
   try {
     flags = demoApiFlags(config.options ?? {});
   } catch (error) {
-    throw startFailed(name, (error as Error).message, `demo-api options: ${Object.entries(DEMO_API_OPTIONS).map(([k, v]) => `${k} (${v})`).join('; ')}`, undefined);
+    throw startFailed(
+      name,
+      (error as Error).message,
+      `demo-api options: ${Object.entries(DEMO_API_OPTIONS)
+        .map(([k, v]) => `${k} (${v})`)
+        .join('; ')}`,
+      undefined,
+    );
   }
-  const { url, host, port, proc, graceMs } = await startBuiltinProcess({
-    name, title: 'the demo API', script: DEMO_API_SERVER, args: ['--port', String(config.port ?? 0), '--host', '127.0.0.1', ...flags], port: config.port,
-    byHand: 'run `node fixtures/demo-api/server.mjs` by hand to see why it stops', broken: 'fixtures/demo-api/server.mjs has been changed; reinstall perfy',
-  }, context);
+  const { url, host, port, proc, graceMs } = await startBuiltinProcess(
+    {
+      name,
+      title: 'the demo API',
+      script: DEMO_API_SERVER,
+      args: ['--port', String(config.port ?? 0), '--host', '127.0.0.1', ...flags],
+      port: config.port,
+      byHand: 'run `node fixtures/demo-api/server.mjs` by hand to see why it stops',
+      broken: 'fixtures/demo-api/server.mjs has been changed; reinstall perfy',
+    },
+    context,
+  );
   return { name, url: url.origin, host, port, pid: proc.pid, stop: () => proc.stop(graceMs) };
 }

@@ -3,7 +3,9 @@
 
 import { get as httpGet } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { GITHUB_MOCK_OPTION_NAMES, GITHUB_MOCK_OPTIONS, githubMockFlags, parseGithubMockOptions, type OptionProblem } from '../mocks/github/options.js';
+import {
+  GITHUB_MOCK_OPTION_NAMES, GITHUB_MOCK_OPTIONS, githubMockFlags, parseGithubMockOptions, type OptionProblem,
+} from '../mocks/github/options.js';
 import type { GithubMockStats } from '../mocks/github/server.js';
 import type { BuiltinService } from './demo-api.js';
 import { startBuiltinProcess } from './builtin-process.js';
@@ -51,25 +53,43 @@ export async function collectGithubMockStats(name: string, url: string): Promise
   return [
     { name: 'github_mock.requests', type: 'counter', tags, value: stats.requests },
     { name: 'github_mock.limited', type: 'counter', tags: { ...tags, kind: 'primary' }, value: stats.limited.primary },
-    { name: 'github_mock.limited', type: 'counter', tags: { ...tags, kind: 'secondary' }, value: stats.limited.secondary },
+    {
+      name: 'github_mock.limited',
+      type: 'counter',
+      tags: { ...tags, kind: 'secondary' },
+      value: stats.limited.secondary,
+    },
     { name: 'github_mock.blocked', type: 'counter', tags, value: stats.blocked },
     { name: 'github_mock.not_modified', type: 'counter', tags, value: stats.not_modified },
   ];
 }
 
 /** `{ builtin: github-mock, port?, options? }`. */
-export async function startGithubMock(name: string, config: BuiltinService, context: ServiceContext): Promise<RunningService> {
+export async function startGithubMock(
+  name: string, config: BuiltinService, context: ServiceContext,
+): Promise<RunningService> {
   const options = config.options ?? {};
   const { problems } = parseGithubMockOptions(options);
-  if (problems.length > 0) throw startFailed(name, problems.map((p) => p.message).join('; '), optionHint(problems[0]!), undefined);
+  if (problems.length > 0)
+    throw startFailed(name, problems.map((p) => p.message).join('; '), optionHint(problems[0]!), undefined);
   const flags = githubMockFlags(options);
   const host = flags.includes('--host') ? [] : ['--host', '127.0.0.1'];
   // The mock's windows are durations of the scenario: they pass as fast as the run's clock.
   if (context.timeScale !== undefined && context.timeScale !== 1) flags.push('--time-scale', String(context.timeScale));
-  const { url, host: boundHost, port, proc, graceMs } = await startBuiltinProcess({
-    name, title: 'the GitHub mock', script: GITHUB_MOCK_MAIN, args: ['--port', String(config.port ?? 0), ...host, ...flags], port: config.port,
-    byHand: 'run `perfy mock github` by hand to see why it stops', broken: 'perfy\'s build is incomplete; run `npm run build` or reinstall perfy',
-  }, context);
+  const {
+    url, host: boundHost, port, proc, graceMs,
+  } = await startBuiltinProcess(
+    {
+      name,
+      title: 'the GitHub mock',
+      script: GITHUB_MOCK_MAIN,
+      args: ['--port', String(config.port ?? 0), ...host, ...flags],
+      port: config.port,
+      byHand: 'run `perfy mock github` by hand to see why it stops',
+      broken: "perfy's build is incomplete; run `npm run build` or reinstall perfy",
+    },
+    context,
+  );
   const origin = url.origin;
   return {
     name,

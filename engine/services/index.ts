@@ -13,7 +13,10 @@ import { makeLogDir, startFailed, startInterrupted, startUrlService, type Servic
 export type { CollectedMetric, RunningService } from './types.js';
 export type { ServiceContext } from './url.js';
 export { splitCommandLine, CommandLineError, STOP_GRACE_MS } from './command.js';
-export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
+export {
+  initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings,
+  type PostgresService,
+} from './postgres-config.js';
 
 type BuiltinStart = (name: string, config: BuiltinService, context: ServiceContext) => Promise<RunningService>;
 
@@ -40,7 +43,11 @@ export interface StartServicesOptions {
 }
 
 /** Starts one service of any form. */
-export function startService(name: string, config: Plan['services'][string], context: ServiceContext): Promise<RunningService> {
+export function startService(
+  name: string,
+  config: Plan['services'][string],
+  context: ServiceContext,
+): Promise<RunningService> {
   if ('command' in config) return startCommandService(name, config, context);
   if ('builtin' in config) return BUILTIN_SERVICES[config.builtin](name, config, context);
   if ('postgres' in config) return startPostgresService(name, config, context);
@@ -52,7 +59,10 @@ export function startService(name: string, config: Plan['services'][string], con
  * order) and the failure is thrown: a PerfyError E_SERVICE_START naming the service, the cause and its log
  * (E_INTERRUPTED when `signal` aborted the start).
  */
-export async function startServices(services: Plan['services'], options: StartServicesOptions): Promise<RunningService[]> {
+export async function startServices(
+  services: Plan['services'],
+  options: StartServicesOptions,
+): Promise<RunningService[]> {
   const context: ServiceContext = {
     scenarioDir: options.scenarioDir, logDir: options.logDir, signal: options.signal,
     stopGraceMs: options.stopGraceMs, timeScale: options.timeScale,
@@ -68,7 +78,12 @@ export async function startServices(services: Plan['services'], options: StartSe
     } catch (error) {
       await stopServices(running);
       if (error instanceof PerfyError) throw error;
-      throw startFailed(name, error instanceof Error ? error.message : String(error), 'an unexpected failure; run again with PERFY_DEBUG=1 and report it if it persists', undefined);
+      throw startFailed(
+        name,
+        error instanceof Error ? error.message : String(error),
+        'an unexpected failure; run again with PERFY_DEBUG=1 and report it if it persists',
+        undefined,
+      );
     }
   }
   return running;

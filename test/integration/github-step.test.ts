@@ -9,23 +9,34 @@ import type { Result } from '../../engine/metrics/result.js';
 import { perfyAsync, readResultDir, tempDir, total } from '../helpers.js';
 
 /** Runs a scenario with a github-mock service `gh` (options as given) and returns its result. */
-async function runWithMock(options: string, body: string): Promise<{ result: Result; stdout: string; status: number | null; ms: number }> {
-  const t = tempDir({ 's.yaml': `name: github_test\nservices:\n  gh: { builtin: github-mock, options: ${options} }\n${body}` });
+async function runWithMock(
+  options: string,
+  body: string,
+): Promise<{ result: Result; stdout: string; status: number | null; ms: number }> {
+  const t = tempDir({
+    's.yaml': `name: github_test\nservices:\n  gh: { builtin: github-mock, options: ${options} }\n${body}`,
+  });
   after(t.cleanup);
   const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out')]);
   assert.ok(run.status === 0 || run.status === 1, run.stdout + run.stderr);
   return { result: readResultDir(t.path('out')), stdout: run.stdout, status: run.status, ms: run.ms };
 }
 
-const max = (result: Result, name: string): number => Math.max(...result.metrics.metrics.filter((m) => m.name === name).map((m) => m.max));
+const max = (result: Result, name: string): number =>
+  Math.max(...result.metrics.metrics.filter((m) => m.name === name).map((m) => m.max));
 
 describe('the github step against the GitHub mock', () => {
-  it('the primary limit trips at exactly the configured count: 30 requests at once on a limit of 20, without backing off', async () => {
+  it('the primary limit trips at exactly the configured count: 30 requests at once on a limit of 20, ' +
+      'without backing off', async () => {
     const { result, stdout } = await runWithMock('{ limit: 20, window: 1h }', `
 load: [ { burst: { iterations: 30 } } ]
 flow:
   - name: list
-    github: { request: "GET /repos/{owner}/{repo}/issues", params: { owner: octo, repo: hello }, token: t1, respect_limits: false }
+    github:
+      request: "GET /repos/{owner}/{repo}/issues"
+      params: { owner: octo, repo: hello }
+      token: t1
+      respect_limits: false
 `);
     assert.equal(total(result, 'github.requests', { status: '200' }), 20);
     assert.equal(total(result, 'github.requests', { status: '403' }), 10);
@@ -41,7 +52,8 @@ flow:
     assert.match(stdout, /github mock {2}30 requests · limited: 10 primary, 0 secondary · 0 blocked/);
   });
 
-  it('a polite client stops at 0 remaining and waits for the reset: nothing is refused, every step succeeds', async () => {
+  it('a polite client stops at 0 remaining and waits for the reset: nothing is refused, every ' +
+      'step succeeds', async () => {
     const { result } = await runWithMock('{ limit: 4, window: 2s }', `
 load: [ { users: 1, hold: 5s } ]
 flow:
@@ -56,12 +68,17 @@ flow:
     assert.ok(max(result, 'github.wait') > 500, `it waited for the reset (${max(result, 'github.wait')} ms)`);
   });
 
-  it('conditional requests: the first GET is 200, the rest 304 with the cached body, and they do not use up the quota', async () => {
+  it('conditional requests: the first GET is 200, the rest 304 with the cached body, and they do not use ' +
+      'up the quota', async () => {
     const { result } = await runWithMock('{ limit: 3, window: 1h }', `
 load: [ { users: 1, hold: 1s } ]
 flow:
   - name: repo issues
-    github: { request: "GET /repos/{owner}/{repo}/issues", params: { owner: octo, repo: hello, per_page: 7 }, token: t3, conditional: true }
+    github:
+      request: "GET /repos/{owner}/{repo}/issues"
+      params: { owner: octo, repo: hello, per_page: 7 }
+      token: t3
+      conditional: true
     expect: [ "status == 200 or status == 304", "json.length == 7" ]
   - think: 50ms
 `);
@@ -74,16 +91,25 @@ flow:
     assert.equal(max(result, 'github.remaining'), 2, 'only the 200 counted against the quota');
   });
 
-  it('a secondary limit on concurrency: the retry-after is waited out and the requests sent again succeed', async () => {
+  it('a secondary limit on concurrency: the retry-after is waited out and the requests sent ' +
+      'again succeed', async () => {
     const { result } = await runWithMock('{ concurrency: 2, latency: 200ms, retry_after: 1s }', `
 load: [ { burst: { iterations: 6 } } ]
 flow:
   - name: list
-    github: { request: "GET /repos/{owner}/{repo}/issues", params: { owner: octo, repo: hello }, token: t4, concurrency: 6, retries: 5 }
+    github:
+      request: "GET /repos/{owner}/{repo}/issues"
+      params: { owner: octo, repo: hello }
+      token: t4
+      concurrency: 6
+      retries: 5
     expect: "status == 200"
 `);
     assert.ok(total(result, 'github.rate_limited', { kind: 'secondary' }) > 0, 'the concurrency limit tripped');
-    assert.equal(total(result, 'github_mock.limited', { kind: 'secondary' }), total(result, 'github.rate_limited', { kind: 'secondary' }));
+    assert.equal(
+      total(result, 'github_mock.limited', { kind: 'secondary' }),
+      total(result, 'github.rate_limited', { kind: 'secondary' }),
+    );
     assert.equal(total(result, 'step.errors'), 0, 'every request succeeded after waiting');
     assert.ok(max(result, 'github.wait') >= 950, `waited the retry-after (${max(result, 'github.wait')} ms)`);
   });
@@ -111,7 +137,11 @@ flow:
 load: [ { users: 1, hold: 1s } ]
 flow:
   - name: list
-    github: { request: "GET /repos/{owner}/{repo}/issues", params: { owner: octo, repo: hello }, token: t6, max_wait: 2s }
+    github:
+      request: "GET /repos/{owner}/{repo}/issues"
+      params: { owner: octo, repo: hello }
+      token: t6
+      max_wait: 2s
   - think: 200ms
 `);
     assert.equal(total(result, 'github.requests', { status: '200' }), 1);

@@ -9,7 +9,11 @@ import { after, describe, it } from 'node:test';
 import { perfyAsync, readResultDir, tempDir, total } from '../helpers.js';
 
 /** Answers the first request of each connection; reads the second and resets the connection instead. */
-async function resettingServer(): Promise<{ url: string; counts: { received: number; resets: number }; close(): Promise<void> }> {
+async function resettingServer(): Promise<{
+  url: string;
+  counts: { received: number; resets: number };
+  close(): Promise<void>;
+}> {
   const counts = { received: 0, resets: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -44,8 +48,12 @@ async function resettingServer(): Promise<{ url: string; counts: { received: num
   };
 }
 
-async function runAgainst(url: string, defaults: string): Promise<{ stdout: string; result: ReturnType<typeof readResultDir> }> {
-  const t = tempDir({ 's.yaml': `
+async function runAgainst(
+  url: string,
+  defaults: string,
+): Promise<{ stdout: string; result: ReturnType<typeof readResultDir> }> {
+  const t = tempDir({
+    's.yaml': `
 name: resets
 target: ${url}
 ${defaults}
@@ -62,7 +70,8 @@ flow:
 }
 
 describe('counts against a server that resets GETs it has read', () => {
-  it('resent by default: every request the server read is in http.reqs, each reset in http.retries and the summary', async () => {
+  it('resent by default: every request the server read is in http.reqs, each reset in http.retries ' +
+      'and the summary', async () => {
     const server = await resettingServer();
     after(server.close);
     const { stdout, result } = await runAgainst(server.url, '');
@@ -73,7 +82,14 @@ describe('counts against a server that resets GETs it has read', () => {
     assert.equal(total(result, 'http.retries', { status: 'reset' }), resets);
     assert.equal(total(result, 'step.errors'), 0, 'every step got its answer on a new connection');
     assert.equal(total(result, 'http.errors'), resets, 'and each lost attempt is an HTTP error');
-    assert.match(stdout, new RegExp(`^ {2}http {2}${received.toLocaleString('en-US')} sent · ${resets.toLocaleString('en-US')} sent again after their kept-alive connection closed \\(reset: `, 'm'));
+    assert.match(
+      stdout,
+      new RegExp(
+        `^ {2}http {2}${received.toLocaleString('en-US')} sent · ${resets.toLocaleString('en-US')} sent again after ` +
+          `their kept-alive connection closed \\(reset: `,
+        'm',
+      ),
+    );
   });
 
   it('defaults.resend_on_reset: false: each reset fails its step, nothing is sent again', async () => {

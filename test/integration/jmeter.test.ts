@@ -27,7 +27,8 @@ describe('JMeter plans in scenarios', () => {
     available = (await jmeterMissing()) === undefined;
   });
 
-  it('jmeter_plan: perfy counts the results file\'s rows, its failed rows as errors; labels beside native steps', async (t) => {
+  it("jmeter_plan: perfy counts the results file's rows, its failed rows as errors; labels beside " +
+      "native steps", async (t) => {
     if (!available) return t.skip('no JMeter');
     const out = tempDir();
     after(out.cleanup);
@@ -49,7 +50,8 @@ describe('JMeter plans in scenarios', () => {
     assert.match(run.stdout, /jmeter {2}200 samples · failed missing debate: 404 × 100/);
   });
 
-  it('thresholds on jmeter.duration fail as they should; a failed assertion of the plan is a failed check', async (t) => {
+  it('thresholds on jmeter.duration fail as they should; a failed assertion of the plan is a ' +
+      'failed check', async (t) => {
     if (!available) return t.skip('no JMeter');
     let requests = 0;
     const server = await startServer((req, res) => {
@@ -77,7 +79,10 @@ thresholds:
     const result = readResultDir(dir.path('out'));
     assert.deepEqual(result.thresholds.map((o) => o.passed), [false, true, true]);
     assert.equal(requests, 12);
-    assert.match(run.stdout, /✗ p95\(jmeter\.duration\{label: hello\}\) < 20ms {2}\(p95\(jmeter\.duration\{label: hello\}\) = \d+(\.\d)?ms\)/);
+    assert.match(
+      run.stdout,
+      /✗ p95\(jmeter\.duration\{label: hello\}\) < 20ms {2}\(p95\(jmeter\.duration\{label: hello\}\) = \d+(\.\d)?ms\)/,
+    );
     // The assertion ("says hello") failed on every /hello sample: six failed checks, with JMeter's message kept.
     assert.equal(total(result, 'checks', { check: 'jmeter: hello' }), 0);
     const checks = result.metrics.metrics.find((m) => m.name === 'checks' && m.tags['check'] === 'jmeter: hello');

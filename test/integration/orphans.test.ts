@@ -130,13 +130,17 @@ flow: [ { http: { get: / } } ]
 
     perfy.kill('SIGKILL');
     await run.ended;
-    assert.ok(await until(() => !processAlive(shell) && !processAlive(server), GONE_WITHIN_MS), 'the shell and its child are gone');
+    assert.ok(
+      await until(() => !processAlive(shell) && !processAlive(server), GONE_WITHIN_MS),
+      'the shell and its child are gone',
+    );
     // Nothing started as the service still listens on its port (a test elsewhere may have bound it since).
     const survivors = listeners(port).filter((pid) => runsIn(pid, t.dir));
     assert.deepEqual(survivors, [], `still listening on ${port}: ${survivors.join(', ')}`);
   });
 
-  const postgresTitle = 'takes an embedded PostgreSQL down with it: the postmaster, its backends, its port, its directory';
+  const postgresTitle =
+    'takes an embedded PostgreSQL down with it: the postmaster, its backends, its port, its directory';
   it(postgresTitle, { skip: skipPostgres }, async () => {
     const t = tempDir({ 's.yaml': `name: orphan_db
 services:

@@ -22,7 +22,8 @@ try {
 /** Temporary directories of embedded servers of a service named `name` (each test uses its own name). */
 const serverDirs = (name: string): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith(`perfy-pg-${name}-`));
 
-const schemaSql = 'CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES (\'a\');\n';
+const schemaSql =
+  "CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES ('a');\n";
 
 describe('perfy validate with a postgres service', () => {
   it('accepts `postgres: embedded` with an init file, and inline init', () => {
@@ -120,9 +121,12 @@ describe('perfy run with postgres: embedded', { skip, concurrency: false }, () =
     after(dir.cleanup);
     const logFile = join(dir.dir, 'out', 'services', 'pgint.log');
     let child: import('node:child_process').ChildProcess | undefined;
-    const running = perfyAsync(['run', dir.path('scenario.yaml'), '--quiet', '--out', join(dir.dir, 'out')], { onSpawn: (c) => (child = c) });
+    const running = perfyAsync(['run', dir.path('scenario.yaml'), '--quiet', '--out', join(dir.dir, 'out')], {
+      onSpawn: (c) => (child = c),
+    });
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !(existsSync(logFile) && /started in/.test(readFileSync(logFile, 'utf8')))) await sleep(50);
+    while (Date.now() < deadline && !(existsSync(logFile) && /started in/.test(readFileSync(logFile, 'utf8'))))
+      await sleep(50);
     assert.equal(serverDirs('pgint').length, 1, 'the database is up');
     await sleep(300);
     child!.kill('SIGINT');

@@ -102,7 +102,8 @@ report: [ console, { format: json, path: OUT/copy/result.json }, { format: conso
 
   it('validate --json: the values are redacted, and the output is still JSON', () => {
     const t = tempDir({
-      'bad.yaml': 'name: s\nload: [ { rate: "${env.PERFY_TEST_QUOTED}", duration: 1s } ]\nflow: [ { http: { get: /x } } ]\n',
+      'bad.yaml':
+        'name: s\nload: [ { rate: "${env.PERFY_TEST_QUOTED}", duration: 1s } ]\nflow: [ { http: { get: /x } } ]\n',
     });
     after(t.cleanup);
     const result = perfy(['validate', '--json', t.path('bad.yaml')], { env });

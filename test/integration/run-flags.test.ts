@@ -97,13 +97,22 @@ thresholds: [ "count(http.reqs) > 100", "rate(checks) == 100%" ]
     assert.deepEqual(verdicts, [[false, false], [true, false]]);
   });
 
-  it('--set changes a value of the scenario before it runs: load[0].rate=20/s sends 20 requests instead of 5', async () => {
+  it('--set changes a value of the scenario before it runs: load[0].rate=20/s sends 20 requests ' +
+      'instead of 5', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 load: [ { rate: 5/s, duration: 1s } ]
 flow: [ { name: hit, http: { get: /set } } ]
 `) });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--set', 'load[0].rate=20/s', '--quiet', '--out', t.path('out')]);
+    const run = await perfyAsync([
+      'run',
+      t.path('s.yaml'),
+      '--set',
+      'load[0].rate=20/s',
+      '--quiet',
+      '--out',
+      t.path('out'),
+    ]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.equal(seen.get('/set'), 20);
     assert.deepEqual(readResultDir(t.path('out')).workloads.map((w) => w.plannedIterations), [20]);
@@ -115,7 +124,15 @@ load: [ { rate: 5/s, duration: 1s } ]
 flow: [ { name: hit, http: { get: /set } } ]
 `) });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--set', 'load[0].rate=10/s', '--quiet', '--out', t.path('out')]);
+    const run = await perfyAsync([
+      'run',
+      t.path('s.yaml'),
+      '--set',
+      'load[0].rate=10/s',
+      '--quiet',
+      '--out',
+      t.path('out'),
+    ]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.ok(readResultDir(t.path('out')).overrides.some((o) => o.includes('load[0].rate')), 'the --set is recorded');
   });
@@ -137,13 +154,24 @@ flow: [ { name: hit, http: { get: "/env/\${env.PERFY_FLAGS_TEST_PATH}" } } ]
     assert.equal(requests(), 0);
   });
 
-  it('--users 3 --duration 1s runs a closed scenario with 3 users for 1 s, listed in the summary and the result', async () => {
+  it('--users 3 --duration 1s runs a closed scenario with 3 users for 1 s, listed in the summary ' +
+      'and the result', async () => {
     const t = tempDir({ 's.yaml': scenario(`
 load: [ { users: 1, hold: 20s } ]
 flow: [ { name: slow, http: { get: /slow } } ]
 `) });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--users', '3', '--duration', '1s', '--quiet', '--out', t.path('out')]);
+    const run = await perfyAsync([
+      'run',
+      t.path('s.yaml'),
+      '--users',
+      '3',
+      '--duration',
+      '1s',
+      '--quiet',
+      '--out',
+      t.path('out'),
+    ]);
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.equal(maxActive, 3, 'three users had a request in flight at once');
     // Three users, each request 100 ms: about 10 each in 1 s.
@@ -193,7 +221,17 @@ load: [ { rate: 5/s, duration: 1s } ]
 flow: [ { http: { get: /never } } ]
 `) });
     after(t.cleanup);
-    const run = await perfyAsync(['run', t.path('s.yaml'), '--rate', '10/s', '--users', '3', '--quiet', '--out', t.path('out')]);
+    const run = await perfyAsync([
+      'run',
+      t.path('s.yaml'),
+      '--rate',
+      '10/s',
+      '--users',
+      '3',
+      '--quiet',
+      '--out',
+      t.path('out'),
+    ]);
     assert.equal(run.status, 2, run.stderr + run.stdout);
     assert.match(run.stderr, /^E_USAGE  /m);
     assert.equal(requests(), 0);
@@ -215,7 +253,8 @@ flow:
     assert.equal(existsSync(t.path('out/result.json')), false);
   });
 
-  it('keeps data rows for the workloads: setup takes none, and teardown still runs once unique rows are used up', async () => {
+  it('keeps data rows for the workloads: setup takes none, and teardown still runs once unique ' +
+      'rows are used up', async () => {
     const t = tempDir({
       'users.csv': 'id\n1\n2\n3\n',
       's.yaml': scenario(`
@@ -229,7 +268,9 @@ teardown: [ { name: teardown, http: { post: /teardown } } ]
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet']);
     assert.equal(run.status, 0, run.stderr + run.stdout);
-    assert.deepEqual(Object.fromEntries(seen), { '/setup': 1, '/user/1': 1, '/user/2': 1, '/user/3': 1, '/teardown': 1 });
+    assert.deepEqual(Object.fromEntries(seen), {
+      '/setup': 1, '/user/1': 1, '/user/2': 1, '/user/3': 1, '/teardown': 1,
+    });
   });
 
   it('exits 3 with E_SERVICE_START when a service exits at once, without sending a request', async () => {

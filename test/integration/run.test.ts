@@ -23,7 +23,8 @@ describe('the shipped scenarios', () => {
     // scenarios built on its windows are sized for --time-scale 10 (50 s as written, 5 s here); the other
     // GitHub scenarios and a JMeter plan (which runs at its own pace) run as written, each in 5–10 s.
     const scale = SCALED_GITHUB.has(file) ? 10 : file.startsWith('github_') || file.startsWith('jmeter_') ? 1 : 20;
-    it(`${file} runs (${scale === 1 ? 'at its own pace' : `${scale} times faster`}) and passes its thresholds`, async (t) => {
+    it(`${file} runs (${scale === 1 ? 'at its own pace' : `${scale} times faster`}) and passes ` +
+        `its thresholds`, async (t) => {
       // A JMeter plan needs Apache JMeter: skipped (with the reason) only where CI does not require every part.
       if (file.startsWith('jmeter_')) {
         const missing = await jmeterMissing();
@@ -31,7 +32,14 @@ describe('the shipped scenarios', () => {
       }
       const out = tempDir();
       after(out.cleanup);
-      const run = await perfyAsync(['run', `scenarios/${file}`, ...(scale === 1 ? [] : ['--time-scale', String(scale)]), '--quiet', '--out', out.dir]);
+      const run = await perfyAsync([
+        'run',
+        `scenarios/${file}`,
+        ...(scale === 1 ? [] : ['--time-scale', String(scale)]),
+        '--quiet',
+        '--out',
+        out.dir,
+      ]);
       assert.equal(run.status, 0, run.stderr + run.stdout);
       const result = readResultDir(out.dir);
       assert.equal(result.status, 'completed');
@@ -100,11 +108,16 @@ report: [ json, { format: json, path: saved/run.json }, { format: console, path:
     assert.equal(run.status, 0, run.stderr + run.stdout);
     const saved = readResult(t.path('saved/run.json'));
     assert.equal(total(saved, 'http.reqs'), 20);
-    assert.deepEqual(readResult(t.path('perfy-results/result.json')), saved, 'the default json report is the same result');
+    assert.deepEqual(
+      readResult(t.path('perfy-results/result.json')),
+      saved,
+      'the default json report is the same result',
+    );
     const summary = readFileSync(t.path('saved/summary.txt'), 'utf8');
     assert.match(summary, /step\.duration\{step: home\} +20 /);
     assert.doesNotMatch(summary, /\x1b\[/, 'no colour codes in a file');
-    for (const path of ['perfy-results/result.json', 'saved/run.json', 'saved/summary.txt']) assert.match(run.stdout, new RegExp(`result: ${path}`));
+    for (const path of ['perfy-results/result.json', 'saved/run.json', 'saved/summary.txt'])
+      assert.match(run.stdout, new RegExp(`result: ${path}`));
   });
 
   it('starts an open-model 1,000/s for 10 s within 1% of 10,000 iterations', async () => {
@@ -139,7 +152,8 @@ flow:
     const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
     assert.equal(run.status, 0, run.stderr);
     const result = readResultDir(t.path('out'));
-    const statusOf = (step: string, name = 'http.reqs'): string[] => result.metrics.metrics.filter((m) => m.name === name && m.tags['step'] === step).map((m) => m.tags['status']!);
+    const statusOf = (step: string, name = 'http.reqs'): string[] =>
+      result.metrics.metrics.filter((m) => m.name === name && m.tags['step'] === step).map((m) => m.tags['status']!);
     assert.deepEqual(statusOf('refused'), [], 'a refused request was never sent');
     assert.deepEqual(statusOf('refused', 'http.unsent'), ['refused']);
     assert.deepEqual(statusOf('reset'), ['reset']);
@@ -148,7 +162,12 @@ flow:
     assert.equal(total(result, 'step.errors'), 4);
     // The first message of each step and code is kept beside the counts.
     const samples = (result.metrics.samples ?? []).map((x) => [x.kind, x.tags['step'], x.tags['code']]);
-    assert.deepEqual(samples.sort(), [['error', 'failed', '500'], ['error', 'refused', 'refused'], ['error', 'reset', 'reset'], ['error', 'timeout', 'timeout']]);
+    assert.deepEqual(samples.sort(), [
+      ['error', 'failed', '500'],
+      ['error', 'refused', 'refused'],
+      ['error', 'reset', 'reset'],
+      ['error', 'timeout', 'timeout'],
+    ]);
   });
 
   it('lets an expect on the status accept an error status: the step passes, http.errors still counts it', async () => {
@@ -166,7 +185,11 @@ flow:
     assert.equal(total(result, 'step.errors', { step: 'gone' }), 0);
     assert.equal(total(result, 'step.errors', { step: 'plain' }), 3);
     assert.equal(total(result, 'http.errors', { step: 'gone' }), 3);
-    assert.deepEqual((result.metrics.samples ?? []).map((x) => [x.tags['step'], x.tags['code']]), [['plain', '404']], 'a status the expects accept is not an error');
+    assert.deepEqual(
+      (result.metrics.samples ?? []).map((x) => [x.tags['step'], x.tags['code']]),
+      [['plain', '404']],
+      'a status the expects accept is not an error',
+    );
   });
 
   it('exits 1 when a threshold fails, naming it in the summary', async () => {
@@ -220,7 +243,10 @@ flow: [ { http: { get: /ok } } ]
     assert.ok(existsSync(t.path('out/result.json')));
     const result = readResultDir(t.path('out'));
     assert.equal(result.status, 'interrupted');
-    assert.ok(total(result, 'http.reqs') > 0, 'requests before the signal are kept (how many depends on how fast perfy started on a busy machine)');
+    assert.ok(
+      total(result, 'http.reqs') > 0,
+      'requests before the signal are kept (how many depends on how fast perfy started on a busy machine)',
+    );
   });
 
   it('shows a stalling server in the corrected latency when requests queue for a connection', async () => {
@@ -237,7 +263,8 @@ flow: [ { http: { get: /ok } } ]
       const run = await perfyAsync(['run', t.path('s.yaml'), '--out', t.path('out'), '--quiet']);
       assert.equal(run.status, 0, run.stderr);
       const source = storeFromSnapshot(readResultDir(t.path('out')).metrics);
-      const p90 = (metric: string): number => source.aggregate({ fn: 'percentile', percentile: 90, metric, tags: {} }) ?? NaN;
+      const p90 = (metric: string): number =>
+        source.aggregate({ fn: 'percentile', percentile: 90, metric, tags: {} }) ?? NaN;
       // Every 50th request stalls 400 ms; with one connection the requests behind it wait in the queue.
       assert.ok(p90('http.duration') < 100, `uncorrected p90 ${p90('http.duration')} ms`);
       assert.ok(p90('http.duration_corrected') > 100, `corrected p90 ${p90('http.duration_corrected')} ms`);

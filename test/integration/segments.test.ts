@@ -28,20 +28,38 @@ thresholds: [ "count(http.reqs) >= 380", "rate(http.errors) < 1%", "p95(http.dur
 ` });
     after(t.cleanup);
     requests = 0;
-    const [a, b] = await Promise.all([0, 1].map((i) => perfyAsync(['run', t.path('s.yaml'), '--segment', `${i}/2`, '--quiet', '--out', t.path(`seg${i}`)])));
+    const [a, b] = await Promise.all(
+      [0, 1].map((i) =>
+        perfyAsync(['run', t.path('s.yaml'), '--segment', `${i}/2`, '--quiet', '--out', t.path(`seg${i}`)]),
+      ),
+    );
     // Each half fails the whole-run count threshold on its own: that is why the merge judges again.
     assert.equal(a!.status, 1, a!.stderr);
     assert.equal(b!.status, 1, b!.stderr);
     const halves = [readResultDir(t.path('seg0')), readResultDir(t.path('seg1'))];
     assert.deepEqual(halves.map((r) => r.overrides), [['--segment 0/2'], ['--segment 1/2']]);
 
-    const merge = await perfyAsync(['merge', t.path('seg0/result.json'), t.path('seg1/result.json'), '--scenario', t.path('s.yaml'), '--out', t.path('merged')]);
+    const merge = await perfyAsync([
+      'merge',
+      t.path('seg0/result.json'),
+      t.path('seg1/result.json'),
+      '--scenario',
+      t.path('s.yaml'),
+      '--out',
+      t.path('merged'),
+    ]);
     assert.equal(merge.status, 0, merge.stderr + merge.stdout);
     const merged = readResultDir(t.path('merged'));
     assert.equal(total(merged, 'http.reqs'), requests, 'merged count equals what the server received');
     assert.equal(total(merged, 'http.reqs'), total(halves[0]!, 'http.reqs') + total(halves[1]!, 'http.reqs'));
-    assert.equal(merged.workloads[0]!.plannedIterations, halves[0]!.workloads[0]!.plannedIterations! + halves[1]!.workloads[0]!.plannedIterations!);
-    assert.ok(merged.thresholds.every((o) => o.passed && o.judged), JSON.stringify(merged.thresholds));
+    assert.equal(
+      merged.workloads[0]!.plannedIterations,
+      halves[0]!.workloads[0]!.plannedIterations! + halves[1]!.workloads[0]!.plannedIterations!,
+    );
+    assert.ok(
+      merged.thresholds.every((o) => o.passed && o.judged),
+      JSON.stringify(merged.thresholds),
+    );
     assert.deepEqual(merged.overrides, []);
     assert.deepEqual(merged.merged, { results: 2, segments: true });
     assert.deepEqual(halves.map((r) => r.segment), [{ index: 0, count: 2 }, { index: 1, count: 2 }]);

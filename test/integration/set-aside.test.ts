@@ -18,16 +18,31 @@ describe('latencies of unexpected responses', () => {
   });
   after(() => server.close());
 
-  it('a target that refuses every connection fails a latency threshold (no samples) instead of passing it', async () => {
-    const t = tempDir({ 's.yaml': 'name: down\ntarget: http://127.0.0.1:9\nload: [ { rate: 20/s, duration: 1s } ]\n' +
-      'flow: [ { http: { get: / } } ]\nthresholds: [ "p95(http.duration) < 50ms", "count(http.duration{expected: false}) == 20" ]\n' });
+  it('a target that refuses every connection fails a latency threshold (no samples) instead ' +
+      'of passing it', async () => {
+    const t = tempDir({
+      's.yaml':
+        'name: down\ntarget: http://127.0.0.1:9\nload: [ { rate: 20/s, duration: 1s } ]\n' +
+        'flow: [ { http: { get: / } } ]\n' +
+        'thresholds: [ "p95(http.duration) < 50ms", "count(http.duration{expected: false}) == 20" ]\n',
+    });
     after(t.cleanup);
     const run = await perfyAsync(['run', t.path('s.yaml'), '--quiet', '--out', t.path('out')]);
     assert.equal(run.status, 1, run.stderr + run.stdout);
     const result = readResultDir(t.path('out'));
-    assert.deepEqual(result.thresholds.map((x) => [x.source, x.passed]), [['p95(http.duration) < 50ms', false], ['count(http.duration{expected: false}) == 20', true]]);
+    assert.deepEqual(
+      result.thresholds.map((x) => [x.source, x.passed]),
+      [
+        ['p95(http.duration) < 50ms', false],
+        ['count(http.duration{expected: false}) == 20', true],
+      ],
+    );
     assert.equal(result.thresholds[0]!.values[0]!.value, null);
-    assert.equal(total(result, 'http.unsent', { status: 'refused' }), 20, 'counts still cover every request: none was sent');
+    assert.equal(
+      total(result, 'http.unsent', { status: 'refused' }),
+      20,
+      'counts still cover every request: none was sent',
+    );
     assert.equal(total(result, 'http.reqs'), 0);
     assert.match(run.stdout, /^ {2}http\.duration\{expected: false\} +20 /m);
     assert.doesNotMatch(run.stdout, /^ {2}http\.duration +\d/m, 'no row of expected latencies: there were none');
@@ -56,7 +71,8 @@ thresholds:
 });
 
 describe('warmup:', () => {
-  it('keeps the warm-up apart: slow first requests do not fail the thresholds, and throughput is over the rest', async () => {
+  it('keeps the warm-up apart: slow first requests do not fail the thresholds, and throughput is ' +
+      'over the rest', async () => {
     // Cold for its first 800 ms: every request then takes 150 ms (a cache filling, a JIT warming up).
     let firstAt: number | undefined;
     const server = await startServer((_req, res) => {
@@ -101,7 +117,9 @@ describe('captures that find nothing', () => {
   it('are counted by step and capture and shown in the summary; `required: true` fails the step', async () => {
     const server = await startServer((req, res) => {
       const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: n % 2 === 0 ? [{ id: n }] : [] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ items: n % 2 === 0 ? [{ id: n }] : [] }));
     });
     after(() => server.close());
     const t = tempDir({ 's.yaml': `name: captures\ntarget: ${server.url}\nload: [ { burst: { iterations: 10 } } ]

@@ -29,7 +29,9 @@ describe('an existing PostgreSQL server (postgres: { url })', () => {
     const result = readResultDir(out.dir);
     const client = new pg.Client(db.url);
     await client.connect();
-    const written = Number((await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n);
+    const written = Number(
+      (await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n,
+    );
     await client.end();
     assert.ok(written > 0, `server ${db.version}: nothing written`);
     assert.equal(total(result, 'sql.queries', { step: 'write note', status: 'ok' }), written);

@@ -16,17 +16,23 @@ describe('database scenarios', () => {
     await db?.stop();
   });
 
-  it('db_deadlock: deadlocks happen, are counted and retried, and every transfer commits; money is conserved', async (t) => {
+  it('db_deadlock: deadlocks happen, are counted and retried, and every transfer commits; money ' +
+      'is conserved', async (t) => {
     if (db === undefined) return t.skip('no PostgreSQL');
     const out = tempDir();
     after(out.cleanup);
-    const run = await perfyAsync(['run', 'scenarios/db_deadlock.yaml', '--time-scale', '4', '--quiet', '--out', out.dir]);
+    const run = await perfyAsync([
+      'run', 'scenarios/db_deadlock.yaml', '--time-scale', '4', '--quiet', '--out', out.dir,
+    ]);
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const result = readResultDir(out.dir);
     assert.ok(total(result, 'sql.deadlocks') > 0);
     assert.equal(total(result, 'sql.transactions', { status: 'failed' }), 0);
     // Every iteration is one transaction, committed in the end.
-    assert.equal(total(result, 'sql.transactions', { status: 'committed' }), total(result, 'iterations', { workload: 'upward' }) + total(result, 'iterations', { workload: 'downward' }));
+    assert.equal(
+      total(result, 'sql.transactions', { status: 'committed' }),
+      total(result, 'iterations', { workload: 'upward' }) + total(result, 'iterations', { workload: 'downward' }),
+    );
     assert.equal(total(result, 'sql.retries'), total(result, 'sql.deadlocks'));
     // The teardown's check: the sum of the balances is what it was.
     assert.equal(total(result, 'checks', { step: 'money is conserved' }), 1);
@@ -42,7 +48,9 @@ describe('database scenarios', () => {
     const result = readResultDir(out.dir);
     const client = new pg.Client(db.url);
     await client.connect();
-    const written = Number((await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n);
+    const written = Number(
+      (await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n,
+    );
     await client.end();
     assert.ok(written > 0);
     assert.equal(total(result, 'sql.queries', { step: 'write note', status: 'ok' }), written);
@@ -54,14 +62,20 @@ describe('database scenarios', () => {
     if (db === undefined) return t.skip('no PostgreSQL');
     const out = tempDir();
     after(out.cleanup);
-    const run = await perfyAsync(['run', 'scenarios/db_pool_stress.yaml', '--time-scale', '5', '--quiet', '--out', out.dir]);
+    const run = await perfyAsync([
+      'run', 'scenarios/db_pool_stress.yaml', '--time-scale', '5', '--quiet', '--out', out.dir,
+    ]);
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const result = readResultDir(out.dir);
     const wait = result.metrics.metrics.find((m) => m.name === 'sql.pool_wait')!;
     const duration = result.metrics.metrics.find((m) => m.name === 'sql.duration')!;
-    assert.ok(wait.sum / wait.count > duration.sum / duration.count, 'waiting for a connection took longer than the statements');
+    assert.ok(
+      wait.sum / wait.count > duration.sum / duration.count,
+      'waiting for a connection took longer than the statements',
+    );
     // The pool's gauges: the five connections of `pool.max` in use, most of the sixty users queued for them.
-    const peak = (name: string): number => result.metrics.metrics.find((m) => m.name === name && m.tags['db'] === 'db')!.max;
+    const peak = (name: string): number =>
+      result.metrics.metrics.find((m) => m.name === name && m.tags['db'] === 'db')!.max;
     assert.equal(peak('sql.pool.size'), 5);
     assert.ok(peak('sql.pool.waiting') >= 30, `waiting at most ${peak('sql.pool.waiting')}`);
   });
@@ -87,12 +101,20 @@ thresholds: [ "rate(checks) == 100%" ]
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /sql errors .*syntax: 42601 × 10/);
     assert.match(run.stdout, /missing table: 42P01 × 10/);
-    assert.match(run.stdout, /first errors\n {4}missing table \(42P01\): relation "nowhere" does not exist \(SQLSTATE 42P01\)\n {4}syntax \(42601\): syntax error at or near "SELEC"/);
+    assert.match(
+      run.stdout,
+      /first errors\n {4}missing table \(42P01\): relation "nowhere" does not exist \(SQLSTATE 42P01\)\n {4}syntax \(42601\): syntax error at or near "SELEC"/,
+    );
     const result = readResultDir(dir.path('out'));
-    assert.equal(total(result, 'sql.queries', { step: 'fine', status: 'ok' }), 10, 'the steps after the failed ones ran');
+    assert.equal(
+      total(result, 'sql.queries', { step: 'fine', status: 'ok' }),
+      10,
+      'the steps after the failed ones ran',
+    );
   });
 
-  it('an unreachable database fails each step as refused, named in the summary; an abort threshold stops the run (exit 3)', async () => {
+  it('an unreachable database fails each step as refused, named in the summary; an abort threshold stops the ' +
+      'run (exit 3)', async () => {
     const dir = tempDir({ 's.yaml': `name: unreachable
 load: [ { rate: 20/s, duration: 20s } ]
 flow:

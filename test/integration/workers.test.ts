@@ -31,7 +31,8 @@ describe('perfy run --workers', () => {
     failing = false;
   });
 
-  it('two workers: counts equal the server\'s, setup and teardown once, users never repeat, thresholds on the whole', async () => {
+  it("two workers: counts equal the server's, setup and teardown once, users never repeat, thresholds " +
+      "on the whole", async () => {
     const t = tempDir({
       's.yaml': `name: threads
 target: ${server.url}
@@ -65,9 +66,17 @@ thresholds: [ "count(http.reqs{step: signup}) == 40", "rate(http.errors) == 0%" 
     assert.equal(result.environment.workers, 2);
     assert.equal(hits.get('/login'), 1, 'setup ran once');
     assert.equal(hits.get('/logout'), 1, 'teardown ran once');
-    assert.equal(total(result, 'http.reqs'), [...hits.values()].reduce((a, b) => a + b, 0), 'every request the server saw is counted once');
+    assert.equal(
+      total(result, 'http.reqs'),
+      [...hits.values()].reduce((a, b) => a + b, 0),
+      'every request the server saw is counted once',
+    );
     assert.equal(total(result, 'http.reqs', { step: 'page' }), hits.get('/page'));
-    assert.deepEqual([...users].map(Number).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6], 'six users with run-wide ids, none repeated');
+    assert.deepEqual(
+      [...users].map(Number).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+      'six users with run-wide ids, none repeated',
+    );
     assert.equal(result.workloads.find((w) => w.name === 'signups')!.plannedIterations, 40);
     assert.ok(result.thresholds.every((o) => o.passed), JSON.stringify(result.thresholds));
   });

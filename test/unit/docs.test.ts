@@ -40,16 +40,20 @@ describe('docs/metrics.md', () => {
 describe('schema/scenario.schema.json', () => {
   it('has a description on every property (its own or its definition’s)', () => {
     const missing: string[] = [];
-    const resolve = (n: Node): Node => (typeof n['$ref'] === 'string' ? schema.$defs[(n['$ref'] as string).split('/').pop()!]! : n);
+    const resolve = (n: Node): Node =>
+      typeof n['$ref'] === 'string' ? schema.$defs[(n['$ref'] as string).split('/').pop()!]! : n;
     const walk = (node: unknown, path: string): void => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`));
       if (node === null || typeof node !== 'object') return;
       const n = node as Node;
       for (const [key, prop] of Object.entries((n['properties'] as Record<string, Node> | undefined) ?? {})) {
-        if (prop['description'] === undefined && resolve(prop)['description'] === undefined) missing.push(`${path}/properties/${key}`);
+        if (prop['description'] === undefined && resolve(prop)['description'] === undefined)
+          missing.push(`${path}/properties/${key}`);
       }
-      for (const [key, child] of Object.entries(n)) if (key !== 'properties' && key !== 'examples') walk(child, `${path}/${key}`);
-      for (const [key, child] of Object.entries((n['properties'] as Record<string, Node> | undefined) ?? {})) walk(child, `${path}/properties/${key}`);
+      for (const [key, child] of Object.entries(n))
+        if (key !== 'properties' && key !== 'examples') walk(child, `${path}/${key}`);
+      for (const [key, child] of Object.entries((n['properties'] as Record<string, Node> | undefined) ?? {}))
+        walk(child, `${path}/properties/${key}`);
     };
     walk(schema, '#');
     assert.deepEqual(missing, []);
@@ -63,7 +67,8 @@ describe('schema/scenario.schema.json', () => {
       const n = node as Node;
       if (n['properties'] !== undefined && n['additionalProperties'] !== false) open.push(path);
       for (const [key, child] of Object.entries(n)) {
-        if (key === 'properties') for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`);
+        if (key === 'properties')
+          for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`);
         else if (key !== 'examples') walk(child, `${path}/${key}`);
       }
     };
@@ -81,7 +86,9 @@ describe('schema/scenario.schema.json', () => {
 describe('generated files', () => {
   for (const generator of ['gen-types.mjs', 'gen-docs.mjs', 'gen-validators.mjs']) {
     it(`${generator} --check: the committed output matches the schema`, () => {
-      const result = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'engine', 'build', generator), '--check'], { encoding: 'utf8' });
+      const result = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'engine', 'build', generator), '--check'], {
+        encoding: 'utf8',
+      });
       assert.equal(result.status, 0, result.stderr);
     });
   }

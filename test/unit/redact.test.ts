@@ -4,19 +4,30 @@ import { isSecret, redact, REDACTED, redactText, redactUrlPasswords, redactValue
 
 describe('redact', () => {
   it('treats text values of 4 characters or more as secrets, not numbers, booleans or short values', () => {
-    assert.deepEqual(['s3cr3t', 'db.internal', 'abcd', '1000', '12.5', 'true', 'abc', ''].map(isSecret), [true, true, true, false, false, false, false, false]);
+    assert.deepEqual(['s3cr3t', 'db.internal', 'abcd', '1000', '12.5', 'true', 'abc', ''].map(isSecret), [
+      true, true, true, false, false, false, false, false,
+    ]);
   });
 
   it('replaces every occurrence, longest secret first', () => {
-    assert.equal(redact('Bearer tok-123 and tok-123-long', ['tok-123', 'tok-123-long']), `Bearer ${REDACTED} and ${REDACTED}`);
+    assert.equal(
+      redact('Bearer tok-123 and tok-123-long', ['tok-123', 'tok-123-long']),
+      `Bearer ${REDACTED} and ${REDACTED}`,
+    );
     assert.equal(redact('nothing here', []), 'nothing here');
   });
 
   it('hides the passwords written into URLs anywhere in a text, and only them', () => {
-    assert.equal(redactUrlPasswords('--set services.db={ postgres: { url: "postgres://app:s3:cr@127.0.0.1:5432/app" } }'),
-      `--set services.db={ postgres: { url: "postgres://app:${REDACTED}@127.0.0.1:5432/app" } }`);
-    assert.equal(redactUrlPasswords('a http://u:p@h/x and redis://:pw@h'), `a http://u:${REDACTED}@h/x and redis://:${REDACTED}@h`);
-    for (const plain of ['http://127.0.0.1:8080/health', 'postgres://app@db/app', 'ratio 3:2 @ noon']) assert.equal(redactUrlPasswords(plain), plain);
+    assert.equal(
+      redactUrlPasswords('--set services.db={ postgres: { url: "postgres://app:s3:cr@127.0.0.1:5432/app" } }'),
+      `--set services.db={ postgres: { url: "postgres://app:${REDACTED}@127.0.0.1:5432/app" } }`,
+    );
+    assert.equal(
+      redactUrlPasswords('a http://u:p@h/x and redis://:pw@h'),
+      `a http://u:${REDACTED}@h/x and redis://:${REDACTED}@h`,
+    );
+    for (const plain of ['http://127.0.0.1:8080/health', 'postgres://app@db/app', 'ratio 3:2 @ noon'])
+      assert.equal(redactUrlPasswords(plain), plain);
   });
 
   it('redactText hides a whole URL taken from the environment, and a password written into any other URL', () => {

@@ -7,14 +7,20 @@ import { describe, it } from 'node:test';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs)$/.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs)$/.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('security', () => {
   it('engine/ never evaluates text as code', () => {
     const files = sources(join(PACKAGE_ROOT, 'engine'));
     assert.ok(files.length > 10);
-    const offenders = files.filter((f) => /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(\s*['"`]|from\s+['"]node:vm['"]|require\(['"](node:)?vm['"]\)/.test(readFileSync(f, 'utf8')));
+    const offenders = files.filter((f) =>
+      /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(\s*['"`]|from\s+['"]node:vm['"]|require\(['"](node:)?vm['"]\)/.test(
+        readFileSync(f, 'utf8'),
+      ),
+    );
     assert.deepEqual(offenders, []);
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, parseDuration, parsePercent, parseRate, parseSize, parseSizeRate, parseThink } from '../../engine/units.js';
+import {
+  formatDuration, parseDuration, parsePercent, parseRate, parseSize, parseSizeRate, parseThink,
+} from '../../engine/units.js';
 
 describe('units', () => {
   const cases: [string, (s: string) => number | undefined, string, number | undefined][] = [
@@ -40,6 +42,8 @@ describe('units', () => {
   });
 
   it('formats durations readably', () => {
-    assert.deepEqual([0, 0.5, 250, 1500, 90_000, 3_600_000, 3_661_000].map(formatDuration), ['0s', '500us', '250ms', '1.5s', '1m30s', '1h', '1h1m1s']);
+    assert.deepEqual([0, 0.5, 250, 1500, 90_000, 3_600_000, 3_661_000].map(formatDuration), [
+      '0s', '500us', '250ms', '1.5s', '1m30s', '1h', '1h1m1s',
+    ]);
   });
 });

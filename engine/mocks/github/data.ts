@@ -14,9 +14,19 @@ const SEEDED_FROM = Date.parse('2023-01-02T09:00:00Z');
 const HOUR_MS = 3_600_000;
 
 const VERBS = ['Fix', 'Add', 'Support', 'Improve', 'Remove', 'Document', 'Refactor', 'Speed up', 'Handle', 'Deprecate'];
-const SUBJECTS = ['crash', 'dark mode', 'pagination', 'rate limit handling', 'login flow', 'search results', 'webhook retries', 'config loader', 'CLI output', 'cache invalidation', 'memory leak', 'timeouts', 'unicode titles', 'error messages', 'flaky tests'];
-const CONTEXTS = ['on startup', 'in the settings page', 'for large repositories', 'when offline', 'on Windows', 'in the API client', 'behind a proxy', 'during upgrades', 'with empty input', 'for new users'];
-const AUTHORS = ['octocat', 'monalisa', 'hubot', 'defunkt', 'mojombo', 'pjhyett', 'wycats', 'jbarnette', 'tenderlove', 'mislav', 'kneath', 'holman'];
+const SUBJECTS = [
+  'crash', 'dark mode', 'pagination', 'rate limit handling', 'login flow', 'search results', 'webhook retries',
+  'config loader', 'CLI output', 'cache invalidation', 'memory leak', 'timeouts', 'unicode titles', 'error messages',
+  'flaky tests',
+];
+const CONTEXTS = [
+  'on startup', 'in the settings page', 'for large repositories', 'when offline', 'on Windows', 'in the API client',
+  'behind a proxy', 'during upgrades', 'with empty input', 'for new users',
+];
+const AUTHORS = [
+  'octocat', 'monalisa', 'hubot', 'defunkt', 'mojombo', 'pjhyett', 'wycats', 'jbarnette', 'tenderlove', 'mislav',
+  'kneath', 'holman',
+];
 const LABELS = [
   { name: 'bug', color: 'd73a4a' },
   { name: 'enhancement', color: 'a2eeef' },
@@ -90,15 +100,22 @@ export interface SearchQuery {
   state: IssueState | undefined;
 }
 
-/** `q` of /search/issues: words matched in titles, and the qualifiers repo:, is:/type: (issue, pr), is:/state: (open, closed). */
+/** `q` of /search/issues: words matched in titles, and the qualifiers repo:, is:/type: (issue, pr), is:/state: (open,
+ * closed). */
 export function parseSearchQuery(q: string): SearchQuery {
-  const query: SearchQuery = { repo: repoRef(...(DEFAULT_SEARCH_REPO.split('/') as [string, string])), words: [], type: undefined, state: undefined };
+  const query: SearchQuery = {
+    repo: repoRef(...(DEFAULT_SEARCH_REPO.split('/') as [string, string])),
+    words: [],
+    type: undefined,
+    state: undefined,
+  };
   for (const term of q.trim().split(/\s+/)) {
     if (term === '') continue;
     const colon = term.indexOf(':');
     const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
     const value = colon > 0 ? term.slice(colon + 1) : '';
-    if (key === 'repo' && /^[\w.-]+\/[\w.-]+$/.test(value)) query.repo = repoRef(...(value.split('/') as [string, string]));
+    if (key === 'repo' && /^[\w.-]+\/[\w.-]+$/.test(value))
+      query.repo = repoRef(...(value.split('/') as [string, string]));
     else if ((key === 'is' || key === 'type') && (value === 'issue' || value === 'pr')) query.type = value;
     else if ((key === 'is' || key === 'state') && (value === 'open' || value === 'closed')) query.state = value;
     else if (key === '') query.words.push(term.toLowerCase());
@@ -232,7 +249,14 @@ export class GithubData {
     return record === undefined ? undefined : this.issueJson(ref, record, base);
   }
 
-  createIssue(ref: RepoRef, title: string, body: string | null, author: string, now: number, base: string): Record<string, unknown> {
+  createIssue(
+    ref: RepoRef,
+    title: string,
+    body: string | null,
+    author: string,
+    now: number,
+    base: string,
+  ): Record<string, unknown> {
     const list = this.created.get(ref.key) ?? [];
     this.created.set(ref.key, list);
     const record: IssueRecord = {
@@ -351,7 +375,12 @@ export class GithubData {
     const open = random() < 0.4;
     const record = this.record(random, number, open ? 'open' : 'closed');
     const merged = !open && random() < 0.7;
-    return { ...record, mergedAt: merged ? record.closedAt : null, draft: open && random() < 0.2, branch: `patch-${number}` };
+    return {
+      ...record,
+      mergedAt: merged ? record.closedAt : null,
+      draft: open && random() < 0.2,
+      branch: `patch-${number}`,
+    };
   }
 
   private record(random: () => number, number: number, state: IssueState): IssueRecord {
@@ -359,11 +388,15 @@ export class GithubData {
     const title = `${pick(VERBS)} ${pick(SUBJECTS)} ${pick(CONTEXTS)}`;
     const createdAt = SEEDED_FROM + number * 7 * HOUR_MS + Math.floor(random() * HOUR_MS);
     const updatedAt = createdAt + Math.floor(random() * 30 * 24) * HOUR_MS;
-    const labels = [...new Set([Math.floor(random() * LABELS.length), Math.floor(random() * LABELS.length)])].slice(0, Math.floor(random() * 3));
+    const labels = [...new Set([Math.floor(random() * LABELS.length), Math.floor(random() * LABELS.length)])].slice(
+      0,
+      Math.floor(random() * 3),
+    );
     return {
       number,
       title,
-      body: `${title}.\n\nSteps to reproduce are in the linked discussion; seen by ${1 + Math.floor(random() * 20)} people.`,
+      body: `${title}.\n\nSteps to reproduce are in the linked discussion; seen by ` +
+        `${1 + Math.floor(random() * 20)} people.`,
       state,
       author: pick(AUTHORS),
       labels,
@@ -377,7 +410,15 @@ export class GithubData {
   private labelJson(ref: RepoRef, index: number, base: string): Record<string, unknown> {
     const label = LABELS[index]!;
     const id = idOf(this.seed, `label:${ref.key}:${label.name}`, 100_000, 900_000_000);
-    return { id, node_id: nodeId('Label', id), url: `${base}/repos/${ref.owner}/${ref.name}/labels/${encodeURIComponent(label.name)}`, name: label.name, color: label.color, default: index < 3, description: null };
+    return {
+      id,
+      node_id: nodeId('Label', id),
+      url: `${base}/repos/${ref.owner}/${ref.name}/labels/${encodeURIComponent(label.name)}`,
+      name: label.name,
+      color: label.color,
+      default: index < 3,
+      description: null,
+    };
   }
 
   private issueJson(ref: RepoRef, record: IssueRecord, base: string): Record<string, unknown> {

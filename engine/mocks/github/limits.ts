@@ -103,8 +103,14 @@ export class RateLimiter {
     const s = this.settings;
     this.roll(state, now);
 
-    if (now < state.blockedUntil) return { outcome: 'blocked', retryAfterS: secondsUntil(state.blockedUntil, now), rate: this.view(state, identity, cost.resource, now) };
-    if (cost.free) return { outcome: 'admitted', rate: this.view(state, identity, cost.resource, now), release: () => {} };
+    if (now < state.blockedUntil)
+      return {
+        outcome: 'blocked',
+        retryAfterS: secondsUntil(state.blockedUntil, now),
+        rate: this.view(state, identity, cost.resource, now),
+      };
+    if (cost.free)
+      return { outcome: 'admitted', rate: this.view(state, identity, cost.resource, now), release: () => {} };
 
     const refuseSecondary = (kind: SecondaryKind, retryAfterS: number, strike: boolean): Verdict => {
       if (strike) this.strike(state, now);
@@ -114,8 +120,10 @@ export class RateLimiter {
     // likely sent before the client could know: only the ones after it are "sending while limited".
     const late = (answeredAt: number): boolean => now - answeredAt >= s.abuseGraceMs;
     const answeredAt = now + answerDelayMs;
-    if (now < state.secondaryUntil) return refuseSecondary('retry-after', secondsUntil(state.secondaryUntil, now), late(state.secondarySince));
-    if (cost.content && now < state.contentUntil) return refuseSecondary('content-retry-after', secondsUntil(state.contentUntil, now), late(state.contentSince));
+    if (now < state.secondaryUntil)
+      return refuseSecondary('retry-after', secondsUntil(state.secondaryUntil, now), late(state.secondarySince));
+    if (cost.content && now < state.contentUntil)
+      return refuseSecondary('content-retry-after', secondsUntil(state.contentUntil, now), late(state.contentSince));
     // `retry-after` is rounded up like every other answer's: a scaled retry_after may be a fraction of a second.
     if (state.inFlight >= s.concurrency || state.points.used + cost.points > s.points) {
       state.secondaryUntil = now + s.retryAfterS * 1000;
@@ -178,7 +186,13 @@ export class RateLimiter {
     const window = state.primary[resource];
     const limit = this.limitOf(identity, resource);
     const used = Math.min(window.used, limit);
-    return { limit, used, remaining: limit - used, reset: Math.ceil(window.endsAt(now, this.windowOf(resource)) / 1000), resource };
+    return {
+      limit,
+      used,
+      remaining: limit - used,
+      reset: Math.ceil(window.endsAt(now, this.windowOf(resource)) / 1000),
+      resource,
+    };
   }
 
   private roll(state: IdentityState, now: number): void {

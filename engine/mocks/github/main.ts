@@ -15,7 +15,9 @@ export function parsePort(text: string): number | undefined {
 }
 
 function usage(): string {
-  return `usage: node main.js [--port 0] [--time-scale 1] ${Object.values(GITHUB_MOCK_OPTIONS).map((o) => `[--${o.flag} ${o.default}]`).join(' ')}\n`;
+  return `usage: node main.js [--port 0] [--time-scale 1] ${Object.values(GITHUB_MOCK_OPTIONS)
+    .map((o) => `[--${o.flag} ${o.default}]`)
+    .join(' ')}\n`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -36,7 +38,8 @@ async function main(argv: string[]): Promise<void> {
   // perfy run --time-scale F: the mock's windows and blocks pass F times faster, like the run's clock.
   const timeScale = parseTimeScale(String(scaleText));
   const { settings, problems } = parseGithubMockOptions(given, 'flag');
-  if (port === undefined) problems.unshift({ name: 'port', message: `--port ${String(portText)} must be an integer from 0 to 65535` });
+  if (port === undefined)
+    problems.unshift({ name: 'port', message: `--port ${String(portText)} must be an integer from 0 to 65535` });
   if (timeScale === undefined) {
     problems.unshift({ name: 'time-scale', message: `--time-scale ${String(scaleText)} must be a positive number` });
   }
@@ -65,4 +68,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  await main(process.argv.slice(2));

@@ -12,9 +12,14 @@ import type { GithubMockSettings } from './options.js';
 export const DOCS = 'https://docs.github.com/rest';
 export const RATE_LIMIT_DOCS = 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api';
 export const SECONDARY_DOCS = `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`;
-export const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
-export const CONTENT_MESSAGE = 'You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry your request again later.';
-const UNAUTHENTICATED_NOTE = "(But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)";
+export const SECONDARY_MESSAGE =
+  'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
+export const CONTENT_MESSAGE =
+  'You have exceeded a secondary rate limit and have been temporarily blocked from content creation. Please retry ' +
+    'your request again later.';
+const UNAUTHENTICATED_NOTE =
+  "(But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for " +
+    "more details.)";
 export const DEFAULT_PER_PAGE = 30;
 export const MAX_PER_PAGE = 100;
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -48,7 +53,8 @@ interface Caller {
   badCredentials: boolean;
 }
 
-type RouteName = 'rate_limit' | 'user' | 'users' | 'repo' | 'issues' | 'issue' | 'create_issue' | 'pulls' | 'pull' | 'search_issues';
+type RouteName =
+  'rate_limit' | 'user' | 'users' | 'repo' | 'issues' | 'issue' | 'create_issue' | 'pulls' | 'pull' | 'search_issues';
 interface Route {
   name: RouteName;
   params: string[];
@@ -90,9 +96,15 @@ function callerOf(req: IncomingMessage): Caller {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(header);
-    if (m !== null) return { identity: { key: `token ${m[1]}`, authenticated: true }, token: m[1], address, badCredentials: false };
+    if (m !== null)
+      return { identity: { key: `token ${m[1]}`, authenticated: true }, token: m[1], address, badCredentials: false };
   }
-  return { identity: { key: `address ${address}`, authenticated: false }, token: undefined, address, badCredentials: header !== undefined };
+  return {
+    identity: { key: `address ${address}`, authenticated: false },
+    token: undefined,
+    address,
+    badCredentials: header !== undefined,
+  };
 }
 
 /** `per_page` (default 30, at most 100) and `page` (from 1); malformed values fall back as GitHub's do. */
@@ -107,7 +119,9 @@ function pageParams(query: URLSearchParams): { perPage: number; page: number } {
 }
 
 /** GitHub's `link` header: only the relations that apply, none when everything fits one page. */
-export function linkHeader(base: string, path: string, query: URLSearchParams, page: number, perPage: number, total: number): string | undefined {
+export function linkHeader(
+  base: string, path: string, query: URLSearchParams, page: number, perPage: number, total: number,
+): string | undefined {
   if (total <= perPage) return undefined;
   const last = Math.ceil(total / perPage);
   const href = (p: number): string => {
@@ -174,7 +188,8 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
     req.on('end', () => {
-      if (size > MAX_BODY_BYTES) rejectBody(new HttpError({ status: 413, body: { message: 'Payload too large', documentation_url: DOCS } }));
+      if (size > MAX_BODY_BYTES)
+        rejectBody(new HttpError({ status: 413, body: { message: 'Payload too large', documentation_url: DOCS } }));
       else resolveBody(Buffer.concat(chunks).toString('utf8'));
     });
     req.on('error', rejectBody);
@@ -213,7 +228,13 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
   }
 
   /** Writes an API answer; `kind` says which counter of /_mock/stats it adds to besides `requests`. */
-  function send(req: IncomingMessage, res: ServerResponse, answer: Answer, rate: RateView, kind: 'primary' | 'secondary' | 'blocked' | undefined): void {
+  function send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    answer: Answer,
+    rate: RateView,
+    kind: 'primary' | 'secondary' | 'blocked' | undefined,
+  ): void {
     if (res.destroyed) return;
     stats.requests++;
     if (kind === 'primary' || kind === 'secondary') stats.limited[kind]++;
@@ -253,7 +274,11 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
       req.resume();
       const ok = req.method === 'GET' || req.method === 'HEAD';
       const text = JSON.stringify(ok ? stats : { message: 'Not Found', documentation_url: DOCS });
-      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.writeHead(ok ? 200 : 404, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      });
       res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
@@ -273,14 +298,23 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     let prepared: Answer | undefined;
     let notModified = false;
     if (!fails && method === 'GET') {
-      prepared = caller.badCredentials ? badCredentials() : route === undefined ? notFound() : answerGet(route, caller, url, base, now);
+      prepared = caller.badCredentials
+        ? badCredentials()
+        : route === undefined
+          ? notFound()
+          : answerGet(route, caller, url, base, now);
       if (prepared.status === 200) {
         const text = JSON.stringify(prepared.body);
         const etag = `W/"${createHash('sha1').update(text).digest('hex')}"`;
         prepared = {
           status: 200,
           body: text,
-          headers: { ...prepared.headers, etag, 'cache-control': `${caller.token ? 'private' : 'public'}, max-age=60, s-maxage=60`, vary: 'Accept, Authorization, Cookie, X-GitHub-OTP' },
+          headers: {
+            ...prepared.headers,
+            etag,
+            'cache-control': `${caller.token ? 'private' : 'public'}, max-age=60, s-maxage=60`,
+            vary: 'Accept, Authorization, Cookie, X-GitHub-OTP',
+          },
         };
         notModified = etagMatches(req.headers['if-none-match'], etag);
       }
@@ -296,16 +330,31 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
 
     if (verdict.outcome !== 'admitted') {
       req.resume();
-      const retryAfter: Record<string, string> = verdict.outcome === 'primary' ? {} : { 'retry-after': String(verdict.retryAfterS) };
+      const retryAfter: Record<string, string> =
+        verdict.outcome === 'primary' ? {} : { 'retry-after': String(verdict.retryAfterS) };
       let answer: Answer;
       if (verdict.outcome === 'primary') {
-        const who = caller.token !== undefined ? `user ID ${data.tokenUser(caller.token).id}.` : `${caller.address}. ${UNAUTHENTICATED_NOTE}`;
-        answer = { status: settings.limitedStatus, body: { message: `API rate limit exceeded for ${who}`, documentation_url: RATE_LIMIT_DOCS } };
+        const who =
+          caller.token !== undefined
+            ? `user ID ${data.tokenUser(caller.token).id}.`
+            : `${caller.address}. ${UNAUTHENTICATED_NOTE}`;
+        answer = {
+          status: settings.limitedStatus,
+          body: { message: `API rate limit exceeded for ${who}`, documentation_url: RATE_LIMIT_DOCS },
+        };
       } else if (verdict.outcome === 'blocked') {
-        answer = { status: 403, body: { message: SECONDARY_MESSAGE, documentation_url: SECONDARY_DOCS }, headers: retryAfter };
+        answer = {
+          status: 403,
+          body: { message: SECONDARY_MESSAGE, documentation_url: SECONDARY_DOCS },
+          headers: retryAfter,
+        };
       } else {
         const content = verdict.kind === 'content' || verdict.kind === 'content-retry-after';
-        answer = { status: settings.secondaryStatus, body: { message: content ? CONTENT_MESSAGE : SECONDARY_MESSAGE, documentation_url: SECONDARY_DOCS }, headers: retryAfter };
+        answer = {
+          status: settings.secondaryStatus,
+          body: { message: content ? CONTENT_MESSAGE : SECONDARY_MESSAGE, documentation_url: SECONDARY_DOCS },
+          headers: retryAfter,
+        };
       }
       const kind = verdict.outcome === 'blocked' ? 'blocked' : verdict.outcome;
       later(delayMs, () => send(req, res, answer, verdict.rate, kind));
@@ -317,10 +366,22 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     let answer: Answer;
     if (fails) {
       req.resume();
-      answer = failStatus === 500 ? { status: 500, body: { message: 'Server Error', documentation_url: DOCS } } : { status: 502, body: { message: 'Server Error' } };
+      answer =
+        failStatus === 500
+          ? { status: 500, body: { message: 'Server Error', documentation_url: DOCS } }
+          : { status: 502, body: { message: 'Server Error' } };
     } else if (prepared !== undefined) {
       req.resume();
-      answer = notModified ? { status: 304, headers: { etag: prepared.headers!['etag']!, 'cache-control': prepared.headers!['cache-control']!, vary: prepared.headers!['vary']! } } : prepared;
+      answer = notModified
+        ? {
+            status: 304,
+            headers: {
+              etag: prepared.headers!['etag']!,
+              'cache-control': prepared.headers!['cache-control']!,
+              vary: prepared.headers!['vary']!,
+            },
+          }
+        : prepared;
     } else {
       try {
         answer = caller.badCredentials ? (req.resume(), badCredentials()) : await answerWrite(route, req, caller, base);
@@ -340,7 +401,12 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     return { status: 401, body: { message: 'Requires authentication', documentation_url: docs } };
   }
 
-  function paginated(items: readonly number[] | readonly unknown[], query: URLSearchParams, base: string, path: string): { page: number[] | unknown[]; headers: Record<string, string> } {
+  function paginated(
+    items: readonly number[] | readonly unknown[],
+    query: URLSearchParams,
+    base: string,
+    path: string,
+  ): { page: number[] | unknown[]; headers: Record<string, string> } {
     const { perPage, page } = pageParams(query);
     const slice = items.slice((page - 1) * perPage, page * perPage);
     const link = linkHeader(base, path, query, page, perPage, items.length);
@@ -354,10 +420,18 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     switch (route.name) {
       case 'rate_limit': {
         const rates = limiter.snapshot(caller.identity, now);
-        return { status: 200, body: { resources: { core: rateJson(rates.core), search: rateJson(rates.search) }, rate: rateJson(rates.core) } };
+        return {
+          status: 200,
+          body: {
+            resources: { core: rateJson(rates.core), search: rateJson(rates.search) },
+            rate: rateJson(rates.core),
+          },
+        };
       }
       case 'user':
-        return caller.token === undefined ? requiresAuthentication(`${DOCS}/users/users#get-the-authenticated-user`) : { status: 200, body: data.authenticatedUser(caller.token, base) };
+        return caller.token === undefined
+          ? requiresAuthentication(`${DOCS}/users/users#get-the-authenticated-user`)
+          : { status: 200, body: data.authenticatedUser(caller.token, base) };
       case 'users':
         return { status: 200, body: data.user(owner, base) };
       case 'repo':
@@ -376,12 +450,21 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
       }
       case 'pull': {
         const n = Number(number);
-        return n > data.issueCount && n <= data.issueCount + PULLS_PER_REPO ? { status: 200, body: data.pull(repo, n, base) } : notFound();
+        return n > data.issueCount && n <= data.issueCount + PULLS_PER_REPO
+          ? { status: 200, body: data.pull(repo, n, base) }
+          : notFound();
       }
       case 'search_issues': {
         const q = query.get('q') ?? '';
         if (q.trim() === '') {
-          return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Search', field: 'q', code: 'missing' }], documentation_url: `${DOCS}/search/search#search-issues-and-pull-requests` } };
+          return {
+            status: 422,
+            body: {
+              message: 'Validation Failed',
+              errors: [{ resource: 'Search', field: 'q', code: 'missing' }],
+              documentation_url: `${DOCS}/search/search#search-issues-and-pull-requests`,
+            },
+          };
         }
         const items = data.search(parseSearchQuery(q), base);
         const { page, headers } = paginated(items, query, base, url.pathname);
@@ -392,7 +475,12 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     }
   }
 
-  async function answerWrite(route: Route | undefined, req: IncomingMessage, caller: Caller, base: string): Promise<Answer> {
+  async function answerWrite(
+    route: Route | undefined,
+    req: IncomingMessage,
+    caller: Caller,
+    base: string,
+  ): Promise<Answer> {
     if (route?.name !== 'create_issue') {
       req.resume();
       return notFound();
@@ -409,14 +497,26 @@ export function createGithubMock(settings: GithubMockSettings, clock: () => numb
     } catch {
       body = undefined;
     }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) return { status: 400, body: { message: 'Problems parsing JSON', documentation_url: docs } };
+    if (body === null || typeof body !== 'object' || Array.isArray(body))
+      return { status: 400, body: { message: 'Problems parsing JSON', documentation_url: docs } };
     const { title, body: description } = body as { title?: unknown; body?: unknown };
-    const invalid = (field: string, code: string): Answer => ({ status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Issue', code, field }], documentation_url: docs } });
+    const invalid = (field: string, code: string): Answer => ({
+      status: 422,
+      body: { message: 'Validation Failed', errors: [{ resource: 'Issue', code, field }], documentation_url: docs },
+    });
     if (title === undefined || title === null || title === '') return invalid('title', 'missing_field');
     if (typeof title !== 'string' && typeof title !== 'number') return invalid('title', 'invalid');
-    if (description !== undefined && description !== null && typeof description !== 'string') return invalid('body', 'invalid');
+    if (description !== undefined && description !== null && typeof description !== 'string')
+      return invalid('body', 'invalid');
     const ref = repoRef(...(route.params as [string, string]));
-    const issue = data.createIssue(ref, String(title), (description as string | null | undefined) ?? null, data.tokenUser(caller.token).login, clock(), base);
+    const issue = data.createIssue(
+      ref,
+      String(title),
+      (description as string | null | undefined) ?? null,
+      data.tokenUser(caller.token).login,
+      clock(),
+      base,
+    );
     return { status: 201, body: issue, headers: { location: String(issue['url']) } };
   }
 }

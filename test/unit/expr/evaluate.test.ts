@@ -5,12 +5,22 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { RE2JS } from 're2js';
-import { compileExpression, type AggregateQuery, type EvalScope, type MetricSource } from '../../../engine/expr/index.js';
+import {
+  compileExpression, type AggregateQuery, type EvalScope, type MetricSource,
+} from '../../../engine/expr/index.js';
 
 const response = {
   status: 200,
   duration: 123,
-  json: { items: [{ id: 'a1', tags: ['x', 'y'] }, { id: 'b2', tags: [] }], count: 2, name: 'perfy', nested: { deep: null } },
+  json: {
+    items: [
+      { id: 'a1', tags: ['x', 'y'] },
+      { id: 'b2', tags: [] },
+    ],
+    count: 2,
+    name: 'perfy',
+    nested: { deep: null },
+  },
   header: { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-remaining': '42', 'x-empty': '' },
   body: 'hello world',
   debate: { round: 1 },
@@ -277,7 +287,12 @@ describe('thresholds and alerts', () => {
     c.test({ vars: {}, metrics: source });
     assert.equal(source.queries.length, 2);
     assert.equal(source.queries[0], source.queries[1]);
-    assert.deepEqual(source.queries[0], { fn: 'percentile', percentile: 95, metric: 'http.duration', tags: { step: 'vote' } });
+    assert.deepEqual(source.queries[0], {
+      fn: 'percentile',
+      percentile: 95,
+      metric: 'http.duration',
+      tags: { step: 'vote' },
+    });
     assert.ok(Object.isFrozen(source.queries[0]));
     assert.ok(Object.isFrozen(source.queries[0]!.tags));
   });

@@ -139,7 +139,14 @@ describe('what a compiled expression exposes', () => {
     const c = compileExpression('p(99.9, http.duration{step: vote}) < 1s and rate(http.errors) < 1% and p95(x) < 2s');
     assert.deepEqual(c.names, []);
     assert.deepEqual(c.metrics, [
-      { metric: 'http.duration', tags: { step: 'vote' }, tagOffsets: { step: 28 }, offset: 8, fn: 'percentile', percentile: 99.9 },
+      {
+        metric: 'http.duration',
+        tags: { step: 'vote' },
+        tagOffsets: { step: 28 },
+        offset: 8,
+        fn: 'percentile',
+        percentile: 99.9,
+      },
       { metric: 'http.errors', tags: {}, tagOffsets: {}, offset: 49, fn: 'rate' },
       { metric: 'x', tags: {}, tagOffsets: {}, offset: 75, fn: 'percentile', percentile: 95 },
     ]);
@@ -157,7 +164,13 @@ describe('what a compiled expression exposes', () => {
   });
 
   it('p-functions take any integer percentile', () => {
-    for (const [source, percentile] of [['p0(x)', 0], ['p50(x)', 50], ['p75(x)', 75], ['p100(x)', 100], ['p(99.99, x)', 99.99]] as const) {
+    for (const [source, percentile] of [
+      ['p0(x)', 0],
+      ['p50(x)', 50],
+      ['p75(x)', 75],
+      ['p100(x)', 100],
+      ['p(99.99, x)', 99.99],
+    ] as const) {
       assert.equal(compileExpression(source).metrics[0]?.percentile, percentile, source);
     }
   });

@@ -26,7 +26,8 @@ const RUN_LIMIT_MS = 2000;
 /** A campaign that has not reported by then is stuck: its worker is stopped. */
 const CAMPAIGN_LIMIT_MS = 30_000;
 
-type Campaign = 'unicode' | 'fragments' | 'fragments-validate' | 'values-validate' | 'mutations-load' | 'mutations-validate';
+type Campaign =
+  'unicode' | 'fragments' | 'fragments-validate' | 'values-validate' | 'mutations-load' | 'mutations-validate';
 
 interface Job {
   kind: 'campaign';
@@ -68,7 +69,9 @@ type WorkerMessage = { type: 'input'; input: string } | { type: 'done'; report: 
 
 // ---- invariants ------------------------------------------------------------------------------------------------
 
-const LOADER_CODES = new Set<ErrorCode>(['E_NOT_YAML', 'E_YAML_SYNTAX', 'E_YAML_DUPLICATE_KEY', 'E_YAML_TAB', 'E_FILE_EMPTY', 'E_ENV_UNSET', 'E_ENV_SYNTAX']);
+const LOADER_CODES = new Set<ErrorCode>([
+  'E_NOT_YAML', 'E_YAML_SYNTAX', 'E_YAML_DUPLICATE_KEY', 'E_YAML_TAB', 'E_FILE_EMPTY', 'E_ENV_UNSET', 'E_ENV_SYNTAX',
+]);
 
 function lineCount(text: string): number {
   return text.split(/\r\n|\r|\n/).length;
@@ -78,7 +81,8 @@ function checkLocation(p: Problem, file: string, lines: number): void {
   if (p.location === undefined) return;
   const { line, col } = p.location;
   if (p.location.file !== file) throw new Error(`${p.code} located in ${p.location.file}, not ${file}`);
-  if (!(Number.isInteger(line) && line >= 1 && line <= lines)) throw new Error(`${p.code} at line ${line} of a ${lines}-line file`);
+  if (!(Number.isInteger(line) && line >= 1 && line <= lines))
+    throw new Error(`${p.code} at line ${line} of a ${lines}-line file`);
   if (!(Number.isInteger(col) && col >= 1)) throw new Error(`${p.code} at column ${col}`);
 }
 
@@ -89,7 +93,8 @@ function pathsOf(value: unknown, limit = 60): { path: PathSegment[]; value: unkn
     if (out.length >= limit || depth > 12) return;
     out.push({ path, value: v });
     if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i], depth + 1));
-    else if (v !== null && typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, [...path, k], depth + 1);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, item] of Object.entries(v)) walk(item, [...path, k], depth + 1);
   };
   walk(value, [], 0);
   return out;
@@ -98,7 +103,8 @@ function pathsOf(value: unknown, limit = 60): { path: PathSegment[]; value: unkn
 function probeLocations(document: LoadedDocument, file: string): void {
   const lines = lineCount(document.text);
   const check = (where: { file: string; line: number; col: number }, what: string): void => {
-    if (where.file !== file || where.line < 1 || where.line > lines || where.col < 1) throw new Error(`${what} gave ${JSON.stringify(where)}`);
+    if (where.file !== file || where.line < 1 || where.line > lines || where.col < 1)
+      throw new Error(`${what} gave ${JSON.stringify(where)}`);
   };
   for (const { path, value } of pathsOf(document.value)) {
     check(document.locate(path), `locate(${JSON.stringify(path)})`);
@@ -128,7 +134,8 @@ function loadOnce(text: string, file: string, stats: Stats): void {
     return;
   }
   const value = document.value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('loaded a value that is not a mapping');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error('loaded a value that is not a mapping');
   probeLocations(document, file);
   stats.loaded++;
 }
@@ -144,7 +151,8 @@ function validateOnce(bytes: Buffer, file: string, stats: Stats): void {
     if (p.location === undefined) throw new Error(`${p.code} has no location`);
     checkLocation(p, file, lineCount(text));
   }
-  if ((outcome.plan === undefined) === (outcome.problems.length === 0)) throw new Error('a plan must come exactly when there are no problems');
+  if ((outcome.plan === undefined) === (outcome.problems.length === 0))
+    throw new Error('a plan must come exactly when there are no problems');
   if (outcome.plan) stats.compiled++;
   else stats.refused++;
 }
@@ -160,21 +168,113 @@ const anyText = fc.oneof(
 );
 
 const FRAGMENTS = [
-  ':', ': ', '- ', '-', '{', '}', '[', ']', ', ', '"', "'", '\t', ' #', '? ', '|', '>-', '\\', '\n', '\r\n', '\r',
-  '!!str ', '!!int ', '!!binary ', '!!map ', '!!seq ', '!custom ', '!<tag:yaml.org,2002:str> ', '&a ', '&b ', '*a', '*b', '<<: ',
-  '---', '...', '%YAML 1.2\n', '%TAG ! tag:x,2000:\n', '\ufeff',
-  '${env.', '${env.A}', '${env.N:-5}', '${env.UNSET}', '${env.EMPTY:-d}', '${x}', '${', '$${', '{{', '}}', '{{x}}', '{{#x}}', '{{loop.index}}',
-  'name', 'name: t', 'flow', 'load', 'workloads', 'stages', 'http', 'get', 'sql', 'query', 'use', 'expect', 'capture', 'think', 'loop',
-  'parallel', 'group', 'if', 'then', 'thresholds', 'monitor', 'data', 'variables', 'services', 'target',
-  'status == 200', '"p95(http.duration) < 300ms"', 'rate: 1/s', 'duration: 1s', 'users: 2', 'hold: 1s', '1s..2s', '0s', '200/s',
-  'x', '1', '-1', '1e999', '0x1F', 'true', 'null', '~', '""', "''",
+  ':',
+  ': ',
+  '- ',
+  '-',
+  '{',
+  '}',
+  '[',
+  ']',
+  ', ',
+  '"',
+  "'",
+  '\t',
+  ' #',
+  '? ',
+  '|',
+  '>-',
+  '\\',
+  '\n',
+  '\r\n',
+  '\r',
+  '!!str ',
+  '!!int ',
+  '!!binary ',
+  '!!map ',
+  '!!seq ',
+  '!custom ',
+  '!<tag:yaml.org,2002:str> ',
+  '&a ',
+  '&b ',
+  '*a',
+  '*b',
+  '<<: ',
+  '---',
+  '...',
+  '%YAML 1.2\n',
+  '%TAG ! tag:x,2000:\n',
+  '\ufeff',
+  '${env.',
+  '${env.A}',
+  '${env.N:-5}',
+  '${env.UNSET}',
+  '${env.EMPTY:-d}',
+  '${x}',
+  '${',
+  '$${',
+  '{{',
+  '}}',
+  '{{x}}',
+  '{{#x}}',
+  '{{loop.index}}',
+  'name',
+  'name: t',
+  'flow',
+  'load',
+  'workloads',
+  'stages',
+  'http',
+  'get',
+  'sql',
+  'query',
+  'use',
+  'expect',
+  'capture',
+  'think',
+  'loop',
+  'parallel',
+  'group',
+  'if',
+  'then',
+  'thresholds',
+  'monitor',
+  'data',
+  'variables',
+  'services',
+  'target',
+  'status == 200',
+  '"p95(http.duration) < 300ms"',
+  'rate: 1/s',
+  'duration: 1s',
+  'users: 2',
+  'hold: 1s',
+  '1s..2s',
+  '0s',
+  '200/s',
+  'x',
+  '1',
+  '-1',
+  '1e999',
+  '0x1F',
+  'true',
+  'null',
+  '~',
+  '""',
+  "''",
 ];
 
 const fragmentText = fc
   .array(
     fc.tuple(
       fc.integer({ min: 0, max: 8 }),
-      fc.array(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...FRAGMENTS) }, { weight: 1, arbitrary: fc.string({ maxLength: 4 }) }), { maxLength: 8 }),
+      fc.array(
+        fc.oneof(
+          { weight: 6, arbitrary: fc.constantFrom(...FRAGMENTS) },
+          { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+        ),
+        { maxLength: 8 },
+      ),
     ),
     { maxLength: 24 },
   )
@@ -204,7 +304,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     kind: fc.constant('insert' as const),
     at: fc.nat(),
-    text: fc.oneof(fc.constantFrom(...': -{}[],"\'\t#&*!|>%@`?\n\r\\$'.split('')), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+    text: fc.oneof(
+      fc.constantFrom(...': -{}[],"\'\t#&*!|>%@`?\n\r\\$'.split('')),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    ),
   }),
 );
 
@@ -240,29 +343,106 @@ function mutatedScenario(scenarios: { name: string; text: string }[]): fc.Arbitr
 
 /** A shipped scenario with one to three lines of YAML-ish fragments spliced in at random lines. */
 function splicedScenario(scenarios: { name: string; text: string }[]): fc.Arbitrary<string> {
-  const line = fc.tuple(fc.integer({ min: 0, max: 8 }), fc.array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 5 }));
+  const line = fc.tuple(
+    fc.integer({ min: 0, max: 8 }),
+    fc.array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 5 }),
+  );
   return fc
     .tuple(fc.constantFrom(...scenarios), fc.array(fc.tuple(fc.nat(), line), { minLength: 1, maxLength: 3 }))
     .map(([scenario, splices]) => {
       const lines = scenario.text.split('\n');
-      for (const [at, [indent, tokens]] of splices) lines.splice(at % (lines.length + 1), 0, ' '.repeat(indent) + tokens.join(''));
+      for (const [at, [indent, tokens]] of splices)
+        lines.splice(at % (lines.length + 1), 0, ' '.repeat(indent) + tokens.join(''));
       return lines.join('\n');
     });
 }
 
 /** Pieces of the values perfy reads: expressions, templates, durations, rates, names. */
 const VALUE_PIECES = [
-  'status', 'duration', 'json.items[0].id', 'header["x"]', 'debate', 'topic', 'iteration', ' == ', ' != ', ' < ', ' >= ', ' and ', ' or ', 'not ',
-  ' matches ', ' contains ', '200', '500ms', '1m30s', '5MB', '1%', '10/s', 'null', 'true', '"a"', "'b'", '(', ')', '[', ']', '.', ',',
-  'p95(', 'p(99.9, ', 'rate(', 'count(', 'avg(', 'cpu(', 'rss(', 'http.duration', 'step.duration', 'group.duration', 'sql.duration', 'checks',
-  'iterations.dropped', '{step: vote}', '{workload: readers}', '{group: browse}', '{toString: x}', ' for 10s', ' for ', 'api', 'self',
-  '{{', '}}', '{{topic}}', '{{data.users.id}}', '{{data.users.nope}}', '{{loop.index}}', '{{services.api.url}}', '{{#x}}', '{{/x}}', '{{env.HOME}}',
-  '$1', 'SELECT ', '0s', '1s..200ms', '200ms..1s', '/debates', 'http://127.0.0.1:1', '-', '_', 'constructor', '__proto__', ' ', '\\', '"',
+  'status',
+  'duration',
+  'json.items[0].id',
+  'header["x"]',
+  'debate',
+  'topic',
+  'iteration',
+  ' == ',
+  ' != ',
+  ' < ',
+  ' >= ',
+  ' and ',
+  ' or ',
+  'not ',
+  ' matches ',
+  ' contains ',
+  '200',
+  '500ms',
+  '1m30s',
+  '5MB',
+  '1%',
+  '10/s',
+  'null',
+  'true',
+  '"a"',
+  "'b'",
+  '(',
+  ')',
+  '[',
+  ']',
+  '.',
+  ',',
+  'p95(',
+  'p(99.9, ',
+  'rate(',
+  'count(',
+  'avg(',
+  'cpu(',
+  'rss(',
+  'http.duration',
+  'step.duration',
+  'group.duration',
+  'sql.duration',
+  'checks',
+  'iterations.dropped',
+  '{step: vote}',
+  '{workload: readers}',
+  '{group: browse}',
+  '{toString: x}',
+  ' for 10s',
+  ' for ',
+  'api',
+  'self',
+  '{{',
+  '}}',
+  '{{topic}}',
+  '{{data.users.id}}',
+  '{{data.users.nope}}',
+  '{{loop.index}}',
+  '{{services.api.url}}',
+  '{{#x}}',
+  '{{/x}}',
+  '{{env.HOME}}',
+  '$1',
+  'SELECT ',
+  '0s',
+  '1s..200ms',
+  '200ms..1s',
+  '/debates',
+  'http://127.0.0.1:1',
+  '-',
+  '_',
+  'constructor',
+  '__proto__',
+  ' ',
+  '\\',
+  '"',
 ];
 
 /** A shipped scenario with the values of one to three `key: value` lines replaced by made-up values. */
 function valueMutatedScenario(scenarios: { name: string; text: string }[]): fc.Arbitrary<string> {
-  const made = fc.array(fc.constantFrom(...VALUE_PIECES), { minLength: 1, maxLength: 7 }).map((pieces) => pieces.join(''));
+  const made = fc
+    .array(fc.constantFrom(...VALUE_PIECES), { minLength: 1, maxLength: 7 })
+    .map((pieces) => pieces.join(''));
   const quoting = fc.constantFrom('plain', 'double', 'single');
   return fc
     .tuple(fc.constantFrom(...scenarios), fc.array(fc.tuple(fc.nat(), made, quoting), { minLength: 1, maxLength: 3 }))
@@ -271,7 +451,8 @@ function valueMutatedScenario(scenarios: { name: string; text: string }[]): fc.A
       const editable = lines.map((l, i) => (/^\s*(?:- )?[\w$-]+: \S/.test(l) ? i : -1)).filter((i) => i >= 0);
       for (const [at, value, how] of edits) {
         const i = editable[at % editable.length]!;
-        const quoted = how === 'double' ? JSON.stringify(value) : how === 'single' ? `'${value.replace(/'/g, "''")}'` : value;
+        const quoted =
+          how === 'double' ? JSON.stringify(value) : how === 'single' ? `'${value.replace(/'/g, "''")}'` : value;
         lines[i] = lines[i]!.replace(/^(\s*(?:- )?[\w$-]+: ).*$/, `$1${quoted}`);
       }
       return lines.join('\n');
@@ -297,7 +478,10 @@ function runCampaign(job: Job, post: (m: WorkerMessage) => void): CampaignReport
   const check = <T extends [unknown]>(property: fc.IProperty<T>): string | undefined => {
     const details = fc.check(property, { seed: job.seed, numRuns: job.numRuns });
     if (!details.failed) return undefined;
-    const error = details.errorInstance instanceof Error ? details.errorInstance.stack ?? details.errorInstance.message : String(details.errorInstance);
+    const error =
+      details.errorInstance instanceof Error
+        ? (details.errorInstance.stack ?? details.errorInstance.message)
+        : String(details.errorInstance);
     return `${fc.defaultReportMessage(details)}\nError: ${error}`;
   };
   let failure: string | undefined;
@@ -309,10 +493,18 @@ function runCampaign(job: Job, post: (m: WorkerMessage) => void): CampaignReport
       failure = check(fc.property(fragmentText, (text) => timed(text, () => loadOnce(text, file, stats))));
       break;
     case 'fragments-validate':
-      failure = check(fc.property(splicedScenario(shippedScenarios()), (text) => timed(text, () => validateOnce(Buffer.from(text, 'utf8'), file, stats))));
+      failure = check(
+        fc.property(splicedScenario(shippedScenarios()), (text) =>
+          timed(text, () => validateOnce(Buffer.from(text, 'utf8'), file, stats)),
+        ),
+      );
       break;
     case 'values-validate':
-      failure = check(fc.property(valueMutatedScenario(shippedScenarios()), (text) => timed(text, () => validateOnce(Buffer.from(text, 'utf8'), file, stats))));
+      failure = check(
+        fc.property(valueMutatedScenario(shippedScenarios()), (text) =>
+          timed(text, () => validateOnce(Buffer.from(text, 'utf8'), file, stats)),
+        ),
+      );
       break;
     case 'mutations-load':
       failure = check(
@@ -328,7 +520,11 @@ function runCampaign(job: Job, post: (m: WorkerMessage) => void): CampaignReport
         const outcome = compileScenarioFileSync(join(job.dir, 'scenarios', s.name), FUZZ_ENV);
         controlProblems.push(...outcome.problems.map((p) => `${s.name}: ${p.code} ${p.message}`));
       }
-      failure = check(fc.property(mutatedScenario(scenarios), (bytes) => timed(bytes.toString('latin1'), () => validateOnce(bytes, file, stats))));
+      failure = check(
+        fc.property(mutatedScenario(scenarios), (bytes) =>
+          timed(bytes.toString('latin1'), () => validateOnce(bytes, file, stats)),
+        ),
+      );
       break;
     }
   }
@@ -350,14 +546,24 @@ function runSingle({ text, file }: { text: string; file: string }, post: (m: Wor
   writeFileSync(file, text);
   start = performance.now();
   const result = compileScenarioFileSync(file, FUZZ_ENV);
-  return { load, validate: { ms: performance.now() - start, codes: result.problems.map((p) => p.code), planned: result.plan !== undefined } };
+  return {
+    load,
+    validate: {
+      ms: performance.now() - start,
+      codes: result.problems.map((p) => p.code),
+      planned: result.plan !== undefined,
+    },
+  };
 }
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
   const post = (m: WorkerMessage): void => port.postMessage(m);
   port.on('message', (job: Job | SingleJob) => {
-    post({ type: 'done', report: job.kind === 'campaign' ? runCampaign(job, post) : job.cases.map((c) => runSingle(c, post)) });
+    post({
+      type: 'done',
+      report: job.kind === 'campaign' ? runCampaign(job, post) : job.cases.map((c) => runSingle(c, post)),
+    });
   });
 }
 
@@ -392,7 +598,11 @@ class WorkerPool {
         detach();
         this.all.delete(worker);
         void worker.terminate();
-        resolve({ report: undefined, stuckOn: lastInput ?? '<before the first input>', ms: performance.now() - started });
+        resolve({
+          report: undefined,
+          stuckOn: lastInput ?? '<before the first input>',
+          ms: performance.now() - started,
+        });
       }, limitMs);
       const onMessage = (m: WorkerMessage): void => {
         if (m.type === 'input') {
@@ -429,7 +639,8 @@ class WorkerPool {
 
 function billionLaughs(levels: number): string {
   const lines = ['name: t', 'variables:', '  l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i <= levels; i++) lines.push(`  l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(',')}]`);
+  for (let i = 1; i <= levels; i++)
+    lines.push(`  l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(',')}]`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -469,11 +680,19 @@ if (isMainThread) {
       it(title, async (t) => {
         const numRuns = Math.max(1, Math.round(runs * SCALE));
         t.diagnostic(`seed ${SEED}, ${numRuns} runs (PERFY_FUZZ_SEED / PERFY_FUZZ_SCALE to change)`);
-        const result = await pool.run<CampaignReport>({ kind: 'campaign', campaign, seed: SEED, numRuns, dir: root }, CAMPAIGN_LIMIT_MS);
-        assert.equal(result.stuckOn, undefined, `no answer after ${CAMPAIGN_LIMIT_MS} ms; last input: ${JSON.stringify(result.stuckOn)}`);
+        const result = await pool.run<CampaignReport>(
+          { kind: 'campaign', campaign, seed: SEED, numRuns, dir: root },
+          CAMPAIGN_LIMIT_MS,
+        );
+        assert.equal(
+          result.stuckOn, undefined,
+          `no answer after ${CAMPAIGN_LIMIT_MS} ms; last input: ${JSON.stringify(result.stuckOn)}`,
+        );
         const report = result.report!;
         const { runs: done, loaded, compiled, refused, slowestMs } = report.stats;
-        const outcomes = campaign.endsWith('validate') ? `${compiled} compiled, ${refused} with problems` : `${loaded} loaded, ${refused} refused`;
+        const outcomes = campaign.endsWith('validate')
+          ? `${compiled} compiled, ${refused} with problems`
+          : `${loaded} loaded, ${refused} refused`;
         t.diagnostic(`${done} inputs in ${Math.round(result.ms)} ms: ${outcomes}; slowest ${slowestMs.toFixed(1)} ms`);
         assert.deepEqual(report.controlProblems, [], 'the unmutated scenarios must validate in the temp layout');
         assert.equal(report.failure, undefined, report.failure);
@@ -499,7 +718,10 @@ if (isMainThread) {
       const { report, stuckOn } = await runAliases();
       assert.equal(stuckOn, undefined, `perfy hung on ${JSON.stringify(stuckOn)}`);
       const { load, validate } = report![0]!;
-      t.diagnostic(`load ${load.ms.toFixed(1)} ms (${load.outcome}); validate ${validate.ms.toFixed(1)} ms (${validate.codes.join(', ')})`);
+      t.diagnostic(
+        `load ${load.ms.toFixed(1)} ms (${load.outcome}); validate ${validate.ms.toFixed(1)} ms ` +
+          `(${validate.codes.join(', ')})`,
+      );
       assert.ok(load.perfyError, load.outcome);
       assert.ok(load.ms < 1000, `the loader took ${load.ms} ms`);
       assert.ok(validate.ms < 1000, `compileScenarioFileSync took ${validate.ms} ms`);
@@ -516,7 +738,10 @@ if (isMainThread) {
     });
 
     it('rejects flows nested deeper than the limit at once, and plans one at the limit', async () => {
-      const cases = [nestedLoops(30), nestedLoops(MAX_FLOW_DEPTH - 1)].map((text) => ({ text, file: join(root, 'scenarios', 'nested.yaml') }));
+      const cases = [nestedLoops(30), nestedLoops(MAX_FLOW_DEPTH - 1)].map((text) => ({
+        text,
+        file: join(root, 'scenarios', 'nested.yaml'),
+      }));
       const { report, stuckOn } = await pool.run<SingleReport[]>({ kind: 'single', cases }, 2000);
       assert.equal(stuckOn, undefined, 'compileScenarioFileSync did not finish within 2 s');
       assert.deepEqual(report![0]!.validate.codes, ['E_SCHEMA']);

@@ -77,10 +77,26 @@ describe('environment interpolation', () => {
       '',
     ].join('\n');
     assert.deepEqual(value(text), {
-      name: 't', plain: 50, double: '50', single: '50', decimal: 1.5, negative: -3, flag: true, partial: '500', word: 'fifty',
+      name: 't',
+      plain: 50,
+      double: '50',
+      single: '50',
+      decimal: 1.5,
+      negative: -3,
+      flag: true,
+      partial: '500',
+      word: 'fifty',
     });
     assert.deepEqual(value(text, { N: '7', F: 'false' }), {
-      name: 't', plain: 7, double: '7', single: '7', decimal: 1.5, negative: -3, flag: false, partial: '70', word: 'fifty',
+      name: 't',
+      plain: 7,
+      double: '7',
+      single: '7',
+      decimal: 1.5,
+      negative: -3,
+      flag: false,
+      partial: '70',
+      word: 'fifty',
     });
   });
 
@@ -89,13 +105,18 @@ describe('environment interpolation', () => {
   });
 
   it('records the values read from the environment as secrets, not the defaults', () => {
-    const document = load('name: t\ntoken: "Bearer ${env.TOKEN}"\nuser: ${env.USER_NAME:-guest}\nhost: ${env.HOST:-localhost}\n', { TOKEN: 's3cr3t', HOST: 'db.internal' });
+    const document = load(
+      'name: t\ntoken: "Bearer ${env.TOKEN}"\nuser: ${env.USER_NAME:-guest}\nhost: ${env.HOST:-localhost}\n',
+      { TOKEN: 's3cr3t', HOST: 'db.internal' },
+    );
     assert.deepEqual([...document.secrets].sort(), ['db.internal', 's3cr3t']);
     assert.equal((document.value as Record<string, unknown>)['user'], 'guest');
   });
 
   it('leaves a placeholder in a key as written', () => {
-    assert.deepEqual(Object.keys(value('name: t\nvariables:\n  ${env.K}: 1\n', { K: 'k' })['variables'] as object), ['${env.K}']);
+    assert.deepEqual(Object.keys(value('name: t\nvariables:\n  ${env.K}: 1\n', { K: 'k' })['variables'] as object), [
+      '${env.K}',
+    ]);
   });
 
   it('reports every unset variable and malformed placeholder at once, each at its `$`', () => {
@@ -132,18 +153,30 @@ describe('byte order mark', () => {
 
   it('is skipped in a file read from disk, and problems after it keep their columns', () => {
     const file = join(dir, 'bom.yaml');
-    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name: t\ntarget: ${env.UNSET}\n')]));
-    assert.throws(() => loadScenarioFile(file, {}), (error: unknown) => {
-      assert.ok(error instanceof PerfyError);
-      assert.deepEqual(error.problems.map((p) => p.location), [{ file, line: 2, col: 9 }]);
-      return true;
-    });
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name: t\ntarget: ${env.UNSET}\n')]),
+    );
+    assert.throws(
+      () => loadScenarioFile(file, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof PerfyError);
+        assert.deepEqual(
+          error.problems.map((p) => p.location),
+          [{ file, line: 2, col: 9 }],
+        );
+        return true;
+      },
+    );
     writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name: t\n')]));
     assert.deepEqual(loadScenarioFile(file, {}).value, { name: 't' });
   });
 
   it('does not make NUL characters acceptable: they are refused with E_NOT_YAML', () => {
-    assert.throws(() => load('\ufeffname: t\u0000\n'), (error: unknown) => error instanceof PerfyError && error.code === 'E_NOT_YAML');
+    assert.throws(
+      () => load('\ufeffname: t\u0000\n'),
+      (error: unknown) => error instanceof PerfyError && error.code === 'E_NOT_YAML',
+    );
   });
 
   it('locates the first NUL character of text', () => {
@@ -254,7 +287,8 @@ describe('locateInString', () => {
     const style = fc.constantFrom('plain', 'double', 'single', 'flow-seq', 'flow-map', 'block-seq');
     fc.assert(
       fc.property(body, style, fc.nat(), (source, how, n) => {
-        const quoted = how === 'plain' || how === 'block-seq' ? source : how === 'single' ? `'${source}'` : `"${source}"`;
+        const quoted =
+          how === 'plain' || how === 'block-seq' ? source : how === 'single' ? `'${source}'` : `"${source}"`;
         const yamlText = {
           plain: `name: t\nexpr: ${quoted}\n`,
           double: `name: t\nexpr: ${quoted}\n`,
@@ -263,7 +297,8 @@ describe('locateInString', () => {
           'flow-map': `name: t\nexpr: { a: "x", b: ${quoted} }\n`,
           'block-seq': `name: t\nexpr:\n  - x\n  - ${quoted}\n`,
         }[how];
-        const path = how === 'flow-seq' || how === 'block-seq' ? ['expr', 1] : how === 'flow-map' ? ['expr', 'b'] : ['expr'];
+        const path =
+          how === 'flow-seq' || how === 'block-seq' ? ['expr', 1] : how === 'flow-map' ? ['expr', 'b'] : ['expr'];
         const doc = load(yamlText);
         const offset = n % source.length;
         assert.equal(charAt(yamlText, doc.locateInString(path, offset)), source[offset]);

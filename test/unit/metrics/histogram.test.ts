@@ -22,7 +22,10 @@ const range = (from: number, to: number, step = 1): number[] => {
 
 /** Relative error allowed by 3 significant digits (HDR keeps values within 1 part in 1000, bucket upper bound). */
 function assertWithinPrecision(actual: number, expected: number, message?: string): void {
-  assert.ok(Math.abs(actual - expected) <= expected / 1000 + 1, `${message ?? ''} ${actual} is not within 0.1% of ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= expected / 1000 + 1,
+    `${message ?? ''} ${actual} is not within 0.1% of ${expected}`,
+  );
 }
 
 describe('Histogram', () => {
@@ -111,7 +114,8 @@ describe('Histogram', () => {
     assert.match(text, /^HIST[A-Za-z0-9+/]+=*$/, 'compressed V2 cookie, base64');
     const back = Histogram.decode(text);
     assert.equal(back.count, h.count);
-    for (const p of [0, 10, 50, 90, 95, 99, 99.9, 100]) assertWithinPrecision(back.percentile(p), h.percentile(p), `p${p}`);
+    for (const p of [0, 10, 50, 90, 95, 99, 99.9, 100])
+      assertWithinPrecision(back.percentile(p), h.percentile(p), `p${p}`);
     assert.equal(back.encode(), text, 'decode then encode is stable');
     back.record(1);
     assert.equal(back.count, h.count + 1, 'a decoded histogram records and grows');
@@ -156,18 +160,22 @@ describe('Histogram', () => {
 
   it('decoding then adding equals adding (any samples)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 10_000_000 }), { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 10_000_000 }), { maxLength: 200 }), (xs, ys) => {
-        const direct = filled([...xs, ...ys]);
-        const merged = Histogram.decode(filled(xs).encode());
-        merged.add(Histogram.decode(filled(ys).encode()));
-        assert.equal(merged.count, direct.count);
-        // A live histogram knows its exact min and max, a decoded one only their buckets: compare like with like.
-        const directDecoded = Histogram.decode(direct.encode());
-        for (const p of [0, 1, 50, 95, 99, 99.9, 100]) {
-          assert.equal(merged.percentile(p), directDecoded.percentile(p), `p${p}`);
-          if (direct.count > 0) assertWithinPrecision(merged.percentile(p), direct.percentile(p), `p${p}`);
-        }
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 10_000_000 }), { maxLength: 200 }),
+        fc.array(fc.integer({ min: 1, max: 10_000_000 }), { maxLength: 200 }),
+        (xs, ys) => {
+          const direct = filled([...xs, ...ys]);
+          const merged = Histogram.decode(filled(xs).encode());
+          merged.add(Histogram.decode(filled(ys).encode()));
+          assert.equal(merged.count, direct.count);
+          // A live histogram knows its exact min and max, a decoded one only their buckets: compare like with like.
+          const directDecoded = Histogram.decode(direct.encode());
+          for (const p of [0, 1, 50, 95, 99, 99.9, 100]) {
+            assert.equal(merged.percentile(p), directDecoded.percentile(p), `p${p}`);
+            if (direct.count > 0) assertWithinPrecision(merged.percentile(p), direct.percentile(p), `p${p}`);
+          }
+        },
+      ),
       { seed: SEED, numRuns: 100 },
     );
   });

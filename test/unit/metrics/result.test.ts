@@ -31,8 +31,22 @@ function realResult(): Result {
     t += 7;
   }
   const thresholds = [
-    { source: 'p95(http.duration) < 300ms', expression: compileExpression('p95(http.duration) < 300ms'), abort: false, afterMs: 0, description: 'fast enough', location: { file: 's.yaml', line: 1, col: 1 } },
-    { source: 'p95(step.duration{step: "never ran"}) < 1s', expression: compileExpression('p95(step.duration{step: "never ran"}) < 1s'), abort: false, afterMs: 0, description: undefined, location: { file: 's.yaml', line: 2, col: 1 } },
+    {
+      source: 'p95(http.duration) < 300ms',
+      expression: compileExpression('p95(http.duration) < 300ms'),
+      abort: false,
+      afterMs: 0,
+      description: 'fast enough',
+      location: { file: 's.yaml', line: 1, col: 1 },
+    },
+    {
+      source: 'p95(step.duration{step: "never ran"}) < 1s',
+      expression: compileExpression('p95(step.duration{step: "never ran"}) < 1s'),
+      abort: false,
+      afterMs: 0,
+      description: undefined,
+      location: { file: 's.yaml', line: 2, col: 1 },
+    },
   ];
   const outcomes = createThresholdEvaluator(thresholds, store).final(3500);
   return {
@@ -42,7 +56,14 @@ function realResult(): Result {
     endedAt: t,
     status: 'completed',
     reason: undefined,
-    environment: { perfy: '0.1.0', node: process.version, platform: process.platform, arch: process.arch, cpus: 2, hostname: 'test' },
+    environment: {
+      perfy: '0.1.0',
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: 2,
+      hostname: 'test',
+    },
     overrides: ['--time-scale 0.1'],
     workloads: [{ name: 'default', model: 'open', startAfterMs: 0, durationMs: 3500, plannedIterations: 500 }],
     metrics: store.snapshot(),
@@ -85,16 +106,26 @@ describe('writeResult and readResult', () => {
     const dir = scratch({ 'result.json': '{"old": true}' });
     const result = realResult();
     await writeResult(dir.dir, result);
-    await writeResult(dir.dir, { ...result, status: 'aborted', reason: 'threshold failed: p95(http.duration) < 300ms' });
+    await writeResult(dir.dir, {
+      ...result,
+      status: 'aborted',
+      reason: 'threshold failed: p95(http.duration) < 300ms',
+    });
     assert.equal(readResult(dir.path('result.json')).status, 'aborted');
     assert.deepEqual(readdirSync(dir.dir), ['result.json']);
   });
 
   it('fail with E_OUTPUT, leaving nothing behind, when the directory cannot be used', async () => {
     const dir = scratch({ 'a-file': 'x' });
-    await assert.rejects(writeResult(join(dir.dir, 'a-file'), realResult()), (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT');
+    await assert.rejects(
+      writeResult(join(dir.dir, 'a-file'), realResult()),
+      (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT',
+    );
     mkdirSync(dir.path('result.json')); // the target is a directory: the rename fails
-    await assert.rejects(writeResult(dir.dir, realResult()), (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT');
+    await assert.rejects(
+      writeResult(dir.dir, realResult()),
+      (error: unknown) => error instanceof PerfyError && error.code === 'E_OUTPUT',
+    );
     assert.deepEqual(readdirSync(dir.dir).sort(), ['a-file', 'result.json']);
   });
 
@@ -116,18 +147,78 @@ describe('writeResult and readResult', () => {
 
 describe('schema/result.schema.json', () => {
   const broken: [what: string, change: (r: Node) => void][] = [
-    ['an unknown top-level key', (r) => { r['extra'] = 1; }],
-    ['an unknown key in a metric', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['p95'] = 3; }],
-    ['a missing metrics block', (r) => { delete r['metrics']; }],
-    ['another version', (r) => { r['version'] = 2; }],
-    ['an unknown status', (r) => { r['status'] = 'done'; }],
-    ['a series entry of three numbers', (r) => { (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = [1, 2, 3]; }],
-    ['a series entry that is text', (r) => { (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = 'x'; }],
-    ['a tag value that is a number', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['tags'] = { status: 200 }; }],
-    ['a histogram that is not base64', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['histogram'] = 'not base64!'; }],
-    ['a threshold value that is text', (r) => { ((r['thresholds'] as Node[])[0]!['values'] as Node[])[0]!['value'] = '12ms'; }],
-    ['a segment of a run in one segment', (r) => { r['segment'] = { index: 0, count: 1 }; }],
-    ['a metric type that does not exist', (r) => { ((r['metrics'] as Node)['metrics'] as Node[])[0]!['type'] = 'histogram'; }],
+    [
+      'an unknown top-level key',
+      (r) => {
+        r['extra'] = 1;
+      },
+    ],
+    [
+      'an unknown key in a metric',
+      (r) => {
+        ((r['metrics'] as Node)['metrics'] as Node[])[0]!['p95'] = 3;
+      },
+    ],
+    [
+      'a missing metrics block',
+      (r) => {
+        delete r['metrics'];
+      },
+    ],
+    [
+      'another version',
+      (r) => {
+        r['version'] = 2;
+      },
+    ],
+    [
+      'an unknown status',
+      (r) => {
+        r['status'] = 'done';
+      },
+    ],
+    [
+      'a series entry of three numbers',
+      (r) => {
+        (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = [1, 2, 3];
+      },
+    ],
+    [
+      'a series entry that is text',
+      (r) => {
+        (((r['metrics'] as Node)['metrics'] as Node[])[0]!['series'] as unknown[])[0] = 'x';
+      },
+    ],
+    [
+      'a tag value that is a number',
+      (r) => {
+        ((r['metrics'] as Node)['metrics'] as Node[])[0]!['tags'] = { status: 200 };
+      },
+    ],
+    [
+      'a histogram that is not base64',
+      (r) => {
+        ((r['metrics'] as Node)['metrics'] as Node[])[0]!['histogram'] = 'not base64!';
+      },
+    ],
+    [
+      'a threshold value that is text',
+      (r) => {
+        ((r['thresholds'] as Node[])[0]!['values'] as Node[])[0]!['value'] = '12ms';
+      },
+    ],
+    [
+      'a segment of a run in one segment',
+      (r) => {
+        r['segment'] = { index: 0, count: 1 };
+      },
+    ],
+    [
+      'a metric type that does not exist',
+      (r) => {
+        ((r['metrics'] as Node)['metrics'] as Node[])[0]!['type'] = 'histogram';
+      },
+    ],
   ];
   for (const [what, change] of broken) {
     it(`rejects ${what} (E_SCHEMA)`, () => {
@@ -141,13 +232,15 @@ describe('schema/result.schema.json', () => {
   }
 
   const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as Node & { $defs: Record<string, Node> };
-  const resolve = (n: Node): Node => (typeof n['$ref'] === 'string' ? schema.$defs[(n['$ref'] as string).split('/').pop()!]! : n);
+  const resolve = (n: Node): Node =>
+    typeof n['$ref'] === 'string' ? schema.$defs[(n['$ref'] as string).split('/').pop()!]! : n;
   function walk(node: unknown, path: string, visit: (n: Node, path: string) => void): void {
     if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`, visit));
     if (node === null || typeof node !== 'object') return;
     visit(node as Node, path);
     for (const [key, child] of Object.entries(node as Node)) {
-      if (key === 'properties') for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`, visit);
+      if (key === 'properties')
+        for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`, visit);
       else if (key !== 'examples') walk(child, `${path}/${key}`, visit);
     }
   }
@@ -156,7 +249,8 @@ describe('schema/result.schema.json', () => {
     const missing: string[] = [];
     walk(schema, '#', (n, path) => {
       for (const [key, prop] of Object.entries((n['properties'] as Record<string, Node> | undefined) ?? {})) {
-        if (prop['description'] === undefined && resolve(prop)['description'] === undefined) missing.push(`${path}/properties/${key}`);
+        if (prop['description'] === undefined && resolve(prop)['description'] === undefined)
+          missing.push(`${path}/properties/${key}`);
       }
     });
     assert.deepEqual(missing, []);

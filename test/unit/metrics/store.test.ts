@@ -9,7 +9,9 @@ import { PerfyError } from '../../../engine/errors.js';
 import type { AggregateQuery, MetricSource } from '../../../engine/expr/index.js';
 import { Histogram } from '../../../engine/metrics/histogram.js';
 import { createMetricStore, mergeResultMetrics, storeFromSnapshot } from '../../../engine/metrics/store.js';
-import { MAX_SAMPLES, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics, type Tags } from '../../../engine/metrics/types.js';
+import {
+  MAX_SAMPLES, type MetricStore, type MetricType, type ResultMetric, type ResultMetrics, type Tags,
+} from '../../../engine/metrics/types.js';
 
 const SEED = 20_240_613;
 /** A multiple of 1000, like a real start rounded to the interval. */
@@ -20,18 +22,29 @@ function fakeClock(start = T0): { now: () => number; set(t: number): void; advan
   return { now: () => t, set: (v) => { t = v; }, advance: (ms) => { t += ms; } };
 }
 
-const q = (fn: AggregateQuery['fn'], metric: string, tags: Record<string, string> = {}, percentile?: number): AggregateQuery =>
-  percentile === undefined ? { fn, metric, tags } : { fn, metric, tags, percentile };
+const q = (
+  fn: AggregateQuery['fn'],
+  metric: string,
+  tags: Record<string, string> = {},
+  percentile?: number,
+): AggregateQuery => (percentile === undefined ? { fn, metric, tags } : { fn, metric, tags, percentile });
 
-const p = (percentile: number, metric: string, tags: Record<string, string> = {}): AggregateQuery => q('percentile', metric, tags, percentile);
+const p = (percentile: number, metric: string, tags: Record<string, string> = {}): AggregateQuery =>
+  q('percentile', metric, tags, percentile);
 
 /** Within the precision of the histograms: 3 significant digits (0.1 %), or 2 for per-interval p95s (1 %). */
 function assertNear(actual: number | undefined, expected: number, digits: 2 | 3 = 3, message = ''): void {
-  assert.ok(actual !== undefined && Math.abs(actual - expected) <= expected * 10 ** -digits, `${message} ${actual} is not within ${10 ** -digits * 100}% of ${expected}`);
+  assert.ok(
+    actual !== undefined && Math.abs(actual - expected) <= expected * 10 ** -digits,
+    `${message} ${actual} is not within ${10 ** -digits * 100}% of ${expected}`,
+  );
 }
 
 function find(snapshot: ResultMetrics, name: string, tags: Tags = {}): ResultMetric {
-  const found = snapshot.metrics.find((m) => m.name === name && JSON.stringify(Object.entries(m.tags).sort()) === JSON.stringify(Object.entries(tags).sort()));
+  const found = snapshot.metrics.find(
+    (m) =>
+      m.name === name && JSON.stringify(Object.entries(m.tags).sort()) === JSON.stringify(Object.entries(tags).sort()),
+  );
   assert.ok(found, `no ${name} ${JSON.stringify(tags)} in the snapshot`);
   return found;
 }
@@ -68,7 +81,10 @@ describe('aggregate: trends', () => {
     assertNear(store.aggregate(p(99, 'http.duration')), 99);
     assert.equal(store.aggregate(p(100, 'http.duration')), 100);
     assert.equal(store.aggregate(p(0, 'http.duration')), 1);
-    assert.ok(store.aggregate(p(95, 'http.duration'))! >= 95, 'HDR reports the top of the bucket: never below the true value');
+    assert.ok(
+      store.aggregate(p(95, 'http.duration'))! >= 95,
+      'HDR reports the top of the bucket: never below the true value',
+    );
   });
 
   it('percentiles exact to the µs below 2.048 ms (single-µs resolution)', () => {
@@ -246,7 +262,11 @@ describe('aggregate: counters, rates, gauges', () => {
     s.handle('checks', 'rate', {});
     for (const metric of ['http.duration', 'http.reqs', 'vus', 'checks', 'never.created']) {
       for (const fn of ['percentile', 'avg', 'min', 'max', 'count', 'rate', 'value', 'throughput'] as const) {
-        assert.equal(s.aggregate(q(fn, metric, {}, fn === 'percentile' ? 95 : undefined)), undefined, `${fn}(${metric})`);
+        assert.equal(
+          s.aggregate(q(fn, metric, {}, fn === 'percentile' ? 95 : undefined)),
+          undefined,
+          `${fn}(${metric})`,
+        );
       }
     }
   });
@@ -360,7 +380,10 @@ describe('snapshot', () => {
     assert.equal(duration.max, 7.25);
     assertNear(Histogram.decode(duration.histogram!).percentile(50), 7250);
     const unused = find(snapshot, 'unused');
-    assert.deepEqual({ count: unused.count, sum: unused.sum, min: unused.min, max: unused.max, series: unused.series }, { count: 0, sum: 0, min: 0, max: 0, series: [null] });
+    assert.deepEqual(
+      { count: unused.count, sum: unused.sum, min: unused.min, max: unused.max, series: unused.series },
+      { count: 0, sum: 0, min: 0, max: 0, series: [null] },
+    );
     assert.equal(find(snapshot, 'http.reqs', { step: 'b' }).histogram, undefined);
   });
 });
@@ -378,7 +401,12 @@ function queriesFor(snapshot: ResultMetrics): AggregateQuery[] {
   return queries;
 }
 
-function assertSameAnswers(a: MetricSource, b: MetricSource, queries: AggregateQuery[], skip: (query: AggregateQuery) => boolean = () => false): void {
+function assertSameAnswers(
+  a: MetricSource,
+  b: MetricSource,
+  queries: AggregateQuery[],
+  skip: (query: AggregateQuery) => boolean = () => false,
+): void {
   for (const query of queries) {
     if (skip(query)) continue;
     const x = a.aggregate(query);
@@ -393,10 +421,16 @@ describe('storeFromSnapshot', () => {
   it('answers every query as the live store did, after a JSON roundtrip', () => {
     const clock = fakeClock(T0);
     const store = createMetricStore({ now: clock.now });
-    const durations = [store.handle('http.duration', 'trend', { step: 'a' }), store.handle('http.duration', 'trend', { step: 'b' })];
+    const durations = [
+      store.handle('http.duration', 'trend', { step: 'a' }),
+      store.handle('http.duration', 'trend', { step: 'b' }),
+    ];
     const reqs = store.handle('http.reqs', 'counter', { step: 'a' });
     const errors = store.handle('http.errors', 'rate', {});
-    const rss = [store.handle('process.rss', 'gauge', { process: 'api' }), store.handle('process.rss', 'gauge', { process: 'self' })];
+    const rss = [
+      store.handle('process.rss', 'gauge', { process: 'api' }),
+      store.handle('process.rss', 'gauge', { process: 'self' }),
+    ];
     for (let i = 0; i < 3000; i++) {
       durations[i % 2]!.record(((i * 7919) % 5000) / 7 + 0.3);
       reqs.record(1);
@@ -439,7 +473,9 @@ function feed(store: MetricStore, clock: ReturnType<typeof fakeClock>, samples: 
   for (const s of samples) {
     clock.set(s.at);
     const [name, type, tags] = METRICS[s.metric]!;
-    store.handle(name, type, tags).record(type === 'rate' ? s.value % 2 : type === 'counter' ? s.value % 5 : s.value / 1000);
+    store
+      .handle(name, type, tags)
+      .record(type === 'rate' ? s.value % 2 : type === 'counter' ? s.value % 5 : s.value / 1000);
   }
 }
 
@@ -452,7 +488,11 @@ describe('mergeResultMetrics', () => {
     });
     const arbitrary = fc.integer({ min: 0, max: 4 }).chain((shift) => {
       const startB = T0 + shift * 1000 + (shift % 2) * 250; // B may start later, not on an interval boundary
-      return fc.tuple(fc.constant(startB), fc.array(sample(T0), { maxLength: 120 }), fc.array(sample(startB), { maxLength: 120 }));
+      return fc.tuple(
+        fc.constant(startB),
+        fc.array(sample(T0), { maxLength: 120 }),
+        fc.array(sample(startB), { maxLength: 120 }),
+      );
     });
     fc.assert(
       fc.property(arbitrary, ([startB, samplesA, samplesB]) => {
@@ -502,7 +542,11 @@ describe('mergeResultMetrics', () => {
           }
         });
         // and every aggregate a threshold can read agrees
-        assertSameAnswers(storeFromSnapshot(merged, { elapsedMs: end - T0 }), storeFromSnapshot(expected, { elapsedMs: end - T0 }), queriesFor(expected));
+        assertSameAnswers(
+          storeFromSnapshot(merged, { elapsedMs: end - T0 }),
+          storeFromSnapshot(expected, { elapsedMs: end - T0 }),
+          queriesFor(expected),
+        );
       }),
       { seed: SEED, numRuns: 150 },
     );
@@ -551,7 +595,10 @@ describe('mergeResultMetrics', () => {
   it('refuses results with different intervals (E_USAGE)', () => {
     const a = createMetricStore({ now: fakeClock().now, intervalMs: 1000 }).snapshot();
     const b = createMetricStore({ now: fakeClock().now, intervalMs: 500 }).snapshot();
-    assert.throws(() => mergeResultMetrics(a, b), (error: unknown) => error instanceof PerfyError && error.code === 'E_USAGE');
+    assert.throws(
+      () => mergeResultMetrics(a, b),
+      (error: unknown) => error instanceof PerfyError && error.code === 'E_USAGE',
+    );
   });
 
   it('merging with an empty result changes nothing', () => {
@@ -567,7 +614,8 @@ describe('mergeResultMetrics', () => {
 });
 
 describe('samples', () => {
-  it('keep the first of each kind and tag set, whatever the order of the tags; the snapshot has them oldest first', () => {
+  it('keep the first of each kind and tag set, whatever the order of the tags; the snapshot has them ' +
+      'oldest first', () => {
     const clock = fakeClock();
     const store = createMetricStore({ now: clock.now });
     assert.equal(store.snapshot().samples, undefined, 'no samples, no field');

@@ -15,14 +15,18 @@ function fakeSource(): MetricSource & { set(key: string, value: number | undefin
     asked,
     set: (key, value) => void values.set(key, value),
     aggregate(query: AggregateQuery): number | undefined {
-      const key = `${query.fn === 'percentile' ? `p${query.percentile}` : query.fn} ${query.metric}${Object.keys(query.tags).length ? ` ${JSON.stringify(query.tags)}` : ''}`;
+      const key = `${query.fn === 'percentile' ? `p${query.percentile}` : query.fn} ` +
+        `${query.metric}${Object.keys(query.tags).length ? ` ${JSON.stringify(query.tags)}` : ''}`;
       asked.push(key);
       return values.get(key);
     },
   };
 }
 
-function threshold(source: string, options: { abort?: boolean; afterMs?: number; description?: string } = {}): PlannedThreshold {
+function threshold(
+  source: string,
+  options: { abort?: boolean; afterMs?: number; description?: string } = {},
+): PlannedThreshold {
   return {
     source,
     expression: compileExpression(source),
@@ -36,7 +40,11 @@ function threshold(source: string, options: { abort?: boolean; afterMs?: number;
 const P95 = 'p95 http.duration';
 
 /** Runs checks at 0, 1000, 2000 … ms, setting the p95 to each value in turn before its check. */
-function runChecks(evaluator: ReturnType<typeof createThresholdEvaluator>, source: ReturnType<typeof fakeSource>, p95s: (number | undefined)[]): (number | undefined)[] {
+function runChecks(
+  evaluator: ReturnType<typeof createThresholdEvaluator>,
+  source: ReturnType<typeof fakeSource>,
+  p95s: (number | undefined)[],
+): (number | undefined)[] {
   return p95s.map((value, i) => {
     source.set(P95, value);
     return evaluator.check(i * 1000).abort?.index;
@@ -81,10 +89,16 @@ describe('thresholds without a window', () => {
     source.set('p50 http.duration {"step":"list debates"}', 100);
     source.set('rate http.errors', 0.002);
     source.set('value process.cpu {"process":"api"}', 0.5);
-    const evaluator = createThresholdEvaluator([
-      threshold('p(99.9, http.duration{step: "list debates"}) < 10 * p50(http.duration{step: "list debates"}) and rate(http.errors) < 1% and rate(http.errors) >= 0'),
-      threshold('cpu(api) < 90%'),
-    ], source);
+    const evaluator = createThresholdEvaluator(
+      [
+        threshold(
+          'p(99.9, http.duration{step: "list debates"}) < 10 * p50(http.duration{step: "list debates"}) and ' +
+            'rate(http.errors) < 1% and rate(http.errors) >= 0',
+        ),
+        threshold('cpu(api) < 90%'),
+      ],
+      source,
+    );
     const [first, second] = evaluator.final(5000);
     assert.equal(first!.passed, true);
     assert.deepEqual(first!.values, [
@@ -150,9 +164,16 @@ describe('thresholds with a `for` window', () => {
 describe('abort', () => {
   it('without a window: the first failing check at or after `after` stops the run', () => {
     const source = fakeSource();
-    const evaluator = createThresholdEvaluator([threshold('p95(http.duration) < 300ms', { abort: true, afterMs: 3000 })], source);
+    const evaluator = createThresholdEvaluator(
+      [threshold('p95(http.duration) < 300ms', { abort: true, afterMs: 3000 })],
+      source,
+    );
     const fired = runChecks(evaluator, source, [900, 900, 100, 100, 900, 100]);
-    assert.deepEqual(fired, [undefined, undefined, undefined, undefined, 0, 0], 'failures before `after` do not count; once fired it stays fired');
+    assert.deepEqual(
+      fired,
+      [undefined, undefined, undefined, undefined, 0, 0],
+      'failures before `after` do not count; once fired it stays fired',
+    );
     source.set(P95, 100);
     const [outcome] = evaluator.final(6000);
     assert.equal(outcome!.aborted, true);
@@ -168,21 +189,34 @@ describe('abort', () => {
 
   it('a metric without samples counts as failing', () => {
     const source = fakeSource();
-    const evaluator = createThresholdEvaluator([threshold('p95(http.duration) < 300ms', { abort: true, afterMs: 1000 })], source);
+    const evaluator = createThresholdEvaluator(
+      [threshold('p95(http.duration) < 300ms', { abort: true, afterMs: 1000 })],
+      source,
+    );
     assert.deepEqual(runChecks(evaluator, source, [undefined, undefined]), [undefined, 0]);
   });
 
   it('with a window: only a failure sustained for the whole window stops the run', () => {
     const source = fakeSource();
-    const evaluator = createThresholdEvaluator([threshold('p95(http.duration) < 300ms for 2s', { abort: true })], source);
+    const evaluator = createThresholdEvaluator(
+      [threshold('p95(http.duration) < 300ms for 2s', { abort: true })],
+      source,
+    );
     //                                             0    1    2    3    4    5    6
     const fired = runChecks(evaluator, source, [900, 900, 100, 900, 900, 900, 100]);
-    assert.deepEqual(fired, [undefined, undefined, undefined, undefined, undefined, 0, 0], 'failing since 3000: sustained 2 s at 5000');
+    assert.deepEqual(
+      fired,
+      [undefined, undefined, undefined, undefined, undefined, 0, 0],
+      'failing since 3000: sustained 2 s at 5000',
+    );
   });
 
   it('with a window and `after`: the window counts from the first failing check at or after `after`', () => {
     const source = fakeSource();
-    const evaluator = createThresholdEvaluator([threshold('p95(http.duration) < 300ms for 2s', { abort: true, afterMs: 3000 })], source);
+    const evaluator = createThresholdEvaluator(
+      [threshold('p95(http.duration) < 300ms for 2s', { abort: true, afterMs: 3000 })],
+      source,
+    );
     const fired = runChecks(evaluator, source, [900, 900, 900, 900, 900, 900]);
     assert.deepEqual(fired, [undefined, undefined, undefined, undefined, undefined, 0]);
   });
@@ -206,7 +240,14 @@ describe('abort', () => {
     const { abort } = evaluator.check(1000);
     assert.equal(abort?.index, 1);
     assert.equal(abort?.threshold.source, 'rate(http.errors) < 1%');
-    assert.deepEqual(evaluator.final(1000).map((o) => [o.passed, o.aborted]), [[false, false], [false, true], [false, false]]);
+    assert.deepEqual(
+      evaluator.final(1000).map((o) => [o.passed, o.aborted]),
+      [
+        [false, false],
+        [false, true],
+        [false, false],
+      ],
+    );
   });
 });
 

@@ -50,16 +50,26 @@ interface Reply<T = unknown> {
   text: string;
 }
 
-async function call<T = unknown>(base: string, path: string, init: { token?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+async function call<T = unknown>(
+  base: string,
+  path: string,
+  init: { token?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers['authorization'] = `token ${init.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body) });
+  const res = await fetch(base + path, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: (text === '' ? undefined : JSON.parse(text)) as T, text };
 }
 
-const rate = (r: Reply): { limit: number; remaining: number; used: number; reset: number; resource: string | null } => ({
+const rate = (
+  r: Reply,
+): { limit: number; remaining: number; used: number; reset: number; resource: string | null } => ({
   limit: Number(r.headers.get('x-ratelimit-limit')),
   remaining: Number(r.headers.get('x-ratelimit-remaining')),
   used: Number(r.headers.get('x-ratelimit-used')),
@@ -85,11 +95,16 @@ describe('primary rate limit', () => {
   it('counts down exactly under 50 concurrent requests: remaining is a permutation of limit-1 … limit-50', async () => {
     const base = await listen({ limit: 1000 });
     const before = Date.now();
-    const replies = await Promise.all(Array.from({ length: 50 }, () => call(base, '/repos/octo/spoon', { token: 'count-down' })));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, () => call(base, '/repos/octo/spoon', { token: 'count-down' })),
+    );
     const afterMs = Date.now();
     assert.deepEqual(replies.map((r) => r.status), Array(50).fill(200));
     const rates = replies.map(rate);
-    assert.deepEqual(rates.map((r) => r.remaining).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => 950 + i));
+    assert.deepEqual(
+      rates.map((r) => r.remaining).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => 950 + i),
+    );
     for (const r of rates) {
       assert.equal(r.limit, 1000);
       assert.equal(r.used, 1000 - r.remaining);
@@ -97,14 +112,22 @@ describe('primary rate limit', () => {
       assert.equal(r.reset, rates[0]!.reset, 'one window: one reset time');
     }
     // The window starts at the first request and lasts the default hour; reset is rounded up to a second.
-    assert.ok(rates[0]!.reset >= Math.ceil((before + 3_600_000) / 1000) && rates[0]!.reset <= Math.ceil((afterMs + 3_600_000) / 1000));
+    assert.ok(
+      rates[0]!.reset >= Math.ceil((before + 3_600_000) / 1000) &&
+        rates[0]!.reset <= Math.ceil((afterMs + 3_600_000) / 1000),
+    );
   });
 
-  it('trips at exactly the limit under concurrency, with GitHub\'s body naming the user; other tokens are not affected', async () => {
+  it("trips at exactly the limit under concurrency, with GitHub's body naming the user; other tokens are " +
+      "not affected", async () => {
     const base = await listen({ limit: 21, abuse_strikes: 0 });
     const user = await call<{ id: number; login: string }>(base, '/user', { token: 'tripper' });
     assert.equal(user.status, 200);
-    const replies = await Promise.all(Array.from({ length: 40 }, () => call<{ message: string; documentation_url: string }>(base, '/repos/octo/spoon/issues', { token: 'tripper' })));
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        call<{ message: string; documentation_url: string }>(base, '/repos/octo/spoon/issues', { token: 'tripper' }),
+      ),
+    );
     assert.equal(replies.filter((r) => r.status === 200).length, 20);
     const refused = replies.filter((r) => r.status !== 200);
     assert.equal(refused.length, 20);
@@ -115,10 +138,16 @@ describe('primary rate limit', () => {
       assert.equal(r.headers.get('retry-after'), null);
     }
     assert.equal((await call(base, '/repos/octo/spoon', { token: 'someone-else' })).status, 200);
-    assert.deepEqual(await stats(base), { requests: 42, limited: { primary: 20, secondary: 0 }, blocked: 0, not_modified: 0 });
+    assert.deepEqual(await stats(base), {
+      requests: 42,
+      limited: { primary: 20, secondary: 0 },
+      blocked: 0,
+      not_modified: 0,
+    });
   });
 
-  it('counts unauthenticated requests per client address against unauthenticated_limit; limited_status 429', async () => {
+  it('counts unauthenticated requests per client address against unauthenticated_limit; ' +
+      'limited_status 429', async () => {
     const base = await listen({ unauthenticated_limit: 3, limited_status: 429 });
     for (let i = 1; i <= 3; i++) {
       const r = await call(base, '/repos/octo/spoon');
@@ -139,10 +168,19 @@ describe('primary rate limit', () => {
     await call(base, '/repos/a/b', { token: 'r' });
     await call(base, '/search/issues?q=fix', { token: 'r' });
     for (let i = 0; i < 3; i++) {
-      const r = await call<{ resources: Record<string, { limit: number; used: number; remaining: number; reset: number }>; rate: unknown }>(base, '/rate_limit', { token: 'r' });
+      const r = await call<{
+        resources: Record<string, { limit: number; used: number; remaining: number; reset: number }>;
+        rate: unknown;
+      }>(base, '/rate_limit', { token: 'r' });
       assert.equal(r.status, 200);
-      assert.deepEqual([r.body.resources['core']!.limit, r.body.resources['core']!.used, r.body.resources['core']!.remaining], [10, 1, 9]);
-      assert.deepEqual([r.body.resources['search']!.limit, r.body.resources['search']!.used, r.body.resources['search']!.remaining], [4, 1, 3]);
+      assert.deepEqual(
+        [r.body.resources['core']!.limit, r.body.resources['core']!.used, r.body.resources['core']!.remaining],
+        [10, 1, 9],
+      );
+      assert.deepEqual(
+        [r.body.resources['search']!.limit, r.body.resources['search']!.used, r.body.resources['search']!.remaining],
+        [4, 1, 3],
+      );
       assert.deepEqual(r.body.rate, r.body.resources['core']);
       assert.deepEqual([rate(r).used, rate(r).resource], [1, 'core']);
     }
@@ -176,23 +214,39 @@ describe('primary rate limit', () => {
 });
 
 describe('conditional requests', () => {
-  it('answers 304 without a body for a matching if-none-match, free of the primary limit, even when it is exhausted', async () => {
+  it('answers 304 without a body for a matching if-none-match, free of the primary limit, even when it ' +
+      'is exhausted', async () => {
     const base = await listen({ limit: 2 });
     const first = await call(base, '/repos/octo/spoon/issues?per_page=5', { token: 'c' });
     const etag = first.headers.get('etag');
     assert.match(etag ?? '', /^W\/"[0-9a-f]{40}"$/);
     for (const header of [etag!, etag!.slice(2), `"other", ${etag}`, '*']) {
-      const again = await call(base, '/repos/octo/spoon/issues?per_page=5', { token: 'c', headers: { 'if-none-match': header } });
+      const again = await call(base, '/repos/octo/spoon/issues?per_page=5', {
+        token: 'c',
+        headers: { 'if-none-match': header },
+      });
       assert.equal(again.status, 304, header);
       assert.equal(again.text, '');
       assert.equal(again.headers.get('etag'), etag);
       assert.deepEqual([rate(again).used, rate(again).remaining], [1, 1]);
     }
-    assert.equal((await call(base, '/repos/octo/spoon/issues?per_page=5', { token: 'c', headers: { 'if-none-match': '"stale"' } })).status, 200);
+    assert.equal(
+      (await call(base, '/repos/octo/spoon/issues?per_page=5', { token: 'c', headers: { 'if-none-match': '"stale"' } }))
+        .status,
+      200,
+    );
     assert.equal((await call(base, '/repos/a/b', { token: 'c' })).status, 403);
-    const stillFree = await call(base, '/repos/octo/spoon/issues?per_page=5', { token: 'c', headers: { 'if-none-match': etag! } });
+    const stillFree = await call(base, '/repos/octo/spoon/issues?per_page=5', {
+      token: 'c',
+      headers: { 'if-none-match': etag! },
+    });
     assert.deepEqual([stillFree.status, rate(stillFree).remaining], [304, 0]);
-    assert.deepEqual(await stats(base), { requests: 8, limited: { primary: 1, secondary: 0 }, blocked: 0, not_modified: 5 });
+    assert.deepEqual(await stats(base), {
+      requests: 8,
+      limited: { primary: 1, secondary: 0 },
+      blocked: 0,
+      not_modified: 5,
+    });
   });
 
   it('keeps the etag for the same content and changes it when the content changes', async () => {
@@ -200,17 +254,29 @@ describe('conditional requests', () => {
     const a = await call(base, '/repos/octo/spoon/issues', { token: 'e' });
     const b = await call(base, '/repos/octo/spoon/issues', { token: 'e' });
     assert.equal(a.headers.get('etag'), b.headers.get('etag'));
-    assert.equal((await call(base, '/repos/octo/spoon/issues', { token: 'e', method: 'POST', body: { title: 'New thing' } })).status, 201);
-    const c = await call(base, '/repos/octo/spoon/issues', { token: 'e', headers: { 'if-none-match': a.headers.get('etag')! } });
+    assert.equal(
+      (await call(base, '/repos/octo/spoon/issues', { token: 'e', method: 'POST', body: { title: 'New thing' } }))
+        .status,
+      201,
+    );
+    const c = await call(base, '/repos/octo/spoon/issues', {
+      token: 'e',
+      headers: { 'if-none-match': a.headers.get('etag')! },
+    });
     assert.equal(c.status, 200);
     assert.notEqual(c.headers.get('etag'), a.headers.get('etag'));
   });
 });
 
 describe('secondary rate limits', () => {
-  it('concurrency: requests beyond the limit in flight get retry-after and the secondary message; primary quota is untouched', async () => {
+  it('concurrency: requests beyond the limit in flight get retry-after and the secondary message; primary quota ' +
+      'is untouched', async () => {
     const base = await listen({ concurrency: 3, latency: '300ms', retry_after: '2s', abuse_strikes: 0 });
-    const replies = await Promise.all(Array.from({ length: 5 }, () => call<{ message: string; documentation_url: string }>(base, '/repos/a/b', { token: 'k' })));
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call<{ message: string; documentation_url: string }>(base, '/repos/a/b', { token: 'k' }),
+      ),
+    );
     assert.equal(replies.filter((r) => r.status === 200).length, 3);
     const refused = replies.filter((r) => r.status !== 200);
     assert.equal(refused.length, 2);
@@ -225,7 +291,10 @@ describe('secondary rate limits', () => {
     // Inside the retry-after every request is refused, with the seconds that are left; nothing was counted.
     const inside = await call(base, '/repos/a/b', { token: 'k' });
     assert.equal(inside.status, 403);
-    assert.ok(['1', '2'].includes(inside.headers.get('retry-after')!), `retry-after ${inside.headers.get('retry-after')}`);
+    assert.ok(
+      ['1', '2'].includes(inside.headers.get('retry-after')!),
+      `retry-after ${inside.headers.get('retry-after')}`,
+    );
     assert.equal(rate(inside).used, 3);
     await sleep(Number(inside.headers.get('retry-after')) * 1000);
     const later = await call(base, '/repos/a/b', { token: 'k' });
@@ -238,29 +307,51 @@ describe('secondary rate limits', () => {
     const base = await listen({ points: 10, retry_after: '1s', secondary_status: 429, abuse_strikes: 0 });
     for (let i = 0; i < 10; i++) assert.equal((await call(base, '/repos/a/b', { token: 'p1' })).status, 200);
     const eleventh = await call<{ message: string }>(base, '/repos/a/b', { token: 'p1' });
-    assert.deepEqual([eleventh.status, eleventh.headers.get('retry-after'), eleventh.body.message], [429, '1', SECONDARY_MESSAGE]);
+    assert.deepEqual(
+      [eleventh.status, eleventh.headers.get('retry-after'), eleventh.body.message],
+      [429, '1', SECONDARY_MESSAGE],
+    );
     assert.equal(rate(eleventh).used, 10);
 
     for (let i = 0; i < 5; i++) assert.equal((await call(base, '/repos/a/b', { token: 'p2' })).status, 200);
-    assert.equal((await call(base, '/repos/a/b/issues', { token: 'p2', method: 'POST', body: { title: 'five points' } })).status, 201);
+    assert.equal(
+      (await call(base, '/repos/a/b/issues', { token: 'p2', method: 'POST', body: { title: 'five points' } })).status,
+      201,
+    );
     const full = await call(base, '/repos/a/b', { token: 'p2' });
     assert.deepEqual([full.status, full.headers.get('retry-after')], [429, '1']);
   });
 
   it('content creation: content_limit POSTs per window, then GitHub\'s content message; reads still work', async () => {
     const base = await listen({ content_limit: 2, retry_after: '5s', abuse_strikes: 0 });
-    for (let i = 0; i < 2; i++) assert.equal((await call(base, '/repos/a/b/issues', { token: 'w', method: 'POST', body: { title: `issue ${i}` } })).status, 201);
-    const third = await call<{ message: string }>(base, '/repos/a/b/issues', { token: 'w', method: 'POST', body: { title: 'one too many' } });
+    for (let i = 0; i < 2; i++)
+      assert.equal(
+        (await call(base, '/repos/a/b/issues', { token: 'w', method: 'POST', body: { title: `issue ${i}` } })).status,
+        201,
+      );
+    const third = await call<{ message: string }>(base, '/repos/a/b/issues', {
+      token: 'w',
+      method: 'POST',
+      body: { title: 'one too many' },
+    });
     assert.deepEqual([third.status, third.headers.get('retry-after'), third.body.message], [403, '5', CONTENT_MESSAGE]);
     assert.match(third.body.message, /secondary rate limit/);
     assert.equal((await call(base, '/repos/a/b/issues', { token: 'w' })).status, 200);
-    assert.equal((await call(base, '/repos/a/b/issues', { token: 'w', method: 'POST', body: { title: 'still too soon' } })).status, 403);
-    assert.equal((await call(base, '/repos/a/b/issues', { token: 'other', method: 'POST', body: { title: 'someone else' } })).status, 201);
+    assert.equal(
+      (await call(base, '/repos/a/b/issues', { token: 'w', method: 'POST', body: { title: 'still too soon' } })).status,
+      403,
+    );
+    assert.equal(
+      (await call(base, '/repos/a/b/issues', { token: 'other', method: 'POST', body: { title: 'someone else' } }))
+        .status,
+      201,
+    );
   });
 });
 
 describe('abuse detection', () => {
-  it('blocks a client that keeps sending while primary-limited, for abuse_block, with retry-after = the seconds left', async () => {
+  it('blocks a client that keeps sending while primary-limited, for abuse_block, with retry-after = the ' +
+      'seconds left', async () => {
     const base = await listen({ limit: 1, abuse_strikes: 3, abuse_block: '2s', abuse_grace: '0s' });
     assert.equal((await call(base, '/repos/a/b', { token: 'greedy' })).status, 200);
     // The first refusal tells the client; the next three are strikes, and the third strike starts the block.
@@ -271,31 +362,74 @@ describe('abuse detection', () => {
     }
     const blockedAt = Date.now();
     const blocked = await call<{ message: string }>(base, '/rate_limit', { token: 'greedy' });
-    assert.deepEqual([blocked.status, blocked.body.message, blocked.headers.get('retry-after')], [403, SECONDARY_MESSAGE, '2']);
+    assert.deepEqual(
+      [blocked.status, blocked.body.message, blocked.headers.get('retry-after')],
+      [403, SECONDARY_MESSAGE, '2'],
+    );
     assert.equal((await call(base, '/repos/a/b', { token: 'patient' })).status, 200, 'other tokens are not blocked');
     await sleep(1100 - (Date.now() - blockedAt));
     const stillBlocked = await call<{ message: string }>(base, '/repos/a/b', { token: 'greedy' });
-    assert.deepEqual([stillBlocked.status, stillBlocked.body.message, stillBlocked.headers.get('retry-after')], [403, SECONDARY_MESSAGE, '1']);
+    assert.deepEqual(
+      [stillBlocked.status, stillBlocked.body.message, stillBlocked.headers.get('retry-after')],
+      [403, SECONDARY_MESSAGE, '1'],
+    );
     await sleep(2050 - (Date.now() - blockedAt));
     const afterBlock = await call<{ message: string }>(base, '/repos/a/b', { token: 'greedy' });
-    assert.match(afterBlock.body.message, /^API rate limit exceeded/, 'the block is over; the primary limit is still exhausted');
-    assert.deepEqual(await stats(base), { requests: 9, limited: { primary: 5, secondary: 0 }, blocked: 2, not_modified: 0 });
+    assert.match(
+      afterBlock.body.message,
+      /^API rate limit exceeded/,
+      'the block is over; the primary limit is still exhausted',
+    );
+    assert.deepEqual(await stats(base), {
+      requests: 9,
+      limited: { primary: 5, secondary: 0 },
+      blocked: 2,
+      not_modified: 0,
+    });
   });
 
-  it('forgives refusals within abuse_grace of the first refused answer (requests already on their way), then counts strikes', async () => {
+  it('forgives refusals within abuse_grace of the first refused answer (requests already on their way), then ' +
+      'counts strikes', async () => {
     const base = await listen({ limit: 5, abuse_strikes: 2, abuse_grace: '300ms', abuse_block: '1min' });
-    const burst = await Promise.all(Array.from({ length: 15 }, () => call<{ message: string }>(base, '/repos/a/b', { token: 'burst' })));
-    assert.deepEqual([burst.filter((r) => r.status === 200).length, burst.filter((r) => r.status === 403).length], [5, 10]);
-    assert.ok(burst.filter((r) => r.status === 403).every((r) => r.body.message.startsWith('API rate limit exceeded')), 'ten refusals at once, and no block');
+    const burst = await Promise.all(
+      Array.from({ length: 15 }, () => call<{ message: string }>(base, '/repos/a/b', { token: 'burst' })),
+    );
+    assert.deepEqual(
+      [burst.filter((r) => r.status === 200).length, burst.filter((r) => r.status === 403).length],
+      [5, 10],
+    );
+    assert.ok(
+      burst.filter((r) => r.status === 403).every((r) => r.body.message.startsWith('API rate limit exceeded')),
+      'ten refusals at once, and no block',
+    );
     await sleep(350);
-    for (let strike = 1; strike <= 2; strike++) assert.match((await call<{ message: string }>(base, '/repos/a/b', { token: 'burst' })).body.message, /^API rate limit exceeded/);
+    for (let strike = 1; strike <= 2; strike++)
+      assert.match(
+        (await call<{ message: string }>(base, '/repos/a/b', { token: 'burst' })).body.message,
+        /^API rate limit exceeded/,
+      );
     const blocked = await call<{ message: string }>(base, '/repos/a/b', { token: 'burst' });
-    assert.deepEqual([blocked.status, blocked.body.message, blocked.headers.get('retry-after')], [403, SECONDARY_MESSAGE, '60']);
-    assert.deepEqual(await stats(base), { requests: 18, limited: { primary: 12, secondary: 0 }, blocked: 1, not_modified: 0 });
+    assert.deepEqual(
+      [blocked.status, blocked.body.message, blocked.headers.get('retry-after')],
+      [403, SECONDARY_MESSAGE, '60'],
+    );
+    assert.deepEqual(await stats(base), {
+      requests: 18,
+      limited: { primary: 12, secondary: 0 },
+      blocked: 1,
+      not_modified: 0,
+    });
   });
 
-  it('blocks a client that keeps sending inside a secondary retry-after; the request that trips it is not a strike', async () => {
-    const base = await listen({ points: 2, retry_after: '5s', abuse_strikes: 2, abuse_block: '1min', abuse_grace: '0s' });
+  it('blocks a client that keeps sending inside a secondary retry-after; the request that trips it is ' +
+      'not a strike', async () => {
+    const base = await listen({
+      points: 2,
+      retry_after: '5s',
+      abuse_strikes: 2,
+      abuse_block: '1min',
+      abuse_grace: '0s',
+    });
     await call(base, '/repos/a/b', { token: 'h' });
     await call(base, '/repos/a/b', { token: 'h' });
     const statuses: [number, string | null][] = [];
@@ -303,20 +437,34 @@ describe('abuse detection', () => {
       const r = await call<{ message: string }>(base, '/repos/a/b', { token: 'h' });
       statuses.push([r.status, r.headers.get('retry-after')]);
     }
-    assert.deepEqual(statuses, [[403, '5'], [403, '5'], [403, '5'], [403, '60']]);
-    assert.deepEqual(await stats(base), { requests: 6, limited: { primary: 0, secondary: 3 }, blocked: 1, not_modified: 0 });
+    assert.deepEqual(statuses, [
+      [403, '5'],
+      [403, '5'],
+      [403, '5'],
+      [403, '60'],
+    ]);
+    assert.deepEqual(await stats(base), {
+      requests: 6,
+      limited: { primary: 0, secondary: 3 },
+      blocked: 1,
+      not_modified: 0,
+    });
   });
 });
 
 describe('REST surface', () => {
   it('paginates issues with GitHub\'s link header: only the relations that apply, per_page carried', async () => {
     const base = await listen({ issues: 65 });
-    const href = (page: number, perPage = 30): string => `<${base}/repos/o/r/issues?state=all&per_page=${perPage}&page=${page}>`;
+    const href = (page: number, perPage = 30): string =>
+      `<${base}/repos/o/r/issues?state=all&per_page=${perPage}&page=${page}>`;
     const p1 = await call<{ number: number }[]>(base, '/repos/o/r/issues?state=all');
     assert.deepEqual(p1.body.map((i) => i.number), Array.from({ length: 30 }, (_, i) => 65 - i));
     assert.equal(p1.headers.get('link'), `${href(2)}; rel="next", ${href(3)}; rel="last"`);
     const p2 = await call<{ number: number }[]>(base, '/repos/o/r/issues?state=all&page=2');
-    assert.equal(p2.headers.get('link'), `${href(3)}; rel="next", ${href(3)}; rel="last", ${href(1)}; rel="first", ${href(1)}; rel="prev"`);
+    assert.equal(
+      p2.headers.get('link'),
+      `${href(3)}; rel="next", ${href(3)}; rel="last", ${href(1)}; rel="first", ${href(1)}; rel="prev"`,
+    );
     const p3 = await call<{ number: number }[]>(base, '/repos/o/r/issues?state=all&page=3');
     assert.deepEqual(p3.body.map((i) => i.number), [5, 4, 3, 2, 1]);
     assert.equal(p3.headers.get('link'), `${href(1)}; rel="first", ${href(2)}; rel="prev"`);
@@ -325,7 +473,10 @@ describe('REST surface', () => {
     const clamped = await call<unknown[]>(base, '/repos/o/r/issues?state=all&per_page=500');
     assert.deepEqual([clamped.body.length, clamped.headers.get('link')], [65, null]);
     const small = await call<unknown[]>(base, '/repos/o/r/issues?state=all&per_page=20&page=2');
-    assert.equal(small.headers.get('link'), `${href(3, 20)}; rel="next", ${href(4, 20)}; rel="last", ${href(1, 20)}; rel="first", ${href(1, 20)}; rel="prev"`);
+    assert.equal(
+      small.headers.get('link'),
+      `${href(3, 20)}; rel="next", ${href(4, 20)}; rel="last", ${href(1, 20)}; rel="first", ${href(1, 20)}; rel="prev"`,
+    );
 
     const open = await call<{ state: string }[]>(base, '/repos/o/r/issues?per_page=100');
     const closed = await call<{ state: string }[]>(base, '/repos/o/r/issues?state=closed&per_page=100');
@@ -336,18 +487,29 @@ describe('REST surface', () => {
     const pulls = await call<{ number: number; head: { ref: string } }[]>(base, '/repos/o/r/pulls?state=all');
     assert.equal(pulls.body.length, 30);
     assert.equal(pulls.body[0]!.number, 65 + 45);
-    assert.equal(pulls.headers.get('link'), `<${base}/repos/o/r/pulls?state=all&per_page=30&page=2>; rel="next", <${base}/repos/o/r/pulls?state=all&per_page=30&page=2>; rel="last"`);
+    assert.equal(
+      pulls.headers.get('link'),
+      `<${base}/repos/o/r/pulls?state=all&per_page=30&page=2>; rel="next", ` +
+        `<${base}/repos/o/r/pulls?state=all&per_page=30&page=2>; rel="last"`,
+    );
   });
 
   it('search: a title match over the repo in q, {total_count, incomplete_results, items}, paginated', async () => {
     const base = await listen();
-    const all = await call<{ total_count: number; incomplete_results: boolean; items: { title: string; number: number }[] }>(base, '/search/issues?q=fix+repo:octo/spoon&per_page=100');
+    const all = await call<{
+      total_count: number;
+      incomplete_results: boolean;
+      items: { title: string; number: number }[];
+    }>(base, '/search/issues?q=fix+repo:octo/spoon&per_page=100');
     assert.equal(all.status, 200);
     assert.equal(all.body.incomplete_results, false);
     assert.ok(all.body.total_count > 5);
     assert.equal(all.body.items.length, Math.min(100, all.body.total_count));
     assert.ok(all.body.items.every((i) => /fix/i.test(i.title)));
-    const page = await call<{ total_count: number; items: unknown[] }>(base, '/search/issues?q=fix+repo:octo/spoon&per_page=5');
+    const page = await call<{ total_count: number; items: unknown[] }>(
+      base,
+      '/search/issues?q=fix+repo:octo/spoon&per_page=5',
+    );
     assert.deepEqual([page.body.total_count, page.body.items.length], [all.body.total_count, 5]);
     assert.match(page.headers.get('link') ?? '', /per_page=5&page=2>; rel="next"/);
     const missing = await call<{ message: string }>(base, '/search/issues');
@@ -357,11 +519,19 @@ describe('REST surface', () => {
   it('serves stable data derived from the names and the seed', async () => {
     const [a, b, other] = [await listen({ seed: 7 }), await listen({ seed: 7 }), await listen({ seed: 8 })];
     // The URLs in the data point at the mock itself; everything else must be equal.
-    const repo = async (base: string): Promise<{ id: number; full_name: string; owner: { login: string } }> => JSON.parse((await call(base, '/repos/Octo/Spoon')).text.replaceAll(base, 'BASE')) as { id: number; full_name: string; owner: { login: string } };
+    const repo = async (base: string): Promise<{ id: number; full_name: string; owner: { login: string } }> =>
+      JSON.parse((await call(base, '/repos/Octo/Spoon')).text.replaceAll(base, 'BASE')) as {
+        id: number;
+        full_name: string;
+        owner: { login: string };
+      };
     assert.deepEqual(await repo(a), await repo(b));
     assert.notEqual((await repo(a)).id, (await repo(other)).id);
     assert.deepEqual([(await repo(a)).full_name, (await repo(a)).owner.login], ['Octo/Spoon', 'Octo']);
-    const titles = async (base: string): Promise<string[]> => (await call<{ title: string }[]>(base, '/repos/octo/spoon/issues?state=all&per_page=100')).body.map((i) => i.title);
+    const titles = async (base: string): Promise<string[]> =>
+      (await call<{ title: string }[]>(base, '/repos/octo/spoon/issues?state=all&per_page=100')).body.map(
+        (i) => i.title,
+      );
     assert.deepEqual(await titles(a), await titles(b));
     const list = await call<{ number: number }[]>(a, '/repos/octo/spoon/issues?state=all');
     const single = await call<{ number: number }>(a, `/repos/octo/spoon/issues/${list.body[3]!.number}`);
@@ -373,18 +543,38 @@ describe('REST surface', () => {
     const base = await listen({ issues: 10 });
     const me = await call<{ login: string; id: number }>(base, '/user', { token: 'maker' });
     assert.equal(me.status, 200);
-    const created = await call<{ number: number; title: string; body: string; state: string; user: { login: string } }>(base, '/repos/o/r/issues', { token: 'maker', method: 'POST', body: { title: 'Broken build', body: 'details' } });
+    const created = await call<{ number: number; title: string; body: string; state: string; user: { login: string } }>(
+      base,
+      '/repos/o/r/issues',
+      { token: 'maker', method: 'POST', body: { title: 'Broken build', body: 'details' } },
+    );
     assert.equal(created.status, 201);
-    assert.deepEqual([created.body.number, created.body.title, created.body.body, created.body.state, created.body.user.login], [10 + 45 + 1, 'Broken build', 'details', 'open', me.body.login]);
+    assert.deepEqual(
+      [created.body.number, created.body.title, created.body.body, created.body.state, created.body.user.login],
+      [10 + 45 + 1, 'Broken build', 'details', 'open', me.body.login],
+    );
     assert.equal(created.headers.get('location'), `${base}/repos/o/r/issues/56`);
     assert.deepEqual((await call(base, '/repos/o/r/issues/56')).body, created.body);
     assert.equal((await call<{ number: number }[]>(base, '/repos/o/r/issues')).body[0]!.number, 56);
 
-    const anonymous = await call<{ message: string }>(base, '/repos/o/r/issues', { method: 'POST', body: { title: 'x' } });
+    const anonymous = await call<{ message: string }>(base, '/repos/o/r/issues', {
+      method: 'POST',
+      body: { title: 'x' },
+    });
     assert.deepEqual([anonymous.status, anonymous.body.message], [401, 'Requires authentication']);
-    const untitled = await call<{ message: string; errors: unknown[] }>(base, '/repos/o/r/issues', { token: 'maker', method: 'POST', body: { body: 'no title' } });
-    assert.deepEqual([untitled.status, untitled.body.message, untitled.body.errors], [422, 'Validation Failed', [{ resource: 'Issue', code: 'missing_field', field: 'title' }]]);
-    assert.equal((await call(base, '/repos/o/r/issues', { token: 'maker', method: 'POST', body: 'not json' })).status, 400);
+    const untitled = await call<{ message: string; errors: unknown[] }>(base, '/repos/o/r/issues', {
+      token: 'maker',
+      method: 'POST',
+      body: { body: 'no title' },
+    });
+    assert.deepEqual(
+      [untitled.status, untitled.body.message, untitled.body.errors],
+      [422, 'Validation Failed', [{ resource: 'Issue', code: 'missing_field', field: 'title' }]],
+    );
+    assert.equal(
+      (await call(base, '/repos/o/r/issues', { token: 'maker', method: 'POST', body: 'not json' })).status,
+      400,
+    );
   });
 
   it('GET /user needs a token: 401 with GitHub\'s body; the same token is the same user', async () => {
@@ -427,11 +617,18 @@ describe('RateLimiter, given the time', () => {
   const get = { resource: 'core', free: false, primary: true, points: 1, content: false } as const;
   const token = { key: 'token t', authenticated: true };
 
-  it('a fixed window from the first counted request, ending exactly `window` later; reset in seconds rounded up', () => {
+  it('a fixed window from the first counted request, ending exactly `window` later; reset in ' +
+      'seconds rounded up', () => {
     const limiter = new RateLimiter(settings({ limit: 2, window: '10s' }));
     const start = 1_700_000_000_250;
     const first = limiter.admit(token, get, start);
-    assert.deepEqual(first.outcome === 'admitted' && first.rate, { limit: 2, used: 1, remaining: 1, reset: 1_700_000_011, resource: 'core' });
+    assert.deepEqual(first.outcome === 'admitted' && first.rate, {
+      limit: 2,
+      used: 1,
+      remaining: 1,
+      reset: 1_700_000_011,
+      resource: 'core',
+    });
     limiter.admit(token, get, start + 5_000);
     assert.equal(limiter.admit(token, get, start + 9_999).outcome, 'primary');
     const next = limiter.admit(token, get, start + 10_000);
@@ -449,7 +646,15 @@ describe('RateLimiter, given the time', () => {
     const limiter = new RateLimiter(settings({ limit: 1, abuse_strikes: 2, abuse_grace: '500ms', abuse_block: '30s' }));
     limiter.admit(token, get, 0);
     const outcomes = [100, 200, 700, 800].map((t) => limiter.admit(token, get, t));
-    assert.deepEqual(outcomes.map((v) => [v.outcome, v.outcome === 'primary' && v.strike]), [['primary', false], ['primary', false], ['primary', true], ['primary', true]]);
+    assert.deepEqual(
+      outcomes.map((v) => [v.outcome, v.outcome === 'primary' && v.strike]),
+      [
+        ['primary', false],
+        ['primary', false],
+        ['primary', true],
+        ['primary', true],
+      ],
+    );
     const blocked = limiter.admit(token, get, 800 + 29_999);
     assert.deepEqual(blocked.outcome === 'blocked' && blocked.retryAfterS, 1);
     assert.equal(limiter.admit(token, get, 800 + 30_000).outcome, 'primary');
@@ -457,7 +662,9 @@ describe('RateLimiter, given the time', () => {
   });
 
   it('the grace counts from when the first refused answer is written: its latency delay is added', () => {
-    const limiter = new RateLimiter(settings({ points: 1, retry_after: '10s', abuse_strikes: 1, abuse_grace: '100ms' }));
+    const limiter = new RateLimiter(
+      settings({ points: 1, retry_after: '10s', abuse_strikes: 1, abuse_grace: '100ms' }),
+    );
     limiter.admit(token, get, 0);
     const trip = limiter.admit(token, get, 1000, 400);
     assert.deepEqual(trip.outcome === 'secondary' && [trip.kind, trip.strike], ['points', false]);
@@ -511,7 +718,8 @@ describe('RateLimiter under a time scale (perfy run --time-scale)', () => {
     assert.equal(limiter.admit(token, get, start + 6_000).outcome, 'admitted');
   });
 
-  it('retry-after is the scaled duration in whole seconds rounded up, at least 1: a polite client is never early', () => {
+  it('retry-after is the scaled duration in whole seconds rounded up, at least 1: a polite client ' +
+      'is never early', () => {
     const sixty = new RateLimiter(scaled({ points: 1, retry_after: '60s', abuse_strikes: 0 }, 10));
     sixty.admit(token, get, 0);
     const trip = sixty.admit(token, get, 10);
@@ -528,19 +736,40 @@ describe('options', () => {
   it('defaults are the documented ones', () => {
     const defaults = defaultGithubMockSettings();
     assert.deepEqual(
-      [defaults.limit, defaults.unauthenticatedLimit, defaults.windowMs, defaults.searchLimit, defaults.searchWindowMs, defaults.concurrency, defaults.points, defaults.pointsWindowMs, defaults.contentLimit, defaults.contentWindowMs, defaults.retryAfterS, defaults.abuseStrikes, defaults.abuseBlockMs, defaults.abuseGraceMs, defaults.limitedStatus, defaults.secondaryStatus, defaults.issues, defaults.seed, defaults.host],
-      [5000, 60, 3_600_000, 30, 60_000, 100, 900, 60_000, 80, 60_000, 60, 5, 300_000, 500, 403, 403, 120, 1, '127.0.0.1'],
+      [
+        defaults.limit, defaults.unauthenticatedLimit, defaults.windowMs, defaults.searchLimit, defaults.searchWindowMs,
+        defaults.concurrency, defaults.points, defaults.pointsWindowMs, defaults.contentLimit, defaults.contentWindowMs,
+        defaults.retryAfterS, defaults.abuseStrikes, defaults.abuseBlockMs, defaults.abuseGraceMs,
+        defaults.limitedStatus, defaults.secondaryStatus, defaults.issues, defaults.seed, defaults.host,
+      ],
+      [
+        5000, 60, 3_600_000, 30, 60_000, 100, 900, 60_000, 80, 60_000, 60, 5, 300_000, 500, 403, 403, 120, 1,
+        '127.0.0.1',
+      ],
     );
   });
 
   it('collects every problem: unknown names (with the closest name) and malformed values', () => {
-    const { problems } = parseGithubMockOptions({ limt: 5, window: 10, retry_after: '1.5s', limited_status: 404, latency: '9ms..1ms', error_rate: 2, search_window: '500ms', issues: -1 });
-    assert.deepEqual(problems.map((p) => p.name), ['limt', 'window', 'retry_after', 'limited_status', 'latency', 'error_rate', 'search_window', 'issues']);
+    const { problems } = parseGithubMockOptions({
+      limt: 5,
+      window: 10,
+      retry_after: '1.5s',
+      limited_status: 404,
+      latency: '9ms..1ms',
+      error_rate: 2,
+      search_window: '500ms',
+      issues: -1,
+    });
+    assert.deepEqual(
+      problems.map((p) => p.name),
+      ['limt', 'window', 'retry_after', 'limited_status', 'latency', 'error_rate', 'search_window', 'issues'],
+    );
     assert.match(problems[0]!.message, /did you mean "limit"\?/);
   });
 
   it('every option has a kebab-case flag, and the flags for the child process read back as the same settings', () => {
-    for (const name of GITHUB_MOCK_OPTION_NAMES) assert.equal(GITHUB_MOCK_OPTIONS[name].flag, name.replaceAll('_', '-'));
+    for (const name of GITHUB_MOCK_OPTION_NAMES)
+      assert.equal(GITHUB_MOCK_OPTIONS[name].flag, name.replaceAll('_', '-'));
     const given = { limit: 7, window: '2s', latency: '1ms..3ms', error_rate: '1%', retry_after: '3s', host: '0.0.0.0' };
     const flags = githubMockFlags(given);
     const byFlag: Record<string, string> = {};
@@ -552,7 +781,8 @@ describe('options', () => {
 describe('the github-mock service', () => {
   const context = { scenarioDir: temp.dir, logDir: join(temp.dir, 'logs') };
 
-  it('starts as a child process through startService, is limited as configured, and collect() reads its stats', async () => {
+  it('starts as a child process through startService, is limited as configured, and collect() ' +
+      'reads its stats', async () => {
     const mock = await startService('gh', { builtin: 'github-mock', options: { limit: 2, window: '1min' } }, context);
     services.push(mock);
     assert.match(mock.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -561,7 +791,10 @@ describe('the github-mock service', () => {
     for (let i = 0; i < 3; i++) replies.push(await call(mock.url, '/repos/a/b', { token: 'svc' }));
     assert.deepEqual(replies.map((r) => r.status), [200, 200, 403]);
     const etag = replies[0]!.headers.get('etag')!;
-    assert.equal((await call(mock.url, '/repos/a/b', { token: 'svc', headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal(
+      (await call(mock.url, '/repos/a/b', { token: 'svc', headers: { 'if-none-match': etag } })).status,
+      304,
+    );
     assert.deepEqual(await mock.collect!(), [
       { name: 'github_mock.requests', type: 'counter', tags: { service: 'gh' }, value: 4 },
       { name: 'github_mock.limited', type: 'counter', tags: { service: 'gh', kind: 'primary' }, value: 1 },
@@ -603,7 +836,10 @@ describe('the github-mock service', () => {
   });
 
   it('the process alone exits 2 on a bad flag', () => {
-    const result = spawnSync(process.execPath, [GITHUB_MOCK_MAIN, '--limit', 'many'], { encoding: 'utf8', timeout: 10_000 });
+    const result = spawnSync(process.execPath, [GITHUB_MOCK_MAIN, '--limit', 'many'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--limit "many" must be a whole number/);
   });
@@ -611,7 +847,9 @@ describe('the github-mock service', () => {
 
 describe('perfy mock github', () => {
   it('serves in the foreground, prints its URL, and stops with exit code 0 on SIGINT', async () => {
-    const child = spawn(process.execPath, [PERFY_BIN, 'mock', 'github', '--port', '0', '--limit', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PERFY_BIN, 'mock', 'github', '--port', '0', '--limit', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -625,7 +863,10 @@ describe('perfy mock github', () => {
   });
 
   it('reports bad flags as E_USAGE with a hint, exit code 2', () => {
-    const result = spawnSync(process.execPath, [PERFY_BIN, 'mock', 'github', '--window', '10', '--limit', 'x'], { encoding: 'utf8', timeout: 10_000 });
+    const result = spawnSync(process.execPath, [PERFY_BIN, 'mock', 'github', '--window', '10', '--limit', 'x'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     assert.equal(result.status, 2);
     assert.deepEqual([...result.stderr.matchAll(/^E_USAGE {2}(--\S+)/gm)].map((m) => m[1]), ['--limit', '--window']);
     assert.match(result.stderr, /hint: /);

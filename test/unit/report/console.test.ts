@@ -26,7 +26,9 @@ function resultOf(record: (store: MetricStore) => void, workload: Partial<Result
     reason: undefined,
     environment: { perfy: '0', node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, hostname: 'h', workers: 1 },
     overrides: [],
-    workloads: [{ name: 'default', model: 'open', startAfterMs: 0, durationMs: 10_000, plannedIterations: 100, ...workload }],
+    workloads: [
+      { name: 'default', model: 'open', startAfterMs: 0, durationMs: 10_000, plannedIterations: 100, ...workload },
+    ],
     metrics: store.snapshot(),
     thresholds: [],
     saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
@@ -78,7 +80,10 @@ describe('formatSummary: requests sent, never sent, sent again', () => {
     });
     const text = formatSummary(result, plain);
     assert.match(text, /^ {2}errors {2}reset: 4 · timeout: 36 · refused: 2$/m);
-    assert.match(text, /^ {2}http {2}100 sent · 32 never sent \(refused: 2 · timeout: 30\) · 4 sent again after their kept-alive connection closed \(reset: 4\)$/m);
+    assert.match(
+      text,
+      /^ {2}http {2}100 sent · 32 never sent \(refused: 2 · timeout: 30\) · 4 sent again after their kept-alive connection closed \(reset: 4\)$/m,
+    );
     assert.match(text, /^ {2}http\.reqs +100 /m, 'http.reqs counts what was sent');
   });
 
@@ -95,10 +100,27 @@ describe('formatSummary: requests sent, never sent, sent again', () => {
 describe('progressLine', () => {
   it('closed model: the users looping, and where a ramp is taking them', () => {
     const store = createMetricStore();
-    const line = (active: number, target: number): string => progressLine({
-      elapsedMs: 1000, plannedMs: 10_000, store,
-      workloads: [{ name: 'readers', model: 'closed', elapsedMs: 1000, durationMs: 10_000, target, active, started: 1, dropped: 0 }],
-    }, plain);
+    const line = (active: number, target: number): string =>
+      progressLine(
+        {
+          elapsedMs: 1000,
+          plannedMs: 10_000,
+          store,
+          workloads: [
+            {
+              name: 'readers',
+              model: 'closed',
+              elapsedMs: 1000,
+              durationMs: 10_000,
+              target,
+              active,
+              started: 1,
+              dropped: 0,
+            },
+          ],
+        },
+        plain,
+      );
     assert.match(line(50, 50), /readers 50 users(?! →)/);
     assert.match(line(50, 49), /readers 50 users → 49/);
   });

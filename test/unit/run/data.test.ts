@@ -83,8 +83,20 @@ describe('createFeeder', () => {
   });
   after(files.cleanup);
 
-  function source(file: string, order: PlannedData['order'], onExhausted: PlannedData['onExhausted'] = 'stop', delimiter = ','): PlannedData {
-    return { format: file.endsWith('.json') ? 'json' : 'csv', path: files.path(file), order, onExhausted, delimiter, columns: [] };
+  function source(
+    file: string,
+    order: PlannedData['order'],
+    onExhausted: PlannedData['onExhausted'] = 'stop',
+    delimiter = ',',
+  ): PlannedData {
+    return {
+      format: file.endsWith('.json') ? 'json' : 'csv',
+      path: files.path(file),
+      order,
+      onExhausted,
+      delimiter,
+      columns: [],
+    };
   }
 
   /** `count` successive rows' `id`s (undefined where the feeder gave no row). */
@@ -128,7 +140,10 @@ describe('createFeeder', () => {
     const feeder = createFeeder(source('debates.json', 'unique'));
     const random = createRandom(1);
     assert.equal(feeder.size, 2);
-    assert.deepEqual([feeder.next(random), feeder.next(random), feeder.next(random)], [{ id: 10, open: true }, { id: 20, open: false }, undefined]);
+    assert.deepEqual(
+      [feeder.next(random), feeder.next(random), feeder.next(random)],
+      [{ id: 10, open: true }, { id: 20, open: false }, undefined],
+    );
   });
 
   it('keeps one cursor for everyone who reads it', () => {
@@ -142,6 +157,9 @@ describe('createFeeder', () => {
 describe('CSV errors', () => {
   it('refuses a quote that is never closed, naming its line, instead of swallowing the rest of the file', async () => {
     const { parseCsvTable, CsvError } = await import('../../../engine/load/csv.js');
-    assert.throws(() => parseCsvTable('id,note\n1,ok\n2,"open\n3,x\n'), (e: unknown) => e instanceof CsvError && e.line === 3);
+    assert.throws(
+      () => parseCsvTable('id,note\n1,ok\n2,"open\n3,x\n'),
+      (e: unknown) => e instanceof CsvError && e.line === 3,
+    );
   });
 });

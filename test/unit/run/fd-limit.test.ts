@@ -21,7 +21,9 @@ function plan(yaml: string): Plan {
 describe('readFdLimits', () => {
   it('reads soft and hard limits, unlimited as Infinity; undefined without the file', () => {
     const t = tempDir({
-      limits: 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 unlimited            files\n',
+      limits:
+        'Limit                     Soft Limit           Hard Limit           Units\nMax open files            ' +
+          '1024                 unlimited            files\n',
     });
     after(t.cleanup);
     assert.deepEqual(readFdLimits(t.path('limits')), { soft: 1024, hard: Infinity });

@@ -46,8 +46,18 @@ async function harness(body: string): Promise<Harness> {
   const workload = plan.workloads[0]!;
   const store = createMetricStore();
   const runners = await probeRunners(plan, workload, store);
-  const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]));
-  const interpreter = new Interpreter({ plan, store, workload: workload.name, runners, feeders, baseVars: { scenario: plan.name, services: {} }, correctForLag: false });
+  const feeders = new Map<string, DataFeeder>(
+    Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data)]),
+  );
+  const interpreter = new Interpreter({
+    plan,
+    store,
+    workload: workload.name,
+    runners,
+    feeders,
+    baseVars: { scenario: plan.name, services: {} },
+    correctForLag: false,
+  });
   probe.reset();
   const live = new AbortController().signal;
   return {
@@ -66,17 +76,22 @@ async function harness(body: string): Promise<Harness> {
 
 /** The store's metrics named `name` whose tags include `tags` and that have samples. */
 function metrics(store: MetricStore, name: string, tags: Record<string, string> = {}): ResultMetric[] {
-  return store.snapshot().metrics.filter((m) => m.name === name && m.count > 0 && Object.entries(tags).every(([k, v]) => m.tags[k] === v));
+  return store
+    .snapshot()
+    .metrics.filter((m) => m.name === name && m.count > 0 && Object.entries(tags).every(([k, v]) => m.tags[k] === v));
 }
 
 function only(store: MetricStore, name: string, tags: Record<string, string> = {}): ResultMetric {
   const found = metrics(store, name, tags);
-  assert.equal(found.length, 1, `one ${name} with ${JSON.stringify(tags)}; found ${JSON.stringify(found.map((m) => m.tags))}`);
+  assert.equal(
+    found.length, 1, `one ${name} with ${JSON.stringify(tags)}; found ${JSON.stringify(found.map((m) => m.tags))}`,
+  );
   return found[0]!;
 }
 
 const stepsCalled = (): string[] => probe.calls.map((c) => c.step);
-const argOf = (name: string, arg: string): unknown[] => probe.calls.filter((c) => c.step === name).map((c) => c.args[arg]);
+const argOf = (name: string, arg: string): unknown[] =>
+  probe.calls.filter((c) => c.step === name).map((c) => c.args[arg]);
 
 const ONE = 'load: [ { burst: { iterations: 1 } } ]';
 
@@ -92,8 +107,12 @@ flow:
     const user = h.user(1);
     assert.deepEqual(await h.run(user, 2), ['completed', 'completed']);
     assert.deepEqual(stepsCalled(), ['a', 'b', 'c', 'a', 'b', 'c']);
-    assert.deepEqual(probe.calls.map((c) => c.iteration), [0, 0, 0, 1, 1, 1]);
-    for (let i = 1; i < probe.calls.length; i++) assert.ok(probe.calls[i]!.start >= probe.calls[i - 1]!.end, 'a step starts after the previous one ended');
+    assert.deepEqual(
+      probe.calls.map((c) => c.iteration),
+      [0, 0, 0, 1, 1, 1],
+    );
+    for (let i = 1; i < probe.calls.length; i++)
+      assert.ok(probe.calls[i]!.start >= probe.calls[i - 1]!.end, 'a step starts after the previous one ended');
     assert.equal(only(h.store, 'iterations').sum, 2);
     assert.equal(only(h.store, 'iteration.duration').count, 2);
   });
@@ -108,7 +127,10 @@ flow:
 `);
     await h.run(h.user(1), 3);
     await h.run(h.user(2), 3);
-    assert.deepEqual(stepsCalled(), ['always', 'first-user', 'always', 'first-user', 'always', 'later', 'first-user', 'always', 'always', 'always', 'later']);
+    assert.deepEqual(stepsCalled(), [
+      'always', 'first-user', 'always', 'first-user', 'always', 'later', 'first-user', 'always', 'always', 'always',
+      'later',
+    ]);
     assert.equal(only(h.store, 'step.duration', { step: 'later' }).count, 2);
     assert.equal(only(h.store, 'step.errors', { step: 'first-user' }).count, 3);
   });
@@ -163,7 +185,10 @@ flow:
         use: probe
         with:
           index: "{{loop.index}}"
-          answers: [ { response: { json: { next: 3 } } }, { response: { json: { next: 4 } } }, { response: { json: { next: null } } } ]
+          answers:
+            - { response: { json: { next: 3 } } }
+            - { response: { json: { next: 4 } } }
+            - { response: { json: { next: null } } }
 `);
     await h.run(h.user(1));
     assert.deepEqual(argOf('page', 'index'), ['0', '1', '2']);
@@ -269,15 +294,16 @@ flow:
     const two = h.user(2);
     await h.run(one, 2);
     await h.run(two, 1);
-    assert.deepEqual(probe.calls.filter((c) => c.step !== 'login').map((c) => `${c.vu}/${c.iteration} ${c.step}: ${String(c.args['saw'])}`), [
-      '1/0 before: ',
-      '1/0 later: tok-1-0',
-      '1/1 before: tok-1-0',
-      '1/1 later: tok-1-1',
-      '2/0 before: ',
-      '2/0 later: tok-2-0',
-    ]);
-    assert.equal(probe.calls[6]!.vars['token'], undefined, 'user 2 starts without user 1\'s capture');
+    assert.deepEqual(
+      probe.calls
+        .filter((c) => c.step !== 'login')
+        .map((c) => `${c.vu}/${c.iteration} ${c.step}: ${String(c.args['saw'])}`),
+      [
+        '1/0 before: ', '1/0 later: tok-1-0', '1/1 before: tok-1-0', '1/1 later: tok-1-1', '2/0 before: ',
+        '2/0 later: tok-2-0',
+      ],
+    );
+    assert.equal(probe.calls[6]!.vars['token'], undefined, "user 2 starts without user 1's capture");
   });
 
   it('picks list variables per iteration from the user\'s seeded random: same seed, same picks', async () => {
@@ -294,7 +320,11 @@ flow: [ { name: list, use: probe, with: { topic: "{{topic}}", size: "{{size}}" }
     };
     const first = await picks(1, 42);
     const reference = createRandom(42);
-    assert.deepEqual(first, Array.from({ length: 12 }, () => reference.pick(topics)), 'one pick per iteration, from the user\'s random');
+    assert.deepEqual(
+      first,
+      Array.from({ length: 12 }, () => reference.pick(topics)),
+      "one pick per iteration, from the user's random",
+    );
     assert.deepEqual(await picks(2, 42), first, 'the same seed picks alike');
     assert.notDeepEqual(await picks(3, 7), first, 'another seed picks otherwise');
     assert.deepEqual(new Set(argOf('list', 'size')), new Set(['20']), 'a fixed variable stays');
@@ -310,7 +340,10 @@ flow: [ { name: login, use: probe, with: { id: "{{data.users.id}}", name: "{{dat
     const two = h.user(2);
     await h.run(one, 2);
     await h.run(two, 3);
-    assert.deepEqual(probe.calls.map((c) => `${c.vu}:${String(c.args['id'])}:${String(c.args['name'])}`), ['1:1:ada', '1:2:bob', '2:3:cy', '2:1:ada', '2:2:bob']);
+    assert.deepEqual(
+      probe.calls.map((c) => `${c.vu}:${String(c.args['id'])}:${String(c.args['name'])}`),
+      ['1:1:ada', '1:2:bob', '2:3:cy', '2:1:ada', '2:2:bob'],
+    );
   });
 
   it("returns 'exhausted' once `order: unique` has used every row, without running a step", async () => {
@@ -336,7 +369,8 @@ flow: [ { name: login, use: probe, with: { id: "{{data.users.id}}" } } ]
 });
 
 describe('interpreter: checks and errors', () => {
-  it('counts a failed expect in `checks` and `step.errors` tagged with the step, and goes on with the iteration', async () => {
+  it('counts a failed expect in `checks` and `step.errors` tagged with the step, and goes on with ' +
+      'the iteration', async () => {
     const h = await harness(`
 ${ONE}
 flow:
@@ -353,7 +387,10 @@ flow:
     const errors = only(h.store, 'step.errors', { step: 'judged' });
     assert.deepEqual(errors.tags, { workload: 'default', step: 'judged' });
     assert.deepEqual([errors.count, errors.sum], [2, 2]);
-    assert.deepEqual([only(h.store, 'step.errors', { step: 'next' }).count, only(h.store, 'step.errors', { step: 'next' }).sum], [2, 0]);
+    assert.deepEqual(
+      [only(h.store, 'step.errors', { step: 'next' }).count, only(h.store, 'step.errors', { step: 'next' }).sum],
+      [2, 0],
+    );
   });
 
   it('counts a failed request in `step.errors` and goes on', async () => {
@@ -382,7 +419,10 @@ flow:
     assert.equal(tries.length, 4, 'the first try and 3 retries');
     const gaps = tries.slice(1).map((t, i) => t.start - tries[i]!.end);
     [40, 80, 160].forEach((backoff, i) => {
-      assert.ok(gaps[i]! >= backoff - 2 && gaps[i]! < backoff + 60, `wait before retry ${i + 1}: ${gaps[i]!.toFixed(1)} ms, expected ~${backoff}`);
+      assert.ok(
+        gaps[i]! >= backoff - 2 && gaps[i]! < backoff + 60,
+        `wait before retry ${i + 1}: ${gaps[i]!.toFixed(1)} ms, expected ~${backoff}`,
+      );
     });
     const errors = only(h.store, 'step.errors', { step: 'flaky' });
     assert.deepEqual([errors.count, errors.sum], [1, 1], 'one step sample, failed');
@@ -404,15 +444,25 @@ flow:
 `);
     await h.run(h.user(1));
     assert.equal(probe.calls.length, 3);
-    assert.deepEqual(metrics(h.store, 'step.errors', { step: 'flaky' }).map((m) => [m.count, m.sum]), [[1, 0]]);
-    assert.deepEqual(metrics(h.store, 'checks', { step: 'flaky' }).map((m) => [m.count, m.sum]), [[1, 1]], 'only the final answer is checked');
+    assert.deepEqual(
+      metrics(h.store, 'step.errors', { step: 'flaky' }).map((m) => [m.count, m.sum]),
+      [[1, 0]],
+    );
+    assert.deepEqual(
+      metrics(h.store, 'checks', { step: 'flaky' }).map((m) => [m.count, m.sum]),
+      [[1, 1]],
+      'only the final answer is checked',
+    );
   });
 
   it('does not retry when `retry.on` is false for the response', async () => {
     const h = await harness(`
 ${ONE}
 flow:
-  - { name: refused, use: probe, with: { ok: false, status: 500 }, retry: { attempts: 3, backoff: 10ms, on: "status == 503" } }
+  - name: refused
+    use: probe
+    with: { ok: false, status: 500 }
+    retry: { attempts: 3, backoff: 10ms, on: "status == 503" }
   - name: busy
     use: probe
     with: { answers: [ { ok: false, status: 503 }, { ok: false, status: 500 }, { status: 200 } ] }
@@ -458,7 +508,10 @@ flow:
       const pause = b.start - a.end;
       assert.ok(drawn >= 20 && drawn <= 60);
       // Node's timers have whole-millisecond resolution and may fire up to ~1 ms early.
-      assert.ok(pause >= Math.floor(drawn) - 1.5 && pause < drawn + 40, `iteration ${i}: paused ${pause.toFixed(1)} ms, drew ${drawn.toFixed(1)} ms`);
+      assert.ok(
+        pause >= Math.floor(drawn) - 1.5 && pause < drawn + 40,
+        `iteration ${i}: paused ${pause.toFixed(1)} ms, drew ${drawn.toFixed(1)} ms`,
+      );
     }
   });
 
@@ -526,7 +579,8 @@ flow:
     assert.deepEqual(stepsCalled(), []);
   });
 
-  it('lets the event loop turn between retries without backoff of a failing step, and stops on the signal', async () => {
+  it('lets the event loop turn between retries without backoff of a failing step, and stops ' +
+      'on the signal', async () => {
     const h = await harness(`
 ${ONE}
 flow:

@@ -98,7 +98,11 @@ describe('the plan before overrides', () => {
     assert.equal(readers.timeline.plannedIterations, 405);
     const writers = workload(plan, 'writers');
     assert.equal(writers.startAfterMs, 30_000);
-    assert.deepEqual(spans(writers), [['users', 0, 10_000, 0, 5], ['users', 10_000, 30_000, 5, 5], ['users', 30_000, 40_000, 5, 0]]);
+    assert.deepEqual(spans(writers), [
+      ['users', 0, 10_000, 0, 5],
+      ['users', 10_000, 30_000, 5, 5],
+      ['users', 30_000, 40_000, 5, 0],
+    ]);
     assert.equal(writers.timeline.model === 'closed' && writers.timeline.userSeconds, 140);
   });
 
@@ -128,7 +132,11 @@ describe('--time-scale', () => {
     assert.equal(workload(scaled, 'readers').timeline.plannedIterations, 86);
     assert.equal(workload(scaled, 'readers').timeline.durationMs, 2_100);
     const writers = workload(scaled, 'writers');
-    assert.deepEqual(spans(writers), [['users', 0, 1_000, 0, 5], ['users', 1_000, 3_000, 5, 5], ['users', 3_000, 4_000, 5, 0]]);
+    assert.deepEqual(spans(writers), [
+      ['users', 0, 1_000, 0, 5],
+      ['users', 1_000, 3_000, 5, 5],
+      ['users', 3_000, 4_000, 5, 0],
+    ]);
     assert.equal(writers.timeline.model === 'closed' && writers.timeline.userSeconds, 14);
   });
 
@@ -136,7 +144,8 @@ describe('--time-scale', () => {
     assert.deepEqual(scaled.workloads.map((w) => w.startAfterMs), [0, 3_000]);
   });
 
-  it('divides think times everywhere: loops, groups, parallel branches, both branches of an if, setup and teardown', () => {
+  it('divides think times everywhere: loops, groups, parallel branches, both branches of an if, setup ' +
+      'and teardown', () => {
     assert.deepEqual(thinks(workload(scaled, 'readers').flow), ['20..100', '50..50', '10..10', '300..300', '400..400']);
     assert.deepEqual(thinks(scaled.setup), ['200..200']);
     assert.deepEqual(thinks(scaled.teardown), ['100..100']);
@@ -151,8 +160,13 @@ describe('--time-scale', () => {
     assert.deepEqual(applied, ['--time-scale 10']);
     assert.equal(workload(plan, 'readers').timeline.durationMs, 21_000);
     assert.equal(workload(plan, 'writers').startAfterMs, 30_000);
-    assert.deepEqual(thinks(workload(plan, 'readers').flow), ['200..1000', '500..500', '100..100', '3000..3000', '4000..4000']);
-    assert.deepEqual(plan.thresholds.map((t) => t.afterMs), [0, 10_000]);
+    assert.deepEqual(thinks(workload(plan, 'readers').flow), [
+      '200..1000', '500..500', '100..100', '3000..3000', '4000..4000',
+    ]);
+    assert.deepEqual(
+      plan.thresholds.map((t) => t.afterMs),
+      [0, 10_000],
+    );
   });
 });
 
@@ -172,9 +186,17 @@ describe('--duration', () => {
     assert.equal(workload(stretched, 'readers').timeline.plannedIterations, 760);
     // writers last 40 s: every stage 1.05 times as long.
     const writers = workload(stretched, 'writers');
-    assert.deepEqual(spans(writers), [['users', 0, 10_500, 0, 5], ['users', 10_500, 31_500, 5, 5], ['users', 31_500, 42_000, 5, 0]]);
+    assert.deepEqual(spans(writers), [
+      ['users', 0, 10_500, 0, 5],
+      ['users', 10_500, 31_500, 5, 5],
+      ['users', 31_500, 42_000, 5, 0],
+    ]);
     assert.equal(writers.timeline.durationMs, 42_000);
-    assert.deepEqual(thinks(workload(stretched, 'readers').flow), thinks(workload(plan, 'readers').flow), 'flows keep their think times');
+    assert.deepEqual(
+      thinks(workload(stretched, 'readers').flow),
+      thinks(workload(plan, 'readers').flow),
+      'flows keep their think times',
+    );
   });
 
   it('shrinks as well as it stretches', () => {
@@ -207,7 +229,10 @@ describe('--users and --rate', () => {
     const writers = workload(rated, 'writers').timeline;
     assert.equal(writers.model, 'open', 'a closed workload becomes open');
     if (writers.model !== 'open') return;
-    assert.deepEqual([writers.durationMs, writers.plannedIterations, writers.arrivals, writers.maxVus], [40_000, 2_000, 'uniform', 1_000]);
+    assert.deepEqual(
+      [writers.durationMs, writers.plannedIterations, writers.arrivals, writers.maxVus],
+      [40_000, 2_000, 'uniform', 1_000],
+    );
   });
 
   it('--rate keeps an open workload\'s arrivals and max_vus', () => {
@@ -220,7 +245,10 @@ flow: [ { http: { get: / } } ]
     const timeline = applyOverrides(open, { rate: 0.5 }).plan.workloads[0]!.timeline;
     assert.equal(timeline.model, 'open');
     if (timeline.model !== 'open') return;
-    assert.deepEqual([timeline.durationMs, timeline.plannedIterations, timeline.arrivals, timeline.maxVus], [4_000, 2, 'poisson', 20]);
+    assert.deepEqual(
+      [timeline.durationMs, timeline.plannedIterations, timeline.arrivals, timeline.maxVus],
+      [4_000, 2, 'poisson', 20],
+    );
     assert.deepEqual(applyOverrides(open, { rate: 0.5 }).applied, ['--rate 0.5/s']);
   });
 });
@@ -238,7 +266,11 @@ describe('--smoke', () => {
       assert.deepEqual([...timeline.arrivalTimes()], [0], w.name);
       assert.equal(w.startAfterMs, 0, w.name);
     }
-    assert.deepEqual(smoke.workloads.map((w) => w.flow), plan.workloads.map((w) => w.flow), 'the flows are not touched');
+    assert.deepEqual(
+      smoke.workloads.map((w) => w.flow),
+      plan.workloads.map((w) => w.flow),
+      'the flows are not touched',
+    );
   });
 
   it('is listed, and takes precedence over --users, --rate and --duration', () => {
@@ -270,7 +302,9 @@ describe('--smoke', () => {
 
   it('still divides think times with --time-scale', () => {
     const scaled = applyOverrides(plan, { smoke: true, timeScale: 10 });
-    assert.deepEqual(thinks(workload(scaled.plan, 'readers').flow), ['20..100', '50..50', '10..10', '300..300', '400..400']);
+    assert.deepEqual(thinks(workload(scaled.plan, 'readers').flow), [
+      '20..100', '50..50', '10..10', '300..300', '400..400',
+    ]);
     assert.deepEqual(scaled.applied.slice(1), ['--time-scale 10']);
   });
 });

@@ -45,8 +45,13 @@ const start = () => ({
       async execute(ctx, timeoutMs) {
         const args = render(step.request, ctx.vars);
         const attempt = n++;
-        const answer = Array.isArray(args.answers) ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] } : args;
-        const call = { step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(), end: NaN, aborted: false, attempt, timeoutMs };
+        const answer = Array.isArray(args.answers)
+          ? { ...args, ...args.answers[Math.min(attempt, args.answers.length - 1)] }
+          : args;
+        const call = {
+          step: step.name, args, vu: ctx.vu, iteration: ctx.iteration, vars: { ...ctx.vars }, start: performance.now(),
+          end: NaN, aborted: false, attempt, timeoutMs,
+        };
         calls.push(call);
         state.active++;
         state.maxActive = Math.max(state.maxActive, state.active);
@@ -59,7 +64,9 @@ const start = () => ({
         }
         if (call.aborted) return { ok: false, error: { class: 'aborted', message: 'aborted' }, response: {} };
         const response = { status: answer.status ?? 200, ...(answer.response ?? {}) };
-        if (answer.ok === false) return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
+        if (answer.ok === false) {
+          return { ok: false, error: { class: answer.error ?? 'other', message: 'probe says no' }, response };
+        }
         return { ok: true, response };
       },
     };
@@ -106,12 +113,17 @@ export function compileWithProbe(scenarioFile: string, name: string, body: strin
 }
 
 /** The probe's runners for every step of a workload, created as runPlan creates them. */
-export async function probeRunners(plan: Plan, workload: PlannedWorkload, store: MetricStore): Promise<Map<number, StepRunner>> {
+export async function probeRunners(
+  plan: Plan, workload: PlannedWorkload, store: MetricStore,
+): Promise<Map<number, StepRunner>> {
   const executors = new RunExecutors(plan, undefined);
   const runners = new Map<number, StepRunner>();
   for (const step of stepsOf(workload.flow)) {
     const setup = { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} };
-    runners.set(step.id, await step.call(async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup)));
+    runners.set(
+      step.id,
+      await step.call(async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup)),
+    );
   }
   return runners;
 }

@@ -49,7 +49,13 @@ async function start(
   const replacement = options.runner;
   if (replacement) for (const id of runners.keys()) runners.set(id, replacement);
   const interpreter = new Interpreter({
-    plan, store, workload: workload.name, runners, feeders: new Map(), baseVars: { scenario: plan.name, services: {} }, correctForLag: workload.timeline.model === 'open',
+    plan,
+    store,
+    workload: workload.name,
+    runners,
+    feeders: new Map(),
+    baseVars: { scenario: plan.name, services: {} },
+    correctForLag: workload.timeline.model === 'open',
   });
   // As runPlan does: every closed-model user listens on the run's signal.
   const signal = options.signal ?? new AbortController().signal;
@@ -110,7 +116,11 @@ flow: [ { name: slow, use: probe, with: { delay: 200 } } ]
     assert.equal(probe.state.maxActive, 5);
     // Five users busy 200 ms each take one arrival in every 20 or 21 (arrivals are 10 ms apart): 4 or 5 each.
     assert.ok(started >= 20 && started <= 26, `started ${started} of 100`);
-    assert.deepEqual([...new Set(probe.calls.map((c) => c.vu))].sort(), [1, 2, 3, 4, 5], 'no more than 5 users were created');
+    assert.deepEqual(
+      [...new Set(probe.calls.map((c) => c.vu))].sort(),
+      [1, 2, 3, 4, 5],
+      'no more than 5 users were created',
+    );
   });
 
   it('records the start lag of every started iteration', async () => {
@@ -123,7 +133,9 @@ flow: [ { name: slow, use: probe, with: { delay: 200 } } ]
 
 describe('scheduler: closed model', () => {
   it('keeps `users: 4` looping concurrently for the hold', async () => {
-    const s = await start('load: [ { users: 4, hold: 1s } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]');
+    const s = await start(
+      'load: [ { users: 4, hold: 1s } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]',
+    );
     const took = await s.done;
     assert.equal(probe.state.maxActive, 4);
     assert.deepEqual([...new Set(probe.calls.map((c) => c.vu))].sort(), [1, 2, 3, 4]);
@@ -136,7 +148,9 @@ describe('scheduler: closed model', () => {
   });
 
   it('ramps 0 → 10 users over 1 s, one more every 100 ms, and reaches 10', async () => {
-    const s = await start('load: [ { users: 10, ramp_up: 1s, hold: 300ms } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]');
+    const s = await start(
+      'load: [ { users: 10, ramp_up: 1s, hold: 300ms } ]\nflow: [ { name: work, use: probe, with: { delay: 50 } } ]',
+    );
     await s.done;
     assert.equal(probe.state.maxActive, 10);
     assert.equal(s.store.aggregate({ fn: 'max', metric: 'vus', tags: {} }), 10);
@@ -144,7 +158,10 @@ describe('scheduler: closed model', () => {
       const first = probe.calls.find((c) => c.vu === vu);
       assert.ok(first, `user ${vu} ran`);
       const at = first.start - s.t0;
-      assert.ok(at >= 100 * vu - 2 && at < 100 * vu + 100, `user ${vu} started at ${at.toFixed(0)} ms, target reaches ${vu} at ${100 * vu} ms`);
+      assert.ok(
+        at >= 100 * vu - 2 && at < 100 * vu + 100,
+        `user ${vu} started at ${at.toFixed(0)} ms, target reaches ${vu} at ${100 * vu} ms`,
+      );
     }
   });
 
@@ -157,7 +174,10 @@ flow: [ { name: work, use: probe, with: { delay: 150 } } ]
     const extra = probe.calls.filter((c) => c.vu !== 1);
     assert.deepEqual([...new Set(extra.map((c) => c.vu))].sort(), [2, 3, 4]);
     for (const call of extra) {
-      assert.ok(call.start - s.t0 < 400 + 60, `user ${call.vu} started an iteration at ${(call.start - s.t0).toFixed(0)} ms, after the ramp down`);
+      assert.ok(
+        call.start - s.t0 < 400 + 60,
+        `user ${call.vu} started an iteration at ${(call.start - s.t0).toFixed(0)} ms, after the ramp down`,
+      );
       assert.equal(call.aborted, false, 'its last iteration was not cut short');
     }
     assert.ok(extra.some((c) => c.end - s.t0 > 400), 'an iteration in flight at the ramp down went on past it');
@@ -169,7 +189,10 @@ flow: [ { name: work, use: probe, with: { delay: 150 } } ]
 
 describe('scheduler: stopping', () => {
   it('cancels closed-model iterations longer than the graceful-stop window and counts them interrupted', async () => {
-    const s = await start('load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: stuck, use: probe, with: { delay: 5000 } } ]', { gracefulStopMs: 200 });
+    const s = await start(
+      'load: [ { users: 2, hold: 300ms } ]\nflow: [ { name: stuck, use: probe, with: { delay: 5000 } } ]',
+      { gracefulStopMs: 200 },
+    );
     const took = await s.done;
     assert.ok(took >= 480 && took < 900, `done ${took.toFixed(0)} ms after the start (300 ms hold + 200 ms window)`);
     assert.equal(total(s.store, 'iterations.interrupted'), 2);
@@ -177,7 +200,8 @@ describe('scheduler: stopping', () => {
     assert.deepEqual(probe.calls.map((c) => c.aborted), [true, true]);
   });
 
-  it('cancels open-model iterations still running after the graceful-stop window, and lets shorter ones finish', async () => {
+  it('cancels open-model iterations still running after the graceful-stop window, and lets ' +
+      'shorter ones finish', async () => {
     const s = await start(`
 load: [ { burst: { iterations: 4 } } ]
 flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
@@ -191,8 +215,12 @@ flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
   });
 
   it('starts the open model\'s graceful-stop window when the load ends, not at its last arrival', async () => {
-    // Arrivals at 0 and 500 ms; the load ends at 1,000 ms; the window runs to 1,300 ms; the second iteration ends at 1,200 ms.
-    const s = await start('load: [ { rate: 2/s, duration: 1s } ]\nflow: [ { name: slow, use: probe, with: { delay: 700 } } ]', { gracefulStopMs: 300 });
+    // Arrivals at 0 and 500 ms; the load ends at 1,000 ms; the window runs to 1,300 ms; the second iteration ends at
+    // 1,200 ms.
+    const s = await start(
+      'load: [ { rate: 2/s, duration: 1s } ]\nflow: [ { name: slow, use: probe, with: { delay: 700 } } ]',
+      { gracefulStopMs: 300 },
+    );
     await s.done;
     assert.deepEqual(probe.calls.map((c) => c.aborted), [false, false]);
     assert.equal(total(s.store, 'iterations.interrupted'), 0);
@@ -200,12 +228,18 @@ flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
 
   it('stops an open workload within stopGraceMs of the signal, cancelling what is still in flight', async () => {
     const stop = new AbortController();
-    const s = await start('load: [ { rate: 50/s, duration: 10s } ]\nflow: [ { name: slow, use: probe, with: { delay: 2000 } } ]', { signal: stop.signal, stopGraceMs: 300 });
+    const s = await start(
+      'load: [ { rate: 50/s, duration: 10s } ]\nflow: [ { name: slow, use: probe, with: { delay: 2000 } } ]',
+      { signal: stop.signal, stopGraceMs: 300 },
+    );
     await wait(290);
     const abortedAt = performance.now() - s.t0;
     stop.abort();
     const took = await s.done;
-    assert.ok(took - abortedAt >= 290 && took - abortedAt < 300 + 250, `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 300 ms)`);
+    assert.ok(
+      took - abortedAt >= 290 && took - abortedAt < 300 + 250,
+      `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 300 ms)`,
+    );
     const started = probe.calls.length;
     assert.ok(started >= 14 && started <= 16, `${started} arrivals in the first 290 ms at 50/s`);
     assert.ok(probe.calls.every((c) => c.start - s.t0 <= abortedAt), 'no arrival after the signal');
@@ -223,7 +257,10 @@ flow: [ { name: work, use: probe, with: { delay: "{{vu}}50" } } ]
     stop.abort();
     const took = await s.done;
     // Signal at 60 ms, grace 240 ms: users 1 and 2 (150 and 250 ms iterations) finish, user 3 (350 ms) is cut.
-    assert.ok(took - abortedAt >= 235 && took - abortedAt < 240 + 200, `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 240 ms)`);
+    assert.ok(
+      took - abortedAt >= 235 && took - abortedAt < 240 + 200,
+      `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 240 ms)`,
+    );
     assert.deepEqual(probe.calls.map((c) => `${c.vu}:${c.aborted}`).sort(), ['1:false', '2:false', '3:true']);
     assert.equal(total(s.store, 'iterations.interrupted'), 1);
     assert.equal(total(s.store, 'iterations'), 2);

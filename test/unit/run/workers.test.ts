@@ -25,18 +25,23 @@ function compile(yaml: string): Plan {
 
 describe('worker segments', () => {
   it('worker w of N within run segment i of M takes exactly the arrivals segment i then worker w would', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.nat(200), (m, n, arrivals) => {
-      for (let i = 0; i < m; i++) {
-        const inRun = Array.from({ length: arrivals }, (_, k) => k).filter((k) => k % m === i);
-        for (let w = 0; w < n; w++) {
-          const nested = inRun.filter((_, q) => q % n === w);
-          const seg = workerSegment({ index: i, count: m }, w, n);
-          assert.deepEqual(Array.from({ length: arrivals }, (_, k) => k).filter((k) => k % seg.count === seg.index), nested);
-          // Users and rows split the same way: the share of a share is the composite share.
-          assert.equal(share(share(arrivals, { index: i, count: m }), { index: w, count: n }), share(arrivals, seg));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.nat(200), (m, n, arrivals) => {
+        for (let i = 0; i < m; i++) {
+          const inRun = Array.from({ length: arrivals }, (_, k) => k).filter((k) => k % m === i);
+          for (let w = 0; w < n; w++) {
+            const nested = inRun.filter((_, q) => q % n === w);
+            const seg = workerSegment({ index: i, count: m }, w, n);
+            assert.deepEqual(
+              Array.from({ length: arrivals }, (_, k) => k).filter((k) => k % seg.count === seg.index),
+              nested,
+            );
+            // Users and rows split the same way: the share of a share is the composite share.
+            assert.equal(share(share(arrivals, { index: i, count: m }), { index: w, count: n }), share(arrivals, seg));
+          }
         }
-      }
-    }));
+      }),
+    );
   });
 
   it('without a run segment, worker w of N is segment w/N', () => {

@@ -55,10 +55,18 @@ after(async () => {
   }
 });
 
-async function call<T = unknown>(base: string, path: string, init: { method?: string; body?: unknown; raw?: string } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+async function call<T = unknown>(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; raw?: string } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(base + path, {
     method: init.method ?? 'GET',
-    ...(init.raw !== undefined ? { body: init.raw } : init.body !== undefined ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } } : {}),
+    ...(init.raw !== undefined
+      ? { body: init.raw }
+      : init.body !== undefined
+        ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }
+        : {}),
   });
   const text = await res.text();
   return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
@@ -137,11 +145,15 @@ describe('demo API routes', () => {
     let page: number | null = 0;
     let seen = 0;
     while (page !== null) {
-      const res: { status: number; body: Page<{ id: number; debate: number; author: string; text: string; created_at: string }> } = await call(base, `/debates/1/comments?page=${page}`);
+      const res: {
+        status: number;
+        body: Page<{ id: number; debate: number; author: string; text: string; created_at: string }>;
+      } = await call(base, `/debates/1/comments?page=${page}`);
       assert.equal(res.status, 200);
       assert.equal(res.body.page, page);
       assert.ok(res.body.items.length <= 10);
-      for (const c of res.body.items) assert.deepEqual([c.debate, typeof c.author, typeof c.text], [1, 'string', 'string']);
+      for (const c of res.body.items)
+        assert.deepEqual([c.debate, typeof c.author, typeof c.text], [1, 'string', 'string']);
       seen += res.body.items.length;
       pages.push(page);
       page = res.body.next;
@@ -154,7 +166,10 @@ describe('demo API routes', () => {
   });
 
   it('POST /debates creates a debate (201, location) that can be read back; bad bodies get 400', async () => {
-    const created = await call<Summary>(base, '/debates', { method: 'POST', body: { topic: 'climate', title: 'Evening debate by User 1' } });
+    const created = await call<Summary>(base, '/debates', {
+      method: 'POST',
+      body: { topic: 'climate', title: 'Evening debate by User 1' },
+    });
     assert.equal(created.status, 201);
     assert.ok(created.body.id > 60);
     assert.deepEqual(created.body.votes, { pro: 0, con: 0 });
@@ -171,23 +186,39 @@ describe('demo API routes', () => {
       { body: { topic: 'Not A Slug', title: 'Fine title' } },
       { body: { topic: 'climate', title: 42 } },
     ];
-    for (const init of bad) assert.equal((await call(base, '/debates', { method: 'POST', ...init })).status, 400, JSON.stringify(init));
+    for (const init of bad)
+      assert.equal((await call(base, '/debates', { method: 'POST', ...init })).status, 400, JSON.stringify(init));
   });
 
   it('POST /debates/:id/votes counts one ballot per user (a second vote changes the side)', async () => {
     const before = (await call<Summary>(base, '/debates/3')).body.votes;
-    const pro = await call<{ debate: number; votes: { pro: number; con: number } }>(base, '/debates/3/votes', { method: 'POST', body: { user: 'u1', side: 'pro' } });
+    const pro = await call<{ debate: number; votes: { pro: number; con: number } }>(base, '/debates/3/votes', {
+      method: 'POST',
+      body: { user: 'u1', side: 'pro' },
+    });
     assert.equal(pro.status, 201);
     assert.equal(pro.body.debate, 3);
     assert.deepEqual(pro.body.votes, { pro: before.pro + 1, con: before.con });
-    const changed = await call<{ votes: { pro: number; con: number } }>(base, '/debates/3/votes', { method: 'POST', body: { user: 'u1', side: 'con' } });
+    const changed = await call<{ votes: { pro: number; con: number } }>(base, '/debates/3/votes', {
+      method: 'POST',
+      body: { user: 'u1', side: 'con' },
+    });
     assert.deepEqual(changed.body.votes, { pro: before.pro, con: before.con + 1 });
-    const other = await call<{ votes: { pro: number; con: number } }>(base, '/debates/3/votes', { method: 'POST', body: { user: 7, side: 'con' } });
+    const other = await call<{ votes: { pro: number; con: number } }>(base, '/debates/3/votes', {
+      method: 'POST',
+      body: { user: 7, side: 'con' },
+    });
     assert.deepEqual([other.status, other.body.votes], [201, { pro: before.pro, con: before.con + 2 }]);
     assert.deepEqual((await call<Summary>(base, '/debates/3')).body.votes, other.body.votes);
 
-    assert.equal((await call(base, '/debates/9999/votes', { method: 'POST', body: { user: 'u1', side: 'pro' } })).status, 404);
-    assert.equal((await call(base, '/debates/3/votes', { method: 'POST', body: { user: 'u1', side: 'maybe' } })).status, 400);
+    assert.equal(
+      (await call(base, '/debates/9999/votes', { method: 'POST', body: { user: 'u1', side: 'pro' } })).status,
+      404,
+    );
+    assert.equal(
+      (await call(base, '/debates/3/votes', { method: 'POST', body: { user: 'u1', side: 'maybe' } })).status,
+      400,
+    );
     assert.equal((await call(base, '/debates/3/votes', { method: 'POST', body: { side: 'pro' } })).status, 400);
     assert.equal((await call(base, '/debates/3/votes', { method: 'POST', raw: 'not json' })).status, 400);
   });
@@ -201,7 +232,10 @@ describe('demo API routes', () => {
   });
 
   it('rejects a body larger than 64 KiB with 413', async () => {
-    const res = await call(base, '/debates', { method: 'POST', raw: JSON.stringify({ topic: 'x', title: 'y'.repeat(70_000) }) });
+    const res = await call(base, '/debates', {
+      method: 'POST',
+      raw: JSON.stringify({ topic: 'x', title: 'y'.repeat(70_000) }),
+    });
     assert.equal(res.status, 413);
   });
 });
@@ -246,7 +280,8 @@ describe('demo API error rate and latency', () => {
     return out;
   }
 
-  it('fails about error-rate of the requests with 500 {error}, the same ones for the same seed, never /health', async () => {
+  it('fails about error-rate of the requests with 500 {error}, the same ones for the same seed, ' +
+      'never /health', async () => {
     const a = await listen({ errorRate: 0.2, seed: 7 });
     const b = await listen({ errorRate: '20%', seed: 7 });
     const fromA = await statuses(a, '/debates/1', 600);
@@ -255,7 +290,10 @@ describe('demo API error rate and latency', () => {
     assert.ok(failures > 600 * 0.2 * 0.7 && failures < 600 * 0.2 * 1.3, `${failures} of 600 failed`);
     assert.deepEqual(fromA.filter((s) => s !== 500 && s !== 200), []);
     assert.deepEqual(fromA, fromB, 'the same seed fails the same requests');
-    const failure = await fetch(`${a}/debates`).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: string } }));
+    const failure = await fetch(`${a}/debates`).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as { error?: string },
+    }));
     if (failure.status === 500) assert.equal(typeof failure.body.error, 'string');
     const health = await statuses(a, '/health', 200);
     assert.deepEqual(new Set(health), new Set([200]));
@@ -302,7 +340,9 @@ describe('demo API error rate and latency', () => {
 describe('demo API seeded data', () => {
   async function snapshot(base: string): Promise<unknown> {
     const debates = (await call<Page<Summary>>(base, '/debates?page_size=100')).body;
-    const comments = await Promise.all([1, 2, 30, 60].map(async (id) => (await call(base, `/debates/${id}/comments?page_size=100`)).body));
+    const comments = await Promise.all(
+      [1, 2, 30, 60].map(async (id) => (await call(base, `/debates/${id}/comments?page_size=100`)).body),
+    );
     return { debates, comments };
   }
 
@@ -326,7 +366,11 @@ describe('demo API seeded data', () => {
 
 describe('demo API as a program', () => {
   it('prints exactly one line {"url"} when listening, serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [SERVER_PATH, '--port', '0', '--seed', '5', '--latency', '1ms..2ms', '--error-rate', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [SERVER_PATH, '--port', '0', '--seed', '5', '--latency', '1ms..2ms', '--error-rate', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -12,14 +12,18 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PerfyError } from '../../../engine/errors.js';
 import type { PostgresService } from '../../../engine/services/postgres-config.js';
-import { canRun, copyBinaries, ensureLibrarySymlinks, ensurePostgresOsUser, locatePostgresBinaries, type PostgresBinaries } from '../../../engine/services/postgres-binaries.js';
+import {
+  canRun, copyBinaries, ensureLibrarySymlinks, ensurePostgresOsUser, locatePostgresBinaries, type PostgresBinaries,
+} from '../../../engine/services/postgres-binaries.js';
 import { initIsFile, lineAndColumn, startPostgresService } from '../../../engine/services/postgres.js';
 import type { RunningService } from '../../../engine/services/types.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { freePort, processAlive, tempDir } from '../../helpers.js';
 
 const temp = tempDir({
-  'schema.sql': 'CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES (\'a\'), (\'b\'), (\'c\');\n',
+  'schema.sql':
+    "CREATE TABLE debates (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO debates (title) VALUES ('a'), " +
+      "('b'), ('c');\n",
   'broken.sql': 'CREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n  SELEC 1;\n',
 });
 const logDir = join(temp.dir, 'logs');
@@ -36,11 +40,19 @@ function nobodyCannotRunNode(): string | undefined {
   const uid = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
   const gid = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' });
   if (uid.status !== 0 || gid.status !== 0) return 'no user `nobody` to run as';
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'engine'))})`], {
-    uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()), cwd: '/', encoding: 'utf8',
-  });
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `require('fs').accessSync(${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'engine'))})`],
+    {
+      uid: Number(uid.stdout.trim()),
+      gid: Number(gid.stdout.trim()),
+      cwd: '/',
+      encoding: 'utf8',
+    },
+  );
   if (probe.status === 0) return undefined;
-  return `the user \`nobody\` cannot run ${process.execPath} on ${PACKAGE_ROOT} (${probe.error?.message ?? probe.stderr.trim().split('\n')[0]})`;
+  return `the user \`nobody\` cannot run ${process.execPath} on ${PACKAGE_ROOT} ` +
+    `(${probe.error?.message ?? probe.stderr.trim().split('\n')[0]})`;
 }
 
 /** The binaries, or why the tests skip (in CI, PERFY_REQUIRE_ALL=1, a missing package fails instead). */
@@ -108,28 +120,44 @@ describe('init: file or SQL', () => {
 });
 
 describe('postgres: embedded', { skip }, () => {
-  it('starts a real PostgreSQL on 127.0.0.1; init from a file is applied; stop ends it and removes its directory', async () => {
+  it('starts a real PostgreSQL on 127.0.0.1; init from a file is applied; stop ends it and removes ' +
+      'its directory', async () => {
     const begun = performance.now();
     const db = await start('embA', { postgres: 'embedded', init: 'schema.sql' });
     const startMs = performance.now() - begun;
     console.log(`# embedded PostgreSQL started (initdb, server, database, init) in ${Math.round(startMs)} ms`);
     const url = new URL(db.url);
     assert.equal(url.protocol, 'postgres:');
-    assert.deepEqual([url.hostname, Number(url.port), url.username, url.pathname], ['127.0.0.1', db.port, 'perfy', '/perfy']);
+    assert.deepEqual(
+      [url.hostname, Number(url.port), url.username, url.pathname],
+      ['127.0.0.1', db.port, 'perfy', '/perfy'],
+    );
     assert.ok(url.password.length >= 20, 'a generated password');
     assert.deepEqual([db.host, typeof db.pid], ['127.0.0.1', 'number']);
     assert.ok(processAlive(db.pid!));
 
-    const [who] = await query<{ user: string; db: string }>(db.url, 'SELECT current_user AS user, current_database() AS db');
+    const [who] = await query<{ user: string; db: string }>(
+      db.url,
+      'SELECT current_user AS user, current_database() AS db',
+    );
     assert.deepEqual(who, { user: 'perfy', db: 'perfy' });
     const rows = await query<{ n: string }>(db.url, 'SELECT count(*) AS n FROM debates');
     assert.equal(rows[0]?.n, '3');
-    const [{ data_directory: dataDir } = { data_directory: '' }] = await query<{ data_directory: string }>(db.url, 'SHOW data_directory');
+    const [{ data_directory: dataDir } = { data_directory: '' }] = await query<{ data_directory: string }>(
+      db.url,
+      'SHOW data_directory',
+    );
     assert.ok(existsSync(dataDir));
     // Only TCP on 127.0.0.1, with a password.
-    const [{ listen_addresses: listen } = { listen_addresses: '' }] = await query<{ listen_addresses: string }>(db.url, 'SHOW listen_addresses');
+    const [{ listen_addresses: listen } = { listen_addresses: '' }] = await query<{ listen_addresses: string }>(
+      db.url,
+      'SHOW listen_addresses',
+    );
     assert.equal(listen, '127.0.0.1');
-    await assert.rejects(query(db.url.replace(`:${url.password}@`, ':wrong@'), 'SELECT 1'), (e: { code?: string }) => e.code === '28P01');
+    await assert.rejects(
+      query(db.url.replace(`:${url.password}@`, ':wrong@'), 'SELECT 1'),
+      (e: { code?: string }) => e.code === '28P01',
+    );
 
     const log = readFileSync(join(logDir, 'embA.log'), 'utf8');
     assert.match(log, /started in \d+ ms/);
@@ -153,7 +181,10 @@ describe('postgres: embedded', { skip }, () => {
       pool: { max: 3, application_name: 'perfy-test' },
     });
     assert.deepEqual([new URL(db.url).username, new URL(db.url).pathname], ['perf-user', '/load%20test']);
-    const [row] = await query<{ n: string; db: string }>(db.url, 'SELECT count(*) AS n, current_database() AS db FROM votes');
+    const [row] = await query<{ n: string; db: string }>(
+      db.url,
+      'SELECT count(*) AS n, current_database() AS db FROM votes',
+    );
     assert.deepEqual(row, { n: '5', db: 'load test' });
     await db.stop();
   });
@@ -167,7 +198,10 @@ describe('postgres: embedded', { skip }, () => {
     assert.match(message, /broken\.sql:3:3/);
     assert.deepEqual(serverDirs('embBad'), []);
 
-    const inline = await startFails('embBad2', { postgres: 'embedded', init: 'SELECT 1;\nSELECT * FROM missing_table;' });
+    const inline = await startFails('embBad2', {
+      postgres: 'embedded',
+      init: 'SELECT 1;\nSELECT * FROM missing_table;',
+    });
     assert.match(inline.problems[0]!.message, /SQLSTATE 42P01/);
     assert.match(inline.problems[0]!.message, /line 2, column 15/);
     assert.deepEqual(serverDirs('embBad2'), []);
@@ -197,7 +231,10 @@ describe('postgres: embedded', { skip }, () => {
   it('an interrupted start stops the server and removes its directory', async () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 150);
-    await assert.rejects(startPostgresService('embAbort', { postgres: 'embedded' }, { ...context, signal: abort.signal }), (e: PerfyError) => e.code === 'E_INTERRUPTED');
+    await assert.rejects(
+      startPostgresService('embAbort', { postgres: 'embedded' }, { ...context, signal: abort.signal }),
+      (e: PerfyError) => e.code === 'E_INTERRUPTED',
+    );
     assert.deepEqual(serverDirs('embAbort'), []);
   });
 });
@@ -209,7 +246,10 @@ describe('postgres: { url }', { skip }, () => {
   });
 
   it('logs in, runs SELECT 1 and init on a running server; stop leaves that server alone', async () => {
-    const db = await start('urlOk', { postgres: { url: host.url }, init: 'CREATE TABLE from_url (id int); INSERT INTO from_url VALUES (7);' });
+    const db = await start('urlOk', {
+      postgres: { url: host.url },
+      init: 'CREATE TABLE from_url (id int); INSERT INTO from_url VALUES (7);',
+    });
     assert.deepEqual([db.url, db.host, db.port, db.pid], [host.url, '127.0.0.1', host.port, undefined]);
     await db.stop();
     assert.deepEqual(await query(host.url, 'SELECT id FROM from_url'), [{ id: 7 }]);
@@ -239,7 +279,10 @@ describe('postgres: { url }', { skip }, () => {
   it('nothing listening: E_SERVICE_START after `timeout`, naming the cause', async () => {
     const port = await freePort();
     const begun = performance.now();
-    const error = await startFails('urlDown', { postgres: { url: `postgres://perfy:hidden-pw@127.0.0.1:${port}/perfy` }, timeout: '600ms' });
+    const error = await startFails('urlDown', {
+      postgres: { url: `postgres://perfy:hidden-pw@127.0.0.1:${port}/perfy` },
+      timeout: '600ms',
+    });
     const elapsed = performance.now() - begun;
     assert.ok(elapsed >= 550 && elapsed < 5_000, `${elapsed} ms`);
     assert.equal(error.code, 'E_SERVICE_START');
@@ -278,7 +321,11 @@ describe('the PostgreSQL binaries', { skip }, () => {
       const native = copyWithoutLinks(dir);
       if (linksOf(native).length === 0) return t.skip('this platform package has no symlinks to make');
       const postgres = join(native, 'bin', 'postgres');
-      assert.notEqual(spawnSync(postgres, ['--version']).status, 0, 'without the links the server cannot load its libraries');
+      assert.notEqual(
+        spawnSync(postgres, ['--version']).status,
+        0,
+        'without the links the server cannot load its libraries',
+      );
       assert.equal(ensureLibrarySymlinks(native, join(dir, 'fallback')), undefined, 'made in place');
       for (const { target } of linksOf(native)) assert.ok(lstatSync(join(dir, 'pkg', target)).isSymbolicLink(), target);
       assert.equal(spawnSync(postgres, ['--version']).status, 0);
@@ -297,14 +344,18 @@ describe('the PostgreSQL binaries', { skip }, () => {
       // Root writes anywhere: the check runs as another user, who can read the copy but not write it.
       spawnSync('chmod', ['-R', 'a+rX', dir]);
       const script = `
-        import { ensureLibrarySymlinks } from ${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'postgres-binaries.js'))};
+        import { ensureLibrarySymlinks } from ${JSON.stringify(
+          join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'postgres-binaries.js'),
+        )};
         import { spawnSync } from 'node:child_process';
         import { mkdtempSync } from 'node:fs';
         import { tmpdir } from 'node:os';
         import { join } from 'node:path';
         const fallback = join(mkdtempSync(join(tmpdir(), 'perfy-test-links-')), 'links');
         const libraryPath = ensureLibrarySymlinks(${JSON.stringify(native)}, fallback);
-        const run = spawnSync(${JSON.stringify(join(native, 'bin', 'postgres'))}, ['--version'], { env: { ...process.env, LD_LIBRARY_PATH: libraryPath } });
+        const run = spawnSync(${JSON.stringify(join(native, 'bin', 'postgres'))}, ['--version'], {
+          env: { ...process.env, LD_LIBRARY_PATH: libraryPath },
+        });
         console.log(JSON.stringify({ libraryPath, fallback, status: run.status }));
       `;
       let result;
@@ -312,7 +363,12 @@ describe('the PostgreSQL binaries', { skip }, () => {
         const cannot = nobodyCannotRunNode();
         if (cannot !== undefined) return t.skip(cannot);
         const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-        result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', uid: Number(nobody.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()), cwd: '/' });
+        result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+          encoding: 'utf8',
+          uid: Number(nobody.stdout.trim()),
+          gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()),
+          cwd: '/',
+        });
       } else {
         spawnSync('chmod', ['a-w', join(native, 'lib')]);
         result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -328,37 +384,55 @@ describe('the PostgreSQL binaries', { skip }, () => {
     }
   });
 
-  it('as root: binaries the postgres OS user cannot reach are detected, and a copy works', { skip: isRoot ? false : 'runs as root only' }, async () => {
-    const user = await ensurePostgresOsUser();
-    assert.notEqual(user.uid, 0);
-    const hidden = mkdtempSync(join(tmpdir(), 'perfy-test-hidden-')); // mode 700: only root gets in
-    const open = mkdtempSync(join(tmpdir(), 'perfy-test-open-'));
-    try {
-      const native = join(hidden, 'native');
-      cpSync(binaries!.nativeDir, native, { recursive: true, verbatimSymlinks: true });
-      const inHidden: PostgresBinaries = { ...binaries!, nativeDir: native, initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
-      assert.equal(await canRun(inHidden.postgres, user, process.env), false);
-      spawnSync('chmod', ['755', open]);
-      const copy = copyBinaries(inHidden, join(open, 'native'));
-      assert.equal(await canRun(copy.postgres, user, process.env), true);
-    } finally {
-      rmSync(hidden, { recursive: true, force: true });
-      rmSync(open, { recursive: true, force: true });
-    }
-  });
+  it(
+    'as root: binaries the postgres OS user cannot reach are detected, and a copy works',
+    { skip: isRoot ? false : 'runs as root only' },
+    async () => {
+      const user = await ensurePostgresOsUser();
+      assert.notEqual(user.uid, 0);
+      const hidden = mkdtempSync(join(tmpdir(), 'perfy-test-hidden-')); // mode 700: only root gets in
+      const open = mkdtempSync(join(tmpdir(), 'perfy-test-open-'));
+      try {
+        const native = join(hidden, 'native');
+        cpSync(binaries!.nativeDir, native, { recursive: true, verbatimSymlinks: true });
+        const inHidden: PostgresBinaries = {
+          ...binaries!,
+          nativeDir: native,
+          initdb: join(native, 'bin', 'initdb'),
+          postgres: join(native, 'bin', 'postgres'),
+        };
+        assert.equal(await canRun(inHidden.postgres, user, process.env), false);
+        spawnSync('chmod', ['755', open]);
+        const copy = copyBinaries(inHidden, join(open, 'native'));
+        assert.equal(await canRun(copy.postgres, user, process.env), true);
+      } finally {
+        rmSync(hidden, { recursive: true, force: true });
+        rmSync(open, { recursive: true, force: true });
+      }
+    },
+  );
 
-  it('as a normal user (root runs this check as `nobody`): start, query, stop, directory removed', { skip: isRoot ? false : 'the other tests already run as a normal user' }, async (t) => {
-    const cannot = nobodyCannotRunNode();
-    if (cannot !== undefined) return t.skip(cannot);
-    const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
-    const logs = mkdtempSync(join(tmpdir(), 'perfy-test-nobody-'));
-    spawnSync('chmod', ['777', logs]);
-    try {
-      const script = `
-        import { startPostgresService } from ${JSON.stringify(join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'postgres.js'))};
+  it(
+    'as a normal user (root runs this check as `nobody`): start, query, stop, directory removed',
+    { skip: isRoot ? false : 'the other tests already run as a normal user' },
+    async (t) => {
+      const cannot = nobodyCannotRunNode();
+      if (cannot !== undefined) return t.skip(cannot);
+      const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+      const logs = mkdtempSync(join(tmpdir(), 'perfy-test-nobody-'));
+      spawnSync('chmod', ['777', logs]);
+      try {
+        const script = `
+        import { startPostgresService } from ${JSON.stringify(
+          join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'postgres.js'),
+        )};
         import { existsSync } from 'node:fs';
         import pg from ${JSON.stringify(join(PACKAGE_ROOT, 'node_modules', 'pg', 'lib', 'index.js'))};
-        const db = await startPostgresService('asNobody', { postgres: 'embedded', init: 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);' }, { scenarioDir: '/', logDir: ${JSON.stringify(logs)} });
+        const db = await startPostgresService(
+          'asNobody',
+          { postgres: 'embedded', init: 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);' },
+          { scenarioDir: '/', logDir: ${JSON.stringify(logs)} },
+        );
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();
         const { rows } = await client.query('SELECT count(*)::int AS n, current_setting(\\'data_directory\\') AS dir');
@@ -366,14 +440,19 @@ describe('the PostgreSQL binaries', { skip }, () => {
         await db.stop();
         console.log(JSON.stringify({ n: rows[0].n, removed: !existsSync(rows[0].dir) }));
       `;
-      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-        encoding: 'utf8', uid: Number(nobody.stdout.trim()), gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()), cwd: '/', timeout: 60_000,
-      });
-      assert.equal(result.status, 0, result.error?.message ?? result.stderr);
-      assert.deepEqual(JSON.parse(result.stdout), { n: 1, removed: true });
-      assert.match(readFileSync(join(logs, 'asNobody.log'), 'utf8'), /OS user nobody/);
-    } finally {
-      rmSync(logs, { recursive: true, force: true });
-    }
-  });
+        const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+          encoding: 'utf8',
+          uid: Number(nobody.stdout.trim()),
+          gid: Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()),
+          cwd: '/',
+          timeout: 60_000,
+        });
+        assert.equal(result.status, 0, result.error?.message ?? result.stderr);
+        assert.deepEqual(JSON.parse(result.stdout), { n: 1, removed: true });
+        assert.match(readFileSync(join(logs, 'asNobody.log'), 'utf8'), /OS user nobody/);
+      } finally {
+        rmSync(logs, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -11,7 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PerfyError } from '../../../engine/errors.js';
 import type { Plan } from '../../../engine/compile/plan.js';
-import { BUILTIN_SERVICES, CommandLineError, splitCommandLine, startServices, stopServices, type RunningService } from '../../../engine/services/index.js';
+import {
+  BUILTIN_SERVICES, CommandLineError, splitCommandLine, startServices, stopServices, type RunningService,
+} from '../../../engine/services/index.js';
 import { startUrlService } from '../../../engine/services/url.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { freePort, processAlive, tempDir, until } from '../../helpers.js';
@@ -33,13 +35,19 @@ after(async () => {
 
 /** A port that was free a moment ago: listen on 0, note the port, close. */
 
-async function start(services: Plan['services'], extra: { timeScale?: number; stopGraceMs?: number; signal?: AbortSignal } = {}): Promise<RunningService[]> {
+async function start(
+  services: Plan['services'],
+  extra: { timeScale?: number; stopGraceMs?: number; signal?: AbortSignal } = {},
+): Promise<RunningService[]> {
   const running = await startServices(services, { ...options, ...extra });
   started.push(...running);
   return running;
 }
 
-async function startFails(services: Plan['services'], extra: { timeScale?: number; signal?: AbortSignal } = {}): Promise<PerfyError> {
+async function startFails(
+  services: Plan['services'],
+  extra: { timeScale?: number; signal?: AbortSignal } = {},
+): Promise<PerfyError> {
   try {
     started.push(...(await startServices(services, { ...options, ...extra })));
   } catch (error) {
@@ -69,7 +77,10 @@ writeFileSync(
   `const [file, mode] = process.argv.slice(2);
    if (mode === 'ignore-term') process.on('SIGTERM', () => {});
    const pids = [process.pid];
-   if (mode === 'with-child') pids.push(require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }).pid);
+   if (mode === 'with-child') {
+     pids.push(require('child_process')
+       .spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }).pid);
+   }
    require('fs').writeFileSync(file, pids.join(','));
    setInterval(() => {}, 1000);`,
 );
@@ -81,7 +92,9 @@ async function getText(url: string): Promise<{ status: number; text: string }> {
 
 describe('builtin demo-api', () => {
   it('runs as a child process with its own pid, answers at its url, logs to logDir/NAME.log', async () => {
-    const [api] = await start({ api: { builtin: 'demo-api', options: { seed: 2, latency: '1ms..2ms', error_rate: 0 } } });
+    const [api] = await start({
+      api: { builtin: 'demo-api', options: { seed: 2, latency: '1ms..2ms', error_rate: 0 } },
+    });
     assert.ok(api);
     assert.equal(api.name, 'api');
     assert.match(api.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -105,7 +118,10 @@ describe('builtin demo-api', () => {
     const services = pathToFileURL(join(PACKAGE_ROOT, 'dist', 'engine', 'services', 'index.js')).href;
     const host = spawn(process.execPath, ['--input-type=module', '-e', `
       const { startServices } = await import(${JSON.stringify(services)});
-      const [api] = await startServices({ api: { builtin: 'demo-api' } }, { scenarioDir: '.', logDir: ${JSON.stringify(join(logDir, 'killed'))} });
+      const [api] = await startServices(
+        { api: { builtin: 'demo-api' } },
+        { scenarioDir: '.', logDir: ${JSON.stringify(join(logDir, 'killed'))} },
+      );
       console.log(api.pid);
       setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -134,7 +150,8 @@ describe('builtin demo-api', () => {
     }
   });
 
-  it('github-mock starts as a built-in service of its own process (its behaviour: test/unit/mocks/github-mock.test.ts)', async () => {
+  it('github-mock starts as a built-in service of its own process (its behaviour: ' +
+      'test/unit/mocks/github-mock.test.ts)', async () => {
     assert.deepEqual(Object.keys(BUILTIN_SERVICES).sort(), ['demo-api', 'github-mock']);
     const [gh] = await start({ gh: { builtin: 'github-mock' } });
     assert.ok(gh!.pid !== undefined && gh!.pid !== process.pid);
@@ -145,7 +162,8 @@ describe('builtin demo-api', () => {
 });
 
 describe('command services', () => {
-  it('waits for an HTTP readiness probe to answer 2xx; env is merged over the environment; output goes to the log', async () => {
+  it('waits for an HTTP readiness probe to answer 2xx; env is merged over the environment; output ' +
+      'goes to the log', async () => {
     const port = await freePort();
     const begun = performance.now();
     const [web] = await start({
@@ -165,14 +183,26 @@ describe('command services', () => {
 
   it('waits for a tcp:// probe to accept a connection (node -e, cwd relative to the scenario)', async () => {
     const port = await freePort();
-    const script = "setTimeout(() => require('net').createServer((s) => s.end()).listen(Number(process.argv[1]), '127.0.0.1'), 200)";
-    const [db] = await start({ db: { command: `${node} -e "${script}" ${port}`, ready: `tcp://127.0.0.1:${port}`, cwd: '.', url: `postgres://app@127.0.0.1:${port}/app` } });
+    const script =
+      "setTimeout(() => require('net').createServer((s) => s.end()).listen(Number(process.argv[1]), '127.0.0.1'), 200)";
+    const [db] = await start({
+      db: {
+        command: `${node} -e "${script}" ${port}`,
+        ready: `tcp://127.0.0.1:${port}`,
+        cwd: '.',
+        url: `postgres://app@127.0.0.1:${port}/app`,
+      },
+    });
     assert.ok(db);
     assert.deepEqual([db.url, db.host, db.port], [`postgres://app@127.0.0.1:${port}/app`, '127.0.0.1', port]);
-    await new Promise<void>((resolve, reject) => connect(port, '127.0.0.1').once('connect', function (this: ReturnType<typeof connect>) {
-      this.destroy();
-      resolve();
-    }).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      connect(port, '127.0.0.1')
+        .once('connect', function (this: ReturnType<typeof connect>) {
+          this.destroy();
+          resolve();
+        })
+        .once('error', reject),
+    );
     await stopServices([db]);
     assert.equal(processAlive(db.pid!), false);
   });
@@ -201,11 +231,15 @@ describe('command services', () => {
     assert.ok(message.includes(join(logDir, 'broken.log')));
   });
 
-  it('a command that never gets ready fails after its timeout (timeScale does not shorten it) and is killed', async () => {
+  it('a command that never gets ready fails after its timeout (timeScale does not shorten it) ' +
+      'and is killed', async () => {
     const port = await freePort();
     const file = join(temp.dir, 'never-ready.pid');
     const begun = performance.now();
-    const error = await startFails({ slow: { command: `${node} stubborn.cjs '${file}'`, ready: `tcp://127.0.0.1:${port}`, timeout: '700ms' } }, { timeScale: 100 });
+    const error = await startFails(
+      { slow: { command: `${node} stubborn.cjs '${file}'`, ready: `tcp://127.0.0.1:${port}`, timeout: '700ms' } },
+      { timeScale: 100 },
+    );
     const elapsed = performance.now() - begun;
     assert.equal(error.code, 'E_SERVICE_START');
     assert.ok(elapsed >= 650 && elapsed < 5_000, `failed after ${elapsed} ms`);
@@ -239,12 +273,18 @@ describe('command services', () => {
     assert.equal(pids.length, 2);
     assert.ok(pids.every(processAlive));
     await stopServices([svc!]);
-    assert.ok(await until(() => !pids.some(processAlive), 2_000), `still alive: ${pids.filter(processAlive).join(',')}`);
+    assert.ok(
+      await until(() => !pids.some(processAlive), 2_000),
+      `still alive: ${pids.filter(processAlive).join(',')}`,
+    );
   });
 
   it('sends SIGKILL after the grace time to a process that ignores SIGTERM', async () => {
     const file = join(temp.dir, 'stubborn.pid');
-    const [svc] = await start({ stubborn: { command: `${node} stubborn.cjs '${file}' ignore-term` } }, { stopGraceMs: 400 });
+    const [svc] = await start(
+      { stubborn: { command: `${node} stubborn.cjs '${file}' ignore-term` } },
+      { stopGraceMs: 400 },
+    );
     assert.ok(await until(() => existsSync(file), 5_000));
     const begun = performance.now();
     await stopServices([svc!]);
@@ -257,7 +297,14 @@ describe('command services', () => {
 describe('startServices and stopServices', () => {
   it('starts in declaration order and stops in reverse order', async () => {
     const order: string[] = [];
-    const fake = (name: string): RunningService => ({ name, url: '', host: '', port: 0, pid: undefined, stop: async () => void order.push(name) });
+    const fake = (name: string): RunningService => ({
+      name,
+      url: '',
+      host: '',
+      port: 0,
+      pid: undefined,
+      stop: async () => void order.push(name),
+    });
     await stopServices([fake('first'), fake('second'), fake('third')]);
     assert.deepEqual(order, ['third', 'second', 'first']);
   });
@@ -322,7 +369,12 @@ describe('url services', () => {
   it('a service that does not answer fails E_SERVICE_START, without showing the password', async () => {
     const port = await freePort();
     const begun = performance.now();
-    const error = await startUrlService('db', { url: `postgres://app:hunter22@127.0.0.1:${port}/app` }, options, 500).then(
+    const error = await startUrlService(
+      'db',
+      { url: `postgres://app:hunter22@127.0.0.1:${port}/app` },
+      options,
+      500,
+    ).then(
       () => assert.fail('it answered'),
       (e: unknown) => e as PerfyError,
     );

@@ -20,9 +20,24 @@ function objectsOf(root: unknown): Set<object> {
 
 const broken: unknown[] = [
   { name: 'x', load: { rate: 5 }, flow: [{ http: { gett: '/' } }] },
-  { name: 'x', target: 3, load: { users: 'many', duration: '1s' }, flow: [{ loop: { count: 'x' }, flow: [{ think: 7 }] }] },
-  { name: 'x', load: { stages: [{ ramp: { from: '1/s' } }] }, flow: [{ group: 'g', flow: [{ if: 1, then: [] }] }], thresholds: [{ expr: 3 }] },
-  { services: { api: { builtin: 'nope', port: -1 } }, data: { u: { csv: 3 } }, report: ['pdf'], monitor: { alerts: [7] } },
+  {
+    name: 'x',
+    target: 3,
+    load: { users: 'many', duration: '1s' },
+    flow: [{ loop: { count: 'x' }, flow: [{ think: 7 }] }],
+  },
+  {
+    name: 'x',
+    load: { stages: [{ ramp: { from: '1/s' } }] },
+    flow: [{ group: 'g', flow: [{ if: 1, then: [] }] }],
+    thresholds: [{ expr: 3 }],
+  },
+  {
+    services: { api: { builtin: 'nope', port: -1 } },
+    data: { u: { csv: 3 } },
+    report: ['pdf'],
+    monitor: { alerts: [7] },
+  },
 ];
 
 describe('generated scenario validators', () => {
@@ -39,7 +54,10 @@ describe('generated scenario validators', () => {
       for (const value of broken) {
         if (validate(value)) continue;
         for (const error of validate.errors as ErrorObject[]) {
-          assert.ok(schemaObjects.has(error.parentSchema as object), `${pointer || '(root)'}: ${error.schemaPath} points outside scenarioSchema`);
+          assert.ok(
+            schemaObjects.has(error.parentSchema as object),
+            `${pointer || '(root)'}: ${error.schemaPath} points outside scenarioSchema`,
+          );
         }
       }
     }

@@ -1339,8 +1339,18 @@ const rows: Row[] = [
         - htpp: { get: / }
       report: [htlm]
       thresolds: []
-      `, expect: [at('E_FORMAT', 1, 7), at('E_FORMAT', 4, 29), at('E_UNKNOWN_KEY', 6, 5), at('E_ENUM', 7, 10), at('E_UNKNOWN_KEY', 8, 1)] },
-  { title: 'several semantic problems, all reported in file order', yaml: yaml`
+      `,
+    expect: [
+      at('E_FORMAT', 1, 7),
+      at('E_FORMAT', 4, 29),
+      at('E_UNKNOWN_KEY', 6, 5),
+      at('E_ENUM', 7, 10),
+      at('E_UNKNOWN_KEY', 8, 1),
+    ],
+  },
+  {
+    title: 'several semantic problems, all reported in file order',
+    yaml: yaml`
       name: t
       load:
         - { rate: 10/s, duration: 0s }
@@ -1373,8 +1383,12 @@ const rows: Row[] = [
 /** Every code a scenario can lead to; E_USAGE is about the command line, E_INTERNAL is a bug. */
 /** Codes `perfy validate` can report: not usage, not bugs, not what only a run finds (exit code 3, executors). */
 // Exit-2 codes of the command line and the run, not of a scenario's text: tested where they arise.
-const RUN_TIME_CODES = new Set<ErrorCode>(['E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING', 'E_OUT_DIR', 'E_MERGE_SEGMENTS']);
-const REACHABLE_CODES = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => !RUN_TIME_CODES.has(c) && ERROR_CODES[c].exit === 2);
+const RUN_TIME_CODES = new Set<ErrorCode>([
+  'E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING', 'E_OUT_DIR', 'E_MERGE_SEGMENTS',
+]);
+const REACHABLE_CODES = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
+  (c) => !RUN_TIME_CODES.has(c) && ERROR_CODES[c].exit === 2,
+);
 
 function isSubsequence(expected: Expected[], actual: Expected[]): boolean {
   let i = 0;
@@ -1409,7 +1423,11 @@ describe('invalid scenarios', () => {
       else writeFileSync(file, row.bytes ?? row.yaml ?? '');
 
       const outcome = compileScenarioFileSync(file, row.env ?? {});
-      const actual: Expected[] = outcome.problems.map((p) => ({ code: p.code, line: p.location?.line, col: p.location?.col }));
+      const actual: Expected[] = outcome.problems.map((p) => ({
+        code: p.code,
+        line: p.location?.line,
+        col: p.location?.col,
+      }));
       const shown = `\n${outcome.problems.map(describeProblem).join('\n')}`;
 
       if (row.expect.length === 0) {
@@ -1418,7 +1436,11 @@ describe('invalid scenarios', () => {
         return;
       }
       assert.equal(outcome.plan, undefined, 'an invalid scenario must not compile to a plan');
-      if (row.some) assert.ok(isSubsequence(row.expect, actual), `expected at least ${JSON.stringify(row.expect)} in order:${shown}`);
+      if (row.some)
+        assert.ok(
+          isSubsequence(row.expect, actual),
+          `expected at least ${JSON.stringify(row.expect)} in order:${shown}`,
+        );
       else assert.deepEqual(actual, row.expect, shown);
 
       for (const p of outcome.problems) {
@@ -1432,20 +1454,34 @@ describe('invalid scenarios', () => {
       for (let i = 1; i < order.length; i++) {
         const [line, col] = order[i]!;
         const [previousLine, previousCol] = order[i - 1]!;
-        assert.ok(line > previousLine || (line === previousLine && col >= previousCol), 'problems are sorted by line and column');
+        assert.ok(
+          line > previousLine || (line === previousLine && col >= previousCol),
+          'problems are sorted by line and column',
+        );
       }
       if (row.hint !== undefined) {
         const first = row.expect[0]!;
-        const matching = outcome.problems.find((p) => p.code === first.code && p.location?.line === first.line && p.location?.col === first.col);
-        assert.ok(matching?.hint?.includes(row.hint), `the hint of ${first.code} should contain ${row.hint}, got ${JSON.stringify(matching?.hint)}`);
+        const matching = outcome.problems.find(
+          (p) => p.code === first.code && p.location?.line === first.line && p.location?.col === first.col,
+        );
+        assert.ok(
+          matching?.hint?.includes(row.hint),
+          `the hint of ${first.code} should contain ${row.hint}, got ${JSON.stringify(matching?.hint)}`,
+        );
       }
     });
   });
 
   it(`covers every code a scenario can lead to (${REACHABLE_CODES.length})`, () => {
     const covered = new Set(rows.flatMap((r) => r.expect.map((e) => e.code)));
-    assert.deepEqual(REACHABLE_CODES.filter((c) => !covered.has(c)), []);
-    assert.ok(rows.filter((r) => r.todo === undefined && r.expect.length > 0).length >= 45, 'at least 45 invalid rows that pass');
+    assert.deepEqual(
+      REACHABLE_CODES.filter((c) => !covered.has(c)),
+      [],
+    );
+    assert.ok(
+      rows.filter((r) => r.todo === undefined && r.expect.length > 0).length >= 45,
+      'at least 45 invalid rows that pass',
+    );
   });
 });
 

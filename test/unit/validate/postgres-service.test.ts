@@ -22,16 +22,34 @@ function problemsOf(services: string): { code: ErrorCode; line: number | undefin
 
 describe('services: the postgres form', () => {
   it('accepts both forms with every key', () => {
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, init: schema.sql, database: app, user: app, port: 0, timeout: 20s, pool: { max: 20, connect_timeout: 2s, statement_timeout: 5s, application_name: bench } }'), []);
-    assert.deepEqual(problemsOf('  db: { postgres: { url: "postgres://app:pw@db.example:5432/app" }, init: "CREATE TABLE t (id int);", pool: { max: 5 } }'), []);
+    assert.deepEqual(
+      problemsOf(
+        '  db: { postgres: embedded, init: schema.sql, database: app, user: app, port: 0, timeout: 20s, pool: { max: ' +
+          '20, connect_timeout: 2s, statement_timeout: 5s, application_name: bench } }',
+      ),
+      [],
+    );
+    assert.deepEqual(
+      problemsOf(
+        '  db: { postgres: { url: "postgres://app:pw@db.example:5432/app" }, init: "CREATE TABLE t (id int);", pool: ' +
+          '{ max: 5 } }',
+      ),
+      [],
+    );
   });
 
   it('a typo inside it is that typo, with a suggestion', () => {
     assert.deepEqual(problemsOf('  db: { postgres: embeded }'), [{ code: 'E_ENUM', line: 3, col: 19 }]);
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, initt: schema.sql }'), [{ code: 'E_UNKNOWN_KEY', line: 3, col: 29 }]);
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { maxx: 3 } }'), [{ code: 'E_UNKNOWN_KEY', line: 3, col: 37 }]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, initt: schema.sql }'), [
+      { code: 'E_UNKNOWN_KEY', line: 3, col: 29 },
+    ]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { maxx: 3 } }'), [
+      { code: 'E_UNKNOWN_KEY', line: 3, col: 37 },
+    ]);
     assert.deepEqual(problemsOf('  db: { postgres: { url: "http://x" } }'), [{ code: 'E_FORMAT', line: 3, col: 26 }]);
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { max: 0 } }'), [{ code: 'E_SCHEMA', line: 3, col: 42 }]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { max: 0 } }'), [
+      { code: 'E_SCHEMA', line: 3, col: 42 },
+    ]);
   });
 
   it('the old `builtin: postgres` is gone: one way to get a database', () => {
@@ -39,17 +57,23 @@ describe('services: the postgres form', () => {
   });
 
   it('postgres and url together are refused', () => {
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, url: "postgres://x@127.0.0.1/x" }'), [{ code: 'E_SCHEMA', line: 3, col: 7 }]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, url: "postgres://x@127.0.0.1/x" }'), [
+      { code: 'E_SCHEMA', line: 3, col: 7 },
+    ]);
   });
 
   it('checks what the schema cannot: the init file exists, embedded-only keys, zero timeouts', () => {
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, init: missing.sql }'), [{ code: 'E_DATA_MISSING', line: 3, col: 35 }]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, init: missing.sql }'), [
+      { code: 'E_DATA_MISSING', line: 3, col: 35 },
+    ]);
     // Inline SQL is never taken for a file.
     assert.deepEqual(problemsOf('  db: { postgres: embedded, init: "CREATE TABLE missing_sql (id int)" }'), []);
     assert.deepEqual(problemsOf('  db: { postgres: { url: "postgres://a@127.0.0.1/a" }, user: a, database: a }'), [
       { code: 'E_SCHEMA', line: 3, col: 56 },
       { code: 'E_SCHEMA', line: 3, col: 65 },
     ]);
-    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { statement_timeout: 0s } }'), [{ code: 'E_DURATION_ZERO', line: 3, col: 56 }]);
+    assert.deepEqual(problemsOf('  db: { postgres: embedded, pool: { statement_timeout: 0s } }'), [
+      { code: 'E_DURATION_ZERO', line: 3, col: 56 },
+    ]);
   });
 });
