@@ -2,6 +2,7 @@
 // file, its file:line:col. The code table is public (docs/errors.md lists it; a test keeps the two in step).
 // A code that starts with W_ is a warning: printed the same way, it never changes the exit code.
 
+// The exit classes, which ERROR_CODES assigns to each code; engine/exit.ts decides a command's exit code from them.
 export const EXIT = { ok: 0, thresholdsFailed: 1, invalid: 2, runFailed: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -107,9 +108,6 @@ export class PerfyError extends Error {
   /** The first problem's code: the one tests and callers usually match on. */
   get code(): ErrorCode {
     return this.problems[0]!.code;
-  }
-  get exitCode(): ExitCode {
-    return Math.max(...this.problems.map((p) => ERROR_CODES[p.code].exit)) as ExitCode;
   }
 }
 

@@ -6,7 +6,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { describePlan } from '../compile/describe.js';
-import { ERROR_CODES, EXIT, formatProblem, internalProblem, PerfyError, problem, type Problem } from '../errors.js';
+import { formatProblem, internalProblem, PerfyError, problem, type Problem } from '../errors.js';
+import { EXIT, exitForProblems, exitForRun, worstExit, type ExitCode } from '../exit.js';
 import { GITHUB_MOCK_OPTIONS, parseGithubMockOptions } from '../mocks/github/options.js';
 import { PACKAGE_ROOT, perfyVersion, SCHEMA_PATH } from '../paths.js';
 import { redactText, redactUrlPasswords, redactValues } from '../redact.js';
@@ -39,7 +40,8 @@ function guardStandardStreams(): void {
   }
   // A write that fails after the command has returned (a pipe drained late) still decides the exit code.
   process.once('exit', () => {
-    if (lostOutput !== undefined && Number(process.exitCode ?? 0) < EXIT.runFailed) process.exitCode = EXIT.runFailed;
+    if (lostOutput === undefined) return;
+    process.exitCode = worstExit(Number(process.exitCode ?? 0) as ExitCode, exitForProblems([lostOutput.problem]));
   });
 }
 
@@ -70,17 +72,17 @@ const processIo: Io = {
 };
 
 /** Runs one command; `io` defaults to standard output and error (guarded: see guardStandardStreams). */
-export async function main(argv: string[], io?: Io): Promise<number> {
+export async function main(argv: string[], io?: Io): Promise<ExitCode> {
   if (io !== undefined) return runMain(argv, io);
   guardStandardStreams();
   const exitCode = await runMain(argv, processIo);
   if (lostOutput === undefined) return exitCode;
   if (lostOutput.stream !== process.stderr) processIo.err(`${formatProblem(lostOutput.problem)}\n`);
-  return Math.max(exitCode, ERROR_CODES.E_OUTPUT.exit);
+  return worstExit(exitCode, exitForProblems([lostOutput.problem]));
 }
 
-async function runMain(argv: string[], io: Io): Promise<number> {
-  let exitCode: number = EXIT.ok;
+async function runMain(argv: string[], io: Io): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
   // The secrets of the scenarios read so far: a problem that escapes a command is printed without them too.
   const secrets: string[] = [];
   const scenarioIo = redactingIo(io, secrets);
@@ -189,15 +191,17 @@ async function runMain(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-      printProblems([problem('E_USAGE', error.message.replace(/^error: /, ''), 'run `perfy --help` for the commands and flags')], io);
-      return EXIT.invalid;
+      const usage = problem('E_USAGE', error.message.replace(/^error: /, ''), 'run `perfy --help` for the commands and flags');
+      printProblems([usage], io);
+      return exitForProblems([usage]);
     }
     if (error instanceof PerfyError) {
       printProblems(error.problems, scenarioIo);
-      return error.exitCode;
+      return exitForProblems(error.problems);
     }
-    printProblems([internalProblem(error)], scenarioIo);
-    return ERROR_CODES.E_INTERNAL.exit;
+    const internal = internalProblem(error);
+    printProblems([internal], scenarioIo);
+    return exitForProblems([internal]);
   }
   return exitCode;
 }
@@ -209,16 +213,16 @@ interface ValidateFlags {
 }
 
 /** `secrets`: filled with the secrets of each file as it loads (the caller prints escaping problems with them). */
-async function validateCommand(files: string[], options: ValidateFlags, rawIo: Io, secrets: string[]): Promise<number> {
+async function validateCommand(
+  files: string[], options: ValidateFlags, rawIo: Io, secrets: string[],
+): Promise<ExitCode> {
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
-  let exitCode: number = EXIT.ok;
   const reports: { file: string; valid: boolean; problems: Problem[]; warnings: Problem[] }[] = [];
   const io = redactingIo(rawIo, secrets);
   for (const file of files) {
     const outcome = await compileScenarioFile(file, process.env, [], { maxBytes });
     secrets.push(...outcome.secrets);
     const valid = outcome.problems.length === 0;
-    for (const p of outcome.problems) exitCode = Math.max(exitCode, ERROR_CODES[p.code].exit);
     reports.push({ file, valid, problems: outcome.problems, warnings: outcome.warnings });
     if (options.json) continue;
     printProblems(outcome.warnings, io);
@@ -233,10 +237,10 @@ async function validateCommand(files: string[], options: ValidateFlags, rawIo: I
   }
   // The values are redacted, not the JSON text: a secret holding `"` or `\` must neither survive escaping nor break it.
   if (options.json) rawIo.out(`${JSON.stringify(redactValues(reports, secrets), null, 2)}\n`);
-  return exitCode;
+  return exitForProblems(reports.flatMap((r) => r.problems));
 }
 
-function initCommand(name: string, options: { dir: string; force?: boolean }, io: Io): number {
+function initCommand(name: string, options: { dir: string; force?: boolean }, io: Io): ExitCode {
   if (!new RegExp(PATTERNS.name).test(name)) {
     throw new PerfyError(problem('E_USAGE', `"${name}" is not a valid scenario name`, 'use letters, digits, `_` and `-`, starting with a letter: perfy init morning_peak'));
   }
@@ -371,7 +375,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
-async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<number> {
+async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<ExitCode> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
   const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary, BUILTIN_SUMMARIES, loadSummaries }] = await Promise.all([
     import('../run/overrides.js'),
@@ -392,7 +396,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
     io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
-    return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
+    return exitForProblems(outcome.problems);
   }
   const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   // Before any service starts or load runs: a result that cannot be written is found now, not after the load.
@@ -422,7 +426,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     if (signals === 1) {
       io.err('\nstopping: finishing in-flight iterations, writing the partial result (Ctrl-C again to quit at once)\n');
       interrupt.abort();
-    } else process.exit(ERROR_CODES.E_INTERRUPTED.exit);
+    } else process.exit(exitForProblems([{ code: 'E_INTERRUPTED' }]));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -470,7 +474,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     for (const path of written) io.out(`result: ${shown(path)}\n`);
     if (ran.result.status === 'interrupted') printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', 'the partial result above holds everything measured until then')], io);
     if (ran.result.status === 'aborted') printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', 'the result holds everything measured until then')], io);
-    return ran.exitCode;
+    return exitForRun(ran.result, ran.problems);
   } finally {
     progress?.done();
     process.off('SIGINT', onSignal);
@@ -478,13 +482,12 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   }
 }
 
-async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, secrets: string[]): Promise<number> {
-  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }, { thresholdsPassed }] =
+async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, secrets: string[]): Promise<ExitCode> {
+  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] =
     await Promise.all([
       import('../run/merge.js'),
       import('../metrics/write-result.js'),
       import('../report/console.js'),
-      import('../metrics/result.js'),
     ]);
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
   const outcome = await compileScenarioFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
@@ -492,19 +495,18 @@ async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, sec
   const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
-    return Math.max(...outcome.problems.map((p) => ERROR_CODES[p.code].exit));
+    return exitForProblems(outcome.problems);
   }
   if (options.out !== undefined) await checkOutputDirectory(resolve(options.out));
   const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files, outcome.secrets);
   printProblems(warnings, io);
   io.out(formatSummary(merged, colorsFor(process.stdout)));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
-  if (merged.status !== 'completed') return EXIT.runFailed;
-  return thresholdsPassed(merged.thresholds) ? EXIT.ok : EXIT.thresholdsFailed;
+  return exitForRun(merged);
 }
 
 /** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */
-async function mockGithubCommand(flags: Record<string, string | undefined>, io: Io): Promise<number> {
+async function mockGithubCommand(flags: Record<string, string | undefined>, io: Io): Promise<ExitCode> {
   const given: Record<string, string> = {};
   for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) {
     const value = flags[spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
@@ -545,7 +547,7 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
 }
 
 /** `perfy doctor`: what perfy finds, each part looked up at once; a missing part is reported, never an error. */
-async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: Io): Promise<number> {
+async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: Io): Promise<ExitCode> {
   const [{ locatePostgresBinaries }, { findJava, javaVersionFromProgram, locateJmeter }] = await Promise.all([
     import('../services/postgres-binaries.js'),
     import('../steps/jmeter/locate.js'),

@@ -6,9 +6,9 @@ import { hostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Plan } from '../compile/plan.js';
-import { ERROR_CODES, PerfyError, problem, type Problem } from '../errors.js';
+import { PerfyError, problem, type Problem } from '../errors.js';
 import { readFdLimits } from './fd-limit.js';
-import { redactResult, RESULT_VERSION, thresholdsPassed, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { redactResult, RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
@@ -55,9 +55,7 @@ export interface RunProgress {
 
 export interface RunOutcome {
   result: Result;
-  /** 0 thresholds passed, 1 some failed, 3 aborted / interrupted / failed */
-  exitCode: number;
-  /** Problems that stopped the run (a service that did not start, a plugin that did not load). */
+  /** Problems that stopped the run (a service that did not start, a plugin that did not load); exitForRun reads them. */
   problems: Problem[];
 }
 
@@ -215,11 +213,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   // A segment says so, so that `perfy merge` can tell a whole set from a duplicate or a missing one.
   const segment = options.segment;
   if (segment !== undefined && segment.count > 1) result.segment = { index: segment.index, count: segment.count };
-  // A run that could not start for a reason of the scenario (a step kind not available) is invalid input: 2.
-  const exitCode = end.status === 'failed' && problems.length > 0
-    ? Math.max(...problems.map((p) => ERROR_CODES[p.code].exit))
-    : end.status !== 'completed' ? 3 : thresholdsPassed(outcomes) ? 0 : 1;
-  return { result: redactResult(result, plan.secrets), exitCode, problems };
+  return { result: redactResult(result, plan.secrets), problems };
 }
 
 /** What every iteration starts from: services, scenario name, the rendered target. */

@@ -15,6 +15,8 @@ type Stage = (typeof STAGES)[number];
 /** The stage of a file of engine/, by its path relative to engine/ (first matching rule wins). */
 const RULES: [RegExp, Stage][] = [
   [/^(errors|units|random|redact|paths|sleep|segment)\.ts$/, 'shared'],
+  // Exit codes are decided from a result (or from problems alone): after the run, before the reports.
+  [/^exit\.ts$/, 'result'],
   [/^(generated|expr)\//, 'shared'],
   [/^metrics\/(catalog|types|histogram)\.ts$/, 'shared'],
   [/^load\//, 'load'],

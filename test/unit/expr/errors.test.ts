@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { PerfyError, type SourceLocation } from '../../../engine/errors.js';
 import { compileExpression } from '../../../engine/expr/index.js';
 import { allTokens } from '../../../engine/expr/lexer.js';
+import { exitForProblems } from '../../../engine/exit.js';
 
 function failure(source: string, locate?: (offset: number) => SourceLocation): PerfyError {
   try {
@@ -118,7 +119,7 @@ describe('error codes and columns', () => {
       const first = error.problems[0]!;
       assert.equal(first.code, code, first.message);
       assert.deepEqual(first.location, { file: '<expr>', line: 1, col }, first.message);
-      assert.equal(error.exitCode, 2);
+      assert.equal(exitForProblems(error.problems), 2);
       assert.ok(first.message.length > 0);
     });
   }

@@ -11,6 +11,7 @@ import {
 } from '../../../engine/metrics/result.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import { mergeResults } from '../../../engine/run/merge.js';
+import { exitForProblems } from '../../../engine/exit.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -72,7 +73,7 @@ function refused(fn: () => unknown): { codes: ErrorCode[]; message: string; exit
     fn();
   } catch (error) {
     assert.ok(error instanceof PerfyError, String(error));
-    return { codes: error.problems.map((p) => p.code), message: error.problems[0]!.message, exit: error.exitCode };
+    return { codes: error.problems.map((p) => p.code), message: error.problems[0]!.message, exit: exitForProblems(error.problems) };
   }
   assert.fail('the merge was made');
 }

@@ -17,6 +17,7 @@ import {
 import { startUrlService } from '../../../engine/services/url.js';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
 import { freePort, processAlive, tempDir, until } from '../../helpers.js';
+import { exitForProblems } from '../../../engine/exit.js';
 
 const temp = tempDir();
 const logDir = join(temp.dir, 'logs');
@@ -223,7 +224,7 @@ describe('command services', () => {
     const error = await startFails({ broken: { command: `${node} -e "console.error('boom: missing config'); process.exit(3)"`, ready: `http://127.0.0.1:${port}/` } });
     assert.ok(performance.now() - begun < 5_000);
     assert.equal(error.code, 'E_SERVICE_START');
-    assert.equal(error.exitCode, 3);
+    assert.equal(exitForProblems(error.problems), 3);
     const message = error.problems[0]!.message;
     assert.match(message, /"broken"/);
     assert.match(message, /\b3\b/);

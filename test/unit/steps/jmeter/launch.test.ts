@@ -11,6 +11,7 @@ import { diagnoseJmeter, RESULT_PROPERTIES, startJmeter, type JmeterRunHandle } 
 import { findJava, jmeterClassPath, jmeterVersion, LAUNCHER_CLASS, locateJmeter, manifestAttribute, prepareLauncher, readZipEntry, type JmeterInstall } from '../../../../engine/steps/jmeter/locate.js';
 import { PACKAGE_ROOT } from '../../../../engine/paths.js';
 import { perfyAsync, startServer, tempDir } from '../../../helpers.js';
+import { exitForProblems } from '../../../../engine/exit.js';
 
 const PLAN = join(PACKAGE_ROOT, 'fixtures', 'jmeter', 'two-requests.jmx');
 
@@ -43,7 +44,7 @@ describe('JMeter: locate', () => {
     const dir = tempDir({ 'jmeter': '#!/bin/sh\n' });
     const saved = process.env['JMETER_HOME'];
     try {
-      await assert.rejects(locateJmeter(dir.dir), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING' && error.exitCode === 3);
+      await assert.rejects(locateJmeter(dir.dir), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING' && exitForProblems(error.problems) === 3);
       await assert.rejects(locateJmeter(dir.path('jmeter')), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING');
       process.env['JMETER_HOME'] = dir.path('no-such-dir');
       await assert.rejects(locateJmeter(), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING');
