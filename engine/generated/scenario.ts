@@ -622,7 +622,7 @@ export interface Scenario {
    */
   report?: Report[];
   /**
-   * User step executors: a name and the path of a JavaScript module (relative to this file) that exports an executor. Steps use them with `use: NAME`.
+   * Plugin step kinds: a name and the path of a JavaScript module (relative to this file) whose default export is a step kind (its schema, metrics and executor; see docs/plugins.md). Steps use them with `use: NAME`.
    */
   plugins?: {
     /**
@@ -744,7 +744,7 @@ export interface Step {
    */
   use?: string;
   /**
-   * Settings passed to the plugin of `use` (checked by the plugin).
+   * Settings passed to the plugin of `use`, checked against the plugin's own schema when the scenario is validated.
    */
   with?: {
     [k: string]: unknown;
