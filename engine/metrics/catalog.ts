@@ -7,28 +7,52 @@ export interface MetricInfo {
   name: string;
   type: MetricType;
   description: string;
+  /** How the end-of-run summary shows it, beyond its place in the catalog (its rank in the latency table). */
+  summary?: MetricSummary;
+}
+
+/**
+ * The end-of-run summary shows every trend in its latency table, the step kinds' first, each in catalog order;
+ * what else a metric needs is said here, by the kind or the core that produces it, not by the console.
+ */
+export interface MetricSummary {
+  /** A trend's rows split by this tag, one row per value (step.duration by step, jmeter.duration by label). */
+  by?: string;
+  /** false: only the split rows (a step.duration over every kind of step would say nothing). */
+  overall?: boolean;
+  /** A counter shown under the table as a total and a rate per second, as a count or as bytes. */
+  total?: 'count' | 'bytes';
+  /** A line under the table for a row whose name does not say what it means. */
+  note?: string;
 }
 
 /** A catalog entry. */
-export const m = (name: string, type: MetricType, description: string): MetricInfo => ({ name, type, description });
+export const m = (name: string, type: MetricType, description: string, summary?: MetricSummary): MetricInfo =>
+  (summary === undefined ? { name, type, description } : { name, type, description, summary });
 
 /** Produced by every run that has at least one step. */
 export const CORE_METRICS: MetricInfo[] = [
-  m('iterations', 'counter', 'Iterations completed.'),
+  m('iterations', 'counter', 'Iterations completed.', { total: 'count' }),
   m('iteration.duration', 'trend', 'Time of one whole iteration of a flow.'),
   m('iterations.dropped', 'counter', 'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
   m('iterations.interrupted', 'counter', 'Iterations cancelled when a ramp down or the end of the run outlasted the graceful-stop window, or the run was stopped.'),
-  m('iteration.start_lag', 'trend', 'Open model: how late iterations started after their intended start (a busy generator shows here).'),
+  m('iteration.start_lag', 'trend', 'Open model: how late iterations started after their intended start (a busy generator shows here).', {
+    note: 'how late iterations started after their planned time (a busy generator, or max_vus reached)',
+  }),
   m('vus', 'gauge', 'Virtual users (iterations in flight).'),
   m('checks', 'rate', 'Share of `expect` checks that passed.'),
-  m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).'),
+  m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).', { by: 'step', overall: false }),
   m('step.errors', 'rate', 'Share of steps that failed (error or failed check).'),
   m('captures.missing', 'counter', 'Captures that found nothing (undefined or null), tagged `step` and `capture`: the variable is empty for the steps after it.'),
-  m('engine.lag', 'trend', 'Event-loop lag of perfy itself: high values mean the load generator is saturated.'),
+  m('engine.lag', 'trend', 'Event-loop lag of perfy itself: high values mean the load generator is saturated.', {
+    note: 'perfy\'s own event-loop delay: high values mean the generator, not the target, was slow',
+  }),
   m('engine.cpu', 'gauge', 'CPU used by perfy itself.'),
 ];
 
-export const GROUP_METRICS: MetricInfo[] = [m('group.duration', 'trend', 'Time of one pass through a `group` (tag `group`).')];
+export const GROUP_METRICS: MetricInfo[] = [
+  m('group.duration', 'trend', 'Time of one pass through a `group` (tag `group`).', { by: 'group', overall: false }),
+];
 
 
 

@@ -4,7 +4,8 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
-import { allMetrics, BUILTIN_STEP_KINDS } from '../steps/index.js';
+import { coreMetrics, type MetricInfo } from '../metrics/catalog.js';
+import { allMetrics, BUILTIN_STEP_KINDS, stepMetrics } from '../steps/index.js';
 import type { StepKind, StepSummary, SummaryStyle, SummaryView } from '../steps/types.js';
 import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
@@ -114,7 +115,9 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   return parts.join('  ');
 }
 
-const TREND_ORDER = ['http.duration', 'http.duration_corrected', 'http.ttfb', 'http.connect', 'iteration.duration', 'iteration.start_lag', 'group.duration', 'step.duration', 'jmeter.duration'];
+/** The summary's order and what each metric asks of it: the step kinds' metrics first (the requests), then the core's. */
+const SHOWN: ReadonlyMap<string, { rank: number; info: MetricInfo }> =
+  new Map([...stepMetrics(), ...coreMetrics()].map((info, rank) => [info.name, { rank, info }]));
 
 /** The end-of-run summary, from the Result alone. */
 export function formatSummary(result: Result, c: ChalkInstance, summaries: readonly StepSummary[] = BUILTIN_SUMMARIES): string {
@@ -162,15 +165,21 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
 
   // The rows whose names do not say what they mean, explained under the table.
   const shownNames = new Set(trendRows.map((r) => r.name));
-  const notes = Object.entries(TREND_NOTES).filter(([name]) => shownNames.has(name));
-  for (const [name, note] of notes) lines.push(c.dim(`  ${name}: ${note}`));
+  for (const name of shownNames) {
+    const note = SHOWN.get(name)?.info.summary?.note;
+    if (note !== undefined) lines.push(c.dim(`  ${name}: ${note}`));
+  }
 
-  const counters = ['http.reqs', 'iterations', 'http.bytes_in', 'http.bytes_out'].filter((n) => metrics.some((m) => m.name === n));
+  // Counters that ask for a total (MetricSummary.total): counts first, then bytes, each in catalog order.
+  const counters = [...SHOWN.values()]
+    .filter(({ info }) => info.summary?.total !== undefined && metrics.some((m) => m.name === info.name))
+    .sort((a, b) => Number(a.info.summary?.total === 'bytes') - Number(b.info.summary?.total === 'bytes') || a.rank - b.rank)
+    .map(({ info }) => info);
   if (counters.length) {
     lines.push('');
-    for (const name of counters) {
+    for (const { name, summary } of counters) {
       const total = sum(name);
-      const bytes = name.includes('bytes');
+      const bytes = summary?.total === 'bytes';
       const cells = bytes ? [size(total), `${size(total / seconds)}/s`] : [count(total), `${(total / seconds).toFixed(1)}/s`];
       lines.push(`  ${name.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
     }
@@ -217,13 +226,6 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
   if (result.saturation.note) lines.push('', c.yellow(`  ! ${result.saturation.note}`));
   return `${lines.join('\n')}\n`;
 }
-
-/** What the less obvious rows of the table mean (docs/metrics.md has the full list). */
-const TREND_NOTES: Record<string, string> = {
-  'http.duration_corrected': 'measured from when each request was meant to be sent (corrected for coordinated omission)',
-  'iteration.start_lag': 'how late iterations started after their planned time (a busy generator, or max_vus reached)',
-  'engine.lag': 'perfy\'s own event-loop delay: high values mean the generator, not the target, was slow',
-};
 
 /** Trends are durations in ms: thresholds on them show a unit. */
 const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));
@@ -280,12 +282,12 @@ function trendSeries(metrics: ResultMetric[]): { label: string; name: string; fi
   for (const name of names) {
     const series = metrics.filter((m) => m.name === name && m.count > 0);
     // Steps and groups by name; a JMeter plan's samples by their label, beside the native steps.
-    const by = name === 'group.duration' ? 'group' : name === 'jmeter.duration' ? 'label' : name.startsWith('engine.') ? undefined : 'step';
-    const split = name === 'step.duration' || name === 'group.duration' || name === 'jmeter.duration';
-    if (name !== 'step.duration' && name !== 'group.duration') rows.push({ label: name, name, filter: {} });
+    const shown = SHOWN.get(name)?.info.summary;
+    const by = shown?.by;
+    if (shown?.overall !== false) rows.push({ label: name, name, filter: {} });
     // The latencies the row above leaves out, on a line of their own: refused connections, timeouts, error statuses.
     if (series.some((m) => m.tags['expected'] === 'false')) rows.push({ label: `${name}{expected: false}`, name, filter: { expected: 'false' } });
-    if (by === undefined || !split) continue;
+    if (by === undefined) continue;
     for (const value of [...new Set(series.map((m) => m.tags[by]).filter((v): v is string => v !== undefined))]) {
       rows.push({ label: `${name}{${by}: ${value}}`, name, filter: { [by]: value } });
     }
@@ -294,6 +296,5 @@ function trendSeries(metrics: ResultMetric[]): { label: string; name: string; fi
 }
 
 function rank(name: string): number {
-  const i = TREND_ORDER.indexOf(name);
-  return i === -1 ? TREND_ORDER.length : i;
+  return SHOWN.get(name)?.rank ?? SHOWN.size;
 }

@@ -64,11 +64,13 @@ export const http = {
   metrics: [
     m('http.duration', 'trend', 'Total time of an HTTP request from the moment it is sent, body included.'),
     m('http.duration_corrected', 'trend', 'Open model: HTTP time from when the virtual user meant to send (iteration '
-      + 'start lag and waiting for a free connection included): corrected for coordinated omission.'),
-    m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).'),
+      + 'start lag and waiting for a free connection included): corrected for coordinated omission.', {
+      note: 'measured from when each request was meant to be sent (corrected for coordinated omission)',
+    }),
     m('http.ttfb', 'trend', 'Time to the first byte of the response.'),
+    m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).'),
     m('http.reqs', 'counter', 'HTTP requests sent: written to a connection, whatever came back (a request sent again '
-      + 'after a reset counts twice, as the server may have seen it twice).'),
+      + 'after a reset counts twice, as the server may have seen it twice).', { total: 'count' }),
     m('http.unsent', 'counter', 'HTTP requests that failed before a byte of them was sent, tagged `status` with the '
       + 'error class: refused, dns, tls, timeout (no connection in time), emfile.'),
     m('http.retries', 'counter', 'HTTP requests sent again on a new connection after their kept-alive connection '
@@ -76,8 +78,8 @@ export const http = {
       + '(reset).'),
     m('http.errors', 'rate', 'Share of HTTP requests that failed (network error, timeout or status >= 400), those '
       + 'never sent included.'),
-    m('http.bytes_in', 'counter', 'Bytes received.'),
-    m('http.bytes_out', 'counter', 'Bytes sent.'),
+    m('http.bytes_in', 'counter', 'Bytes received.', { total: 'bytes' }),
+    m('http.bytes_out', 'counter', 'Bytes sent.', { total: 'bytes' }),
   ],
   compile(settings, at) {
     const request = compileHttpRequest(settings as HttpSettings, at);

@@ -64,7 +64,7 @@ export const jmeter = {
   schema,
   fields: ['duration', 'samples', 'errors', 'ok'],
   metrics: [
-    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample (JMeter\'s `elapsed`), tagged `label` (the sampler\'s name) and `code` (the response code, or an error class for a non-HTTP one).'),
+    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample (JMeter\'s `elapsed`), tagged `label` (the sampler\'s name) and `code` (the response code, or an error class for a non-HTTP one).', { by: 'label' }),
     m('jmeter.latency', 'trend', 'Time to the first byte of one JMeter sample (JMeter\'s `Latency`).'),
     m('jmeter.connect', 'trend', 'Time to connect of one JMeter sample (JMeter\'s `Connect`).'),
     m('jmeter.samples', 'counter', 'JMeter samples, tagged `label` and `code`.'),
