@@ -91,7 +91,8 @@ function checkApi(api: string | undefined, at: StepCompiler): void {
   if (api === undefined) {
     if (mocks.length === 1) return;
     at.problem('E_SERVICE_UNKNOWN', 'this github step does not say which API to call', mocks.length === 0
-      ? 'give `api: https://api.github.com` (or a GitHub Enterprise URL), or declare `gh: { builtin: github-mock }` under `services:`'
+      ? 'give `api: https://api.github.com` (or a GitHub Enterprise URL), or declare `gh: { builtin: github-mock }` '
+        + 'under `services:`'
       : `name one of the github-mock services in \`api:\`: ${mocks.join(', ')}`, at.path);
     return;
   }
@@ -107,10 +108,14 @@ export const github = {
   schema,
   fields: ['status', 'duration', 'json', 'header', 'body', 'size', 'ok', 'waited', 'retries', 'rate_limited'],
   metrics: [
-    m('github.requests', 'counter', 'GitHub API requests sent, tagged `status` (retries after a rate limit included). Their timings are the http.* metrics of the step.'),
-    m('github.rate_limited', 'counter', 'Answers that were a rate limit, tagged `kind`: `primary` (the hourly quota) or `secondary` (concurrency, points, content creation, abuse).'),
-    m('github.wait', 'trend', 'Time one github step spent waiting for the rate limits: a reset, a `retry-after`, a free slot, the spacing of writes (0 when it did not wait).'),
-    m('github.remaining', 'gauge', 'Requests left in the current window, as the last answer said (tag `resource`: core, search, …).'),
+    m('github.requests', 'counter', 'GitHub API requests sent, tagged `status` (retries after a rate limit included). '
+      + 'Their timings are the http.* metrics of the step.'),
+    m('github.rate_limited', 'counter', 'Answers that were a rate limit, tagged `kind`: `primary` (the hourly quota) '
+      + 'or `secondary` (concurrency, points, content creation, abuse).'),
+    m('github.wait', 'trend', 'Time one github step spent waiting for the rate limits: a reset, a `retry-after`, a '
+      + 'free slot, the spacing of writes (0 when it did not wait).'),
+    m('github.remaining', 'gauge', 'Requests left in the current window, as the last answer said '
+      + '(tag `resource`: core, search, …).'),
   ],
   // A github step's requests are HTTP requests of the step.
   alsoProduces: ['http'],

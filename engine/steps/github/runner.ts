@@ -149,7 +149,11 @@ class GithubStepRunner implements StepRunner {
     try {
       ({ url, body } = this.render(vars));
     } catch (error) {
-      return { ok: false, error: { class: 'other', message: (error as Error).message }, response: { status: 0, ok: false } };
+      return {
+        ok: false,
+        error: { class: 'other', message: (error as Error).message },
+        response: { status: 0, ok: false },
+      };
     }
     const polite = this.settings.respectLimits;
     let waited = 0;
@@ -166,7 +170,12 @@ class GithubStepRunner implements StepRunner {
         if (polite) {
           let pause = this.pauseFor(state);
           if (pause > this.settings.maxWaitMs) {
-            return this.finish(undefined, waited, `waiting ${Math.ceil(pause / 1000)} s for the rate limit is longer than max_wait`, attempt);
+            return this.finish(
+              undefined,
+              waited,
+              `waiting ${Math.ceil(pause / 1000)} s for the rate limit is longer than max_wait`,
+              attempt,
+            );
           }
           // Until the clock says the reset is due: a Node timer may fire up to a millisecond before the wall clock
           // (libuv's coarse clock), and a request that early meets the window that has not ended yet.
@@ -182,12 +191,17 @@ class GithubStepRunner implements StepRunner {
           }
         }
         const cached = this.settings.conditional && this.method === 'GET' ? state.etags.get(url) : undefined;
-        const result = await this.sender.send(ctx, timeoutMs, attempt === 0 && waited === 0 ? startedAt : performance.now(), {
-          url,
-          headerLines: this.headerLines(token, cached?.etag, body !== null),
-          body,
-          decode: true,
-        });
+        const result = await this.sender.send(
+          ctx,
+          timeoutMs,
+          attempt === 0 && waited === 0 ? startedAt : performance.now(),
+          {
+            url,
+            headerLines: this.headerLines(token, cached?.etag, body !== null),
+            body,
+            decode: true,
+          },
+        );
         if (result.error?.class === 'aborted') return result;
         const status = Number(result.response['status'] ?? 0);
         const header = (result.response['header'] ?? {}) as Record<string, string>;
@@ -203,9 +217,15 @@ class GithubStepRunner implements StepRunner {
         if (status === 304 && cached !== undefined) {
           result.response['json'] = cached.json;
           result.response['body'] = cached.body;
-        } else if (this.settings.conditional && status === 200 && this.method === 'GET' && typeof header['etag'] === 'string') {
+        } else if (
+          this.settings.conditional && status === 200 && this.method === 'GET' && typeof header['etag'] === 'string'
+        ) {
           if (state.etags.size >= ETAG_CACHE_SIZE) state.etags.delete(state.etags.keys().next().value!);
-          state.etags.set(url, { etag: header['etag'], body: result.response['body'] as string | undefined, json: result.response['json'] });
+          state.etags.set(url, {
+            etag: header['etag'],
+            body: result.response['body'] as string | undefined,
+            json: result.response['json'],
+          });
         }
         return this.finish(result, waited, undefined, attempt);
       }
@@ -215,14 +235,36 @@ class GithubStepRunner implements StepRunner {
   }
 
   /** The step's outcome, with `waited` measured and the rate-limit fields expects can read. */
-  private finish(result: StepResult | undefined, waited: number, failure: string | undefined, attempts: number, limitedBy?: 'primary' | 'secondary'): StepResult {
+  private finish(
+    result: StepResult | undefined,
+    waited: number,
+    failure: string | undefined,
+    attempts: number,
+    limitedBy?: 'primary' | 'secondary',
+  ): StepResult {
     this.wait.record(waited);
-    const response = { ...(result?.response ?? { status: 0, ok: false }), waited, retries: attempts, rate_limited: limitedBy ?? false };
-    if (failure !== undefined) return { ok: false, error: { class: 'http', message: failure, code: 'rate_limited' }, response: { ...response, ok: false } };
+    const response = {
+      ...(result?.response ?? { status: 0, ok: false }),
+      waited,
+      retries: attempts,
+      rate_limited: limitedBy ?? false,
+    };
+    if (failure !== undefined) {
+      return {
+        ok: false,
+        error: { class: 'http', message: failure, code: 'rate_limited' },
+        response: { ...response, ok: false },
+      };
+    }
     if (result === undefined) return { ok: false, error: { class: 'other', message: 'no response' }, response };
     if (limitedBy !== undefined) {
-      const message = `${limitedBy} rate limit: ${String((result.response['json'] as { message?: unknown } | undefined)?.message ?? result.response['status'])}`;
-      return { ok: false, error: { class: 'http', message, code: String(result.response['status']) }, response: { ...response, ok: false } };
+      const json = result.response['json'] as { message?: unknown } | undefined;
+      const message = `${limitedBy} rate limit: ${String(json?.message ?? result.response['status'])}`;
+      return {
+        ok: false,
+        error: { class: 'http', message, code: String(result.response['status']) },
+        response: { ...response, ok: false },
+      };
     }
     return { ...result, response };
   }
@@ -281,7 +323,11 @@ class GithubStepRunner implements StepRunner {
     if (header['x-ratelimit-remaining'] === undefined || !Number.isFinite(remaining)) return;
     const resource = header['x-ratelimit-resource'] ?? this.resource;
     const reset = Number(header['x-ratelimit-reset']);
-    state.buckets.set(resource, { remaining, resetAtMs: Number.isFinite(reset) ? reset * 1000 : 0, limit: Number(header['x-ratelimit-limit']) || 0 });
+    state.buckets.set(resource, {
+      remaining,
+      resetAtMs: Number.isFinite(reset) ? reset * 1000 : 0,
+      limit: Number(header['x-ratelimit-limit']) || 0,
+    });
     let gauge = this.remaining.get(resource);
     if (gauge === undefined) {
       gauge = this.store.handle('github.remaining', 'gauge', { ...this.tags, resource });
@@ -311,17 +357,23 @@ class GithubStepRunner implements StepRunner {
     }
     const path = this.path.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = values.get(name);
-      if (value === undefined || value === null || value === '') throw new Error(`params.${name} is missing: "${this.path}" needs it`);
+      if (value === undefined || value === null || value === '') {
+        throw new Error(`params.${name} is missing: "${this.path}" needs it`);
+      }
       return encodeURIComponent(String(value));
     });
     let url = this.api + path;
     let body: string | null = null;
     if (this.isWrite) {
       const explicit = this.body === undefined ? undefined : this.body(vars);
-      const merged = explicit !== undefined && explicit !== null && typeof explicit === 'object' && !Array.isArray(explicit) ? { ...rest, ...explicit } : explicit ?? rest;
+      const isObject = explicit !== undefined && explicit !== null && typeof explicit === 'object' &&
+        !Array.isArray(explicit);
+      const merged = isObject ? { ...rest, ...explicit } : explicit ?? rest;
       body = JSON.stringify(merged);
     } else {
-      const query = Object.entries(rest).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+      const query = Object.entries(rest)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+        .join('&');
       if (query !== '') url += (url.includes('?') ? '&' : '?') + query;
     }
     return { url, body };
@@ -352,14 +404,22 @@ function retryAfterMs(header: Record<string, string>): number {
 
 /** `api:` a service's name, a URL, or by default the scenario's only github-mock service. */
 function resolveApi(tree: TemplateTree | undefined, setup: ExecutorSetup): string {
-  const text = tree === undefined ? undefined : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
+  const text = tree === undefined
+    ? undefined
+    : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
   let base: string | undefined;
   if (text !== undefined && /^https?:\/\//.test(text)) base = text;
   else {
-    const mocks = Object.entries(setup.plan.services).filter(([, c]) => 'builtin' in c && c.builtin === 'github-mock').map(([n]) => n);
+    const mocks = Object.entries(setup.plan.services)
+      .filter(([, c]) => 'builtin' in c && c.builtin === 'github-mock')
+      .map(([n]) => n);
     const name = text ?? (mocks.length === 1 ? mocks[0] : undefined);
     base = name === undefined ? undefined : setup.services[name]?.url;
-    if (base === undefined) throw new Error(text === undefined ? 'no `api:` and not exactly one github-mock service' : `"${text}" is not a running service`);
+    if (base === undefined) {
+      throw new Error(
+        text === undefined ? 'no `api:` and not exactly one github-mock service' : `"${text}" is not a running service`,
+      );
+    }
   }
   return base.endsWith('/') ? base.slice(0, -1) : base;
 }

@@ -1,5 +1,5 @@
-// The JSON Schema of a `github:` step's settings: assembled into schema/scenario.schema.json as `$defs.githubRequest` by
-// `npm run generate` (engine/build/gen-schema.mjs). Edit here, then regenerate.
+// The JSON Schema of a `github:` step's settings: assembled into schema/scenario.schema.json as
+// `$defs.githubRequest` by `npm run generate` (engine/build/gen-schema.mjs). Edit here, then regenerate.
 
 import type { JsonSchema } from '../types.js';
 
@@ -9,7 +9,9 @@ export const schema: JsonSchema = {
   "required": [
     "request"
   ],
-  "description": "A GitHub REST API request made as a well-written client makes it: it tracks the rate-limit headers per token, waits for a reset or a `retry-after`, caps requests in flight, spaces writes, and sends a rate-limited request again (docs/github.md).",
+  "description": "A GitHub REST API request made as a well-written client makes it: it tracks the rate-limit headers " +
+    "per token, waits for a reset or a `retry-after`, caps requests in flight, spaces writes, and sends a " +
+    "rate-limited request again (docs/github.md).",
   "properties": {
     "request": {
       "type": "string",
@@ -21,7 +23,8 @@ export const schema: JsonSchema = {
     },
     "params": {
       "type": "object",
-      "description": "Path parameters, then the query of a read (GET) or the JSON body of a write (templates allowed; a lone `{{x}}` keeps its type).",
+      "description": "Path parameters, then the query of a read (GET) or the JSON body of a write (templates " +
+        "allowed; a lone `{{x}}` keeps its type).",
       "additionalProperties": true,
       "examples": [
         {
@@ -41,19 +44,23 @@ export const schema: JsonSchema = {
     },
     "token": {
       "type": "string",
-      "description": "Token sent as `authorization: Bearer`; use `${env.GITHUB_TOKEN}` (redacted in reports). Without it, requests are unauthenticated (60 an hour on GitHub)."
+      "description": "Token sent as `authorization: Bearer`; use `${env.GITHUB_TOKEN}` (redacted in reports). " +
+        "Without it, requests are unauthenticated (60 an hour on GitHub)."
     },
     "api": {
       "type": "string",
-      "description": "API base URL (`https://api.github.com`, a GitHub Enterprise URL) or a service name. Default: the scenario's only github-mock service."
+      "description": "API base URL (`https://api.github.com`, a GitHub Enterprise URL) or a service name. Default: " +
+        "the scenario's only github-mock service."
     },
     "conditional": {
       "type": "boolean",
-      "description": "Send `if-none-match` with the etag of the last answer to the same GET: a 304 (which GitHub does not count against the primary limit) gives the cached body. Default false."
+      "description": "Send `if-none-match` with the etag of the last answer to the same GET: a 304 (which GitHub " +
+        "does not count against the primary limit) gives the cached body. Default false."
     },
     "respect_limits": {
       "type": "boolean",
-      "description": "Behave as a good client (default true). `false`: an aggressive client that never waits, never retries and has no cap on requests in flight — what abuse detection is for."
+      "description": "Behave as a good client (default true). `false`: an aggressive client that never waits, never " +
+        "retries and has no cap on requests in flight — what abuse detection is for."
     },
     "concurrency": {
       "type": "integer",
@@ -62,7 +69,8 @@ export const schema: JsonSchema = {
     },
     "write_interval": {
       "$ref": "#/$defs/duration",
-      "description": "Writes (POST, PATCH, PUT, DELETE) go one at a time per token, at least this far apart (default 1s, GitHub's advice)."
+      "description": "Writes (POST, PATCH, PUT, DELETE) go one at a time per token, at least this far apart " +
+        "(default 1s, GitHub's advice)."
     },
     "retries": {
       "type": "integer",
@@ -71,7 +79,8 @@ export const schema: JsonSchema = {
     },
     "max_wait": {
       "$ref": "#/$defs/duration",
-      "description": "The longest wait for a reset or `retry-after` the step makes; a longer one fails it at once (default 15min)."
+      "description": "The longest wait for a reset or `retry-after` the step makes; a longer one fails it at once " +
+        "(default 15min)."
     }
   }
 };

@@ -22,15 +22,28 @@ export class CookieJar {
       const eq = pair.indexOf('=');
       if (eq <= 0) continue;
       const name = pair.slice(0, eq).trim();
-      const cookie: Cookie = { value: pair.slice(eq + 1).trim(), path: defaultPath(pathname), secure: false, expires: Infinity };
+      const cookie: Cookie = {
+        value: pair.slice(eq + 1).trim(),
+        path: defaultPath(pathname),
+        secure: false,
+        expires: Infinity,
+      };
       for (const attribute of attributes) {
         const [key = '', ...rest] = attribute.split('=');
         const value = rest.join('=').trim();
         switch (key.trim().toLowerCase()) {
           case 'path': if (value.startsWith('/')) cookie.path = value; break;
           case 'secure': cookie.secure = true; break;
-          case 'max-age': { const seconds = Number(value); if (Number.isFinite(seconds)) cookie.expires = now + seconds * 1000; break; }
-          case 'expires': { const at = Date.parse(value); if (!Number.isNaN(at) && cookie.expires === Infinity) cookie.expires = at; break; }
+          case 'max-age': {
+            const seconds = Number(value);
+            if (Number.isFinite(seconds)) cookie.expires = now + seconds * 1000;
+            break;
+          }
+          case 'expires': {
+            const at = Date.parse(value);
+            if (!Number.isNaN(at) && cookie.expires === Infinity) cookie.expires = at;
+            break;
+          }
         }
       }
       let cookies = this.hosts.get(host);
@@ -69,5 +82,6 @@ function defaultPath(pathname: string): string {
 }
 
 function pathMatches(requestPath: string, cookiePath: string): boolean {
-  return requestPath === cookiePath || (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'));
+  return requestPath === cookiePath ||
+    (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/'));
 }

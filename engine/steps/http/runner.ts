@@ -5,7 +5,9 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import type { StepNode } from '../../compile/plan.js';
-import { isTemplate, renderTree, staticTemplate, valueRenderer, type Template, type TemplateTree } from '../../compile/template.js';
+import {
+  isTemplate, renderTree, staticTemplate, valueRenderer, type Template, type TemplateTree,
+} from '../../compile/template.js';
 import type { MetricHandle, MetricStore, Tags } from '../../metrics/types.js';
 import type { CookieJar } from './cookies.js';
 import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from './h1/pool.js';
@@ -38,7 +40,10 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long close() lets in-flight requests finish before it destroys the sockets. */
 const CLOSE_GRACE_MS = 1_000;
 
-/** Methods whose requests carry a body by definition: without one they say `content-length: 0`, as undici and browsers do. */
+/**
+ * Methods whose requests carry a body by definition: without one they say `content-length: 0`, as undici and
+ * browsers do.
+ */
 const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** Headers perfy writes itself from the URL and the body; a step's own spelling of them is not sent. */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
@@ -103,11 +108,17 @@ export function startHttpExecutor(context: ExecutorContext): HttpExecutor {
 
 export function createHttpExecutor(options: HttpExecutorOptions = {}): HttpExecutor {
   const connections = options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
-  if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`connectionsPerOrigin must be a positive integer, got ${connections}`);
+  if (!Number.isInteger(connections) || connections < 1) {
+    throw new RangeError(`connectionsPerOrigin must be a positive integer, got ${connections}`);
+  }
   const tls: NonNullable<PoolOptions['tls']> = {};
   if (options.tls?.rejectUnauthorized !== undefined) tls.rejectUnauthorized = options.tls.rejectUnauthorized;
   if (options.tls?.ca !== undefined) tls.ca = options.tls.ca;
-  const poolOptions: PoolOptions = { connections, connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, tls };
+  const poolOptions: PoolOptions = {
+    connections,
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    tls,
+  };
   const resendOnReset = options.resendOnReset ?? true;
   const pools = new Map<string, Pool>();
 
@@ -211,7 +222,10 @@ class HttpStepRunner implements StepRunner {
   private lastInFlight: InFlight | undefined;
 
   constructor(
-    step: StepOf<HttpRequestPlan>, setup: ExecutorSetup, private readonly poolFor: (origin: string) => Pool, resendOnReset: boolean,
+    step: StepOf<HttpRequestPlan>,
+    setup: ExecutorSetup,
+    private readonly poolFor: (origin: string) => Pool,
+    resendOnReset: boolean,
   ) {
     const request = step.request;
     this.method = request.method;
@@ -223,7 +237,9 @@ class HttpStepRunner implements StepRunner {
     this.payloadMethod = PAYLOAD_METHODS.has(this.method);
 
     this.queryEntries = request.query;
-    this.staticQuery = this.queryEntries.every(([, v]) => isStaticTree(v)) ? encodeQuery(this.queryEntries, {}) : undefined;
+    this.staticQuery = this.queryEntries.every(([, v]) => isStaticTree(v))
+      ? encodeQuery(this.queryEntries, {})
+      : undefined;
 
     // Default headers first, then the step's own; names are case-insensitive, so the last spelling wins.
     const headers = new Map<string, Template | string>();
@@ -233,11 +249,15 @@ class HttpStepRunner implements StepRunner {
     const body = request.body;
     if (body?.kind === 'json') {
       const tree = body.tree;
-      this.body = isStaticTree(tree) ? { kind: 'static', body: JSON.stringify(renderTree(tree, {})) } : { kind: 'json', render: valueRenderer(tree, '') };
+      this.body = isStaticTree(tree)
+        ? { kind: 'static', body: JSON.stringify(renderTree(tree, {})) }
+        : { kind: 'json', render: valueRenderer(tree, '') };
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     } else if (body?.kind === 'form') {
       const entries = body.entries;
-      this.body = entries.every(([, v]) => isStaticTree(v)) ? { kind: 'static', body: encodeQuery(entries, {}) } : { kind: 'form', entries };
+      this.body = entries.every(([, v]) => isStaticTree(v))
+        ? { kind: 'static', body: encodeQuery(entries, {}) }
+        : { kind: 'form', entries };
       if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
     } else if (body?.kind === 'text') {
       const template = body.template;
@@ -251,11 +271,17 @@ class HttpStepRunner implements StepRunner {
     this.sendsHost = headers.has('host');
     // `connection: close` from the step closes the connection after the response.
     const connection = headers.get('connection');
-    const connectionValue = connection === undefined ? undefined : typeof connection === 'string' ? connection : connection.isStatic ? connection.source : undefined;
+    const connectionValue = connection === undefined
+      ? undefined
+      : typeof connection === 'string'
+        ? connection
+        : connection.isStatic ? connection.source : undefined;
     this.keepAlive = !(connectionValue !== undefined && /(^|,)\s*close\s*(,|$)/i.test(connectionValue));
     this.connectionLine = connection !== undefined ? '' : 'connection: keep-alive\r\n';
     this.headerEntries = [...headers];
-    this.invalid = this.headerEntries.map(([name]) => (HEADER_NAME.test(name) ? undefined : `invalid header name ${JSON.stringify(name)}`)).find((m) => m !== undefined);
+    this.invalid = this.headerEntries
+      .map(([name]) => (HEADER_NAME.test(name) ? undefined : `invalid header name ${JSON.stringify(name)}`))
+      .find((m) => m !== undefined);
     const isStatic = this.headerEntries.every(([, v]) => typeof v === 'string' || v.isStatic);
     if (isStatic && this.invalid === undefined) {
       try {
@@ -265,7 +291,11 @@ class HttpStepRunner implements StepRunner {
       }
     }
 
-    const expressions = [...step.expects, ...step.captures.map((c) => c.expression), ...(step.retry?.on ? [step.retry.on] : [])];
+    const expressions = [
+      ...step.expects,
+      ...step.captures.map((c) => c.expression),
+      ...(step.retry?.on ? [step.retry.on] : []),
+    ];
     this.decodeBody = expressions.some((e) => e.names.some((n) => n.name === 'json' || n.name === 'body'));
     this.store = setup.store;
     this.tags = setup.tags;
@@ -294,7 +324,9 @@ class HttpStepRunner implements StepRunner {
         exchange.cookies = jar;
         exchange.cookieHost = target.host;
         exchange.cookiePath = target.path;
-        if (!this.sendsCookieHeader && jar.has(target.host)) cookie = jar.header(target.host, target.https, pathOnly(target.path));
+        if (!this.sendsCookieHeader && jar.has(target.host)) {
+          cookie = jar.header(target.host, target.https, pathOnly(target.path));
+        }
       }
       const headerLines = this.staticHeaderLines;
       if (query === '' && headerLines !== undefined && body === null && cookie === undefined) {
@@ -302,7 +334,13 @@ class HttpStepRunner implements StepRunner {
       } else {
         const path = query === '' ? target.path : target.path + (target.path.includes('?') ? '&' : '?') + query;
         if (body !== null) exchange.bodyBytes = Buffer.byteLength(body);
-        head = this.head(target, path, headerLines ?? this.renderHeaderLines(vars), cookie, body === null ? -1 : exchange.bodyBytes);
+        head = this.head(
+          target,
+          path,
+          headerLines ?? this.renderHeaderLines(vars),
+          cookie,
+          body === null ? -1 : exchange.bodyBytes,
+        );
       }
     } catch (error) {
       exchange.fail('other', (error as Error).message, true);
@@ -327,7 +365,13 @@ class HttpStepRunner implements StepRunner {
     try {
       target = this.targetOf(request.url);
       if (request.body !== null) exchange.bodyBytes = Buffer.byteLength(request.body);
-      head = this.head(target, target.path, request.headerLines, undefined, request.body === null ? -1 : exchange.bodyBytes);
+      head = this.head(
+        target,
+        target.path,
+        request.headerLines,
+        undefined,
+        request.body === null ? -1 : exchange.bodyBytes,
+      );
     } catch (error) {
       exchange.fail('other', (error as Error).message, true);
       return exchange.promise;
@@ -335,7 +379,15 @@ class HttpStepRunner implements StepRunner {
     return this.dispatch(exchange, target, head, request.body, ctx.signal, timeoutMs, startedAt);
   }
 
-  private dispatch(exchange: Exchange, target: ResolvedUrl, head: string, body: string | null, signal: AbortSignal, timeoutMs: number, startedAt: number): Promise<StepResult> {
+  private dispatch(
+    exchange: Exchange,
+    target: ResolvedUrl,
+    head: string,
+    body: string | null,
+    signal: AbortSignal,
+    timeoutMs: number,
+    startedAt: number,
+  ): Promise<StepResult> {
     exchange.head = head;
     exchange.body = body;
     exchange.isHead = this.isHead;
@@ -356,8 +408,17 @@ class HttpStepRunner implements StepRunner {
     return exchange.promise;
   }
 
-  /** The request head, in the order undici wrote it: request line, host, connection, headers, cookie, content-length. */
-  private head(target: ResolvedUrl, path: string, headerLines: string, cookie: string | undefined, bodyBytes: number): string {
+  /**
+   * The request head, in the order undici wrote it: request line, host, connection, headers, cookie,
+   * content-length.
+   */
+  private head(
+    target: ResolvedUrl,
+    path: string,
+    headerLines: string,
+    cookie: string | undefined,
+    bodyBytes: number,
+  ): string {
     let head = this.method + ' ' + path + ' HTTP/1.1\r\n';
     if (!this.sendsHost) head += 'host: ' + target.host + '\r\n';
     head += this.connectionLine + headerLines;
@@ -377,7 +438,9 @@ class HttpStepRunner implements StepRunner {
   private resolveUrl(url: string): ResolvedUrl {
     let absolute = url;
     if (!/^https?:\/\//i.test(url)) {
-      if (this.target === undefined || this.target === '') throw new Error(`"${url}" is a relative URL and the scenario has no target`);
+      if (this.target === undefined || this.target === '') {
+        throw new Error(`"${url}" is a relative URL and the scenario has no target`);
+      }
       const base = this.target.endsWith('/') ? this.target.slice(0, -1) : this.target;
       absolute = url.startsWith('/') || url.startsWith('?') ? base + url : `${base}/${url}`;
     }
@@ -387,7 +450,9 @@ class HttpStepRunner implements StepRunner {
     } catch {
       throw new Error(`"${absolute}" is not a valid URL`);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`"${absolute}" is not an http(s) URL`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new Error(`"${absolute}" is not an http(s) URL`);
+    }
     const resolved: ResolvedUrl = {
       pool: this.poolFor(parsed.origin),
       host: parsed.host,
@@ -404,8 +469,15 @@ class HttpStepRunner implements StepRunner {
   private renderHeaderLines(vars: Record<string, unknown>): string {
     let lines = '';
     for (const [name, template] of this.headerEntries) {
-      const value = typeof template === 'string' ? template : template.isStatic ? template.source : template.render(vars);
-      if (INVALID_HEADER_VALUE.test(value)) throw new Error(`the value of header ${name} cannot be sent: it holds a line break, a control character or a character beyond latin1`);
+      const value = typeof template === 'string'
+        ? template
+        : template.isStatic ? template.source : template.render(vars);
+      if (INVALID_HEADER_VALUE.test(value)) {
+        throw new Error(
+          `the value of header ${name} cannot be sent: it holds a line break, a control character or a character ` +
+            'beyond latin1',
+        );
+      }
       lines += name + ': ' + value + '\r\n';
     }
     return lines;
@@ -436,7 +508,13 @@ class HttpStepRunner implements StepRunner {
       // `expected: false` latencies (network errors, and 4xx/5xx unless the step's expects judge the status) are
       // left out of http.duration & co. unless a filter asks for them (setAside in metrics/store.ts).
       const expected = typeof key === 'number' && (key < 400 || this.statusJudged) ? 'true' : 'false';
-      h = new HttpHandles(this.store, { ...this.tags, method: this.method, status, status_class: statusClass, expected });
+      h = new HttpHandles(this.store, {
+        ...this.tags,
+        method: this.method,
+        status,
+        status_class: statusClass,
+        expected,
+      });
       this.handles.set(key, h);
     }
     return h;
@@ -490,7 +568,10 @@ class Exchange extends PoolRequest implements InFlightItem {
     });
   }
 
-  /** The step timeout or the run abort: settle now, and take the request back (closing its connection if it is on one). */
+  /**
+   * The step timeout or the run abort: settle now, and take the request back (closing its connection if it is on
+   * one).
+   */
   cancel(errorClass: 'timeout' | 'aborted'): void {
     if (this.settled) return;
     this.fail(errorClass, errorClass === 'timeout' ? 'the step timed out' : 'the run was stopped');
@@ -557,7 +638,13 @@ class Exchange extends PoolRequest implements InFlightItem {
       try {
         body = decodeBody(raw, this.header['content-encoding']);
       } catch (error) {
-        this.finish(endedAt, 'protocol', `could not decode the ${this.header['content-encoding']} body: ${(error as Error).message}`, undefined, undefined);
+        this.finish(
+          endedAt,
+          'protocol',
+          `could not decode the ${this.header['content-encoding']} body: ${(error as Error).message}`,
+          undefined,
+          undefined,
+        );
         return;
       }
       json = parseJson(body, this.header['content-type']);
@@ -596,7 +683,13 @@ class Exchange extends PoolRequest implements InFlightItem {
     if (this.headersAt >= 0) handles.ttfb.record(this.headersAt - this.sentAt);
   }
 
-  private finish(endedAt: number, errorClass: ErrorClass | undefined, message: string | undefined, body: string | undefined, json: unknown): void {
+  private finish(
+    endedAt: number,
+    errorClass: ErrorClass | undefined,
+    message: string | undefined,
+    body: string | undefined,
+    json: unknown,
+  ): void {
     this.settled = true;
     this.list?.remove(this);
     const sent = this.sentAt >= 0;
@@ -605,13 +698,19 @@ class Exchange extends PoolRequest implements InFlightItem {
     const ok = errorClass === undefined;
 
     // A run being stopped is not a property of the system under test: those requests are not measured.
-    if (errorClass !== 'aborted' && !this.unsent) this.record(this.runner.handlesFor(ok || errorClass === 'http' ? this.status : errorClass), duration, ok);
+    if (errorClass !== 'aborted' && !this.unsent) {
+      this.record(this.runner.handlesFor(ok || errorClass === 'http' ? this.status : errorClass), duration, ok);
+    }
 
     const result: StepResult = {
       ok,
       response: { status: this.status, duration, header: this.header, size: this.size, ok, body, json },
     };
-    if (!ok) result.error = errorClass === 'http' ? { class: errorClass, message: message ?? errorClass, code: String(this.status) } : { class: errorClass, message: message ?? errorClass };
+    if (!ok) {
+      result.error = errorClass === 'http'
+        ? { class: errorClass, message: message ?? errorClass, code: String(this.status) }
+        : { class: errorClass, message: message ?? errorClass };
+    }
     this.chunks = undefined;
     // The connection a complete response came on is free again already (the pool took it back before this
     // promise's callbacks run), so the user's next request can have it.
@@ -619,11 +718,20 @@ class Exchange extends PoolRequest implements InFlightItem {
   }
 }
 
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', CLIENT_ERROR_CODES.connectTimeout, 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT', CLIENT_ERROR_CODES.connectTimeout, 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', CLIENT_ERROR_CODES.closed, 'UND_ERR_SOCKET']);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
-const TLS_CODES = new Set(['EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'HOSTNAME_MISMATCH', 'UND_ERR_PRX_TLS']);
-const PROTOCOL_CODES = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_INFO']);
+const TLS_CODES = new Set([
+  'EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'HOSTNAME_MISMATCH', 'UND_ERR_PRX_TLS',
+]);
+const PROTOCOL_CODES = new Set([
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE', 'UND_ERR_INFO',
+]);
 
 /**
  * Maps a network, HTTP client or undici error to the class reports group failures by (docs/http.md, "Error
@@ -631,7 +739,9 @@ const PROTOCOL_CODES = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_
  */
 export function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
-  if (code === undefined) return (error as { name?: unknown } | null)?.name === 'HTTPParserError' ? 'protocol' : 'other';
+  if (code === undefined) {
+    return (error as { name?: unknown } | null)?.name === 'HTTPParserError' ? 'protocol' : 'other';
+  }
   if (code === 'ECONNREFUSED') return 'refused';
   // perfy's own limit, not the target's failure: the run reports it as a generator problem (engine/run/run.ts).
   if (code === 'EMFILE' || code === 'ENFILE') return 'emfile';
@@ -674,7 +784,10 @@ const DECODERS = new Map<string, (data: Buffer) => Buffer>([
   ['gzip', gunzip],
   ['x-gzip', gunzip],
   // RFC 9110 says zlib-wrapped; raw deflate is common too. A zlib stream's first byte says method 8 (deflate).
-  ['deflate', (data) => ((data[0]! & 0x0f) === 0x08 ? zlib.inflateSync(data, ZLIB_SYNC) : zlib.inflateRawSync(data, ZLIB_SYNC))],
+  [
+    'deflate',
+    (data) => ((data[0]! & 0x0f) === 0x08 ? zlib.inflateSync(data, ZLIB_SYNC) : zlib.inflateRawSync(data, ZLIB_SYNC)),
+  ],
   ['br', (data) => zlib.brotliDecompressSync(data, BROTLI_SYNC)],
   ...(zstdDecompress === undefined ? [] : [['zstd', zstdDecompress] as const]),
 ]);
@@ -712,7 +825,8 @@ function parseJson(body: string, contentType: string | undefined): unknown {
   if (body === '') return undefined;
   const first = body.charCodeAt(0);
   // {, [, ", digits, -, t(rue), f(alse), n(ull), whitespace: anything else cannot be JSON; skip the throw.
-  const plausible = first === 123 || first === 91 || first === 34 || (first >= 48 && first <= 57) || first === 45 || first === 116 || first === 102 || first === 110 || first <= 32;
+  const plausible = first === 123 || first === 91 || first === 34 || (first >= 48 && first <= 57) || first === 45 ||
+    first === 116 || first === 102 || first === 110 || first <= 32;
   if (!plausible && !(contentType !== undefined && contentType.includes('json'))) return undefined;
   try {
     return JSON.parse(body) as unknown;

@@ -13,7 +13,8 @@ export const summary: StepSummary = ({ metrics, sum, style: s }) => {
     }
     return classes;
   };
-  const listed = (classes: Map<string, number>): string => [...classes].map(([k, v]) => `${k}: ${s.count(v)}`).join(' · ');
+  const listed = (classes: Map<string, number>): string =>
+    [...classes].map(([k, v]) => `${k}: ${s.count(v)}`).join(' · ');
   const lines: string[] = [];
   const unsent = byStatus('http.unsent');
   const errorClasses = byStatus('http.reqs');
@@ -24,7 +25,8 @@ export const summary: StepSummary = ({ metrics, sum, style: s }) => {
     const parts = [`${s.count(sum('http.reqs'))} sent`];
     if (unsent.size) parts.push(`${s.count(sum('http.unsent'))} never sent (${listed(unsent)})`);
     if (retried > 0) {
-      parts.push(`${s.count(retried)} sent again after their kept-alive connection closed (${listed(byStatus('http.retries'))})`);
+      const how = listed(byStatus('http.retries'));
+      parts.push(`${s.count(retried)} sent again after their kept-alive connection closed (${how})`);
     }
     lines.push(`  ${s.bold('http')}  ${parts.join(' · ')}`);
   }

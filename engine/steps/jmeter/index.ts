@@ -36,7 +36,8 @@ export function compileJmeterPlan(settings: JmeterPlan, at: StepCompiler): Jmete
   if (settings.jmeter !== undefined) at.template(settings.jmeter, [...p, 'jmeter']);
   return {
     plan,
-    properties: Object.entries(settings.properties ?? {}).map(([name, v]) => [name, at.tree(v, [...p, 'properties', name])]),
+    properties: Object.entries(settings.properties ?? {})
+      .map(([name, v]) => [name, at.tree(v, [...p, 'properties', name])]),
     jmeter: settings.jmeter,
   };
 }
@@ -52,7 +53,8 @@ function checkJmeterInstalled(explicit: string | undefined, at: StepCompiler): v
   } catch (error) {
     if (!(error instanceof PerfyError)) throw error;
     const found = error.problems[0];
-    at.warning('W_JMETER_MISSING', `${found?.message ?? 'JMeter was not found'}: this step will fail when the scenario runs`,
+    at.warning('W_JMETER_MISSING',
+      `${found?.message ?? 'JMeter was not found'}: this step will fail when the scenario runs`,
       `${found?.hint ?? ''}; \`perfy doctor\` shows what perfy finds`,
       explicit === undefined ? at.path.slice(0, -1) : [...at.path, 'jmeter'], { key: explicit === undefined });
   }
@@ -64,11 +66,13 @@ export const jmeter = {
   schema,
   fields: ['duration', 'samples', 'errors', 'ok'],
   metrics: [
-    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample (JMeter\'s `elapsed`), tagged `label` (the sampler\'s name) and `code` (the response code, or an error class for a non-HTTP one).', { by: 'label' }),
+    m('jmeter.duration', 'trend', 'Elapsed time of one JMeter sample (JMeter\'s `elapsed`), tagged `label` (the '
+      + 'sampler\'s name) and `code` (the response code, or an error class for a non-HTTP one).', { by: 'label' }),
     m('jmeter.latency', 'trend', 'Time to the first byte of one JMeter sample (JMeter\'s `Latency`).'),
     m('jmeter.connect', 'trend', 'Time to connect of one JMeter sample (JMeter\'s `Connect`).'),
     m('jmeter.samples', 'counter', 'JMeter samples, tagged `label` and `code`.'),
-    m('jmeter.errors', 'rate', 'Share of JMeter samples that failed (JMeter\'s `success` false: an error status, a connection error or a failed assertion).'),
+    m('jmeter.errors', 'rate', 'Share of JMeter samples that failed (JMeter\'s `success` false: an error status, a '
+      + 'connection error or a failed assertion).'),
     m('jmeter.bytes_in', 'counter', 'Bytes JMeter received.'),
     m('jmeter.bytes_out', 'counter', 'Bytes JMeter sent (JMeter 5 and newer).'),
   ],

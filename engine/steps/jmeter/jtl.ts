@@ -307,7 +307,10 @@ export class JtlReader {
     }
     const success = field(fields, layout.success).toLowerCase();
     if (success !== 'true' && success !== 'false') {
-      this.skipped.push({ line, reason: `success: neither true nor false: ${JSON.stringify(field(fields, layout.success))}` });
+      this.skipped.push({
+        line,
+        reason: `success: neither true nor false: ${JSON.stringify(field(fields, layout.success))}`,
+      });
       return;
     }
     const url = field(fields, layout.url);
@@ -340,7 +343,11 @@ export interface JtlOutcome {
  * off), so lines mostly arrive in pieces. stop() reads what is left, ends the reader and resolves with its
  * outcome; it rejects with the first read error other than a missing file, or what onSample threw.
  */
-export function followJtl(path: string, onSample: (sample: JtlSample) => void, options: { intervalMs?: number } = {}): { stop(): Promise<JtlOutcome> } {
+export function followJtl(
+  path: string,
+  onSample: (sample: JtlSample) => void,
+  options: { intervalMs?: number } = {},
+): { stop(): Promise<JtlOutcome> } {
   const intervalMs = options.intervalMs ?? 250;
   const reader = new JtlReader(onSample);
   const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -416,7 +423,10 @@ const NON_HTTP_CODE = 'Non HTTP response code: ';
  * which tells apart exceptions JMeter reports under one class. Undefined for a numeric HTTP code; 'other' for any
  * other text, '' included (a sampler that set no code).
  */
-export function classifyResponseCode(code: string, message = ''): Extract<ErrorClass, 'refused' | 'timeout' | 'dns' | 'reset' | 'tls' | 'other'> | undefined {
+export function classifyResponseCode(
+  code: string,
+  message = '',
+): Extract<ErrorClass, 'refused' | 'timeout' | 'dns' | 'reset' | 'tls' | 'other'> | undefined {
   if (/^\d+$/.test(code)) return undefined;
   const exception = (code.startsWith(NON_HTTP_CODE) ? code.slice(NON_HTTP_CODE.length) : code).trim();
   const name = exception.slice(exception.lastIndexOf('.') + 1);

@@ -103,7 +103,9 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const args = ['-n', '-t', plan, '-l', jtl, '-j', log];
   if (install.major >= 5) args.push('-f');
   for (const [name, value] of Object.entries({ ...options.properties, ...RESULT_PROPERTIES })) {
-    if (name === '' || name.includes('=')) throw new TypeError(`JMeter property names cannot be empty or hold "=": ${JSON.stringify(name)}`);
+    if (name === '' || name.includes('=')) {
+      throw new TypeError(`JMeter property names cannot be empty or hold "=": ${JSON.stringify(name)}`);
+    }
     args.push(`-J${name}=${value}`);
   }
   const [program, ...flags] = install.command;
@@ -114,7 +116,11 @@ export function startJmeter(install: JmeterInstall, options: JmeterRunOptions): 
   const fd = openSync(output, 'w', 0o600);
   let child;
   try {
-    child = spawn(program, [...jvmArgs, ...flags, ...args], { cwd: dir, stdio: ['ignore', fd, fd], detached: process.platform !== 'win32' });
+    child = spawn(program, [...jvmArgs, ...flags, ...args], {
+      cwd: dir,
+      stdio: ['ignore', fd, fd],
+      detached: process.platform !== 'win32',
+    });
   } finally {
     closeSync(fd);
   }
@@ -216,7 +222,9 @@ function sendUdp(port: number, message: string): Promise<void> {
 
 /** Why a JMeter run is not usable, in words (message, hint), as a stable reason, and with JMeter's own lines. */
 export interface JmeterDiagnosis {
-  reason: 'plan-missing' | 'plan-unreadable' | 'not-started' | 'usage' | 'forbidden-class' | 'not-xml' | 'not-a-plan' | 'unknown-element' | 'plan-invalid' | 'no-samples';
+  reason:
+    | 'plan-missing' | 'plan-unreadable' | 'not-started' | 'usage' | 'forbidden-class' | 'not-xml' | 'not-a-plan'
+    | 'unknown-element' | 'plan-invalid' | 'no-samples';
   message: string;
   hint?: string;
   /** The relevant lines of JMeter's output and jmeter.log (no stack frames), at most 20. */
@@ -247,25 +255,46 @@ export async function diagnoseJmeter(handle: JmeterRunHandle, samples: number): 
     const exists = await access(handle.plan, constants.F_OK).then(() => true, () => false);
     const lines = pick([...failures, ...logLines.filter((l) => LOG_ERROR.test(l))]);
     return exists
-      ? { reason: 'plan-unreadable', message: `JMeter cannot read the plan ${handle.plan}`, lines, hint: 'check the file\'s permissions' }
-      : { reason: 'plan-missing', message: `the JMeter plan ${handle.plan} does not exist`, lines, hint: 'the plan\'s path is relative to the scenario file' };
+      ? {
+        reason: 'plan-unreadable',
+        message: `JMeter cannot read the plan ${handle.plan}`,
+        lines,
+        hint: 'check the file\'s permissions',
+      }
+      : {
+        reason: 'plan-missing',
+        message: `the JMeter plan ${handle.plan} does not exist`,
+        lines,
+        hint: 'the plan\'s path is relative to the scenario file',
+      };
   }
   const logErrors = logLines.filter((l) => LOG_ERROR.test(l));
   const lines = pick([...failures, ...logErrors, ...debuggingInfo(outputLines)]);
   const exit = await handle.exited;
 
   if (failures.some((l) => /Could not find or load main class|^perfy: could not start|ClassNotFoundException: org\.apache\.jmeter|UnsupportedClassVersionError|has been compiled by a more recent version|Unsupported major\.minor/.test(l))) {
-    return { reason: 'not-started', message: `JMeter did not start (${handle.plan} was not run)`, lines, hint: 'run `perfy doctor` to see the JMeter and Java perfy finds' };
+    return {
+      reason: 'not-started',
+      message: `JMeter did not start (${handle.plan} was not run)`,
+      lines,
+      hint: 'run `perfy doctor` to see the JMeter and Java perfy finds',
+    };
   }
   if (failures.some((l) => /^Error: /.test(l)) && !failures.some((l) => /NonGUIDriver|Problem loading XML|An error occurred/.test(l))) {
-    return { reason: 'usage', message: 'JMeter refused its command line', lines, hint: 'a JMeter property name that JMeter reads as an option? check the step\'s `properties`' };
+    return {
+      reason: 'usage',
+      message: 'JMeter refused its command line',
+      lines,
+      hint: 'a JMeter property name that JMeter reads as an option? check the step\'s `properties`',
+    };
   }
   if (failures.some((l) => /ForbiddenClassException/.test(l))) {
     return {
       reason: 'forbidden-class',
       message: `JMeter's XStream refused to load the plan ${handle.plan} (ForbiddenClassException)`,
       lines,
-      hint: 'JMeter before 3.3 on a current XStream must be started through perfy\'s launcher; use JMeter 3.3 or later, or let perfy find this JMeter (a home directory or bin/jmeter) so it uses the launcher',
+      hint: 'JMeter before 3.3 on a current XStream must be started through perfy\'s launcher; use JMeter 3.3 or ' +
+        'later, or let perfy find this JMeter (a home directory or bin/jmeter) so it uses the launcher',
     };
   }
   if (failures.some((l) => /NonGUIDriver|Problem loading XML|An error occurred|CannotResolveClassException/.test(l)) || logErrors.some((l) => /NonGUIDriver|Problem loading XML/.test(l))) {
@@ -274,25 +303,51 @@ export async function diagnoseJmeter(handle: JmeterRunHandle, samples: number): 
     const element = /CannotResolveClassException: (\S+)/.exec([...logLines, ...outputLines].join('\n'))?.[1];
     const root = await rootElement(handle.plan);
     if (root === undefined) {
-      return { reason: 'not-xml', message: `the JMeter plan ${handle.plan} is not XML${cause !== undefined ? `: ${cause}` : ''}`, lines, hint: 'a plan is a .jmx file saved by JMeter (File > Save Test Plan as)' };
+      return {
+        reason: 'not-xml',
+        message: `the JMeter plan ${handle.plan} is not XML${cause !== undefined ? `: ${cause}` : ''}`,
+        lines,
+        hint: 'a plan is a .jmx file saved by JMeter (File > Save Test Plan as)',
+      };
     }
     if (root !== 'jmeterTestPlan') {
-      return { reason: 'not-a-plan', message: `${handle.plan} is not a JMeter test plan: its root element is <${root}>, not <jmeterTestPlan>`, lines, hint: 'a plan is a .jmx file saved by JMeter (File > Save Test Plan as)' };
+      return {
+        reason: 'not-a-plan',
+        message: `${handle.plan} is not a JMeter test plan: its root element is <${root}>, not <jmeterTestPlan>`,
+        lines,
+        hint: 'a plan is a .jmx file saved by JMeter (File > Save Test Plan as)',
+      };
     }
-    const message = `JMeter could not load the plan ${handle.plan}${where !== undefined ? ` (line ${where})` : ''}${cause !== undefined ? `: ${cause}` : ''}`;
+    const message = `JMeter could not load the plan ${handle.plan}${where !== undefined ? ` (line ${where})` : ''}` +
+      `${cause !== undefined ? `: ${cause}` : ''}`;
     if (element !== undefined) {
-      return { reason: 'unknown-element', message, lines, hint: `the plan uses an element this JMeter does not have: ${element} — from a plugin, from a newer JMeter, or (Debian) from a package not installed, such as jmeter-http` };
+      return {
+        reason: 'unknown-element',
+        message,
+        lines,
+        hint: `the plan uses an element this JMeter does not have: ${element} — from a plugin, from a newer JMeter, ` +
+          'or (Debian) from a package not installed, such as jmeter-http',
+      };
     }
-    return { reason: 'plan-invalid', message, lines, hint: 'open the plan in the JMeter GUI of the same version and save it again, or check that it is a JMeter test plan (.jmx)' };
+    return {
+      reason: 'plan-invalid',
+      message,
+      lines,
+      hint: 'open the plan in the JMeter GUI of the same version and save it again, or check that it is a JMeter ' +
+        'test plan (.jmx)',
+    };
   }
   if (samples > 0) return undefined;
   const tail = outputLines.slice(-8);
-  const ended = exit.signal !== null ? ` (JMeter was ended by ${exit.signal})` : exit.code !== null && exit.code !== 0 ? ` (JMeter exited with code ${exit.code})` : '';
+  const ended = exit.signal !== null
+    ? ` (JMeter was ended by ${exit.signal})`
+    : exit.code !== null && exit.code !== 0 ? ` (JMeter exited with code ${exit.code})` : '';
   return {
     reason: 'no-samples',
     message: `JMeter ran the plan ${handle.plan} but wrote no samples${ended}`,
     lines: pick([...logErrors, ...tail]),
-    hint: 'a plan without an enabled thread group, threads that end before their first sample, or a stop before the first sample; see jmeter.log',
+    hint: 'a plan without an enabled thread group, threads that end before their first sample, or a stop before the ' +
+      'first sample; see jmeter.log',
   };
 }
 

@@ -51,7 +51,9 @@ export interface JavaRuntime {
 export const LAUNCHER_SOURCE = join(PACKAGE_ROOT, 'engine', 'steps', 'jmeter', 'PerfyJMeterLauncher.java');
 export const LAUNCHER_CLASS = 'PerfyJMeterLauncher';
 
-const LAUNCHER_HINT = 'install a JDK (`apt-get install default-jdk-headless`) so perfy can compile its launcher once, or use JMeter 3.3 or later, which needs no launcher';
+const LAUNCHER_HINT =
+  'install a JDK (`apt-get install default-jdk-headless`) so perfy can compile its launcher once, or use JMeter ' +
+  '3.3 or later, which needs no launcher';
 
 const cache = new Map<string, Promise<JmeterInstall>>();
 
@@ -62,7 +64,12 @@ const cache = new Map<string, Promise<JmeterInstall>>();
  * JMeter and trying again works.
  */
 export function locateJmeter(explicit?: string): Promise<JmeterInstall> {
-  const key = JSON.stringify([explicit === undefined ? undefined : resolve(explicit), process.env['JMETER_HOME'], process.env['JAVA_HOME'], process.env['PATH']]);
+  const key = JSON.stringify([
+    explicit === undefined ? undefined : resolve(explicit),
+    process.env['JMETER_HOME'],
+    process.env['JAVA_HOME'],
+    process.env['PATH'],
+  ]);
   let found = cache.get(key);
   if (found === undefined) {
     found = findJmeter(explicit);
@@ -83,21 +90,41 @@ async function findJmeter(explicit: string | undefined): Promise<JmeterInstall> 
       // bin/jmeter.bat needs a shell to run; the jar starts the same NewDriver.
       const java = await findJava();
       if (java === undefined) throw javaMissing(home);
-      return { ...base, command: [java.java, '-jar', join(home, 'bin', 'ApacheJMeter.jar')], launcher: false, java: java.java };
+      return {
+        ...base,
+        command: [java.java, '-jar', join(home, 'bin', 'ApacheJMeter.jar')],
+        launcher: false,
+        java: java.java,
+      };
     }
     return { ...base, command: [join(home, 'bin', 'jmeter')], launcher: false };
   }
   const java = await findJava();
   if (java === undefined) throw javaMissing(home);
   const launcher = await prepareLauncher(java);
-  const classPath = [...(launcher.mode === 'compiled' ? [launcher.classDir] : []), ...(await jmeterClassPath(home))].join(delimiter);
-  const command = [java.java, '-cp', classPath, `-Djmeter.home=${home}`, launcher.mode === 'compiled' ? LAUNCHER_CLASS : launcher.source];
+  const classPath = [
+    ...(launcher.mode === 'compiled' ? [launcher.classDir] : []),
+    ...(await jmeterClassPath(home)),
+  ].join(delimiter);
+  const command = [
+    java.java,
+    '-cp',
+    classPath,
+    `-Djmeter.home=${home}`,
+    launcher.mode === 'compiled' ? LAUNCHER_CLASS : launcher.source,
+  ];
   const launcherPath = launcher.mode === 'compiled' ? launcher.classDir : launcher.source;
   return { ...base, command, launcher: true, launcherMode: launcher.mode, launcherPath, java: java.java };
 }
 
 function javaMissing(home: string): PerfyError {
-  return new PerfyError(problem('E_JMETER_MISSING', `Apache JMeter is at ${home} but no Java was found to run it (no JAVA_HOME, no \`java\` on the PATH)`, 'install a Java runtime (`apt-get install default-jre-headless`), or set JAVA_HOME'));
+  return new PerfyError(
+    problem(
+      'E_JMETER_MISSING',
+      `Apache JMeter is at ${home} but no Java was found to run it (no JAVA_HOME, no \`java\` on the PATH)`,
+      'install a Java runtime (`apt-get install default-jre-headless`), or set JAVA_HOME',
+    ),
+  );
 }
 
 /** An executable of that name on the PATH, as the shell would find it. */
@@ -116,7 +143,9 @@ export async function jmeterVersion(home: string): Promise<string> {
     if (manifest === undefined) continue;
     const value = manifestAttribute(manifest.toString('utf8'), 'Implementation-Version');
     const match = value === undefined ? null : /^(\d+)\.(\d+)(?:\.(\d{1,3}))?(?!\d)/.exec(value);
-    if (match !== null) return match[3] === undefined ? `${match[1]}.${match[2]}` : `${match[1]}.${match[2]}.${match[3]}`;
+    if (match !== null) {
+      return match[3] === undefined ? `${match[1]}.${match[2]}` : `${match[1]}.${match[2]}.${match[3]}`;
+    }
   }
   return 'unknown';
 }
@@ -190,8 +219,15 @@ export async function readZipEntry(zip: string, name: string): Promise<Buffer | 
  */
 export async function jmeterClassPath(home: string): Promise<string[]> {
   const jars = async (dir: string): Promise<string[]> =>
-    (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.jar')).sort().map((name) => join(dir, name));
-  return [join(home, 'bin', 'ApacheJMeter.jar'), ...(await jars(join(home, 'lib'))), ...(await jars(join(home, 'lib', 'ext')))];
+    (await readdir(dir).catch(() => [] as string[]))
+      .filter((name) => name.endsWith('.jar'))
+      .sort()
+      .map((name) => join(dir, name));
+  return [
+    join(home, 'bin', 'ApacheJMeter.jar'),
+    ...(await jars(join(home, 'lib'))),
+    ...(await jars(join(home, 'lib', 'ext'))),
+  ];
 }
 
 /** `$JAVA_HOME/bin/java`, else `java` on the PATH; with its version and modules from the Java home's `release` file. */
@@ -208,7 +244,8 @@ export async function findJava(): Promise<JavaRuntime | undefined> {
   const real = await realpath(java).catch(() => java);
   const home = dirname(dirname(real));
   const release = await readFile(join(home, 'release'), 'utf8').catch(() => undefined);
-  const field = (name: string): string | undefined => (release === undefined ? undefined : new RegExp(`^${name}="([^"]*)"`, 'm').exec(release)?.[1]);
+  const field = (name: string): string | undefined =>
+    (release === undefined ? undefined : new RegExp(`^${name}="([^"]*)"`, 'm').exec(release)?.[1]);
   const modules = field('MODULES');
   const javacName = process.platform === 'win32' ? 'javac.exe' : 'javac';
   let javac: string | undefined;
@@ -219,7 +256,13 @@ export async function findJava(): Promise<JavaRuntime | undefined> {
     }
   }
   javac ??= await findOnPath('javac');
-  return { java, home: release === undefined ? undefined : home, version: field('JAVA_VERSION'), modules: modules?.split(/\s+/).filter(Boolean), javac };
+  return {
+    java,
+    home: release === undefined ? undefined : home,
+    version: field('JAVA_VERSION'),
+    modules: modules?.split(/\s+/).filter(Boolean),
+    javac,
+  };
 }
 
 /** `java -version`'s version, for a Java without a `release` file (slower: a JVM start). */
@@ -239,10 +282,19 @@ export type Launcher = { mode: 'compiled'; classDir: string } | { mode: 'source'
  * reuse it), else in Java's single-file source mode (Java 11+ with the jdk.compiler module; Debian's JRE has
  * it), which compiles in memory on every start (about half a second). `compile: false` skips javac.
  */
-export async function prepareLauncher(java: JavaRuntime, options: { compile?: boolean; cacheDir?: string } = {}): Promise<Launcher> {
+export async function prepareLauncher(
+  java: JavaRuntime,
+  options: { compile?: boolean; cacheDir?: string } = {},
+): Promise<Launcher> {
   const source = await readFile(LAUNCHER_SOURCE).catch(() => undefined);
   if (source === undefined) {
-    throw new PerfyError(problem('E_JMETER_LAUNCHER', `perfy's JMeter launcher source ${LAUNCHER_SOURCE} is missing`, 'reinstall perfy; the file ships in its package'));
+    throw new PerfyError(
+      problem(
+        'E_JMETER_LAUNCHER',
+        `perfy's JMeter launcher source ${LAUNCHER_SOURCE} is missing`,
+        'reinstall perfy; the file ships in its package',
+      ),
+    );
   }
   let compileError: string | undefined;
   if (options.compile !== false && java.javac !== undefined) {
@@ -253,10 +305,21 @@ export async function prepareLauncher(java: JavaRuntime, options: { compile?: bo
     }
   }
   const javaMajor = Number(/^(?:1\.)?(\d+)/.exec(java.version ?? '')?.[1] ?? NaN);
-  const sourceMode = java.modules !== undefined ? java.modules.includes('jdk.compiler') && !(javaMajor < 11) : !(javaMajor < 11);
+  const sourceMode = java.modules !== undefined
+    ? java.modules.includes('jdk.compiler') && !(javaMajor < 11)
+    : !(javaMajor < 11);
   if (sourceMode) return { mode: 'source', source: LAUNCHER_SOURCE };
-  const why = compileError !== undefined ? `javac failed: ${compileError}` : `there is no javac, and ${java.java} cannot run Java source files (it needs Java 11 or later with the jdk.compiler module)`;
-  throw new PerfyError(problem('E_JMETER_LAUNCHER', `JMeter before 3.3 needs perfy's launcher, which cannot be compiled or run: ${why}`, LAUNCHER_HINT));
+  const why = compileError !== undefined
+    ? `javac failed: ${compileError}`
+    : `there is no javac, and ${java.java} cannot run Java source files (it needs Java 11 or later with the ` +
+      'jdk.compiler module)';
+  throw new PerfyError(
+    problem(
+      'E_JMETER_LAUNCHER',
+      `JMeter before 3.3 needs perfy's launcher, which cannot be compiled or run: ${why}`,
+      LAUNCHER_HINT,
+    ),
+  );
 }
 
 /** The directory holding PerfyJMeterLauncher.class: reused from the cache, or compiled into it. */
@@ -264,7 +327,9 @@ async function compileLauncher(javac: string, source: Buffer, cacheDir?: string)
   const hash = createHash('sha256').update(source).update('\0--release 8').digest('hex').slice(0, 16);
   const root = cacheDir ?? (await launcherCacheRoot());
   const classDir = join(root, `jmeter-launcher-${hash}`);
-  if (await access(join(classDir, `${LAUNCHER_CLASS}.class`), constants.R_OK).then(() => true, () => false)) return classDir;
+  if (await access(join(classDir, `${LAUNCHER_CLASS}.class`), constants.R_OK).then(() => true, () => false)) {
+    return classDir;
+  }
   await mkdir(root, { recursive: true, mode: 0o700 });
   const building = `${classDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(building, { recursive: true });
@@ -272,9 +337,13 @@ async function compileLauncher(javac: string, source: Buffer, cacheDir?: string)
     // Java 8 class files run on every Java JMeter runs on; a javac of Java 8 itself has no --release.
     const compile = (flags: string[]): Promise<void> =>
       new Promise((resolveCompile, reject) => {
-        execFile(javac, [...flags, '-nowarn', '-d', building, LAUNCHER_SOURCE], { timeout: 120_000 }, (error, stdout, stderr) => {
-          if (error) reject(new Error(`${`${stderr}${stdout}`.trim() || error.message}`.split('\n').slice(0, 5).join(' ')));
-          else resolveCompile();
+        const args = [...flags, '-nowarn', '-d', building, LAUNCHER_SOURCE];
+        execFile(javac, args, { timeout: 120_000 }, (error, stdout, stderr) => {
+          if (error) {
+            reject(new Error(`${`${stderr}${stdout}`.trim() || error.message}`.split('\n').slice(0, 5).join(' ')));
+          } else {
+            resolveCompile();
+          }
         });
       });
     await compile(['--release', '8', '-Xlint:-options']).catch(() => compile([]));
@@ -282,7 +351,8 @@ async function compileLauncher(javac: string, source: Buffer, cacheDir?: string)
       await rename(building, classDir);
     } catch (error) {
       // Another perfy compiled it at the same time: use theirs.
-      if (!(await access(join(classDir, `${LAUNCHER_CLASS}.class`), constants.R_OK).then(() => true, () => false))) throw error;
+      const classFile = join(classDir, `${LAUNCHER_CLASS}.class`);
+      if (!(await access(classFile, constants.R_OK).then(() => true, () => false))) throw error;
     }
     return classDir;
   } finally {

@@ -62,7 +62,10 @@ class JmeterStepRunner implements StepRunner {
   constructor(step: StepOf<JmeterPlanStep>, setup: ExecutorSetup, private readonly running: Set<JmeterRunHandle>) {
     const request = step.request;
     this.plan = request.plan;
-    this.properties = request.properties.map(([name, value]) => [name, (vars) => (isTemplate(value) ? value.render(vars) : String(value))]);
+    this.properties = request.properties.map(([name, value]) => [
+      name,
+      (vars) => (isTemplate(value) ? value.render(vars) : String(value)),
+    ]);
     this.jmeterPath = request.jmeter;
     this.store = setup.store;
     this.tags = setup.tags;
@@ -77,7 +80,9 @@ class JmeterStepRunner implements StepRunner {
     try {
       install = await locateJmeter(this.jmeterPath);
     } catch (error) {
-      const message = error instanceof PerfyError ? `${error.message} (${error.problems[0]?.hint ?? ''})` : (error as Error).message;
+      const message = error instanceof PerfyError
+        ? `${error.message} (${error.problems[0]?.hint ?? ''})`
+        : (error as Error).message;
       return failed('other', message, 0, 0, 0);
     }
     const properties = Object.fromEntries(this.properties.map(([name, render]) => [name, render(ctx.vars)]));
@@ -112,13 +117,23 @@ class JmeterStepRunner implements StepRunner {
     const outcome = await follower.stop();
     const duration = performance.now() - startedAt;
     if (ctx.signal.aborted) return failed('aborted', 'the run was stopped', duration, samples, errors);
-    if (timedOut) return failed('timeout', `the JMeter plan ran longer than the step's timeout; its samples so far are kept (${dir})`, duration, samples, errors);
+    if (timedOut) {
+      return failed(
+        'timeout',
+        `the JMeter plan ran longer than the step's timeout; its samples so far are kept (${dir})`,
+        duration,
+        samples,
+        errors,
+      );
+    }
     const problem = await diagnoseJmeter(run, outcome.samples);
     if (problem !== undefined) {
       const lines = problem.lines.length ? `\n${problem.lines.map((l) => `  ${l}`).join('\n')}` : '';
       return failed('other', `${problem.message} (${run.log})${lines}`, duration, samples, errors, 'jmeter');
     }
-    if (outcome.samples === 0) return failed('other', `the JMeter plan ran no samples (${run.log})`, duration, 0, 0, 'jmeter');
+    if (outcome.samples === 0) {
+      return failed('other', `the JMeter plan ran no samples (${run.log})`, duration, 0, 0, 'jmeter');
+    }
     return { ok: true, response: { duration, samples, errors, ok: true } };
   }
 
@@ -158,7 +173,14 @@ class JmeterStepRunner implements StepRunner {
   }
 }
 
-function failed(errorClass: 'aborted' | 'timeout' | 'other', message: string, duration: number, samples: number, errors: number, code?: string): StepResult {
+function failed(
+  errorClass: 'aborted' | 'timeout' | 'other',
+  message: string,
+  duration: number,
+  samples: number,
+  errors: number,
+  code?: string,
+): StepResult {
   const error = code === undefined ? { class: errorClass, message } : { class: errorClass, message, code };
   return { ok: false, error, response: { duration, samples, errors, ok: false } };
 }

@@ -21,7 +21,8 @@ export const schema: JsonSchema = {
     },
     "properties": {
       "type": "object",
-      "description": "JMeter properties (`-J`) passed to the plan, which reads them with `${__P(name,default)}` (templates allowed: `{{services.api.port}}`).",
+      "description": "JMeter properties (`-J`) passed to the plan, which reads them with `${__P(name,default)}` " +
+        "(templates allowed: `{{services.api.port}}`).",
       "additionalProperties": {
         "type": [
           "string",
@@ -40,7 +41,8 @@ export const schema: JsonSchema = {
     "jmeter": {
       "type": "string",
       "minLength": 1,
-      "description": "JMeter to use: its home directory or its `bin/jmeter` script. Default: `$JMETER_HOME`, else `jmeter` on the PATH."
+      "description": "JMeter to use: its home directory or its `bin/jmeter` script. Default: `$JMETER_HOME`, else " +
+        "`jmeter` on the PATH."
     }
   }
 };

@@ -11,5 +11,6 @@ export const summary: StepSummary = ({ metrics, sum, style: s }) => {
     failedCodes.set(key, (failedCodes.get(key) ?? 0) + m.sum);
   }
   const failures = [...failedCodes].map(([k, v]) => `${k} × ${s.count(v)}`).join(' · ');
-  return ['', `  ${s.bold('jmeter')}  ${s.count(sum('jmeter.samples'))} samples${failures ? ` · failed ${failures}` : ' · none failed'}`];
+  const samples = s.count(sum('jmeter.samples'));
+  return ['', `  ${s.bold('jmeter')}  ${samples} samples${failures ? ` · failed ${failures}` : ' · none failed'}`];
 };

@@ -9,13 +9,18 @@ import type { SqlExecutor } from './runner.js';
 import { schema } from './schema.js';
 
 /** The statements EXPLAIN accepts (by their first keyword). */
-const EXPLAINABLE = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VALUES', 'WITH', 'TABLE', 'EXECUTE', 'DECLARE']);
+const EXPLAINABLE = new Set([
+  'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'VALUES', 'WITH', 'TABLE', 'EXECUTE', 'DECLARE',
+]);
 
 /** A `sql:` step compiled. The statement is text, never rendered: values go in `params`, bound. */
 export interface SqlQueryPlan {
   query: string;
   params: TemplateTree[];
-  /** A postgres service's name or a postgres:// URL (a template that may read the services); undefined: the only one. */
+  /**
+   * A postgres service's name or a postgres:// URL (a template that may read the services); undefined: the only
+   * one.
+   */
   db: TemplateTree | undefined;
   /** Take the statement's plan on its first execution: `plan` (EXPLAIN) or `analyze` (EXPLAIN ANALYZE). */
   explain: 'plan' | 'analyze' | undefined;
@@ -58,16 +63,20 @@ export const sql = {
   schema,
   fields: ['rows', 'row_count', 'duration', 'ok', 'error'],
   metrics: [
-    m('sql.duration', 'trend', 'Time of one SQL statement, from sending it to its last row (the wait for a connection excluded).'),
-    m('sql.pool_wait', 'trend', 'Time waiting for a connection from the pool (connecting included when the pool opens one).'),
+    m('sql.duration', 'trend', 'Time of one SQL statement, from sending it to its last row '
+      + '(the wait for a connection excluded).'),
+    m('sql.pool_wait', 'trend', 'Time waiting for a connection from the pool '
+      + '(connecting included when the pool opens one).'),
     m('sql.queries', 'counter', 'Statements run.'),
     m('sql.errors', 'rate', 'Share of statements that failed.'),
     m('sql.rows', 'counter', 'Rows returned or affected.'),
     m('sql.transactions', 'counter', 'Transactions ended, tagged `status`: committed or failed (after any retries).'),
-    m('sql.transaction.duration', 'trend', 'From the first BEGIN to the COMMIT of a committed transaction, retries included.'),
+    m('sql.transaction.duration', 'trend', 'From the first BEGIN to the COMMIT of a committed transaction, '
+      + 'retries included.'),
     m('sql.retries', 'counter', 'Transactions run again after a deadlock or serialization failure.'),
     m('sql.deadlocks', 'counter', 'Transaction attempts the server failed to break a deadlock (SQLSTATE 40P01).'),
-    m('sql.pool.size', 'gauge', 'Connections a pool holds open (tag `db`: the service name, or HOST:PORT/DB of a URL).'),
+    m('sql.pool.size', 'gauge', 'Connections a pool holds open '
+      + '(tag `db`: the service name, or HOST:PORT/DB of a URL).'),
     m('sql.pool.idle', 'gauge', 'Connections of a pool not in use.'),
     m('sql.pool.waiting', 'gauge', 'Steps and transactions waiting for a connection of a pool.'),
     m('sql.plan.cost', 'gauge', 'An explained step (`explain:`): the planner\'s total cost of its statement.'),

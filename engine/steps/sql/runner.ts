@@ -26,20 +26,44 @@ const DEFAULT_POOL: PostgresPoolSettings = poolSettingsOf({ postgres: 'embedded'
  * The database of a step: `db` names a postgres service (its URL and `pool:` settings) or is a postgres:// URL
  * (default settings); without `db`, the scenario's only postgres service.
  */
-export function resolveDatabase(tree: TemplateTree | undefined, step: { name: string; location: StepNode['location'] }, setup: ExecutorSetup): Database {
+export function resolveDatabase(
+  tree: TemplateTree | undefined,
+  step: { name: string; location: StepNode['location'] },
+  setup: ExecutorSetup,
+): Database {
   // `db:` is fixed for the run: a template in it may read the services (`{{services.db.url}}`), nothing else.
-  const db = tree === undefined ? undefined : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
+  const db = tree === undefined
+    ? undefined
+    : isTemplate(tree) ? tree.render({ services: setup.services }) : String(tree);
   if (db !== undefined && /^postgres(ql)?:\/\//.test(db)) return { url: db, pool: DEFAULT_POOL, name: urlName(db) };
-  const postgres = Object.entries(setup.plan.services).filter(([, config]) => 'postgres' in config).map(([name]) => name);
+  const postgres = Object.entries(setup.plan.services)
+    .filter(([, config]) => 'postgres' in config)
+    .map(([name]) => name);
   const name = db ?? (postgres.length === 1 ? postgres[0] : undefined);
   if (name === undefined) {
-    throw new PerfyError(problem('E_SERVICE_UNKNOWN', `step "${step.name}" does not say which database to use`,
-      postgres.length === 0 ? 'declare one under `services:` (`db: { postgres: embedded }`) or give `db: postgres://…`' : `name one of the postgres services in \`db:\`: ${postgres.join(', ')}`, step.location));
+    throw new PerfyError(
+      problem(
+        'E_SERVICE_UNKNOWN',
+        `step "${step.name}" does not say which database to use`,
+        postgres.length === 0
+          ? 'declare one under `services:` (`db: { postgres: embedded }`) or give `db: postgres://…`'
+          : `name one of the postgres services in \`db:\`: ${postgres.join(', ')}`,
+        step.location,
+      ),
+    );
   }
   const running = setup.services[name];
   if (running === undefined || !postgres.includes(name)) {
-    throw new PerfyError(problem('E_SERVICE_UNKNOWN', `step "${step.name}": "${name}" is not a postgres service of this scenario`,
-      postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)', step.location));
+    throw new PerfyError(
+      problem(
+        'E_SERVICE_UNKNOWN',
+        `step "${step.name}": "${name}" is not a postgres service of this scenario`,
+        postgres.length
+          ? `the postgres services: ${postgres.join(', ')}`
+          : 'declare one under `services:` (`db: { postgres: embedded }`)',
+        step.location,
+      ),
+    );
   }
   return { url: running.url, pool: poolSettingsOf(setup.plan.services[name] as PostgresService), name };
 }
@@ -169,7 +193,10 @@ class SqlCall implements InFlightItem {
   }
 
   /** What `start` produces through `settle`, unless the call ends first; then what comes later goes to `late`. */
-  private wait<T>(start: (settle: (error: Error | undefined, value: T | undefined) => void) => void, late: (value: T) => void): Promise<T> {
+  private wait<T>(
+    start: (settle: (error: Error | undefined, value: T | undefined) => void) => void,
+    late: (value: T) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.ended !== undefined) return reject(new DeadlineError(this.ended));
       let abandoned = false;
@@ -280,7 +307,10 @@ class SqlStepRunner implements StepRunner {
       const rows = result.rows as Record<string, unknown>[];
       const rowCount = result.rowCount ?? rows.length;
       this.record('ok', ended - sentAt, rowCount, true);
-      return { ok: true, response: { rows, row_count: rowCount, duration: ended - sentAt, ok: true, error: undefined } };
+      return {
+        ok: true,
+        response: { rows, row_count: rowCount, duration: ended - sentAt, ok: true, error: undefined },
+      };
     } catch (error) {
       const ended = performance.now();
       const errorClass = errorClassOf(error);
@@ -302,7 +332,12 @@ class SqlStepRunner implements StepRunner {
    * transaction (a savepoint inside the step's own transaction) that is rolled back, so a write is not made
    * twice. A plan that cannot be taken is reported as such; the step itself goes on.
    */
-  private async takePlan(client: pg.PoolClient, values: unknown[], mode: ExplainMode, inTransaction: boolean): Promise<void> {
+  private async takePlan(
+    client: pg.PoolClient,
+    values: unknown[],
+    mode: ExplainMode,
+    inTransaction: boolean,
+  ): Promise<void> {
     const [open, close, undo] = inTransaction
       ? ['SAVEPOINT perfy_explain', 'RELEASE SAVEPOINT perfy_explain', 'ROLLBACK TO SAVEPOINT perfy_explain']
       : mode === 'analyze' ? ['BEGIN', 'ROLLBACK', 'ROLLBACK'] : [undefined, undefined, undefined];
@@ -404,7 +439,9 @@ export function describePlan(plan: PlanSummary): string {
   if (plan.indexes.length) parts.push(`index ${plan.indexes.join(', ')}`);
   if (plan.seq_scans.length) parts.push(`seq scan ${plan.seq_scans.join(', ')}`);
   parts.push(`cost ${plan.cost}`, `${plan.rows} row${plan.rows === 1 ? '' : 's'} estimated`);
-  if (plan.execution_ms !== undefined) parts.push(`ran ${plan.execution_ms} ms, ${plan.actual_rows ?? 0} row${plan.actual_rows === 1 ? '' : 's'}`);
+  if (plan.execution_ms !== undefined) {
+    parts.push(`ran ${plan.execution_ms} ms, ${plan.actual_rows ?? 0} row${plan.actual_rows === 1 ? '' : 's'}`);
+  }
   return parts.join(', ');
 }
 
@@ -466,7 +503,11 @@ export class SqlTransactionRunner {
    * included: the body stopped there) or `stopped` (the run is stopping). Resolves true when the transaction
    * committed, false when it failed for good; undefined when the run stopped.
    */
-  async run(ctx: VuContext, body: () => Promise<TransactionBodyOutcome>, sleep: (ms: number, signal: AbortSignal) => Promise<boolean>): Promise<boolean | undefined> {
+  async run(
+    ctx: VuContext,
+    body: () => Promise<TransactionBodyOutcome>,
+    sleep: (ms: number, signal: AbortSignal) => Promise<boolean>,
+  ): Promise<boolean | undefined> {
     const started = performance.now();
     const { retry } = this.node;
     for (let attempt = 0; ; attempt++) {

@@ -33,7 +33,8 @@ export const schema: JsonSchema = {
     },
     "db": {
       "type": "string",
-      "description": "The database: a service name (a `postgres` service) or a `postgres://` URL. Default: the scenario's only postgres service."
+      "description": "The database: a service name (a `postgres` service) or a `postgres://` URL. Default: the " +
+        "scenario's only postgres service."
     },
     "explain": {
       "enum": [
@@ -41,7 +42,9 @@ export const schema: JsonSchema = {
         false,
         "analyze"
       ],
-      "description": "Take the statement's query plan on its first execution (EXPLAIN, with that execution's parameters) into the report and the `sql.plan.*` metrics: `true` the planner's estimate; `analyze` also runs it (EXPLAIN ANALYZE, rolled back) for the actual time and rows. Shows whether an index is used.",
+      "description": "Take the statement's query plan on its first execution (EXPLAIN, with that execution's " +
+        "parameters) into the report and the `sql.plan.*` metrics: `true` the planner's estimate; `analyze` also " +
+        "runs it (EXPLAIN ANALYZE, rolled back) for the actual time and rows. Shows whether an index is used.",
       "examples": [
         "analyze"
       ]

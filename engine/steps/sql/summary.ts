@@ -33,7 +33,8 @@ export const summary: StepSummary = ({ metrics, samples, style: s }) => {
       const indexes = p.detail?.['indexes'];
       const seqScans = p.detail?.['seq_scans'];
       const mark = !Array.isArray(indexes) ? s.red('no plan')
-        : indexes.length ? s.green('index') : Array.isArray(seqScans) && seqScans.length ? s.yellow('seq scan') : s.dim('no scan');
+        : indexes.length ? s.green('index')
+          : Array.isArray(seqScans) && seqScans.length ? s.yellow('seq scan') : s.dim('no scan');
       lines.push(`    ${p.tags['step'] ?? '?'}: ${mark}  ${s.dim(s.line(p.message))}`);
     }
   }

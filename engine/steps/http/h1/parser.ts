@@ -288,7 +288,9 @@ export class ResponseParser {
     let pos = start;
     while (pos < end && (data[pos] === CR || data[pos] === LF)) pos++;
     this.emptyLineBytes += pos - start;
-    if (this.emptyLineBytes >= MAX_HEAD_BYTES) fail('HPE_HEADER_OVERFLOW', `more than ${MAX_HEAD_BYTES} bytes of empty lines before a status line`);
+    if (this.emptyLineBytes >= MAX_HEAD_BYTES) {
+      fail('HPE_HEADER_OVERFLOW', `more than ${MAX_HEAD_BYTES} bytes of empty lines before a status line`);
+    }
     return pos;
   }
 
@@ -324,7 +326,9 @@ export class ResponseParser {
       this.partialHead = carried > 0 ? buf : Buffer.from(buf.subarray(from, to));
       return end;
     }
-    if (headEnd + 4 - from > limit) fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+    if (headEnd + 4 - from > limit) {
+      fail('HPE_HEADER_OVERFLOW', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+    }
     this.partialHead = undefined;
     this.emptyLineBytes = 0;
     // The text keeps the CRLF of the last field line, so every line ends the same way.
@@ -336,11 +340,15 @@ export class ResponseParser {
   private parseHead(text: string, length: number): void {
     if (!text.startsWith(HTTP_PREFIX)) fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.');
     const minorVersion = text.charCodeAt(7) - 48;
-    if (minorVersion < 0 || minorVersion > 9 || text.charCodeAt(8) !== SP) fail('HPE_INVALID_VERSION', 'invalid HTTP version in the status line');
+    if (minorVersion < 0 || minorVersion > 9 || text.charCodeAt(8) !== SP) {
+      fail('HPE_INVALID_VERSION', 'invalid HTTP version in the status line');
+    }
     const d1 = text.charCodeAt(9) - 48;
     const d2 = text.charCodeAt(10) - 48;
     const d3 = text.charCodeAt(11) - 48;
-    if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) fail('HPE_INVALID_STATUS', 'invalid status code in the status line');
+    if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) {
+      fail('HPE_INVALID_STATUS', 'invalid status code in the status line');
+    }
     const status = d1 * 100 + d2 * 10 + d3;
     const afterStatus = text.charCodeAt(12);
     let lineEnd: number;
@@ -353,12 +361,16 @@ export class ResponseParser {
     } else {
       fail('HPE_INVALID_STATUS', 'invalid status code in the status line');
     }
-    if (lineEnd >= length || text.charCodeAt(lineEnd + 1) !== LF || text.indexOf('\n', 9) !== lineEnd + 1) fail('HPE_LF_EXPECTED', 'the status line does not end with CRLF');
+    if (lineEnd >= length || text.charCodeAt(lineEnd + 1) !== LF || text.indexOf('\n', 9) !== lineEnd + 1) {
+      fail('HPE_LF_EXPECTED', 'the status line does not end with CRLF');
+    }
 
     if (!FIELD_LINES.test(text.slice(lineEnd + 2, length))) fieldLinesFault(text, lineEnd + 2, length);
 
     if (status < 200) {
-      if (status === 101) fail('HPE_UNEXPECTED_UPGRADE', 'the server switched protocols (101) although no upgrade was asked for');
+      if (status === 101) {
+        fail('HPE_UNEXPECTED_UPGRADE', 'the server switched protocols (101) although no upgrade was asked for');
+      }
       // 1xx (100 Continue, 103 Early Hints): informational, the real response follows. Its fields are not read.
       this.checkFields(text, lineEnd + 2, length);
       return;
@@ -382,7 +394,11 @@ export class ResponseParser {
       let name: string;
       const known = knownNames[index];
       // Slicing and comparing: startsWith at a position was a quarter of a whole parse on Node 20.
-      if (known !== undefined && text.charCodeAt(pos + known.length) === COLON && text.slice(pos, pos + known.length) === known) {
+      if (
+        known !== undefined &&
+        text.charCodeAt(pos + known.length) === COLON &&
+        text.slice(pos, pos + known.length) === known
+      ) {
         colon = pos + known.length;
         rawName = known;
         name = knownLowerNames[index]!;
@@ -390,7 +406,12 @@ export class ResponseParser {
         allKnown = false;
         colon = pos;
         while (TOKEN[text.charCodeAt(colon)] === 1) colon++;
-        if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) fail('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(text.slice(pos, Math.min(cr, pos + 40)))}`);
+        if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) {
+          fail(
+            'HPE_INVALID_HEADER_TOKEN',
+            `invalid header line: ${JSON.stringify(text.slice(pos, Math.min(cr, pos + 40)))}`,
+          );
+        }
         rawName = text.slice(pos, colon);
         name = rawName.toLowerCase();
         if (index < MAX_KNOWN_NAMES) {
@@ -398,7 +419,9 @@ export class ResponseParser {
           knownLowerNames[index] = name;
           this.knownRepeats[index] = knownLowerNames.indexOf(name) < index;
           // Later positions were judged against the name this one replaces.
-          for (let later = index + 1; later < knownLowerNames.length; later++) this.knownRepeats[later] = knownLowerNames.indexOf(knownLowerNames[later]!) < later;
+          for (let later = index + 1; later < knownLowerNames.length; later++) {
+            this.knownRepeats[later] = knownLowerNames.indexOf(knownLowerNames[later]!) < later;
+          }
         }
       }
       const value = fieldValue(text, colon + 1, cr);
@@ -407,7 +430,9 @@ export class ResponseParser {
       switch (name) {
         case 'content-length': {
           const n = parseLength(value);
-          if (contentLength !== -1 && contentLength !== n) fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'two different content-length headers');
+          if (contentLength !== -1 && contentLength !== n) {
+            fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'two different content-length headers');
+          }
           contentLength = n;
           break;
         }
@@ -445,7 +470,9 @@ export class ResponseParser {
         headers[name] = value;
       }
     }
-    if (transferEncoding && contentLength !== -1) fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'a response with both transfer-encoding and content-length');
+    if (transferEncoding && contentLength !== -1) {
+      fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'a response with both transfer-encoding and content-length');
+    }
 
     this.keepAliveTimeoutMs = keepAliveMs;
     this.handler!.onHead(new Head(status, statusText, minorVersion, headers, repeated, text, lineEnd + 2, length));
@@ -479,7 +506,9 @@ export class ResponseParser {
       const cr = text.indexOf('\r', pos);
       let colon = pos;
       while (TOKEN[text.charCodeAt(colon)] === 1) colon++;
-      if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) fail('HPE_INVALID_HEADER_TOKEN', 'invalid header line in an informational response');
+      if (colon === pos || colon > cr || text.charCodeAt(colon) !== COLON) {
+        fail('HPE_INVALID_HEADER_TOKEN', 'invalid header line in an informational response');
+      }
       pos = cr + 2;
     }
   }
@@ -488,7 +517,9 @@ export class ResponseParser {
     let pos = start;
     while (pos < end) {
       const c = data[pos++]!;
-      if (++this.lineBytes > MAX_CHUNK_LINE_BYTES) fail('HPE_CHUNK_EXTENSIONS_OVERFLOW', `a chunk-size line is longer than ${MAX_CHUNK_LINE_BYTES} bytes`);
+      if (++this.lineBytes > MAX_CHUNK_LINE_BYTES) {
+        fail('HPE_CHUNK_EXTENSIONS_OVERFLOW', `a chunk-size line is longer than ${MAX_CHUNK_LINE_BYTES} bytes`);
+      }
       switch (this.sub) {
         case SizeLine.First: {
           const h = HEX[c]!;
@@ -558,7 +589,9 @@ export class ResponseParser {
     let pos = start;
     while (pos < end) {
       const c = data[pos++]!;
-      if (++this.lineBytes > MAX_TRAILER_BYTES) fail('HPE_HEADER_OVERFLOW', `the trailers are larger than ${MAX_TRAILER_BYTES} bytes`);
+      if (++this.lineBytes > MAX_TRAILER_BYTES) {
+        fail('HPE_HEADER_OVERFLOW', `the trailers are larger than ${MAX_TRAILER_BYTES} bytes`);
+      }
       switch (this.sub) {
         case Trailer.LineStart:
           if (c === CR) this.sub = Trailer.EndCr;
@@ -626,10 +659,14 @@ class Head implements ResponseHead {
 function checkStart(buf: Buffer, from: number, to: number): void {
   const n = Math.min(to - from, HTTP_PREFIX.length);
   for (let i = 0; i < n; i++) {
-    if (buf[from + i] !== HTTP_PREFIX.charCodeAt(i)) fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.');
+    if (buf[from + i] !== HTTP_PREFIX.charCodeAt(i)) {
+      fail('HPE_INVALID_CONSTANT', 'the response does not start with HTTP/1.');
+    }
   }
   for (let lf = buf.indexOf(LF, from); lf !== -1 && lf < to; lf = buf.indexOf(LF, lf + 1)) {
-    if (lf === from || buf[lf - 1] !== CR) fail('HPE_CR_EXPECTED', 'a line of the response head ends with LF without CR');
+    if (lf === from || buf[lf - 1] !== CR) {
+      fail('HPE_CR_EXPECTED', 'a line of the response head ends with LF without CR');
+    }
   }
 }
 
@@ -672,9 +709,13 @@ function parseLength(value: string): number {
   let n = 0;
   for (let i = 0; i < value.length; i++) {
     const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) fail('HPE_INVALID_CONTENT_LENGTH', `invalid content-length: ${JSON.stringify(value.slice(0, 20))}`);
+    if (d < 0 || d > 9) {
+      fail('HPE_INVALID_CONTENT_LENGTH', `invalid content-length: ${JSON.stringify(value.slice(0, 20))}`);
+    }
     n = n * 10 + d;
-    if (n > MAX_LENGTH) fail('HPE_INVALID_CONTENT_LENGTH', `a content-length of 2^52 or more: ${JSON.stringify(value.slice(0, 20))}`);
+    if (n > MAX_LENGTH) {
+      fail('HPE_INVALID_CONTENT_LENGTH', `a content-length of 2^52 or more: ${JSON.stringify(value.slice(0, 20))}`);
+    }
   }
   return n;
 }

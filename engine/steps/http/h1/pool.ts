@@ -95,7 +95,10 @@ export abstract class PoolRequest implements ResponseHandler {
 /** The buffer every connection reads into. Responses are parsed before a read returns, so one is enough. */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const KEEP_ALIVE_PROBE_MS = 60_000;
-/** How much sooner than its Keep-Alive timeout a connection is given up, so the server does not close it under a request. */
+/**
+ * How much sooner than its Keep-Alive timeout a connection is given up, so the server does not close it under a
+ * request.
+ */
 const KEEP_ALIVE_MARGIN_MS = 1_000;
 /**
  * Without a Keep-Alive hint, a connection idle this long is not used again (undici's default too): a request that
@@ -138,8 +141,12 @@ export class Pool {
 
   constructor(origin: string | URL, options: PoolOptions) {
     const url = typeof origin === 'string' ? new URL(origin) : origin;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) origin: ${url.origin}`);
-    if (!Number.isInteger(options.connections) || options.connections < 1) throw new RangeError(`connections must be a positive integer, got ${options.connections}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`not an http(s) origin: ${url.origin}`);
+    }
+    if (!Number.isInteger(options.connections) || options.connections < 1) {
+      throw new RangeError(`connections must be a positive integer, got ${options.connections}`);
+    }
     this.https = url.protocol === 'https:';
     this.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     this.port = url.port === '' ? (this.https ? 443 : 80) : Number(url.port);
@@ -157,7 +164,10 @@ export class Pool {
     }
   }
 
-  /** Sends `request` on an idle connection, or queues it until one is free or opened. `now`: performance.now(), if at hand. */
+  /**
+   * Sends `request` on an idle connection, or queues it until one is free or opened. `now`: performance.now(), if at
+   * hand.
+   */
   dispatch(request: PoolRequest, now = performance.now()): void {
     if (this.closed) {
       request.onError(new HttpClientError(CLIENT_ERROR_CODES.poolClosed, 'the connection pool is closed'));
@@ -218,7 +228,10 @@ export class Pool {
   /** Closes every connection now; requests in flight or waiting fail with HTTP_POOL_CLOSED. */
   destroy(): void {
     this.closed = true;
-    const error = new HttpClientError(CLIENT_ERROR_CODES.poolClosed, 'the connection pool was closed with the request in flight');
+    const error = new HttpClientError(
+      CLIENT_ERROR_CODES.poolClosed,
+      'the connection pool was closed with the request in flight',
+    );
     for (let request = this.takeWaiting(); request !== undefined; request = this.takeWaiting()) request.onError(error);
     for (const connection of [...this.all]) connection.fail(error);
     this.drained();
@@ -302,7 +315,13 @@ export class Pool {
     let socket: net.Socket;
     if (this.tlsOptions !== undefined) {
       // tls.connect takes onread as net.connect does, though its types do not say so.
-      socket = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, session: this.tlsSession, onread: read } as tls.ConnectionOptions);
+      socket = tls.connect({
+        ...this.tlsOptions,
+        host: this.host,
+        port: this.port,
+        session: this.tlsSession,
+        onread: read,
+      } as tls.ConnectionOptions);
       socket.on('session', (session: Buffer) => {
         // The next connection resumes this TLS session: a shorter handshake, as browsers and undici do.
         this.tlsSession = session;
@@ -541,7 +560,9 @@ export class Connection {
       this.bound = undefined;
       if (request !== undefined) {
         request.connection = undefined;
-        request.onError(error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the connection closed before it was established'));
+        request.onError(
+          error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the connection closed before it was established'),
+        );
       }
     } else {
       const request = this.request;
@@ -555,9 +576,20 @@ export class Connection {
           // A kept-alive connection the server closed before answering anything: usually its idle timeout firing
           // as the request went out. Go's net/http and browsers send such idempotent requests again; a POST may
           // have been acted on, so its failure is reported instead. The lost attempt is counted (onResend).
-          this.pool.retry(request, error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the server closed the kept-alive connection before answering'));
+          this.pool.retry(
+            request,
+            error ?? new HttpClientError(
+              CLIENT_ERROR_CODES.closed,
+              'the server closed the kept-alive connection before answering',
+            ),
+          );
         } else {
-          request.onError(error ?? new HttpClientError(CLIENT_ERROR_CODES.closed, 'the server closed the connection before the response was complete'));
+          request.onError(
+            error ?? new HttpClientError(
+              CLIENT_ERROR_CODES.closed,
+              'the server closed the connection before the response was complete',
+            ),
+          );
         }
       }
     }
@@ -568,7 +600,10 @@ export class Connection {
   timedOut(): void {
     this.connectTimer = undefined;
     if (this.phase !== Phase.Connecting) return;
-    this.error = new HttpClientError(CLIENT_ERROR_CODES.connectTimeout, `connecting took longer than ${this.pool.connectTimeout} ms`);
+    this.error = new HttpClientError(
+      CLIENT_ERROR_CODES.connectTimeout,
+      `connecting took longer than ${this.pool.connectTimeout} ms`,
+    );
     this.socket.destroy();
   }
 }
