@@ -86,14 +86,8 @@ export class CompileScope {
     responseNames?: readonly string[],
   ): CompiledExpression {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    let compiled: CompiledExpression;
-    try {
-      compiled = compileExpression(source, locate);
-    } catch (error) {
-      if (!(error instanceof PerfyError)) throw error;
-      this.problems.push(...error.problems);
-      return compileExpression('false');
-    }
+    const compiled = this.orProblems(() => compileExpression(source, locate));
+    if (compiled === undefined) return compileExpression('false');
     const allowed = new Set<string>(
       context === 'metrics' ? [] : [...this.variableNames, ...this.captureNames, ...BUILTIN_NAMES],
     );
@@ -130,19 +124,27 @@ export class CompileScope {
 
   template(source: string, path: PathSegment[], ctx?: FlowContext): Template {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    let template: Template;
-    try {
-      template = compileTemplate(source, locate);
-    } catch (error) {
-      if (!(error instanceof PerfyError)) throw error;
-      this.problems.push(...error.problems);
-      return compileTemplate('');
-    }
+    const template = this.orProblems(() => compileTemplate(source, locate));
+    if (template === undefined) return compileTemplate('');
     for (const { path: name, offset } of template.names) {
       const unknown = this.unknownTemplateName(name, ctx);
       if (unknown) this.problems.push(problem('E_TEMPLATE_UNKNOWN', unknown.message, unknown.hint, locate(offset)));
     }
     return template;
+  }
+
+  /**
+   * What `compile` returns, or undefined when it throws a PerfyError (a parse error): its problems join the
+   * scenario's, so one pass goes on to report the rest. Any other error is a bug and propagates.
+   */
+  private orProblems<T>(compile: () => T): T | undefined {
+    try {
+      return compile();
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      this.problems.push(...error.problems);
+      return undefined;
+    }
   }
 
   /** Why a template name does not resolve, or undefined when it does. */
