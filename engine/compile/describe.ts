@@ -13,7 +13,10 @@ export function describePlan(plan: Plan): string[] {
   if (services.length > 0) {
     lines.push('services:');
     for (const [name, s] of services) {
-      lines.push(`  ${name}: ${'builtin' in s ? `builtin ${s.builtin}` : 'command' in s ? `command ${s.command}` : 'postgres' in s ? describePostgres(s) : `url ${s.url}`}`);
+      const what = 'builtin' in s
+        ? `builtin ${s.builtin}`
+        : 'command' in s ? `command ${s.command}` : 'postgres' in s ? describePostgres(s) : `url ${s.url}`;
+      lines.push(`  ${name}: ${what}`);
     }
   }
   if (plan.target) lines.push(`target: ${plan.target.source}`);
@@ -23,7 +26,9 @@ export function describePlan(plan: Plan): string[] {
   if (plan.thresholds.length > 0) {
     lines.push('thresholds:');
     for (const t of plan.thresholds) {
-      const options = [t.abort ? 'abort' : '', t.afterMs > 0 ? `after ${formatDuration(t.afterMs)}` : ''].filter(Boolean).join(', ');
+      const options = [t.abort ? 'abort' : '', t.afterMs > 0 ? `after ${formatDuration(t.afterMs)}` : '']
+        .filter(Boolean)
+        .join(', ');
       lines.push(`  ${t.source}${options ? `  (${options})` : ''}`);
     }
   }
@@ -38,7 +43,8 @@ export function describePlan(plan: Plan): string[] {
 function describeWorkload(w: PlannedWorkload): string[] {
   const t = w.timeline;
   const model = t.model === 'open'
-    ? `open model, ${t.arrivals} arrivals, max ${t.maxVus} VUs, ${t.arrivals === 'poisson' ? '~' : ''}${t.plannedIterations.toLocaleString('en-US')} planned iterations`
+    ? `open model, ${t.arrivals} arrivals, max ${t.maxVus} VUs, ` +
+      `${t.arrivals === 'poisson' ? '~' : ''}${t.plannedIterations.toLocaleString('en-US')} planned iterations`
     : `closed model, up to ${t.maxUsers} users, ${Math.round(t.userSeconds).toLocaleString('en-US')} user-seconds`;
   const start = w.startAfterMs > 0 ? `, starts after ${formatDuration(w.startAfterMs)}` : '';
   const warmup = w.warmupMs > 0 ? `, the first ${formatDuration(w.warmupMs)} a warm-up kept apart` : '';
@@ -70,12 +76,18 @@ function tree(nodes: FlowNode[], indent: string): string[] {
         for (const d of details) lines.push(`${inner}   ${d}`);
         break;
       }
-      case 'think':
-        lines.push(`${branch}think ${node.minMs === node.maxMs ? formatDuration(node.minMs) : `${formatDuration(node.minMs)}..${formatDuration(node.maxMs)}`}`);
+      case 'think': {
+        const time = node.minMs === node.maxMs
+          ? formatDuration(node.minMs)
+          : `${formatDuration(node.minMs)}..${formatDuration(node.maxMs)}`;
+        lines.push(`${branch}think ${time}`);
         break;
-      case 'loop':
-        lines.push(`${branch}loop ${node.while ? `while ${node.while.source} (at most ${node.max})` : `${node.count} times`}`, ...tree(node.body, inner));
+      }
+      case 'loop': {
+        const rounds = node.while ? `while ${node.while.source} (at most ${node.max})` : `${node.count} times`;
+        lines.push(`${branch}loop ${rounds}`, ...tree(node.body, inner));
         break;
+      }
       case 'if':
         lines.push(`${branch}if ${node.condition.source}`, ...tree(node.then, inner));
         if (node.else.length > 0) lines.push(`${inner}else`, ...tree(node.else, inner));
@@ -87,7 +99,9 @@ function tree(nodes: FlowNode[], indent: string): string[] {
         lines.push(`${branch}group ${node.name}`, ...tree(node.body, inner));
         break;
       case 'transaction': {
-        const retry = node.retry.attempts > 0 ? `, retried up to ${node.retry.attempts} times on ${node.retry.sqlstates.join(', ')}` : '';
+        const retry = node.retry.attempts > 0
+          ? `, retried up to ${node.retry.attempts} times on ${node.retry.sqlstates.join(', ')}`
+          : '';
         lines.push(`${branch}transaction ${node.name} (${node.isolation}${retry})`, ...tree(node.body, inner));
         break;
       }

@@ -34,13 +34,17 @@ export async function compileScenarioFile(
     document = loadScenarioFile(file, env, limits);
     for (const set of sets) applySet(document.value, set);
     const value: unknown = document.value;
-    const accepted = value !== null && typeof value === 'object' && 'plugins' in value ? checkScenarioSchema(document).accepted : undefined;
+    const accepted = value !== null && typeof value === 'object' && 'plugins' in value
+      ? checkScenarioSchema(document).accepted
+      : undefined;
     declared = (accepted?.value as Scenario | undefined)?.plugins;
   } catch {
     // Said, positioned, by the compile below.
     return compileScenarioFileSync(file, env, sets, limits);
   }
-  if (declared === undefined || Object.keys(declared).length === 0) return compileScenarioFileSync(file, env, sets, limits);
+  if (declared === undefined || Object.keys(declared).length === 0) {
+    return compileScenarioFileSync(file, env, sets, limits);
+  }
   const { plugins, problems } = await loadPlugins(document, declared);
   const outcome = compileScenarioFileSync(file, env, sets, limits, plugins);
   if (problems.length === 0) return outcome;
@@ -73,7 +77,9 @@ export function compileScenarioFileSync(
     const all = [...schemaProblems, ...problems];
     return { file, plan, problems: sortProblems(all), warnings: sortProblems(warnings), secrets };
   } catch (error) {
-    if (error instanceof PerfyError) return { file, plan: undefined, problems: sortProblems(error.problems), warnings: [], secrets: [] };
+    if (error instanceof PerfyError) {
+      return { file, plan: undefined, problems: sortProblems(error.problems), warnings: [], secrets: [] };
+    }
     return { file, plan: undefined, problems: [internalProblem(error)], warnings: [], secrets: [] };
   }
 }

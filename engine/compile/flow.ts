@@ -40,13 +40,24 @@ export function collectNames(c: CompileScope): void {
       if ('transaction' in item) return visit(item.flow, [...here, 'flow']);
       for (const name of Object.keys(item.capture ?? {})) {
         if (c.variableNames.has(name) && !c.captureNames.has(name)) {
-          c.report('E_DUPLICATE_NAME', `capture "${name}" has the name of a variable`, 'rename the capture or the variable', [...here, 'capture', name], { key: true });
+          c.report(
+            'E_DUPLICATE_NAME',
+            `capture "${name}" has the name of a variable`,
+            'rename the capture or the variable',
+            [...here, 'capture', name],
+            { key: true },
+          );
         }
         c.captureNames.add(name);
       }
       if (item.name !== undefined) {
         if (c.stepNames.has(item.name)) {
-          c.report('E_DUPLICATE_NAME', `two steps are named "${item.name}"`, 'step names tag metrics and must be unique; rename one', [...here, 'name']);
+          c.report(
+            'E_DUPLICATE_NAME',
+            `two steps are named "${item.name}"`,
+            'step names tag metrics and must be unique; rename one',
+            [...here, 'name'],
+          );
         }
         c.stepNames.add(item.name);
       }
@@ -66,10 +77,22 @@ export function compileItem(c: CompileScope, item: FlowItem, ctx: FlowContext, t
   const p = ctx.path;
   if ('think' in item) {
     const range = parseThink(item.think);
-    if (range && range.minMs > range.maxMs) c.report('E_RANGE', `think time ${item.think} runs backwards`, 'write the shorter time first: MIN..MAX', [...p, 'think']);
+    if (range && range.minMs > range.maxMs) {
+      c.report(
+        'E_RANGE',
+        `think time ${item.think} runs backwards`,
+        'write the shorter time first: MIN..MAX',
+        [...p, 'think'],
+      );
+    }
     return { type: 'think', minMs: range?.minMs ?? 0, maxMs: range?.maxMs ?? 0 };
   }
-  if ('parallel' in item) return { type: 'parallel', branches: compileFlow(c, item.parallel, { ...ctx, path: [...p, 'parallel'] }, timeoutMs) };
+  if ('parallel' in item) {
+    return {
+      type: 'parallel',
+      branches: compileFlow(c, item.parallel, { ...ctx, path: [...p, 'parallel'] }, timeoutMs),
+    };
+  }
   if ('then' in item) {
     return {
       type: 'if',
@@ -80,27 +103,63 @@ export function compileItem(c: CompileScope, item: FlowItem, ctx: FlowContext, t
   }
   if ('loop' in item) {
     const body = compileFlow(c, item.flow, { ...ctx, path: [...p, 'flow'], inLoop: true }, timeoutMs);
-    if (typeof item.loop === 'number') return { type: 'loop', count: item.loop, while: undefined, max: item.loop, body };
-    const condition = item.loop.while === undefined ? undefined : c.expression(item.loop.while, [...p, 'loop', 'while'], 'condition');
-    return { type: 'loop', count: item.loop.count, while: condition, max: item.loop.count ?? item.loop.max ?? DEFAULT_WHILE_MAX, body };
+    if (typeof item.loop === 'number') {
+      return { type: 'loop', count: item.loop, while: undefined, max: item.loop, body };
+    }
+    const condition = item.loop.while === undefined
+      ? undefined
+      : c.expression(item.loop.while, [...p, 'loop', 'while'], 'condition');
+    return {
+      type: 'loop',
+      count: item.loop.count,
+      while: condition,
+      max: item.loop.count ?? item.loop.max ?? DEFAULT_WHILE_MAX,
+      body,
+    };
   }
-  if ('group' in item) return { type: 'group', name: item.group, body: compileFlow(c, item.flow, { ...ctx, path: [...p, 'flow'], group: item.group }, timeoutMs) };
+  if ('group' in item) {
+    return {
+      type: 'group',
+      name: item.group,
+      body: compileFlow(c, item.flow, { ...ctx, path: [...p, 'flow'], group: item.group }, timeoutMs),
+    };
+  }
   if ('transaction' in item) return compileTransaction(c, item, ctx, timeoutMs);
   return compileStep(c, item, ctx, timeoutMs);
 }
 
-export function compileTransaction(c: CompileScope, item: Extract<FlowItem, { transaction: string }>, ctx: FlowContext, timeoutMs: number): TransactionNode {
+export function compileTransaction(
+  c: CompileScope,
+  item: Extract<FlowItem, { transaction: string }>,
+  ctx: FlowContext,
+  timeoutMs: number,
+): TransactionNode {
   const p = ctx.path;
   const id = c.nextStepId++;
   const body = compileFlow(c, item.flow, { ...ctx, path: [...p, 'flow'] }, timeoutMs);
   // One connection runs the transaction: only SQL steps belong in it (think, loop, if and group around them).
   const visit = (nodes: FlowNode[], path: PathSegment[]): void => nodes.forEach((node, i) => {
     if (node.type === 'step' && node.kind !== 'sql') {
-      c.report('E_STEP_KIND', `step "${node.name}" is a ${node.kind} step inside transaction "${item.transaction}"`, 'a transaction holds SQL steps only: move the step out of it', [...path, i]);
+      c.report(
+        'E_STEP_KIND',
+        `step "${node.name}" is a ${node.kind} step inside transaction "${item.transaction}"`,
+        'a transaction holds SQL steps only: move the step out of it',
+        [...path, i],
+      );
     } else if (node.type === 'parallel') {
-      c.report('E_STEP_KIND', `\`parallel\` inside transaction "${item.transaction}"`, 'a transaction runs on one connection, one statement at a time: write its steps in order', [...path, i]);
+      c.report(
+        'E_STEP_KIND',
+        `\`parallel\` inside transaction "${item.transaction}"`,
+        'a transaction runs on one connection, one statement at a time: write its steps in order',
+        [...path, i],
+      );
     } else if (node.type === 'transaction') {
-      c.report('E_STEP_KIND', `transaction "${node.name}" inside transaction "${item.transaction}"`, 'transactions do not nest: write the steps in the outer one', [...path, i]);
+      c.report(
+        'E_STEP_KIND',
+        `transaction "${node.name}" inside transaction "${item.transaction}"`,
+        'transactions do not nest: write the steps in the outer one',
+        [...path, i],
+      );
     } else if (node.type === 'loop' || node.type === 'group') visit(node.body, [...path, i, 'flow']);
     else if (node.type === 'if') {
       visit(node.then, [...path, i, 'then']);
@@ -114,11 +173,15 @@ export function compileTransaction(c: CompileScope, item: Extract<FlowItem, { tr
     type: 'transaction',
     id,
     name: item.transaction,
-    isolation: item.isolation === 'serializable' ? 'serializable' : item.isolation === 'repeatable_read' ? 'repeatable read' : 'read committed',
+    isolation: item.isolation === 'serializable'
+      ? 'serializable'
+      : item.isolation === 'repeatable_read' ? 'repeatable read' : 'read committed',
     db: item.db === undefined ? undefined : c.tree(item.db, [...p, 'db'], ctx),
     retry: {
       attempts: retry === undefined ? 0 : retry.attempts ?? DEFAULT_TRANSACTION_RETRIES,
-      backoffMs: retry?.backoff === undefined ? DEFAULT_TRANSACTION_BACKOFF_MS : (parseDuration(retry.backoff) ?? DEFAULT_TRANSACTION_BACKOFF_MS),
+      backoffMs: retry?.backoff === undefined
+        ? DEFAULT_TRANSACTION_BACKOFF_MS
+        : (parseDuration(retry.backoff) ?? DEFAULT_TRANSACTION_BACKOFF_MS),
       sqlstates: (retry?.on ?? ['deadlock', 'serialization_failure']).map((o) => RETRYABLE_SQLSTATE[o]),
     },
     body,
@@ -128,7 +191,11 @@ export function compileTransaction(c: CompileScope, item: Extract<FlowItem, { tr
 }
 
 /** The kind of a step: the built-in one whose key it has, or the plugin it names with `use:`. */
-function kindOf(c: CompileScope, step: Step, p: PathSegment[]): { kind: StepKind | undefined; key: string; settings: unknown } {
+function kindOf(
+  c: CompileScope,
+  step: Step,
+  p: PathSegment[],
+): { kind: StepKind | undefined; key: string; settings: unknown } {
   const written = new Map<string, unknown>(Object.entries(step));
   for (const kind of BUILTIN_STEP_KINDS) {
     const settings = written.get(kind.name);
@@ -173,13 +240,17 @@ export function compileStep(c: CompileScope, step: Step, ctx: FlowContext, defau
   const p = ctx.path;
   const { kind, key, settings } = kindOf(c, step, p);
   const plugin = step.use;
-  const compiled = kind === undefined ? unavailable(`use ${plugin ?? ''}`) : kind.compile(settings, stepCompiler(c, [...p, key], ctx));
+  const compiled = kind === undefined
+    ? unavailable(`use ${plugin ?? ''}`)
+    : kind.compile(settings, stepCompiler(c, [...p, key], ctx));
   if (kind !== undefined) c.stepKinds.set(kind.name, kind);
   const responseNames = kind?.fields;
   const expects = step.expect === undefined ? [] : Array.isArray(step.expect) ? step.expect : [step.expect];
   const tags: Record<string, string> = { ...(step.tags ?? {}) };
   if (ctx.group !== undefined) tags['group'] = ctx.group;
-  const expectPath = (i: number): PathSegment[] => (Array.isArray(step.expect) ? [...p, 'expect', i] : [...p, 'expect']);
+  const expectPath = (i: number): PathSegment[] => (Array.isArray(step.expect)
+    ? [...p, 'expect', i]
+    : [...p, 'expect']);
   return {
     type: 'step',
     id: c.nextStepId++,
@@ -198,7 +269,8 @@ export function compileStep(c: CompileScope, step: Step, ctx: FlowContext, defau
         expression: c.expression(capture.expr, [...p, 'capture', name, 'expr'], 'value', responseNames),
         required: capture.required ?? false,
       })),
-    timeoutMs: c.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? compiled.defaultTimeoutMs ?? defaultTimeoutMs,
+    timeoutMs:
+      c.duration(step.timeout, [...p, 'timeout'], { positive: true }) ?? compiled.defaultTimeoutMs ?? defaultTimeoutMs,
     retry: retry(c, step, p, responseNames),
     location: c.document.locate(p),
   };
@@ -206,16 +278,27 @@ export function compileStep(c: CompileScope, step: Step, ctx: FlowContext, defau
 
 /** A step whose plugin is not there: its problem is reported, so no plan holding it is ever run. */
 function unavailable(summary: string): CompiledStep {
-  return bindStep(summary, undefined, new ExecutorSource('plugin', () => Promise.reject(new Error(`${summary} is not loaded`))));
+  return bindStep(
+    summary,
+    undefined,
+    new ExecutorSource('plugin', () => Promise.reject(new Error(`${summary} is not loaded`))),
+  );
 }
 
-export function retry(c: CompileScope, step: Step, p: PathSegment[], responseNames: readonly string[] | undefined): RetryPolicy | undefined {
+export function retry(
+  c: CompileScope,
+  step: Step,
+  p: PathSegment[],
+  responseNames: readonly string[] | undefined,
+): RetryPolicy | undefined {
   if (step.retry === undefined) return undefined;
   if (typeof step.retry === 'number') return { attempts: step.retry, backoffMs: 100, on: undefined };
   return {
     attempts: step.retry.attempts,
     backoffMs: c.duration(step.retry.backoff, [...p, 'retry', 'backoff']) ?? 100,
-    on: step.retry.on === undefined ? undefined : c.expression(step.retry.on, [...p, 'retry', 'on'], 'response', responseNames),
+    on: step.retry.on === undefined
+      ? undefined
+      : c.expression(step.retry.on, [...p, 'retry', 'on'], 'response', responseNames),
   };
 }
 

@@ -70,7 +70,9 @@ function compile(c: CompileScope): Plan {
 
   const setup = s.setup ? compileFlow(c, s.setup, { path: ['setup'], inLoop: false, group: undefined }, timeoutMs) : [];
   const workloads = compileWorkloads(c, timeoutMs);
-  const teardown = s.teardown ? compileFlow(c, s.teardown, { path: ['teardown'], inLoop: false, group: undefined }, timeoutMs) : [];
+  const teardown = s.teardown
+    ? compileFlow(c, s.teardown, { path: ['teardown'], inLoop: false, group: undefined }, timeoutMs)
+    : [];
 
   const metrics = producedMetrics(c);
   const monitor = compileMonitor(c, metrics);

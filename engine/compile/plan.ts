@@ -150,7 +150,10 @@ export interface TransactionNode {
   id: number;
   name: string;
   isolation: 'read committed' | 'repeatable read' | 'serializable';
-  /** As a step's `db:` (a template that may read the services): a postgres service or a URL; undefined: the scenario's only postgres service. */
+  /**
+   * As a step's `db:` (a template that may read the services): a postgres service or a URL; undefined: the
+   * scenario's only postgres service.
+   */
   db: TemplateTree | undefined;
   /** Run the whole transaction again (after ROLLBACK) when it fails with one of these SQLSTATEs. */
   retry: { attempts: number; backoffMs: number; sqlstates: string[] };

@@ -10,7 +10,8 @@ import type { Scenario } from '../generated/scenario.js';
 import type { LoadedDocument, PathSegment } from '../load/index.js';
 import type { MetricInfo } from '../metrics/catalog.js';
 import {
-  bindStep, ExecutorSource, type Executor, type ExecutorContext, type JsonSchema, type StepCompiler, type StepKind, type StepSummary,
+  bindStep, ExecutorSource, type Executor, type ExecutorContext, type JsonSchema, type StepCompiler, type StepKind,
+  type StepSummary,
 } from '../steps/types.js';
 import { checkAgainstSchema } from '../validate/schema.js';
 import type { CompileScope } from './scope.js';
@@ -37,14 +38,22 @@ export async function loadPlugins(document: LoadedDocument, declared: Scenario['
     try {
       loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (error) {
-      problems.push(problem('E_EXECUTOR_MISSING', `plugin "${name}": module ${path} could not be loaded: ${(error as Error).message}`,
-        'run the module with node to see the error', at));
+      problems.push(problem(
+        'E_EXECUTOR_MISSING',
+        `plugin "${name}": module ${path} could not be loaded: ${(error as Error).message}`,
+        'run the module with node to see the error',
+        at,
+      ));
       continue;
     }
     const wrong = shapeProblem(loaded.default);
     if (wrong !== undefined) {
-      problems.push(problem('E_EXECUTOR_MISSING', `plugin "${name}": the default export of ${path} is not a step kind: ${wrong}`,
-        'export default { name, schema, metrics, executor, … }: see docs/plugins.md', at));
+      problems.push(problem(
+        'E_EXECUTOR_MISSING',
+        `plugin "${name}": the default export of ${path} is not a step kind: ${wrong}`,
+        'export default { name, schema, metrics, executor, … }: see docs/plugins.md',
+        at,
+      ));
       continue;
     }
     plugins.set(name, pluginKind(name, loaded.default as StepPlugin));
@@ -58,9 +67,13 @@ function shapeProblem(value: unknown): string | undefined {
   const kind = new Map<string, unknown>(Object.entries(value));
   if (typeof kind.get('name') !== 'string') return '`name` is not text';
   const schema = kind.get('schema');
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return '`schema` is not a JSON Schema object';
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
+    return '`schema` is not a JSON Schema object';
+  }
   const fields = kind.get('fields');
-  if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) return '`fields` is not a list of names';
+  if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) {
+    return '`fields` is not a list of names';
+  }
   const metrics = kind.get('metrics');
   if (!Array.isArray(metrics)) return '`metrics` is not a list';
   const compile = kind.get('compile');
@@ -101,13 +114,23 @@ function pluginKind(name: string, plugin: StepPlugin): StepKind {
     schema: plugin.schema,
     fields: plugin.fields,
     metrics: plugin.metrics,
-    compile: (settings, at) => bindStep(`use ${name}`, plugin.compile ? plugin.compile(settings, at) : at.tree(settings, at.path), source),
+    compile: (settings, at) => bindStep(
+      `use ${name}`,
+      plugin.compile ? plugin.compile(settings, at) : at.tree(settings, at.path),
+      source,
+    ),
     ...(plugin.summary ? { summary: plugin.summary } : {}),
   };
 }
 
 /** A `use:` step's `with:` against its plugin's schema, each problem at its place. */
-export function checkPluginSettings(c: CompileScope, name: string, kind: StepKind, settings: unknown, path: PathSegment[]): boolean {
+export function checkPluginSettings(
+  c: CompileScope,
+  name: string,
+  kind: StepKind,
+  settings: unknown,
+  path: PathSegment[],
+): boolean {
   try {
     const problems = checkAgainstSchema(kind.schema, settings, path, c.document);
     c.problems.push(...problems);

@@ -79,47 +79,53 @@ export class CompileScope {
    * `value` (capture): the same, any value; `condition` (if, while): variables, captures and the last response;
    * `metrics` (thresholds, alerts): no free names, only metric functions.
    */
-  expression(source: string, path: PathSegment[], context: 'response' | 'value' | 'condition' | 'metrics', responseNames?: readonly string[]): CompiledExpression {
+  expression(
+    source: string,
+    path: PathSegment[],
+    context: 'response' | 'value' | 'condition' | 'metrics',
+    responseNames?: readonly string[],
+  ): CompiledExpression {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    let compiled: CompiledExpression;
-    try {
-      compiled = compileExpression(source, locate);
-    } catch (error) {
-      if (!(error instanceof PerfyError)) throw error;
-      this.problems.push(...error.problems);
-      return compileExpression('false');
-    }
-    const allowed = new Set<string>(context === 'metrics' ? [] : [...this.variableNames, ...this.captureNames, ...BUILTIN_NAMES]);
+    const compiled = this.orProblems(() => compileExpression(source, locate));
+    if (compiled === undefined) return compileExpression('false');
+    const allowed = new Set<string>(
+      context === 'metrics' ? [] : [...this.variableNames, ...this.captureNames, ...BUILTIN_NAMES],
+    );
     if (context !== 'metrics') for (const n of responseNames ?? this.responseNames) allowed.add(n);
     const anyResponse = responseNames === undefined && (context === 'response' || context === 'value');
     for (const { name, offset } of compiled.names) {
       if (allowed.has(name) || anyResponse) continue;
       const hint = context === 'metrics'
-        ? 'thresholds and alerts read metrics through functions: p95(http.duration), rate(http.errors), count(iterations), cpu(api)'
+        ? 'thresholds and alerts read metrics through functions: p95(http.duration), rate(http.errors), ' +
+          'count(iterations), cpu(api)'
         : didYouMean(name, allowed) ?? `names here: ${[...allowed].join(', ')}`;
       this.problems.push(problem('E_EXPR_UNKNOWN', `\`${name}\` is not defined here`, hint, locate(offset)));
     }
     if (context !== 'metrics' && compiled.sustainMs !== undefined) {
       const at = source.search(/\bfor\s+(?:[\d.]+[a-z]+)+\s*$/);
-      this.problems.push(problem('E_EXPR_WINDOW', 'a `for` window only applies to thresholds and alerts', 'an expect or condition is judged once, on one response: remove `for …`', locate(Math.max(0, at))));
+      this.problems.push(problem(
+        'E_EXPR_WINDOW',
+        'a `for` window only applies to thresholds and alerts',
+        'an expect or condition is judged once, on one response: remove `for …`',
+        locate(Math.max(0, at)),
+      ));
     }
     const kind = compiled.kind;
     if (context !== 'value' && kind !== 'bool' && kind !== 'unknown') {
-      this.problems.push(problem('E_EXPR_TYPE', `this is a ${kind}, not a condition`, 'compare it with something: `status == 200`, `p95(http.duration) < 300ms`', locate(0)));
+      this.problems.push(problem(
+        'E_EXPR_TYPE',
+        `this is a ${kind}, not a condition`,
+        'compare it with something: `status == 200`, `p95(http.duration) < 300ms`',
+        locate(0),
+      ));
     }
     return compiled;
   }
 
   template(source: string, path: PathSegment[], ctx?: FlowContext): Template {
     const locate = (offset: number): SourceLocation => this.document.locateInString(path, offset);
-    let template: Template;
-    try {
-      template = compileTemplate(source, locate);
-    } catch (error) {
-      if (!(error instanceof PerfyError)) throw error;
-      this.problems.push(...error.problems);
-      return compileTemplate('');
-    }
+    const template = this.orProblems(() => compileTemplate(source, locate));
+    if (template === undefined) return compileTemplate('');
     for (const { path: name, offset } of template.names) {
       const unknown = this.unknownTemplateName(name, ctx);
       if (unknown) this.problems.push(problem('E_TEMPLATE_UNKNOWN', unknown.message, unknown.hint, locate(offset)));
@@ -127,8 +133,25 @@ export class CompileScope {
     return template;
   }
 
+  /**
+   * What `compile` returns, or undefined when it throws a PerfyError (a parse error): its problems join the
+   * scenario's, so one pass goes on to report the rest. Any other error is a bug and propagates.
+   */
+  private orProblems<T>(compile: () => T): T | undefined {
+    try {
+      return compile();
+    } catch (error) {
+      if (!(error instanceof PerfyError)) throw error;
+      this.problems.push(...error.problems);
+      return undefined;
+    }
+  }
+
   /** Why a template name does not resolve, or undefined when it does. */
-  unknownTemplateName(path: string[], ctx: FlowContext | undefined): { message: string; hint: string } | undefined {
+  unknownTemplateName(
+    path: string[],
+    ctx: FlowContext | undefined,
+  ): { message: string; hint: string } | undefined {
     const [root, second, third] = path;
     const name = path.join('.');
     if (root === undefined) return { message: 'empty template name', hint: 'write {{name}}' };
@@ -141,31 +164,67 @@ export class CompileScope {
       case 'target':
         return undefined;
       case 'loop':
-        if (second !== 'index') return { message: `{{${name}}} does not exist`, hint: 'inside a loop, {{loop.index}} counts rounds from 0' };
-        return ctx?.inLoop === false ? { message: '{{loop.index}} is used outside a loop', hint: 'move the step into a `loop:` flow' } : undefined;
+        if (second !== 'index') {
+          return { message: `{{${name}}} does not exist`, hint: 'inside a loop, {{loop.index}} counts rounds from 0' };
+        }
+        return ctx?.inLoop === false
+          ? { message: '{{loop.index}} is used outside a loop', hint: 'move the step into a `loop:` flow' }
+          : undefined;
       case 'env':
-        return { message: `{{${name}}} is not a template name`, hint: `environment variables are read when the file loads: \${env.${second ?? 'NAME'}}` };
+        return {
+          message: `{{${name}}} is not a template name`,
+          hint: `environment variables are read when the file loads: \${env.${second ?? 'NAME'}}`,
+        };
       case 'data': {
         const sources = [...this.dataNames];
         if (second === undefined || !sources.includes(second)) {
-          return { message: `there is no data source "${second ?? ''}"`, hint: didYouMean(second ?? '', sources) ?? (sources.length ? `data sources: ${sources.join(', ')}` : 'declare one under `data:`') };
+          return {
+            message: `there is no data source "${second ?? ''}"`,
+            hint: didYouMean(second ?? '', sources) ?? (sources.length
+              ? `data sources: ${sources.join(', ')}`
+              : 'declare one under `data:`'),
+          };
         }
         const columns = this.data[second]?.columns;
-        if (third === undefined) return { message: `{{${name}}} needs a column`, hint: `write {{data.${second}.COLUMN}}${columns ? `; columns: ${columns.join(', ')}` : ''}` };
-        if (columns && !columns.includes(third)) return { message: `data source "${second}" has no column "${third}"`, hint: didYouMean(third, columns) ?? `columns: ${columns.join(', ')}` };
+        if (third === undefined) {
+          return {
+            message: `{{${name}}} needs a column`,
+            hint: `write {{data.${second}.COLUMN}}${columns ? `; columns: ${columns.join(', ')}` : ''}`,
+          };
+        }
+        if (columns && !columns.includes(third)) {
+          return {
+            message: `data source "${second}" has no column "${third}"`,
+            hint: didYouMean(third, columns) ?? `columns: ${columns.join(', ')}`,
+          };
+        }
         return undefined;
       }
       case 'services': {
         const services = [...this.services.keys()];
         if (second === undefined || !services.includes(second)) {
-          return { message: `there is no service "${second ?? ''}"`, hint: didYouMean(second ?? '', services) ?? (services.length ? `services: ${services.join(', ')}` : 'declare it under `services:`') };
+          return {
+            message: `there is no service "${second ?? ''}"`,
+            hint: didYouMean(second ?? '', services) ?? (services.length
+              ? `services: ${services.join(', ')}`
+              : 'declare it under `services:`'),
+          };
         }
-        if (third !== undefined && !['url', 'host', 'port'].includes(third)) return { message: `services have no "${third}"`, hint: `use {{services.${second}.url}}, .host or .port` };
+        if (third !== undefined && !['url', 'host', 'port'].includes(third)) {
+          return { message: `services have no "${third}"`, hint: `use {{services.${second}.url}}, .host or .port` };
+        }
         return undefined;
       }
       default: {
-        const candidates = [...this.variableNames, ...this.captureNames, 'vu', 'iteration', 'workload', 'data', 'services'];
-        return { message: `\`${root}\` is not a variable, capture, data source or service`, hint: didYouMean(root, candidates) ?? 'define it under `variables:`, or capture it in an earlier step' };
+        const candidates = [
+          ...this.variableNames,
+          ...this.captureNames,
+          'vu', 'iteration', 'workload', 'data', 'services',
+        ];
+        return {
+          message: `\`${root}\` is not a variable, capture, data source or service`,
+          hint: didYouMean(root, candidates) ?? 'define it under `variables:`, or capture it in an earlier step',
+        };
       }
     }
   }
@@ -191,7 +250,12 @@ export class CompileScope {
     const ms = parseDuration(value);
     if (ms === undefined) return undefined; // the schema reported it
     if (options.positive && ms <= 0) {
-      this.report('E_DURATION_ZERO', `${value} is not a positive duration`, 'give it a length such as 30s (a stage that should not run is removed, not given 0s)', path);
+      this.report(
+        'E_DURATION_ZERO',
+        `${value} is not a positive duration`,
+        'give it a length such as 30s (a stage that should not run is removed, not given 0s)',
+        path,
+      );
       return undefined;
     }
     return ms;
@@ -206,29 +270,47 @@ export class CompileScope {
     const postgres = [...this.services].filter(([, service]) => service.postgres).map(([name]) => name);
     if (db === undefined) {
       if (postgres.length === 1) return;
-      this.report('E_SERVICE_UNKNOWN', `this ${what} does not say which database to use`,
-        postgres.length === 0 ? 'declare one under `services:` (`db: { postgres: embedded }`) or give `db: postgres://…`' : `name one of the postgres services in \`db:\`: ${postgres.join(', ')}`,
-        path.slice(0, -1));
+      this.report(
+        'E_SERVICE_UNKNOWN',
+        `this ${what} does not say which database to use`,
+        postgres.length === 0
+          ? 'declare one under `services:` (`db: { postgres: embedded }`) or give `db: postgres://…`'
+          : `name one of the postgres services in \`db:\`: ${postgres.join(', ')}`,
+        path.slice(0, -1),
+      );
       return;
     }
     if (postgres.includes(db)) return;
     const why = this.services.has(db) ? `"${db}" is a service, but not a postgres one` : `there is no service "${db}"`;
-    this.report('E_SERVICE_UNKNOWN', `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
-      didYouMean(db, postgres) ?? (postgres.length ? `the postgres services: ${postgres.join(', ')}` : 'declare one under `services:` (`db: { postgres: embedded }`)'), path);
+    this.report(
+      'E_SERVICE_UNKNOWN',
+      `${why}: \`db:\` names a postgres service or is a postgres:// URL`,
+      didYouMean(db, postgres) ?? (postgres.length
+        ? `the postgres services: ${postgres.join(', ')}`
+        : 'declare one under `services:` (`db: { postgres: embedded }`)'),
+      path,
+    );
   }
 
   /** E_FORMAT at the wrong part of a URL that must be absolute http(s) (a template may stand for any part). */
   checkHttpUrl(url: string, path: PathSegment[]): void {
     const wrong = httpUrlProblem(url);
     if (wrong === undefined) return;
-    this.problems.push(problem('E_FORMAT', wrong.message, wrong.hint, this.document.locateInString(path, wrong.offset)));
+    const location = this.document.locateInString(path, wrong.offset);
+    this.problems.push(problem('E_FORMAT', wrong.message, wrong.hint, location));
   }
 
   report(code: ErrorCode, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
     this.problems.push(problem(code, message, hint, this.document.locate(path, options)));
   }
 
-  warn(code: ErrorCode & `W_${string}`, message: string, hint: string, path: PathSegment[], options?: { key?: boolean }): void {
+  warn(
+    code: ErrorCode & `W_${string}`,
+    message: string,
+    hint: string,
+    path: PathSegment[],
+    options?: { key?: boolean },
+  ): void {
     this.warnings.push(problem(code, message, hint, this.document.locate(path, options)));
   }
 }

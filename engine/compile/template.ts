@@ -31,7 +31,10 @@ export function staticTemplate(source: string): Template {
 }
 
 /** Parses a template; throws PerfyError E_TEMPLATE_PARSE with the column inside the text. */
-export function compileTemplate(source: string, locate: (offset: number) => SourceLocation = (o) => ({ file: '<template>', line: 1, col: o + 1 })): Template {
+export function compileTemplate(
+  source: string,
+  locate: (offset: number) => SourceLocation = (o) => ({ file: '<template>', line: 1, col: o + 1 }),
+): Template {
   if (!source.includes('{{')) return staticTemplate(source);
   let tokens: Token[];
   try {
@@ -39,7 +42,12 @@ export function compileTemplate(source: string, locate: (offset: number) => Sour
   } catch (error) {
     const at = Number(/at (\d+)/.exec((error as Error).message)?.[1] ?? 0);
     const opening = source.lastIndexOf('{{', Math.max(0, at - 1));
-    throw new PerfyError(problem('E_TEMPLATE_PARSE', 'unclosed `{{` in template', 'close it with `}}`', locate(opening === -1 ? 0 : opening)));
+    throw new PerfyError(problem(
+      'E_TEMPLATE_PARSE',
+      'unclosed `{{` in template',
+      'close it with `}}`',
+      locate(opening === -1 ? 0 : opening),
+    ));
   }
   const parts: (string | PathReader)[] = [];
   const names: TemplateName[] = [];
@@ -49,13 +57,23 @@ export function compileTemplate(source: string, locate: (offset: number) => Sour
     } else if (type === 'name' || type === '&') {
       const name = value.trim();
       if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/.test(name)) {
-        throw new PerfyError(problem('E_TEMPLATE_PARSE', `\`{{${value}}}\` is not a name`, 'write a variable, capture or path such as {{topic}} or {{data.users.id}}', locate(start)));
+        throw new PerfyError(problem(
+          'E_TEMPLATE_PARSE',
+          `\`{{${value}}}\` is not a name`,
+          'write a variable, capture or path such as {{topic}} or {{data.users.id}}',
+          locate(start),
+        ));
       }
       const path = name.split('.');
       parts.push(pathReader(path));
       names.push({ path, offset: start });
     } else if (type !== '!') {
-      throw new PerfyError(problem('E_TEMPLATE_PARSE', `template sections (\`{{${type}${value}}}\`) are not supported`, 'templates only substitute values: {{name}}; use `if:` in the flow for conditions', locate(start)));
+      throw new PerfyError(problem(
+        'E_TEMPLATE_PARSE',
+        `template sections (\`{{${type}${value}}}\`) are not supported`,
+        'templates only substitute values: {{name}}; use `if:` in the flow for conditions',
+        locate(start),
+      ));
     }
   }
   return { source, isStatic: false, names, render: (scope) => renderParts(parts, scope) };
@@ -115,7 +133,9 @@ function renderParts(parts: readonly (string | PathReader)[], scope: TemplateSco
       continue;
     }
     const value = part(scope);
-    out += value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    out += value === null || value === undefined
+      ? ''
+      : typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
   return out;
 }
@@ -139,8 +159,8 @@ export function isTemplate(value: unknown): value is Template {
 /**
  * For a template that is one placeholder and nothing else (`"{{debate}}"`), a function returning the value
  * itself with its type (a captured number stays a number, an object stays an object, null stays null; a
- * missing value is `missing`); undefined for any other template. JSON bodies and SQL parameters are rendered this way, so a
- * value keeps its type where text would change it.
+ * missing value is `missing`); undefined for any other template. JSON bodies and SQL parameters are rendered this
+ * way, so a value keeps its type where text would change it.
  */
 export function loneValue(template: Template, missing: unknown): ((scope: TemplateScope) => unknown) | undefined {
   const only = template.names.length === 1 ? template.names[0]! : undefined;

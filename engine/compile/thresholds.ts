@@ -25,10 +25,14 @@ export function producedMetrics(c: CompileScope): Set<string> {
   if (c.groupNames.size > 0) for (const m of GROUP_METRICS) metrics.add(m.name);
   for (const kind of kinds.values()) {
     for (const m of kind.metrics) metrics.add(m.name);
-    for (const other of kind.alsoProduces ?? []) for (const m of builtinStepKind(other)?.metrics ?? []) metrics.add(m.name);
+    for (const other of kind.alsoProduces ?? []) {
+      for (const m of builtinStepKind(other)?.metrics ?? []) metrics.add(m.name);
+    }
   }
   for (const { builtin } of c.services.values()) {
-    if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
+    if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) {
+      for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
+    }
   }
   return metrics;
 }
@@ -39,9 +43,16 @@ export function compileReports(c: CompileScope): Plan['reports'] {
   reports.forEach((r, i) => {
     const format = typeof r === 'string' ? r : r.format;
     if (WRITTEN_REPORTS.includes(format)) return;
-    c.warn('W_REPORT_FORMAT', `${format} reports are not written by this version of perfy`, `the formats written now: ${WRITTEN_REPORTS.join(', ')}; the JSON result (--out DIR) holds everything measured`, typeof r === 'string' ? ['report', i] : ['report', i, 'format']);
+    c.warn(
+      'W_REPORT_FORMAT',
+      `${format} reports are not written by this version of perfy`,
+      `the formats written now: ${WRITTEN_REPORTS.join(', ')}; the JSON result (--out DIR) holds everything measured`,
+      typeof r === 'string' ? ['report', i] : ['report', i, 'format'],
+    );
   });
-  return reports.map((r) => (typeof r === 'string' ? { format: r, path: undefined } : { format: r.format, path: r.path }));
+  return reports.map((r) => (typeof r === 'string'
+    ? { format: r, path: undefined }
+    : { format: r.format, path: r.path }));
 }
 
 /**
@@ -51,11 +62,24 @@ export function compileReports(c: CompileScope): Plan['reports'] {
 export function compileMonitor(c: CompileScope, produced: Set<string>): PlannedMonitor | undefined {
   const m = c.scenario.monitor;
   if (!m) return undefined;
-  c.warn('W_MONITOR_INACTIVE', '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged', 'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet', ['monitor'], { key: true });
+  c.warn(
+    'W_MONITOR_INACTIVE',
+    '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged',
+    'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet',
+    ['monitor'],
+    { key: true },
+  );
   const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name)]);
   const known = ['self', ...c.services.keys()];
   m.processes?.forEach((name, i) => {
-    if (!known.includes(name)) c.report('E_SERVICE_UNKNOWN', `"${name}" is neither \`self\` nor a service`, didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`, ['monitor', 'processes', i]);
+    if (!known.includes(name)) {
+      c.report(
+        'E_SERVICE_UNKNOWN',
+        `"${name}" is neither \`self\` nor a service`,
+        didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`,
+        ['monitor', 'processes', i],
+      );
+    }
   });
   const processes = m.processes ?? known;
   const alerts = (m.alerts ?? []).map((a, i) => {
@@ -63,7 +87,12 @@ export function compileMonitor(c: CompileScope, produced: Set<string>): PlannedM
     const path: PathSegment[] = typeof a === 'string' ? ['monitor', 'alerts', i] : ['monitor', 'alerts', i, 'expr'];
     const expression = c.expression(source, path, 'metrics');
     checkMetrics(c, expression, path, metrics, processes);
-    return { source, expression, abort: typeof a === 'string' ? false : a.abort ?? false, location: c.document.locate(path) };
+    return {
+      source,
+      expression,
+      abort: typeof a === 'string' ? false : a.abort ?? false,
+      location: c.document.locate(path),
+    };
   });
   let leak: PlannedMonitor['leak'];
   if (m.leak) {
@@ -72,10 +101,19 @@ export function compileMonitor(c: CompileScope, produced: Set<string>): PlannedM
       maxGrowthBytesPerSecond: parseSizeRate(m.leak.max_growth) ?? 0,
     };
   }
-  return { processes, intervalMs: c.duration(m.interval, ['monitor', 'interval'], { positive: true }) ?? 1000, alerts, leak };
+  return {
+    processes,
+    intervalMs: c.duration(m.interval, ['monitor', 'interval'], { positive: true }) ?? 1000,
+    alerts,
+    leak,
+  };
 }
 
-export function compileThresholds(c: CompileScope, metrics: Set<string>, workloads: PlannedWorkload[]): PlannedThreshold[] {
+export function compileThresholds(
+  c: CompileScope,
+  metrics: Set<string>,
+  workloads: PlannedWorkload[],
+): PlannedThreshold[] {
   const watched = c.has('monitor') ? c.scenario.monitor?.processes ?? ['self', ...c.services.keys()] : [];
   const workloadNames = [...new Set([...workloads.map((w) => w.name), ...(c.written?.workloads ?? [])])];
   return (c.scenario.thresholds ?? []).map((t, i) => {
@@ -95,16 +133,33 @@ export function compileThresholds(c: CompileScope, metrics: Set<string>, workloa
 }
 
 /** Metrics, tag filters and processes of a threshold or alert must name things this scenario has. */
-export function checkMetrics(c: CompileScope, expression: CompiledExpression, path: PathSegment[], metrics: Set<string>, processes: string[], workloads?: string[]): void {
+export function checkMetrics(
+  c: CompileScope,
+  expression: CompiledExpression,
+  path: PathSegment[],
+  metrics: Set<string>,
+  processes: string[],
+  workloads?: string[],
+): void {
   const locate = (offset: number): SourceLocation => c.document.locateInString(path, offset);
   for (const ref of expression.metrics) {
     const fromPlugin = [...c.pluginNames].some((name) => ref.metric.startsWith(`${name}.`));
     if (!metrics.has(ref.metric) && !fromPlugin) {
       const produced = [...metrics];
       if (PROCESS_METRICS.some((p) => p.name === ref.metric)) {
-        c.problems.push(problem('E_THRESHOLD_METRIC', `\`${ref.metric}\` is not measured by this version of perfy: \`monitor:\` samples no process yet`, 'remove the threshold; perfy\'s own load is measured as engine.lag and engine.cpu', locate(ref.offset)));
+        c.problems.push(problem(
+          'E_THRESHOLD_METRIC',
+          `\`${ref.metric}\` is not measured by this version of perfy: \`monitor:\` samples no process yet`,
+          'remove the threshold; perfy\'s own load is measured as engine.lag and engine.cpu',
+          locate(ref.offset),
+        ));
       } else {
-        c.problems.push(problem('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${ref.metric}\``, didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`, locate(ref.offset)));
+        c.problems.push(problem(
+          'E_THRESHOLD_METRIC',
+          `no step or monitor of this scenario produces \`${ref.metric}\``,
+          didYouMean(ref.metric, produced) ?? `metrics here: ${produced.sort().join(', ')}`,
+          locate(ref.offset),
+        ));
       }
     }
     const names = new Map<string, Set<string>>([['step', c.stepNames], ['group', c.groupNames]]);
@@ -112,13 +167,25 @@ export function checkMetrics(c: CompileScope, expression: CompiledExpression, pa
     for (const [tag, value] of Object.entries(ref.tags)) {
       const known = names.get(tag);
       if (known && !known.has(value)) {
-        c.problems.push(problem('E_TAG_UNKNOWN', `there is no ${tag} named "${value}"`, didYouMean(value, known) ?? (known.size ? `${tag}s here: ${[...known].join(', ')}` : `give the ${tag} a name`), locate(ref.tagOffsets[tag] ?? ref.offset)));
+        c.problems.push(problem(
+          'E_TAG_UNKNOWN',
+          `there is no ${tag} named "${value}"`,
+          didYouMean(value, known) ?? (known.size
+            ? `${tag}s here: ${[...known].join(', ')}`
+            : `give the ${tag} a name`),
+          locate(ref.tagOffsets[tag] ?? ref.offset),
+        ));
       }
     }
   }
   for (const proc of expression.processes) {
     if (!processes.includes(proc.name)) {
-      c.problems.push(problem('E_SERVICE_UNKNOWN', `process "${proc.name}" is not watched by \`monitor.processes\``, didYouMean(proc.name, processes) ?? `add it to monitor.processes (self or a service name)`, locate(proc.offset)));
+      c.problems.push(problem(
+        'E_SERVICE_UNKNOWN',
+        `process "${proc.name}" is not watched by \`monitor.processes\``,
+        didYouMean(proc.name, processes) ?? `add it to monitor.processes (self or a service name)`,
+        locate(proc.offset),
+      ));
     }
   }
 }

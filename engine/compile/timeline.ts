@@ -7,7 +7,8 @@
 //   and both are 0 outside [0, durationMs).
 // - Stages of zero (or non-finite, or negative) duration take no time and produce no span, but still apply
 //   their baseline rule: `{ ramp: { to: 40/s }, duration: 0s }` is a step to 40/s for the next stage. A
-//   burst with withinMs 0 is not skipped: it is an instant burst (unless it has 0 iterations). Negative rates and user counts count as 0.
+//   burst with withinMs 0 is not skipped: it is an instant burst (unless it has 0 iterations). Negative rates and
+//   user counts count as 0.
 // - Open model, the continuous count C(t) = ∫₀ᵗ rate is piecewise quadratic and computed in closed form.
 //   Cumulative values are snapped to the nearest integer when within ~1e-9 of it (relative 1e-12 for large
 //   counts), so 100/m over 1m is exactly 100 arrivals and not 99.99999999999999 or 100.00000000000001.
@@ -187,7 +188,9 @@ function buildOpenTimeline(load: OpenLoad): OpenTimeline {
         // A spread too small to move the clock (1e-20 ms after 1 s) is an instant burst.
         const withinMs = positive(stage.withinMs) && nowMs + stage.withinMs > nowMs ? stage.withinMs : 0;
         if (iterations === 0 && withinMs === 0) break;
-        if (iterations > 0) bursts.push({ atMs: nowMs, withinMs, iterations, lastMs: withinMs > 0 ? nextDown(nowMs + withinMs) : nowMs });
+        if (iterations > 0) {
+          bursts.push({ atMs: nowMs, withinMs, iterations, lastMs: withinMs > 0 ? nextDown(nowMs + withinMs) : nowMs });
+        }
         addSpan(index, 'burst', withinMs, baseline, baseline, iterations);
         break;
       }
@@ -212,7 +215,8 @@ function buildOpenTimeline(load: OpenLoad): OpenTimeline {
     if (piece === undefined) return totalCount;
     const elapsed = tMs - piece.startMs;
     const lengthMs = piece.endMs - piece.startMs;
-    const raw = piece.countBefore + (elapsed * (piece.from + ((piece.to - piece.from) * elapsed) / (2 * lengthMs))) / 1000;
+    const raw =
+      piece.countBefore + (elapsed * (piece.from + ((piece.to - piece.from) * elapsed) / (2 * lengthMs))) / 1000;
     return Math.min(piece.countAfter, Math.max(piece.countBefore, snap(raw)));
   };
 
@@ -295,7 +299,10 @@ function burstArrivalAt(burst: Burst, i: number): number {
 /** How many of the burst's arrivals are at times < t: the closed-form estimate, corrected for float rounding. */
 function burstArrivalsReleased(burst: Burst, tMs: number): number {
   if (burst.withinMs === 0) return tMs > burst.atMs ? burst.iterations : 0;
-  let released = Math.min(burst.iterations, Math.max(0, Math.ceil(((tMs - burst.atMs) * burst.iterations) / burst.withinMs)));
+  let released = Math.min(
+    burst.iterations,
+    Math.max(0, Math.ceil(((tMs - burst.atMs) * burst.iterations) / burst.withinMs)),
+  );
   while (released > 0 && burstArrivalAt(burst, released - 1) >= tMs) released--;
   while (released < burst.iterations && burstArrivalAt(burst, released) < tMs) released++;
   return released;
@@ -350,7 +357,9 @@ function buildClosedTimeline(load: ClosedLoad): ClosedTimeline {
     const highest = to > from ? Math.max(Math.floor(from), Math.ceil(to) - 1) : Math.floor(from);
     maxUsers = Math.max(maxUsers, highest);
     const lengthMs = span.endMs - span.startMs;
-    userMs += from === to ? lengthMs * Math.floor(from) : (lengthMs * (floorIntegral(to) - floorIntegral(from))) / (to - from);
+    userMs += from === to
+      ? lengthMs * Math.floor(from)
+      : (lengthMs * (floorIntegral(to) - floorIntegral(from))) / (to - from);
   }
 
   return {
@@ -390,7 +399,8 @@ export function describeTimeline(t: Timeline): string[] {
     }
     const iterations = span.iterations ?? 0;
     const approx = t.arrivals === 'poisson' ? '~' : '';
-    return `${range}  ${span.kind}  ${what}  (${approx}${thousands(iterations)} iteration${iterations === 1 ? '' : 's'})`;
+    return `${range}  ${span.kind}  ${what}  ` +
+      `(${approx}${thousands(iterations)} iteration${iterations === 1 ? '' : 's'})`;
   });
 }
 

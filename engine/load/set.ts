@@ -9,7 +9,11 @@ import { PerfyError, problem } from '../errors.js';
  */
 export function applySet(root: unknown, assignment: string): void {
   const eq = assignment.indexOf('=');
-  const usage = (why: string): PerfyError => new PerfyError(problem('E_USAGE', `--set ${assignment}: ${why}`, 'write --set path=value, e.g. --set load[0].rate=50/s or --set seed=3'));
+  const usage = (why: string): PerfyError => new PerfyError(problem(
+    'E_USAGE',
+    `--set ${assignment}: ${why}`,
+    'write --set path=value, e.g. --set load[0].rate=50/s or --set seed=3',
+  ));
   if (eq <= 0) throw usage('no `=`');
   const path = assignment.slice(0, eq);
   const segments: (string | number)[] = [];

@@ -34,16 +34,22 @@ export const m = (name: string, type: MetricType, description: string, summary?:
 export const CORE_METRICS: MetricInfo[] = [
   m('iterations', 'counter', 'Iterations completed.', { total: 'count' }),
   m('iteration.duration', 'trend', 'Time of one whole iteration of a flow.'),
-  m('iterations.dropped', 'counter', 'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
-  m('iterations.interrupted', 'counter', 'Iterations cancelled when a ramp down or the end of the run outlasted the graceful-stop window, or the run was stopped.'),
-  m('iteration.start_lag', 'trend', 'Open model: how late iterations started after their intended start (a busy generator shows here).', {
-    note: 'how late iterations started after their planned time (a busy generator, or max_vus reached)',
-  }),
+  m('iterations.dropped', 'counter',
+    'Open model: arrivals that could not start because `max_vus` iterations were in flight.'),
+  m('iterations.interrupted', 'counter',
+    'Iterations cancelled when a ramp down or the end of the run outlasted the graceful-stop window, or the run ' +
+      'was stopped.'),
+  m('iteration.start_lag', 'trend',
+    'Open model: how late iterations started after their intended start (a busy generator shows here).', {
+      note: 'how late iterations started after their planned time (a busy generator, or max_vus reached)',
+    }),
   m('vus', 'gauge', 'Virtual users (iterations in flight).'),
   m('checks', 'rate', 'Share of `expect` checks that passed.'),
   m('step.duration', 'trend', 'Time of one step, whatever its kind (tag `step`).', { by: 'step', overall: false }),
   m('step.errors', 'rate', 'Share of steps that failed (error or failed check).'),
-  m('captures.missing', 'counter', 'Captures that found nothing (undefined or null), tagged `step` and `capture`: the variable is empty for the steps after it.'),
+  m('captures.missing', 'counter',
+    'Captures that found nothing (undefined or null), tagged `step` and `capture`: the variable is empty for the ' +
+      'steps after it.'),
   m('engine.lag', 'trend', 'Event-loop lag of perfy itself: high values mean the load generator is saturated.', {
     note: 'perfy\'s own event-loop delay: high values mean the generator, not the target, was slow',
   }),
@@ -54,15 +60,15 @@ export const GROUP_METRICS: MetricInfo[] = [
   m('group.duration', 'trend', 'Time of one pass through a `group` (tag `group`).', { by: 'group', overall: false }),
 ];
 
-
-
 /** Produced by built-in services (collected from them at the end of the run, tag `service`). */
 export const SERVICE_METRICS = {
   'github-mock': [
     m('github_mock.requests', 'counter', 'API requests the GitHub mock answered.'),
-    m('github_mock.limited', 'counter', 'Requests the GitHub mock answered as rate-limited, tagged `kind`: primary or secondary.'),
+    m('github_mock.limited', 'counter',
+      'Requests the GitHub mock answered as rate-limited, tagged `kind`: primary or secondary.'),
     m('github_mock.blocked', 'counter', 'Requests the GitHub mock refused because their client was blocked for abuse.'),
-    m('github_mock.not_modified', 'counter', 'Conditional requests the GitHub mock answered 304 Not Modified (free of the primary limit).'),
+    m('github_mock.not_modified', 'counter',
+      'Conditional requests the GitHub mock answered 304 Not Modified (free of the primary limit).'),
   ],
 } as const satisfies Record<string, MetricInfo[]>;
 

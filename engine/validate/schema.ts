@@ -25,7 +25,10 @@ type SchemaNode = {
   [key: string]: unknown;
 };
 
-export const scenarioSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode & { $id: string; $defs: Record<string, SchemaNode> };
+export const scenarioSchema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as SchemaNode & {
+  $id: string;
+  $defs: Record<string, SchemaNode>;
+};
 
 // Compiled ahead of time by engine/build/gen-validators.mjs (compiling the schema at start-up cost ~100 ms).
 // Their errors' `parentSchema` are the objects of `scenarioSchema` itself, which the code below relies on.
@@ -36,7 +39,9 @@ const pointers = new WeakMap<object, string>();
 (function index(node: unknown, pointer: string): void {
   if (node === null || typeof node !== 'object') return;
   pointers.set(node, pointer);
-  for (const [key, child] of Object.entries(node)) index(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  for (const [key, child] of Object.entries(node)) {
+    index(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  }
 })(scenarioSchema, '');
 
 function validatorAt(pointer: string): ValidateFunction {
@@ -48,7 +53,10 @@ function validatorAt(pointer: string): ValidateFunction {
 function resolve(node: SchemaNode): SchemaNode {
   let current = node;
   for (let depth = 0; current.$ref?.startsWith('#/') && depth < 10; depth++) {
-    const target = current.$ref.slice(2).split('/').reduce<unknown>((n, k) => (n as Record<string, unknown>)?.[k], scenarioSchema);
+    const target = current.$ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((n, k) => (n as Record<string, unknown>)?.[k], scenarioSchema);
     current = target as SchemaNode;
   }
   return current;
@@ -278,15 +286,26 @@ function validateWith(
   // At one place, a union reached through another union's branch (a step inside a flow item) is handled inside it.
   const unions = errors
     .filter((e) => e.keyword === 'oneOf')
-    .sort((a, b) => a.instancePath.length - b.instancePath.length || (isBranchOf(a, b) ? 1 : isBranchOf(b, a) ? -1 : 0));
+    .sort(
+      (a, b) => a.instancePath.length - b.instancePath.length || (isBranchOf(a, b) ? 1 : isBranchOf(b, a) ? -1 : 0),
+    );
   const handled: string[] = [];
   const presence: string[] = [];
   for (const union of unions) {
     if (handled.some((h) => isUnder(union.instancePath, h))) continue;
     if (isPresenceOnly(union.parentSchema as SchemaNode)) {
       // "Exactly one of get, post, …": the mapping's other errors stand; an unknown key (`gett`) explains it best.
-      const unknownKeyHere = errors.some((e) => e.keyword === 'additionalProperties' && e.instancePath === union.instancePath);
-      if (!unknownKeyHere) problems.push(...resolveUnion(union, valueAt(data, union.instancePath), [...base, ...toSegments(union.instancePath, data)], document));
+      const unknownKeyHere = errors.some(
+        (e) => e.keyword === 'additionalProperties' && e.instancePath === union.instancePath,
+      );
+      if (!unknownKeyHere) {
+        problems.push(...resolveUnion(
+          union,
+          valueAt(data, union.instancePath),
+          [...base, ...toSegments(union.instancePath, data)],
+          document,
+        ));
+      }
       presence.push(union.instancePath);
       continue;
     }
@@ -297,7 +316,9 @@ function validateWith(
   }
   for (const error of errors) {
     if (error.keyword === 'oneOf' || handled.some((h) => isUnder(error.instancePath, h))) continue;
-    if (error.keyword === 'required' && presence.includes(error.instancePath) && error.schemaPath.includes('/oneOf/')) continue;
+    if (error.keyword === 'required' && presence.includes(error.instancePath) && error.schemaPath.includes('/oneOf/')) {
+      continue;
+    }
     if (error.keyword === 'propertyNames') continue; // reported by its inner `pattern` error, which names the key
     const path = [...base, ...toSegments(error.instancePath, data)];
     problems.push({ problem: toProblem(error, path, document), cut: cutOf(error, path) });
@@ -366,7 +387,10 @@ function isBranchOf(inner: ErrorObject, outer: ErrorObject): boolean {
   return ((outer.parentSchema as SchemaNode).oneOf ?? []).some((b) => resolve(b) === inner.parentSchema);
 }
 
-/** A branch's discriminator keys: its first required key, or the first required key of each of its own oneOf branches. */
+/**
+ * A branch's discriminator keys: its first required key, or the first required key of each of its own oneOf
+ * branches.
+ */
 function discriminators(schema: SchemaNode): string[] {
   if (schema.required?.[0] !== undefined) return [schema.required[0]];
   return (schema.oneOf ?? []).map((b) => resolve(b).required?.[0]).filter((k): k is string => k !== undefined);
@@ -407,7 +431,8 @@ function jsonType(value: unknown): string {
 }
 
 const TYPE_WORDS: Record<string, string> = {
-  object: 'a mapping', array: 'a list', string: 'text', number: 'a number', integer: 'a whole number', boolean: 'true or false', null: 'nothing',
+  object: 'a mapping', array: 'a list', string: 'text', number: 'a number', integer: 'a whole number',
+  boolean: 'true or false', null: 'nothing',
 };
 
 function describeTypes(branches: SchemaNode[]): string {
@@ -440,7 +465,12 @@ function toProblem(error: ErrorObject, path: PathSegment[], document: LoadedDocu
     case 'additionalProperties': {
       const key = String(params['additionalProperty']);
       const allowed = Object.keys(schema.properties ?? {});
-      return problem('E_UNKNOWN_KEY', `unknown key \`${key}\``, didYouMean(key, allowed) ?? (allowed.length ? `allowed here: ${allowed.join(', ')}` : 'remove it'), document.locate([...path, key], { key: true }));
+      return problem(
+        'E_UNKNOWN_KEY',
+        `unknown key \`${key}\``,
+        didYouMean(key, allowed) ?? (allowed.length ? `allowed here: ${allowed.join(', ')}` : 'remove it'),
+        document.locate([...path, key], { key: true }),
+      );
     }
     case 'required': {
       const key = String(params['missingProperty']);
@@ -455,13 +485,23 @@ function toProblem(error: ErrorObject, path: PathSegment[], document: LoadedDocu
     }
     case 'enum': {
       const allowed = (schema.enum ?? []).map(String);
-      return problem('E_ENUM', `${describeValue(error.data)} is not one of: ${allowed.join(', ')}`, didYouMean(String(error.data), allowed) ?? schema.description, document.locate(path));
+      return problem(
+        'E_ENUM',
+        `${describeValue(error.data)} is not one of: ${allowed.join(', ')}`,
+        didYouMean(String(error.data), allowed) ?? schema.description,
+        document.locate(path),
+      );
     }
     case 'pattern': {
       const propertyName = params['propertyName'];
       if (typeof propertyName === 'string' || error.propertyName !== undefined) {
         const name = String(propertyName ?? error.propertyName);
-        return problem('E_FORMAT', `\`${name}\` is not a valid name`, 'names start with a letter or `_` and hold letters, digits, `_` or `-`', document.locate([...path, name], { key: true }));
+        return problem(
+          'E_FORMAT',
+          `\`${name}\` is not a valid name`,
+          'names start with a letter or `_` and hold letters, digits, `_` or `-`',
+          document.locate([...path, name], { key: true }),
+        );
       }
       const hint = nearMiss(schema, error.data) ?? hintFor(schema);
       const message = `${describeValue(error.data)} is not ${formatName(schema)}`;
@@ -480,7 +520,9 @@ function nearMiss(schema: SchemaNode, value: unknown): string | undefined {
 
 function formatName(schema: SchemaNode): string {
   for (const [name, def] of Object.entries(scenarioSchema.$defs)) {
-    if (def.pattern !== undefined && def.pattern === schema.pattern) return `a valid ${name === 'sizeRate' ? 'growth rate' : name === 'think' ? 'think time' : name}`;
+    if (def.pattern !== undefined && def.pattern === schema.pattern) {
+      return `a valid ${name === 'sizeRate' ? 'growth rate' : name === 'think' ? 'think time' : name}`;
+    }
   }
   return 'in the expected format';
 }
@@ -504,7 +546,9 @@ function toSegments(pointer: string, data: unknown): PathSegment[] {
 
 function valueAt(data: unknown, pointer: string): unknown {
   let node = data;
-  for (const segment of toSegments(pointer, data)) node = (node as Record<string | number, unknown> | undefined)?.[segment];
+  for (const segment of toSegments(pointer, data)) {
+    node = (node as Record<string | number, unknown> | undefined)?.[segment];
+  }
   return node;
 }
 
