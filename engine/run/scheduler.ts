@@ -135,7 +135,7 @@ function childController(parent: AbortSignal, graceMs: number): { controller: Ab
 }
 
 function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun {
-  const { workload, interpreter, store, signal } = options;
+  const { workload, interpreter, signal } = options;
   const tally = new Tally(options);
   const flow = workload.flow;
   // Iterations in flight are cancelled `stopGraceMs` after the run is stopped, or `gracefulStopMs` after the load ends.
@@ -243,7 +243,7 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
 const CONTROL_INTERVAL_MS = 50;
 
 function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): WorkloadRun {
-  const { workload, interpreter, store, signal } = options;
+  const { workload, interpreter, signal } = options;
   const tally = new Tally(options);
   const start = performance.now();
   interface Looping {
