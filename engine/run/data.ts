@@ -16,7 +16,10 @@ export interface DataFeeder {
 
 /** A feeder over the file's rows; with a segment, over that segment's round-robin share of them (rows i, i+N, …). */
 export function createFeeder(data: PlannedData, segment: Segment = { index: 0, count: 1 }): DataFeeder {
-  const all = data.format === 'csv' ? parseCsv(readFileSync(data.path, 'utf8'), data.delimiter) : (JSON.parse(readFileSync(data.path, 'utf8')) as Record<string, unknown>[]);
+  const all =
+    data.format === 'csv'
+      ? parseCsv(readFileSync(data.path, 'utf8'), data.delimiter)
+      : (JSON.parse(readFileSync(data.path, 'utf8')) as Record<string, unknown>[]);
   const rows = segment.count === 1 ? all : all.filter((_, i) => i % segment.count === segment.index);
   let cursor = 0;
   return {

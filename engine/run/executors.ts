@@ -20,8 +20,13 @@ export class RunExecutors implements ExecutorContext {
       executor = await source.of(this);
     } catch (error) {
       if (error instanceof PerfyError) throw error;
-      throw new PerfyError(problem('E_EXECUTOR_MISSING', `the ${source.kind} executor could not be loaded: ${(error as Error).message}`,
-        'for a plugin, run its module with node to see the error'));
+      throw new PerfyError(
+        problem(
+          'E_EXECUTOR_MISSING',
+          `the ${source.kind} executor could not be loaded: ${(error as Error).message}`,
+          'for a plugin, run its module with node to see the error',
+        ),
+      );
     }
     this.started.add(executor);
     return executor;
@@ -43,7 +48,10 @@ export class RunExecutors implements ExecutorContext {
   }
 }
 
-/** The runners of a flow's steps and transactions, by node id; `into`: the store they record into (default: the run's). */
+/**
+ * The runners of a flow's steps and transactions, by node id; `into`: the store they record into
+ * (default: the run's).
+ */
 export type RunnersFor = (nodes: FlowNode[], workload: string, into?: MetricStore) => Promise<Runners>;
 
 export interface Runners {
@@ -56,13 +64,25 @@ export function stepRunners(
   plan: Plan, store: MetricStore, baseVars: Record<string, unknown>, executors: RunExecutors, workDir: string,
 ): RunnersFor {
   const target = typeof baseVars['target'] === 'string' ? baseVars['target'] : undefined;
-  const defaultHeaders = Object.fromEntries(Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]));
+  const defaultHeaders = Object.fromEntries(
+    Object.entries(plan.defaults.headers).map(([k, t]) => [k, t.render(baseVars)]),
+  );
   const services = (baseVars['services'] ?? {}) as ExecutorSetup['services'];
   return async (nodes, workload, into = store) => {
-    const setup = (tags: ExecutorSetup['tags']): ExecutorSetup => ({ plan, store: into, tags, target, defaultHeaders, services, workDir });
+    const setup = (tags: ExecutorSetup['tags']): ExecutorSetup => ({
+      plan,
+      store: into,
+      tags,
+      target,
+      defaultHeaders,
+      services,
+      workDir,
+    });
     const runners = new Map<number, StepRunner>();
     for (const step of stepsOf(nodes)) {
-      const runner = await step.call(async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup(stepTags(step, workload))));
+      const runner = await step.call(async (request, source) =>
+        (await executors.executor(source)).create({ ...step, request }, setup(stepTags(step, workload))),
+      );
       runners.set(step.id, runner);
     }
     const transactions = new Map<number, TransactionRunner>();

@@ -33,7 +33,14 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
 
   if (overrides.smoke) {
     // The one iteration is the whole run: it is measured, not a warm-up.
-    workloads = workloads.map((w) => ({ ...withLoad(w, { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 }, 0), warmupMs: 0 }));
+    workloads = workloads.map((w) => ({
+      ...withLoad(
+        w,
+        { model: 'open', stages: [{ kind: 'burst', iterations: 1, withinMs: 0 }], arrivals: 'uniform', maxVus: 1 },
+        0,
+      ),
+      warmupMs: 0,
+    }));
     thresholds = thresholds.map((t) => {
       const notJudged = notJudgedInSmoke(t);
       return notJudged === undefined ? t : { ...t, notJudged };
@@ -51,7 +58,10 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     }
     if (overrides.users !== undefined) {
       const users = overrides.users;
-      workloads = workloads.map((w) => withLoad(w, { model: 'closed', stages: [{ kind: 'users', users, rampUpMs: 0, holdMs: w.timeline.durationMs, rampDownMs: 0 }] }));
+      workloads = workloads.map((w) => withLoad(w, {
+        model: 'closed',
+        stages: [{ kind: 'users', users, rampUpMs: 0, holdMs: w.timeline.durationMs, rampDownMs: 0 }],
+      }));
       applied.push(`--users ${users}`);
     }
     if (overrides.rate !== undefined) {
@@ -67,7 +77,11 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
   }
   if (overrides.timeScale !== undefined && overrides.timeScale !== 1) {
     const factor = 1 / overrides.timeScale;
-    workloads = workloads.map((w) => ({ ...withLoad(w, scaleLoad(w.load, factor), w.startAfterMs * factor), warmupMs: w.warmupMs * factor, flow: scaleFlow(w.flow, factor) }));
+    workloads = workloads.map((w) => ({
+      ...withLoad(w, scaleLoad(w.load, factor), w.startAfterMs * factor),
+      warmupMs: w.warmupMs * factor,
+      flow: scaleFlow(w.flow, factor),
+    }));
     setup = scaleFlow(setup, factor);
     teardown = scaleFlow(teardown, factor);
     thresholds = thresholds.map((t) => ({ ...t, afterMs: t.afterMs * factor }));

@@ -55,7 +55,10 @@ export interface RunProgress {
 
 export interface RunOutcome {
   result: Result;
-  /** Problems that stopped the run (a service that did not start, a plugin that did not load); exitForRun reads them. */
+  /**
+   * Problems that stopped the run (a service that did not start, a plugin that did not load); exitForRun reads
+   * them.
+   */
   problems: Problem[];
 }
 
@@ -89,7 +92,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   let workers: WorkerPool | undefined;
   const workerCount = options.workers?.count ?? 1;
   // With worker threads, thresholds and progress read the merge of every thread's metrics.
-  const source: MetricSource = { aggregate: (query) => (workers ? workers.source.aggregate(query) : store.aggregate(query)) };
+  const source: MetricSource = {
+    aggregate: (query) => (workers ? workers.source.aggregate(query) : store.aggregate(query)),
+  };
   const monitor = startSelfMonitor(store, { perThread: workerCount > 1 });
   const thresholds = createThresholdEvaluator(plan.thresholds, source);
   const runStart = performance.now();
@@ -102,7 +107,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Executors and plugins first: a step perfy cannot run fails the run before any service starts.
     await executors.prepare();
     // Worker threads start loading while services start and setup runs; their load waits for `start`.
-    if (options.workers !== undefined && workerCount > 1) workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
+    if (options.workers !== undefined && workerCount > 1) {
+      workers = startWorkers(options.workers, store, () => Date.now() - startedAt, warmupMs);
+    }
 
     services = await startServices(plan.services, {
       scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
@@ -113,10 +120,20 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     // Setup: once, before any load; its captures join every iteration's variables.
     if (plan.setup.length > 0) {
       // Setup and teardown take no data rows: those belong to the load's iterations.
-      const setup = new Interpreter({ plan, store, workload: 'setup', ...(await runnersFor(plan.setup, 'setup')), feeders: new Map(), baseVars, correctForLag: false });
+      const setup = new Interpreter({
+        plan,
+        store,
+        workload: 'setup',
+        ...(await runnersFor(plan.setup, 'setup')),
+        feeders: new Map(),
+        baseVars,
+        correctForLag: false,
+      });
       const user = setup.createUser(0, createRandom(plan.seed), stop.signal);
       await setup.iteration(user, plan.setup, stop.signal);
-      for (const [name, value] of Object.entries(user.vars)) if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
+      for (const [name, value] of Object.entries(user.vars)) {
+        if (!(name in baseVars) && name !== 'vu' && name !== 'iteration' && name !== 'workload') baseVars[name] = value;
+      }
     }
 
     thresholdTimer = setInterval(() => {
@@ -141,15 +158,39 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       const problem = await workers.run(baseVars, stop.signal);
       if (problem !== undefined) throw new PerfyError(problem);
     } else {
-      const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data, options.segment)]));
-      await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: options.timeScale, segment: options.segment, runs });
+      const feeders = new Map<string, DataFeeder>(
+        Object.entries(plan.data).map(([name, data]) => [name, createFeeder(data, options.segment)]),
+      );
+      await driveWorkloads(plan, {
+        store,
+        runnersFor,
+        feeders,
+        baseVars,
+        signal: stop.signal,
+        timeScale: options.timeScale,
+        segment: options.segment,
+        runs,
+      });
     }
 
     // Teardown: once, even after an abort; briefly after Ctrl-C.
     if (plan.teardown.length > 0) {
-      const teardownSignal = end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
-      const teardown = new Interpreter({ plan, store, workload: 'teardown', ...(await runnersFor(plan.teardown, 'teardown')), feeders: new Map(), baseVars, correctForLag: false });
-      await teardown.iteration(teardown.createUser(0, createRandom(plan.seed), teardownSignal), plan.teardown, teardownSignal);
+      const teardownSignal =
+        end.status === 'interrupted' ? AbortSignal.timeout(INTERRUPTED_TEARDOWN_MS) : new AbortController().signal;
+      const teardown = new Interpreter({
+        plan,
+        store,
+        workload: 'teardown',
+        ...(await runnersFor(plan.teardown, 'teardown')),
+        feeders: new Map(),
+        baseVars,
+        correctForLag: false,
+      });
+      await teardown.iteration(
+        teardown.createUser(0, createRandom(plan.seed), teardownSignal),
+        plan.teardown,
+        teardownSignal,
+      );
     }
   } catch (error) {
     if (!(error instanceof PerfyError)) throw error;
@@ -172,13 +213,26 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   const saturation = workers ? workers.saturation(monitor.stop()) : monitor.stop();
   // Connects that failed for want of a file descriptor never reached the target: the load was not what the plan
   // said, so the run fails as a generator problem rather than reporting perfy's limit as the target's errors.
-  const outOfFds = metrics.metrics.filter((m) => m.type === 'counter' && m.tags['status'] === 'emfile').reduce((n, m) => n + m.sum, 0);
+  const outOfFds = metrics.metrics
+    .filter((m) => m.type === 'counter' && m.tags['status'] === 'emfile')
+    .reduce((n, m) => n + m.sum, 0);
   if (outOfFds > 0) {
     const limits = readFdLimits();
-    const hint = `raise the open-file limit before running perfy (\`ulimit -n ${Math.max(65536, (limits?.soft ?? 0) * 4)}\`, or LimitNOFILE= for a service), or lower defaults.connections`;
+    const hint =
+      `raise the open-file limit before running perfy (\`ulimit -n ${Math.max(65536, (limits?.soft ?? 0) * 4)}\`, ` +
+        'or LimitNOFILE= for a service), or lower defaults.connections';
     saturation.saturated = true;
-    saturation.note = `perfy ran out of file descriptors: ${outOfFds.toLocaleString('en-US')} requests failed with EMFILE before reaching the target (open-file limit ${limits?.soft ?? 'unknown'}); ${hint}`;
-    problems.push(problem('E_FD_LIMIT', `${outOfFds.toLocaleString('en-US')} requests could not open a connection: perfy ran out of file descriptors (limit ${limits?.soft ?? 'unknown'})`, hint));
+    saturation.note =
+      `perfy ran out of file descriptors: ${outOfFds.toLocaleString('en-US')} requests failed with EMFILE before ` +
+        `reaching the target (open-file limit ${limits?.soft ?? 'unknown'}); ${hint}`;
+    problems.push(
+      problem(
+        'E_FD_LIMIT',
+        `${outOfFds.toLocaleString('en-US')} requests could not open a connection: ` +
+          `perfy ran out of file descriptors (limit ${limits?.soft ?? 'unknown'})`,
+        hint,
+      ),
+    );
     if (end.status === 'completed') {
       end.status = 'failed';
       end.reason = 'perfy ran out of file descriptors (EMFILE): the load was not what the scenario planned';
@@ -195,7 +249,15 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     endedAt: Date.now(),
     status: end.status,
     reason: end.reason,
-    environment: { perfy: perfyVersion(), node: process.version, platform: process.platform, arch: process.arch, cpus: cpus().length, hostname: hostname(), workers: workerCount },
+    environment: {
+      perfy: perfyVersion(),
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpus().length,
+      hostname: hostname(),
+      workers: workerCount,
+    },
     overrides: options.overrides ?? [],
     workloads: plan.workloads.map((w) => ({
       name: w.name,
@@ -271,7 +333,16 @@ export async function driveWorkloads(plan: Plan, options: DriveOptions): Promise
       ? { interpreter: await interpreterFor(taggedStore(store, WARMUP_TAGS)), untilMs: workload.warmupMs }
       : undefined;
     const run = startWorkload({
-      workload, workloadIndex: index, interpreter: await interpreterFor(store), warmup, store, seed: plan.seed + index, signal, gracefulStopMs: graceful, stopGraceMs: STOP_GRACE_MS, segment: options.segment,
+      workload,
+      workloadIndex: index,
+      interpreter: await interpreterFor(store),
+      warmup,
+      store,
+      seed: plan.seed + index,
+      signal,
+      gracefulStopMs: graceful,
+      stopGraceMs: STOP_GRACE_MS,
+      segment: options.segment,
     });
     options.runs.push(run);
     await run.done;

@@ -36,7 +36,10 @@ export interface SchedulerOptions {
   workload: PlannedWorkload;
   workloadIndex: number;
   interpreter: Interpreter;
-  /** Iterations that start before `untilMs` into the workload run through this interpreter (its samples: phase warmup). */
+  /**
+   * Iterations that start before `untilMs` into the workload run through this interpreter (its samples: phase
+   * warmup).
+   */
   warmup?: { interpreter: Interpreter; untilMs: number };
   store: MetricStore;
   seed: number;
@@ -132,7 +135,7 @@ function childController(parent: AbortSignal, graceMs: number): { controller: Ab
 }
 
 function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun {
-  const { workload, interpreter, store, signal } = options;
+  const { workload, interpreter, signal } = options;
   const tally = new Tally(options);
   const flow = workload.flow;
   // Iterations in flight are cancelled `stopGraceMs` after the run is stopped, or `gracefulStopMs` after the load ends.
@@ -184,7 +187,10 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
     // In-flight iterations get the graceful-stop window from the end of the load (not from the last arrival),
     // then are cancelled. After a stop signal, the parent signal's own grace applies instead.
     const untilLoadEnds = signal.aborted ? 0 : Math.max(0, timeline.durationMs - (performance.now() - start));
-    endTimer = setTimeout(() => inflight.controller.abort(new Error('graceful stop window over')), untilLoadEnds + options.gracefulStopMs);
+    endTimer = setTimeout(
+      () => inflight.controller.abort(new Error('graceful stop window over')),
+      untilLoadEnds + options.gracefulStopMs,
+    );
     finishIfIdle();
   };
 
@@ -198,7 +204,11 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
       if (!user && created < timeline.maxVus) {
         created++;
         const id = vuId(created, options.segment);
-        user = interpreter.createUser(id, createRandom(deriveSeed(options.seed, options.workloadIndex, id)), inflight.controller.signal);
+        user = interpreter.createUser(
+          id,
+          createRandom(deriveSeed(options.seed, options.workloadIndex, id)),
+          inflight.controller.signal,
+        );
       }
       if (!user) {
         tally.dropped++;
@@ -233,10 +243,17 @@ function runOpen(options: SchedulerOptions, timeline: OpenTimeline): WorkloadRun
 const CONTROL_INTERVAL_MS = 50;
 
 function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): WorkloadRun {
-  const { workload, interpreter, store, signal } = options;
+  const { workload, interpreter, signal } = options;
   const tally = new Tally(options);
   const start = performance.now();
-  interface Looping { user: VirtualUser; stopping: boolean; controller: AbortController; release(): void; stopTimer?: NodeJS.Timeout; finished: Promise<void> }
+  interface Looping {
+    user: VirtualUser;
+    stopping: boolean;
+    controller: AbortController;
+    release(): void;
+    stopTimer?: NodeJS.Timeout;
+    finished: Promise<void>;
+  }
   const looping: Looping[] = [];
   let nextId = 0;
   let exhausted = false;
@@ -248,7 +265,11 @@ function runClosed(options: SchedulerOptions, timeline: ClosedTimeline): Workloa
     nextId++;
     const { controller, release } = childController(signal, options.stopGraceMs);
     const id = vuId(nextId, options.segment);
-    const user = interpreter.createUser(id, createRandom(deriveSeed(options.seed, options.workloadIndex, id)), controller.signal);
+    const user = interpreter.createUser(
+      id,
+      createRandom(deriveSeed(options.seed, options.workloadIndex, id)),
+      controller.signal,
+    );
     const entry: Looping = { user, stopping: false, controller, release, finished: Promise.resolve() };
     entry.finished = (async () => {
       let seen = macrotaskEpoch();

@@ -17,7 +17,12 @@ function segmentOpen(t: OpenTimeline, segment: Segment): OpenTimeline {
   return {
     ...t,
     maxVus: Math.max(1, share(t.maxVus, segment)),
-    spans: t.spans.map((s) => ({ ...s, from: s.from / count, to: s.to / count, ...(s.iterations === undefined ? {} : { iterations: share(s.iterations, segment) }) })),
+    spans: t.spans.map((s) => ({
+      ...s,
+      from: s.from / count,
+      to: s.to / count,
+      ...(s.iterations === undefined ? {} : { iterations: share(s.iterations, segment) }),
+    })),
     rateAt: (ms) => t.rateAt(ms) / count,
     expectedIterations: (ms) => t.expectedIterations(ms) / count,
     plannedIterations: share(t.plannedIterations, segment),

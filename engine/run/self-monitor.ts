@@ -70,9 +70,15 @@ export function startSelfMonitor(store: MetricStore, options: SelfMonitorOptions
       const busy = options.perThread ? performance.eventLoopUtilization(startElu).utilization : cpu;
       // A run of a few seconds is mostly start-up work: too short to judge.
       const saturated = wall >= MIN_JUDGED_MS && (lagP99 > SATURATED_LAG_MS || busy > SATURATED_CPU);
-      const what = options.perThread ? `a worker thread busy ${(busy * 100).toFixed(0)}% of the time` : `CPU ${(cpu * 100).toFixed(0)}% of a core`;
+      const what = options.perThread
+        ? `a worker thread busy ${(busy * 100).toFixed(0)}% of the time`
+        : `CPU ${(cpu * 100).toFixed(0)}% of a core`;
+      const remedy = options.perThread
+        ? 'add workers (--workers) or machines'
+        : 'lighten the load per process or add workers (--workers)';
       const note = saturated
-        ? `perfy itself was busy (event-loop lag p99 ${lagP99.toFixed(1)} ms, ${what}): iterations started late and latencies are inflated; ${options.perThread ? 'add workers (--workers) or machines' : 'lighten the load per process or add workers (--workers)'}`
+        ? `perfy itself was busy (event-loop lag p99 ${lagP99.toFixed(1)} ms, ${what}): iterations started late and ` +
+          `latencies are inflated; ${remedy}`
         : undefined;
       return { saturated, eventLoopLagP99Ms: lagP99, cpu, note };
     },

@@ -39,21 +39,46 @@ async function work(): Promise<void> {
   const executors = new RunExecutors(plan, segment);
   await executors.prepare();
   send({ type: 'ready' });
-  const baseVars = await Promise.race([started, new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
+  const baseVars = await Promise.race([
+    started,
+    new Promise<undefined>((resolve) =>
+      stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+    ),
+  ]);
   const runs: WorkloadRun[] = [];
-  const progress = (): FromWorker & { type: 'progress' } => ({ type: 'progress', workloads: runs.map((r) => r.progress()), metrics: liveMetrics(store.snapshot()) });
+  const progress = (): FromWorker & { type: 'progress' } => ({
+    type: 'progress',
+    workloads: runs.map((r) => r.progress()),
+    metrics: liveMetrics(store.snapshot()),
+  });
   const timer = setInterval(() => send(progress()), 1000);
   try {
     if (baseVars !== undefined) {
-      const feeders = new Map<string, DataFeeder>(Object.entries(plan.data).map(([name, d]) => [name, createFeeder(d, segment)]));
+      const feeders = new Map<string, DataFeeder>(
+        Object.entries(plan.data).map(([name, d]) => [name, createFeeder(d, segment)]),
+      );
       const runnersFor = stepRunners(plan, store, baseVars, executors, spec.workDir ?? tmpdir());
-      await driveWorkloads(plan, { store, runnersFor, feeders, baseVars, signal: stop.signal, timeScale: spec.overrides.timeScale, segment, runs });
+      await driveWorkloads(plan, {
+        store,
+        runnersFor,
+        feeders,
+        baseVars,
+        signal: stop.signal,
+        timeScale: spec.overrides.timeScale,
+        segment,
+        runs,
+      });
     }
   } finally {
     clearInterval(timer);
     await executors.close();
   }
-  send({ type: 'done', workloads: runs.map((r) => r.progress()), metrics: store.snapshot(), saturation: monitor.stop() });
+  send({
+    type: 'done',
+    workloads: runs.map((r) => r.progress()),
+    metrics: store.snapshot(),
+    saturation: monitor.stop(),
+  });
   port.close();
 }
 

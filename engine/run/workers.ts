@@ -82,8 +82,18 @@ export function autoWorkers(plan: Plan, cores: number): number {
   let users = 0;
   for (const w of plan.workloads) {
     const t = w.timeline;
-    if (t.model === 'closed') users += t.maxUsers;
-    else rate += Math.max(0, ...t.spans.map((s) => (s.kind === 'burst' ? (s.endMs > s.startMs ? ((s.iterations ?? 0) * 1000) / (s.endMs - s.startMs) : 0) : Math.max(s.from, s.to))));
+    if (t.model === 'closed') {
+      users += t.maxUsers;
+    } else {
+      rate += Math.max(
+        0,
+        ...t.spans.map((s) => (
+          s.kind === 'burst'
+            ? (s.endMs > s.startMs ? ((s.iterations ?? 0) * 1000) / (s.endMs - s.startMs) : 0)
+            : Math.max(s.from, s.to)
+        )),
+      );
+    }
   }
   return rate >= AUTO_WORKERS_RATE || users >= AUTO_WORKERS_USERS ? Math.max(1, cores) : 1;
 }
@@ -109,7 +119,9 @@ interface Slot {
   saturation: Saturation | undefined;
 }
 
-export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs: () => number, warmupMs = 0): WorkerPool {
+export function startWorkers(
+  spec: WorkerSpec, mainStore: MetricStore, elapsedMs: () => number, warmupMs = 0,
+): WorkerPool {
   const slots: Slot[] = [];
   let onChange: () => void = () => {};
   let failure: Problem | undefined;
@@ -154,18 +166,31 @@ export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs
     });
     worker.on('error', (error) => {
       slot.done = true;
-      fail(problem('E_INTERNAL', `worker thread ${w} failed: ${error.message}`, 'this is a bug in perfy: run again with PERFY_DEBUG=1 and report the output'));
+      fail(
+        problem(
+          'E_INTERNAL',
+          `worker thread ${w} failed: ${error.message}`,
+          'this is a bug in perfy: run again with PERFY_DEBUG=1 and report the output',
+        ),
+      );
     });
     worker.on('exit', () => {
       if (!slot.done) {
         slot.done = true;
-        fail(problem('E_INTERNAL', `worker thread ${w} exited before it finished its share of the load`, 'this is a bug in perfy: run again with PERFY_DEBUG=1 and report the output'));
+        fail(
+          problem(
+            'E_INTERNAL',
+            `worker thread ${w} exited before it finished its share of the load`,
+            'this is a bug in perfy: run again with PERFY_DEBUG=1 and report the output',
+          ),
+        );
       }
     });
     slots.push(slot);
   }
 
-  const merged = (): ResultMetrics => slots.reduce((all, s) => (s.metrics ? mergeResultMetrics(all, s.metrics) : all), mainStore.snapshot());
+  const merged = (): ResultMetrics =>
+    slots.reduce((all, s) => (s.metrics ? mergeResultMetrics(all, s.metrics) : all), mainStore.snapshot());
   const live = (): MetricSource => {
     const now = performance.now();
     // Once every worker is done, what the main thread still records (teardown, the services' own counts) must
@@ -211,7 +236,8 @@ export function startWorkers(spec: WorkerSpec, mainStore: MetricStore, elapsedMs
         onChange();
       });
       if (failure === undefined) post({ type: 'start', baseVars });
-      const onAbort = (): void => post({ type: 'stop', reason: String((signal.reason as Error | undefined)?.message ?? 'stopped') });
+      const onAbort = (): void =>
+        post({ type: 'stop', reason: String((signal.reason as Error | undefined)?.message ?? 'stopped') });
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       await new Promise<void>((resolve) => {
