@@ -259,6 +259,8 @@ export function compileStep(c: CompileScope, step: Step, ctx: FlowContext, defau
     plugin,
     summary: compiled.summary,
     call: compiled.call,
+    correctedMetric: compiled.correctedMetric,
+    connectionPool: compiled.connectionPool,
     tags,
     condition: step.if === undefined ? undefined : c.expression(step.if, [...p, 'if'], 'condition'),
     expects: expects.map((e, i) => c.expression(e, expectPath(i), 'response', responseNames)),

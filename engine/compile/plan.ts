@@ -100,6 +100,9 @@ export interface StepNode {
   summary: string;
   /** The request as the kind compiled it, bound to the kind's executor (engine/steps/types.ts). */
   call: StepCall;
+  /** What the kind said of the step for the runtime (engine/steps/types.ts, CompiledStep). */
+  correctedMetric?: string | undefined;
+  connectionPool?: string | undefined;
   tags: Record<string, string>;
   condition: CompiledExpression | undefined;
   expects: CompiledExpression[];

@@ -39,11 +39,7 @@ export function estimateFds(plan: Plan, threads: number): number {
   const origins = new Set<string>();
   for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) {
     for (const step of stepsOf(flow)) {
-      if (step.kind === 'github') origins.add(`github:${step.id}`);
-      if (step.kind !== 'http') continue;
-      const url = step.summary.slice(step.summary.indexOf(' ') + 1);
-      const absolute = /^https?:\/\/[^/{]+/i.exec(url);
-      origins.add(absolute ? absolute[0].toLowerCase() : /^https?:/i.test(url) ? `templated:${step.id}` : 'target');
+      if (step.connectionPool !== undefined) origins.add(step.connectionPool);
     }
   }
   const perThread = Math.ceil(Math.min(plan.defaults.connections, Math.ceil(concurrency / threads)));

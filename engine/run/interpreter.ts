@@ -40,7 +40,7 @@ export interface InterpreterOptions {
   feeders: Map<string, DataFeeder>;
   /** Values every iteration starts from: services, scenario, target, setup captures. */
   baseVars: Record<string, unknown>;
-  /** Open model: record http.duration_corrected (time from when the user meant to send). */
+  /** Open model: record each step's corrected trend (http.duration_corrected: time from when the user meant to send). */
   correctForLag: boolean;
   /** Transaction node id → its runner (the SQL executor's), for every transaction of these flows. */
   transactions?: Map<number, TransactionRunner>;
@@ -280,6 +280,7 @@ export class Interpreter {
       if (!runner) throw new Error(`no runner for step ${node.id} (${node.name})`);
       const store = this.options.store;
       const tags = stepTags(node, this.options.workload);
+      const correctedMetric = this.options.correctForLag ? node.correctedMetric : undefined;
       metrics = {
         runner,
         duration: store.handle('step.duration', 'trend', tags),
@@ -291,8 +292,12 @@ export class Interpreter {
           handle.record(0);
           return handle;
         }),
-        corrected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'true' }) : undefined,
-        correctedUnexpected: this.options.correctForLag && node.kind === 'http' ? store.handle('http.duration_corrected', 'trend', { ...tags, expected: 'false' }) : undefined,
+        corrected: correctedMetric === undefined
+          ? undefined
+          : store.handle(correctedMetric, 'trend', { ...tags, expected: 'true' }),
+        correctedUnexpected: correctedMetric === undefined
+          ? undefined
+          : store.handle(correctedMetric, 'trend', { ...tags, expected: 'false' }),
         expectsStatus: node.expects.some((e) => e.names.some((n) => n.name === 'status')),
         sampled: new Set(),
       };

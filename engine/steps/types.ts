@@ -46,8 +46,22 @@ export interface CompiledStep {
   summary: string;
   /** The step's timeout when the scenario gives none: undefined for `defaults.timeout`, Infinity for none. */
   defaultTimeoutMs?: number;
+  /**
+   * Open model: the trend that also records the step's time measured from when its iteration was meant to start
+   * (corrected for coordinated omission), tagged `expected` like the kind's own; absent: not recorded.
+   */
+  correctedMetric?: string;
+  /**
+   * The connections the step's requests hold: steps with the same key share a pool of up to `defaults.connections`
+   * per thread, which perfy's open-file estimate counts once. Absent: none of its own (a SQL step's pool is
+   * counted with its service).
+   */
+  connectionPool?: string;
   call: StepCall;
 }
+
+/** What a kind's compile may say of a step besides its request (see CompiledStep). */
+export type StepOptions = Omit<CompiledStep, 'summary' | 'call'>;
 
 /**
  * A compiled request with the executor that runs it. Kept as a function so the request's type, known only to
@@ -57,10 +71,10 @@ export type StepCall = <T>(use: <Request>(request: Request, executor: ExecutorSo
 
 /** Binds a request to the executor of its kind (a kind's compile returns this). */
 export function bindStep<Request>(
-  summary: string, request: Request, executor: ExecutorSource<Request>, defaultTimeoutMs?: number,
+  summary: string, request: Request, executor: ExecutorSource<Request>, options: StepOptions = {},
 ): CompiledStep {
   const call: StepCall = (use) => use(request, executor);
-  return defaultTimeoutMs === undefined ? { summary, call } : { summary, call, defaultTimeoutMs };
+  return { ...options, summary, call };
 }
 
 /** A step of a plan with its request in the type its kind compiled it to: what an executor's `create` receives. */

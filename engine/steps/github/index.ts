@@ -121,7 +121,10 @@ export const github = {
   alsoProduces: ['http'],
   compile(settings, at) {
     const github = settings as GithubRequest;
-    return bindStep(github.request, compileGithubRequest(github, at), githubExecutor);
+    // Its API (a service or a URL) is known only at run time: its connections count as its own, on the high side.
+    return bindStep(github.request, compileGithubRequest(github, at), githubExecutor, {
+      connectionPool: `github:${at.path.join('/')}`,
+    });
   },
   summary: async () => (await import('./summary.js')).summary,
 } satisfies StepKind;

@@ -87,7 +87,20 @@ export const http = {
     const request = compileHttpRequest(settings as HttpSettings, at);
     const method = request.method;
     // The summary names an unnamed step (its metrics' tag, the console): never with a password written in the URL.
-    return bindStep(`${method} ${redactUrlPasswords(request.url.source)}`, request, httpExecutor);
+    return bindStep(`${method} ${redactUrlPasswords(request.url.source)}`, request, httpExecutor, {
+      correctedMetric: 'http.duration_corrected',
+      connectionPool: connectionPool(request.url.source, at),
+    });
   },
   summary: async () => (await import('./summary.js')).summary,
 } satisfies StepKind;
+
+/**
+ * The connections a step's URL draws from: those of its origin, of the target for a relative URL, and its own for
+ * an absolute URL whose origin is templated (an estimate on the high side: it may be any origin).
+ */
+function connectionPool(url: string, at: StepCompiler): string {
+  const absolute = /^https?:\/\/[^/{]+/i.exec(url);
+  if (absolute) return absolute[0].toLowerCase();
+  return /^https?:/i.test(url) ? `templated:${at.path.join('/')}` : 'target';
+}

@@ -79,7 +79,7 @@ export const jmeter = {
   compile(settings, at) {
     const step = settings as JmeterPlan;
     // A JMeter plan runs as long as it runs (its thread groups decide): no step timeout unless one is given.
-    return bindStep(`jmeter ${step.plan}`, compileJmeterPlan(step, at), jmeterExecutor, Infinity);
+    return bindStep(`jmeter ${step.plan}`, compileJmeterPlan(step, at), jmeterExecutor, { defaultTimeoutMs: Infinity });
   },
   summary: async () => (await import('./summary.js')).summary,
 } satisfies StepKind;
