@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Plan } from '../../../engine/compile/plan.js';
 import type { StepResult, StepRunner } from '../../../engine/steps/types.js';
