@@ -2,7 +2,6 @@
 // docs/http.md says, failures get the right error class, and metrics carry the right tags. Also the registry.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Plan } from '../../../../engine/compile/plan.js';
-import { testStepCompiler, UNCALLED } from '../../../helpers.js';
+import { selfSignedCertificate, testStepCompiler, UNCALLED } from '../../../helpers.js';
 import { compileHttpRequest, type HttpRequestPlan } from '../../../../engine/steps/http/index.js';
 import type { HttpRequest } from '../../../../engine/generated/scenario.js';
 import { classifyError, createHttpExecutor, type HttpExecutorOptions } from '../../../../engine/steps/http/runner.js';
@@ -932,14 +931,7 @@ describe('http executor: error classes', () => {
 
 describe('http executor: TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-tls-'));
-  const made = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { encoding: 'utf8' });
-  // In CI (PERFY_REQUIRE_ALL) a missing openssl fails these tests instead of skipping them.
-  const skip = made.status === 0 || process.env['PERFY_REQUIRE_ALL']
-    ? false
-    : `openssl could not make a test certificate (${made.error?.message ?? made.stderr.trim().split('\n')[0]})`;
+  const skip = selfSignedCertificate(dir, '/CN=127.0.0.1', 'IP:127.0.0.1');
   let url = '';
   let cert = '';
   before(async () => {

@@ -2,7 +2,7 @@
 // keep-alive reuse, the connection limit and its queue, servers closing connections, TLS, timeouts, abandoning.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead,
 } from '../../../../../engine/steps/http/h1/pool.js';
+import { selfSignedCertificate } from '../../../../helpers.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -647,14 +648,7 @@ describe('h1 pool: failures, timeouts and abandoned requests', () => {
 
 describe('h1 pool: TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-h1-tls-'));
-  const made = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { encoding: 'utf8' });
-  // In CI (PERFY_REQUIRE_ALL) a missing openssl fails these tests instead of skipping them.
-  const skip = made.status === 0 || process.env['PERFY_REQUIRE_ALL']
-    ? false
-    : `openssl could not make a test certificate (${made.error?.message ?? made.stderr.trim().split('\n')[0]})`;
+  const skip = selfSignedCertificate(dir, '/CN=localhost', 'IP:127.0.0.1,DNS:localhost');
   let server: Listening;
   let cert = '';
   before(async () => {
