@@ -73,7 +73,8 @@ async function loops(once: () => Promise<unknown>, ms: number): Promise<number> 
 function httpStep(url: string, expect: string): StepOf<HttpRequestPlan> {
   return {
     type: 'step', id: 1, name: 'bench', kind: 'http', plugin: undefined, summary: `GET ${url}`,
-    request: { method: 'GET', url: compileTemplate(url), query: [], headers: [], body: undefined }, call: UNCALLED, tags: {}, condition: undefined,
+    request: { method: 'GET', url: compileTemplate(url), query: [], headers: [], body: undefined },
+    call: UNCALLED, tags: {}, condition: undefined,
     expects: [compileExpression(expect)], captures: [], timeoutMs: 30_000, retry: undefined,
     location: { file: 'bench', line: 1, col: 1 },
   };

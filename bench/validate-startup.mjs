@@ -16,7 +16,11 @@ const perfy = join(root, 'bin/perfy');
 // A module hook that prints every file: URL perfy's process loads, one per line, to stderr.
 const dir = mkdtempSync(join(tmpdir(), 'perfy-startup-'));
 const hooks = join(dir, 'hooks.mjs');
-writeFileSync(hooks, `export async function load(url, context, next) { if (url.startsWith('file:')) process._rawDebug('loaded ' + url); return next(url, context); }\n`);
+writeFileSync(
+  hooks,
+  'export async function load(url, context, next) { ' +
+    "if (url.startsWith('file:')) process._rawDebug('loaded ' + url); return next(url, context); }\n",
+);
 const register = join(dir, 'register.mjs');
 writeFileSync(register, `import { register } from 'node:module'; register(${JSON.stringify(new URL(`file://${hooks}`).href)});\n`);
 
@@ -35,4 +39,10 @@ for (let i = 0; i < repeats; i++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
-console.log(JSON.stringify({ root, medianMs: Math.round(median * 10) / 10, minMs: Math.round(times[0] * 10) / 10, engineModules: modules.length, runtimeModules: runtime }));
+console.log(JSON.stringify({
+  root,
+  medianMs: Math.round(median * 10) / 10,
+  minMs: Math.round(times[0] * 10) / 10,
+  engineModules: modules.length,
+  runtimeModules: runtime,
+}));

@@ -32,6 +32,21 @@ export async function jmeterMissing(): Promise<string | undefined> {
   }
 }
 
+/**
+ * Makes a self-signed certificate for TLS tests with openssl: key.pem and cert.pem in `dir`, for `subject` and the
+ * subjectAltName `altName`. Returns false when it is made, else why the TLS tests skip.
+ */
+export function selfSignedCertificate(dir: string, subject: string, altName: string): false | string {
+  const made = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    '-days', '1', '-subj', subject, '-addext', `subjectAltName=${altName}`,
+  ], { encoding: 'utf8' });
+  // In CI (PERFY_REQUIRE_ALL) a missing openssl fails these tests instead of skipping them.
+  return made.status === 0 || process.env['PERFY_REQUIRE_ALL']
+    ? false
+    : `openssl could not make a test certificate (${made.error?.message ?? made.stderr.trim().split('\n')[0]})`;
+}
+
 export interface CliResult {
   status: number | null;
   stdout: string;

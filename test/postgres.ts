@@ -75,3 +75,14 @@ export async function externalTestDatabase(): Promise<
     },
   };
 }
+
+/** How many notes the db_load scenario's "write note" step left in the database at `url`. */
+export async function notesWritten(url: string): Promise<number> {
+  const client = new pg.Client(url);
+  await client.connect();
+  const written = Number(
+    (await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n,
+  );
+  await client.end();
+  return written;
+}

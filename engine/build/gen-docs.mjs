@@ -10,7 +10,9 @@ const outPath = `${root}docs/format.md`;
 
 const resolve = (node) => {
   let current = node;
-  for (let i = 0; current?.$ref && i < 10; i++) current = current.$ref.slice(2).split('/').reduce((n, k) => n[k], schema);
+  for (let i = 0; current?.$ref && i < 10; i++) {
+    current = current.$ref.slice(2).split('/').reduce((n, k) => n[k], schema);
+  }
   return current;
 };
 const refName = (node) => node?.$ref?.split('/').pop();
@@ -43,7 +45,8 @@ function propertyTable(node, required = []) {
     if (dflt !== undefined) extras.push(`Default: ${code(dflt)}.`);
     const examples = prop.examples ?? (refName(prop) ? undefined : target.examples);
     if (examples?.length) extras.push(`Example: ${examples.map(code).join(', ')}.`);
-    rows.push(`| \`${key}\` | ${typeOf(prop)} | ${required.includes(key) ? 'yes' : ''} | ${cell([description, ...extras].join(' '))} |`);
+    const isRequired = required.includes(key) ? 'yes' : '';
+    rows.push(`| \`${key}\` | ${typeOf(prop)} | ${isRequired} | ${cell([description, ...extras].join(' '))} |`);
   }
   return rows.join('\n');
 }
@@ -55,7 +58,8 @@ function nested(node, path, out) {
     const branches = prop.oneOf ?? [prop];
     for (const branch of branches) {
       if (branch.type === 'object' && branch.properties && !branch.$ref) {
-        out.push(`#### \`${path}${key}\`\n\n${branch.description ?? prop.description ?? ''}\n\n${propertyTable(branch, branch.required)}\n`);
+        const description = branch.description ?? prop.description ?? '';
+        out.push(`#### \`${path}${key}\`\n\n${description}\n\n${propertyTable(branch, branch.required)}\n`);
         nested(branch, `${path}${key}.`, out);
       }
     }
@@ -65,7 +69,10 @@ function nested(node, path, out) {
 function section(name, node) {
   const out = [`### ${name}\n`];
   if (node.description) out.push(`${node.description}\n`);
-  if (node.pattern) out.push(`Pattern: \`${node.pattern}\`${node.examples ? ` — for example ${node.examples.map(code).join(', ')}` : ''}.\n`);
+  if (node.pattern) {
+    const examples = node.examples ? ` — for example ${node.examples.map(code).join(', ')}` : '';
+    out.push(`Pattern: \`${node.pattern}\`${examples}.\n`);
+  }
   if (node.enum) out.push(`One of: ${node.enum.map(code).join(', ')}.\n`);
   if (node.properties) {
     out.push(propertyTable(node, node.required) + '\n');
@@ -76,24 +83,32 @@ function section(name, node) {
       out.push(`- form ${i + 1}: [${refName(branch)}](${anchor(refName(branch))})\n`);
     } else if (branch.properties) {
       const key = branch.required?.[0];
-      out.push(`#### form ${i + 1}${key ? `: with \`${key}\`` : ''}\n\n${branch.description ?? ''}\n\n${propertyTable(branch, branch.required)}\n`);
+      const table = propertyTable(branch, branch.required);
+      out.push(`#### form ${i + 1}${key ? `: with \`${key}\`` : ''}\n\n${branch.description ?? ''}\n\n${table}\n`);
       nested(branch, '', out);
     } else if (!branch.required) {
       out.push(`- form ${i + 1}: ${typeOf(branch)}${branch.description ? ` — ${branch.description}` : ''}\n`);
     }
   });
   const presence = node.oneOf?.filter((b) => Object.keys(b).length === 1 && b.required);
-  if (presence?.length) out.push(`Exactly one of ${presence.map((b) => `\`${b.required[0]}\``).join(', ')} is given.\n`);
+  if (presence?.length) {
+    out.push(`Exactly one of ${presence.map((b) => `\`${b.required[0]}\``).join(', ')} is given.\n`);
+  }
   return out.join('\n');
 }
 
 const parts = [
-  '<!-- generated — do not edit. Made by engine/build/gen-docs.mjs from schema/scenario.schema.json: run `npm run generate`. -->',
+  '<!-- generated — do not edit. Made by engine/build/gen-docs.mjs from schema/scenario.schema.json: ' +
+    'run `npm run generate`. -->',
   '# Scenario format reference',
   '',
   schema.description,
   '',
-  'This page is generated from the JSON Schema (`schema/scenario.schema.json`, printed by `perfy schema`), the single source of truth that perfy validates against and that editors complete from. Add `# yaml-language-server: $schema=<path to scenario.schema.json>` at the top of a scenario (as `perfy init` does) to get completion and these descriptions on hover. Unknown keys are errors everywhere. Expressions are described in [expressions.md](expressions.md), error codes in [errors.md](errors.md).',
+  'This page is generated from the JSON Schema (`schema/scenario.schema.json`, printed by `perfy schema`), ' +
+    'the single source of truth that perfy validates against and that editors complete from. ' +
+    'Add `# yaml-language-server: $schema=<path to scenario.schema.json>` at the top of a scenario ' +
+    '(as `perfy init` does) to get completion and these descriptions on hover. Unknown keys are errors everywhere. ' +
+    'Expressions are described in [expressions.md](expressions.md), error codes in [errors.md](errors.md).',
   '',
   '## Top level',
   '',

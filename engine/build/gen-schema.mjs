@@ -16,7 +16,9 @@ const properties = {};
 // The kinds' keys go before `use` (a plugin step), and their definitions right after `step`, where a reader of
 // the schema looks for them.
 for (const [key, value] of Object.entries(step.properties)) {
-  if (key === 'use') for (const kind of BUILTIN_STEP_KINDS) properties[kind.name] = { $ref: `#/$defs/${kind.definition}` };
+  if (key === 'use') {
+    for (const kind of BUILTIN_STEP_KINDS) properties[kind.name] = { $ref: `#/$defs/${kind.definition}` };
+  }
   properties[key] = value;
 }
 for (const [name, value] of Object.entries(core.$defs)) {
@@ -28,4 +30,8 @@ step.description = step.description.replace('{kinds}', names);
 step.properties = properties;
 step.oneOf = [...BUILTIN_STEP_KINDS.map((kind) => ({ required: [kind.name] })), ...step.oneOf];
 const schema = { ...core, $defs: defs };
-await writeOrCheck(`${root}schema/scenario.schema.json`, `${JSON.stringify(schema, null, 2)}\n`, 'schema/scenario.schema.json');
+await writeOrCheck(
+  `${root}schema/scenario.schema.json`,
+  `${JSON.stringify(schema, null, 2)}\n`,
+  'schema/scenario.schema.json',
+);

@@ -21,14 +21,16 @@ function withoutPresenceRules(node) {
   if (node === null || typeof node !== 'object') return node;
   const out = {};
   for (const [key, value] of Object.entries(node)) {
-    const presenceOnly = key === 'oneOf' && value.every((b) => Object.keys(b).length === 1 && Array.isArray(b.required));
+    const presenceOnly = key === 'oneOf'
+      && value.every((b) => Object.keys(b).length === 1 && Array.isArray(b.required));
     if (!presenceOnly) out[key] = withoutPresenceRules(value);
   }
   return out;
 }
 const banner = [
   '// generated — do not edit.',
-  '// Made by engine/build/gen-types.mjs from schema/scenario.schema.json; run `npm run generate` after changing the schema.',
+  '// Made by engine/build/gen-types.mjs from schema/scenario.schema.json; ' +
+    'run `npm run generate` after changing the schema.',
 ].join('\n');
 const body = await compile(schema, 'Scenario', {
   bannerComment: banner,

@@ -63,8 +63,11 @@ if (bound === 0) throw new Error('ajv refers to no schema object: has its code g
 const code = standaloneCode(ajv, exported).replace(/^"use strict";\n?/, '');
 if (/const schema\d+ = \{/.test(code)) throw new Error('the generated code still holds a copy of a schema object');
 
+const ajvVersion = require('ajv/package.json').version;
+const madeBy = `// Made by engine/build/gen-validators.mjs from schema/scenario.schema.json with ajv ${ajvVersion}; ` +
+  'run `npm run generate` after changing the schema.';
 const body = `// generated — do not edit.
-// Made by engine/build/gen-validators.mjs from schema/scenario.schema.json with ajv ${require('ajv/package.json').version}; run \`npm run generate\` after changing the schema.
+${madeBy}
 // @ts-nocheck
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';

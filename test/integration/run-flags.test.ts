@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { perfyAsync, problemHeads, readResultDir, startServer, tempDir, total } from '../helpers.js';
+import { perfyAsync, problemHeads, readResultDir, startServer, tempDir, total, type CliResult } from '../helpers.js';
 
 describe('perfy run flags', { concurrency: false }, () => {
   /** Requests the server received, by path. */
@@ -38,6 +38,17 @@ describe('perfy run flags', { concurrency: false }, () => {
 
   function scenario(body: string): string {
     return `name: flags\ntarget: ${server.url}\n${body.trim()}\n`;
+  }
+
+  /** Runs a scenario of GET /set at 5/s for 1 s with `--set <assignment>`; `out` is the run's result folder. */
+  async function runWithSet(assignment: string): Promise<{ run: CliResult; out: string }> {
+    const t = tempDir({ 's.yaml': scenario(`
+load: [ { rate: 5/s, duration: 1s } ]
+flow: [ { name: hit, http: { get: /set } } ]
+`) });
+    after(t.cleanup);
+    const run = await perfyAsync(['run', t.path('s.yaml'), '--set', assignment, '--quiet', '--out', t.path('out')]);
+    return { run, out: t.path('out') };
   }
 
   it('--smoke sends exactly one request per step, for every workload, and says so', async () => {
@@ -99,42 +110,16 @@ thresholds: [ "count(http.reqs) > 100", "rate(checks) == 100%" ]
 
   it('--set changes a value of the scenario before it runs: load[0].rate=20/s sends 20 requests ' +
       'instead of 5', async () => {
-    const t = tempDir({ 's.yaml': scenario(`
-load: [ { rate: 5/s, duration: 1s } ]
-flow: [ { name: hit, http: { get: /set } } ]
-`) });
-    after(t.cleanup);
-    const run = await perfyAsync([
-      'run',
-      t.path('s.yaml'),
-      '--set',
-      'load[0].rate=20/s',
-      '--quiet',
-      '--out',
-      t.path('out'),
-    ]);
+    const { run, out } = await runWithSet('load[0].rate=20/s');
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.equal(seen.get('/set'), 20);
-    assert.deepEqual(readResultDir(t.path('out')).workloads.map((w) => w.plannedIterations), [20]);
+    assert.deepEqual(readResultDir(out).workloads.map((w) => w.plannedIterations), [20]);
   });
 
   it('--set is listed among the overrides of the result', async () => {
-    const t = tempDir({ 's.yaml': scenario(`
-load: [ { rate: 5/s, duration: 1s } ]
-flow: [ { name: hit, http: { get: /set } } ]
-`) });
-    after(t.cleanup);
-    const run = await perfyAsync([
-      'run',
-      t.path('s.yaml'),
-      '--set',
-      'load[0].rate=10/s',
-      '--quiet',
-      '--out',
-      t.path('out'),
-    ]);
+    const { run, out } = await runWithSet('load[0].rate=10/s');
     assert.equal(run.status, 0, run.stderr + run.stdout);
-    assert.ok(readResultDir(t.path('out')).overrides.some((o) => o.includes('load[0].rate')), 'the --set is recorded');
+    assert.ok(readResultDir(out).overrides.some((o) => o.includes('load[0].rate')), 'the --set is recorded');
   });
 
   it('--env fills ${env.NAME} placeholders, and without it the scenario is invalid and nothing is sent', async () => {

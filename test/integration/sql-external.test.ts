@@ -4,9 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { perfyAsync, readResultDir, tempDir, total } from '../helpers.js';
-import { externalTestDatabase } from '../postgres.js';
+import { externalTestDatabase, notesWritten } from '../postgres.js';
 
 describe('an existing PostgreSQL server (postgres: { url })', () => {
   let db: Awaited<ReturnType<typeof externalTestDatabase>>;
@@ -27,12 +26,7 @@ describe('an existing PostgreSQL server (postgres: { url })', () => {
     // The password never reaches the summary.
     assert.doesNotMatch(run.stdout + run.stderr, new RegExp(decodeURIComponent(new URL(db.url).password)));
     const result = readResultDir(out.dir);
-    const client = new pg.Client(db.url);
-    await client.connect();
-    const written = Number(
-      (await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n,
-    );
-    await client.end();
+    const written = await notesWritten(db.url);
     assert.ok(written > 0, `server ${db.version}: nothing written`);
     assert.equal(total(result, 'sql.queries', { step: 'write note', status: 'ok' }), written);
     assert.equal(total(result, 'sql.queries', { step: 'read back', status: 'ok' }), written);

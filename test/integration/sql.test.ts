@@ -3,9 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import type { Result } from '../../engine/metrics/result.js';
 import { perfyAsync, readResultDir, tempDir, total } from '../helpers.js';
-import { startTestPostgres, type TestPostgres } from '../postgres.js';
+import { notesWritten, startTestPostgres, type TestPostgres } from '../postgres.js';
+
+/** Runs a shipped scenario quietly with `--time-scale` (and any further flags); the run must pass. */
+async function runScenario(scenario: string, timeScale: string, ...flags: string[]): Promise<Result> {
+  const out = tempDir();
+  after(out.cleanup);
+  const run = await perfyAsync(['run', scenario, '--time-scale', timeScale, '--quiet', '--out', out.dir, ...flags]);
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  return readResultDir(out.dir);
+}
 
 describe('database scenarios', () => {
   let db: TestPostgres | undefined;
@@ -19,13 +28,7 @@ describe('database scenarios', () => {
   it('db_deadlock: deadlocks happen, are counted and retried, and every transfer commits; money ' +
       'is conserved', async (t) => {
     if (db === undefined) return t.skip('no PostgreSQL');
-    const out = tempDir();
-    after(out.cleanup);
-    const run = await perfyAsync([
-      'run', 'scenarios/db_deadlock.yaml', '--time-scale', '4', '--quiet', '--out', out.dir,
-    ]);
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    const result = readResultDir(out.dir);
+    const result = await runScenario('scenarios/db_deadlock.yaml', '4');
     assert.ok(total(result, 'sql.deadlocks') > 0);
     assert.equal(total(result, 'sql.transactions', { status: 'failed' }), 0);
     // Every iteration is one transaction, committed in the end.
@@ -40,18 +43,13 @@ describe('database scenarios', () => {
 
   it('db_load on an existing server (postgres url): rows written equal the successful write steps', async (t) => {
     if (db === undefined) return t.skip('no PostgreSQL');
-    const out = tempDir();
-    after(out.cleanup);
-    const run = await perfyAsync(['run', 'scenarios/db_load.yaml', '--time-scale', '10', '--quiet', '--out', out.dir,
-      '--set', `services.db={ postgres: { url: "${db.url}" }, init: ../fixtures/sql/notes.sql }`]);
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    const result = readResultDir(out.dir);
-    const client = new pg.Client(db.url);
-    await client.connect();
-    const written = Number(
-      (await client.query("SELECT count(*) AS n FROM notes WHERE body LIKE 'note by user %'")).rows[0].n,
+    const result = await runScenario(
+      'scenarios/db_load.yaml',
+      '10',
+      '--set',
+      `services.db={ postgres: { url: "${db.url}" }, init: ../fixtures/sql/notes.sql }`,
     );
-    await client.end();
+    const written = await notesWritten(db.url);
     assert.ok(written > 0);
     assert.equal(total(result, 'sql.queries', { step: 'write note', status: 'ok' }), written);
     assert.equal(total(result, 'sql.rows', { step: 'write note' }), written);
@@ -60,13 +58,7 @@ describe('database scenarios', () => {
 
   it('db_pool_stress: statements wait for the pool, and sql.pool_wait says so', async (t) => {
     if (db === undefined) return t.skip('no PostgreSQL');
-    const out = tempDir();
-    after(out.cleanup);
-    const run = await perfyAsync([
-      'run', 'scenarios/db_pool_stress.yaml', '--time-scale', '5', '--quiet', '--out', out.dir,
-    ]);
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    const result = readResultDir(out.dir);
+    const result = await runScenario('scenarios/db_pool_stress.yaml', '5');
     const wait = result.metrics.metrics.find((m) => m.name === 'sql.pool_wait')!;
     const duration = result.metrics.metrics.find((m) => m.name === 'sql.duration')!;
     assert.ok(

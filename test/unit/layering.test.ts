@@ -39,7 +39,9 @@ const RULES: [RegExp, Stage][] = [
 
 export function stageOf(file: string): Stage {
   const rule = RULES.find(([pattern]) => pattern.test(file));
-  if (rule === undefined) throw new Error(`engine/${file} has no stage: add it to the rules of test/unit/layering.test.ts`);
+  if (rule === undefined) {
+    throw new Error(`engine/${file} has no stage: add it to the rules of test/unit/layering.test.ts`);
+  }
   return rule[1];
 }
 
@@ -103,10 +105,15 @@ describe('layering', () => {
     // compile reaching into the HTTP client, as compile/index.ts once did for the github step's route.
     const text = "import { createHttpExecutor } from '../steps/http/runner.js';\n";
     const why = importsOf('compile/flow.ts', text).map(backward);
-    assert.deepEqual(why, ['engine/compile/flow.ts (compile) imports engine/steps/http/runner.ts (run), a later stage']);
+    assert.deepEqual(
+      why,
+      ['engine/compile/flow.ts (compile) imports engine/steps/http/runner.ts (run), a later stage'],
+    );
     // The same module loaded lazily by its own kind's door is how a door reaches its runner.
-    assert.deepEqual(importsOf('steps/http/index.ts', "const m = await import('./runner.js');").map(backward), [undefined]);
-    assert.deepEqual(importsOf('steps/http/index.ts', "import type { HttpExecutor } from './runner.js';").map(backward), [undefined]);
+    const lazy = "const m = await import('./runner.js');";
+    assert.deepEqual(importsOf('steps/http/index.ts', lazy).map(backward), [undefined]);
+    const typeOnly = "import type { HttpExecutor } from './runner.js';";
+    assert.deepEqual(importsOf('steps/http/index.ts', typeOnly).map(backward), [undefined]);
     // …but not another kind's runner, nor statically.
     assert.equal(importsOf('steps/http/index.ts', "import { x } from './runner.js';").map(backward).length, 1);
     assert.ok(importsOf('steps/github/index.ts', "const m = await import('../http/runner.js');").map(backward)[0]);

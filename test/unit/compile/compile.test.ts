@@ -92,9 +92,13 @@ describe('compiler: execution graph', () => {
     });
     walk(flow);
     assert.deepEqual(steps.map((s) => s.id), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(steps.map((s) => s.tags['group']), [undefined, 'browse', 'browse', 'browse', undefined, undefined]);
+    assert.deepEqual(
+      steps.map((s) => s.tags['group']),
+      [undefined, 'browse', 'browse', 'browse', undefined, undefined],
+    );
     assert.deepEqual(steps.map((s) => s.timeoutMs), [30_000, 30_000, 30_000, 30_000, 30_000, 30_000]);
-    assert.deepEqual(steps[5]!.retry && { attempts: steps[5]!.retry.attempts, backoffMs: steps[5]!.retry.backoffMs }, { attempts: 2, backoffMs: 50 });
+    const retry = steps[5]!.retry;
+    assert.deepEqual(retry && { attempts: retry.attempts, backoffMs: retry.backoffMs }, { attempts: 2, backoffMs: 50 });
   });
 
   it('compiles request templates that render without HTML escaping, keeping non-strings as they are', () => {
@@ -103,7 +107,10 @@ describe('compiler: execution graph', () => {
     const request = login.call((compiled) => compiled as HttpRequestPlan);
     assert.equal(request.method, 'POST');
     assert.equal(request.url.render(scope), '/login');
-    assert.deepEqual(request.body?.kind === 'json' ? renderTree(request.body.tree, scope) : undefined, { user: 'u<1>&', size: '20', n: 3, tags: ['a&b', 'x'] });
+    assert.deepEqual(
+      request.body?.kind === 'json' ? renderTree(request.body.tree, scope) : undefined,
+      { user: 'u<1>&', size: '20', n: 3, tags: ['a&b', 'x'] },
+    );
   });
 
   it('compiles expects and captures into closures', () => {
@@ -181,12 +188,17 @@ describe('compiler: users stages with duration, and a level to start from', () =
   const closed = (load: string): ReturnType<typeof compile> => compile(`name: c\ntarget: http://127.0.0.1:1\nload: ${load}\nflow: [ { http: { get: / } } ]\n`);
 
   it('`duration` is the whole stage, as for open stages: ramp_up + hold + ramp_down', () => {
-    const { plan, codes } = closed('[ { users: 50, duration: 8s }, { users: 10, ramp_up: 2s, duration: 10s, ramp_down: 3s } ]');
+    const { plan, codes } = closed(
+      '[ { users: 50, duration: 8s }, { users: 10, ramp_up: 2s, duration: 10s, ramp_down: 3s } ]',
+    );
     assert.deepEqual(codes, []);
     const t = plan!.workloads[0]!.timeline;
     assert.equal(t.durationMs, 18_000);
     if (t.model !== 'closed') return assert.fail('a closed timeline');
-    assert.deepEqual([0, 7_999, 8_000, 10_000, 14_999, 15_000, 17_999].map((ms) => t.usersAt(ms)), [50, 50, 50, 10, 10, 10, 0]);
+    assert.deepEqual(
+      [0, 7_999, 8_000, 10_000, 14_999, 15_000, 17_999].map((ms) => t.usersAt(ms)),
+      [50, 50, 50, 10, 10, 10, 0],
+    );
   });
 
   it('a first `{ users: 10 }` starts at 10: the next ramp goes from there', () => {

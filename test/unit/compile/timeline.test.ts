@@ -26,8 +26,12 @@ function closed(stages: ClosedStage[]): ClosedTimeline {
   return timeline as ClosedTimeline;
 }
 
-function span(index: number, kind: string, startMs: number, endMs: number, from: number, to: number, iterations?: number): StageSpan {
-  return iterations === undefined ? { index, kind, startMs, endMs, from, to } : { index, kind, startMs, endMs, from, to, iterations };
+function span(
+  index: number, kind: string, startMs: number, endMs: number, from: number, to: number, iterations?: number,
+): StageSpan {
+  return iterations === undefined
+    ? { index, kind, startMs, endMs, from, to }
+    : { index, kind, startMs, endMs, from, to, iterations };
 }
 
 /** Irrational arrival times (square roots) are compared to 1e-9 ms; every other value is compared exactly. */
@@ -104,12 +108,21 @@ const OPEN_CASES: OpenCase[] = [
     stages: MORNING_PEAK,
     durationMs: 65_000,
     plannedIterations: 12_775, // 2050 + 6000 + 500 + 3200 + 1025
-    rateAt: [[0, 5], [10_000, 102.5], [20_000, 200], [50_000, 200], [50_500, 500], [51_000, 800], [54_999, 800], [55_000, 200], [60_000, 102.5], [65_000, 0]],
-    expectedIterations: [[20_000, 2050], [50_000, 8050], [50_500, 8225], [51_000, 8550], [55_000, 11_750], [65_000, 12_775]],
+    rateAt: [
+      [0, 5], [10_000, 102.5], [20_000, 200], [50_000, 200], [50_500, 500],
+      [51_000, 800], [54_999, 800], [55_000, 200], [60_000, 102.5], [65_000, 0],
+    ],
+    expectedIterations: [
+      [20_000, 2050], [50_000, 8050], [50_500, 8225], [51_000, 8550], [55_000, 11_750], [65_000, 12_775],
+    ],
     // ramp 5→200/s: t_k = 2000k / (5 + √(25 + 19.5k)); k = 2 gives 4000/13 exactly
     first: [0, 2000 / (5 + sqrt(44.5)), 4000 / 13],
     // last ramp 200→5/s from count 11750: t = 55000 + 2000a / (200 + √(40000 − 39a)); a = 1024 gives √64
-    last: [55_000 + 2044_000 / (200 + sqrt(40_000 - 39 * 1022)), 55_000 + 2046_000 / (200 + sqrt(40_000 - 39 * 1023)), 55_000 + 2048_000 / 208],
+    last: [
+      55_000 + 2044_000 / (200 + sqrt(40_000 - 39 * 1022)),
+      55_000 + 2046_000 / (200 + sqrt(40_000 - 39 * 1023)),
+      55_000 + 2048_000 / 208,
+    ],
     spans: [
       span(0, 'ramp', 0, 20_000, 5, 200, 2050),
       span(1, 'rate', 20_000, 50_000, 200, 200, 6000),
@@ -143,7 +156,11 @@ const OPEN_CASES: OpenCase[] = [
       span(1, 'spike', 1000, 2000, 500, 500, 500),
       span(2, 'ramp', 2000, 3000, 100, 300, 200),
     ],
-    lines: ['0s–1s  rate  100/s  (100 iterations)', '1s–2s  spike  500/s  (500 iterations)', '2s–3s  ramp  100/s → 300/s  (200 iterations)'],
+    lines: [
+      '0s–1s  rate  100/s  (100 iterations)',
+      '1s–2s  spike  500/s  (500 iterations)',
+      '2s–3s  ramp  100/s → 300/s  (200 iterations)',
+    ],
   },
   {
     name: 'spike whose rise is longer than the stage is cut where the stage ends',
@@ -177,7 +194,12 @@ const OPEN_CASES: OpenCase[] = [
       span(2, 'rate', 2000, 3000, 10, 10, 10),
       span(3, 'pause', 3000, 3500, 0, 0, 0),
     ],
-    lines: ['0s–1s  pause  0/s  (0 iterations)', '1s–2s  rate  0/s  (0 iterations)', '2s–3s  rate  10/s  (10 iterations)', '3s–3.5s  pause  0/s  (0 iterations)'],
+    lines: [
+      '0s–1s  pause  0/s  (0 iterations)',
+      '1s–2s  rate  0/s  (0 iterations)',
+      '2s–3s  rate  10/s  (10 iterations)',
+      '3s–3.5s  pause  0/s  (0 iterations)',
+    ],
   },
   {
     name: 'ramp to 0 then a pause: the count reaches 5 at the ramp end, no arrival in the pause',
@@ -213,7 +235,11 @@ const OPEN_CASES: OpenCase[] = [
       span(1, 'rate', 0, 1000, 10, 10, 10),
       span(2, 'burst', 1000, 2000, 10, 10, 14),
     ],
-    lines: ['0s–0s  burst  +5 at once  (5 iterations)', '0s–1s  rate  10/s  (10 iterations)', '1s–2s  burst  +4 over 1s on 10/s  (14 iterations)'],
+    lines: [
+      '0s–0s  burst  +5 at once  (5 iterations)',
+      '0s–1s  rate  10/s  (10 iterations)',
+      '1s–2s  burst  +4 over 1s on 10/s  (14 iterations)',
+    ],
   },
   {
     name: 'an instant burst that ends the run starts at exactly durationMs',
@@ -276,7 +302,10 @@ describe('buildTimeline: open model', () => {
       assert.equal(t.plannedIterations, c.plannedIterations);
       for (const [at, rate] of c.rateAt) assert.equal(t.rateAt(at), rate, `rateAt(${at})`);
       for (const [at, count] of c.expectedIterations) {
-        assert.ok(Math.abs(t.expectedIterations(at) - count) < 1e-9, `expectedIterations(${at}) = ${t.expectedIterations(at)}, expected ${count}`);
+        assert.ok(
+          Math.abs(t.expectedIterations(at) - count) < 1e-9,
+          `expectedIterations(${at}) = ${t.expectedIterations(at)}, expected ${count}`,
+        );
       }
       const times = [...t.arrivalTimes()];
       assert.equal(times.length, c.plannedIterations);
@@ -375,10 +404,17 @@ describe('buildTimeline: closed model', () => {
       name: 'ramp up, hold, ramp down (floor of the linear target)',
       stages: [{ kind: 'users', users: 50, rampUpMs: 10_000, holdMs: 60_000, rampDownMs: 10_000 }],
       durationMs: 80_000,
-      usersAt: [[-1, 0], [0, 0], [199, 0], [200, 1], [1000, 5], [1999, 9], [2000, 10], [9999, 49], [10_000, 50], [69_999, 50], [70_000, 50], [70_001, 49], [75_000, 25], [79_999, 0], [80_000, 0]],
+      usersAt: [
+        [-1, 0], [0, 0], [199, 0], [200, 1], [1000, 5], [1999, 9], [2000, 10], [9999, 49],
+        [10_000, 50], [69_999, 50], [70_000, 50], [70_001, 49], [75_000, 25], [79_999, 0], [80_000, 0],
+      ],
       maxUsers: 50,
       userSeconds: 3490, // 10 s × (0+…+49)/50 + 60 s × 50 + 10 s × (49+…+0)/50 = 245 + 3000 + 245
-      spans: [span(0, 'users', 0, 10_000, 0, 50), span(0, 'users', 10_000, 70_000, 50, 50), span(0, 'users', 70_000, 80_000, 50, 0)],
+      spans: [
+        span(0, 'users', 0, 10_000, 0, 50),
+        span(0, 'users', 10_000, 70_000, 50, 50),
+        span(0, 'users', 70_000, 80_000, 50, 0),
+      ],
       lines: ['0s–10s  users  0 → 50 users', '10s–1m10s  users  50 users', '1m10s–1m20s  users  50 → 0 users'],
     },
     {
@@ -388,7 +424,9 @@ describe('buildTimeline: closed model', () => {
         { kind: 'users', users: 50, rampUpMs: 10_000, holdMs: 10_000, rampDownMs: 0 },
       ],
       durationMs: 35_000,
-      usersAt: [[2500, 5], [14_999, 10], [15_000, 10], [20_000, 30], [24_999, 49], [25_000, 50], [34_999, 50], [35_000, 0]],
+      usersAt: [
+        [2500, 5], [14_999, 10], [15_000, 10], [20_000, 30], [24_999, 49], [25_000, 50], [34_999, 50], [35_000, 0],
+      ],
       maxUsers: 50,
       userSeconds: 917.5, // 5 × 9/2 + 10 × 10 + 10 × (10+…+49)/40 + 10 × 50 = 22.5 + 100 + 295 + 500
       spans: [
@@ -397,7 +435,12 @@ describe('buildTimeline: closed model', () => {
         span(1, 'users', 15_000, 25_000, 10, 50),
         span(1, 'users', 25_000, 35_000, 50, 50),
       ],
-      lines: ['0s–5s  users  0 → 10 users', '5s–15s  users  10 users', '15s–25s  users  10 → 50 users', '25s–35s  users  50 users'],
+      lines: [
+        '0s–5s  users  0 → 10 users',
+        '5s–15s  users  10 users',
+        '15s–25s  users  10 → 50 users',
+        '25s–35s  users  50 users',
+      ],
     },
     {
       name: 'a pause drops to 0 and the next stage ramps from 0; an instant ramp up jumps',
@@ -410,7 +453,11 @@ describe('buildTimeline: closed model', () => {
       usersAt: [[0, 20], [9999, 20], [10_000, 0], [14_999, 0], [15_000, 0], [20_000, 10], [24_999, 19]],
       maxUsers: 20,
       userSeconds: 295, // 200 + 0 + 10 × 19/2
-      spans: [span(0, 'users', 0, 10_000, 20, 20), span(1, 'pause', 10_000, 15_000, 0, 0), span(2, 'users', 15_000, 25_000, 0, 20)],
+      spans: [
+        span(0, 'users', 0, 10_000, 20, 20),
+        span(1, 'pause', 10_000, 15_000, 0, 0),
+        span(2, 'users', 15_000, 25_000, 0, 20),
+      ],
       lines: ['0s–10s  users  20 users', '10s–15s  pause  0 users', '15s–25s  users  0 → 20 users'],
     },
     {
@@ -467,13 +514,23 @@ describe('buildTimeline: closed model', () => {
 
 describe('buildTimeline: properties of random open stage lists', () => {
   const rate = fc.oneof(fc.integer({ min: 0, max: 150 }), fc.double({ min: 0, max: 150, noNaN: true }));
-  const duration = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4000 }), fc.double({ min: 0.5, max: 4000, noNaN: true }));
+  const duration = fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 1, max: 4000 }),
+    fc.double({ min: 0.5, max: 4000, noNaN: true }),
+  );
   const stage: fc.Arbitrary<OpenStage> = fc.oneof(
     fc.record({ kind: fc.constant('rate' as const), durationMs: duration, rate }),
     fc.record({ kind: fc.constant('ramp' as const), durationMs: duration, from: rate, to: rate }),
     fc.record({ kind: fc.constant('ramp' as const), durationMs: duration, to: rate }),
-    fc.record({ kind: fc.constant('spike' as const), durationMs: duration, to: rate, riseMs: fc.oneof(fc.constant(0), duration) }),
-    fc.record({ kind: fc.constant('burst' as const), iterations: fc.integer({ min: 0, max: 40 }), withinMs: fc.oneof(fc.constant(0), duration) }),
+    fc.record({
+      kind: fc.constant('spike' as const), durationMs: duration, to: rate, riseMs: fc.oneof(fc.constant(0), duration),
+    }),
+    fc.record({
+      kind: fc.constant('burst' as const),
+      iterations: fc.integer({ min: 0, max: 40 }),
+      withinMs: fc.oneof(fc.constant(0), duration),
+    }),
     fc.record({ kind: fc.constant('pause' as const), durationMs: duration }),
   );
   const stages = fc.array(stage, { minLength: 1, maxLength: 6 });
@@ -481,9 +538,11 @@ describe('buildTimeline: properties of random open stage lists', () => {
   const instantBurstAtEnd = (t: OpenTimeline): boolean =>
     t.spans.some((s) => s.kind === 'burst' && s.startMs === s.endMs && s.startMs === t.durationMs);
 
-  it('uniform: ascending, within the run, exactly plannedIterations, consistent with expectedIterations and spans', () => {
+  it('uniform: ascending, within the run, exactly plannedIterations, consistent with expectedIterations and ' +
+      'spans', () => {
+    const probeTimes = fc.array(fc.double({ min: -100, max: 30_000, noNaN: true }), { maxLength: 20 });
     fc.assert(
-      fc.property(stages, fc.array(fc.double({ min: -100, max: 30_000, noNaN: true }), { maxLength: 20 }), (list, probes) => {
+      fc.property(stages, probeTimes, (list, probes) => {
         const t = open(list);
         const times = [...t.arrivalTimes()];
         assert.equal(times.length, t.plannedIterations);
@@ -492,7 +551,10 @@ describe('buildTimeline: properties of random open stage lists', () => {
         for (const time of times) {
           assert.ok(time >= previous, 'ascending');
           assert.ok(time >= 0, 'not before the start');
-          assert.ok(time < t.durationMs || (endsOnInstantBurst && time === t.durationMs), `${time} in [0, ${t.durationMs})`);
+          assert.ok(
+            time < t.durationMs || (endsOnInstantBurst && time === t.durationMs),
+            `${time} in [0, ${t.durationMs})`,
+          );
           previous = time;
         }
         assert.equal(t.spans.reduce((sum, s) => sum + (s.iterations ?? 0), 0), t.plannedIterations, 'spans add up');
@@ -507,7 +569,10 @@ describe('buildTimeline: properties of random open stage lists', () => {
           let before = 0;
           while (before < times.length && times[before]! < probe) before++;
           const snappedJustAfterArrival = Number.isInteger(expected) && before === expected + 1;
-          assert.ok(before === Math.ceil(expected) || snappedJustAfterArrival, `${before} arrivals before ${probe}, expected ${expected}`);
+          assert.ok(
+            before === Math.ceil(expected) || snappedJustAfterArrival,
+            `${before} arrivals before ${probe}, expected ${expected}`,
+          );
         }
       }),
       { numRuns: 150 },

@@ -140,7 +140,10 @@ function loadOnce(text: string, file: string, stats: Stats): void {
   stats.loaded++;
 }
 
-/** Writes the bytes to `file`, validates it and counts the outcome; throws when it breaks compileScenarioFileSync's contract. */
+/**
+ * Writes the bytes to `file`, validates it and counts the outcome; throws when it breaks compileScenarioFileSync's
+ * contract.
+ */
 function validateOnce(bytes: Buffer, file: string, stats: Stats): void {
   writeFileSync(file, bytes);
   const outcome = compileScenarioFileSync(file, FUZZ_ENV);
@@ -672,7 +675,11 @@ if (isMainThread) {
       ['unicode', 1000, 'arbitrary unicode text → loadScenarioText'],
       ['fragments', 1200, 'YAML-ish fragments → loadScenarioText'],
       ['fragments-validate', 400, 'shipped scenarios with YAML-ish lines spliced in → compileScenarioFileSync'],
-      ['values-validate', 600, 'shipped scenarios with made-up values (expressions, templates, units) → compileScenarioFileSync'],
+      [
+        'values-validate',
+        600,
+        'shipped scenarios with made-up values (expressions, templates, units) → compileScenarioFileSync',
+      ],
       ['mutations-load', 1000, 'mutated shipped scenarios → loadScenarioText'],
       ['mutations-validate', 800, 'mutated shipped scenarios → compileScenarioFileSync'],
     ];
@@ -714,7 +721,8 @@ if (isMainThread) {
       return aliases;
     };
 
-    it('refuses a billion-laughs alias bomb fast with E_YAML_SYNTAX, in the loader and in compileScenarioFileSync', async (t) => {
+    it('refuses a billion-laughs alias bomb fast with E_YAML_SYNTAX, in the loader and in ' +
+        'compileScenarioFileSync', async (t) => {
       const { report, stuckOn } = await runAliases();
       assert.equal(stuckOn, undefined, `perfy hung on ${JSON.stringify(stuckOn)}`);
       const { load, validate } = report![0]!;

@@ -85,6 +85,11 @@ interface Stats {
 }
 const stats = async (base: string): Promise<Stats> => (await call<Stats>(base, '/_mock/stats')).body;
 
+/** `count` GETs of `path` with `token`, all sent at once; their replies in the order they were sent. */
+function atOnce<T = unknown>(base: string, path: string, token: string, count: number): Promise<Reply<T>[]> {
+  return Promise.all(Array.from({ length: count }, () => call<T>(base, path, { token })));
+}
+
 /** Waits until the wall clock has passed `epochSeconds` (an `x-ratelimit-reset`). */
 async function untilEpoch(epochSeconds: number): Promise<void> {
   const wait = epochSeconds * 1000 - Date.now();
@@ -95,9 +100,7 @@ describe('primary rate limit', () => {
   it('counts down exactly under 50 concurrent requests: remaining is a permutation of limit-1 … limit-50', async () => {
     const base = await listen({ limit: 1000 });
     const before = Date.now();
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, () => call(base, '/repos/octo/spoon', { token: 'count-down' })),
-    );
+    const replies = await atOnce(base, '/repos/octo/spoon', 'count-down', 50);
     const afterMs = Date.now();
     assert.deepEqual(replies.map((r) => r.status), Array(50).fill(200));
     const rates = replies.map(rate);
@@ -123,10 +126,11 @@ describe('primary rate limit', () => {
     const base = await listen({ limit: 21, abuse_strikes: 0 });
     const user = await call<{ id: number; login: string }>(base, '/user', { token: 'tripper' });
     assert.equal(user.status, 200);
-    const replies = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        call<{ message: string; documentation_url: string }>(base, '/repos/octo/spoon/issues', { token: 'tripper' }),
-      ),
+    const replies = await atOnce<{ message: string; documentation_url: string }>(
+      base,
+      '/repos/octo/spoon/issues',
+      'tripper',
+      40,
     );
     assert.equal(replies.filter((r) => r.status === 200).length, 20);
     const refused = replies.filter((r) => r.status !== 200);
@@ -272,11 +276,7 @@ describe('secondary rate limits', () => {
   it('concurrency: requests beyond the limit in flight get retry-after and the secondary message; primary quota ' +
       'is untouched', async () => {
     const base = await listen({ concurrency: 3, latency: '300ms', retry_after: '2s', abuse_strikes: 0 });
-    const replies = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        call<{ message: string; documentation_url: string }>(base, '/repos/a/b', { token: 'k' }),
-      ),
-    );
+    const replies = await atOnce<{ message: string; documentation_url: string }>(base, '/repos/a/b', 'k', 5);
     assert.equal(replies.filter((r) => r.status === 200).length, 3);
     const refused = replies.filter((r) => r.status !== 200);
     assert.equal(refused.length, 2);
@@ -391,9 +391,7 @@ describe('abuse detection', () => {
   it('forgives refusals within abuse_grace of the first refused answer (requests already on their way), then ' +
       'counts strikes', async () => {
     const base = await listen({ limit: 5, abuse_strikes: 2, abuse_grace: '300ms', abuse_block: '1min' });
-    const burst = await Promise.all(
-      Array.from({ length: 15 }, () => call<{ message: string }>(base, '/repos/a/b', { token: 'burst' })),
-    );
+    const burst = await atOnce<{ message: string }>(base, '/repos/a/b', 'burst', 15);
     assert.deepEqual(
       [burst.filter((r) => r.status === 200).length, burst.filter((r) => r.status === 403).length],
       [5, 10],

@@ -3,7 +3,6 @@
 
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FlowNode, Plan } from '../../../engine/compile/plan.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';

@@ -107,7 +107,11 @@ export function compileWithProbe(scenarioFile: string, name: string, body: strin
   const yaml = `name: ${name}\nplugins: { probe: ./probe.mjs }\n${body.trim()}\n`;
   const document = loadScenarioText(yaml, scenarioFile, {});
   assert.deepEqual(checkSchema(document), [], 'the test scenario passes the schema');
-  const { plan, problems } = compileScenario(document, document.value as Scenario, { plugins: new Map([['probe', probeKind!]]) });
+  const { plan, problems } = compileScenario(
+    document,
+    document.value as Scenario,
+    { plugins: new Map([['probe', probeKind!]]) },
+  );
   assert.deepEqual(problems.map((p) => `${p.code} ${p.message}`), [], 'the test scenario compiles');
   return plan!;
 }
@@ -119,10 +123,14 @@ export async function probeRunners(
   const executors = new RunExecutors(plan, undefined);
   const runners = new Map<number, StepRunner>();
   for (const step of stepsOf(workload.flow)) {
-    const setup = { plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {} };
+    const setup = {
+      plan, store, tags: stepTags(step, workload.name), target: undefined, defaultHeaders: {}, services: {},
+    };
     runners.set(
       step.id,
-      await step.call(async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup)),
+      await step.call(
+        async (request, source) => (await executors.executor(source)).create({ ...step, request }, setup),
+      ),
     );
   }
   return runners;

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Plan } from '../../../engine/compile/plan.js';
 import type { StepResult, StepRunner } from '../../../engine/steps/types.js';
@@ -81,6 +80,22 @@ function percentile(store: MetricStore, metric: string, p: number): number {
 }
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Fires `stop` `ms` after now and waits for the workload to end: `abortedAt` is when the signal fired (from t0),
+ * `stoppedMs` how long after it the workload ended.
+ */
+async function stopAfter(
+  s: Started,
+  stop: AbortController,
+  ms: number,
+): Promise<{ abortedAt: number; stoppedMs: number }> {
+  await wait(ms);
+  const abortedAt = performance.now() - s.t0;
+  stop.abort();
+  const took = await s.done;
+  return { abortedAt, stoppedMs: took - abortedAt };
+}
 
 describe('scheduler: open model', () => {
   it('starts exactly 200 iterations of a 200/s uniform load for 1 s, each at its intended time', async () => {
@@ -232,13 +247,10 @@ flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
       'load: [ { rate: 50/s, duration: 10s } ]\nflow: [ { name: slow, use: probe, with: { delay: 2000 } } ]',
       { signal: stop.signal, stopGraceMs: 300 },
     );
-    await wait(290);
-    const abortedAt = performance.now() - s.t0;
-    stop.abort();
-    const took = await s.done;
+    const { abortedAt, stoppedMs } = await stopAfter(s, stop, 290);
     assert.ok(
-      took - abortedAt >= 290 && took - abortedAt < 300 + 250,
-      `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 300 ms)`,
+      stoppedMs >= 290 && stoppedMs < 300 + 250,
+      `stopped ${stoppedMs.toFixed(0)} ms after the signal (grace 300 ms)`,
     );
     const started = probe.calls.length;
     assert.ok(started >= 14 && started <= 16, `${started} arrivals in the first 290 ms at 50/s`);
@@ -252,14 +264,11 @@ flow: [ { name: mixed, use: probe, with: { delay: "{{vu}}00" } } ]
 load: [ { users: 3, hold: 10s } ]
 flow: [ { name: work, use: probe, with: { delay: "{{vu}}50" } } ]
 `, { signal: stop.signal, stopGraceMs: 240 });
-    await wait(60);
-    const abortedAt = performance.now() - s.t0;
-    stop.abort();
-    const took = await s.done;
+    const { stoppedMs } = await stopAfter(s, stop, 60);
     // Signal at 60 ms, grace 240 ms: users 1 and 2 (150 and 250 ms iterations) finish, user 3 (350 ms) is cut.
     assert.ok(
-      took - abortedAt >= 235 && took - abortedAt < 240 + 200,
-      `stopped ${(took - abortedAt).toFixed(0)} ms after the signal (grace 240 ms)`,
+      stoppedMs >= 235 && stoppedMs < 240 + 200,
+      `stopped ${stoppedMs.toFixed(0)} ms after the signal (grace 240 ms)`,
     );
     assert.deepEqual(probe.calls.map((c) => `${c.vu}:${c.aborted}`).sort(), ['1:false', '2:false', '3:true']);
     assert.equal(total(s.store, 'iterations.interrupted'), 1);

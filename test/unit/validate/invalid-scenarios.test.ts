@@ -1,5 +1,5 @@
-// A table of broken scenarios and the exact problems `compileScenarioFileSync` must report for each: code, line and column
-// (never message wording). Rows marked `todo` expect what perfy should say but does not yet (engine bugs).
+// A table of broken scenarios and the exact problems `compileScenarioFileSync` must report for each: code, line and
+// column (never message wording). Rows marked `todo` expect what perfy should say but does not yet (engine bugs).
 
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';

@@ -17,7 +17,11 @@ function problemsOf(services: string): { code: ErrorCode; line: number | undefin
   const file = dir.path(`scenario-${count++}.yaml`);
   const text = ['name: pg', 'services:', services, 'load: [ { rate: 1/s, duration: 1s } ]', 'flow: [ { http: { get: "http://127.0.0.1:9/" } } ]', ''].join('\n');
   writeFileSync(file, text);
-  return compileScenarioFileSync(file).problems.map((p) => ({ code: p.code, line: p.location?.line, col: p.location?.col }));
+  return compileScenarioFileSync(file).problems.map((p) => ({
+    code: p.code,
+    line: p.location?.line,
+    col: p.location?.col,
+  }));
 }
 
 describe('services: the postgres form', () => {

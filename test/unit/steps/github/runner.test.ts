@@ -58,12 +58,26 @@ describe('the github step waits for a reset by the wall clock', () => {
 
     const store = createMetricStore();
     const executor = createGithubExecutor(createHttpExecutor());
-    const setup = { plan: { services: {} } as unknown as Plan, store, tags: { step: 'list' }, target: undefined, defaultHeaders: {}, services: {} };
-    const runner = executor.create(githubStep({ request: 'GET /repos/{owner}/{repo}/issues', params: { owner: 'octo', repo: 'hello' }, token: 't1', api, retries: 0 }), setup);
+    const setup = {
+      plan: { services: {} } as unknown as Plan,
+      store,
+      tags: { step: 'list' },
+      target: undefined,
+      defaultHeaders: {},
+      services: {},
+    };
+    const runner = executor.create(githubStep({
+      request: 'GET /repos/{owner}/{repo}/issues',
+      params: { owner: 'octo', repo: 'hello' },
+      token: 't1',
+      api,
+      retries: 0,
+    }), setup);
     const signal = new AbortController().signal;
     const statuses: number[] = [];
     const realSetTimeout = globalThis.setTimeout;
-    globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => realSetTimeout(() => callback(...args), Math.max(0, (ms ?? 0) - 2))) as typeof setTimeout;
+    globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+      realSetTimeout(() => callback(...args), Math.max(0, (ms ?? 0) - 2))) as typeof setTimeout;
     try {
       for (let iteration = 0; iteration < 3; iteration++) {
         const result = await runner.execute({ vu: 1, iteration, vars: {}, signal }, 5000);

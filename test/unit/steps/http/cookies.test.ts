@@ -35,7 +35,8 @@ describe('HTTP cookies per virtual user', () => {
       if (req.url === '/login') {
         res.writeHead(200, { 'set-cookie': [`sid=${req.headers['x-user']}; Path=/`] }).end();
       } else {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cookie: req.headers.cookie ?? null }));
+        res.writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ cookie: req.headers.cookie ?? null }));
       }
     });
   });
@@ -46,14 +47,20 @@ describe('HTTP cookies per virtual user', () => {
     after(() => executor.close());
     const store = createMetricStore();
     const step = (id: number, request: HttpRequest): StepOf<HttpRequestPlan> => ({
-      type: 'step', id, name: `s${id}`, kind: 'http', plugin: undefined, summary: '', tags: {}, condition: undefined, captures: [], timeoutMs: 2000, retry: undefined,
+      type: 'step', id, name: `s${id}`, kind: 'http', plugin: undefined, summary: '', tags: {}, condition: undefined,
+      captures: [], timeoutMs: 2000, retry: undefined,
       expects: [], location: { file: 't', line: 1, col: 1 }, call: UNCALLED,
       request: compileHttpRequest(request, testStepCompiler()),
     });
     const setup = { plan: {} as never, store, tags: {}, target: server.url, defaultHeaders: {}, services: {} };
     const login = executor.create(step(1, { get: '/login', headers: { 'x-user': '{{vu}}' } }), setup);
-    const me = executor.create({ ...step(2, { get: '/me' }), expects: [compileExpression('json.cookie != null')] }, setup);
-    const user = (vu: number): VuContext => ({ vu, iteration: 0, vars: { vu }, signal: new AbortController().signal, cookies: new CookieJar() });
+    const me = executor.create(
+      { ...step(2, { get: '/me' }), expects: [compileExpression('json.cookie != null')] },
+      setup,
+    );
+    const user = (vu: number): VuContext => ({
+      vu, iteration: 0, vars: { vu }, signal: new AbortController().signal, cookies: new CookieJar(),
+    });
     const alice = user(1);
     const bob = user(2);
     assert.equal((await login.execute(alice, 2000)).response['status'], 200);

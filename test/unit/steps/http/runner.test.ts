@@ -2,7 +2,6 @@
 // docs/http.md says, failures get the right error class, and metrics carry the right tags. Also the registry.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Plan } from '../../../../engine/compile/plan.js';
-import { testStepCompiler, UNCALLED } from '../../../helpers.js';
+import { selfSignedCertificate, testStepCompiler, UNCALLED } from '../../../helpers.js';
 import { compileHttpRequest, type HttpRequestPlan } from '../../../../engine/steps/http/index.js';
 import type { HttpRequest } from '../../../../engine/generated/scenario.js';
 import { classifyError, createHttpExecutor, type HttpExecutorOptions } from '../../../../engine/steps/http/runner.js';
@@ -27,9 +26,11 @@ import type { MetricHandle, MetricStore, MetricType, Tags } from '../../../../en
 
 let nextId = 1;
 function httpStep(
-  request: Record<string, unknown>, options: { expects?: string[]; captures?: Record<string, string>; retryOn?: string } = {},
+  request: Record<string, unknown>,
+  options: { expects?: string[]; captures?: Record<string, string>; retryOn?: string } = {},
 ): StepOf<HttpRequestPlan> {
-  const method = Object.keys(request).find((k) => ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'].includes(k)) ?? 'get';
+  const methods = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+  const method = Object.keys(request).find((k) => methods.includes(k)) ?? 'get';
   return {
     type: 'step',
     id: nextId++,
@@ -42,9 +43,15 @@ function httpStep(
     tags: {},
     condition: undefined,
     expects: (options.expects ?? []).map((e) => compileExpression(e)),
-    captures: Object.entries(options.captures ?? {}).map(([name, e]) => ({ name, expression: compileExpression(e), required: false })),
+    captures: Object.entries(options.captures ?? {}).map(([name, e]) => ({
+      name,
+      expression: compileExpression(e),
+      required: false,
+    })),
     timeoutMs: 5000,
-    retry: options.retryOn === undefined ? undefined : { attempts: 1, backoffMs: 0, on: compileExpression(options.retryOn) },
+    retry: options.retryOn === undefined
+      ? undefined
+      : { attempts: 1, backoffMs: 0, on: compileExpression(options.retryOn) },
     location: { file: 'test.yaml', line: 1, col: 1 },
   };
 }
@@ -75,7 +82,9 @@ function recordingStore(): RecordingStore {
     snapshot: () => real.snapshot(),
     sample: (kind, tags, message, detail) => real.sample(kind, tags, message, detail),
     values(name, tags = {}) {
-      return store.records.filter((r) => r.name === name && Object.entries(tags).every(([k, v]) => r.tags[k] === v)).map((r) => r.value);
+      return store.records
+        .filter((r) => r.name === name && Object.entries(tags).every(([k, v]) => r.tags[k] === v))
+        .map((r) => r.value);
     },
   };
   return store;
@@ -84,11 +93,16 @@ function recordingStore(): RecordingStore {
 interface Harness {
   executor: Executor<HttpRequestPlan>;
   store: RecordingStore;
-  run(step: StepOf<HttpRequestPlan>, options?: { vars?: Record<string, unknown>; timeoutMs?: number; signal?: AbortSignal }): Promise<StepResult>;
+  run(
+    step: StepOf<HttpRequestPlan>,
+    options?: { vars?: Record<string, unknown>; timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<StepResult>;
 }
 
 const executors: Executor<HttpRequestPlan>[] = [];
-function harness(setup: { target?: string; defaultHeaders?: Record<string, string>; options?: HttpExecutorOptions } = {}): Harness {
+function harness(
+  setup: { target?: string; defaultHeaders?: Record<string, string>; options?: HttpExecutorOptions } = {},
+): Harness {
   const executor = createHttpExecutor(setup.options);
   executors.push(executor);
   const store = recordingStore();
@@ -104,14 +118,19 @@ function harness(setup: { target?: string; defaultHeaders?: Record<string, strin
         defaultHeaders: setup.defaultHeaders ?? {},
         services: {},
       });
-      const ctx: VuContext = { vu: 1, iteration: 0, vars: options.vars ?? {}, signal: options.signal ?? new AbortController().signal };
+      const ctx: VuContext = {
+        vu: 1, iteration: 0, vars: options.vars ?? {}, signal: options.signal ?? new AbortController().signal,
+      };
       return runner.execute(ctx, options.timeoutMs ?? 5000);
     },
   };
 }
 
 const servers: Server[] = [];
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, server: Server = createServer(handler)): Promise<{ url: string; server: Server; port: number }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  server: Server = createServer(handler),
+): Promise<{ url: string; server: Server; port: number }> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -123,7 +142,12 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    const body = JSON.stringify({
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
     res.writeHead(200, { 'content-type': 'application/json', 'x-method': req.method ?? '' });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
@@ -162,7 +186,10 @@ describe('http executor: requests arrive as written', () => {
       const echoed = result.response['json'] as Echoed;
       assert.equal(echoed.method, method.toUpperCase());
       assert.equal(echoed.url, '/things/1');
-      assert.equal(h.store.values('http.reqs', { method: method.toUpperCase(), status: '200', status_class: '2xx' }).length, 1);
+      assert.equal(
+        h.store.values('http.reqs', { method: method.toUpperCase(), status: '200', status_class: '2xx' }).length,
+        1,
+      );
     });
   }
 
@@ -195,7 +222,12 @@ describe('http executor: requests arrive as written', () => {
   it('renders headers, query and a JSON body from templates', async () => {
     const h = harness();
     const step = httpStep(
-      { post: `${base}/debates/{{debate}}/votes?keep=1`, headers: { 'X-User': '{{user}}', Accept: 'application/json' }, query: { topic: '{{topic}}', page: 2, q: 'a b&c=d' }, json: { user: '{{user}}', n: 3, tags: ['x', '{{topic}}'], nested: { ok: true } } },
+      {
+        post: `${base}/debates/{{debate}}/votes?keep=1`,
+        headers: { 'X-User': '{{user}}', Accept: 'application/json' },
+        query: { topic: '{{topic}}', page: 2, q: 'a b&c=d' },
+        json: { user: '{{user}}', n: 3, tags: ['x', '{{topic}}'], nested: { ok: true } },
+      },
       DECODE,
     );
     const result = await h.run(step, { vars: { debate: 42, user: 'u-7', topic: 'ai safety' } });
@@ -209,14 +241,27 @@ describe('http executor: requests arrive as written', () => {
 
   it('keeps the type of a value that is a whole JSON string placeholder, renders others as text', async () => {
     const h = harness();
-    const step = httpStep({ post: `${base}/typed`, json: { id: '{{ id }}', ids: ['{{id}}', 'n{{id}}'], flag: '{{flag}}', user: '{{user}}', missing: '{{nothing}}', text: '{{id}} ' } }, DECODE);
+    const step = httpStep({
+      post: `${base}/typed`,
+      json: {
+        id: '{{ id }}', ids: ['{{id}}', 'n{{id}}'], flag: '{{flag}}', user: '{{user}}',
+        missing: '{{nothing}}', text: '{{id}} ',
+      },
+    }, DECODE);
     const result = await h.run(step, { vars: { id: 7, flag: false, user: { name: 'ann' } } });
-    assert.deepEqual(JSON.parse((result.response['json'] as Echoed).body), { id: 7, ids: [7, 'n7'], flag: false, user: { name: 'ann' }, missing: '', text: '7 ' });
+    assert.deepEqual(
+      JSON.parse((result.response['json'] as Echoed).body),
+      { id: 7, ids: [7, 'n7'], flag: false, user: { name: 'ann' }, missing: '', text: '7 ' },
+    );
   });
 
   it('sends a form body url-encoded', async () => {
     const h = harness();
-    const result = await h.run(httpStep({ post: `${base}/login`, form: { user: '{{user}}', password: 'p&ss word', remember: true } }, DECODE), { vars: { user: 'ann' } });
+    const step = httpStep(
+      { post: `${base}/login`, form: { user: '{{user}}', password: 'p&ss word', remember: true } },
+      DECODE,
+    );
+    const result = await h.run(step, { vars: { user: 'ann' } });
     const echoed = result.response['json'] as Echoed;
     assert.equal(echoed.headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(echoed.body, 'user=ann&password=p%26ss+word&remember=true');
@@ -225,7 +270,8 @@ describe('http executor: requests arrive as written', () => {
   it('sends a raw body as is, with the content type the step gives', async () => {
     const h = harness();
     const raw = '<vote user="{{user}}"/>\n  spaces kept ';
-    const result = await h.run(httpStep({ put: `${base}/raw`, headers: { 'Content-Type': 'application/xml' }, body: raw }, DECODE), { vars: { user: 'bo' } });
+    const step = httpStep({ put: `${base}/raw`, headers: { 'Content-Type': 'application/xml' }, body: raw }, DECODE);
+    const result = await h.run(step, { vars: { user: 'bo' } });
     const echoed = result.response['json'] as Echoed;
     assert.equal(echoed.body, '<vote user="bo"/>\n  spaces kept ');
     assert.equal(echoed.headers['content-type'], 'application/xml');
@@ -233,7 +279,10 @@ describe('http executor: requests arrive as written', () => {
 
   it('keeps a content type the step sets for a JSON body', async () => {
     const h = harness();
-    const result = await h.run(httpStep({ post: `${base}/x`, headers: { 'content-type': 'application/vnd.api+json' }, json: { a: 1 } }, DECODE));
+    const result = await h.run(httpStep(
+      { post: `${base}/x`, headers: { 'content-type': 'application/vnd.api+json' }, json: { a: 1 } },
+      DECODE,
+    ));
     assert.equal((result.response['json'] as Echoed).headers['content-type'], 'application/vnd.api+json');
   });
 
@@ -263,7 +312,10 @@ describe('http executor: requests arrive as written', () => {
   it('a header value that cannot be sent fails with class other, nothing recorded', async () => {
     const h = harness();
     for (const value of ['a\r\nb', 'nul\0', 'euro €']) {
-      const result = await h.run(httpStep({ get: `${base}/h`, headers: { 'x-bad': '{{value}}' } }), { vars: { value } });
+      const result = await h.run(
+        httpStep({ get: `${base}/h`, headers: { 'x-bad': '{{value}}' } }),
+        { vars: { value } },
+      );
       assert.equal(result.error?.class, 'other', JSON.stringify(value));
     }
     const fixed = await h.run(httpStep({ get: `${base}/h`, headers: { 'x-bad': 'line\nbreak' } }));
@@ -277,7 +329,10 @@ describe('http executor: requests arrive as written', () => {
     const h = harness();
     const own = await h.run(httpStep({ get: `${base}/h`, headers: { host: 'api.example.test' } }, DECODE));
     assert.equal((own.response['json'] as Echoed).headers['host'], 'api.example.test');
-    const framed = await h.run(httpStep({ post: `${base}/h`, headers: { 'content-length': '999', 'transfer-encoding': 'chunked' }, body: 'four' }, DECODE));
+    const framed = await h.run(httpStep(
+      { post: `${base}/h`, headers: { 'content-length': '999', 'transfer-encoding': 'chunked' }, body: 'four' },
+      DECODE,
+    ));
     const echoed = framed.response['json'] as Echoed;
     assert.equal(echoed.headers['content-length'], '4');
     assert.equal(echoed.headers['transfer-encoding'], undefined);
@@ -295,7 +350,10 @@ describe('http executor: requests arrive as written', () => {
 
   it('sends default headers, and a step header overrides one of the same name in any case', async () => {
     const h = harness({ defaultHeaders: { 'User-Agent': 'perfy-test', Authorization: 'Bearer default' } });
-    const result = await h.run(httpStep({ get: `${base}/h`, headers: { authorization: 'Bearer {{token}}' } }, DECODE), { vars: { token: 't1' } });
+    const result = await h.run(
+      httpStep({ get: `${base}/h`, headers: { authorization: 'Bearer {{token}}' } }, DECODE),
+      { vars: { token: 't1' } },
+    );
     const echoed = result.response['json'] as Echoed;
     assert.equal(echoed.headers['user-agent'], 'perfy-test');
     assert.equal(echoed.headers['authorization'], 'Bearer t1');
@@ -355,11 +413,17 @@ describe('http executor: the body is decoded only when an expression reads it', 
 
   it('leaves body and json undefined when nothing reads them, but counts the size', async () => {
     const h = harness();
-    const result = await h.run(httpStep({ get: url }, { expects: ['status == 200', 'size > 10', 'header["content-type"] matches "json"'] }));
+    const result = await h.run(httpStep(
+      { get: url },
+      { expects: ['status == 200', 'size > 10', 'header["content-type"] matches "json"'] },
+    ));
     assert.equal(result.ok, true);
     assert.equal(result.response['body'], undefined);
     assert.equal(result.response['json'], undefined);
-    assert.equal(result.response['size'], Buffer.byteLength(JSON.stringify({ items: [{ id: 'a1' }, { id: 'b2' }], name: 'débat' })));
+    assert.equal(
+      result.response['size'],
+      Buffer.byteLength(JSON.stringify({ items: [{ id: 'a1' }, { id: 'b2' }], name: 'débat' })),
+    );
   });
 
   it('parses json when an expect reads it', async () => {
@@ -413,8 +477,16 @@ describe('http executor: bodies decoded as fetch decodes them', () => {
     '/bom-gzip': [200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(bom)],
     '/truncated': [200, { 'content-encoding': 'gzip' }, gzipped.subarray(0, gzipped.length - 8)],
     '/corrupt': [200, { 'content-encoding': 'gzip' }, Buffer.from('not gzip at all')],
-    '/six': [200, { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip, gzip' }, [1, 2, 3, 4, 5, 6].reduce((b) => gzipSync(b), Buffer.from(text))],
-    '/five': [200, { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip' }, [1, 2, 3, 4, 5].reduce((b) => gzipSync(b), Buffer.from(text))],
+    '/six': [
+      200,
+      { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip, gzip' },
+      [1, 2, 3, 4, 5, 6].reduce((b) => gzipSync(b), Buffer.from(text)),
+    ],
+    '/five': [
+      200,
+      { 'content-encoding': 'gzip, gzip, gzip, gzip, gzip' },
+      [1, 2, 3, 4, 5].reduce((b) => gzipSync(b), Buffer.from(text)),
+    ],
   };
   let url = '';
   before(async () => {
@@ -503,7 +575,9 @@ describe('http executor: timings', () => {
    * Three GETs in a row against a raw server that closes the connection under the second request of the run, as
    * its idle timeout firing just as the request went out would; resolves to the results and what the server saw.
    */
-  async function threeGetsSecondClosed(h: Harness): Promise<{ results: StepResult[]; requests: number; connections: number }> {
+  async function threeGetsSecondClosed(
+    h: Harness,
+  ): Promise<{ results: StepResult[]; requests: number; connections: number }> {
     const { createServer: createTcpServer } = await import('node:net');
     let requests = 0;
     const connections: Socket[] = [];
@@ -536,8 +610,15 @@ describe('http executor: timings', () => {
     assert.deepEqual(h.store.values('http.retries', { status: 'reset', method: 'GET' }), [1]);
     assert.deepEqual(h.store.values('http.errors'), [0, 1, 0, 0]);
     const connects = h.store.values('http.connect', { status: '200' });
-    assert.ok(connects[0]! > 0 && connects[1]! > 0 && connects[2] === 0, `connect paid by the first and the resent request: ${connects.join(', ')}`);
-    assert.deepEqual(h.store.values('http.connect', { status: 'reset' }), [0], 'the lost attempt went out on the kept-alive connection');
+    assert.ok(
+      connects[0]! > 0 && connects[1]! > 0 && connects[2] === 0,
+      `connect paid by the first and the resent request: ${connects.join(', ')}`,
+    );
+    assert.deepEqual(
+      h.store.values('http.connect', { status: 'reset' }),
+      [0],
+      'the lost attempt went out on the kept-alive connection',
+    );
   });
 
   it('defaults.resend_on_reset false: the close is the step\'s failure, nothing is sent again', async () => {
@@ -638,7 +719,11 @@ describe('http executor: error classes', () => {
     assert.equal(result.error?.class, 'refused');
     assert.equal(result.response['status'], 0);
     assert.deepEqual(h.store.values('http.errors', { status: 'refused', status_class: 'error', method: 'GET' }), [1]);
-    assert.deepEqual(h.store.values('http.unsent', { status: 'refused', status_class: 'error', method: 'GET' }), [1], 'never sent: counted apart');
+    assert.deepEqual(
+      h.store.values('http.unsent', { status: 'refused', status_class: 'error', method: 'GET' }),
+      [1],
+      'never sent: counted apart',
+    );
     assert.deepEqual(h.store.values('http.reqs'), [], 'not a request the server could have seen');
     assert.equal(h.store.values('http.connect').length, 0, 'no connection, no connect sample');
     assert.equal(h.store.values('http.ttfb').length, 0);
@@ -689,7 +774,11 @@ describe('http executor: error classes', () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => h.run(step, { timeoutMs: 150 })));
     assert.ok(results.every((r) => r.error?.class === 'timeout'));
     assert.equal(received, 1, 'one request reached the server');
-    assert.deepEqual(h.store.values('http.reqs', { status: 'timeout' }), [1], 'http.reqs counts what the server can have seen');
+    assert.deepEqual(
+      h.store.values('http.reqs', { status: 'timeout' }),
+      [1],
+      'http.reqs counts what the server can have seen',
+    );
     assert.deepEqual(h.store.values('http.unsent', { status: 'timeout', status_class: 'error' }), [1, 1, 1, 1, 1]);
     assert.equal(h.store.values('http.errors').filter((x) => x === 1).length, 6, 'every attempt failed');
   });
@@ -702,9 +791,11 @@ describe('http executor: error classes', () => {
     });
     const h = harness();
     const started = performance.now();
-    const first = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 }).then((r) => ({ r, at: performance.now() - started }));
+    const first = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 })
+      .then((r) => ({ r, at: performance.now() - started }));
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const second = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 }).then((r) => ({ r, at: performance.now() - started }));
+    const second = h.run(httpStep({ get: `${url}/slow` }), { timeoutMs: 300 })
+      .then((r) => ({ r, at: performance.now() - started }));
     const fast = await h.run(httpStep({ get: `${url}/fast` }), { timeoutMs: 300 });
     assert.equal(fast.ok, true);
     const [a, b] = await Promise.all([first, second]);
@@ -824,10 +915,15 @@ describe('http executor: error classes', () => {
       [err('HTTP_POOL_CLOSED'), 'other'],
       [err('UND_ERR_RES_CONTENT_LENGTH_MISMATCH'), 'protocol'],
       [err('UND_ERR_INVALID_ARG'), 'other'],
-      [Object.assign(new Error('Response does not match the HTTP/1.1 protocol'), { name: 'HTTPParserError' }), 'protocol'],
+      [
+        Object.assign(new Error('Response does not match the HTTP/1.1 protocol'), { name: 'HTTPParserError' }),
+        'protocol',
+      ],
       [new Error('no code'), 'other'],
     ];
-    for (const [error, expected] of cases) assert.equal(classifyError(error), expected, String((error as { code?: string }).code));
+    for (const [error, expected] of cases) {
+      assert.equal(classifyError(error), expected, String((error as { code?: string }).code));
+    }
   });
 });
 
@@ -835,9 +931,7 @@ describe('http executor: error classes', () => {
 
 describe('http executor: TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-tls-'));
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
-  // In CI (PERFY_REQUIRE_ALL) a missing openssl fails these tests instead of skipping them.
-  const skip = made.status === 0 || process.env['PERFY_REQUIRE_ALL'] ? false : `openssl could not make a test certificate (${made.error?.message ?? made.stderr.trim().split('\n')[0]})`;
+  const skip = selfSignedCertificate(dir, '/CN=127.0.0.1', 'IP:127.0.0.1');
   let url = '';
   let cert = '';
   before(async () => {
@@ -878,7 +972,10 @@ describe('http executor: metrics and pooling', () => {
     const h = harness();
     await h.run(httpStep({ post: url, json: { a: 1 } }));
     const names = new Set(h.store.records.map((r) => r.name));
-    assert.deepEqual([...names].sort(), ['http.bytes_in', 'http.bytes_out', 'http.connect', 'http.duration', 'http.errors', 'http.reqs', 'http.ttfb']);
+    assert.deepEqual(
+      [...names].sort(),
+      ['http.bytes_in', 'http.bytes_out', 'http.connect', 'http.duration', 'http.errors', 'http.reqs', 'http.ttfb'],
+    );
     for (const r of h.store.records) {
       assert.equal(r.tags['workload'], 'default');
       assert.equal(r.tags['method'], 'POST');
@@ -896,9 +993,13 @@ describe('http executor: metrics and pooling', () => {
     });
     const h = harness();
     const executor = h.executor;
-    const runner = executor.create(httpStep({ get: `${url}{{path}}` }), { plan: {} as Plan, store: h.store, tags: {}, target: undefined, defaultHeaders: {}, services: {} });
+    const runner = executor.create(httpStep({ get: `${url}{{path}}` }), {
+      plan: {} as Plan, store: h.store, tags: {}, target: undefined, defaultHeaders: {}, services: {},
+    });
     const signal = new AbortController().signal;
-    for (const path of ['/ok', '/ok', '/bad', '/ok', '/bad']) await runner.execute({ vu: 1, iteration: 0, vars: { path }, signal }, 5000);
+    for (const path of ['/ok', '/ok', '/bad', '/ok', '/bad']) {
+      await runner.execute({ vu: 1, iteration: 0, vars: { path }, signal }, 5000);
+    }
     assert.equal(h.store.handleCalls, 14, '7 handles for 200 and 7 for 400');
     assert.equal(h.store.values('http.reqs').length, 5);
   });

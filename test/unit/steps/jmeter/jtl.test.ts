@@ -1,5 +1,6 @@
 // The JTL reader on results files JMeter 2.13 wrote (fixtures/jmeter/jtl/): header and headerless columns,
-// quoted fields, non-HTTP codes, appended files, truncation, chunking at every byte, CRLF, and following a growing file.
+// quoted fields, non-HTTP codes, appended files, truncation, chunking at every byte, CRLF, and following a growing
+// file.
 
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,8 +44,9 @@ function recordedRun(t0: number): JtlSample[] {
     { ...base, timeStamp: t0, elapsed: 12, label: 'GET /health', responseCode: '200', responseMessage: 'OK', threadName: 'Thread Group 1-1', success: true, bytes: 517, url: 'http://127.0.0.1:8080/health', latency: 10 },
     { ...base, timeStamp: t0 + 3, elapsed: 48, label: 'POST /orders, "bulk"', responseCode: '201', responseMessage: 'Created', threadName: 'Thread Group 1-2', success: true, bytes: 518, url: 'http://127.0.0.1:8080/orders%2C%20%22bulk%22', latency: 46 },
     {
-      ...base, timeStamp: t0 + 9, elapsed: 31, label: 'GET /items', responseCode: '200', responseMessage: 'OK, "sort of"\nsecond line ü',
-      threadName: 'Thread Group 1-1', success: false, bytes: 515, url: 'http://127.0.0.1:8080/items', latency: 29,
+      ...base, timeStamp: t0 + 9, elapsed: 31, label: 'GET /items', responseCode: '200',
+      responseMessage: 'OK, "sort of"\nsecond line ü', threadName: 'Thread Group 1-1', success: false, bytes: 515,
+      url: 'http://127.0.0.1:8080/items', latency: 29,
       failureMessage: 'Test failed: text expected to contain /"status": "ok"/,\r\nbut got: {"status": "degraded"}',
     },
     { ...base, timeStamp: t0 + 15, elapsed: 404, label: 'GET /missing', responseCode: '404', responseMessage: 'Not Found', threadName: 'Thread Group 1-2', success: false, bytes: 517, url: 'http://127.0.0.1:8080/missing', latency: 402 },
@@ -52,7 +54,13 @@ function recordedRun(t0: number): JtlSample[] {
     nonHttp(22, 10003, '/slow', 'java.net.SocketTimeoutException', 'Read timed out'),
     nonHttp(25, 2, '/nohost', 'java.net.UnknownHostException', 'nohost.invalid: Name or service not known'),
     nonHttp(31, 7, '/flaky', 'java.net.SocketException', 'Connection reset'),
-    nonHttp(40, 3, '/tls', 'javax.net.ssl.SSLHandshakeException', 'PKIX path building failed: unable to find valid certification path to requested target'),
+    nonHttp(
+      40,
+      3,
+      '/tls',
+      'javax.net.ssl.SSLHandshakeException',
+      'PKIX path building failed: unable to find valid certification path to requested target',
+    ),
     nonHttp(44, 5, '/closed', 'org.apache.http.NoHttpResponseException', 'localhost:8080 failed to respond'),
     { ...base, timeStamp: t0 + 50, elapsed: 9, label: 'GET /health', responseCode: '200', responseMessage: 'OK', threadName: 'Thread Group 1-1', success: true, bytes: 514, url: 'http://127.0.0.1:8080/health', latency: 7 },
   ];
@@ -72,7 +80,12 @@ describe('JtlReader', () => {
     assert.equal(read.samples.length, 11);
     assert.deepEqual(read.skipped, []);
     // The same samples as recorded with perfy's columns, less what the defaults do not save.
-    const expected = recordedRun(1718000100000).map((sample) => ({ ...sample, failureMessage: '', url: undefined, connect: undefined }));
+    const expected = recordedRun(1718000100000).map((sample) => ({
+      ...sample,
+      failureMessage: '',
+      url: undefined,
+      connect: undefined,
+    }));
     assert.deepEqual(read.samples, expected);
   });
 
@@ -80,12 +93,16 @@ describe('JtlReader', () => {
     const [, orders, items] = readFixture('header-2.13.jtl').samples;
     assert.equal(orders?.label, 'POST /orders, "bulk"');
     assert.equal(items?.responseMessage, 'OK, "sort of"\nsecond line ü');
-    assert.equal(items?.failureMessage, 'Test failed: text expected to contain /"status": "ok"/,\r\nbut got: {"status": "degraded"}');
+    assert.equal(
+      items?.failureMessage,
+      'Test failed: text expected to contain /"status": "ok"/,\r\nbut got: {"status": "degraded"}',
+    );
     assert.equal(items?.bytes, 515);
   });
 
   it('counts lines inside quoted fields when it reports a malformed line', () => {
-    const header = 'timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,bytes,grpThreads,allThreads,Latency\n';
+    const header = 'timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,bytes,' +
+      'grpThreads,allThreads,Latency\n';
     const samples: JtlSample[] = [];
     const reader = new JtlReader((sample) => samples.push(sample));
     reader.push(`${header}1,2,"a\nb\nc",200,OK,T,text,true,5,1,1,1\n1,2,x,200,OK,T,text,true,5,1,1\n`);
@@ -95,7 +112,10 @@ describe('JtlReader', () => {
 
   it('skips malformed lines without stopping, and reads success case-insensitively', () => {
     const read = readFixture('malformed.jtl');
-    assert.deepEqual(read.samples.map((sample) => [sample.timeStamp, sample.success]), [[1718000600000, true], [1718000600001, false], [1718000600006, true]]);
+    assert.deepEqual(
+      read.samples.map((sample) => [sample.timeStamp, sample.success]),
+      [[1718000600000, true], [1718000600001, false], [1718000600006, true]],
+    );
     // field count, elapsed "12x", success "yes", a formatted timestamp
     assert.deepEqual(read.skipped.map((skip) => skip.line), [4, 5, 6, 7]);
     assert.match(read.skipped[1]?.reason ?? '', /^elapsed/);
@@ -124,8 +144,15 @@ describe('JtlReader', () => {
     assert.deepEqual(read.samples.slice(0, 22), [...recordedRun(1718000000000), ...recordedRun(1718000400000)]);
     // The third header (JMeter 5.x) adds sentBytes and IdleTime: Connect moves one column to the right.
     const tail = read.samples.slice(22);
-    assert.deepEqual(tail.map((s) => [s.sentBytes, s.latency, s.connect, s.allThreads, s.bytes]), [[118, 20, 4, 3, 517], [402, 33, 3, 3, 518], [0, 0, 2, 3, 2156]]);
-    assert.equal(tail[2]?.responseMessage, 'Non HTTP response message: Connect to 127.0.0.1:8080 [/127.0.0.1] failed: Connection refused (Connection refused)');
+    assert.deepEqual(
+      tail.map((s) => [s.sentBytes, s.latency, s.connect, s.allThreads, s.bytes]),
+      [[118, 20, 4, 3, 517], [402, 33, 3, 3, 518], [0, 0, 2, 3, 2156]],
+    );
+    assert.equal(
+      tail[2]?.responseMessage,
+      'Non HTTP response message: Connect to 127.0.0.1:8080 [/127.0.0.1] failed: Connection refused ' +
+        '(Connection refused)',
+    );
   });
 
   it('reports a last line JMeter did not finish instead of delivering it', () => {
@@ -138,7 +165,10 @@ describe('JtlReader', () => {
   it('reports a record cut inside a quoted field, from its first line', () => {
     const read = readFixture('truncated-in-quotes.jtl');
     assert.equal(read.samples.length, 2);
-    assert.ok(read.truncated?.startsWith('1718000000009,31,GET /items,200,"OK, ""sort of""\nsecond line ü",'), read.truncated);
+    assert.ok(
+      read.truncated?.startsWith('1718000000009,31,GET /items,200,"OK, ""sort of""\nsecond line ü",'),
+      read.truncated,
+    );
     assert.ok(read.truncated?.endsWith('but got: {'), read.truncated);
   });
 
@@ -172,7 +202,9 @@ describe('JtlReader', () => {
     };
     const whole = read([text]);
     assert.equal(whole.length, 25);
-    for (let at = 0; at <= text.length; at++) assert.deepEqual(read([text.slice(0, at), text.slice(at)]), whole, `split at ${at}`);
+    for (let at = 0; at <= text.length; at++) {
+      assert.deepEqual(read([text.slice(0, at), text.slice(at)]), whole, `split at ${at}`);
+    }
   });
 
   it('gives the same samples for any number of pieces', () => {
@@ -188,21 +220,37 @@ describe('JtlReader', () => {
 
 describe('classifyResponseCode', () => {
   it('classifies the codes of the recorded non-HTTP samples', () => {
-    const classes = readFixture('header-2.13.jtl').samples.map((s) => [s.label, classifyResponseCode(s.responseCode, s.responseMessage)]);
+    const classes = readFixture('header-2.13.jtl').samples
+      .map((s) => [s.label, classifyResponseCode(s.responseCode, s.responseMessage)]);
     assert.deepEqual(classes, [
-      ['GET /health', undefined], ['POST /orders, "bulk"', undefined], ['GET /items', undefined], ['GET /missing', undefined],
-      ['GET /down', 'refused'], ['GET /slow', 'timeout'], ['GET /nohost', 'dns'], ['GET /flaky', 'reset'],
-      ['GET /tls', 'tls'], ['GET /closed', 'reset'], ['GET /health', undefined],
+      ['GET /health', undefined], ['POST /orders, "bulk"', undefined], ['GET /items', undefined],
+      ['GET /missing', undefined], ['GET /down', 'refused'], ['GET /slow', 'timeout'], ['GET /nohost', 'dns'],
+      ['GET /flaky', 'reset'], ['GET /tls', 'tls'], ['GET /closed', 'reset'], ['GET /health', undefined],
     ]);
   });
 
   it('tells apart exceptions under one class by their message', () => {
     const code = (exception: string): string => `Non HTTP response code: ${exception}`;
-    assert.equal(classifyResponseCode(code('java.net.ConnectException'), 'Non HTTP response message: Connection timed out'), 'timeout');
-    assert.equal(classifyResponseCode(code('org.apache.http.conn.HttpHostConnectException'), 'Connect to x:1 failed: Connection refused'), 'refused');
+    assert.equal(
+      classifyResponseCode(code('java.net.ConnectException'), 'Non HTTP response message: Connection timed out'),
+      'timeout',
+    );
+    assert.equal(
+      classifyResponseCode(
+        code('org.apache.http.conn.HttpHostConnectException'),
+        'Connect to x:1 failed: Connection refused',
+      ),
+      'refused',
+    );
     assert.equal(classifyResponseCode(code('org.apache.http.conn.ConnectTimeoutException')), 'timeout');
-    assert.equal(classifyResponseCode(code('java.net.SocketException'), 'Non HTTP response message: Broken pipe (Write failed)'), 'reset');
-    assert.equal(classifyResponseCode(code('java.net.SocketException'), 'Non HTTP response message: Socket closed'), 'other');
+    assert.equal(
+      classifyResponseCode(code('java.net.SocketException'), 'Non HTTP response message: Broken pipe (Write failed)'),
+      'reset',
+    );
+    assert.equal(
+      classifyResponseCode(code('java.net.SocketException'), 'Non HTTP response message: Socket closed'),
+      'other',
+    );
     assert.equal(classifyResponseCode(code('javax.net.ssl.SSLException'), 'Unrecognized SSL message'), 'tls');
     assert.equal(classifyResponseCode(code('java.lang.IllegalArgumentException')), 'other');
     assert.equal(classifyResponseCode('500'), undefined);

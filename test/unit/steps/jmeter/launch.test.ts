@@ -7,8 +7,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PerfyError } from '../../../../engine/errors.js';
-import { diagnoseJmeter, RESULT_PROPERTIES, startJmeter, type JmeterRunHandle } from '../../../../engine/steps/jmeter/launch.js';
-import { findJava, jmeterClassPath, jmeterVersion, LAUNCHER_CLASS, locateJmeter, manifestAttribute, prepareLauncher, readZipEntry, type JmeterInstall } from '../../../../engine/steps/jmeter/locate.js';
+import {
+  diagnoseJmeter, RESULT_PROPERTIES, startJmeter, type JmeterRunHandle,
+} from '../../../../engine/steps/jmeter/launch.js';
+import {
+  findJava, jmeterClassPath, jmeterVersion, LAUNCHER_CLASS, locateJmeter, manifestAttribute, prepareLauncher,
+  readZipEntry, type JmeterInstall,
+} from '../../../../engine/steps/jmeter/locate.js';
 import { PACKAGE_ROOT } from '../../../../engine/paths.js';
 import { perfyAsync, startServer, tempDir } from '../../../helpers.js';
 import { exitForProblems } from '../../../../engine/exit.js';
@@ -26,7 +31,10 @@ async function jmeterOrSkip(): Promise<JmeterInstall | undefined> {
   }
 }
 
-/** The CSV rows of a results file: the header's columns and the records (no field of the fixture holds a comma or newline). */
+/**
+ * The CSV rows of a results file: the header's columns and the records (no field of the fixture holds a comma or
+ * newline).
+ */
 function readJtl(path: string): { header: string[]; rows: Record<string, string>[] } {
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
   const header = lines[0]!.split(',');
@@ -37,17 +45,30 @@ function readJtl(path: string): { header: string[]; rows: Record<string, string>
 
 describe('JMeter: locate', () => {
   it('a step path that does not exist is E_JMETER_MISSING', async () => {
-    await assert.rejects(locateJmeter('/nonexistent/perfy/jmeter'), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING');
+    await assert.rejects(
+      locateJmeter('/nonexistent/perfy/jmeter'),
+      (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING',
+    );
   });
 
   it('a directory that is not a JMeter home is E_JMETER_MISSING, and so is a bogus JMETER_HOME', async () => {
     const dir = tempDir({ 'jmeter': '#!/bin/sh\n' });
     const saved = process.env['JMETER_HOME'];
     try {
-      await assert.rejects(locateJmeter(dir.dir), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING' && exitForProblems(error.problems) === 3);
-      await assert.rejects(locateJmeter(dir.path('jmeter')), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING');
+      await assert.rejects(
+        locateJmeter(dir.dir),
+        (error: unknown) =>
+          error instanceof PerfyError && error.code === 'E_JMETER_MISSING' && exitForProblems(error.problems) === 3,
+      );
+      await assert.rejects(
+        locateJmeter(dir.path('jmeter')),
+        (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING',
+      );
       process.env['JMETER_HOME'] = dir.path('no-such-dir');
-      await assert.rejects(locateJmeter(), (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING');
+      await assert.rejects(
+        locateJmeter(),
+        (error: unknown) => error instanceof PerfyError && error.code === 'E_JMETER_MISSING',
+      );
     } finally {
       if (saved === undefined) delete process.env['JMETER_HOME'];
       else process.env['JMETER_HOME'] = saved;
@@ -56,7 +77,8 @@ describe('JMeter: locate', () => {
   });
 
   it('reads manifest attributes across continuation lines', () => {
-    const manifest = 'Manifest-Version: 1.0\r\nClass-Path: /usr/share/java/a.jar /usr/sh\r\n are/java/b.jar\r\nImplementation-Version: 2.13.19691222\r\n\r\n';
+    const manifest = 'Manifest-Version: 1.0\r\nClass-Path: /usr/share/java/a.jar /usr/sh\r\n are/java/b.jar\r\n' +
+      'Implementation-Version: 2.13.19691222\r\n\r\n';
     assert.equal(manifestAttribute(manifest, 'class-path'), '/usr/share/java/a.jar /usr/share/java/b.jar');
     assert.equal(manifestAttribute(manifest, 'Implementation-Version'), '2.13.19691222');
     assert.equal(manifestAttribute(manifest, 'Main-Class'), undefined);
@@ -89,13 +111,20 @@ describe('JMeter: run a plan', () => {
   });
 
   const run = (name: string, plan: string, properties: Record<string, string>, use = install!): JmeterRunHandle =>
-    startJmeter(use, { plan, properties: { host: '127.0.0.1', port: String(server.port), ...properties }, dir: join(work.dir, name) });
+    startJmeter(use, {
+      plan,
+      properties: { host: '127.0.0.1', port: String(server.port), ...properties },
+      dir: join(work.dir, name),
+    });
 
   it('finds JMeter and reads its version from its jar', { timeout: 60_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     assert.match(install.version, /^\d+\.\d+(\.\d+)?$/);
     assert.equal(install.version, await jmeterVersion(install.home));
-    assert.equal(install.launcher, install.major < 3 || (install.major === 3 && Number(install.version.split('.')[1]) < 3));
+    assert.equal(
+      install.launcher,
+      install.major < 3 || (install.major === 3 && Number(install.version.split('.')[1]) < 3),
+    );
     if (install.launcher) {
       assert.ok(install.command.includes(`-Djmeter.home=${install.home}`));
       const manifest = await readZipEntry(join(install.home, 'bin', 'ApacheJMeter.jar'), 'META-INF/MANIFEST.MF');
@@ -103,7 +132,8 @@ describe('JMeter: run a plan', () => {
     }
   });
 
-  it('runs the plan: JMeter exits, results.jtl has a header and one row per request the server saw, jmeter.log exists', { timeout: 120_000 }, async (t) => {
+  it('runs the plan: JMeter exits, results.jtl has a header and one row per request the server saw, jmeter.log ' +
+      'exists', { timeout: 120_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     requests = [];
     const spawned = Date.now();
@@ -111,17 +141,26 @@ describe('JMeter: run a plan', () => {
     const exit = await handle.exited;
     assert.equal(exit.signal, null);
     const firstRequestMs = requests[0]!.at - spawned;
-    console.log(`# JMeter ${install.version}${install.launcher ? ` (launcher, ${install.launcherMode})` : ''}: ${firstRequestMs} ms from spawn to the first request, ${Date.now() - spawned} ms in all for 12 samples`);
+    const launcher = install.launcher ? ` (launcher, ${install.launcherMode})` : '';
+    console.log(`# JMeter ${install.version}${launcher}: ${firstRequestMs} ms from spawn to the first request, ` +
+      `${Date.now() - spawned} ms in all for 12 samples`);
 
     assert.ok(existsSync(handle.log) && statSync(handle.log).size > 0);
     assert.ok(existsSync(handle.output));
     const { header, rows } = readJtl(handle.jtl);
-    for (const column of ['timeStamp', 'elapsed', 'label', 'responseCode', 'success', 'failureMessage', 'bytes', 'grpThreads', 'allThreads', 'URL', 'Latency', 'Connect']) {
+    const columns = [
+      'timeStamp', 'elapsed', 'label', 'responseCode', 'success', 'failureMessage', 'bytes', 'grpThreads', 'allThreads',
+      'URL', 'Latency', 'Connect',
+    ];
+    for (const column of columns) {
       assert.ok(header.includes(column), `the header has ${column}: ${header.join(',')}`);
     }
     assert.equal(requests.length, 2 * 3 * 2);
     assert.equal(rows.length, requests.length);
-    assert.equal(rows.filter((r) => r['label'] === 'missing' && r['responseCode'] === '404' && r['success'] === 'false').length, 6);
+    assert.equal(
+      rows.filter((r) => r['label'] === 'missing' && r['responseCode'] === '404' && r['success'] === 'false').length,
+      6,
+    );
     const goodbyes = requests.filter((r) => r.url === '/hello').length;
     const failedAssertions = rows.filter((r) => r['label'] === 'hello' && r['success'] === 'false');
     assert.equal(failedAssertions.length, Math.floor(goodbyes / 3));
@@ -132,7 +171,8 @@ describe('JMeter: run a plan', () => {
     assert.equal(await diagnoseJmeter(handle, rows.length), undefined);
   });
 
-  it('deletes old results first: a second run into the same directory has one header and its own rows', { timeout: 120_000 }, async (t) => {
+  it('deletes old results first: a second run into the same directory has one header and its own ' +
+      'rows', { timeout: 120_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     requests = [];
     await run('again', PLAN, { users: '1', loops: '1' }).exited;
@@ -143,11 +183,17 @@ describe('JMeter: run a plan', () => {
     assert.equal(requests.length, 2 + 4);
   });
 
-  it('stop() ends a long run through JMeter\'s own shutdown message and keeps every sample', { timeout: 120_000 }, async (t) => {
+  it('stop() ends a long run through JMeter\'s own shutdown message and keeps every ' +
+      'sample', { timeout: 120_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     requests = [];
     const abort = new AbortController();
-    const handle = startJmeter(install, { plan: PLAN, properties: { port: String(server.port), users: '2', loops: '100000000' }, dir: join(work.dir, 'stopped'), signal: abort.signal });
+    const handle = startJmeter(install, {
+      plan: PLAN,
+      properties: { port: String(server.port), users: '2', loops: '100000000' },
+      dir: join(work.dir, 'stopped'),
+      signal: abort.signal,
+    });
     while (requests.length < 200) await new Promise((r) => setTimeout(r, 20));
     const stopping = Date.now();
     abort.abort();
@@ -160,7 +206,10 @@ describe('JMeter: run a plan', () => {
     // Shutdown be too slow, StopTestNow interrupts at most one sample per thread: a row without an HTTP code.
     const { rows } = readJtl(handle.jtl);
     const interrupted = rows.filter((r) => !/^\d{3}$/.test(r['responseCode'] ?? ''));
-    assert.ok(rows.length - interrupted.length <= requests.length && requests.length <= rows.length, `${rows.length} rows, ${interrupted.length} interrupted, ${requests.length} requests`);
+    assert.ok(
+      rows.length - interrupted.length <= requests.length && requests.length <= rows.length,
+      `${rows.length} rows, ${interrupted.length} interrupted, ${requests.length} requests`,
+    );
     assert.ok(interrupted.length <= 2, JSON.stringify(interrupted));
   });
 
@@ -173,7 +222,8 @@ describe('JMeter: run a plan', () => {
     assert.ok(diagnosis.lines.some((l) => l.includes('no-such-plan.jmx')), diagnosis.lines.join('\n'));
   });
 
-  it('a plan that is not XML, not a plan, or has an element JMeter lacks is explained with the log\'s lines', { timeout: 120_000 }, async (t) => {
+  it('a plan that is not XML, not a plan, or has an element JMeter lacks is explained with the log\'s ' +
+      'lines', { timeout: 120_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     const plans = tempDir({
       'not-xml.jmx': 'this is not a JMeter plan\n',
@@ -182,12 +232,22 @@ describe('JMeter: run a plan', () => {
       'truncated.jmx': readFileSync(PLAN, 'utf8').slice(0, 3000),
     });
     try {
-      const expected = { 'not-xml': 'not-xml', 'not-a-plan': 'not-a-plan', 'unknown-element': 'unknown-element', truncated: 'plan-invalid' } as const;
-      const handles = Object.keys(expected).map((name) => [name, run(`broken-${name}`, plans.path(`${name}.jmx`), {})] as const);
+      const expected = {
+        'not-xml': 'not-xml',
+        'not-a-plan': 'not-a-plan',
+        'unknown-element': 'unknown-element',
+        truncated: 'plan-invalid',
+      } as const;
+      const handles = Object.keys(expected)
+        .map((name) => [name, run(`broken-${name}`, plans.path(`${name}.jmx`), {})] as const);
       for (const [name, handle] of handles) {
         await handle.exited;
         const diagnosis = await diagnoseJmeter(handle, 0);
-        assert.equal(diagnosis?.reason, expected[name as keyof typeof expected], `${name}: ${JSON.stringify(diagnosis)}`);
+        assert.equal(
+          diagnosis?.reason,
+          expected[name as keyof typeof expected],
+          `${name}: ${JSON.stringify(diagnosis)}`,
+        );
         assert.ok(diagnosis.lines.some((l) => /Error in NonGUIDriver|An error occurred|Problem loading XML/.test(l)), `${name}: ${diagnosis.lines.join('\n')}`);
         assert.ok(diagnosis.hint);
       }
@@ -197,15 +257,28 @@ describe('JMeter: run a plan', () => {
   });
 
   it('runs the launcher in Java\'s source mode when there is no javac', { timeout: 120_000 }, async (t) => {
-    if (install === undefined || !install.launcher) return t.skip(install === undefined ? 'no JMeter' : 'this JMeter needs no launcher');
+    if (install === undefined || !install.launcher) {
+      return t.skip(install === undefined ? 'no JMeter' : 'this JMeter needs no launcher');
+    }
     const java = await findJava();
     assert.ok(java);
     const launcher = await prepareLauncher({ ...java, javac: undefined });
     assert.equal(launcher.mode, 'source');
     assert.ok(launcher.mode === 'source');
-    const command = [java.java, '-cp', (await jmeterClassPath(install.home)).join(delimiter), `-Djmeter.home=${install.home}`, launcher.source];
+    const command = [
+      java.java,
+      '-cp',
+      (await jmeterClassPath(install.home)).join(delimiter),
+      `-Djmeter.home=${install.home}`,
+      launcher.source,
+    ];
     requests = [];
-    const handle = run('source-mode', PLAN, { users: '1', loops: '2' }, { ...install, command, launcherMode: 'source' });
+    const handle = run(
+      'source-mode',
+      PLAN,
+      { users: '1', loops: '2' },
+      { ...install, command, launcherMode: 'source' },
+    );
     await handle.exited;
     assert.equal(readJtl(handle.jtl).rows.length, 4);
     assert.equal(requests.length, 4);
@@ -235,7 +308,12 @@ describe('JMeter: run a plan', () => {
   it('forces CSV results whatever the plan\'s properties say', { timeout: 60_000 }, async (t) => {
     if (install === undefined) return t.skip('no JMeter');
     requests = [];
-    const handle = run('forced', PLAN, { users: '1', loops: '1', 'jmeter.save.saveservice.output_format': 'xml', 'jmeter.save.saveservice.print_field_names': 'false' });
+    const handle = run('forced', PLAN, {
+      users: '1',
+      loops: '1',
+      'jmeter.save.saveservice.output_format': 'xml',
+      'jmeter.save.saveservice.print_field_names': 'false',
+    });
     await handle.exited;
     assert.equal(RESULT_PROPERTIES['jmeter.save.saveservice.output_format'], 'csv');
     const { header, rows } = readJtl(handle.jtl);
@@ -250,7 +328,10 @@ describe('JMeter: run a plan', () => {
     assert.match(text.stdout, new RegExp(`jmeter +${install.version.replaceAll('.', '\\.')} at ${install.home}`));
     const json = await perfyAsync(['doctor', '--json']);
     assert.equal(json.status, 0, json.stderr);
-    const report = JSON.parse(json.stdout) as { jmeter: { found: boolean; version: string; launcher: boolean }; node: { version: string } };
+    const report = JSON.parse(json.stdout) as {
+      jmeter: { found: boolean; version: string; launcher: boolean };
+      node: { version: string };
+    };
     assert.equal(report.jmeter.found, true);
     assert.equal(report.jmeter.version, install.version);
     assert.equal(report.jmeter.launcher, install.launcher);

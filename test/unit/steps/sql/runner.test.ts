@@ -20,15 +20,28 @@ let nextId = 1;
 
 
 /** What the run hands the executor: no services unless given, an empty plan unless given. */
-function setupOf(store: MetricStore, tags: Record<string, string>, services: ExecutorSetup['services'] = {}, plan = { services: {} } as unknown as Plan): ExecutorSetup {
+function setupOf(
+  store: MetricStore,
+  tags: Record<string, string>,
+  services: ExecutorSetup['services'] = {},
+  plan = { services: {} } as unknown as Plan,
+): ExecutorSetup {
   return { plan, store, tags, target: undefined, defaultHeaders: {}, services };
 }
 
-function sqlStep(query: string, params: (string | number | boolean | null)[], db: string, explain?: 'plan' | 'analyze'): StepOf<SqlQueryPlan> {
+function sqlStep(
+  query: string,
+  params: (string | number | boolean | null)[],
+  db: string,
+  explain?: 'plan' | 'analyze',
+): StepOf<SqlQueryPlan> {
   const id = nextId++;
   return {
     type: 'step', id, name: `q${id}`, kind: 'sql', plugin: undefined, summary: query, call: UNCALLED,
-    request: compileSqlQuery(explain ? { query, params, db, explain: explain === 'analyze' ? 'analyze' : true } : { query, params, db }, testStepCompiler()),
+    request: compileSqlQuery(
+      explain ? { query, params, db, explain: explain === 'analyze' ? 'analyze' : true } : { query, params, db },
+      testStepCompiler(),
+    ),
     tags: {}, condition: undefined, expects: [], captures: [], timeoutMs: 5000, retry: undefined,
     location: { file: 'test.yaml', line: 1, col: 1 },
   };
@@ -53,7 +66,11 @@ describe('sql executor', () => {
     await db?.stop();
   });
 
-  const run = (step: StepOf<SqlQueryPlan>, vars: Record<string, unknown> = {}, timeoutMs = 5000): Promise<StepResult> => {
+  const run = (
+    step: StepOf<SqlQueryPlan>,
+    vars: Record<string, unknown> = {},
+    timeoutMs = 5000,
+  ): Promise<StepResult> => {
     store = createMetricStore();
     const runner = executor.create(step, setupOf(store, { step: step.name }));
     const ctx: VuContext = { vu: 1, iteration: 0, vars, signal: new AbortController().signal };
@@ -65,7 +82,10 @@ describe('sql executor', () => {
   it('binds parameters: text that looks like SQL is stored as text, and the table is still there', async (t) => {
     if (skip()) return t.skip('no PostgreSQL');
     const evil = "x'); DROP TABLE notes; --";
-    const insert = await run(sqlStep('INSERT INTO notes (body) VALUES ($1) RETURNING id', ['{{body}}'], db!.url), { body: evil });
+    const insert = await run(
+      sqlStep('INSERT INTO notes (body) VALUES ($1) RETURNING id', ['{{body}}'], db!.url),
+      { body: evil },
+    );
     assert.equal(insert.ok, true, insert.error?.message);
     assert.equal(insert.response['row_count'], 1);
     const id = (insert.response['rows'] as { id: number }[])[0]!.id;
@@ -81,14 +101,24 @@ describe('sql executor', () => {
     if (skip()) return t.skip('no PostgreSQL');
     store = createMetricStore();
     const step = sqlStep('SELECT 5 AS n', [], '{{services.main.url}}');
-    const runner = executor.create(step, setupOf(store, { step: step.name }, { main: { url: db!.url, host: '127.0.0.1', port: db!.port } }));
+    const runner = executor.create(
+      step,
+      setupOf(store, { step: step.name }, { main: { url: db!.url, host: '127.0.0.1', port: db!.port } }),
+    );
     const r = await runner.execute({ vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal }, 5000);
     assert.deepEqual(r.response['rows'], [{ n: 5 }]);
   });
 
   it('a lone placeholder keeps its value\'s type; a missing one is NULL', async (t) => {
     if (skip()) return t.skip('no PostgreSQL');
-    const r = await run(sqlStep('SELECT $1::int + 1 AS n, $2::text IS NULL AS missing, $3::text AS mixed', ['{{n}}', '{{nothing}}', 'n={{n}}'], db!.url), { n: 41 });
+    const r = await run(
+      sqlStep(
+        'SELECT $1::int + 1 AS n, $2::text IS NULL AS missing, $3::text AS mixed',
+        ['{{n}}', '{{nothing}}', 'n={{n}}'],
+        db!.url,
+      ),
+      { n: 41 },
+    );
     assert.deepEqual(r.response['rows'], [{ n: 42, missing: true, mixed: 'n=41' }]);
   });
 
@@ -130,7 +160,10 @@ describe('sql executor', () => {
     const local = createMetricStore();
     const plan = { services: { db: { postgres: 'embedded', pool: { max: 2 } } } } as unknown as Plan;
     const step = sqlStep('SELECT pg_sleep(0.2)', [], 'db');
-    const runner = small.create(step, setupOf(local, { step: step.name }, { db: { url, host: '127.0.0.1', port: db!.port } }, plan));
+    const runner = small.create(
+      step,
+      setupOf(local, { step: step.name }, { db: { url, host: '127.0.0.1', port: db!.port } }, plan),
+    );
     const ctx: VuContext = { vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal };
     const results = await Promise.all(Array.from({ length: 6 }, () => runner.execute(ctx, 5000)));
     await small.close();
@@ -155,7 +188,10 @@ describe('sql executor', () => {
       const segmented = createSqlExecutor({ index, count: 2 });
       const local = createMetricStore();
       const step = sqlStep('SELECT pg_sleep(0.05)', [], 'db');
-      const runner = segmented.create(step, setupOf(local, { step: step.name }, { db: { url: db!.url, host: '127.0.0.1', port: db!.port } }, plan));
+      const runner = segmented.create(
+        step,
+        setupOf(local, { step: step.name }, { db: { url: db!.url, host: '127.0.0.1', port: db!.port } }, plan),
+      );
       const ctx: VuContext = { vu: 1, iteration: 0, vars: {}, signal: new AbortController().signal };
       const results = await Promise.all(Array.from({ length: 8 }, () => runner.execute(ctx, 5000)));
       await segmented.close();
@@ -182,9 +218,11 @@ describe('sql executor', () => {
       await client.end();
       return n;
     };
-    const plans = (): { message: string; detail?: Record<string, unknown> }[] => (store.snapshot().samples ?? []).filter((s) => s.kind === 'plan');
+    const plans = (): { message: string; detail?: Record<string, unknown> }[] =>
+      (store.snapshot().samples ?? []).filter((s) => s.kind === 'plan');
 
-    it('the plan of a lookup by primary key names its index; sql.plan.index is 1; the step runs as usual', async (t) => {
+    it('the plan of a lookup by primary key names its index; sql.plan.index is 1; the step runs as ' +
+        'usual', async (t) => {
       if (skip()) return t.skip('no PostgreSQL');
       const r = await run(sqlStep('SELECT v FROM big WHERE id = $1', ['{{id}}'], db!.url, 'plan'), { id: 42 });
       assert.deepEqual(r.response['rows'], [{ v: 42 }]);
@@ -209,7 +247,8 @@ describe('sql executor', () => {
       assert.match(plan!.message, /seq scan big/);
     });
 
-    it('analyze runs a write once more inside a rolled-back transaction: the table gets one row per step, not two', async (t) => {
+    it('analyze runs a write once more inside a rolled-back transaction: the table gets one row per step, ' +
+        'not two', async (t) => {
       if (skip()) return t.skip('no PostgreSQL');
       const before = await count('SELECT count(*) AS n FROM notes');
       const step = sqlStep('INSERT INTO notes (body) VALUES ($1)', ['explained'], db!.url, 'analyze');
@@ -236,24 +275,37 @@ describe('sql executor', () => {
   });
 
   describe('transactions', () => {
-    const transaction = (name: string, body: StepOf<SqlQueryPlan>[], retryAttempts: number): TransactionNode & { steps: StepOf<SqlQueryPlan>[] } => ({
+    type SqlTransaction = TransactionNode & { steps: StepOf<SqlQueryPlan>[] };
+    const transaction = (name: string, body: StepOf<SqlQueryPlan>[], retryAttempts: number): SqlTransaction => ({
       type: 'transaction', id: nextId++, name, isolation: 'read committed', db: templateTree(db!.url),
-      retry: { attempts: retryAttempts, backoffMs: 10, sqlstates: ['40P01', '40001'] }, body, steps: body, executor: sqlExecutor, location: { file: 'test.yaml', line: 1, col: 1 },
+      retry: { attempts: retryAttempts, backoffMs: 10, sqlstates: ['40P01', '40001'] }, body, steps: body,
+      executor: sqlExecutor, location: { file: 'test.yaml', line: 1, col: 1 },
     });
 
-    async function runTransactions(nodes: (TransactionNode & { steps: StepOf<SqlQueryPlan>[] })[]): Promise<{ store: MetricStore; outcomes: string[] }> {
+    async function runTransactions(nodes: SqlTransaction[]): Promise<{ store: MetricStore; outcomes: string[] }> {
       const local = createMetricStore();
       const setup = setupOf(local, { workload: 'w' });
-      const runners = new Map(nodes.flatMap((n) => n.steps).map((s) => [s.id, executor.create(s, { ...setup, tags: { workload: 'w', step: s.name } })]));
+      const runners = new Map(nodes.flatMap((n) => n.steps).map((s) => [
+        s.id,
+        executor.create(s, { ...setup, tags: { workload: 'w', step: s.name } }),
+      ]));
       const transactions = new Map(nodes.map((n) => [n.id, executor.transaction(n, setup)]));
       const plan = { variables: {}, seed: 1 } as unknown as Plan;
-      const interpreter = new Interpreter({ plan, store: local, workload: 'w', runners, transactions, feeders: new Map(), baseVars: {}, correctForLag: false });
+      const interpreter = new Interpreter({
+        plan, store: local, workload: 'w', runners, transactions,
+        feeders: new Map(), baseVars: {}, correctForLag: false,
+      });
       const signal = new AbortController().signal;
-      const outcomes = await Promise.all(nodes.map((n, i) => interpreter.iteration(interpreter.createUser(i + 1, createRandom(i + 1), signal), [n], signal)));
+      const outcomes = await Promise.all(nodes.map((n, i) => {
+        const user = interpreter.createUser(i + 1, createRandom(i + 1), signal);
+        return interpreter.iteration(user, [n], signal);
+      }));
       return { store: local, outcomes };
     }
     const sum = (store: MetricStore, name: string, tags: Record<string, string> = {}): number =>
-      store.snapshot().metrics.filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v)).reduce((a, m) => a + m.sum, 0);
+      store.snapshot().metrics
+        .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
+        .reduce((a, m) => a + m.sum, 0);
     const balances = async (): Promise<number[]> => {
       const client = new pg.Client(db!.url);
       await client.connect();
@@ -286,7 +338,10 @@ describe('sql executor', () => {
         sqlStep('SELECT pg_sleep(0.3)', [], db!.url),
         sqlStep('UPDATE accounts SET balance = balance + 10 WHERE id = $1', [String(to)], db!.url),
       ];
-      const { store: local, outcomes } = await runTransactions([transaction('a_to_b', move(1, 2), 3), transaction('b_to_a', move(2, 1), 3)]);
+      const { store: local, outcomes } = await runTransactions([
+        transaction('a_to_b', move(1, 2), 3),
+        transaction('b_to_a', move(2, 1), 3),
+      ]);
       assert.deepEqual(outcomes, ['completed', 'completed']);
       assert.equal(sum(local, 'sql.transactions', { status: 'committed' }), 2, 'both committed in the end');
       assert.equal(sum(local, 'sql.transactions', { status: 'failed' }), 0);
@@ -297,7 +352,8 @@ describe('sql executor', () => {
       assert.deepEqual(await balances(), [100, 100]);
     });
 
-    it('without retries a deadlocked transaction is counted as failed and rolled back; a failed step ends the body', async (t) => {
+    it('without retries a deadlocked transaction is counted as failed and rolled back; a failed step ends the ' +
+        'body', async (t) => {
       if (skip()) return t.skip('no PostgreSQL');
       await reset();
       const move = (from: number, to: number, delta: number): StepOf<SqlQueryPlan>[] => [
@@ -316,11 +372,16 @@ describe('sql executor', () => {
       // Exactly one transfer happened, whole: 10 from 1 to 2, or 30 from 2 to 1.
       assert.ok((one === 90 && two === 110) || (one === 130 && two === 70), `${one}, ${two}`);
       // The deadlocked transaction's last statement never ran: its failed step ended the body.
-      const inserts = [a, b].map((n) => sum(local, 'sql.queries', { step: n.body[3]!.type === 'step' ? (n.body[3] as StepNode).name : '' }));
+      const inserts = [a, b].map((n) => sum(
+        local,
+        'sql.queries',
+        { step: n.body[3]!.type === 'step' ? (n.body[3] as StepNode).name : '' },
+      ));
       assert.deepEqual(inserts.sort(), [0, 1]);
     });
 
-    it('explain: analyze inside a transaction runs under a savepoint: the update is applied once and the transaction commits', async (t) => {
+    it('explain: analyze inside a transaction runs under a savepoint: the update is applied once and the ' +
+        'transaction commits', async (t) => {
       if (skip()) return t.skip('no PostgreSQL');
       await reset();
       const body = [
@@ -339,7 +400,10 @@ describe('sql executor', () => {
       if (skip()) return t.skip('no PostgreSQL');
       await reset();
       const failing = sqlStep('INSERT INTO accounts VALUES (1, 0)', [], db!.url);
-      const { store: local } = await runTransactions([transaction('dup', [failing], 0), transaction('dup2', [failing], 0)]);
+      const { store: local } = await runTransactions([
+        transaction('dup', [failing], 0),
+        transaction('dup2', [failing], 0),
+      ]);
       const errors = local.snapshot().samples?.filter((x) => x.kind === 'error') ?? [];
       assert.equal(errors.length, 1, 'one sample for one step and code');
       assert.deepEqual(errors[0]!.tags, { workload: 'w', step: failing.name, code: '23505' });
@@ -355,7 +419,11 @@ describe('query plan summaries', () => {
         'Node Type': 'Hash Join', 'Total Cost': 120.5, 'Plan Rows': 40, 'Actual Rows': 38,
         Plans: [
           { 'Node Type': 'Seq Scan', 'Relation Name': 'authors', 'Total Cost': 20 },
-          { 'Node Type': 'Bitmap Heap Scan', 'Relation Name': 'notes', Plans: [{ 'Node Type': 'Bitmap Index Scan', 'Index Name': 'notes_author' }] },
+          {
+            'Node Type': 'Bitmap Heap Scan',
+            'Relation Name': 'notes',
+            Plans: [{ 'Node Type': 'Bitmap Index Scan', 'Index Name': 'notes_author' }],
+          },
           { 'Node Type': 'Index Only Scan', 'Index Name': 'tags_pkey', 'Relation Name': 'tags' },
         ],
       },
@@ -368,7 +436,10 @@ describe('query plan summaries', () => {
       planning_ms: 0.2, execution_ms: 1.5, actual_rows: 38, plan: undefined,
     });
     assert.equal(plan.plan, output, 'the whole plan is kept');
-    assert.equal(describePlan(plan), 'Hash Join, index notes_author, tags_pkey, seq scan authors, cost 120.5, 40 rows estimated, ran 1.5 ms, 38 rows');
+    assert.equal(
+      describePlan(plan),
+      'Hash Join, index notes_author, tags_pkey, seq scan authors, cost 120.5, 40 rows estimated, ran 1.5 ms, 38 rows',
+    );
     assert.throws(() => summarizePlan([]), /no plan/);
   });
 });

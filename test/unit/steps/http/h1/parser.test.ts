@@ -37,13 +37,22 @@ function parseError(text: string | Buffer | Buffer[], headRequest = false): Http
 
 describe('h1 parser: framing', () => {
   it('reads a content-length body, with the status line and headers', () => {
-    const r = parseOne('HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Empty:\r\nX-Spaced: \t a b \t\r\n\r\nhello');
+    const r = parseOne(
+      'HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Empty:\r\n' +
+        'X-Spaced: \t a b \t\r\n\r\nhello',
+    );
     assert.equal(r.done, true);
     assert.equal(r.head?.status, 201);
     assert.equal(r.head?.statusText, 'Created');
     assert.equal(r.head?.minorVersion, 1);
-    assert.deepEqual(r.head?.headers, { 'content-type': 'text/plain', 'content-length': '5', 'x-empty': '', 'x-spaced': 'a b' });
-    assert.deepEqual(r.head?.rawHeaders, ['Content-Type', 'text/plain', 'Content-Length', '5', 'X-Empty', '', 'X-Spaced', 'a b']);
+    assert.deepEqual(
+      r.head?.headers,
+      { 'content-type': 'text/plain', 'content-length': '5', 'x-empty': '', 'x-spaced': 'a b' },
+    );
+    assert.deepEqual(
+      r.head?.rawHeaders,
+      ['Content-Type', 'text/plain', 'Content-Length', '5', 'X-Empty', '', 'X-Spaced', 'a b'],
+    );
     assert.equal(r.head?.repeated, false);
     assert.equal(r.body.toString(), 'hello');
     assert.deepEqual(r.lasts, [true]);
@@ -51,15 +60,23 @@ describe('h1 parser: framing', () => {
   });
 
   it('keeps repeated headers as arrays, in order, and their raw pairs', () => {
-    const r = parseOne('HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nSET-COOKIE: c=3\r\nVary: x\r\nvary: y\r\nContent-Length: 0\r\n\r\n');
+    const r = parseOne(
+      'HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nSET-COOKIE: c=3\r\nVary: x\r\nvary: y\r\n' +
+        'Content-Length: 0\r\n\r\n',
+    );
     assert.deepEqual(r.head?.headers['set-cookie'], ['a=1', 'b=2', 'c=3']);
     assert.deepEqual(r.head?.headers['vary'], ['x', 'y']);
     assert.equal(r.head?.repeated, true);
-    assert.deepEqual(r.head?.rawHeaders.filter((_, i) => i % 2 === 0), ['Set-Cookie', 'set-cookie', 'SET-COOKIE', 'Vary', 'vary', 'Content-Length']);
+    assert.deepEqual(
+      r.head?.rawHeaders.filter((_, i) => i % 2 === 0),
+      ['Set-Cookie', 'set-cookie', 'SET-COOKIE', 'Vary', 'vary', 'Content-Length'],
+    );
   });
 
   it('a header named like an Object.prototype member is a header; __proto__ stays out of the object', () => {
-    const r = parseOne('HTTP/1.1 200 OK\r\nconstructor: c\r\n__proto__: p1\r\n__proto__: p2\r\ntoString: t\r\nContent-Length: 0\r\n\r\n');
+    const r = parseOne(
+      'HTTP/1.1 200 OK\r\nconstructor: c\r\n__proto__: p1\r\n__proto__: p2\r\ntoString: t\r\nContent-Length: 0\r\n\r\n',
+    );
     const headers = r.head!.headers;
     assert.equal(headers['constructor'], 'c');
     assert.equal(headers['tostring'], 't');
@@ -76,7 +93,10 @@ describe('h1 parser: framing', () => {
   });
 
   it('reads a chunked body, with chunk extensions and trailers', () => {
-    const r = parseOne('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value;q="a b"\r\nhello\r\n1;ext\r\n \r\nA\r\n0123456789\r\n0;last\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n');
+    const r = parseOne(
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value;q="a b"\r\nhello\r\n1;ext\r\n \r\n' +
+        'A\r\n0123456789\r\n0;last\r\nExpires: never\r\nX-Trailer: 1\r\n\r\n',
+    );
     assert.equal(r.done, true);
     assert.equal(r.body.toString(), 'hello 0123456789');
     assert.ok(r.lasts.every((last) => !last));
@@ -84,7 +104,10 @@ describe('h1 parser: framing', () => {
   });
 
   it('reads a chunked body without trailers, with upper- and lower-case hex sizes', () => {
-    const r = parseOne(`HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\n\r\n1a\r\n${'x'.repeat(26)}\r\n1A\r\n${'y'.repeat(26)}\r\n0\r\n\r\n`);
+    const r = parseOne(
+      `HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked\r\n\r\n1a\r\n${'x'.repeat(26)}\r\n` +
+        `1A\r\n${'y'.repeat(26)}\r\n0\r\n\r\n`,
+    );
     assert.equal(r.body.toString(), 'x'.repeat(26) + 'y'.repeat(26));
   });
 
@@ -120,11 +143,19 @@ describe('h1 parser: framing', () => {
   });
 
   it('HEAD, 204 and 304 responses have no body whatever their headers say', () => {
-    const head = parseReads([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')], [true, true]);
+    const head = parseReads(
+      [Buffer.from(
+        'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n' +
+          'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n',
+      )],
+      [true, true],
+    );
     assert.equal(head.length, 2);
     assert.ok(head.every((r) => r.done && r.body.length === 0));
     for (const status of [204, 304]) {
-      const [r, next] = parseReads([Buffer.from(`HTTP/1.1 ${status} X\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc`)]);
+      const [r, next] = parseReads([
+        Buffer.from(`HTTP/1.1 ${status} X\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc`),
+      ]);
       assert.equal(r!.body.length, 0);
       assert.equal(next!.body.toString(), 'abc', 'the bytes after it are the next response');
     }
@@ -137,7 +168,10 @@ describe('h1 parser: framing', () => {
   });
 
   it('skips 1xx responses (100 Continue, 103 Early Hints) and reads the one that follows', () => {
-    const r = parseOne('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    const r = parseOne(
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n' +
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    );
     assert.equal(r.head?.status, 200);
     assert.deepEqual(r.head?.headers, { 'content-length': '2' });
     assert.equal(r.body.toString(), 'ok');
@@ -157,21 +191,38 @@ describe('h1 parser: framing', () => {
 describe('h1 parser: keep-alive', () => {
   it('connection: close (any case, in a list) ends keep-alive; keep-alive keeps it', () => {
     assert.equal(parseOne('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n').keepAlive, false);
-    assert.equal(parseOne('HTTP/1.1 200 OK\r\nConnection: Upgrade, CLOSE\r\nContent-Length: 0\r\n\r\n').keepAlive, false);
+    assert.equal(
+      parseOne('HTTP/1.1 200 OK\r\nConnection: Upgrade, CLOSE\r\nContent-Length: 0\r\n\r\n').keepAlive,
+      false,
+    );
     assert.equal(parseOne('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n').keepAlive, true);
     assert.equal(parseOne('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').keepAlive, true);
     assert.equal(parseOne('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n').keepAlive, false);
   });
 
   it('reads the Keep-Alive timeout hint', () => {
-    assert.equal(parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs, 5000);
-    assert.equal(parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: max=100, Timeout = 30\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs, 30_000);
-    assert.equal(parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: max=100\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs, -1);
+    assert.equal(
+      parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs,
+      5000,
+    );
+    assert.equal(
+      parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: max=100, Timeout = 30\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs,
+      30_000,
+    );
+    assert.equal(
+      parseOne('HTTP/1.1 200 OK\r\nKeep-Alive: max=100\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs,
+      -1,
+    );
     assert.equal(parseOne('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs, -1);
   });
 
   it('the hint of one response does not stick to the next', () => {
-    const [a, b] = parseReads([Buffer.from('HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')]);
+    const [a, b] = parseReads([
+      Buffer.from(
+        'HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n' +
+          'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+      ),
+    ]);
     assert.equal(a!.keepAliveTimeoutMs, 5000);
     assert.equal(b!.keepAliveTimeoutMs, -1);
   });
@@ -194,21 +245,74 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
     ['obs-fold', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  continued\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a bare LF inside a header value', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\n\r\n', 'HPE_CR_EXPECTED'],
     ['a bare CR inside a header value', 'HTTP/1.1 200 OK\r\nX-A: 1\rX-B: 2\r\n\r\n', 'HPE_LF_EXPECTED'],
-    ['a bare LF after the status line, before the head is complete', 'HTTP/1.1 200 OK\nContent-Length: 0\n', 'HPE_CR_EXPECTED'],
-    ['a content-length that is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
+    [
+      'a bare LF after the status line, before the head is complete',
+      'HTTP/1.1 200 OK\nContent-Length: 0\n',
+      'HPE_CR_EXPECTED',
+    ],
+    [
+      'a content-length that is not a number',
+      'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n',
+      'HPE_INVALID_CONTENT_LENGTH',
+    ],
     ['a negative content-length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
-    ['a content-length with a space inside', 'HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
+    [
+      'a content-length with a space inside',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n',
+      'HPE_INVALID_CONTENT_LENGTH',
+    ],
     ['an empty content-length', 'HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH'],
-    ['two different content-lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
-    ['content-length with transfer-encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'HPE_UNEXPECTED_CONTENT_LENGTH'],
-    ['a chunk size that is not hex', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'HPE_INVALID_CHUNK_SIZE'],
-    ['a chunk size with a sign', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n', 'HPE_INVALID_CHUNK_SIZE'],
-    ['a chunk size too large', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000\r\n', 'HPE_INVALID_CHUNK_SIZE'],
-    ['a chunk longer than its size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', 'HPE_STRICT'],
-    ['a chunk-size line ending in a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x\nab\r\n', 'HPE_CR_EXPECTED'],
-    ['a trailer line ending in a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n\r\n', 'HPE_CR_EXPECTED'],
-    ['chunk extensions without end', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;', ';'.repeat(10_000), ';'.repeat(10_000)].map((s) => Buffer.from(s)), 'HPE_CHUNK_EXTENSIONS_OVERFLOW'],
-    ['a 101 nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 'HPE_UNEXPECTED_UPGRADE'],
+    [
+      'two different content-lengths',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      'HPE_UNEXPECTED_CONTENT_LENGTH',
+    ],
+    [
+      'content-length with transfer-encoding',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'HPE_UNEXPECTED_CONTENT_LENGTH',
+    ],
+    [
+      'a chunk size that is not hex',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+    [
+      'a chunk size with a sign',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n',
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+    [
+      'a chunk size too large',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000\r\n',
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+    [
+      'a chunk longer than its size',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n',
+      'HPE_STRICT',
+    ],
+    [
+      'a chunk-size line ending in a bare LF',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x\nab\r\n',
+      'HPE_CR_EXPECTED',
+    ],
+    [
+      'a trailer line ending in a bare LF',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n\r\n',
+      'HPE_CR_EXPECTED',
+    ],
+    [
+      'chunk extensions without end',
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;', ';'.repeat(10_000), ';'.repeat(10_000)]
+        .map((s) => Buffer.from(s)),
+      'HPE_CHUNK_EXTENSIONS_OVERFLOW',
+    ],
+    [
+      'a 101 nobody asked for',
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n',
+      'HPE_UNEXPECTED_UPGRADE',
+    ],
   ];
   for (const [name, input, code] of cases) {
     it(name, () => assert.equal(parseError(input).code, code));
@@ -220,7 +324,10 @@ describe('h1 parser: malformed responses fail with HPE_ codes', () => {
     const pieces: Buffer[] = [];
     for (let at = 0; at < big.length; at += 1000) pieces.push(Buffer.from(big.slice(at, at + 1000)));
     assert.equal(parseError(pieces).code, 'HPE_HEADER_OVERFLOW');
-    const endless = [Buffer.from('HTTP/1.1 200 OK\r\n'), ...Array.from({ length: 70 }, () => Buffer.from(`X-A: ${'b'.repeat(1000)}\r\n`))];
+    const endless = [
+      Buffer.from('HTTP/1.1 200 OK\r\n'),
+      ...Array.from({ length: 70 }, () => Buffer.from(`X-A: ${'b'.repeat(1000)}\r\n`)),
+    ];
     assert.equal(parseError(endless).code, 'HPE_HEADER_OVERFLOW');
   });
 
@@ -277,8 +384,14 @@ describe('h1 parser: as strict and as lenient as llhttp', () => {
     const head = latin1(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52 - 1}\r\n\r\n`);
     parser.execute(head, 0, head.length);
     assert.equal(parser.done, false, '2^52 - 1 bytes are a body to wait for');
-    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
-    assert.equal(parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${'9'.repeat(30)}\r\n\r\n`).code, 'HPE_INVALID_CONTENT_LENGTH');
+    assert.equal(
+      parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${2 ** 52}\r\n\r\n`).code,
+      'HPE_INVALID_CONTENT_LENGTH',
+    );
+    assert.equal(
+      parseError(`HTTP/1.1 200 OK\r\nContent-Length: ${'9'.repeat(30)}\r\n\r\n`).code,
+      'HPE_INVALID_CONTENT_LENGTH',
+    );
   });
 
   it('refuses a chunk size of 2^52 or more by its value, not its number of digits', () => {
@@ -295,14 +408,31 @@ describe('h1 parser: as strict and as lenient as llhttp', () => {
     assert.throws(() => start('ffffffffffffffffffff'), { code: 'HPE_INVALID_CHUNK_SIZE' });
   });
 
-  it('refuses a control character in a field value, as RFC 9110 §5.5 and llhttp do; HTAB and obs-text are fine', () => {
+  it('refuses a control character in a field value, as RFC 9110 §5.5 and llhttp do; HTAB and obs-text are ' +
+      'fine', () => {
     for (const c of ['\x00', '\x01', '\x08', '\x0b', '\x0c', '\x1f', '\x7f']) {
       const name = JSON.stringify(c);
-      assert.equal(parseError(latin1(`HTTP/1.1 200 OK\r\nX-A: a${c}b\r\nContent-Length: 0\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
-      assert.equal(parseError(latin1(`HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A:${c}\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
+      assert.equal(
+        parseError(latin1(`HTTP/1.1 200 OK\r\nX-A: a${c}b\r\nContent-Length: 0\r\n\r\n`)).code,
+        'HPE_INVALID_HEADER_TOKEN',
+        name,
+      );
+      assert.equal(
+        parseError(latin1(`HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-A:${c}\r\n\r\n`)).code,
+        'HPE_INVALID_HEADER_TOKEN',
+        name,
+      );
       const large = `HTTP/1.1 200 OK\r\nX-Pad: ${'p'.repeat(2000)}\r\nX-A: ${c}\r\nContent-Length: 0\r\n\r\n`;
-      assert.equal(parseError(latin1(large)).code, 'HPE_INVALID_HEADER_TOKEN', `${name} in a head of more than one small read`);
-      assert.equal(parseError(latin1(`HTTP/1.1 103 Early Hints\r\nLink: a${c}\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n`)).code, 'HPE_INVALID_HEADER_TOKEN', name);
+      assert.equal(
+        parseError(latin1(large)).code,
+        'HPE_INVALID_HEADER_TOKEN',
+        `${name} in a head of more than one small read`,
+      );
+      assert.equal(
+        parseError(latin1(`HTTP/1.1 103 Early Hints\r\nLink: a${c}\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n`)).code,
+        'HPE_INVALID_HEADER_TOKEN',
+        name,
+      );
     }
     const r = parseOne(latin1('HTTP/1.1 200 O\x01K\r\nX-A: a\tb\xe9\xff\r\nContent-Length: 0\r\n\r\n'));
     assert.equal(r.head?.headers['x-a'], 'a\tb\xe9\xff');
@@ -356,7 +486,10 @@ describe('h1 parser: as strict and as lenient as llhttp', () => {
   }
 
   it('accepts the chunk extensions llhttp accepts', () => {
-    const lines = ['1;a', '1;a=b', '1;a=""', '1;a="b \\"c\\" \t\xff"', '1;a;b=c;d="e"', '1;a="b";c', '1;a=', '1;=b', '1;;a', '1;a=b"c"'];
+    const lines = [
+      '1;a', '1;a=b', '1;a=""', '1;a="b \\"c\\" \t\xff"', '1;a;b=c;d="e"',
+      '1;a="b";c', '1;a=', '1;=b', '1;;a', '1;a=b"c"',
+    ];
     for (const line of lines) assert.equal(parseOne(sizeLine(line)).body.toString(), 'x', JSON.stringify(line));
   });
 });
@@ -406,10 +539,15 @@ const responseCase = (last: boolean): fc.Arbitrary<Case> =>
       for (let at = 0, i = 0; at < body.length; i++) {
         const size = Math.min(r.chunkSizes[i % r.chunkSizes.length]!, body.length - at);
         const hex = r.upperHex ? size.toString(16).toUpperCase() : size.toString(16);
-        parts.push(Buffer.from(`${hex}${r.extensions ? ';ext="x;y"' : ''}\r\n`), body.subarray(at, at + size), Buffer.from('\r\n'));
+        parts.push(
+          Buffer.from(`${hex}${r.extensions ? ';ext="x;y"' : ''}\r\n`),
+          body.subarray(at, at + size),
+          Buffer.from('\r\n'),
+        );
         at += size;
       }
-      parts.push(Buffer.from(`0${r.extensions ? ';done' : ''}\r\n${r.trailers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`));
+      const trailers = r.trailers.map(([n, v]) => `${n}: ${v}\r\n`).join('');
+      parts.push(Buffer.from(`0${r.extensions ? ';done' : ''}\r\n${trailers}\r\n`));
       payload = noBody ? Buffer.alloc(0) : Buffer.concat(parts);
     } else {
       payload = body;
@@ -426,7 +564,8 @@ const responseCase = (last: boolean): fc.Arbitrary<Case> =>
 
 describe('h1 parser: responses split at any byte boundary', () => {
   it('parse the same whatever the reads they arrive in', () => {
-    const stream = fc.tuple(fc.array(responseCase(false), { maxLength: 4 }), responseCase(true)).map(([first, last]) => [...first, last]);
+    const stream = fc.tuple(fc.array(responseCase(false), { maxLength: 4 }), responseCase(true))
+      .map(([first, last]) => [...first, last]);
     fc.assert(
       fc.property(stream, fc.array(fc.integer({ min: 0, max: 4000 }), { maxLength: 40 }), (cases, cuts) => {
         const wire = Buffer.concat(cases.map((c) => c.wire));
@@ -455,7 +594,8 @@ describe('h1 parser: responses split at any byte boundary', () => {
   it('every single split point of one response of each framing', () => {
     const responses = [
       'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world',
-      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '5;a=b\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n',
     ];
     for (const text of responses) {
       const wire = Buffer.from(text);

@@ -2,7 +2,7 @@
 // keep-alive reuse, the connection limit and its queue, servers closing connections, TLS, timeouts, abandoning.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,7 +10,10 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead } from '../../../../../engine/steps/http/h1/pool.js';
+import {
+  CLIENT_ERROR_CODES, Pool, PoolRequest, type PoolOptions, type ResponseHead,
+} from '../../../../../engine/steps/http/h1/pool.js';
+import { selfSignedCertificate } from '../../../../helpers.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -75,13 +78,22 @@ class TestRequest extends PoolRequest {
   }
 
   private outcome(error: Error | undefined): Outcome {
-    return { status: this.status, headers: this.headers, body: Buffer.concat(this.pieces).toString('utf8'), error, connectMs: this.connectMs, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+    return {
+      status: this.status,
+      headers: this.headers,
+      body: Buffer.concat(this.pieces).toString('utf8'),
+      error,
+      connectMs: this.connectMs,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
   }
 }
 
 const request = (method: string, host: string, path = '/', headers = '', body: string | null = null): TestRequest => {
   const length = body === null ? '' : `content-length: ${Buffer.byteLength(body)}\r\n`;
-  const r = new TestRequest(`${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${headers}${length}\r\n`, body);
+  const head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\n${headers}${length}\r\n`;
+  const r = new TestRequest(head, body);
   r.resendable = method !== 'POST' && method !== 'PATCH';
   return r;
 };
@@ -122,7 +134,8 @@ async function listenOn(server: Server | TcpServer, scheme = 'http'): Promise<Li
   return { origin: `${scheme}://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, connections };
 }
 
-const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening> => listenOn(createServer(handler));
+const httpServer = (handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening> =>
+  listenOn(createServer(handler));
 
 /** A raw TCP server: `onRequest` gets each complete request head (and the socket) as it arrives. */
 function rawServer(onRequest: (socket: Socket, head: string, index: number) => void): Promise<Listening> {
@@ -143,7 +156,8 @@ function rawServer(onRequest: (socket: Socket, head: string, index: number) => v
   return listenOn(server);
 }
 
-const OK = (body = 'ok', extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+const OK = (body = 'ok', extra = ''): string =>
+  `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 
 after(async () => {
   await Promise.all(pools.map((p) => p.close(100)));
@@ -316,7 +330,8 @@ describe('h1 pool: at most N connections, the rest wait in order', () => {
       setTimeout(() => res.end(), 5);
     });
     const p = pool(server.origin, { connections: 1 });
-    const [a, b, c] = ['/a', '/b', '/c'].map((path) => request('GET', server.host, path)) as [TestRequest, TestRequest, TestRequest];
+    const [a, b, c] = ['/a', '/b', '/c']
+      .map((path) => request('GET', server.host, path)) as [TestRequest, TestRequest, TestRequest];
     for (const r of [a, b, c]) p.dispatch(r);
     p.abandon(b);
     await Promise.all([a.done, c.done]);
@@ -357,7 +372,11 @@ describe('h1 pool: connections the server closes', () => {
     assert.equal(second.body, 'answer 2');
     assert.ok(second.connectMs > 0);
     assert.equal(server.connections.length, 2);
-    assert.deepEqual(r.events.filter((e) => e.startsWith('resend')).length, 1, 'the lost attempt is reported before the request goes out again');
+    assert.deepEqual(
+      r.events.filter((e) => e.startsWith('resend')).length,
+      1,
+      'the lost attempt is reported before the request goes out again',
+    );
     assert.match(r.events.join(' '), /^sent resend \S+ sent head end$/);
   });
 
@@ -494,7 +513,9 @@ describe('h1 pool: connections the server closes', () => {
   });
 
   it('a malformed response fails its request with an HPE_ code and closes the connection', async () => {
-    const server = await rawServer((socket, _head, index) => socket.write(index === 0 ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : OK()));
+    const server = await rawServer((socket, _head, index) => socket.write(
+      index === 0 ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : OK(),
+    ));
     const p = pool(server.origin);
     assert.equal((await send(p, request('GET', server.host))).error?.code, 'HPE_INVALID_CONTENT_LENGTH');
     assert.equal((await send(p, request('GET', server.host))).error, undefined);
@@ -540,7 +561,11 @@ describe('h1 pool: failures, timeouts and abandoned requests', () => {
     await sleep(30);
     assert.equal(closed, 1);
     assert.deepEqual(hung.events, ['sent']);
-    assert.equal((await send(p, request('GET', server.host))).error, undefined, 'the next request gets a new connection');
+    assert.equal(
+      (await send(p, request('GET', server.host))).error,
+      undefined,
+      'the next request gets a new connection',
+    );
   });
 
   it('abandoning a request while its connection is still opening leaves the connection to the next', async () => {
@@ -596,12 +621,19 @@ describe('h1 pool: failures, timeouts and abandoned requests', () => {
     const poolModule = new URL('../../../../../engine/steps/http/h1/pool.js', import.meta.url).href;
     const script = `
       import { Pool, PoolRequest } from ${JSON.stringify(poolModule)};
-      class R extends PoolRequest { onSent() {} onHead() {} onBody() {} onEnd() { console.log('done'); } onError(e) { console.log('error', e.code); } }
+      class R extends PoolRequest {
+        onSent() {} onHead() {} onBody() {}
+        onEnd() { console.log('done'); } onError(e) { console.log('error', e.code); }
+      }
       const r = new R();
       r.head = 'GET / HTTP/1.1\\r\\nhost: ${server.host}\\r\\n\\r\\n';
       new Pool(${JSON.stringify(server.origin)}, { connections: 1, connectTimeoutMs: 5000 }).dispatch(r);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => child.kill(), 5000);
@@ -616,9 +648,7 @@ describe('h1 pool: failures, timeouts and abandoned requests', () => {
 
 describe('h1 pool: TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'perfy-h1-tls-'));
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
-  // In CI (PERFY_REQUIRE_ALL) a missing openssl fails these tests instead of skipping them.
-  const skip = made.status === 0 || process.env['PERFY_REQUIRE_ALL'] ? false : `openssl could not make a test certificate (${made.error?.message ?? made.stderr.trim().split('\n')[0]})`;
+  const skip = selfSignedCertificate(dir, '/CN=localhost', 'IP:127.0.0.1,DNS:localhost');
   let server: Listening;
   let cert = '';
   before(async () => {
