@@ -90,6 +90,8 @@ export function createProgressPrinter(
   };
 }
 
+const wholeSeconds = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
+
 export function progressLine(p: RunProgress, c: ChalkInstance): string {
   const width = 20;
   const share = p.plannedMs > 0 ? Math.min(1, p.elapsedMs / p.plannedMs) : 1;
@@ -106,7 +108,7 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   const errors = p.store.aggregate({ fn: 'rate', metric: 'http.errors', tags: {} });
   const checks = p.store.aggregate({ fn: 'rate', metric: 'checks', tags: {} });
   const parts = [
-    `${formatDuration(Math.round(p.elapsedMs / 1000) * 1000)}/${formatDuration(Math.round(p.plannedMs / 1000) * 1000)} ${c.cyan(bar)}`,
+    `${wholeSeconds(p.elapsedMs)}/${wholeSeconds(p.plannedMs)} ${c.cyan(bar)}`,
     ...workloads,
     p95 === undefined ? '' : `p95 ${ms(p95)}`,
     errors === undefined ? '' : `errors ${errors > 0 ? c.red(percent(errors)) : percent(errors)}`,
@@ -115,19 +117,23 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   return parts.join('  ');
 }
 
-/** The summary's order and what each metric asks of it: the step kinds' metrics first (the requests), then the core's. */
+/** The summary's order and what each metric asks of it: the kinds' metrics (the requests) first, then the core's. */
 const SHOWN: ReadonlyMap<string, { rank: number; info: MetricInfo }> =
   new Map([...stepMetrics(), ...coreMetrics()].map((info, rank) => [info.name, { rank, info }]));
 
 /** The end-of-run summary, from the Result alone. */
-export function formatSummary(result: Result, c: ChalkInstance, summaries: readonly StepSummary[] = BUILTIN_SUMMARIES): string {
+export function formatSummary(
+  result: Result, c: ChalkInstance, summaries: readonly StepSummary[] = BUILTIN_SUMMARIES,
+): string {
   // Rates per second over the measured part of the run (after the warm-up, when every workload has one).
   const warmupMs = measuredFromMs(result.workloads);
   const source = storeFromSnapshot(result.metrics, { elapsedMs: result.endedAt - result.startedAt, warmupMs });
   const seconds = Math.max(0.001, (result.endedAt - result.startedAt - warmupMs) / 1000);
   const lines: string[] = [];
   const statusText = result.status === 'completed' ? c.green('completed') : c.red(result.status);
-  lines.push(`${c.bold(`scenario ${result.scenario.name}`)}: ${statusText} in ${formatDuration(Math.round(seconds * 1000))}${result.reason ? ` — ${result.reason}` : ''}`);
+  const reason = result.reason ? ` — ${result.reason}` : '';
+  const took = formatDuration(Math.round(seconds * 1000));
+  lines.push(`${c.bold(`scenario ${result.scenario.name}`)}: ${statusText} in ${took}${reason}`);
   if (result.overrides.length) lines.push(c.dim(`  overrides: ${result.overrides.join(', ')}`));
   const origin = loadOrigin(result);
   if (origin !== undefined) lines.push(c.dim(`  ${origin}`));
@@ -135,31 +141,46 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
   const all = result.metrics.metrics;
   const metrics = all.filter((m) => !isWarmup(m.tags));
   const sumOf = (list: ResultMetric[], name: string, tags: Record<string, string> = {}): number =>
-    list.filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v)).reduce((s, m) => s + m.sum, 0);
+    list
+      .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
+      .reduce((s, m) => s + m.sum, 0);
   const sum = (name: string, tags: Record<string, string> = {}): number => sumOf(metrics, name, tags);
   for (const w of result.workloads) {
     // Poisson arrivals are random: the plan's count is the expected one.
-    const planned = w.plannedIterations === null ? '' : `${w.arrivals === 'poisson' ? '~' : ''}${count(w.plannedIterations)} planned · `;
+    const planned = w.plannedIterations === null
+      ? ''
+      : `${w.arrivals === 'poisson' ? '~' : ''}${count(w.plannedIterations)} planned · `;
     // The workload's line counts every iteration, warm-up included, so it adds up with the plan.
     const started = sumOf(all, 'iterations', { workload: w.name });
     const dropped = sumOf(all, 'iterations.dropped', { workload: w.name });
     const interrupted = sumOf(all, 'iterations.interrupted', { workload: w.name });
-    lines.push(`  workload ${w.name} (${w.model}): ${planned}${count(started)} completed · ${dropped ? c.yellow(`${count(dropped)} dropped`) : '0 dropped'} · ${count(interrupted)} interrupted`);
+    const droppedText = dropped ? c.yellow(`${count(dropped)} dropped`) : '0 dropped';
+    lines.push(`  workload ${w.name} (${w.model}): ${planned}${count(started)} completed · ${droppedText} · `
+      + `${count(interrupted)} interrupted`);
     if (w.warmupMs !== undefined && w.warmupMs > 0) {
       const warm = sumOf(all.filter((m) => isWarmup(m.tags)), 'iterations', { workload: w.name });
-      lines.push(c.dim(`    warm-up ${formatDuration(w.warmupMs)}: ${count(warm)} of them, kept apart (phase: warmup) and left out of the numbers and thresholds below`));
+      lines.push(c.dim(`    warm-up ${formatDuration(w.warmupMs)}: ${count(warm)} of them, kept apart (phase: warmup) `
+        + 'and left out of the numbers and thresholds below'));
     }
   }
 
   const trendRows = trendSeries(metrics);
-  if (trendRows.length > 0) lines.push('', c.bold(`  ${'metric'.padEnd(44)}${['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join(' ')}`));
+  if (trendRows.length > 0) {
+    const headings = ['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join(' ');
+    lines.push('', c.bold(`  ${'metric'.padEnd(44)}${headings}`));
+  }
   for (const row of trendRows) {
     // Through the store, as thresholds read them: warm-up and unexpected responses' latencies are set aside.
-    const q = (percentile: number): number | undefined => source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
-    const of = (fn: 'count' | 'min' | 'max'): number | undefined => source.aggregate({ fn, metric: row.name, tags: row.filter });
+    const q = (percentile: number): number | undefined =>
+      source.aggregate({ fn: 'percentile', percentile, metric: row.name, tags: row.filter });
+    const of = (fn: 'count' | 'min' | 'max'): number | undefined =>
+      source.aggregate({ fn, metric: row.name, tags: row.filter });
     const n = of('count') ?? 0;
     if (n === 0) continue;
-    const cells = [count(n), `${(n / seconds).toFixed(1)}/s`, ms(of('min')), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(of('max'))];
+    const cells = [
+      count(n), `${(n / seconds).toFixed(1)}/s`,
+      ms(of('min')), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(of('max')),
+    ];
     lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
   }
 
@@ -171,16 +192,19 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
   }
 
   // Counters that ask for a total (MetricSummary.total): counts first, then bytes, each in catalog order.
+  const isBytes = (info: MetricInfo): number => Number(info.summary?.total === 'bytes');
   const counters = [...SHOWN.values()]
     .filter(({ info }) => info.summary?.total !== undefined && metrics.some((m) => m.name === info.name))
-    .sort((a, b) => Number(a.info.summary?.total === 'bytes') - Number(b.info.summary?.total === 'bytes') || a.rank - b.rank)
+    .sort((a, b) => isBytes(a.info) - isBytes(b.info) || a.rank - b.rank)
     .map(({ info }) => info);
   if (counters.length) {
     lines.push('');
     for (const { name, summary } of counters) {
       const total = sum(name);
       const bytes = summary?.total === 'bytes';
-      const cells = bytes ? [size(total), `${size(total / seconds)}/s`] : [count(total), `${(total / seconds).toFixed(1)}/s`];
+      const cells = bytes
+        ? [size(total), `${size(total / seconds)}/s`]
+        : [count(total), `${(total / seconds).toFixed(1)}/s`];
       lines.push(`  ${name.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
     }
   }
@@ -190,7 +214,11 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
   for (const kindSummary of summaries) lines.push(...kindSummary(view));
   if (metrics.some((m) => m.name === 'github_mock.requests')) {
     const blocked = sum('github_mock.blocked');
-    lines.push(`  ${c.bold('github mock')}  ${count(sum('github_mock.requests'))} requests · limited: ${count(sum('github_mock.limited', { kind: 'primary' }))} primary, ${count(sum('github_mock.limited', { kind: 'secondary' }))} secondary · ${blocked ? c.yellow(`${count(blocked)} blocked for abuse`) : '0 blocked'} · ${count(sum('github_mock.not_modified'))} not modified`);
+    const limited = (kind: string): string => count(sum('github_mock.limited', { kind }));
+    lines.push(`  ${c.bold('github mock')}  ${count(sum('github_mock.requests'))} requests · `
+      + `limited: ${limited('primary')} primary, ${limited('secondary')} secondary · `
+      + `${blocked ? c.yellow(`${count(blocked)} blocked for abuse`) : '0 blocked'} · `
+      + `${count(sum('github_mock.not_modified'))} not modified`);
   }
 
   // The first message of each failing step and code: what the server or the network said.
@@ -198,24 +226,32 @@ export function formatSummary(result: Result, c: ChalkInstance, summaries: reado
   const errors = samples.filter((x) => x.kind === 'error');
   if (errors.length) {
     lines.push('', `  ${c.bold('first errors')}`);
-    for (const e of errors.slice(0, MAX_ERROR_LINES)) lines.push(`    ${e.tags['step'] ?? '?'} (${e.tags['code'] ?? '?'}): ${oneLine(e.message)}`);
-    if (errors.length > MAX_ERROR_LINES) lines.push(c.dim(`    … ${errors.length - MAX_ERROR_LINES} more in the result's samples`));
+    for (const e of errors.slice(0, MAX_ERROR_LINES)) {
+      lines.push(`    ${e.tags['step'] ?? '?'} (${e.tags['code'] ?? '?'}): ${oneLine(e.message)}`);
+    }
+    if (errors.length > MAX_ERROR_LINES) {
+      lines.push(c.dim(`    … ${errors.length - MAX_ERROR_LINES} more in the result's samples`));
+    }
   }
 
   // Captures that found nothing: the steps after them ran with an empty variable.
   const missing = metrics.filter((m) => m.name === 'captures.missing' && m.sum > 0);
   if (missing.length) {
-    lines.push('', `  ${c.bold('captures missing')}  ${missing.map((m) => `${m.tags['step'] ?? '?'}: ${m.tags['capture'] ?? '?'} × ${count(m.sum)}`).join(' · ')}`);
+    const each = missing.map((m) => `${m.tags['step'] ?? '?'}: ${m.tags['capture'] ?? '?'} × ${count(m.sum)}`);
+    lines.push('', `  ${c.bold('captures missing')}  ${each.join(' · ')}`);
   }
 
   const checks = metrics.filter((m) => m.name === 'checks');
   if (checks.length) {
     const hits = checks.reduce((s, m) => s + m.sum, 0);
     const total = checks.reduce((s, m) => s + m.count, 0);
-    lines.push('', `  ${c.bold('checks')}  ${percent(total ? hits / total : undefined)} (${count(hits)} of ${count(total)})`);
+    const share = percent(total ? hits / total : undefined);
+    lines.push('', `  ${c.bold('checks')}  ${share} (${count(hits)} of ${count(total)})`);
     for (const m of checks) {
       if (m.sum === m.count) continue;
-      lines.push(`    ${c.red('✗')} ${m.tags['step']}: ${m.tags['check']}  ${percent(m.count ? m.sum / m.count : 0)} passed (${count(m.count - m.sum)} failed)`);
+      const passed = percent(m.count ? m.sum / m.count : 0);
+      const failed = count(m.count - m.sum);
+      lines.push(`    ${c.red('✗')} ${m.tags['step']}: ${m.tags['check']}  ${passed} passed (${failed} failed)`);
     }
   }
 
@@ -259,7 +295,9 @@ function loadOrigin(result: Result): string | undefined {
 function thresholdLine(t: ThresholdOutcome, c: ChalkInstance): string {
   const judged = t.judged !== false;
   const mark = !judged ? c.dim('–') : t.passed ? c.green('✓') : c.red('✗');
-  const values = t.values.map((v) => `${v.fn}(${v.metric}) = ${v.value === null ? 'no samples' : formatValue(v.metric, v.fn, v.value)}`).join(', ');
+  const values = t.values
+    .map((v) => `${v.fn}(${v.metric}) = ${v.value === null ? 'no samples' : formatValue(v.metric, v.fn, v.value)}`)
+    .join(', ');
   const note = t.note === undefined ? '' : c.dim(`  — ${t.note}`);
   const aborted = t.aborted ? c.red('  — aborted the run') : '';
   return `${mark} ${t.source}${values ? c.dim(`  (${values})`) : ''}${aborted}${note}`;
@@ -286,7 +324,9 @@ function trendSeries(metrics: ResultMetric[]): { label: string; name: string; fi
     const by = shown?.by;
     if (shown?.overall !== false) rows.push({ label: name, name, filter: {} });
     // The latencies the row above leaves out, on a line of their own: refused connections, timeouts, error statuses.
-    if (series.some((m) => m.tags['expected'] === 'false')) rows.push({ label: `${name}{expected: false}`, name, filter: { expected: 'false' } });
+    if (series.some((m) => m.tags['expected'] === 'false')) {
+      rows.push({ label: `${name}{expected: false}`, name, filter: { expected: 'false' } });
+    }
     if (by === undefined) continue;
     for (const value of [...new Set(series.map((m) => m.tags[by]).filter((v): v is string => v !== undefined))]) {
       rows.push({ label: `${name}{${by}: ${value}}`, name, filter: { [by]: value } });

@@ -35,7 +35,10 @@ export function readFdLimits(limitsFile = '/proc/self/limits'): FdLimits | undef
  * an origin of its own.
  */
 export function estimateFds(plan: Plan, threads: number): number {
-  const concurrency = plan.workloads.reduce((sum, w) => sum + (w.timeline.model === 'open' ? w.timeline.maxVus : w.timeline.maxUsers), 0);
+  const concurrency = plan.workloads.reduce(
+    (sum, w) => sum + (w.timeline.model === 'open' ? w.timeline.maxVus : w.timeline.maxUsers),
+    0,
+  );
   const origins = new Set<string>();
   for (const flow of [plan.setup, ...plan.workloads.map((w) => w.flow), plan.teardown]) {
     for (const step of stepsOf(flow)) {
@@ -45,7 +48,9 @@ export function estimateFds(plan: Plan, threads: number): number {
   const perThread = Math.ceil(Math.min(plan.defaults.connections, Math.ceil(concurrency / threads)));
   let sql = 0;
   for (const service of Object.values(plan.services)) {
-    if (typeof service === 'object' && service !== null && 'postgres' in service) sql += Math.ceil(poolSettingsOf(service as PostgresService).max / threads);
+    if (typeof service === 'object' && service !== null && 'postgres' in service) {
+      sql += Math.ceil(poolSettingsOf(service as PostgresService).max / threads);
+    }
   }
   return threads * (origins.size * perThread + sql) + OWN_FDS;
 }
@@ -57,7 +62,8 @@ export function estimateFds(plan: Plan, threads: number): number {
 export function raiseFdLimit(needed: number, limits = readFdLimits()): FdLimits | undefined {
   if (limits === undefined || needed <= limits.soft || limits.soft >= limits.hard) return limits;
   const hard = limits.hard === Infinity ? 'unlimited' : String(limits.hard);
-  const raised = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${hard}:${hard}`], { stdio: 'ignore', timeout: 5000 });
+  const args = ['--pid', String(process.pid), `--nofile=${hard}:${hard}`];
+  const raised = spawnSync('prlimit', args, { stdio: 'ignore', timeout: 5000 });
   if (raised.status !== 0) return limits;
   return readFdLimits() ?? limits;
 }

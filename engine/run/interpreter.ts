@@ -40,7 +40,7 @@ export interface InterpreterOptions {
   feeders: Map<string, DataFeeder>;
   /** Values every iteration starts from: services, scenario, target, setup captures. */
   baseVars: Record<string, unknown>;
-  /** Open model: record each step's corrected trend (http.duration_corrected: time from when the user meant to send). */
+  /** Open model: record each step's corrected trend (http.duration_corrected: from when the user meant to send). */
   correctForLag: boolean;
   /** Transaction node id → its runner (the SQL executor's), for every transaction of these flows. */
   transactions?: Map<number, TransactionRunner>;
@@ -48,7 +48,11 @@ export interface InterpreterOptions {
 
 /** What runs a `transaction:` node around its body (engine/steps/sql/runner.ts). */
 export interface TransactionRunner {
-  run(ctx: VuContext, body: () => Promise<'ok' | 'failed' | 'stopped'>, sleep: (ms: number, signal: AbortSignal) => Promise<boolean>): Promise<boolean | undefined>;
+  run(
+    ctx: VuContext,
+    body: () => Promise<'ok' | 'failed' | 'stopped'>,
+    sleep: (ms: number, signal: AbortSignal) => Promise<boolean>,
+  ): Promise<boolean | undefined>;
 }
 
 /** What a step needs on every execution, looked up once: its runner and its metric handles. */
@@ -144,7 +148,9 @@ export class Interpreter {
       case 'if':
         return this.flow(node.condition.test(user.scope) ? node.then : node.else, user, signal, lagMs);
       case 'parallel': {
-        const results = await Promise.all(node.branches.map((branch) => this.node(branch, branchOf(user), signal, lagMs)));
+        const results = await Promise.all(
+          node.branches.map((branch) => this.node(branch, branchOf(user), signal, lagMs)),
+        );
         return results.every(Boolean);
       }
       case 'group':
@@ -178,7 +184,8 @@ export class Interpreter {
   private async group(node: GroupNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
     let handle = this.groupMetrics.get(node.name);
     if (!handle) {
-      handle = this.options.store.handle('group.duration', 'trend', { workload: this.options.workload, group: node.name });
+      const tags = { workload: this.options.workload, group: node.name };
+      handle = this.options.store.handle('group.duration', 'trend', tags);
       this.groupMetrics.set(node.name, handle);
     }
     const started = performance.now();
@@ -187,7 +194,9 @@ export class Interpreter {
     return ok;
   }
 
-  private async transaction(node: TransactionNode, user: VirtualUser, signal: AbortSignal, lagMs: number): Promise<boolean> {
+  private async transaction(
+    node: TransactionNode, user: VirtualUser, signal: AbortSignal, lagMs: number,
+  ): Promise<boolean> {
     const runner = this.options.transactions?.get(node.id);
     if (!runner) throw new Error(`no runner for transaction ${node.id} (${node.name})`);
     const body = async (): Promise<'ok' | 'failed' | 'stopped'> => {
@@ -257,7 +266,10 @@ export class Interpreter {
       if (user.context.transaction !== undefined) user.halted = true;
       const error = result.error;
       if (error !== undefined && !requestOk(result, metrics)) this.sampleError(node, metrics, error);
-      else if (missed !== undefined) this.sampleError(node, metrics, { class: 'capture', message: `capture "${missed.name}" found nothing: ${missed.expression.source}` });
+      else if (missed !== undefined) {
+        const message = `capture "${missed.name}" found nothing: ${missed.expression.source}`;
+        this.sampleError(node, metrics, { class: 'capture', message });
+      }
     }
     if (metrics.corrected !== undefined) {
       // Tagged like http.duration (`expected`), so the corrected and the plain latency cover the same requests.

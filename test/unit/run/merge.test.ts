@@ -73,7 +73,11 @@ function refused(fn: () => unknown): { codes: ErrorCode[]; message: string; exit
     fn();
   } catch (error) {
     assert.ok(error instanceof PerfyError, String(error));
-    return { codes: error.problems.map((p) => p.code), message: error.problems[0]!.message, exit: exitForProblems(error.problems) };
+    return {
+      codes: error.problems.map((p) => p.code),
+      message: error.problems[0]!.message,
+      exit: exitForProblems(error.problems),
+    };
   }
   assert.fail('the merge was made');
 }
