@@ -28,7 +28,7 @@ const listed = spawnSync(process.execPath, ['--import', register, perfy, 'valida
 if (listed.status !== 0) throw new Error(`perfy validate failed (${listed.status}): ${listed.stderr}`);
 const modules = listed.stderr.split('\n').filter((l) => l.startsWith('loaded ')).map((l) => l.slice('loaded '.length))
   .filter((u) => u.includes('/dist/engine/')).map((u) => u.slice(u.indexOf('/dist/engine/') + '/dist/engine/'.length));
-const runtime = modules.filter((m) => /^(executors|steps\/[^/]+\/(?!index|compile|summary|schema))|^run\//.test(m));
+const runtime = modules.filter((m) => /^(executors|steps\/[^/]+\/(?!index|schema|search|summary))|^run\//.test(m));
 
 const times = [];
 for (let i = 0; i < repeats; i++) {

@@ -165,11 +165,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** A warning: something the user should know (a key that does nothing here, a part missing), never a failure. */
-export function isWarning(p: Problem): boolean {
-  return p.code.startsWith('W_');
-}
-
 export interface SourceLocation {
   file: string;
   /** 1-based */

@@ -193,7 +193,3 @@ export function valueRenderer(tree: TemplateTree, missing: unknown): (scope: Tem
   };
 }
 
-/** The text of a tree the compiler left static (a SQL statement, a route, a path). */
-export function textOf(tree: TemplateTree | undefined): string {
-  return isTemplate(tree) ? tree.source : String(tree ?? '');
-}

@@ -81,8 +81,3 @@ export function forgetDirectory(path: string): void {
   if (!dirs.delete(path)) return;
   send({ forget: 'dir', path });
 }
-
-/** The watchdog's pid, for tests; undefined before anything was registered. */
-export function watchdogPid(): number | undefined {
-  return watchdog?.pid;
-}
