@@ -126,6 +126,10 @@ export const ERROR_CODES = {
     exit: 3,
     summary: 'A result or report file, or standard output or error, could not be written (disk full, …).',
   },
+  E_REPORT: {
+    exit: 3,
+    summary: 'A report could not be rendered (PDF without Chromium, …); the result and the other reports are written.',
+  },
   E_FD_LIMIT: {
     exit: 3,
     summary: 'perfy ran out of file descriptors (EMFILE) during the run: requests failed before reaching the target, ' +

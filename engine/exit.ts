@@ -4,7 +4,7 @@
 // a failure of perfy or of the machine (3) must never pass for a failed threshold (1), and warnings never count.
 
 import { ERROR_CODES, EXIT, type ExitCode, type Problem } from './errors.js';
-import { thresholdsPassed, type Result } from './metrics/result.js';
+import { verdictOf, type Result } from './metrics/result.js';
 
 export { EXIT, type ExitCode };
 
@@ -26,5 +26,5 @@ export function exitForProblems(problems: readonly Pick<Problem, 'code'>[]): Exi
 export function exitForRun(result: Pick<Result, 'status' | 'thresholds'>, problems: readonly Problem[] = []): ExitCode {
   if (result.status === 'failed' && problems.length > 0) return exitForProblems(problems);
   if (result.status !== 'completed') return EXIT.runFailed;
-  return thresholdsPassed(result.thresholds) ? EXIT.ok : EXIT.thresholdsFailed;
+  return verdictOf(result) ? EXIT.ok : EXIT.thresholdsFailed;
 }

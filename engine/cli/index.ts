@@ -1,7 +1,7 @@
 // The `perfy` command line: parses arguments, runs a command, returns the exit code (bin/perfy sets it).
 // Usage errors are E_USAGE with exit code 2; no command prints a stack trace unless PERFY_DEBUG is set.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -171,6 +171,16 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
     .action(async (results: string[], options: MergeFlags) => {
       exitCode = await mergeCommand(results, options, io, secrets);
+    });
+
+  program
+    .command('report')
+    .description('render a saved or merged result (result.json) in a report format: to standard output, or to --out')
+    .argument('<result>', 'a result.json written by `perfy run --out DIR` or `perfy merge --out DIR`')
+    .option('-f, --format <format>', 'the report format (docs/reports.md): console, json, …', 'console')
+    .option('-o, --out <path>', 'write the report to PATH (a directory: the format\'s usual file name in it)')
+    .action(async (result: string, options: { format: string; out?: string }) => {
+      exitCode = await reportCommand(result, options, io);
     });
 
   program
@@ -359,8 +369,11 @@ function scenarioSizeLimit(flag: string | undefined): number | undefined {
   return Math.floor(bytes);
 }
 
-/** Where `report: [json]` writes the result when the run has no --out. */
-const DEFAULT_RESULTS_DIR = 'perfy-results';
+/** A path as the user would write it: relative to the working directory when it lies below it. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
 
 /** More threads than this only add start-up time and memory: use more machines (--segment) instead. */
 const MAX_WORKERS = 64;
@@ -472,15 +485,19 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     { runPlan },
     { autoWorkers },
     { estimateFds, raiseFdLimit },
-    { checkOutputDirectory, RESULT_FILE, writeResult, writeResultFile, writeTextFile },
-    { colorsFor, createProgressPrinter, formatSummary, BUILTIN_SUMMARIES, loadSummaries },
+    { checkOutputDirectory },
+    { colorsFor, createProgressPrinter, formatSummary, loadSummaries },
+    { writeReports },
+    { BUILTIN_STEP_KINDS },
   ] = await Promise.all([
     import('../run/overrides.js'),
     import('../run/run.js'),
     import('../run/workers.js'),
     import('../run/fd-limit.js'),
-    import('../metrics/write-result.js'),
+    import('../report/files.js'),
     import('../report/console.js'),
+    import('../report/write.js'),
+    import('../steps/index.js'),
   ]);
   const overrides = parseOverrides(flags);
   const requestedWorkers = parseWorkers(flags.workers);
@@ -566,28 +583,12 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     });
     progress?.done();
     printProblems(ran.problems, io);
-    const summaries = [...BUILTIN_SUMMARIES, ...(await loadSummaries(plan.plugins))];
-    const summary = formatSummary(ran.result, colorsFor(process.stdout), summaries);
-    io.out(summary);
-    // The result goes to --out, and to every `report:` entry that asks for a file; each is named.
-    const shown = (path: string): string => {
-      const rel = relative(process.cwd(), path);
-      return rel.startsWith('..') ? path : rel;
-    };
-    const written: string[] = [];
-    if (outDir) written.push(await writeResult(outDir, ran.result));
-    for (const report of plan.reports) {
-      if (report.format === 'json') {
-        const target =
-          report.path !== undefined ? resolve(report.path) : join(outDir ?? resolve(DEFAULT_RESULTS_DIR), RESULT_FILE);
-        if (!written.includes(target)) written.push(await writeResultFile(target, ran.result));
-      } else if (report.format === 'console' && report.path !== undefined) {
-        written.push(
-          await writeTextFile(resolve(report.path), formatSummary(ran.result, colorsFor(undefined), summaries)),
-        );
-      }
-    }
-    for (const path of written) io.out(`result: ${shown(path)}\n`);
+    const context = { kinds: [...BUILTIN_STEP_KINDS, ...plan.plugins] };
+    io.out(formatSummary(ran.result, colorsFor(process.stdout), await loadSummaries(context.kinds)));
+    // The result goes to --out, and every `report:` entry is written; each is named, and what failed is said.
+    const reports = await writeReports(ran.result, plan.reports, { outDir, context });
+    for (const report of reports.written) io.out(`${report.title}: ${shownPath(report.path)}\n`);
+    printProblems(reports.problems, io);
     if (ran.result.status === 'interrupted') {
       const hint = 'the partial result above holds everything measured until then';
       printProblems([problem('E_INTERRUPTED', 'the run was stopped by a signal', hint)], io);
@@ -596,7 +597,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
       const hint = 'the result holds everything measured until then';
       printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', hint)], io);
     }
-    return exitForRun(ran.result, ran.problems);
+    return worstExit(exitForRun(ran.result, ran.problems), exitForProblems(reports.problems));
   } finally {
     progress?.done();
     process.off('SIGINT', onSignal);
@@ -605,11 +606,12 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
 }
 
 async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, secrets: string[]): Promise<ExitCode> {
-  const [{ mergeResults }, { checkOutputDirectory, readResult, writeResult }, { colorsFor, formatSummary }] =
+  const [{ mergeResults }, { checkOutputDirectory, readResult }, { colorsFor, formatSummary }, { writeReports }] =
     await Promise.all([
       import('../run/merge.js'),
-      import('../metrics/write-result.js'),
+      import('../report/files.js'),
       import('../report/console.js'),
+      import('../report/write.js'),
     ]);
   const maxBytes = scenarioSizeLimit(options.maxScenarioSize);
   const outcome = await compileScenarioFile(
@@ -633,8 +635,44 @@ async function mergeCommand(files: string[], options: MergeFlags, rawIo: Io, sec
   );
   printProblems(warnings, io);
   io.out(formatSummary(merged, colorsFor(process.stdout)));
-  if (options.out) io.out(`result: ${await writeResult(resolve(options.out), merged)}\n`);
-  return exitForRun(merged);
+  if (options.out === undefined) return exitForRun(merged);
+  const { BUILTIN_STEP_KINDS } = await import('../steps/index.js');
+  const context = { kinds: BUILTIN_STEP_KINDS };
+  const reports = await writeReports(merged, [], { outDir: resolve(options.out), context });
+  for (const report of reports.written) io.out(`${report.title}: ${report.path}\n`);
+  printProblems(reports.problems, io);
+  return worstExit(exitForRun(merged), exitForProblems(reports.problems));
+}
+
+/** `perfy report RESULT --format F [--out PATH]`: any result in any format, again. */
+async function reportCommand(file: string, options: { format: string; out?: string }, io: Io): Promise<ExitCode> {
+  const [{ readResult, writeWhole }, { REPORTERS, reporterFor }, { BUILTIN_STEP_KINDS }] = await Promise.all([
+    import('../report/files.js'),
+    import('../report/index.js'),
+    import('../steps/index.js'),
+  ]);
+  const reporter = reporterFor(options.format);
+  if (reporter === undefined) {
+    const formats = REPORTERS.map((r) => r.format).join(', ');
+    const hint = `the formats: ${formats}`;
+    throw new PerfyError(problem('E_USAGE', `--format ${options.format} is not a report format`, hint));
+  }
+  let target = options.out === undefined ? undefined : resolve(options.out);
+  if (target !== undefined && existsSync(target) && statSync(target).isDirectory()) {
+    target = join(target, reporter.defaultFile);
+  }
+  if (target === undefined && reporter.format === 'pdf' && process.stdout.isTTY) {
+    throw new PerfyError(problem('E_USAGE', 'a PDF is not for a terminal', 'write it to a file: --out report.pdf'));
+  }
+  const result = readResult(file);
+  const content = await reporter.render(result, { kinds: BUILTIN_STEP_KINDS });
+  if (target === undefined) {
+    if (typeof content === 'string') io.out(content);
+    else process.stdout.write(content);
+    return EXIT.ok;
+  }
+  io.out(`${reporter.title}: ${shownPath(await writeWhole(target, content))}\n`);
+  return EXIT.ok;
 }
 
 /** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */

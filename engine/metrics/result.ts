@@ -2,9 +2,14 @@
 // only this. schema/result.schema.json describes it; `--out DIR` writes it as DIR/result.json.
 
 import { redactValues } from '../redact.js';
+import type { ResultSummary } from './summary.js';
 import type { ResultMetrics } from './types.js';
 
-export const RESULT_VERSION = 1;
+/**
+ * 2: `passed`, `summary`, the workloads' `stages`, and trend series of [count, p50, p95, p99] (1: [count, p95]).
+ * perfy reads both (readResult completes a version 1 result) and writes 2.
+ */
+export const RESULT_VERSION = 2;
 
 export interface Result {
   version: typeof RESULT_VERSION;
@@ -31,6 +36,10 @@ export interface Result {
   workloads: ResultWorkload[];
   metrics: ResultMetrics;
   thresholds: ThresholdOutcome[];
+  /** The verdict: the run completed and every judged threshold passed (`perfy run` exits 0). */
+  passed: boolean;
+  /** Plain numbers per metric, overall and per step, as every report shows them (engine/metrics/summary.ts). */
+  summary: ResultSummary;
   /** Whether perfy itself was the bottleneck (event-loop lag or CPU), which would inflate the latencies. */
   saturation: { saturated: boolean; eventLoopLagP99Ms: number; cpu: number; note: string | undefined };
   /**
@@ -58,6 +67,20 @@ export interface ResultWorkload {
   arrivals?: 'uniform' | 'poisson';
   /** The first part of the load whose samples carry `phase: warmup` (absent: no warm-up). */
   warmupMs?: number;
+  /**
+   * The load as planned, stage by stage (ms from the workload's start): `from` and `to` are arrivals per second
+   * (open model) or users (closed); a burst releases `iterations` at once. Absent in version 1 results.
+   */
+  stages?: ResultStage[];
+}
+
+export interface ResultStage {
+  kind: string;
+  startMs: number;
+  endMs: number;
+  from: number;
+  to: number;
+  iterations?: number;
 }
 
 export interface ThresholdOutcome {
@@ -75,6 +98,11 @@ export interface ThresholdOutcome {
   judged?: boolean;
   /** Why the threshold was not judged, or how its verdict was reached when not by the usual rule. */
   note?: string;
+}
+
+/** The verdict of a run: it completed and every judged threshold passed (`passed` in the result; exit code 0). */
+export function verdictOf(result: Pick<Result, 'status' | 'thresholds'>): boolean {
+  return result.status === 'completed' && thresholdsPassed(result.thresholds);
 }
 
 /** Whether every judged threshold passed (those not judged count for nothing). */

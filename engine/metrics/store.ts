@@ -63,7 +63,6 @@ const SMALLEST_MS = 0.001;
 const LARGEST_MS = HIGHEST_US / 1000;
 /** Per-interval trend histograms: 2 significant digits (1 % resolution) keep them small and quick to reset. */
 const INTERVAL_DIGITS = 2;
-const SERIES_PERCENTILE = 95;
 /** How long before an interval's end the store reads the clock for every sample again (see IntervalClock). */
 const SAFE_MARGIN_MS = 50;
 /** Samples between two readings of the clock while the interval is known. */
@@ -238,7 +237,10 @@ class TrendHandle extends LiveSeries implements MetricHandle {
   }
 
   protected currentEntry(): SeriesEntry {
-    return this.currentCount === 0 ? null : [this.currentCount, this.current.percentile(SERIES_PERCENTILE) / 1000];
+    if (this.currentCount === 0) return null;
+    const h = this.current;
+    // The percentiles the reports chart over time; once per interval, not per sample.
+    return [this.currentCount, h.percentile(50) / 1000, h.percentile(95) / 1000, h.percentile(99) / 1000];
   }
 
   protected resetCurrent(): void {
@@ -618,9 +620,12 @@ function mergeEntry(type: MetricType, a: SeriesEntry, b: SeriesEntry): SeriesEnt
       return [ah + bh, at + bt];
     }
     case 'trend': {
-      const [ac, ap] = a as [number, number];
-      const [bc, bp] = b as [number, number];
-      return [ac + bc, Math.max(ap, bp)];
+      // Interval percentiles of two parts cannot be added: the higher of the two is an upper bound. Version 1
+      // entries ([count, p95]) merge with their kind.
+      const ta = a as number[];
+      const tb = b as number[];
+      if (ta.length !== tb.length) return ta.length > tb.length ? a : b;
+      return ta.map((value, i) => (i === 0 ? value + tb[0]! : Math.max(value, tb[i]!))) as SeriesEntry;
     }
   }
 }

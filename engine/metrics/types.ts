@@ -67,7 +67,9 @@ export interface ResultMetric {
   max: number;
   /** trend only: the HDR histogram (µs) encoded as base64 (compressed HdrHistogram V2 format) */
   histogram?: string;
-  /** per-interval values, index i = [startedAt + i·intervalMs, +intervalMs): trend: [count, p95 ms]; counter: amount;
-   * rate: [hits, total]; gauge: last value */
-  series: (number | [number, number] | null)[];
+  /**
+   * per-interval values, index i = [startedAt + i·intervalMs, +intervalMs): trend: [count, p50, p95, p99 ms]
+   * (version 1 results: [count, p95]); counter: amount; rate: [hits, total]; gauge: last value
+   */
+  series: (number | [number, number] | [number, number, number, number] | null)[];
 }

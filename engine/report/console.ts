@@ -5,14 +5,26 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
 import { coreMetrics, type MetricInfo } from '../metrics/catalog.js';
-import { allMetrics, BUILTIN_STEP_KINDS, stepMetrics } from '../steps/index.js';
-import type { StepKind, StepSummary, SummaryStyle, SummaryView } from '../steps/types.js';
+import { BUILTIN_STEP_KINDS, stepMetrics } from '../steps/index.js';
+import type { StepKind, StepSummary, SummaryStyle } from '../steps/types.js';
 import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
+import { count, ms, oneLine, percent, size } from './format.js';
+import type { Reporter } from './types.js';
+import { measured, verdictOf } from './verdict.js';
+import { summaryViewOf } from './view.js';
 
 /** The summary lines of the built-in step kinds, loaded with this module. */
 export const BUILTIN_SUMMARIES = await loadSummaries(BUILTIN_STEP_KINDS);
+
+/** `report: [{ format: console, path }]`: the summary as printed, without colours. */
+export const consoleReporter: Reporter = {
+  format: 'console',
+  defaultFile: 'summary.txt',
+  title: 'summary',
+  render: async (result, context) => formatSummary(result, colorsFor(undefined), await loadSummaries(context.kinds)),
+};
 
 /** The summary lines of step kinds (a plan's, plugins included), in their order. */
 export async function loadSummaries(kinds: readonly StepKind[]): Promise<StepSummary[]> {
@@ -37,33 +49,9 @@ export function colorsFor(stream: Pick<TextSink, 'isTTY'> | undefined): ChalkIns
 }
 
 /** A duration in ms, short: `812µs`, `12.3ms`, `1.24s`. */
-export function ms(value: number | undefined | null): string {
-  if (value === undefined || value === null || Number.isNaN(value)) return '-';
-  if (value <= 0.001) return '0';
-  if (value < 1) return `${Math.round(value * 1000)}µs`;
-  if (value < 100) return `${value.toFixed(1)}ms`;
-  if (value < 1000) return `${Math.round(value)}ms`;
-  return `${(value / 1000).toFixed(2)}s`;
-}
 
-function percent(value: number | undefined | null): string {
-  return value === undefined || value === null ? '-' : `${(value * 100).toFixed(value < 0.001 && value > 0 ? 3 : 1)}%`;
-}
 
-function size(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
 
-function count(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
 
 /** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
 export function createProgressPrinter(
@@ -130,7 +118,10 @@ export function formatSummary(
   const source = storeFromSnapshot(result.metrics, { elapsedMs: result.endedAt - result.startedAt, warmupMs });
   const seconds = Math.max(0.001, (result.endedAt - result.startedAt - warmupMs) / 1000);
   const lines: string[] = [];
-  const statusText = result.status === 'completed' ? c.green('completed') : c.red(result.status);
+  // Green only for a run that passed: a completed run whose thresholds failed is not good news.
+  const statusText = result.passed ? c.green(result.status) : result.status === 'completed'
+    ? c.yellow(result.status)
+    : c.red(result.status);
   const reason = result.reason ? ` — ${result.reason}` : '';
   const took = formatDuration(Math.round(seconds * 1000));
   lines.push(`${c.bold(`scenario ${result.scenario.name}`)}: ${statusText} in ${took}${reason}`);
@@ -139,12 +130,12 @@ export function formatSummary(
   if (origin !== undefined) lines.push(c.dim(`  ${origin}`));
   // Everything below reads the measured load: a warm-up's samples are only counted on its own line.
   const all = result.metrics.metrics;
-  const metrics = all.filter((m) => !isWarmup(m.tags));
+  const view = summaryViewOf(result, summaryStyle(c));
+  const { metrics, sum } = view;
   const sumOf = (list: ResultMetric[], name: string, tags: Record<string, string> = {}): number =>
     list
       .filter((m) => m.name === name && Object.entries(tags).every(([k, v]) => m.tags[k] === v))
       .reduce((s, m) => s + m.sum, 0);
-  const sum = (name: string, tags: Record<string, string> = {}): number => sumOf(metrics, name, tags);
   for (const w of result.workloads) {
     // Poisson arrivals are random: the plan's count is the expected one.
     const planned = w.plannedIterations === null
@@ -210,7 +201,6 @@ export function formatSummary(
   }
 
   // Each step kind's own lines (engine/steps/*/summary.ts), in the order of the kinds.
-  const view: SummaryView = { metrics, samples: result.metrics.samples ?? [], sum, style: summaryStyle(c) };
   for (const kindSummary of summaries) lines.push(...kindSummary(view));
   if (metrics.some((m) => m.name === 'github_mock.requests')) {
     const blocked = sum('github_mock.blocked');
@@ -260,20 +250,16 @@ export function formatSummary(
     for (const t of result.thresholds) lines.push(`    ${thresholdLine(t, c)}`);
   }
   if (result.saturation.note) lines.push('', c.yellow(`  ! ${result.saturation.note}`));
+  // Last, where everyone looks: the verdict.
+  const verdict = verdictOf(result);
+  lines.push('', c.bold(verdict.passed ? c.green(verdict.line) : c.red(verdict.line)));
   return `${lines.join('\n')}\n`;
 }
 
-/** Trends are durations in ms: thresholds on them show a unit. */
-const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));
 
 /** Error samples shown in the summary; the result keeps them all. */
 const MAX_ERROR_LINES = 10;
 
-/** A message on one line of at most 160 characters. */
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
-}
 
 /** What generated the load when more than one thread or process did (workers, merged segments); else undefined. */
 function loadOrigin(result: Result): string | undefined {
@@ -295,26 +281,22 @@ function loadOrigin(result: Result): string | undefined {
 function thresholdLine(t: ThresholdOutcome, c: ChalkInstance): string {
   const judged = t.judged !== false;
   const mark = !judged ? c.dim('–') : t.passed ? c.green('✓') : c.red('✗');
-  const values = t.values
-    .map((v) => `${v.fn}(${v.metric}) = ${v.value === null ? 'no samples' : formatValue(v.metric, v.fn, v.value)}`)
-    .join(', ');
+  const values = measured(t);
   const note = t.note === undefined ? '' : c.dim(`  — ${t.note}`);
   const aborted = t.aborted ? c.red('  — aborted the run') : '';
   return `${mark} ${t.source}${values ? c.dim(`  (${values})`) : ''}${aborted}${note}`;
 }
 
-function formatValue(metric: string, fn: string, value: number): string {
-  if (fn === 'rate') return percent(value);
-  if (fn === 'count') return count(value);
-  if (fn === 'throughput') return `${value.toFixed(1)}/s`;
-  // `metric` is as the threshold wrote it, a tag filter included: `jmeter.duration{label: "x"}`.
-  if (TREND_METRICS.has(metric.replace(/\{.*$/, ''))) return ms(value);
-  return String(Math.round(value * 1000) / 1000);
-}
 
 /** Trend rows: each trend metric overall, then per step / group where there are several. */
-function trendSeries(metrics: ResultMetric[]): { label: string; name: string; filter: Record<string, string> }[] {
-  const rows: { label: string; name: string; filter: Record<string, string> }[] = [];
+interface TrendRow {
+  label: string;
+  name: string;
+  filter: Record<string, string>;
+}
+
+function trendSeries(metrics: readonly ResultMetric[]): TrendRow[] {
+  const rows: TrendRow[] = [];
   const names = [...new Set(metrics.filter((m) => m.type === 'trend' && m.count > 0).map((m) => m.name))]
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   for (const name of names) {

@@ -9,9 +9,11 @@ import { PerfyError, problem, type Problem } from '../errors.js';
 import type { MetricSource } from '../expr/index.js';
 import { allMetrics } from '../steps/index.js';
 import {
-  redactResult, RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultWorkload, type ThresholdOutcome,
+  redactResult, RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultStage, type ResultWorkload,
+  type ThresholdOutcome,
 } from '../metrics/result.js';
 import { measuredFromMs, mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
+import { completeResult } from '../metrics/summary.js';
 import { redactText } from '../redact.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 
@@ -67,6 +69,7 @@ export function mergeResults(
       plannedIterations: seen.plannedIterations === null || w.plannedIterations === null
         ? null
         : seen.plannedIterations + w.plannedIterations,
+      stages: addedStages(seen.stages, w.stages),
     });
   }
   const elapsedMs = endedAt - startedAt;
@@ -84,7 +87,7 @@ export function mergeResults(
   const overrides = [...new Set(results.flatMap((r) => r.overrides)
     .filter((o) => !o.startsWith('--segment ') && !/^merged from \d+ results$/.test(o)))];
   return {
-    result: redactResult({
+    result: redactResult(completeResult({
       version: RESULT_VERSION,
       scenario: first.scenario,
       startedAt,
@@ -104,9 +107,28 @@ export function mergeResults(
         note: results.find((r) => r.saturation.note !== undefined)?.saturation.note,
       },
       merged: { results: results.length, segments: segments !== undefined },
-    }, secrets),
+    }), secrets),
     warnings,
   };
+}
+
+/**
+ * The planned load of two results of one workload, stage by stage: segments (and runs side by side) add their
+ * rates, users and bursts. Stages that do not line up (results of different plans) leave the stages out.
+ */
+function addedStages(a: ResultStage[] | undefined, b: ResultStage[] | undefined): ResultStage[] | undefined {
+  if (a === undefined || b === undefined || a.length !== b.length) return undefined;
+  if (a.some((s, i) => s.kind !== b[i]!.kind || s.startMs !== b[i]!.startMs || s.endMs !== b[i]!.endMs)) {
+    return undefined;
+  }
+  return a.map((s, i) => {
+    const t = b[i]!;
+    const stage: ResultStage = { ...s, from: s.from + t.from, to: s.to + t.to };
+    if (s.iterations !== undefined || t.iterations !== undefined) {
+      stage.iterations = (s.iterations ?? 0) + (t.iterations ?? 0);
+    }
+    return stage;
+  });
 }
 
 /**

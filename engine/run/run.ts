@@ -9,6 +9,8 @@ import type { Plan } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import { readFdLimits } from './fd-limit.js';
 import { redactResult, RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import { completeResult } from '../metrics/summary.js';
+import { allMetrics } from '../steps/index.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
 import { createThresholdEvaluator } from '../metrics/thresholds.js';
 import type { MetricStore } from '../metrics/types.js';
@@ -242,7 +244,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   if (end.status === 'aborted') {
     for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
   }
-  const result: Result = {
+  const result = completeResult({
     version: RESULT_VERSION,
     scenario: { name: plan.name, description: plan.description, file: plan.file },
     startedAt,
@@ -267,11 +269,15 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
       plannedIterations: w.timeline.plannedIterations,
       ...(w.warmupMs > 0 ? { warmupMs: w.warmupMs } : {}),
       ...(w.timeline.model === 'open' ? { arrivals: w.timeline.arrivals } : {}),
+      stages: w.timeline.spans.map(({ kind, startMs, endMs, from, to, iterations }) => {
+        const stage = { kind, startMs, endMs, from, to };
+        return iterations === undefined ? stage : { ...stage, iterations };
+      }),
     })),
     metrics,
     thresholds: outcomes,
     saturation,
-  };
+  }, [...allMetrics(), ...plan.plugins.flatMap((kind) => kind.metrics)]);
   // A segment says so, so that `perfy merge` can tell a whole set from a duplicate or a missing one.
   const segment = options.segment;
   if (segment !== undefined && segment.count > 1) result.segment = { index: segment.index, count: segment.count };

@@ -38,6 +38,8 @@ export interface StepKind {
   compile(settings: unknown, at: StepCompiler): CompiledStep;
   /** Lines the end-of-run summary shows for this kind, loaded with the console reporter. */
   summary?: () => Promise<StepSummary>;
+  /** Its sections of the HTML and Markdown reports, loaded with them. */
+  sections?: () => Promise<StepSections>;
 }
 
 /** What a kind's compile returns: its request and executor bound together (see `bindStep`). */
@@ -218,6 +220,27 @@ export class ExecutorSource<Request, E extends Executor<Request> = Executor<Requ
 
 /** A kind's lines in the end-of-run summary, from the measured metrics (warm-up left out). */
 export type StepSummary = (view: SummaryView) => string[];
+
+/**
+ * A kind's sections of the HTML and Markdown reports, as data (tables of formatted cells) that each format renders
+ * its own way; none when the kind did not run. `view.style` has no colours here: cells are plain text.
+ */
+export type StepSections = (view: SummaryView) => ReportSection[];
+
+export interface ReportSection {
+  title: string;
+  /** Sentences under the title. */
+  notes?: string[];
+  tables: ReportTable[];
+}
+
+export interface ReportTable {
+  /** A caption above the table, if it needs one. */
+  caption?: string;
+  columns: string[];
+  /** Cells as shown (numbers already formatted with their units). */
+  rows: string[][];
+}
 
 export interface SummaryView {
   metrics: readonly ResultMetric[];

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { storeFromSnapshot } from '../../engine/metrics/store.js';
-import { readResult } from '../../engine/metrics/write-result.js';
+import { readResult } from '../../engine/report/files.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
 import { jmeterMissing, perfyAsync, readResultDir, startServer, tempDir, total } from '../helpers.js';
 
@@ -116,8 +116,9 @@ report: [ json, { format: json, path: saved/run.json }, { format: console, path:
     const summary = readFileSync(t.path('saved/summary.txt'), 'utf8');
     assert.match(summary, /step\.duration\{step: home\} +20 /);
     assert.doesNotMatch(summary, /\x1b\[/, 'no colour codes in a file');
-    for (const path of ['perfy-results/result.json', 'saved/run.json', 'saved/summary.txt'])
-      assert.match(run.stdout, new RegExp(`result: ${path}`));
+    // Each file named at the end, by what it is.
+    for (const line of ['result: perfy-results/result.json', 'result: saved/run.json', 'summary: saved/summary.txt'])
+      assert.match(run.stdout, new RegExp(`^${line}$`, 'm'));
   });
 
   it('starts an open-model 1,000/s for 10 s within 1% of 10,000 iterations', async () => {

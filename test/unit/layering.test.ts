@@ -30,9 +30,8 @@ const RULES: [RegExp, Stage][] = [
   [/^steps\/[^/]+\/summary\.ts$/, 'report'],
   [/^steps\//, 'run'],
   [/^(run|services|mocks)\//, 'run'],
-  [/^metrics\/(store|thresholds|result)\.ts$/, 'run'],
+  [/^metrics\/(store|thresholds|result|summary)\.ts$/, 'run'],
   [/^run\/merge\.ts$/, 'result'],
-  [/^metrics\/write-result\.ts$/, 'result'],
   [/^report\//, 'report'],
   [/^(cli|build)\//, 'cli'],
 ];

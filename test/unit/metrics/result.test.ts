@@ -8,9 +8,11 @@ import { after, describe, it } from 'node:test';
 import { compileExpression } from '../../../engine/expr/index.js';
 import { PerfyError, type ErrorCode } from '../../../engine/errors.js';
 import { RESULT_VERSION, type Result } from '../../../engine/metrics/result.js';
+import { completeResult } from '../../../engine/metrics/summary.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import { createThresholdEvaluator } from '../../../engine/metrics/thresholds.js';
-import { RESULT_SCHEMA_PATH, readResult, writeResult } from '../../../engine/metrics/write-result.js';
+import { RESULT_SCHEMA_PATH, readResult } from '../../../engine/report/files.js';
+import { writeResult } from '../../../engine/report/json.js';
 import { tempDir } from '../../helpers.js';
 
 type Node = Record<string, unknown>;
@@ -49,7 +51,7 @@ function realResult(): Result {
     },
   ];
   const outcomes = createThresholdEvaluator(thresholds, store).final(3500);
-  return {
+  return completeResult({
     version: RESULT_VERSION,
     scenario: { name: 'morning_peak', description: undefined, file: 'scenarios/morning_peak.yaml' },
     startedAt: 1_700_000_000_123,
@@ -69,7 +71,7 @@ function realResult(): Result {
     metrics: store.snapshot(),
     thresholds: outcomes,
     saturation: { saturated: false, eventLoopLagP99Ms: 1.2, cpu: 0.3, note: undefined },
-  };
+  });
 }
 
 const dirs: ReturnType<typeof tempDir>[] = [];
@@ -129,6 +131,28 @@ describe('writeResult and readResult', () => {
     assert.deepEqual(readdirSync(dir.dir).sort(), ['a-file', 'result.json']);
   });
 
+  it('read a version 1 result (no verdict, no summary, trend series of [count, p95]) and complete it', () => {
+    const dir = scratch();
+    const v2 = realResult();
+    const v1 = JSON.parse(JSON.stringify(v2)) as Node;
+    v1['version'] = 1;
+    delete v1['passed'];
+    delete v1['summary'];
+    for (const m of (v1['metrics'] as Node)['metrics'] as Node[]) {
+      if (m['type'] !== 'trend') continue;
+      m['series'] = (m['series'] as (number[] | null)[]).map((e) => (e === null ? null : [e[0]!, e[2]!]));
+    }
+    writeFileSync(dir.path('result.json'), JSON.stringify(v1));
+    const read = readResult(dir.path('result.json'));
+    assert.equal(read.version, RESULT_VERSION);
+    // One threshold failed ("never ran" has no samples): the verdict is worked out, not assumed.
+    assert.equal(read.passed, false);
+    assert.equal(v2.passed, false);
+    assert.deepEqual(read.summary, v2.summary);
+    const p95 = read.summary.metrics.find((m) => m.name === 'http.duration' && Object.keys(m.tags).length === 0);
+    assert.ok(p95?.p95 !== undefined && p95.p95 > 100 && p95.p95 < 160, JSON.stringify(p95));
+  });
+
   it('read back a segment, a merge and a threshold that was not judged', async () => {
     const dir = scratch();
     const result: Result = { ...realResult(), segment: { index: 1, count: 4 }, merged: { results: 4, segments: true } };
@@ -168,7 +192,20 @@ describe('schema/result.schema.json', () => {
     [
       'another version',
       (r) => {
-        r['version'] = 2;
+        r['version'] = 3;
+      },
+    ],
+    [
+      'a version 2 result without its verdict',
+      (r) => {
+        delete r['passed'];
+      },
+    ],
+    [
+      'a trend series entry of three numbers',
+      (r) => {
+        const metric = ((r['metrics'] as Node)['metrics'] as Node[]).find((m) => m['type'] === 'trend')!;
+        (metric['series'] as unknown[])[0] = [1, 2, 3];
       },
     ],
     [
@@ -241,7 +278,8 @@ describe('schema/result.schema.json', () => {
     for (const [key, child] of Object.entries(node as Node)) {
       if (key === 'properties')
         for (const [name, prop] of Object.entries(child as Node)) walk(prop, `${path}/properties/${name}`, visit);
-      else if (key !== 'examples') walk(child, `${path}/${key}`, visit);
+      // A condition (`if`) selects by a value; it declares nothing a result may hold.
+      else if (key !== 'examples' && key !== 'if') walk(child, `${path}/${key}`, visit);
     }
   }
 

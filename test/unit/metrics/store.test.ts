@@ -306,9 +306,12 @@ describe('series', () => {
     assert.equal(snapshot.startedAt, T0);
     assert.equal(snapshot.intervalMs, 1000);
     const [first, ...rest] = find(snapshot, 'http.duration').series;
-    assert.equal((first as [number, number])[0], 100);
-    assertNear((first as [number, number])[1], 95, 2, 'interval p95');
-    assert.deepEqual(rest, [null, [1, 500], null]);
+    const [count, p50, p95, p99] = first as [number, number, number, number];
+    assert.equal(count, 100);
+    assertNear(p50, 50, 2, 'interval p50');
+    assertNear(p95, 95, 2, 'interval p95');
+    assertNear(p99, 99, 2, 'interval p99');
+    assert.deepEqual(rest, [null, [1, 500, 500, 500], null]);
     assert.deepEqual(find(snapshot, 'http.reqs').series, [3, null, 0, null]);
     assert.deepEqual(find(snapshot, 'http.errors').series, [[1, 2], null, null, null]);
     assert.deepEqual(find(snapshot, 'vus').series, [6, null, null, 1]);
@@ -336,19 +339,23 @@ describe('series', () => {
     }
     const series = find(store.snapshot(), 'step.duration').series;
     assert.equal(series.length, 500);
-    for (const entry of series) assert.equal((entry as [number, number])[0], 100);
-    assertNear((series[3] as [number, number])[1], 95, 2); // samples 1..100 ms
-    assertNear((series[2] as [number, number])[1], 295, 2); // samples 201..300 ms
+    for (const entry of series) assert.equal((entry as [number, number, number, number])[0], 100);
+    assertNear((series[3] as [number, number, number, number])[2], 95, 2); // samples 1..100 ms
+    assertNear((series[2] as [number, number, number, number])[2], 295, 2); // samples 201..300 ms
+    assertNear((series[2] as [number, number, number, number])[1], 250, 2); // their median
   });
 
-  it('per-interval p95 keeps 2 significant digits', () => {
+  it('per-interval percentiles keep 2 significant digits', () => {
     const clock = fakeClock();
     const store = createMetricStore({ now: clock.now });
     const h = store.handle('http.duration', 'trend', {});
     for (let i = 1; i <= 1000; i++) h.record(i); // 1..1000 ms: p95 = 950 ms
-    const [count, p95] = find(store.snapshot(), 'http.duration').series[0] as [number, number];
+    const entry = find(store.snapshot(), 'http.duration').series[0];
+    const [count, p50, p95, p99] = entry as [number, number, number, number];
     assert.equal(count, 1000);
+    assert.ok(Math.abs(p50 - 500) <= 500 / 100, `interval p50 ${p50}`);
     assert.ok(Math.abs(p95 - 950) <= 950 / 100, `interval p95 ${p95}`);
+    assert.ok(Math.abs(p99 - 990) <= 990 / 100, `interval p99 ${p99}`);
   });
 });
 
@@ -530,12 +537,17 @@ describe('mergeResultMetrics', () => {
             assert.equal(hm.count, he.count);
             for (const pct of [0, 50, 90, 99, 100]) assert.equal(hm.percentile(pct), he.percentile(pct));
             m.series.forEach((entry, k) => {
-              const want = e.series[k] as [number, number] | null;
+              const want = e.series[k] as [number, number, number, number] | null;
               if (want === null) return assert.equal(entry, null);
-              const [count, p95] = entry as [number, number];
+              const [count, ...percentiles] = entry as [number, number, number, number];
               assert.equal(count, want[0]);
-              // where both shards had samples, the merged p95 is the larger one: an upper bound of the true p95
-              assert.ok(p95 >= want[1] - 1e-9, `interval ${k}: ${p95} < ${want[1]}`);
+              // where both shards had samples, a merged percentile is the larger one: an upper bound of the true one,
+              // to the interval histograms' resolution (2 significant digits: a part's value may be exact where the
+              // whole reports its bucket's upper end)
+              percentiles.forEach((p, j) => {
+                const truth = want[j + 1]!;
+                assert.ok(p >= truth * 0.99 - 1e-9, `interval ${k}, percentile ${j}: ${p} < ${truth}`);
+              });
             });
           } else {
             assert.deepEqual(m.series, e.series);
@@ -552,7 +564,7 @@ describe('mergeResultMetrics', () => {
     );
   });
 
-  it('aligns series by timestamp and keeps interval p95s where only one side has samples', () => {
+  it('aligns series by timestamp and keeps interval percentiles where only one side has samples', () => {
     const clockA = fakeClock(T0);
     const clockB = fakeClock(T0 + 2000);
     const a = createMetricStore({ now: clockA.now });
@@ -565,7 +577,8 @@ describe('mergeResultMetrics', () => {
     clockB.set(T0 + 2100);
     const merged = mergeResultMetrics(b.snapshot(), a.snapshot());
     assert.equal(merged.startedAt, T0);
-    assert.deepEqual(merged.metrics[0]!.series, [[1, 10], null, [3, 40]]);
+    // interval 2: a's 30 and b's 20 and 40; merged percentiles are the higher of the two sides'
+    assert.deepEqual(merged.metrics[0]!.series, [[1, 10, 10, 10], null, [3, 30, 40, 40]]);
     assert.equal(merged.metrics[0]!.count, 4);
     assert.equal(merged.metrics[0]!.sum, 100);
   });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
 import { RESULT_VERSION, type Result, type ResultWorkload } from '../../../engine/metrics/result.js';
+import { completeResult } from '../../../engine/metrics/summary.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import type { MetricStore } from '../../../engine/metrics/types.js';
 import { formatSummary, progressLine } from '../../../engine/report/console.js';
@@ -17,7 +18,7 @@ function resultOf(record: (store: MetricStore) => void, workload: Partial<Result
   const store = createMetricStore({ now: () => now });
   record(store);
   now += 10_000;
-  return {
+  return completeResult({
     version: RESULT_VERSION,
     scenario: { name: 's', description: undefined, file: 's.yaml' },
     startedAt: T0,
@@ -32,7 +33,7 @@ function resultOf(record: (store: MetricStore) => void, workload: Partial<Result
     metrics: store.snapshot(),
     thresholds: [],
     saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
-  };
+  });
 }
 
 describe('formatSummary', () => {

@@ -9,6 +9,7 @@ import { compileExpression } from '../../../engine/expr/index.js';
 import {
   RESULT_VERSION, segmentOf, thresholdsPassed, type Result, type ThresholdOutcome,
 } from '../../../engine/metrics/result.js';
+import { completeResult } from '../../../engine/metrics/summary.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import { mergeResults } from '../../../engine/run/merge.js';
 import { exitForProblems } from '../../../engine/exit.js';
@@ -48,7 +49,7 @@ function result(shape: Shape): Result {
   const segment = shape.segment;
   const hostname = shape.hostname ?? 'pod';
   const segmentOverride = segment !== undefined ? `--segment ${segment.index}/${segment.count}` : shape.legacySegment;
-  return {
+  return completeResult({
     version: RESULT_VERSION,
     scenario: { name: 'split', description: undefined, file: 's.yaml' },
     startedAt,
@@ -62,7 +63,7 @@ function result(shape: Shape): Result {
     thresholds: shape.thresholds ?? [],
     saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
     ...(segment === undefined ? {} : { segment }),
-  };
+  });
 }
 
 const seg = (index: number, count: number, extra: Shape = {}): Result =>

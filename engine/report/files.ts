@@ -1,5 +1,6 @@
-// Writing DIR/result.json so that a crash or a full disk never leaves half a file behind (temp file, fsync,
-// rename), and reading one back checked against schema/result.schema.json (`perfy report`, `perfy merge`).
+// Report files: every one written so that a crash or a full disk never leaves half a file behind (temp file,
+// fsync, rename), the output directory checked before a run starts, and a result.json read back checked against
+// schema/result.schema.json (`perfy report`, `perfy merge`).
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { PerfyError, problem, type Problem } from '../errors.js';
+import { RESULT_VERSION, type Result } from '../metrics/result.js';
+import { completeResult } from '../metrics/summary.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import type { Result } from './result.js';
 
 export const RESULT_FILE = 'result.json';
 export const RESULT_SCHEMA_PATH = join(PACKAGE_ROOT, 'schema', 'result.schema.json');
@@ -23,7 +25,10 @@ let validator: ValidateFunction | undefined;
 function validateResult(): ValidateFunction {
   if (validator === undefined) {
     const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as object;
-    const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+    // strictRequired off: version 2's `then` requires keys the top level declares, which strict mode does not see.
+    const ajv = new Ajv2020({
+      allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true,
+    });
     validator = ajv.compile(schema);
   }
   return validator;
@@ -37,27 +42,12 @@ function reasonOf(error: unknown): string {
   return String(error);
 }
 
-/** Writes `result` as `dir/result.json` (creating `dir`) and returns that path; see writeResultFile. */
-export async function writeResult(dir: string, result: Result): Promise<string> {
-  return writeResultFile(join(dir, RESULT_FILE), result);
-}
-
-/** Writes `result` as JSON to `target` (creating its directory) and returns that path; see writeWhole. */
-export async function writeResultFile(target: string, result: Result): Promise<string> {
-  return writeWhole(target, `${JSON.stringify(result, null, 2)}\n`);
-}
-
-/** Writes a text report (the console summary to a `report:` path) the same way: whole or not at all. */
-export async function writeTextFile(target: string, text: string): Promise<string> {
-  return writeWhole(target, text);
-}
-
 /**
  * The text goes to a temp file in the target's directory (created if needed), is flushed to disk, then renamed
  * over the target: readers see the old file or the new one, never a partial one. Any failure is a PerfyError
  * E_OUTPUT, and the temp file is removed.
  */
-async function writeWhole(target: string, text: string): Promise<string> {
+export async function writeWhole(target: string, content: string | Uint8Array): Promise<string> {
   const dir = dirname(target);
   const temp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let stage = 'create the directory';
@@ -66,7 +56,7 @@ async function writeWhole(target: string, text: string): Promise<string> {
     stage = 'write';
     const file = await open(temp, 'wx', 0o644);
     try {
-      await file.writeFile(text, 'utf8');
+      await file.writeFile(content);
       await file.sync();
     } finally {
       await file.close();
@@ -198,7 +188,9 @@ export function readResult(file: string): Result {
   }
   const validate = validateResult();
   if (!validate(value)) throw new PerfyError(schemaProblems(file, validate.errors ?? []));
-  return value as Result;
+  const read = value as Result | (Omit<Result, 'version' | 'passed' | 'summary'> & { version: 1 });
+  // A version 1 result gains what version 2 adds that can be worked out: its verdict and its summary.
+  return read.version === 1 ? completeResult({ ...read, version: RESULT_VERSION }) : read;
 }
 
 function schemaProblems(file: string, errors: ErrorObject[]): Problem[] {

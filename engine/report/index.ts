@@ -1,0 +1,13 @@
+// The reporters, in one explicit list: adding a format is a file beside these and one entry here (and its name in
+// the schema's `reportFormat`, which a test keeps equal to this list). Each renders a Result; write.ts writes them.
+
+import { consoleReporter } from './console.js';
+import { json } from './json.js';
+import type { Reporter } from './types.js';
+
+export const REPORTERS: readonly Reporter[] = [consoleReporter, json];
+
+/** The reporter of a format, if this version has one. */
+export function reporterFor(format: string): Reporter | undefined {
+  return REPORTERS.find((r) => r.format === format);
+}
