@@ -24,6 +24,12 @@ export interface MetricSummary {
   total?: 'count' | 'bytes';
   /** A line under the table for a row whose name does not say what it means. */
   note?: string;
+  /** A trend whose rows equal this metric's rows (every cell as shown) says nothing new: they are left out. */
+  sameAs?: string;
+  /** Why they are equal, said when they are left out. */
+  sameAsMeans?: string;
+  /** A trend that is 0 throughout is left out, and this says what that means. */
+  zeroMeans?: string;
 }
 
 /** A catalog entry. */

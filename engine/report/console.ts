@@ -160,6 +160,10 @@ export function formatSummary(
     const headings = ['count', 'rate', 'min', 'p50', 'p90', 'p95', 'p99', 'max'].map((h) => h.padStart(9)).join(' ');
     lines.push('', c.bold(`  ${'metric'.padEnd(44)}${headings}`));
   }
+  // Each row's cells as shown: a row equal to another (MetricSummary.sameAs) or all zero (zeroMeans) says nothing
+  // the table does not, and is left out with a line saying why.
+  const cellsOf = new Map<string, string[]>();
+  const leftOut = new Map<string, string>();
   for (const row of trendRows) {
     // Through the store, as thresholds read them: warm-up and unexpected responses' latencies are set aside.
     const q = (percentile: number): number | undefined =>
@@ -172,13 +176,19 @@ export function formatSummary(
       count(n), `${(n / seconds).toFixed(1)}/s`,
       ms(of('min')), ms(q(50)), ms(q(90)), ms(q(95)), ms(q(99)), ms(of('max')),
     ];
+    cellsOf.set(row.label, cells);
+    const why = leftOutBecause(row, cells, cellsOf);
+    if (why !== undefined) {
+      leftOut.set(row.name, why);
+      continue;
+    }
     lines.push(`  ${row.label.padEnd(44)}${cells.map((x) => x.padStart(9)).join(' ')}`);
   }
 
-  // The rows whose names do not say what they mean, explained under the table.
+  // The rows whose names do not say what they mean explained under the table, and those left out said.
   const shownNames = new Set(trendRows.map((r) => r.name));
   for (const name of shownNames) {
-    const note = SHOWN.get(name)?.info.summary?.note;
+    const note = leftOut.get(name) ?? SHOWN.get(name)?.info.summary?.note;
     if (note !== undefined) lines.push(c.dim(`  ${name}: ${note}`));
   }
 
@@ -315,6 +325,20 @@ function trendSeries(metrics: readonly ResultMetric[]): TrendRow[] {
     }
   }
   return rows;
+}
+
+/** Why a trend row says nothing the table does not (MetricSummary.sameAs, zeroMeans); undefined: it is shown. */
+function leftOutBecause(row: TrendRow, cells: string[], shownRows: ReadonlyMap<string, string[]>): string | undefined {
+  const shown = SHOWN.get(row.name)?.info.summary;
+  if (shown?.sameAs !== undefined) {
+    const twin = shownRows.get(row.label.replace(row.name, shown.sameAs));
+    const means = shown.sameAsMeans === undefined ? '' : ` (${shown.sameAsMeans})`;
+    if (twin !== undefined && twin.join() === cells.join()) return `left out: the same as ${shown.sameAs}${means}`;
+  }
+  // As shown: the store keeps a recorded 0 as its smallest value, which prints as 0.
+  const zero = cells.slice(2).every((cell) => cell === '0');
+  if (shown?.zeroMeans !== undefined && zero) return `left out: 0 throughout (${shown.zeroMeans})`;
+  return undefined;
 }
 
 function rank(name: string): number {

@@ -69,8 +69,13 @@ export const http = {
       + 'start lag and waiting for a free connection included): corrected for coordinated omission.', {
       note: 'measured from when each request was meant to be sent (corrected for coordinated omission)',
     }),
-    m('http.ttfb', 'trend', 'Time to the first byte of the response.'),
-    m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).'),
+    m('http.ttfb', 'trend', 'Time to the first byte of the response.', {
+      sameAs: 'http.duration',
+      sameAsMeans: 'each response arrived whole with its first bytes: small bodies, or none',
+    }),
+    m('http.connect', 'trend', 'Time to open the TCP connection (0 on a reused connection).', {
+      zeroMeans: 'every request went on a connection already open',
+    }),
     m('http.reqs', 'counter', 'HTTP requests sent: written to a connection, whatever came back (a request sent again '
       + 'after a reset counts twice, as the server may have seen it twice).', { total: 'count' }),
     m('http.unsent', 'counter', 'HTTP requests that failed before a byte of them was sent, tagged `status` with the '

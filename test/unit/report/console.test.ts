@@ -37,6 +37,28 @@ function resultOf(record: (store: MetricStore) => void, workload: Partial<Result
 }
 
 describe('formatSummary', () => {
+  it('leaves out rows that say nothing new (ttfb equal to duration, connect 0 throughout) and says so', () => {
+    const record = (ttfbExtra: number, connect: number) => resultOf((store) => {
+      const tags = { step: 'a', expected: 'true' };
+      for (let i = 1; i <= 50; i++) {
+        store.handle('http.duration', 'trend', tags).record(i);
+        store.handle('http.ttfb', 'trend', tags).record(i * (1 - ttfbExtra));
+        store.handle('http.connect', 'trend', tags).record(i === 1 ? connect : 0);
+      }
+    });
+    const same = formatSummary(record(0, 0), plain);
+    assert.match(same, /^ {2}http\.duration +50 /m);
+    assert.doesNotMatch(same, /^ {2}http\.ttfb +50 /m);
+    assert.match(same, /^ {2}http\.ttfb: left out: the same as http\.duration \(each response arrived whole/m);
+    assert.doesNotMatch(same, /^ {2}http\.connect +50 /m);
+    assert.match(same, /^ {2}http\.connect: left out: 0 throughout \(every request went on a connection/m);
+    // A ttfb 20 % below the duration, and one connect that took time: both rows carry information.
+    const differ = formatSummary(record(0.2, 3), plain);
+    assert.match(differ, /^ {2}http\.ttfb +50 /m);
+    assert.match(differ, /^ {2}http\.connect +50 /m);
+    assert.doesNotMatch(differ, /left out/);
+  });
+
   it('marks a poisson plan as approximate, and explains the rows whose names do not say what they mean', () => {
     const result = resultOf((store) => {
       store.handle('iterations', 'counter', { workload: 'default' }).record(98);
