@@ -27,7 +27,8 @@
 
   // An axis' labels with as many decimals as its step between them needs.
   function ticks(_u, splits, _axis, _space, step) {
-    var digits = step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
+    var whole = function (x) { return Math.abs(x - Math.round(x)) < 1e-9; };
+    var digits = whole(step) ? 0 : whole(step * 10) ? 1 : 2;
     return splits.map(function (v) { return v.toFixed(digits); });
   }
 
