@@ -11,7 +11,7 @@ import type { LoadedDocument, PathSegment } from '../load/index.js';
 import type { MetricInfo } from '../metrics/catalog.js';
 import {
   bindStep, ExecutorSource, type Executor, type ExecutorContext, type JsonSchema, type StepCompiler, type StepKind,
-  type StepSummary,
+  type StepSections, type StepSummary,
 } from '../steps/types.js';
 import { checkAgainstSchema } from '../validate/schema.js';
 import type { CompileScope } from './scope.js';
@@ -81,6 +81,8 @@ function shapeProblem(value: unknown): string | undefined {
   if (typeof kind.get('executor') !== 'function') return '`executor` is not a function';
   const summary = kind.get('summary');
   if (summary !== undefined && typeof summary !== 'function') return '`summary` is not a function';
+  const sections = kind.get('sections');
+  if (sections !== undefined && typeof sections !== 'function') return '`sections` is not a function';
   return undefined;
 }
 
@@ -97,6 +99,7 @@ export interface StepPlugin {
   compile?(settings: unknown, at: StepCompiler): unknown;
   executor(): Promise<(context: ExecutorContext) => Executor<unknown> | Promise<Executor<unknown>>>;
   summary?: () => Promise<StepSummary>;
+  sections?: () => Promise<StepSections>;
 }
 
 /** A plugin module's default export as a step kind; throws when it is not one (loadPlugins says why, positioned). */
@@ -120,6 +123,7 @@ function pluginKind(name: string, plugin: StepPlugin): StepKind {
       source,
     ),
     ...(plugin.summary ? { summary: plugin.summary } : {}),
+    ...(plugin.sections ? { sections: plugin.sections } : {}),
   };
 }
 

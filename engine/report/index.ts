@@ -2,10 +2,12 @@
 // the schema's `reportFormat`, which a test keeps equal to this list). Each renders a Result; write.ts writes them.
 
 import { consoleReporter } from './console.js';
+import { html } from './html.js';
 import { json } from './json.js';
+import { pdf } from './pdf.js';
 import type { Reporter } from './types.js';
 
-export const REPORTERS: readonly Reporter[] = [consoleReporter, json];
+export const REPORTERS: readonly Reporter[] = [consoleReporter, json, html, pdf];
 
 /** The reporter of a format, if this version has one. */
 export function reporterFor(format: string): Reporter | undefined {

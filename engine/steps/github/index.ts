@@ -127,4 +127,5 @@ export const github = {
     });
   },
   summary: async () => (await import('./summary.js')).summary,
+  sections: async () => (await import('./summary.js')).sections,
 } satisfies StepKind;

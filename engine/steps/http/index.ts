@@ -98,6 +98,7 @@ export const http = {
     });
   },
   summary: async () => (await import('./summary.js')).summary,
+  sections: async () => (await import('./summary.js')).sections,
 } satisfies StepKind;
 
 /**

@@ -82,4 +82,5 @@ export const jmeter = {
     return bindStep(`jmeter ${step.plan}`, compileJmeterPlan(step, at), jmeterExecutor, { defaultTimeoutMs: Infinity });
   },
   summary: async () => (await import('./summary.js')).summary,
+  sections: async () => (await import('./summary.js')).sections,
 } satisfies StepKind;

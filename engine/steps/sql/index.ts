@@ -88,4 +88,5 @@ export const sql = {
     return bindStep(request.query.replace(/\s+/g, ' ').trim().slice(0, 60), request, sqlExecutor);
   },
   summary: async () => (await import('./summary.js')).summary,
+  sections: async () => (await import('./summary.js')).sections,
 } satisfies StepKind;
