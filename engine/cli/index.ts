@@ -736,9 +736,14 @@ async function mockGithubCommand(flags: Record<string, string | undefined>, io: 
 
 /** `perfy doctor`: what perfy finds, each part looked up at once; a missing part is reported, never an error. */
 async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: Io): Promise<ExitCode> {
-  const [{ locatePostgresBinaries }, { findJava, javaVersionFromProgram, locateJmeter }] = await Promise.all([
+  const [
+    { locatePostgresBinaries },
+    { findJava, javaVersionFromProgram, locateJmeter },
+    { CHROMIUM_HINT, findChromium },
+  ] = await Promise.all([
     import('../services/postgres-binaries.js'),
     import('../steps/jmeter/locate.js'),
+    import('../report/chromium.js'),
   ]);
   const why = (error: unknown): { code?: string; problem: string; hint?: string } => {
     if (error instanceof PerfyError) {
@@ -778,6 +783,9 @@ async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: I
     postgres,
     jmeter,
     java,
+    chromium: ((found) => (found === undefined
+      ? { found: false as const, problem: 'no Chromium: PDF reports cannot be written', hint: CHROMIUM_HINT }
+      : { found: true as const, path: found.path, from: found.from }))(findChromium()),
   };
   if (options.json) {
     io.out(`${JSON.stringify(report, null, 2)}\n`);
@@ -819,6 +827,11 @@ async function doctorCommand(options: { jmeter?: string; json?: boolean }, io: I
       : `started by ${jmeter.command.join(' ')}`;
     lines.push(`✓ jmeter    ${jmeter.version} at ${jmeter.home} (${how}), ${start}`);
   } else missing('jmeter', { problem: `${jmeter.code ? `${jmeter.code} ` : ''}${jmeter.problem}`, hint: jmeter.hint });
+  const chromium = report.chromium;
+  if (chromium.found) {
+    const how = chromium.from === 'PATH' ? 'on the PATH' : 'from PERFY_CHROMIUM';
+    lines.push(`✓ chromium  ${chromium.path} (${how}): PDF reports`);
+  } else missing('chromium', chromium);
   io.out(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }

@@ -336,6 +336,12 @@ describe('JMeter: run a plan', () => {
     assert.equal(report.jmeter.version, install.version);
     assert.equal(report.jmeter.launcher, install.launcher);
     assert.equal(report.node.version, process.version);
+    // Chromium, for PDF reports: found as the PDF reporter would find it, and said when it is not there.
+    const chromium = (JSON.parse(json.stdout) as { chromium: { found: boolean } }).chromium;
+    const { findChromium } = await import('../../../../engine/report/chromium.js');
+    assert.equal(chromium.found, findChromium() !== undefined);
+    const none = await perfyAsync(['doctor'], { env: { PERFY_CHROMIUM: '/nonexistent/chromium' } });
+    assert.match(none.stdout, /^✗ chromium  no Chromium: PDF reports cannot be written\n {4}hint: install Chromium/m);
   });
 
   it('`perfy doctor` reports a JMeter it cannot find and still exits 0', { timeout: 60_000 }, async () => {
