@@ -3,9 +3,12 @@
 
 import { consoleReporter } from './console.js';
 import { json } from './json.js';
+import { junit } from './junit.js';
+import { markdown } from './markdown.js';
+import { prometheus } from './prometheus.js';
 import type { Reporter } from './types.js';
 
-export const REPORTERS: readonly Reporter[] = [consoleReporter, json];
+export const REPORTERS: readonly Reporter[] = [consoleReporter, json, junit, prometheus, markdown];
 
 /** The reporter of a format, if this version has one. */
 export function reporterFor(format: string): Reporter | undefined {
