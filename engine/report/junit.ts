@@ -120,10 +120,15 @@ function thresholdCase(scenario: string, t: ThresholdOutcome): TestCase {
   const about = [values, t.description, t.aborted ? 'it stopped the run (abort: true)' : undefined]
     .filter(Boolean).join('\n');
   if (t.judged === false) {
-    return { ...base, outcome: 'skipped', text: `not judged${t.note ? `: ${t.note}` : ''}\n${about}` };
+    return { ...base, outcome: 'skipped', text: `${notJudged(t)}\n${about}` };
   }
   if (t.passed) return { ...base, outcome: 'passed', text: about };
   return { ...base, outcome: 'failure', type: 'threshold', message: values, text: `${t.source}\n${about}` };
+}
+
+/** Why a threshold was not judged: its note (which says `not judged` itself), or those words alone. */
+export function notJudged(t: ThresholdOutcome): string {
+  return t.note === undefined ? 'not judged' : /^not judged/.test(t.note) ? t.note : `not judged: ${t.note}`;
 }
 
 function checkCase(scenario: string, c: CheckOutcome): TestCase {

@@ -8,7 +8,7 @@ import type { SummaryRow } from '../metrics/summary.js';
 import { stepMetrics } from '../steps/index.js';
 import { formatDuration } from '../units.js';
 import { count, ms, oneLine, percent } from './format.js';
-import { checkFailures, checkOutcomes } from './junit.js';
+import { checkFailures, checkOutcomes, notJudged } from './junit.js';
 import type { ReportSection, Reporter } from './types.js';
 import { measured, verdictOf } from './verdict.js';
 import { loadSections, summaryViewOf } from './view.js';
@@ -121,7 +121,7 @@ function mark(t: ThresholdOutcome): string {
 }
 
 function noteOf(t: ThresholdOutcome): string {
-  const parts = [t.judged === false ? `not judged${t.note ? `: ${t.note}` : ''}` : t.note, t.description];
+  const parts = [t.judged === false ? notJudged(t) : t.note, t.description];
   if (t.aborted) parts.push('stopped the run');
   return parts.filter(Boolean).join('; ');
 }

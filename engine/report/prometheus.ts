@@ -141,7 +141,7 @@ function labelsOf(scenario: [string, string], tags: Record<string, string>, summ
 export function bounded(value: string): string {
   const chars = [...value];
   if (chars.length <= MAX_LABEL_VALUE) return value;
-  return `${chars.slice(0, MAX_LABEL_VALUE - 10).join('')}…${fnv1a(value)}`;
+  return `${chars.slice(0, MAX_LABEL_VALUE - 9).join('')}…${fnv1a(value)}`;
 }
 
 /** A short, stable hash (FNV-1a, 32 bits) in hex: not for security, only to tell cut values apart. */
@@ -166,9 +166,12 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-/** A sample value as the format writes it: Go's float syntax, with NaN and ±Inf spelled its way. */
+/**
+ * A sample value as the format writes it: Go's float syntax, with NaN and ±Inf spelled its way, and 15 significant
+ * digits (a float holds them all), so ms turned into seconds reads 0.002945, not 0.0029449999999999997.
+ */
 function number(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (!Number.isFinite(value)) return value > 0 ? '+Inf' : '-Inf';
-  return String(value);
+  return String(Number(value.toPrecision(15)));
 }
