@@ -3,13 +3,16 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Result } from '../../engine/metrics/result.js';
 import { isWarmup } from '../../engine/metrics/store.js';
 import { readResult } from '../../engine/report/files.js';
-import { inline } from '../../engine/report/markdown.js';
+import { BUILTIN_STEP_KINDS } from '../../engine/steps/index.js';
+import type { StepKind } from '../../engine/steps/types.js';
+import { inline, markdown } from '../../engine/report/markdown.js';
 import { MAX_LABEL_VALUE } from '../../engine/report/prometheus.js';
 import { measured, verdictOf } from '../../engine/report/verdict.js';
 import { PACKAGE_ROOT } from '../../engine/paths.js';
@@ -61,31 +64,19 @@ function checksOf(result: Result): { pairs: number; failing: number } {
 }
 
 describe('report formats: junit, prometheus, markdown', { concurrency: false }, () => {
-  const server = { url: '', close: async () => {} };
   const t = tempDir({});
   let flaky = 0;
-  before(async () => {
-    const s = await startServer((req, res) => {
-      // /slow answers after 30 ms (a p95 under 5ms is crossed); /flaky fails one request in four; /hang answers
-      // after the step's timeout (an error sample).
-      if (req.url?.startsWith('/hang')) {
-        setTimeout(() => res.writeHead(200).end(), 200);
-        return;
-      }
-      if (req.url?.startsWith('/flaky')) {
-        res.writeHead(++flaky % 4 === 0 ? 503 : 200).end('{}');
-        return;
-      }
-      const delay = req.url?.startsWith('/slow') ? 30 : 0;
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'), delay);
-    });
-    server.url = s.url;
-    server.close = s.close;
-  });
-  after(async () => {
-    await server.close();
-    t.cleanup();
-  });
+  /** /slow answers after 30 ms (a p95 under 5ms is crossed); /flaky fails one request in four; /hang answers after
+   * the step's timeout (an error sample). */
+  const answer = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url ?? '';
+    if (path.startsWith('/hang')) setTimeout(() => res.writeHead(200).end(), 200);
+    else if (path.startsWith('/flaky')) res.writeHead(++flaky % 4 === 0 ? 503 : 200).end('{}');
+    else setTimeout(() => res.writeHead(200).end('{"ok":true}'), path.startsWith('/slow') ? 30 : 0);
+  };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  before(async () => (server = await startServer(answer)));
+  after(() => server.close().finally(() => t.cleanup()));
 
   /** A real run, then each format rendered from its result.json by `perfy report`. */
   const run = async (
@@ -98,6 +89,8 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
       'description: "reports <of> \\"perfy\\" & co"',
       `target: ${server.url}`,
       'load: [ { ramp: { to: 40/s }, duration: 1s }, { rate: 40/s, duration: 1s } ]',
+      // A warm-up: its samples are tagged phase: warmup.
+      'warmup: 300ms',
       'flow:',
       '  - { name: fast, http: { get: /ok }, expect: [ "status == 200", "duration < 5s" ] }',
       '  - { name: "slow | pipe", http: { get: /slow } }',
@@ -167,7 +160,9 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
       const flaky = xpath(failed.file('junit'), 'string(//testcase[@name="flaky: status == 200"]/failure/@message)');
       assert.match(flaky, /^\d+ of \d+ failed \(\d+\.\d%\)$/);
       const [failedChecks, allChecks] = flaky.split(' of ').map((n) => parseInt(n, 10));
-      const rows = failed.result.metrics.metrics.filter((m) => m.name === 'checks' && m.tags['step'] === 'flaky');
+      const rows = failed.result.metrics.metrics
+        .filter((m) => m.name === 'checks' && m.tags['step'] === 'flaky' && !isWarmup(m.tags));
+      assert.equal(rows.length, 1);
       assert.equal(allChecks, rows.reduce((n, m) => n + m.count, 0));
       assert.equal(failedChecks, rows.reduce((n, m) => n + m.count - m.sum, 0));
       assert.match(xpath(passed.file('junit'), 'string(//testcase/skipped)'), /^not judged in a --smoke run: /);
@@ -206,7 +201,10 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
         all.filter((x) => x.name === name && filter(x.labels)).reduce((n, x) => n + x.value, 0);
       const row = (name: string, tags: Record<string, string> = {}) => ran.result.summary.metrics
         .find((m) => m.name === name && JSON.stringify(m.tags) === JSON.stringify(tags));
-      assert.equal(sum('perfy_http_reqs_total'), row('http.reqs')?.count);
+      // The summary leaves the warm-up out; the exposition keeps it, labelled.
+      assert.equal(sum('perfy_http_reqs_total', (l) => l['phase'] === undefined), row('http.reqs')?.count);
+      assert.equal(sum('perfy_http_reqs_total'), ran.result.metrics.metrics
+        .filter((m) => m.name === 'http.reqs').reduce((n, m) => n + m.sum, 0));
       assert.ok(sum('perfy_http_reqs_total') > 0);
       assert.equal(sum('perfy_run_passed'), ran.result.passed ? 1 : 0);
       assert.equal(all.find((x) => x.name === 'perfy_run_passed')?.labels['status'], ran.result.status);
@@ -223,20 +221,24 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
       }
     }
     const all = samples(readFileSync(failed.file('prometheus'), 'utf8'));
-    // The slow step has one series (all 200s): its summary is the step's own, in seconds.
+    assert.ok(all.some((x) => x.name === 'perfy_http_reqs_total' && x.labels['phase'] === 'warmup'));
+    // The slow step has one measured series (all 200s): its summary is the step's own, in seconds.
     const slow = failed.result.summary.metrics
       .find((m) => m.name === 'http.duration' && m.tags['step'] === 'slow | pipe');
-    const p95 = all.find((x) => x.name === 'perfy_http_duration_seconds' && x.labels['step'] === 'slow | pipe' &&
-      x.labels['quantile'] === '0.95');
+    const slowSeries = (name: string) => all
+      .filter((x) => x.name === name && x.labels['step'] === 'slow | pipe' && x.labels['phase'] === undefined);
+    const p95 = slowSeries('perfy_http_duration_seconds').find((x) => x.labels['quantile'] === '0.95');
     assert.ok(slow?.p95 !== undefined && p95 !== undefined);
     assert.ok(Math.abs(p95.value - slow.p95 / 1000) < 1e-9, `${p95.value} vs ${slow.p95}`);
-    assert.equal(all.find((x) => x.name === 'perfy_http_duration_seconds_count' && x.labels['step'] === 'slow | pipe')
-      ?.value, slow.count);
+    assert.deepEqual(slowSeries('perfy_http_duration_seconds_count').map((x) => x.value), [slow.count]);
     // Checks as the share that passed and the samples it is a share of.
-    const flaky = (name: string) => all.find((x) => x.name === name && x.labels['step'] === 'flaky')?.value;
-    const rows = failed.result.metrics.metrics.filter((m) => m.name === 'checks' && m.tags['step'] === 'flaky');
+    const flaky = (name: string) => all
+      .find((x) => x.name === name && x.labels['step'] === 'flaky' && x.labels['phase'] === undefined)?.value;
+    const rows = failed.result.metrics.metrics
+      .filter((m) => m.name === 'checks' && m.tags['step'] === 'flaky' && !isWarmup(m.tags));
     assert.equal(flaky('perfy_checks_samples_total'), rows[0]?.count);
-    assert.equal(flaky('perfy_checks_ratio'), rows[0]!.sum / rows[0]!.count);
+    // Values are written with 15 significant digits.
+    assert.ok(Math.abs(flaky('perfy_checks_ratio')! - rows[0]!.sum / rows[0]!.count) < 1e-12);
     assert.ok(flaky('perfy_checks_ratio')! < 1);
   });
 
@@ -296,5 +298,32 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
     assert.match(text, /^\*\*s\w+\*\* \(.*\) · completed in [\d.]+s · started \S+Z · no overrides · perfy /m);
     assert.doesNotMatch(readFileSync(passed.file('markdown'), 'utf8'), /### Failed checks/);
     assert.match(readFileSync(passed.file('markdown'), 'utf8'), /^All 3 checks passed \(3 evaluations\)\.$/m);
+  });
+
+  it('markdown: a step kind\'s own sections, as Markdown tables fed by the summary view', async () => {
+    // A kind (as a plugin would be) whose section counts the result's requests through the view it is given.
+    const probe: StepKind = {
+      name: 'probe', schema: {}, fields: undefined, metrics: [],
+      compile: () => assert.fail('not compiled here'),
+      sections: () => Promise.resolve((view) => [{
+        title: 'Probe | section',
+        notes: ['# not a heading', 'requests: see below'],
+        tables: [{
+          caption: 'Requests *by* probe',
+          columns: ['what', 'how many'],
+          rows: [['requests', view.style.count(view.sum('http.reqs'))], ['two\nlines | one cell', '<b>x</b>']],
+        }],
+      }]),
+    };
+    const text = String(await markdown.render(failed.result, { kinds: [...BUILTIN_STEP_KINDS, probe] }));
+    const measuredRequests = failed.result.metrics.metrics
+      .filter((m) => m.name === 'http.reqs' && !isWarmup(m.tags)).reduce((n, m) => n + m.sum, 0);
+    const section = text.slice(text.indexOf('### Probe \\| section'));
+    assert.equal(section, [
+      '### Probe \\| section', '', '\\# not a heading', '', 'requests: see below', '',
+      '**Requests \\*by\\* probe**', '',
+      '| what | how many |', '| --- | --- |', `| requests | ${measuredRequests.toLocaleString('en-US')} |`,
+      '| two<br>lines \\| one cell | \\<b\\>x\\</b\\> |', '',
+    ].join('\n'));
   });
 });
