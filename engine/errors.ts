@@ -142,10 +142,6 @@ export const ERROR_CODES = {
   },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
   // Warnings: printed by validate and run like problems, they never change the exit code.
-  W_REPORT_FORMAT: {
-    exit: 0,
-    summary: 'A `report:` format that this version of perfy does not write; the JSON result holds everything measured.',
-  },
   W_FD_LIMIT: {
     exit: 0,
     summary: 'The scenario may hold more connections open than the open-file limit allows (`ulimit -n`), even after ' +

@@ -16,7 +16,6 @@ import { CompileScope } from './scope.js';
 import { compileMonitor, compileReports, compileThresholds, producedMetrics } from './thresholds.js';
 
 export type { Plan } from './plan.js';
-export { WRITTEN_REPORTS } from './thresholds.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECTIONS = 100;

@@ -5871,7 +5871,7 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
+if(!(((((((data === "console") || (data === "json")) || (data === "html")) || (data === "pdf")) || (data === "junit")) || (data === "prometheus")) || (data === "markdown"))){
 const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -5912,7 +5912,7 @@ errors++;
 }
 if(data.format !== undefined){
 let data0 = data.format;
-if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
+if(!(((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "pdf")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "markdown"))){
 const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
 if(vErrors === null){
 vErrors = [err3];
@@ -12202,7 +12202,7 @@ evaluated0.props = undefined;
 if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
-if(!((((((data === "console") || (data === "json")) || (data === "html")) || (data === "junit")) || (data === "prometheus")) || (data === "pdf"))){
+if(!(((((((data === "console") || (data === "json")) || (data === "html")) || (data === "pdf")) || (data === "junit")) || (data === "prometheus")) || (data === "markdown"))){
 const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -12255,7 +12255,7 @@ errors++;
 }
 if(data.format !== undefined){
 let data0 = data.format;
-if(!((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "pdf"))){
+if(!(((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "pdf")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "markdown"))){
 const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
 if(vErrors === null){
 vErrors = [err2];

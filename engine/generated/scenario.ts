@@ -490,12 +490,12 @@ export type Report =
       path?: string;
     };
 /**
- * Report format.
+ * Report format: `console` (summary.txt), `json` (result.json), `html` (report.html), `pdf` (report.pdf, printed by headless Chromium), `junit` (junit.xml), `prometheus` (metrics.prom) or `markdown` (summary.md).
  *
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "reportFormat".
  */
-export type ReportFormat = 'console' | 'json' | 'html' | 'junit' | 'prometheus' | 'pdf';
+export type ReportFormat = 'console' | 'json' | 'html' | 'pdf' | 'junit' | 'prometheus' | 'markdown';
 /**
  * A duration: a number with a unit (us, ms, s, m or min, h), or several (`1m30s`).
  *
@@ -618,7 +618,7 @@ export interface Scenario {
   thresholds?: Threshold[];
   monitor?: Monitor;
   /**
-   * Reports to write at the end of the run. Console is always printed. This version writes `console` and `json`; the other formats are accepted with a warning (W_REPORT_FORMAT).
+   * Reports to write at the end of the run, each to its `path` or into `--out DIR` (else perfy-results/) under the format's file name, and named at the end. The console summary is always printed. See docs/reports.md.
    */
   report?: Report[];
   /**

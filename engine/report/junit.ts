@@ -3,10 +3,9 @@
 // schema (fixtures/junit/); every text from the result is escaped, and characters XML 1.0 forbids are dropped.
 
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
-import { isWarmup } from '../metrics/store.js';
-import { count, percent } from './format.js';
+import { count } from './format.js';
 import type { Reporter } from './types.js';
-import { measured, verdictOf } from './verdict.js';
+import { checkFailures, checkOutcomes, measured, notJudged, verdictOf, type CheckOutcome } from './verdict.js';
 
 export const junit: Reporter = {
   format: 'junit',
@@ -15,39 +14,6 @@ export const junit: Reporter = {
   render: (result) => Promise.resolve(junitXml(result)),
 };
 
-/** One `expect` check of one step over the measured part of the run (the warm-up left out), every workload's. */
-export interface CheckOutcome {
-  step: string;
-  check: string;
-  /** Times it was evaluated, and how many of them passed. */
-  total: number;
-  passed: number;
-}
-
-/** The run's checks (the `checks` rate, tagged step and check), sorted by step then check. */
-export function checkOutcomes(result: Result): CheckOutcome[] {
-  const byKey = new Map<string, CheckOutcome>();
-  for (const m of result.metrics.metrics) {
-    if (m.name !== 'checks' || isWarmup(m.tags) || m.count === 0) continue;
-    const step = m.tags['step'] ?? '';
-    const check = m.tags['check'] ?? '';
-    const key = JSON.stringify([step, check]);
-    const outcome = byKey.get(key) ?? { step, check, total: 0, passed: 0 };
-    outcome.total += m.count;
-    // A rate's sum is its hits: the checks that passed.
-    outcome.passed += m.sum;
-    byKey.set(key, outcome);
-  }
-  return [...byKey.values()].sort((a, b) => compare(a.step, b.step) || compare(a.check, b.check));
-}
-
-/** `12 of 400 failed (3.0%)`. */
-export function checkFailures(c: CheckOutcome): string {
-  const failed = c.total - c.passed;
-  return `${count(failed)} of ${count(c.total)} failed (${percent(failed / c.total)})`;
-}
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface TestCase {
   name: string;
@@ -126,10 +92,6 @@ function thresholdCase(scenario: string, t: ThresholdOutcome): TestCase {
   return { ...base, outcome: 'failure', type: 'threshold', message: values, text: `${t.source}\n${about}` };
 }
 
-/** Why a threshold was not judged: its note (which says `not judged` itself), or those words alone. */
-export function notJudged(t: ThresholdOutcome): string {
-  return t.note === undefined ? 'not judged' : /^not judged/.test(t.note) ? t.note : `not judged: ${t.note}`;
-}
 
 function checkCase(scenario: string, c: CheckOutcome): TestCase {
   const base = { name: `${c.step}: ${c.check}`, classname: `${scenario}.checks` };

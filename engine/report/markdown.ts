@@ -8,9 +8,8 @@ import type { SummaryRow } from '../metrics/summary.js';
 import { stepMetrics } from '../steps/index.js';
 import { formatDuration } from '../units.js';
 import { count, ms, oneLine, percent } from './format.js';
-import { checkFailures, checkOutcomes, notJudged } from './junit.js';
 import type { ReportSection, Reporter } from './types.js';
-import { measured, verdictOf } from './verdict.js';
+import { checkFailures, checkOutcomes, measured, notJudged, verdictOf } from './verdict.js';
 import { loadSections, summaryViewOf } from './view.js';
 
 export const markdown: Reporter = {

@@ -1,8 +1,10 @@
 // The verdict, said the same way by every report: one word everyone reads the same (PASSED or FAILED), how many
-// thresholds were judged, and what was crossed, with the measured values.
+// thresholds were judged, and what was crossed, with the measured values; and each threshold's and check's outcome
+// in the words the JUnit, Markdown and HTML reports share.
 
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
-import { formatValue } from './format.js';
+import { isWarmup } from '../metrics/store.js';
+import { count, formatValue, percent } from './format.js';
 
 export interface Verdict {
   passed: boolean;
@@ -48,3 +50,42 @@ const STOPPED: Record<Exclude<Result['status'], 'completed'>, string> = {
   interrupted: 'was interrupted',
   failed: 'failed',
 };
+
+/** Why a threshold was not judged: its note (which says `not judged` itself), or those words alone. */
+export function notJudged(t: ThresholdOutcome): string {
+  return t.note === undefined ? 'not judged' : /^not judged/.test(t.note) ? t.note : `not judged: ${t.note}`;
+}
+
+/** One `expect` check of one step over the measured part of the run (the warm-up left out), every workload's. */
+export interface CheckOutcome {
+  step: string;
+  check: string;
+  /** Times it was evaluated, and how many of them passed. */
+  total: number;
+  passed: number;
+}
+
+/** The run's checks (the `checks` rate, tagged step and check), sorted by step then check. */
+export function checkOutcomes(result: Result): CheckOutcome[] {
+  const byKey = new Map<string, CheckOutcome>();
+  for (const m of result.metrics.metrics) {
+    if (m.name !== 'checks' || isWarmup(m.tags) || m.count === 0) continue;
+    const step = m.tags['step'] ?? '';
+    const check = m.tags['check'] ?? '';
+    const key = JSON.stringify([step, check]);
+    const outcome = byKey.get(key) ?? { step, check, total: 0, passed: 0 };
+    outcome.total += m.count;
+    // A rate's sum is its hits: the checks that passed.
+    outcome.passed += m.sum;
+    byKey.set(key, outcome);
+  }
+  return [...byKey.values()].sort((a, b) => compare(a.step, b.step) || compare(a.check, b.check));
+}
+
+/** `12 of 400 failed (3.0%)`. */
+export function checkFailures(c: CheckOutcome): string {
+  const failed = c.total - c.passed;
+  return `${count(failed)} of ${count(c.total)} failed (${percent(failed / c.total)})`;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

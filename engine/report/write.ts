@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import type { Result } from '../metrics/result.js';
 import { RESULT_FILE, writeWhole } from './files.js';
-import { reporterFor } from './index.js';
+import { REPORTERS, reporterFor } from './index.js';
 import type { ReportContext } from './types.js';
 
 /** Where reports go when the run has no --out. */
@@ -58,10 +58,12 @@ export async function writeReports(
   const problems: Problem[] = [];
   for (const { format, path } of reportTargets(entries, targets.outDir)) {
     const reporter = reporterFor(format);
-    // A format the schema accepts but no reporter writes yet was said when the scenario was validated
-    // (W_REPORT_FORMAT, engine/compile/thresholds.ts).
-    if (reporter === undefined) continue;
     try {
+      // The schema offers exactly the reporters' formats; a plan made otherwise still gets a word, not a skip.
+      if (reporter === undefined) {
+        throw new PerfyError(problem('E_REPORT', `${format} reports are not written by this version of perfy`,
+          `the formats: ${REPORTERS.map((r) => r.format).join(', ')}`));
+      }
       const content = await reporter.render(result, targets.context);
       written.push({ format, title: reporter.title, path: await writeWhole(path, content) });
     } catch (error) {
