@@ -76,6 +76,28 @@ describe('reports', { concurrency: false }, () => {
     assert.equal(readResult(`${passed.dir}/result.json`).passed, true);
   });
 
+  it('a report that cannot be written is said (E_REPORT), after the result and the others: exit 3', async () => {
+    const file = t.path('pdf.yaml');
+    writeFileSync(file, [
+      'name: pdf',
+      `target: ${server.url}`,
+      'load: [ { rate: 20/s, duration: 1s } ]',
+      'flow: [ { name: fast, http: { get: /ok } } ]',
+      'report: [ console, pdf, markdown ]',
+    ].join('\n'));
+    const out = t.path('pdf-out');
+    // No Chromium where PERFY_CHROMIUM points: the PDF cannot be printed.
+    const ran = await perfyAsync(['run', file, '--quiet', '--out', out], { env: { PERFY_CHROMIUM: t.path('none') } });
+    assert.equal(ran.status, 3, ran.stdout + ran.stderr);
+    assert.match(ran.stdout, /^PASSED · no thresholds$/m);
+    assert.match(ran.stdout, /^result: .*pdf-out\/result\.json$/m);
+    assert.match(ran.stdout, /^Markdown summary: .*pdf-out\/summary\.md$/m);
+    assert.match(ran.stderr, /E_REPORT/);
+    assert.match(ran.stderr, /apt-get install chromium/);
+    assert.equal(readResult(`${out}/result.json`).passed, true);
+    assert.match(readFileSync(`${out}/summary.md`, 'utf8'), /^## PASSED/);
+  });
+
   it('perfy report renders a saved result again: the console summary, the JSON, an error for a format', async () => {
     const saved = await run(['p95(http.duration) < 1s']);
     const file = `${saved.dir}/result.json`;
