@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { didYouMean } from '../errors.js';
 import type { Service } from '../generated/scenario.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { parsePercent, parseThink } from '../units.js';
+import { parsePercent, parseSizeRate, parseThink } from '../units.js';
 import { startBuiltinProcess } from './builtin-process.js';
 import type { RunningService } from './types.js';
 import { startFailed, type ServiceContext } from './url.js';
@@ -18,6 +18,7 @@ export const DEMO_API_OPTIONS = {
   latency: 'a duration or range of extra delay per response, e.g. 5ms or 2ms..10ms (default 0)',
   error_rate: 'share of requests (all but /health) that answer 500: 0.01 or "1%" (default 0)',
   seed: 'integer that fixes the data, the delays and which requests fail (default 1)',
+  leak: 'memory kept and never freed per second of running, e.g. 1MB/s (default none): to see leak detection work',
 } as const;
 
 /** Command-line flags for server.mjs from the service's `options`; throws a message when one is wrong. */
@@ -49,6 +50,13 @@ export function demoApiFlags(options: Record<string, unknown>): string[] {
           throw new Error(`options.seed ${JSON.stringify(value)} must be an integer`);
         flags.push('--seed', String(value));
         break;
+      case 'leak': {
+        const bytesPerSecond = typeof value === 'string' ? parseSizeRate(value) : undefined;
+        if (bytesPerSecond === undefined || !(bytesPerSecond > 0))
+          throw new Error(`options.leak ${JSON.stringify(value)} must be a size per time like 1MB/s or 30MB/m`);
+        flags.push('--leak', String(Math.round(bytesPerSecond)));
+        break;
+      }
       default: {
         const known = Object.keys(DEMO_API_OPTIONS);
         throw new Error(

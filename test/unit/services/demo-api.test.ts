@@ -3,12 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { PACKAGE_ROOT } from '../../../engine/paths.js';
+import { demoApiFlags } from '../../../engine/services/demo-api.js';
 
 interface DemoApiOptions {
   latency?: string | number;
@@ -384,6 +386,28 @@ describe('demo API as a program', () => {
     }
     assert.equal(await exited, 0);
     assert.equal(stdout.trim().split('\n').length, 1);
+  });
+
+  it('--leak keeps that much more memory every second (resident, never freed); the service option passes it on', {
+    skip: process.platform !== 'linux' && 'reads /proc',
+  }, async () => {
+    assert.deepEqual(demoApiFlags({ leak: '20MB/s' }), ['--leak', '20000000']);
+    assert.throws(() => demoApiFlags({ leak: '20MB' }), /options\.leak "20MB" must be a size per time like 1MB\/s/);
+    const child = spawn(process.execPath, [SERVER_PATH, '--port', '0', '--leak', '20000000'], { stdio: 'pipe' });
+    const rss = (): number => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+    };
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const before = rss();
+      await new Promise((r) => setTimeout(r, 2000));
+      const grown = rss() - before;
+      // 2 s at 20 MB/s: about 40 MB, whatever else the process does meanwhile.
+      assert.ok(grown > 30e6 && grown < 60e6, `RSS grew ${grown} bytes`);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('exits 2 with a message on stderr for a bad flag', async () => {
