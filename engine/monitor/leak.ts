@@ -12,10 +12,13 @@
 // 2. A robust slope. The trend of the floor is its Theil–Sen slope: the median of the slopes between pairs of
 //    points. A few odd samples (a one-off spike, a missed trough) cannot move a median; a least-squares fit
 //    follows them.
-// 3. Sustained: in both halves. The window is split in two halves by time and each half gets its own slope; the
-//    growth is the smaller of the two. A one-time allocation (RSS steps up 100 MB and stays) is a step in one
-//    half and flat in the other, so its growth is about zero: a step is not a leak. A leak grows in both. Memory
-//    that grows ever more slowly (caches filling) is judged by its later, slower half.
+// 3. Sustained: in both halves. The window is split in two halves by time and each half gets its own slope; and
+//    the lowest floor of the second half must sit above the lowest of the first (their difference over the
+//    distance between the halves is a third slope). The growth is the smallest of the three. A one-time
+//    allocation (RSS steps up 100 MB and stays) is a step in one half and flat in the other, so its growth is
+//    about zero: a step is not a leak. A leak grows in both halves, and lifts the whole second half. Memory that
+//    grows ever more slowly (caches filling) is judged by its later, slower half. The third slope stops floors
+//    that wobble (troughs caught at varying depths) from reading as growth when each half happens to end high.
 //
 // The process leaks while that growth is above max_growth. Once leaking, it stops leaking only when the growth
 // falls under 80 % of max_growth (hysteresis), so a leak near the limit is one episode, not a flapping alert.
@@ -30,8 +33,12 @@
 // Timing: the first verdict comes warmupMs + floorMs + 0.9 × windowMs after the first sample (each floor must
 // span floorMs of samples, and the floors must cover most of the window); a 2 MB/s leak is flagged on it.
 //
-// Limits: the floor cannot flatten a sawtooth whose period is longer than `floorMs` (default a quarter of the
-// window), and growth below the RSS noise over half a window is not measurable: choose the window so that
+// Limits: the detector knows only its samples. The floor cannot flatten a sawtooth whose period is longer than
+// `floorMs` (default a quarter of the window). A trough shorter than the sampling interval is caught at a depth
+// that depends on the phase, and when the period is near a multiple of the interval that depth drifts for
+// seconds (aliasing), like growth: a window of a few teeth can then be fooled, one of twenty or more is not
+// (test: an hour of 1.2 s teeth with 100 ms troughs sampled every 250 ms, false verdicts in an 8 s window, none
+// in 30 s). Growth below the RSS noise over half a window is not measurable: choose the window so that
 // max_growth × window / 2 is well above the noise (10 MB/min over 10 minutes is 50 MB a half).
 //
 // Interface for the run (one detector per watched process):
@@ -165,7 +172,9 @@ export function createLeakDetector(options: LeakOptions): LeakDetector {
     if (firstHalf.length < MIN_HALF_POINTS || secondHalf.length < MIN_HALF_POINTS) {
       return { ready: false, growthBytesPerMin: undefined, leaking: false, samples };
     }
-    const perMs = Math.min(theilSen(firstHalf), theilSen(secondHalf));
+    // The rise of the lowest floor from the first half to the second, per ms between the halves' starts.
+    const rise = (lowest(secondHalf) - lowest(firstHalf)) / (secondHalf[0]!.t - firstHalf[0]!.t);
+    const perMs = Math.min(theilSen(firstHalf), theilSen(secondHalf), rise);
     const growthBytesPerMin = perMs * 60_000;
     const leaking = previous.leaking ? perMs > maxPerMs * RESOLVE_SHARE : perMs > maxPerMs;
     maxGrowth = maxGrowth === undefined ? growthBytesPerMin : Math.max(maxGrowth, growthBytesPerMin);
@@ -241,6 +250,12 @@ export function theilSen(points: readonly FloorPoint[]): number {
     }
   }
   return median(slopes);
+}
+
+function lowest(points: readonly FloorPoint[]): number {
+  let low = Infinity;
+  for (const p of points) if (p.floor < low) low = p.floor;
+  return low;
 }
 
 /** The median of `values` (reordered in place): quickselect, linear on average. */

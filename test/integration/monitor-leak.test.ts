@@ -21,7 +21,7 @@ const FIRST_VERDICT_MS = WARMUP_MS + FLOOR_MS + 0.9 * WINDOW_MS;
 
 const PROGRAMS: Record<string, string[]> = {
   leaker: [join(FIXTURES, 'leaker.mjs'), '--rate', '2MB/s'],
-  // 5 × 40 MB, one every 100 ms, held 400 ms, freed: a tooth about every 1.1 s.
+  // 5 × 40 MB, one every 100 ms, held 400 ms, freed, 300 ms at the trough: a tooth about every 1.2 s.
   sawtooth: ['--expose-gc', join(FIXTURES, 'sawtooth.mjs'), '--step', '100', '--hold', '400'],
   steady: [join(FIXTURES, 'steady.mjs')],
 };
