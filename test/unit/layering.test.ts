@@ -30,6 +30,7 @@ const RULES: [RegExp, Stage][] = [
   [/^steps\/[^/]+\/summary\.ts$/, 'report'],
   [/^steps\//, 'run'],
   [/^(run|services|mocks)\//, 'run'],
+  [/^monitor\//, 'run'],
   [/^metrics\/(store|thresholds|result|summary)\.ts$/, 'run'],
   [/^run\/merge\.ts$/, 'result'],
   [/^report\//, 'report'],
