@@ -27,7 +27,7 @@
 // that comes back is `found` again.
 
 import { readFile } from 'node:fs/promises';
-import { mapLimit, readCmdline, readUid, READS_IN_FLIGHT, type ProcStat } from './proc.js';
+import { readCmdline, readUid, sliced, type ProcStat } from './proc.js';
 
 export type Watch = 'self' | { pid: number } | { pidfile: string } | { command: RegExp | string };
 
@@ -153,7 +153,7 @@ export class TargetWatch {
       else known.set(keyOf(s), k);
     }
     // A command line is read once per process: the next samples find it in `known`.
-    const lines = await mapLimit(unknown, READS_IN_FLIGHT, (s) => readCmdline(s.pid));
+    const lines = await sliced(unknown, (s) => readCmdline(s.pid));
     unknown.forEach((s, i) => known.set(keyOf(s), { cmdline: lines[i] }));
     this.known = known;
 
@@ -162,7 +162,7 @@ export class TargetWatch {
     for (const s of table.values()) {
       const k = known.get(keyOf(s));
       if (k?.cmdline === undefined || k.cmdline === '' || !pattern.test(k.cmdline)) continue;
-      if (uid !== undefined && !('uid' in k)) k.uid = await readUid(s.pid);
+      if (uid !== undefined && !('uid' in k)) k.uid = readUid(s.pid);
       if (uid === undefined || k.uid === uid) matched.add(s.pid);
     }
     const pids = [...matched].filter((pid) => !this.tree || !hasAncestorIn(pid, matched, table)).sort((a, b) => a - b);
