@@ -27,7 +27,7 @@
 // that comes back is `found` again.
 
 import { readFile } from 'node:fs/promises';
-import { mapLimit, readCmdline, readUid, READS_IN_FLIGHT, type ProcStat } from './proc.js';
+import { readCmdline, readUid, sliced, type ProcStat } from './proc.js';
 
 export type Watch = 'self' | { pid: number } | { pidfile: string } | { command: RegExp | string };
 
@@ -88,8 +88,6 @@ export class TargetWatch {
   /** `{ pid }`: the start time at first sight, to tell a reused pid */
   private pidStart: number | undefined;
   private reused = false;
-  /** `{ command }`: cmdline and uid by pid:start */
-  private known = new Map<string, Known>();
 
   constructor(target: Target) {
     this.target = target;
@@ -144,25 +142,14 @@ export class TargetWatch {
 
   private async match(table: ReadonlyMap<number, ProcStat>): Promise<Resolution> {
     const pattern = this.pattern!;
-    const known = new Map<string, Known>();
-    const unknown: ProcStat[] = [];
-    for (const s of table.values()) {
-      if (s.pid === process.pid || !alive(s)) continue;
-      const k = this.known.get(keyOf(s));
-      if (k === undefined) unknown.push(s);
-      else known.set(keyOf(s), k);
-    }
-    // A command line is read once per process: the next samples find it in `known`.
-    const lines = await mapLimit(unknown, READS_IN_FLIGHT, (s) => readCmdline(s.pid));
-    unknown.forEach((s, i) => known.set(keyOf(s), { cmdline: lines[i] }));
-    this.known = known;
+    const known = await commandLines(table);
 
     const uid = process.getuid?.();
     const matched = new Set<number>();
     for (const s of table.values()) {
       const k = known.get(keyOf(s));
       if (k?.cmdline === undefined || k.cmdline === '' || !pattern.test(k.cmdline)) continue;
-      if (uid !== undefined && !('uid' in k)) k.uid = await readUid(s.pid);
+      if (uid !== undefined && !('uid' in k)) k.uid = readUid(s.pid);
       if (uid === undefined || k.uid === uid) matched.add(s.pid);
     }
     const pids = [...matched].filter((pid) => !this.tree || !hasAncestorIn(pid, matched, table)).sort((a, b) => a - b);
@@ -182,6 +169,35 @@ export class TargetWatch {
     this.state = 'down';
     return { kind: was === 'up' ? 'gone' : 'missing', process, reason: resolution.missing, at };
   }
+}
+
+/** Command lines (and uids, once asked) by pid:start, for the table they were last brought up to date with. */
+let known = new Map<string, Known>();
+let knownFor: ReadonlyMap<number, ProcStat> | undefined;
+let updating: Promise<Map<string, Known>> | undefined;
+
+/**
+ * The command lines of a sample's processes but perfy's. Each is read once per process, for all `{ command }`
+ * targets together: a sample reads only those of processes that started since the last one.
+ */
+function commandLines(table: ReadonlyMap<number, ProcStat>): Promise<Map<string, Known>> {
+  if (knownFor === table) return updating ?? Promise.resolve(known);
+  knownFor = table;
+  updating = (async () => {
+    const next = new Map<string, Known>();
+    const unknown: ProcStat[] = [];
+    for (const s of table.values()) {
+      if (s.pid === process.pid || !alive(s)) continue;
+      const k = known.get(keyOf(s));
+      if (k === undefined) unknown.push(s);
+      else next.set(keyOf(s), k);
+    }
+    const lines = await sliced(unknown, (s) => readCmdline(s.pid));
+    unknown.forEach((s, i) => next.set(keyOf(s), { cmdline: lines[i] }));
+    known = next;
+    return next;
+  })();
+  return updating;
 }
 
 function hasAncestorIn(pid: number, set: ReadonlySet<number>, table: ReadonlyMap<number, ProcStat>): boolean {

@@ -39,7 +39,7 @@ describe('/proc readers', { skip }, () => {
   it('this process: its stat, command line, uid, descriptors and I/O', async () => {
     const { ticks, pageSize } = await procConstants();
     assert.ok(ticks > 0 && pageSize >= 4096, `${ticks} ticks/s, ${pageSize}-byte pages`);
-    const s = (await readStat(process.pid))!;
+    const s = readStat(process.pid)!;
     assert.equal(s.pid, process.pid);
     assert.equal(s.ppid, process.ppid);
     assert.equal(s.comm, 'node');
@@ -50,19 +50,19 @@ describe('/proc readers', { skip }, () => {
     const nodeRss = process.memoryUsage.rss();
     assert.ok(Math.abs(rss - nodeRss) < 0.2 * nodeRss, `stat rss ${rss} vs Node's ${nodeRss}`);
     assert.ok(s.cpuTicks > 0);
-    assert.match((await readCmdline(process.pid))!, new RegExp(`^${process.execPath.replace(/[/.]/g, '\\$&')} `));
-    assert.equal(await readUid(process.pid), process.getuid!());
+    assert.match(readCmdline(process.pid)!, new RegExp(`^${process.execPath.replace(/[/.]/g, '\\$&')} `));
+    assert.equal(readUid(process.pid), process.getuid!());
 
     const t = tempDir();
     after(t.cleanup);
-    const fdsBefore = (await readFdCount(process.pid))!;
+    const fdsBefore = (readFdCount(process.pid))!;
     const fds = Array.from({ length: 10 }, () => openSync('/dev/null', 'r'));
-    assert.equal(await readFdCount(process.pid), fdsBefore + 10);
+    assert.equal(readFdCount(process.pid), fdsBefore + 10);
     fds.forEach(closeSync);
 
-    const ioBefore = (await readIo(process.pid))!;
+    const ioBefore = (readIo(process.pid))!;
     writeFileSync(t.path('out'), Buffer.alloc(300_000));
-    const ioAfter = (await readIo(process.pid))!;
+    const ioAfter = (readIo(process.pid))!;
     // wchar counts what write(2) took, whether or not it reached the disk yet.
     assert.ok(ioAfter.write - ioBefore.write >= 300_000, `wchar moved by ${ioAfter.write - ioBefore.write}`);
   });
@@ -82,22 +82,22 @@ describe('/proc readers', { skip }, () => {
 
     await wrapper.kill();
     // The wrapper was ours to reap; the grandchild is reaped by whoever adopted it, maybe a moment later.
-    assert.equal(await readStat(wrapper.pid), undefined);
-    assert.ok(await until(async () => [undefined, 'Z'].includes((await readStat(grandchild.pid))?.state), 5000));
-    assert.equal(await readFdCount(wrapper.pid), undefined);
-    assert.equal(await readIo(wrapper.pid), undefined);
-    assert.equal(await readCmdline(wrapper.pid), undefined);
+    assert.equal(readStat(wrapper.pid), undefined);
+    assert.ok(await until(() => [undefined, 'Z'].includes(readStat(grandchild.pid)?.state), 5000));
+    assert.equal(readFdCount(wrapper.pid), undefined);
+    assert.equal(readIo(wrapper.pid), undefined);
+    assert.equal(readCmdline(wrapper.pid), undefined);
     assert.ok(!(await scanProcesses()).has(wrapper.pid));
   });
 
   it('the host: memory used below the total, a load average, CPU ticks that move', async () => {
-    const a = await readHost();
+    const a = readHost();
     const { totalmem } = await import('node:os');
     assert.ok(a.memoryUsed! > 0 && a.memoryUsed! < totalmem(), `${a.memoryUsed} used`);
     assert.ok(a.load! >= 0);
     const until = Date.now() + 100;
     while (Date.now() < until); // keep one core busy for 100 ms
-    const b = await readHost();
+    const b = readHost();
     assert.ok(b.cpu!.busy > a.cpu!.busy && b.cpu!.total > a.cpu!.total);
     const share = cpuShare(a.cpu!, b.cpu!)!;
     assert.ok(share > 0 && share <= 1, `host cpu ${share}`);

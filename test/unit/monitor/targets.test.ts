@@ -49,7 +49,7 @@ describe('monitor targets', { skip }, () => {
     });
 
   it('{ command } never matches perfy itself', async () => {
-    const own = (await readCmdline(process.pid))!;
+    const own = readCmdline(process.pid)!;
     const pattern = new RegExp(own.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
     assert.ok(pattern.test(own));
     const r = await resolve(new TargetWatch({ name: 'me', watch: { command: pattern } }));
