@@ -158,8 +158,13 @@ export const ERROR_CODES = {
   },
   W_MONITOR_INACTIVE: {
     exit: 0,
-    summary: '`monitor:` is checked but not active in this version: no process is sampled and no alert is judged.',
+    summary: '`monitor.alerts` or `monitor.leak` is checked but not judged by this version; processes are sampled.',
   },
+  W_MONITOR_TARGET: {
+    exit: 0,
+    summary: 'A process `monitor:` watches cannot be found, has no process of its own, or is gone; the run goes on.',
+  },
+  W_MONITOR_SAMPLE: { exit: 0, summary: 'A monitor sample failed unexpectedly; the next one tries again.' },
   W_JMETER_MISSING: { exit: 0, summary: 'A jmeter step will fail: no JMeter at its path, JMETER_HOME or PATH.' },
 } as const satisfies Record<string, { exit: ExitCode; summary: string }>;
 

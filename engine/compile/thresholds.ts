@@ -4,7 +4,7 @@
 import { didYouMean, problem, type SourceLocation } from '../errors.js';
 import type { CompiledExpression } from '../expr/index.js';
 import type { PathSegment } from '../load/index.js';
-import { CORE_METRICS, GROUP_METRICS, PROCESS_METRICS, SERVICE_METRICS } from '../metrics/catalog.js';
+import { CORE_METRICS, GROUP_METRICS, HOST_METRICS, PROCESS_METRICS, SERVICE_METRICS } from '../metrics/catalog.js';
 import { builtinStepKind } from '../steps/index.js';
 import { parseSizeRate } from '../units.js';
 import type { Plan, PlannedMonitor, PlannedThreshold, PlannedWorkload } from './plan.js';
@@ -27,6 +27,8 @@ export function producedMetrics(c: CompileScope): Set<string> {
       for (const m of builtinStepKind(other)?.metrics ?? []) metrics.add(m.name);
     }
   }
+  // `monitor:` samples the processes it watches and the machine.
+  if (c.has('monitor')) for (const m of [...PROCESS_METRICS, ...HOST_METRICS]) metrics.add(m.name);
   for (const { builtin } of c.services.values()) {
     if (builtin !== undefined && Object.hasOwn(SERVICE_METRICS, builtin)) {
       for (const m of SERVICE_METRICS[builtin as keyof typeof SERVICE_METRICS]) metrics.add(m.name);
@@ -44,20 +46,25 @@ export function compileReports(c: CompileScope): Plan['reports'] {
 }
 
 /**
- * `monitor:` is checked (processes, alert expressions, leak settings) so a scenario written for the monitor
- * stays valid, but this version samples no process: a warning says so, and thresholds cannot read process.*.
+ * `monitor:`: the processes it watches are sampled while the run goes on (engine/run/monitoring.ts) and thresholds
+ * read their metrics. Alerts and leak detection are checked (expressions, names, settings) but not judged by this
+ * version yet: a warning says so at each, rather than letting them pass in silence.
  */
 export function compileMonitor(c: CompileScope, produced: Set<string>): PlannedMonitor | undefined {
   const m = c.scenario.monitor;
   if (!m) return undefined;
-  c.warn(
-    'W_MONITOR_INACTIVE',
-    '`monitor:` is not active in this version of perfy: no process is sampled and no alert is judged',
-    'perfy\'s own CPU and event-loop lag are measured (engine.*); thresholds cannot read process.* metrics yet',
-    ['monitor'],
-    { key: true },
-  );
-  const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name)]);
+  for (const key of ['alerts', 'leak'] as const) {
+    if (m[key] === undefined) continue;
+    c.warn(
+      'W_MONITOR_INACTIVE',
+      `\`monitor.${key}\` is not judged by this version of perfy: the processes are sampled, ` +
+        `${key === 'alerts' ? 'no alert fires' : 'no leak is reported'}`,
+      'thresholds on process metrics are judged: `rss(api) < 512MB`, `max(process.cpu{process: api}) < 0.9`',
+      ['monitor', key],
+      { key: true },
+    );
+  }
+  const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name), ...HOST_METRICS.map((p) => p.name)]);
   const known = ['self', ...c.services.keys()];
   m.processes?.forEach((name, i) => {
     if (!known.includes(name)) {
@@ -134,11 +141,11 @@ export function checkMetrics(
     const fromPlugin = [...c.pluginNames].some((name) => ref.metric.startsWith(`${name}.`));
     if (!metrics.has(ref.metric) && !fromPlugin) {
       const produced = [...metrics];
-      if (PROCESS_METRICS.some((p) => p.name === ref.metric)) {
+      if ([...PROCESS_METRICS, ...HOST_METRICS].some((p) => p.name === ref.metric)) {
         c.problems.push(problem(
           'E_THRESHOLD_METRIC',
-          `\`${ref.metric}\` is not measured by this version of perfy: \`monitor:\` samples no process yet`,
-          'remove the threshold; perfy\'s own load is measured as engine.lag and engine.cpu',
+          `\`${ref.metric}\` is measured only while \`monitor:\` watches processes, and this scenario has none`,
+          'add `monitor: { processes: [self, SERVICE] }` (docs/monitoring.md)',
           locate(ref.offset),
         ));
       } else {
@@ -166,7 +173,8 @@ export function checkMetrics(
       }
     }
   }
-  for (const proc of expression.processes) {
+  // Without `monitor:` the metric's own problem above says what to add: one problem for one cause.
+  for (const proc of c.has('monitor') ? expression.processes : []) {
     if (!processes.includes(proc.name)) {
       c.problems.push(problem(
         'E_SERVICE_UNKNOWN',

@@ -9,6 +9,8 @@ export interface MetricInfo {
   description: string;
   /** How the end-of-run summary shows it, beyond its place in the catalog (its rank in the latency table). */
   summary?: MetricSummary;
+  /** A gauge or counter of bytes (per second for io_*): reports show it as a size. Trends are milliseconds. */
+  unit?: 'bytes';
 }
 
 /**
@@ -80,12 +82,29 @@ export const SERVICE_METRICS = {
 
 /** Produced by `monitor:` for each watched process (tag `process`). */
 export const PROCESS_METRICS: MetricInfo[] = [
-  m('process.cpu', 'gauge', 'CPU share of the process (1 = one core).'),
-  m('process.rss', 'gauge', 'Resident memory of the process.'),
-  m('process.heap', 'gauge', 'JavaScript heap used (perfy itself only).'),
+  m('process.cpu', 'gauge', 'CPU share of the process and its children since the previous sample (1 = one core).'),
+  { ...m('process.rss', 'gauge', 'Resident memory of the process and its children, in bytes.'), unit: 'bytes' },
+  { ...m('process.heap', 'gauge', 'JavaScript heap used, in bytes (perfy itself only).'), unit: 'bytes' },
+  {
+    ...m('process.io_read', 'gauge',
+      'Bytes per second the process and its children read (files, pipes, sockets: Linux).'),
+    unit: 'bytes',
+  },
+  { ...m('process.io_write', 'gauge', 'Bytes per second the process and its children wrote (Linux).'), unit: 'bytes' },
+  m('process.fds', 'gauge', 'Open file descriptors of the process and its children (Linux).'),
+  m('process.threads', 'gauge', 'Threads of the process and its children (Linux).'),
+];
+
+/** Produced by `monitor:` for the machine perfy runs on, untagged. */
+export const HOST_METRICS: MetricInfo[] = [
+  m('host.cpu', 'gauge', 'Busy share of all the machine\'s cores since the previous sample (0 to 1).'),
+  { ...m('host.memory', 'gauge', 'Memory in use on the machine, in bytes (total less available).'), unit: 'bytes' },
+  m('host.load', 'gauge', 'The machine\'s 1-minute load average (Linux and macOS).'),
 ];
 
 /** Every metric perfy itself produces but those of step kinds (each kind declares its own: engine/steps/). */
 export function coreMetrics(): MetricInfo[] {
-  return [...CORE_METRICS, ...GROUP_METRICS, ...PROCESS_METRICS, ...Object.values(SERVICE_METRICS).flat()];
+  return [
+    ...CORE_METRICS, ...GROUP_METRICS, ...PROCESS_METRICS, ...HOST_METRICS, ...Object.values(SERVICE_METRICS).flat(),
+  ];
 }

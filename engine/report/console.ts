@@ -4,6 +4,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
+import type { MetricSource } from '../expr/index.js';
 import { coreMetrics, type MetricInfo } from '../metrics/catalog.js';
 import { BUILTIN_STEP_KINDS, stepMetrics } from '../steps/index.js';
 import type { StepKind, StepSummary, SummaryStyle } from '../steps/types.js';
@@ -210,6 +211,8 @@ export function formatSummary(
     }
   }
 
+  lines.push(...processLines(metrics, source, c));
+
   // Each step kind's own lines (engine/steps/*/summary.ts), in the order of the kinds.
   for (const kindSummary of summaries) lines.push(...kindSummary(view));
   if (metrics.some((m) => m.name === 'github_mock.requests')) {
@@ -325,6 +328,27 @@ function trendSeries(metrics: readonly ResultMetric[]): TrendRow[] {
     }
   }
   return rows;
+}
+
+/** `monitor:`'s processes, one line each: CPU (average and peak, share of one core), peak memory, I/O, descriptors. */
+function processLines(metrics: readonly ResultMetric[], source: MetricSource, c: ChalkInstance): string[] {
+  const names = [...new Set(metrics.filter((m) => m.name === 'process.rss').map((m) => m.tags['process'] ?? '?'))];
+  if (names.length === 0) return [];
+  const lines = ['', `  ${c.bold('processes')}`];
+  for (const name of names) {
+    const of = (fn: 'avg' | 'max', metric: string): number | undefined =>
+      source.aggregate({ fn, metric, tags: { process: name } });
+    const parts = [`cpu ${percent(of('avg', 'process.cpu'))} avg, ${percent(of('max', 'process.cpu'))} max`];
+    const rss = of('max', 'process.rss');
+    if (rss !== undefined) parts.push(`rss ${size(rss)} max`);
+    const read = of('avg', 'process.io_read');
+    const write = of('avg', 'process.io_write');
+    if (read !== undefined && write !== undefined) parts.push(`io ${size(read)}/s in, ${size(write)}/s out`);
+    const fds = of('max', 'process.fds');
+    if (fds !== undefined) parts.push(`${count(fds)} fds max`);
+    lines.push(`    ${name.padEnd(12)} ${parts.join(' · ')}`);
+  }
+  return lines;
 }
 
 /** Why a trend row says nothing the table does not (MetricSummary.sameAs, zeroMeans); undefined: it is shown. */

@@ -35,6 +35,9 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Metrics of bytes: thresholds on them show a size. */
+const BYTE_METRICS = new Set(allMetrics().filter((m) => m.unit === 'bytes').map((m) => m.name));
+
 /** Trends are durations in ms: thresholds on them show a unit. */
 const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));
 /** A threshold's measured value in the unit of its function: `412ms`, `0.5%`, `1,024`, `50.0/s`. */
@@ -44,6 +47,7 @@ export function formatValue(metric: string, fn: string, value: number): string {
   if (fn === 'throughput') return `${value.toFixed(1)}/s`;
   // `metric` is as the threshold wrote it, a tag filter included: `jmeter.duration{label: "x"}`.
   if (TREND_METRICS.has(metric.replace(/\{.*$/, ''))) return ms(value);
+  if (BYTE_METRICS.has(metric.replace(/\{.*$/, ''))) return size(value);
   return String(Math.round(value * 1000) / 1000);
 }
 

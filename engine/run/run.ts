@@ -25,6 +25,7 @@ import { RunExecutors, stepRunners, type RunnersFor } from './executors.js';
 import { createRandom } from '../random.js';
 import { startWorkload, type WorkloadProgress, type WorkloadRun } from './scheduler.js';
 import type { Segment } from '../segment.js';
+import { startRunMonitor, type RunMonitor } from './monitoring.js';
 import { startSelfMonitor } from './self-monitor.js';
 import { startWorkers, type WorkerPool, type WorkerSpec } from './workers.js';
 
@@ -90,6 +91,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
   if (options.signal?.aborted) onSignal();
 
   let services: RunningService[] = [];
+  let runMonitor: RunMonitor | undefined;
   const executors = new RunExecutors(plan, options.segment);
   let workers: WorkerPool | undefined;
   const workerCount = options.workers?.count ?? 1;
@@ -116,6 +118,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     services = await startServices(plan.services, {
       scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
     });
+    runMonitor = startRunMonitor(plan, services, store, (p) => problems.push(p));
     const baseVars = await baseVariables(plan, services);
     const runnersFor = stepRunners(plan, store, baseVars, executors, options.workDir ?? options.logDir);
 
@@ -207,6 +210,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     options.signal?.removeEventListener('abort', onSignal);
     await executors.close();
     await workers?.terminate();
+    await runMonitor?.stop();
     await collectServiceMetrics(services, store);
     await stopServices(services);
   }

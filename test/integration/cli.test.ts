@@ -83,18 +83,19 @@ describe('perfy validate', () => {
     assert.doesNotMatch(bad.stdout, /k-9f8e7d/);
   });
 
-  it('warns, with a position and a code, about an inactive monitor; every report format is valid', () => {
+  it('warns, with a position and a code, about monitor parts not judged yet; every report format is valid', () => {
+    const head = 'target: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n';
     const t = tempDir({
-      'w.yaml': 'name: w\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n' +
-        'monitor:\n  processes: [self]\nreport: [console, html, { format: junit, path: j.xml }]\n',
-      'p.yaml': 'name: p\ntarget: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n' +
-        'monitor:\n  processes: [self]\nthresholds: [ "rss(self) < 512MB" ]\n',
+      'w.yaml': `name: w\n${head}monitor:\n  processes: [self]\n  alerts: [ "rss(self) > 1GB" ]\n` +
+        'report: [console, html, { format: junit, path: j.xml }]\n',
+      'p.yaml': `name: p\n${head}monitor:\n  processes: [self]\nthresholds: [ "rss(self) < 512MB" ]\n`,
+      'n.yaml': `name: n\n${head}thresholds: [ "rss(self) < 512MB" ]\n`,
     });
     after(t.cleanup);
     const warned = perfy(['validate', t.path('w.yaml')]);
     assert.equal(warned.status, 0, warned.stderr);
     assert.match(warned.stdout, /is valid \(1 warning\)/);
-    assert.deepEqual(problemHeads(warned.stderr), [{ line: 6, col: 1, code: 'W_MONITOR_INACTIVE' }]);
+    assert.deepEqual(problemHeads(warned.stderr), [{ line: 8, col: 3, code: 'W_MONITOR_INACTIVE' }]);
     const json = JSON.parse(perfy(['validate', '--json', t.path('w.yaml')]).stdout) as {
       valid: boolean;
       warnings: { code: string }[];
@@ -103,13 +104,15 @@ describe('perfy validate', () => {
       json.map((r) => [r.valid, r.warnings.map((w) => w.code)]),
       [[true, ['W_MONITOR_INACTIVE']]],
     );
-    // A threshold on a process metric could only fail with "no samples": refused at validation instead.
+    // Processes are sampled: a threshold on their metrics is valid, and says nothing.
     const processThreshold = perfy(['validate', t.path('p.yaml')]);
-    assert.equal(processThreshold.status, 2);
-    assert.deepEqual(
-      problemHeads(processThreshold.stderr).map((p) => p.code),
-      ['W_MONITOR_INACTIVE', 'E_THRESHOLD_METRIC'],
-    );
+    assert.equal(processThreshold.status, 0, processThreshold.stderr);
+    assert.equal(processThreshold.stderr, '');
+    // Without `monitor:` it could only fail with "no samples": refused at validation instead.
+    const unwatched = perfy(['validate', t.path('n.yaml')]);
+    assert.equal(unwatched.status, 2);
+    assert.deepEqual(problemHeads(unwatched.stderr).map((p) => p.code), ['E_THRESHOLD_METRIC']);
+    assert.match(unwatched.stderr, /add `monitor: \{ processes: \[self, SERVICE\] \}`/);
   });
 
   it('prints problems as JSON with --json', () => {
