@@ -2,7 +2,7 @@
 // host's figures; a pid that has gone is undefined, never an exception.
 
 import assert from 'node:assert/strict';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import {
   childrenOf, cpuShare, descendants, HAS_PROCFS, parseHostCpu, parseMeminfoUsed, parseStat, procConstants,
@@ -42,7 +42,8 @@ describe('/proc readers', { skip }, () => {
     const s = readStat(process.pid)!;
     assert.equal(s.pid, process.pid);
     assert.equal(s.ppid, process.ppid);
-    assert.equal(s.comm, 'node');
+    // The kernel's name of the main thread: `node`, or `MainThread` where Node names its thread (Node 24).
+    assert.equal(s.comm, readFileSync('/proc/self/comm', 'utf8').trim());
     // Node has its libuv pool and V8's workers besides the main thread.
     assert.ok(s.threads >= 2, `${s.threads} threads`);
     const rss = s.rssPages * pageSize;
@@ -76,7 +77,8 @@ describe('/proc readers', { skip }, () => {
     const sh = table.get(wrapper.pid)!;
     assert.equal(sh.comm, 'sh');
     const grandchild = [...table.values()].find((s) => s.ppid === wrapper.pid)!;
-    assert.equal(grandchild.comm, 'node');
+    assert.equal(grandchild.comm, readFileSync(`/proc/${grandchild.pid}/comm`, 'utf8').trim());
+    assert.notEqual(grandchild.comm, 'sh');
     assert.ok(tree.includes(wrapper.pid) && tree.includes(grandchild.pid), 'both under this process');
     assert.deepEqual(descendants(wrapper.pid, childrenOf(table)), [wrapper.pid, grandchild.pid]);
 

@@ -46,7 +46,8 @@ describe('the sampler', { skip }, () => {
     await sleep(1500);
     const v = await s.sampleNow();
     const [b, i] = v.processes;
-    assert.ok(b!.cpu! > 0.7 && b!.cpu! <= 1.1, `busy: ${b!.cpu}`);
+    // A busy loop would read 1 on an idle machine; here it shares 2 cores with the other test files.
+    assert.ok(b!.cpu! > 0.4 && b!.cpu! <= 1.1, `busy: ${b!.cpu}`);
     assert.ok(i!.cpu! < 0.05, `idle: ${i!.cpu}`);
     assert.equal(store.aggregate({ fn: 'value', metric: 'process.cpu', tags: { process: 'busy' } }), b!.cpu);
     // One core of the machine's is busy at least (more if other work runs).
@@ -87,7 +88,8 @@ describe('the sampler', { skip }, () => {
     await byName();
     await sleep(2000);
     const { cpu } = (await byName())['loop']!;
-    assert.ok(cpu! > 0.7, `loop: ${cpu}`);
+    // Counted without the reaped children's times this reads about 0.01; with them near 1, less on a shared machine.
+    assert.ok(cpu! > 0.4, `loop: ${cpu}`);
   });
 
   it('process.io_write of a child writing a file; process.fds grows when a child opens files', async () => {
@@ -163,7 +165,7 @@ describe('the sampler without /proc (pidusage)', () => {
     await sleep(1200);
     const v = await s.sampleNow();
     const b = v.processes[0]!;
-    assert.ok(b.cpu! > 0.7 && b.cpu! <= 1.1, `busy: ${b.cpu}`);
+    assert.ok(b.cpu! > 0.4 && b.cpu! <= 1.1, `busy: ${b.cpu}`);
     assert.ok(b.rss! > 10 * MB, `rss ${b.rss}`);
     assert.deepEqual([b.threads, b.fds, b.ioRead, b.ioWrite], [undefined, undefined, undefined, undefined]);
     assert.ok(v.host.memory! > 0 && v.host.cpu! > 0);
