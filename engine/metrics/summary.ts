@@ -7,7 +7,7 @@ import type { MetricInfo, MetricType } from './catalog.js';
 import { verdictOf, type Result } from './result.js';
 import type { AggregateQuery, MetricSource } from '../expr/index.js';
 import { measuredFromMs, storeFromSnapshot } from './store.js';
-import type { ResultMetrics } from './types.js';
+import type { ResultMetric, ResultMetrics } from './types.js';
 
 /** result.json's `summary`: the measured part of the run (after any warm-up), metric by metric. */
 export interface ResultSummary {
@@ -73,9 +73,15 @@ export function summarizeResult(result: SummarySource, metrics: readonly MetricI
   const source = storeFromSnapshot(result.metrics, { elapsedMs, warmupMs });
   const catalog = new Map(metrics.map((m) => [m.name, m]));
   const rows: SummaryRow[] = [];
-  const names = [...new Set(result.metrics.metrics.map((m) => m.name))].sort();
-  for (const name of names) {
-    const series = result.metrics.metrics.filter((m) => m.name === name);
+  // Each name's tag sets, gathered in one pass (a long run has many).
+  const byName = new Map<string, ResultMetric[]>();
+  for (const m of result.metrics.metrics) {
+    const list = byName.get(m.name);
+    if (list === undefined) byName.set(m.name, [m]);
+    else list.push(m);
+  }
+  for (const name of [...byName.keys()].sort()) {
+    const series = byName.get(name)!;
     const type = series[0]!.type;
     const by = splitTag(name, catalog);
     const filters: Record<string, string>[] = [{}];

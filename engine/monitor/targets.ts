@@ -50,13 +50,6 @@ export function isTree(target: Target): boolean {
   return target.tree ?? target.watch !== 'self';
 }
 
-export function describeWatch(watch: Watch): string {
-  if (watch === 'self') return 'perfy itself';
-  if ('pid' in watch) return `pid ${watch.pid}`;
-  if ('pidfile' in watch) return `the pidfile ${watch.pidfile}`;
-  return `processes matching /${typeof watch.command === 'string' ? watch.command : watch.command.source}/`;
-}
-
 /** Whether a pid runs, where there is no /proc: signal 0 checks without sending (EPERM: it runs, not ours). */
 function pidRuns(pid: number): boolean {
   try {
