@@ -279,7 +279,14 @@ function createChannel(
 function webhookDelivery(options: WebhookOptions): Deliver {
   const timeoutMs = options.timeoutMs ?? 5000;
   return async (item, closing) => {
-    const signal = AbortSignal.any([closing, AbortSignal.timeout(timeoutMs)]);
+    // An own controller and timer, not AbortSignal.timeout(): combined by AbortSignal.any() on Node 20, a timeout
+    // signal nothing else holds can be garbage-collected before it fires (nodejs/node#57736), and the request then
+    // never times out.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const onClosing = (): void => timeout.abort();
+    closing.addEventListener('abort', onClosing, { once: true });
+    const signal = timeout.signal;
     let response: Response;
     try {
       response = await fetch(options.url, {
@@ -298,6 +305,9 @@ function webhookDelivery(options: WebhookOptions): Deliver {
       await response.arrayBuffer();
     } catch (error) {
       throw new DeliveryError(fetchFailure(error, signal, closing, timeoutMs), true);
+    } finally {
+      clearTimeout(timer);
+      closing.removeEventListener('abort', onClosing);
     }
     if (response.ok) return;
     const { status } = response;
