@@ -50,7 +50,10 @@ export const ERROR_CODES = {
   E_RANGE: { exit: 2, summary: 'A range is reversed or empty (a think time `1s..200ms`).' },
   E_DUPLICATE_NAME: { exit: 2, summary: 'Two steps, workloads or captures share a name that must be unique.' },
   E_EXPR_PARSE: { exit: 2, summary: 'An expression (expect, capture, if, threshold, alert) does not parse.' },
-  E_EXPR_REGEX: { exit: 2, summary: 'The pattern of `matches` is not one RE2 takes (a lookaround, a backreference).' },
+  E_EXPR_REGEX: {
+    exit: 2,
+    summary: 'The pattern of `matches` or of a watched `command` is not one RE2 takes (a lookaround, a backreference).',
+  },
   E_EXPR_UNKNOWN: {
     exit: 2,
     summary: 'An expression names a function, field or variable that does not exist where it is used.',
@@ -156,9 +159,13 @@ export const ERROR_CODES = {
     summary: '`--time-scale` does not reach a `command:` or `url:` service: its own windows, timeouts and caches ' +
       'keep real time.',
   },
-  W_MONITOR_INACTIVE: {
+  W_MONITOR_LEAK: {
     exit: 0,
-    summary: '`monitor.alerts` or `monitor.leak` is checked but not judged by this version; processes are sampled.',
+    summary: 'The load is shorter than `monitor.leak` needs for a verdict (warm-up, then 1.15 × the window).',
+  },
+  W_MONITOR_NOTIFY: {
+    exit: 0,
+    summary: 'A `monitor.notify` receiver did not take an event (after its retries); the event is in the result.',
   },
   W_MONITOR_TARGET: {
     exit: 0,

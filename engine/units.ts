@@ -94,6 +94,23 @@ export function formatRate(perSecond: number): string {
   return `${round(perSecond)}/s`;
 }
 
+/** Bytes in decimal units: `512B`, `1.2MB` (how every report and message writes a size). */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
+}
+
+/** A growth in bytes per minute: `12MB/min`, `-3.1MB/min`. */
+export function formatGrowth(bytesPerMin: number): string {
+  return `${bytesPerMin < 0 ? '-' : ''}${formatSize(Math.abs(bytesPerMin))}/min`;
+}
+
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }

@@ -486,7 +486,7 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
     { autoWorkers },
     { estimateFds, raiseFdLimit },
     { checkOutputDirectory },
-    { colorsFor, createProgressPrinter, formatSummary, loadSummaries },
+    { colorsFor, createProgressPrinter, eventLine, formatSummary, loadSummaries },
     { writeReports },
     { BUILTIN_STEP_KINDS },
   ] = await Promise.all([
@@ -580,6 +580,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
         workDir: outDir ?? logDir,
       },
       onProgress: progress ? (p) => progress.update(p) : undefined,
+      // Alerts are said even with --quiet: they are what someone watching must not miss.
+      onEvent: (e) => (progress ? progress.event(e) : io.err(`${eventLine(e, colorsFor(progressSink))}\n`)),
     });
     progress?.done();
     printProblems(ran.problems, io);

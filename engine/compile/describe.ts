@@ -1,6 +1,6 @@
 // A compiled Plan as readable text for `perfy validate --plan`: stages with times and rates, flows as trees.
 
-import { formatDuration } from '../units.js';
+import { formatDuration, formatGrowth } from '../units.js';
 import type { FlowNode, Plan, PlannedWorkload } from './plan.js';
 import { describeTimeline } from './timeline.js';
 import type { Service } from '../generated/scenario.js';
@@ -26,15 +26,30 @@ export function describePlan(plan: Plan): string[] {
   if (plan.thresholds.length > 0) {
     lines.push('thresholds:');
     for (const t of plan.thresholds) {
-      const options = [t.abort ? 'abort' : '', t.afterMs > 0 ? `after ${formatDuration(t.afterMs)}` : '']
+      const options = [t.level === 'warning' ? 'warning' : '', t.abort ? 'abort' : '',
+        t.afterMs > 0 ? `after ${formatDuration(t.afterMs)}` : '']
         .filter(Boolean)
         .join(', ');
       lines.push(`  ${t.source}${options ? `  (${options})` : ''}`);
     }
   }
   if (plan.monitor) {
-    lines.push(`monitor: ${plan.monitor.processes.join(', ')} every ${formatDuration(plan.monitor.intervalMs)}`);
-    for (const a of plan.monitor.alerts) lines.push(`  alert ${a.source}${a.abort ? '  (abort)' : ''}`);
+    const { processes, intervalMs, alerts, leak, notify } = plan.monitor;
+    const watched = processes.map(({ name, watch }) => (typeof watch === 'string'
+      ? name
+      : `${name} (${'pid' in watch ? `pid ${watch.pid}` : 'pidfile' in watch ? watch.pidfile : `/${watch.command}/`})`
+    ));
+    lines.push(`monitor: ${watched.join(', ')} every ${formatDuration(intervalMs)}`);
+    for (const a of alerts) lines.push(`  alert ${a.source}  (${a.level}${a.abort ? ', abort' : ''})`);
+    if (leak !== undefined) {
+      lines.push(`  leak: ${leak.processes.join(', ') || 'no process'} growing over ` +
+        `${formatGrowth(leak.maxGrowthBytesPerSecond * 60)} across ${formatDuration(leak.windowMs)}` +
+        `${leak.warmupMs > 0 ? ` after ${formatDuration(leak.warmupMs)}` : ''}  (${leak.level})`);
+    }
+    if (notify !== undefined) {
+      const to = [notify.webhook ? 'webhook' : '', notify.command ? 'command' : ''].filter(Boolean);
+      lines.push(`  notify: ${to.join(', ')}`);
+    }
   }
   lines.push(`reports: ${plan.reports.map((r) => r.format).join(', ')}`);
   return lines;

@@ -74,7 +74,7 @@ function compile(c: CompileScope): Plan {
     : [];
 
   const metrics = producedMetrics(c);
-  const monitor = compileMonitor(c, metrics);
+  const monitor = compileMonitor(c, metrics, workloads);
   const thresholds = compileThresholds(c, metrics, workloads);
   const reports = compileReports(c);
 

@@ -69,16 +69,56 @@ export interface PlannedThreshold {
   abort: boolean;
   afterMs: number;
   description: string | undefined;
+  /** `warning`: a failed threshold is reported and fails nothing (absent: critical). */
+  level?: Level;
   location: SourceLocation;
   /** Why the threshold is shown but not judged in this run (set by `--smoke` for load thresholds). */
   notJudged?: string;
 }
 
+/** How much an alert, leak or threshold matters: `warning` is reported, `critical` fails the run. */
+export type Level = 'warning' | 'critical';
+
 export interface PlannedMonitor {
-  processes: string[];
+  processes: PlannedProcess[];
   intervalMs: number;
-  alerts: { source: string; expression: CompiledExpression; abort: boolean; location: SourceLocation }[];
-  leak: { windowMs: number; maxGrowthBytesPerSecond: number } | undefined;
+  alerts: PlannedAlert[];
+  leak: PlannedLeak | undefined;
+  notify: PlannedNotify | undefined;
+}
+
+/** A watched process: perfy itself, a service (its whole tree), or a process perfy did not start. */
+export interface PlannedProcess {
+  name: string;
+  watch: 'self' | 'service' | { pid: number } | { pidfile: string } | { command: string };
+}
+
+export interface PlannedAlert {
+  source: string;
+  expression: CompiledExpression;
+  level: Level;
+  abort: boolean;
+  description: string | undefined;
+  location: SourceLocation;
+}
+
+export interface PlannedLeak {
+  /** The watched processes judged. */
+  processes: string[];
+  windowMs: number;
+  maxGrowthBytesPerSecond: number;
+  warmupMs: number;
+  level: Level;
+}
+
+export interface PlannedNotify {
+  webhook?: {
+    url: string;
+    headers: Record<string, string>;
+    timeoutMs: number | undefined;
+    retries: number | undefined;
+  };
+  command?: { shell: string } | { argv: string[] };
 }
 
 export interface RetryPolicy {

@@ -1,14 +1,20 @@
 // Thresholds, monitor alerts and reports: the metrics a scenario produces (from its step kinds, groups and
 // services), and expressions over them that must name metrics, tags and processes this scenario has.
 
+import { resolve } from 'node:path';
 import { didYouMean, problem, type SourceLocation } from '../errors.js';
-import type { CompiledExpression } from '../expr/index.js';
+import { patternTest, type CompiledExpression } from '../expr/index.js';
 import type { PathSegment } from '../load/index.js';
 import { CORE_METRICS, GROUP_METRICS, HOST_METRICS, PROCESS_METRICS, SERVICE_METRICS } from '../metrics/catalog.js';
 import { builtinStepKind } from '../steps/index.js';
-import { parseSizeRate } from '../units.js';
-import type { Plan, PlannedMonitor, PlannedThreshold, PlannedWorkload } from './plan.js';
+import { formatDuration, parseSizeRate } from '../units.js';
+import type {
+  Plan, PlannedAlert, PlannedLeak, PlannedMonitor, PlannedNotify, PlannedProcess, PlannedThreshold, PlannedWorkload,
+} from './plan.js';
 import type { CompileScope } from './scope.js';
+
+/** The seed's rule: growth judged over ten minutes. */
+const DEFAULT_LEAK_WINDOW_MS = 600_000;
 
 
 export function producedMetrics(c: CompileScope): Set<string> {
@@ -46,62 +52,144 @@ export function compileReports(c: CompileScope): Plan['reports'] {
 }
 
 /**
- * `monitor:`: the processes it watches are sampled while the run goes on (engine/run/monitoring.ts) and thresholds
- * read their metrics. Alerts and leak detection are checked (expressions, names, settings) but not judged by this
- * version yet: a warning says so at each, rather than letting them pass in silence.
+ * `monitor:`: the processes it watches (sampled while the run goes on, engine/run/monitoring.ts), the alerts and
+ * leak rule judged live over their metrics, and where events are sent.
  */
-export function compileMonitor(c: CompileScope, produced: Set<string>): PlannedMonitor | undefined {
+export function compileMonitor(
+  c: CompileScope, produced: Set<string>, workloads: PlannedWorkload[],
+): PlannedMonitor | undefined {
   const m = c.scenario.monitor;
   if (!m) return undefined;
-  for (const key of ['alerts', 'leak'] as const) {
-    if (m[key] === undefined) continue;
-    c.warn(
-      'W_MONITOR_INACTIVE',
-      `\`monitor.${key}\` is not judged by this version of perfy: the processes are sampled, ` +
-        `${key === 'alerts' ? 'no alert fires' : 'no leak is reported'}`,
-      'thresholds on process metrics are judged: `rss(api) < 512MB`, `max(process.cpu{process: api}) < 0.9`',
-      ['monitor', key],
-      { key: true },
-    );
-  }
   const metrics = new Set([...produced, ...PROCESS_METRICS.map((p) => p.name), ...HOST_METRICS.map((p) => p.name)]);
-  const known = ['self', ...c.services.keys()];
-  m.processes?.forEach((name, i) => {
-    if (!known.includes(name)) {
-      c.report(
-        'E_SERVICE_UNKNOWN',
-        `"${name}" is neither \`self\` nor a service`,
-        didYouMean(name, known) ?? `watchable here: ${known.join(', ')}`,
-        ['monitor', 'processes', i],
-      );
-    }
-  });
-  const processes = m.processes ?? known;
-  const alerts = (m.alerts ?? []).map((a, i) => {
-    const source = typeof a === 'string' ? a : a.expr;
-    const path: PathSegment[] = typeof a === 'string' ? ['monitor', 'alerts', i] : ['monitor', 'alerts', i, 'expr'];
+  const processes = watchedProcesses(c);
+  const names = processes.map((p) => p.name);
+  const alerts = (m.alerts ?? []).map((a, i): PlannedAlert => {
+    const source = typeof a === 'string' ? a : a.when;
+    const path: PathSegment[] = typeof a === 'string' ? ['monitor', 'alerts', i] : ['monitor', 'alerts', i, 'when'];
     const expression = c.expression(source, path, 'metrics');
-    checkMetrics(c, expression, path, metrics, processes);
+    checkMetrics(c, expression, path, metrics, names);
+    const given = typeof a === 'string' ? undefined : a;
     return {
       source,
       expression,
-      abort: typeof a === 'string' ? false : a.abort ?? false,
+      level: given?.level ?? 'warning',
+      abort: given?.abort ?? false,
+      description: given?.description,
       location: c.document.locate(path),
     };
   });
-  let leak: PlannedMonitor['leak'];
-  if (m.leak) {
-    leak = {
-      windowMs: c.duration(m.leak.window, ['monitor', 'leak', 'window'], { positive: true }) ?? 30_000,
-      maxGrowthBytesPerSecond: parseSizeRate(m.leak.max_growth) ?? 0,
-    };
-  }
   return {
     processes,
     intervalMs: c.duration(m.interval, ['monitor', 'interval'], { positive: true }) ?? 1000,
     alerts,
-    leak,
+    leak: compileLeak(c, names, workloads),
+    notify: compileNotify(c),
   };
+}
+
+/** `monitor.processes`, each named and told how to find it; names are unique and services exist. */
+function watchedProcesses(c: CompileScope): PlannedProcess[] {
+  const services = [...c.services.keys()];
+  const given = c.scenario.monitor?.processes ?? ['self', ...services];
+  const seen = new Set<string>();
+  const processes: PlannedProcess[] = [];
+  given.forEach((entry, i) => {
+    const name = typeof entry === 'string' ? entry : entry.name;
+    const path: PathSegment[] =
+      typeof entry === 'string' ? ['monitor', 'processes', i] : ['monitor', 'processes', i, 'name'];
+    if (seen.has(name)) {
+      c.report('E_DUPLICATE_NAME', `"${name}" is watched twice`, 'give each watched process its own name', path);
+      return;
+    }
+    seen.add(name);
+    if (typeof entry === 'string') {
+      if (name !== 'self' && !c.services.has(name)) {
+        const known = ['self', ...services];
+        c.report('E_SERVICE_UNKNOWN', `"${name}" is neither \`self\` nor a service`,
+          didYouMean(name, known) ??
+            `watchable by name: ${known.join(', ')}; any other process as { name, pid | pidfile | command }`,
+          path);
+        return;
+      }
+      processes.push({ name, watch: name === 'self' ? 'self' : 'service' });
+      return;
+    }
+    if (name === 'self' || c.services.has(name)) {
+      c.report('E_DUPLICATE_NAME', `"${name}" already names ${name === 'self' ? 'perfy itself' : 'a service'}`,
+        'give the process a name of its own', path);
+      return;
+    }
+    if (entry.pid !== undefined) processes.push({ name, watch: { pid: entry.pid } });
+    else if (entry.pidfile !== undefined) {
+      processes.push({ name, watch: { pidfile: resolve(c.baseDir, entry.pidfile) } });
+    }
+    else if (entry.command !== undefined) {
+      try {
+        patternTest(entry.command);
+      } catch (error) {
+        c.report('E_EXPR_REGEX', `not a regular expression perfy can run: ${(error as Error).message}`,
+          'the syntax is RE2\'s (docs/expressions.md): like JavaScript\'s, without backreferences and lookarounds',
+          ['monitor', 'processes', i, 'command']);
+        return;
+      }
+      processes.push({ name, watch: { command: entry.command } });
+    }
+  });
+  return processes;
+}
+
+/** The leak rule; a run too short to fill its window gets a warning rather than a verdict that never comes. */
+function compileLeak(c: CompileScope, watched: string[], workloads: PlannedWorkload[]): PlannedLeak | undefined {
+  const leak = c.scenario.monitor?.leak;
+  if (leak === undefined) return undefined;
+  const at = (key: string): PathSegment[] => ['monitor', 'leak', key];
+  leak.processes?.forEach((name, i) => {
+    if (!watched.includes(name)) {
+      c.report('E_SERVICE_UNKNOWN', `process "${name}" is not watched by \`monitor.processes\``,
+        didYouMean(name, watched) ?? `watched here: ${watched.join(', ')}`, ['monitor', 'leak', 'processes', i]);
+    }
+  });
+  const planned: PlannedLeak = {
+    processes: leak.processes ?? watched.filter((name) => name !== 'self'),
+    windowMs: c.duration(leak.window, at('window'), { positive: true }) ?? DEFAULT_LEAK_WINDOW_MS,
+    maxGrowthBytesPerSecond: parseSizeRate(leak.max_growth) ?? 0,
+    warmupMs: c.duration(leak.warmup, at('warmup')) ?? 0,
+    level: leak.level ?? 'critical',
+  };
+  // The first verdict needs the warm-up, a floor (a quarter of the window) and 90 % of the window of samples.
+  const neededMs = planned.warmupMs + planned.windowMs * 1.15;
+  const runMs = Math.max(0, ...workloads.map((w) => w.startAfterMs + w.timeline.durationMs));
+  if (workloads.length > 0 && runMs < neededMs) {
+    c.warn('W_MONITOR_LEAK',
+      `\`monitor.leak\` needs about ${formatDuration(neededMs)} of samples for a verdict (warm-up, then 1.15 × ` +
+        `the window), and the load lasts ${formatDuration(runMs)}: no leak can be found`,
+      'shorten `window` (a leak of max_growth must still outgrow the memory\'s noise over half of it) ' +
+        'or lengthen the load (docs/monitoring.md#leak-detection)',
+      leak.window === undefined ? ['monitor', 'leak'] : at('window'), { key: leak.window === undefined });
+  }
+  return planned;
+}
+
+function compileNotify(c: CompileScope): PlannedNotify | undefined {
+  const notify = c.scenario.monitor?.notify;
+  if (notify === undefined) return undefined;
+  const planned: PlannedNotify = {};
+  const hook = notify.webhook;
+  if (hook !== undefined) {
+    const given = typeof hook === 'string' ? { url: hook } : hook;
+    const path: PathSegment[] =
+      typeof hook === 'string' ? ['monitor', 'notify', 'webhook'] : ['monitor', 'notify', 'webhook', 'url'];
+    c.checkHttpUrl(given.url, path);
+    planned.webhook = {
+      url: given.url,
+      headers: given.headers ?? {},
+      timeoutMs: c.duration(given.timeout, ['monitor', 'notify', 'webhook', 'timeout'], { positive: true }),
+      retries: given.retries,
+    };
+  }
+  const command = notify.command;
+  if (command !== undefined) planned.command = typeof command === 'string' ? { shell: command } : { argv: command };
+  return planned;
 }
 
 export function compileThresholds(
@@ -109,7 +197,7 @@ export function compileThresholds(
   metrics: Set<string>,
   workloads: PlannedWorkload[],
 ): PlannedThreshold[] {
-  const watched = c.has('monitor') ? c.scenario.monitor?.processes ?? ['self', ...c.services.keys()] : [];
+  const watched = c.has('monitor') ? processNames(c) : [];
   const workloadNames = [...new Set([...workloads.map((w) => w.name), ...(c.written?.workloads ?? [])])];
   return (c.scenario.thresholds ?? []).map((t, i) => {
     const source = typeof t === 'string' ? t : t.expr;
@@ -122,9 +210,16 @@ export function compileThresholds(
       abort: typeof t === 'string' ? false : t.abort ?? false,
       afterMs: typeof t === 'string' ? 0 : c.duration(t.after, ['thresholds', i, 'after']) ?? 0,
       description: typeof t === 'string' ? undefined : t.description,
+      ...(typeof t !== 'string' && t.level === 'warning' ? { level: t.level } : {}),
       location: c.document.locate(path),
     };
   });
+}
+
+/** The names `monitor.processes` gives (or would give by default): what `rss(NAME)` may name. */
+function processNames(c: CompileScope): string[] {
+  const given = c.scenario.monitor?.processes ?? ['self', ...c.services.keys()];
+  return given.map((p) => (typeof p === 'string' ? p : p.name));
 }
 
 /** Metrics, tag filters and processes of a threshold or alert must name things this scenario has. */
@@ -179,7 +274,7 @@ export function checkMetrics(
       c.problems.push(problem(
         'E_SERVICE_UNKNOWN',
         `process "${proc.name}" is not watched by \`monitor.processes\``,
-        didYouMean(proc.name, processes) ?? `add it to monitor.processes (self or a service name)`,
+        didYouMean(proc.name, processes) ?? 'add it to monitor.processes (self, a service, or { name, pid | command })',
         locate(proc.offset),
       ));
     }

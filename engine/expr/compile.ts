@@ -514,7 +514,7 @@ const ANCHORED_LITERAL = /^(\^?)([^\\^$.|?*+()[\]{}]*)(\$?)$/;
  * cannot take), or for the common plain-text patterns (`matches "json"`) a string search, several times faster
  * than RE2 and meaning the same.
  */
-function patternTest(pattern: string): (text: string) => boolean {
+export function patternTest(pattern: string): (text: string) => boolean {
   const literal = ANCHORED_LITERAL.exec(pattern);
   if (literal) {
     const [, start, text = '', end] = literal;

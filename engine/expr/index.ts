@@ -12,7 +12,7 @@ export { printExpression, quoteString } from './ast.js';
 export type {
   MetricRef, AggregateQuery, MetricSource, EvalScope, ExpressionInfo, CompiledExpression,
 } from './compile.js';
-export { VARIABLE_KINDS, aggregateKind, member } from './compile.js';
+export { VARIABLE_KINDS, aggregateKind, member, patternTest } from './compile.js';
 export { FUNCTION_NAMES } from './parse.js';
 
 /**

@@ -5311,6 +5311,7 @@ return errors === 0;
 validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 const schema104 = scenarioSchema["$defs"]["threshold"];
+const schema108 = scenarioSchema["$defs"]["level"];
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5366,7 +5367,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
+if(!(((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description")) || (key0 === "level"))){
 const err3 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err3];
@@ -5453,14 +5454,27 @@ vErrors.push(err9);
 errors++;
 }
 }
-}
-else {
-const err10 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.oneOf[1].type,parentSchema:schema104.oneOf[1],data};
+if(data.level !== undefined){
+let data4 = data.level;
+if(!((data4 === "warning") || (data4 === "critical"))){
+const err10 = {instancePath:instancePath+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
 else {
 vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.oneOf[1].type,parentSchema:schema104.oneOf[1],data};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
 }
 errors++;
 }
@@ -5477,12 +5491,12 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err11 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.oneOf,parentSchema:schema104,data};
+const err12 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema104.oneOf,parentSchema:schema104,data};
 if(vErrors === null){
-vErrors = [err11];
+vErrors = [err12];
 }
 else {
-vErrors.push(err11);
+vErrors.push(err12);
 }
 errors++;
 }
@@ -5503,9 +5517,10 @@ return errors === 0;
 }
 validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema108 = scenarioSchema["$defs"]["monitor"];
-const schema114 = scenarioSchema["$defs"]["sizeRate"];
-const pattern47 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const schema109 = scenarioSchema["$defs"]["monitor"];
+const schema118 = scenarioSchema["$defs"]["sizeRate"];
+const pattern49 = new RegExp("^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$", "u");
+const pattern51 = new RegExp("^https?://", "u");
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5519,8 +5534,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema108,data};
+if(!(((((key0 === "processes") || (key0 === "interval")) || (key0 === "alerts")) || (key0 === "leak")) || (key0 === "notify"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema109,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5536,6 +5551,10 @@ if(Array.isArray(data0)){
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
+const _errs5 = errors;
+let valid3 = false;
+let passing0 = null;
+const _errs6 = errors;
 if(typeof data1 === "string"){
 if(!pattern4.test(data1)){
 const err1 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data1};
@@ -5558,10 +5577,15 @@ vErrors.push(err2);
 }
 errors++;
 }
+var _valid0 = _errs6 === errors;
+if(_valid0){
+valid3 = true;
+passing0 = 0;
 }
-}
-else {
-const err3 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema108.properties.processes.type,parentSchema:schema108.properties.processes,data:data0};
+const _errs9 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(Object.keys(data1).length > 2){
+const err3 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/maxProperties",keyword:"maxProperties",params:{limit: 2},message:"must NOT have more than 2 properties",schema:2,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5570,12 +5594,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-}
-if(data.interval !== undefined){
-let data2 = data.interval;
-if(typeof data2 === "string"){
-if(!pattern6.test(data2)){
-const err4 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data2};
+if(Object.keys(data1).length < 2){
+const err4 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 2},message:"must NOT have fewer than 2 properties",schema:2,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5584,9 +5604,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-else {
-const err5 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data2};
+if(data1.name === undefined){
+const err5 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema109.properties.processes.items.oneOf[1].required,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5595,20 +5614,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-}
-if(data.alerts !== undefined){
-let data3 = data.alerts;
-if(Array.isArray(data3)){
-const len1 = data3.length;
-for(let i1=0; i1<len1; i1++){
-let data4 = data3[i1];
-const _errs13 = errors;
-let valid7 = false;
-let passing0 = null;
-const _errs14 = errors;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err6 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data4};
+for(const key1 in data1){
+if(!((((key1 === "name") || (key1 === "pid")) || (key1 === "pidfile")) || (key1 === "command"))){
+const err6 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5618,8 +5626,11 @@ vErrors.push(err6);
 errors++;
 }
 }
-else {
-const err7 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
+if(data1.name !== undefined){
+let data2 = data1.name;
+if(typeof data2 === "string"){
+if(!pattern4.test(data2)){
+const err7 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5628,15 +5639,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-var _valid0 = _errs14 === errors;
-if(_valid0){
-valid7 = true;
-passing0 = 0;
 }
-const _errs17 = errors;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-if(data4.expr === undefined){
-const err8 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema108.properties.alerts.items.oneOf[1].required,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
+else {
+const err8 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5645,9 +5650,11 @@ vErrors.push(err8);
 }
 errors++;
 }
-for(const key1 in data4){
-if(!((key1 === "expr") || (key1 === "abort"))){
-const err9 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
+}
+if(data1.pid !== undefined){
+let data3 = data1.pid;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err9 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.processes.items.oneOf[1].properties.pid.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5656,12 +5663,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data4.expr !== undefined){
-let data5 = data4.expr;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err10 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data5};
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 1 || isNaN(data3)){
+const err10 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5671,8 +5675,12 @@ vErrors.push(err10);
 errors++;
 }
 }
-else {
-const err11 = {instancePath:instancePath+"/alerts/" + i1+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
+}
+if(data1.pidfile !== undefined){
+let data4 = data1.pidfile;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err11 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5682,10 +5690,8 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data4.abort !== undefined){
-let data6 = data4.abort;
-if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema108.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema108.properties.alerts.items.oneOf[1].properties.abort,data:data6};
+else {
+const err12 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.pidfile.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5695,9 +5701,11 @@ vErrors.push(err12);
 errors++;
 }
 }
-}
-else {
-const err13 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.properties.alerts.items.oneOf[1].type,parentSchema:schema108.properties.alerts.items.oneOf[1],data:data4};
+if(data1.command !== undefined){
+let data5 = data1.command;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err13 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5706,19 +5714,9 @@ vErrors.push(err13);
 }
 errors++;
 }
-var _valid0 = _errs17 === errors;
-if(_valid0 && valid7){
-valid7 = false;
-passing0 = [passing0, 1];
 }
 else {
-if(_valid0){
-valid7 = true;
-passing0 = 1;
-}
-}
-if(!valid7){
-const err14 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema108.properties.alerts.items.oneOf,parentSchema:schema108.properties.alerts.items,data:data4};
+const err14 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.command.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5727,11 +5725,44 @@ vErrors.push(err14);
 }
 errors++;
 }
+}
+}
 else {
-errors = _errs13;
+const err15 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.processes.items.oneOf[1].type,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+var _valid0 = _errs9 === errors;
+if(_valid0 && valid3){
+valid3 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid3 = true;
+passing0 = 1;
+}
+}
+if(!valid3){
+const err16 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema109.properties.processes.items.oneOf,parentSchema:schema109.properties.processes.items,data:data1};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+else {
+errors = _errs5;
 if(vErrors !== null){
-if(_errs13){
-vErrors.length = _errs13;
+if(_errs5){
+vErrors.length = _errs5;
 }
 else {
 vErrors = null;
@@ -5741,32 +5772,7 @@ vErrors = null;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema108.properties.alerts.type,parentSchema:schema108.properties.alerts,data:data3};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.leak !== undefined){
-let data7 = data.leak;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(data7.max_growth === undefined){
-const err16 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema108.properties.leak.required,parentSchema:schema108.properties.leak,data:data7};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-for(const key2 in data7){
-if(!((key2 === "window") || (key2 === "max_growth"))){
-const err17 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema108.properties.leak,data:data7};
+const err17 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.processes.type,parentSchema:schema109.properties.processes,data:data0};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5776,11 +5782,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data7.window !== undefined){
-let data8 = data7.window;
-if(typeof data8 === "string"){
-if(!pattern6.test(data8)){
-const err18 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data8};
+if(data.interval !== undefined){
+let data6 = data.interval;
+if(typeof data6 === "string"){
+if(!pattern6.test(data6)){
+const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data6};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5791,7 +5797,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data8};
+const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5801,11 +5807,19 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data7.max_growth !== undefined){
-let data9 = data7.max_growth;
-if(typeof data9 === "string"){
-if(!pattern47.test(data9)){
-const err20 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema114,data:data9};
+if(data.alerts !== undefined){
+let data7 = data.alerts;
+if(Array.isArray(data7)){
+const len1 = data7.length;
+for(let i1=0; i1<len1; i1++){
+let data8 = data7[i1];
+const _errs27 = errors;
+let valid10 = false;
+let passing1 = null;
+const _errs28 = errors;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err20 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5816,7 +5830,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema114.type,parentSchema:schema114,data:data9};
+const err21 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data8};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5825,10 +5839,15 @@ vErrors.push(err21);
 }
 errors++;
 }
+var _valid1 = _errs28 === errors;
+if(_valid1){
+valid10 = true;
+passing1 = 0;
 }
-}
-else {
-const err22 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.properties.leak.type,parentSchema:schema108.properties.leak,data:data7};
+const _errs31 = errors;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+if(data8.when === undefined){
+const err22 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "when"},message:"must have required property '"+"when"+"'",schema:schema109.properties.alerts.items.oneOf[1].required,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5837,10 +5856,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-}
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema108.type,parentSchema:schema108,data};
+for(const key2 in data8){
+if(!((((key2 === "when") || (key2 === "level")) || (key2 === "abort")) || (key2 === "description"))){
+const err23 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5849,13 +5867,665 @@ vErrors.push(err23);
 }
 errors++;
 }
+}
+if(data8.when !== undefined){
+let data9 = data8.when;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err24 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data9};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data9};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data8.level !== undefined){
+let data10 = data8.level;
+if(!((data10 === "warning") || (data10 === "critical"))){
+const err26 = {instancePath:instancePath+"/alerts/" + i1+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data10};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data8.abort !== undefined){
+let data11 = data8.abort;
+if(typeof data11 !== "boolean"){
+const err27 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema109.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.abort,data:data11};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data8.description !== undefined){
+let data12 = data8.description;
+if(typeof data12 !== "string"){
+const err28 = {instancePath:instancePath+"/alerts/" + i1+"/description",schemaPath:"#/properties/alerts/items/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.alerts.items.oneOf[1].properties.description.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.description,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.alerts.items.oneOf[1].type,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+var _valid1 = _errs31 === errors;
+if(_valid1 && valid10){
+valid10 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid10 = true;
+passing1 = 1;
+}
+}
+if(!valid10){
+const err30 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema109.properties.alerts.items.oneOf,parentSchema:schema109.properties.alerts.items,data:data8};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+else {
+errors = _errs27;
+if(vErrors !== null){
+if(_errs27){
+vErrors.length = _errs27;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.alerts.type,parentSchema:schema109.properties.alerts,data:data7};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data.leak !== undefined){
+let data13 = data.leak;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.max_growth === undefined){
+const err32 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema109.properties.leak.required,parentSchema:schema109.properties.leak,data:data13};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+for(const key3 in data13){
+if(!(((((key3 === "processes") || (key3 === "window")) || (key3 === "max_growth")) || (key3 === "warmup")) || (key3 === "level"))){
+const err33 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.leak,data:data13};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data13.processes !== undefined){
+let data14 = data13.processes;
+if(Array.isArray(data14)){
+const len2 = data14.length;
+for(let i2=0; i2<len2; i2++){
+let data15 = data14[i2];
+if(typeof data15 === "string"){
+if(!pattern4.test(data15)){
+const err34 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data15};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data15};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/leak/processes",schemaPath:"#/properties/leak/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.leak.properties.processes.type,parentSchema:schema109.properties.leak.properties.processes,data:data14};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data13.window !== undefined){
+let data16 = data13.window;
+if(typeof data16 === "string"){
+if(!pattern6.test(data16)){
+const err37 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data13.max_growth !== undefined){
+let data17 = data13.max_growth;
+if(typeof data17 === "string"){
+if(!pattern49.test(data17)){
+const err39 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema118,data:data17};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.type,parentSchema:schema118,data:data17};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data13.warmup !== undefined){
+let data18 = data13.warmup;
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err41 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data18};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data18};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data13.level !== undefined){
+let data19 = data13.level;
+if(!((data19 === "warning") || (data19 === "critical"))){
+const err43 = {instancePath:instancePath+"/leak/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data19};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.leak.type,parentSchema:schema109.properties.leak,data:data13};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+if(data.notify !== undefined){
+let data20 = data.notify;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(Object.keys(data20).length < 1){
+const err45 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema109.properties.notify,data:data20};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+for(const key4 in data20){
+if(!((key4 === "webhook") || (key4 === "command"))){
+const err46 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify,data:data20};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data20.webhook !== undefined){
+let data21 = data20.webhook;
+const _errs66 = errors;
+let valid24 = false;
+let passing2 = null;
+const _errs67 = errors;
+if(typeof data21 === "string"){
+if(!pattern51.test(data21)){
+const err47 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[0].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+var _valid2 = _errs67 === errors;
+if(_valid2){
+valid24 = true;
+passing2 = 0;
+}
+const _errs69 = errors;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.url === undefined){
+const err49 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema109.properties.notify.properties.webhook.oneOf[1].required,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+for(const key5 in data21){
+if(!((((key5 === "url") || (key5 === "headers")) || (key5 === "timeout")) || (key5 === "retries"))){
+const err50 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data21.url !== undefined){
+let data22 = data21.url;
+if(typeof data22 === "string"){
+if(!pattern51.test(data22)){
+const err51 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data21.headers !== undefined){
+let data23 = data21.headers;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key6 in data23){
+let data24 = data23[key6];
+if(typeof data24 !== "string"){
+const err53 = {instancePath:instancePath+"/notify/webhook/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties,data:data24};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+}
+else {
+const err54 = {instancePath:instancePath+"/notify/webhook/headers",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers,data:data23};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+if(data21.timeout !== undefined){
+let data25 = data21.timeout;
+if(typeof data25 === "string"){
+if(!pattern6.test(data25)){
+const err55 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data25};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data25};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data21.retries !== undefined){
+let data26 = data21.retries;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
+const err57 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 10 || isNaN(data26)){
+const err58 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+if(data26 < 0 || isNaN(data26)){
+const err59 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+var _valid2 = _errs69 === errors;
+if(_valid2 && valid24){
+valid24 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid24 = true;
+passing2 = 1;
+}
+}
+if(!valid24){
+const err61 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.webhook.oneOf,parentSchema:schema109.properties.notify.properties.webhook,data:data21};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+else {
+errors = _errs66;
+if(vErrors !== null){
+if(_errs66){
+vErrors.length = _errs66;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data20.command !== undefined){
+let data27 = data20.command;
+const _errs85 = errors;
+let valid28 = false;
+let passing3 = null;
+const _errs86 = errors;
+if(typeof data27 === "string"){
+if(func2(data27) < 1){
+const err62 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[0].type,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+var _valid3 = _errs86 === errors;
+if(_valid3){
+valid28 = true;
+passing3 = 0;
+}
+const _errs88 = errors;
+if(Array.isArray(data27)){
+if(data27.length < 1){
+const err64 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+const len3 = data27.length;
+for(let i3=0; i3<len3; i3++){
+let data28 = data27[i3];
+if(typeof data28 !== "string"){
+const err65 = {instancePath:instancePath+"/notify/command/" + i3,schemaPath:"#/properties/notify/properties/command/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[1].items.type,parentSchema:schema109.properties.notify.properties.command.oneOf[1].items,data:data28};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+}
+else {
+const err66 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.notify.properties.command.oneOf[1].type,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+var _valid3 = _errs88 === errors;
+if(_valid3 && valid28){
+valid28 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid28 = true;
+passing3 = 1;
+}
+}
+if(!valid28){
+const err67 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.command.oneOf,parentSchema:schema109.properties.notify.properties.command,data:data27};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+else {
+errors = _errs85;
+if(vErrors !== null){
+if(_errs85){
+vErrors.length = _errs85;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.type,parentSchema:schema109.properties.notify,data:data20};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+}
+else {
+const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.type,parentSchema:schema109,data};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
 validate52.errors = vErrors;
 return errors === 0;
 }
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema115 = scenarioSchema["$defs"]["report"];
-const schema116 = scenarioSchema["$defs"]["reportFormat"];
+const schema122 = scenarioSchema["$defs"]["report"];
+const schema123 = scenarioSchema["$defs"]["reportFormat"];
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5872,7 +6542,7 @@ let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
 if(!(((((((data === "console") || (data === "json")) || (data === "html")) || (data === "pdf")) || (data === "junit")) || (data === "prometheus")) || (data === "markdown"))){
-const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
+const err0 = {instancePath,schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5889,7 +6559,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema115.oneOf[1].required,parentSchema:schema115.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema122.oneOf[1].required,parentSchema:schema122.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5900,7 +6570,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115.oneOf[1],data};
+const err2 = {instancePath,schemaPath:"#/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5913,7 +6583,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!(((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "pdf")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "markdown"))){
-const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
+const err3 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5927,7 +6597,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema115.oneOf[1].properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5938,7 +6608,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema115.oneOf[1].properties.path.type,parentSchema:schema115.oneOf[1].properties.path,data:data1};
+const err5 = {instancePath:instancePath+"/path",schemaPath:"#/oneOf/1/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.oneOf[1].properties.path.type,parentSchema:schema122.oneOf[1].properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5950,7 +6620,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.oneOf[1].type,parentSchema:schema115.oneOf[1],data};
+const err6 = {instancePath,schemaPath:"#/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.oneOf[1].type,parentSchema:schema122.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5972,7 +6642,7 @@ var props0 = true;
 }
 }
 if(!valid0){
-const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema115.oneOf,parentSchema:schema115,data};
+const err7 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema122.oneOf,parentSchema:schema122,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6620,7 +7290,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/0"] = validate56;
-const schema119 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
+const schema126 = scenarioSchema["$defs"]["service"]["oneOf"]["0"];
 
 function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6634,7 +7304,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.builtin === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema119.required,parentSchema:schema119,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "builtin"},message:"must have required property '"+"builtin"+"'",schema:schema126.required,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6645,7 +7315,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "builtin") || (key0 === "port")) || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6658,7 +7328,7 @@ errors++;
 if(data.builtin !== undefined){
 let data0 = data.builtin;
 if(!((data0 === "demo-api") || (data0 === "github-mock"))){
-const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema119.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema119.properties.builtin.enum,parentSchema:schema119.properties.builtin,data:data0};
+const err2 = {instancePath:instancePath+"/builtin",schemaPath:"#/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema126.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema126.properties.builtin.enum,parentSchema:schema126.properties.builtin,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6671,7 +7341,7 @@ errors++;
 if(data.port !== undefined){
 let data1 = data.port;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema119.properties.port.type,parentSchema:schema119.properties.port,data:data1};
+const err3 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema126.properties.port.type,parentSchema:schema126.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6682,7 +7352,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 65535 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema119.properties.port,data:data1};
+const err4 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema126.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6692,7 +7362,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema119.properties.port,data:data1};
+const err5 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema126.properties.port,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6708,7 +7378,7 @@ let data2 = data.options;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.properties.options.type,parentSchema:schema119.properties.options,data:data2};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema126.properties.options.type,parentSchema:schema126.properties.options,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6720,7 +7390,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema126.type,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6735,7 +7405,7 @@ return errors === 0;
 validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/1"] = validate57;
-const schema120 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
+const schema127 = scenarioSchema["$defs"]["service"]["oneOf"]["1"];
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6749,7 +7419,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.command === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "command"},message:"must have required property '"+"command"+"'",schema:schema127.required,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6760,7 +7430,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "command") || (key0 === "cwd")) || (key0 === "env")) || (key0 === "ready")) || (key0 === "url")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema120,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6774,7 +7444,7 @@ if(data.command !== undefined){
 let data0 = data.command;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema120.properties.command,data:data0};
+const err2 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6785,7 +7455,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.command.type,parentSchema:schema120.properties.command,data:data0};
+const err3 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.command.type,parentSchema:schema127.properties.command,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6798,7 +7468,7 @@ errors++;
 if(data.cwd !== undefined){
 let data1 = data.cwd;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.cwd.type,parentSchema:schema120.properties.cwd,data:data1};
+const err4 = {instancePath:instancePath+"/cwd",schemaPath:"#/properties/cwd/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.cwd.type,parentSchema:schema127.properties.cwd,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6814,7 +7484,7 @@ if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
 let data3 = data2[key1];
 if(typeof data3 !== "string"){
-const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.env.additionalProperties.type,parentSchema:schema120.properties.env.additionalProperties,data:data3};
+const err5 = {instancePath:instancePath+"/env/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.env.additionalProperties.type,parentSchema:schema127.properties.env.additionalProperties,data:data3};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6826,7 +7496,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.properties.env.type,parentSchema:schema120.properties.env,data:data2};
+const err6 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema127.properties.env.type,parentSchema:schema127.properties.env,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6840,7 +7510,7 @@ if(data.ready !== undefined){
 let data4 = data.ready;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema120.properties.ready,data:data4};
+const err7 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema127.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6851,7 +7521,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.ready.type,parentSchema:schema120.properties.ready,data:data4};
+const err8 = {instancePath:instancePath+"/ready",schemaPath:"#/properties/ready/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.ready.type,parentSchema:schema127.properties.ready,data:data4};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6864,7 +7534,7 @@ errors++;
 if(data.url !== undefined){
 let data5 = data.url;
 if(typeof data5 !== "string"){
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema120.properties.url.type,parentSchema:schema120.properties.url,data:data5};
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema127.properties.url.type,parentSchema:schema127.properties.url,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6901,7 +7571,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.type,parentSchema:schema120,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema127.type,parentSchema:schema127,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6916,7 +7586,7 @@ return errors === 0;
 validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/2"] = validate58;
-const schema122 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
+const schema129 = scenarioSchema["$defs"]["service"]["oneOf"]["2"];
 
 function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -6930,7 +7600,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema122.required,parentSchema:schema122,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema129.required,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6941,7 +7611,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6955,7 +7625,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema122.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema129.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6966,7 +7636,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema122.properties.url.type,parentSchema:schema122.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema129.properties.url.type,parentSchema:schema129.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6978,7 +7648,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema129.type,parentSchema:schema129,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6993,7 +7663,7 @@ return errors === 0;
 validate58.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3"] = validate59;
-const schema123 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
+const schema130 = scenarioSchema["$defs"]["service"]["oneOf"]["3"];
 
 function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7007,7 +7677,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.postgres === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema123.required,parentSchema:schema123,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "postgres"},message:"must have required property '"+"postgres"+"'",schema:schema130.required,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7018,7 +7688,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "postgres") || (key0 === "init")) || (key0 === "database")) || (key0 === "user")) || (key0 === "port")) || (key0 === "pool")) || (key0 === "timeout"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema123,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7035,7 +7705,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(data0 === "embedded")){
-const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema123.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema123.properties.postgres.oneOf[0].enum,parentSchema:schema123.properties.postgres.oneOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema130.properties.postgres.oneOf[0].enum},message:"must be equal to one of the allowed values",schema:schema130.properties.postgres.oneOf[0].enum,parentSchema:schema130.properties.postgres.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7052,7 +7722,7 @@ passing0 = 0;
 const _errs5 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.url === undefined){
-const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema123.properties.postgres.oneOf[1].required,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema130.properties.postgres.oneOf[1].required,parentSchema:schema130.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7063,7 +7733,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(key1 === "url")){
-const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema130.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7077,7 +7747,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(!pattern7.test(data1)){
-const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema123.properties.postgres.oneOf[1].properties.url,data:data1};
+const err5 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema130.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7088,7 +7758,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema123.properties.postgres.oneOf[1].properties.url,data:data1};
+const err6 = {instancePath:instancePath+"/postgres/url",schemaPath:"#/properties/postgres/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.postgres.oneOf[1].properties.url.type,parentSchema:schema130.properties.postgres.oneOf[1].properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7100,7 +7770,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.properties.postgres.oneOf[1].type,parentSchema:schema123.properties.postgres.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.properties.postgres.oneOf[1].type,parentSchema:schema130.properties.postgres.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7121,7 +7791,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema123.properties.postgres.oneOf,parentSchema:schema123.properties.postgres,data:data0};
+const err8 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema130.properties.postgres.oneOf,parentSchema:schema130.properties.postgres,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -7146,7 +7816,7 @@ if(data.init !== undefined){
 let data2 = data.init;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.init,data:data2};
+const err9 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7157,7 +7827,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.init.type,parentSchema:schema123.properties.init,data:data2};
+const err10 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.init.type,parentSchema:schema130.properties.init,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -7171,7 +7841,7 @@ if(data.database !== undefined){
 let data3 = data.database;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.database,data:data3};
+const err11 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema130.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7181,7 +7851,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.database,data:data3};
+const err12 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7192,7 +7862,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.database.type,parentSchema:schema123.properties.database,data:data3};
+const err13 = {instancePath:instancePath+"/database",schemaPath:"#/properties/database/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.database.type,parentSchema:schema130.properties.database,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7206,7 +7876,7 @@ if(data.user !== undefined){
 let data4 = data.user;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.user,data:data4};
+const err14 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema130.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -7216,7 +7886,7 @@ vErrors.push(err14);
 errors++;
 }
 if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema123.properties.user,data:data4};
+const err15 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema130.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -7227,7 +7897,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.user.type,parentSchema:schema123.properties.user,data:data4};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.user.type,parentSchema:schema130.properties.user,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -7240,7 +7910,7 @@ errors++;
 if(data.port !== undefined){
 let data5 = data.port;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema123.properties.port.type,parentSchema:schema123.properties.port,data:data5};
+const err17 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema130.properties.port.type,parentSchema:schema130.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -7251,7 +7921,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 > 65535 || isNaN(data5)){
-const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema123.properties.port,data:data5};
+const err18 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema130.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -7261,7 +7931,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema123.properties.port,data:data5};
+const err19 = {instancePath:instancePath+"/port",schemaPath:"#/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema130.properties.port,data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7277,7 +7947,7 @@ let data6 = data.pool;
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 if(!((((key2 === "max") || (key2 === "connect_timeout")) || (key2 === "statement_timeout")) || (key2 === "application_name"))){
-const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema123.properties.pool,data:data6};
+const err20 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema130.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7290,7 +7960,7 @@ errors++;
 if(data6.max !== undefined){
 let data7 = data6.max;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema123.properties.pool.properties.max.type,parentSchema:schema123.properties.pool.properties.max,data:data7};
+const err21 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema130.properties.pool.properties.max.type,parentSchema:schema130.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7301,7 +7971,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 > 10000 || isNaN(data7)){
-const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema123.properties.pool.properties.max,data:data7};
+const err22 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema130.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7311,7 +7981,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data7 < 1 || isNaN(data7)){
-const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema123.properties.pool.properties.max,data:data7};
+const err23 = {instancePath:instancePath+"/pool/max",schemaPath:"#/properties/pool/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema130.properties.pool.properties.max,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7376,7 +8046,7 @@ if(data6.application_name !== undefined){
 let data10 = data6.application_name;
 if(typeof data10 === "string"){
 if(func2(data10) > 63){
-const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema123.properties.pool.properties.application_name,data:data10};
+const err28 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema130.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7387,7 +8057,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema123.properties.pool.properties.application_name.type,parentSchema:schema123.properties.pool.properties.application_name,data:data10};
+const err29 = {instancePath:instancePath+"/pool/application_name",schemaPath:"#/properties/pool/properties/application_name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema130.properties.pool.properties.application_name.type,parentSchema:schema130.properties.pool.properties.application_name,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7399,7 +8069,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.properties.pool.type,parentSchema:schema123.properties.pool,data:data6};
+const err30 = {instancePath:instancePath+"/pool",schemaPath:"#/properties/pool/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.properties.pool.type,parentSchema:schema130.properties.pool,data:data6};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7436,7 +8106,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema123.type,parentSchema:schema123,data};
+const err33 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.type,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7451,7 +8121,7 @@ return errors === 0;
 validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/0"] = validate60;
-const schema127 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
+const schema134 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["0"];
 
 function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7464,7 +8134,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(data === "embedded")){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema127.enum},message:"must be equal to one of the allowed values",schema:schema127.enum,parentSchema:schema127,data};
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema134.enum},message:"must be equal to one of the allowed values",schema:schema134.enum,parentSchema:schema134,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7479,7 +8149,7 @@ return errors === 0;
 validate60.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/service/oneOf/3/properties/postgres/oneOf/1"] = validate61;
-const schema128 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
+const schema135 = scenarioSchema["$defs"]["service"]["oneOf"]["3"]["properties"]["postgres"]["oneOf"]["1"];
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7493,7 +8163,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.url === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema128.required,parentSchema:schema128,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema135.required,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7504,7 +8174,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "url")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema128,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7518,7 +8188,7 @@ if(data.url !== undefined){
 let data0 = data.url;
 if(typeof data0 === "string"){
 if(!pattern7.test(data0)){
-const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema128.properties.url,data:data0};
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(?:ql)?://"},message:"must match pattern \""+"^postgres(?:ql)?://"+"\"",schema:"^postgres(?:ql)?://",parentSchema:schema135.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7529,7 +8199,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema128.properties.url.type,parentSchema:schema128.properties.url,data:data0};
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema135.properties.url.type,parentSchema:schema135.properties.url,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7541,7 +8211,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema128.type,parentSchema:schema128,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema135.type,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7556,7 +8226,7 @@ return errors === 0;
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/0"] = validate62;
-const schema129 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
+const schema136 = scenarioSchema["$defs"]["variable"]["oneOf"]["0"];
 
 function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7569,7 +8239,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(((typeof data !== "string") && (!((typeof data == "number") && (isFinite(data))))) && (typeof data !== "boolean")){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema129.type},message:"must be string,number,boolean",schema:schema129.type,parentSchema:schema129,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema136.type},message:"must be string,number,boolean",schema:schema136.type,parentSchema:schema136,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7584,7 +8254,7 @@ return errors === 0;
 validate62.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/variable/oneOf/1"] = validate63;
-const schema130 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
+const schema137 = scenarioSchema["$defs"]["variable"]["oneOf"]["1"];
 
 function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7598,7 +8268,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema130,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema137,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7611,7 +8281,7 @@ const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 if(((typeof data0 !== "string") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "boolean")){
-const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema130.items.type},message:"must be string,number,boolean",schema:schema130.items.type,parentSchema:schema130.items,data:data0};
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: schema137.items.type},message:"must be string,number,boolean",schema:schema137.items.type,parentSchema:schema137.items,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7623,7 +8293,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema130.type,parentSchema:schema130,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema137.type,parentSchema:schema137,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7638,7 +8308,7 @@ return errors === 0;
 validate63.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/0"] = validate64;
-const schema131 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
+const schema138 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["0"];
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7652,7 +8322,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.csv === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema131.required,parentSchema:schema131,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "csv"},message:"must have required property '"+"csv"+"'",schema:schema138.required,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7663,7 +8333,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "csv") || (key0 === "delimiter")) || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema131,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7677,7 +8347,7 @@ if(data.csv !== undefined){
 let data0 = data.csv;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema131.properties.csv,data:data0};
+const err2 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema138.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7688,7 +8358,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema131.properties.csv.type,parentSchema:schema131.properties.csv,data:data0};
+const err3 = {instancePath:instancePath+"/csv",schemaPath:"#/properties/csv/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema138.properties.csv.type,parentSchema:schema138.properties.csv,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7702,7 +8372,7 @@ if(data.delimiter !== undefined){
 let data1 = data.delimiter;
 if(typeof data1 === "string"){
 if(func2(data1) > 1){
-const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema131.properties.delimiter,data:data1};
+const err4 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters",schema:1,parentSchema:schema138.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7712,7 +8382,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema131.properties.delimiter,data:data1};
+const err5 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema138.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7723,7 +8393,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema131.properties.delimiter.type,parentSchema:schema131.properties.delimiter,data:data1};
+const err6 = {instancePath:instancePath+"/delimiter",schemaPath:"#/properties/delimiter/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema138.properties.delimiter.type,parentSchema:schema138.properties.delimiter,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7761,7 +8431,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema131.type,parentSchema:schema131,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7776,7 +8446,7 @@ return errors === 0;
 validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/dataSource/oneOf/1"] = validate65;
-const schema134 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
+const schema141 = scenarioSchema["$defs"]["dataSource"]["oneOf"]["1"];
 
 function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7790,7 +8460,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.json === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema134.required,parentSchema:schema134,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "json"},message:"must have required property '"+"json"+"'",schema:schema141.required,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7801,7 +8471,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "json") || (key0 === "order")) || (key0 === "on_exhausted"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema134,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7815,7 +8485,7 @@ if(data.json !== undefined){
 let data0 = data.json;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema134.properties.json,data:data0};
+const err2 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema141.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7826,7 +8496,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema134.properties.json.type,parentSchema:schema134.properties.json,data:data0};
+const err3 = {instancePath:instancePath+"/json",schemaPath:"#/properties/json/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema141.properties.json.type,parentSchema:schema141.properties.json,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7864,7 +8534,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema134.type,parentSchema:schema134,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema141.type,parentSchema:schema141,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7925,7 +8595,7 @@ return errors === 0;
 validate66.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/load/oneOf/1"] = validate68;
-const schema138 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
+const schema145 = scenarioSchema["$defs"]["load"]["oneOf"]["1"];
 
 function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -7939,7 +8609,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.stages === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema138.required,parentSchema:schema138,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema145.required,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7950,7 +8620,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "stages") || (key0 === "arrivals")) || (key0 === "max_vus"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema138,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7969,7 +8639,7 @@ errors = vErrors.length;
 if(data.arrivals !== undefined){
 let data1 = data.arrivals;
 if(!((data1 === "uniform") || (data1 === "poisson"))){
-const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema138.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema138.properties.arrivals.enum,parentSchema:schema138.properties.arrivals,data:data1};
+const err2 = {instancePath:instancePath+"/arrivals",schemaPath:"#/properties/arrivals/enum",keyword:"enum",params:{allowedValues: schema145.properties.arrivals.enum},message:"must be equal to one of the allowed values",schema:schema145.properties.arrivals.enum,parentSchema:schema145.properties.arrivals,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7982,7 +8652,7 @@ errors++;
 if(data.max_vus !== undefined){
 let data2 = data.max_vus;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema138.properties.max_vus.type,parentSchema:schema138.properties.max_vus,data:data2};
+const err3 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema145.properties.max_vus.type,parentSchema:schema145.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7993,7 +8663,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema138.properties.max_vus,data:data2};
+const err4 = {instancePath:instancePath+"/max_vus",schemaPath:"#/properties/max_vus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema145.properties.max_vus,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8006,7 +8676,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema138.type,parentSchema:schema138,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema145.type,parentSchema:schema145,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8021,7 +8691,7 @@ return errors === 0;
 validate68.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/0"] = validate70;
-const schema139 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
+const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["0"];
 
 function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8035,7 +8705,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.rate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema139.required,parentSchema:schema139,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8045,7 +8715,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema139.required,parentSchema:schema139,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema146.required,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8056,7 +8726,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "rate") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema139,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8118,7 +8788,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema139.type,parentSchema:schema139,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8133,7 +8803,7 @@ return errors === 0;
 validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/1"] = validate71;
-const schema142 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
+const schema149 = scenarioSchema["$defs"]["stage"]["oneOf"]["1"];
 
 function validate71(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8147,7 +8817,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.ramp === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema142.required,parentSchema:schema142,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "ramp"},message:"must have required property '"+"ramp"+"'",schema:schema149.required,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8157,7 +8827,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema142.required,parentSchema:schema142,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema149.required,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8168,7 +8838,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "ramp") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema142,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8182,7 +8852,7 @@ if(data.ramp !== undefined){
 let data0 = data.ramp;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema142.properties.ramp.required,parentSchema:schema142.properties.ramp,data:data0};
+const err3 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema149.properties.ramp.required,parentSchema:schema149.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8193,7 +8863,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "from") || (key1 === "to"))){
-const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema142.properties.ramp,data:data0};
+const err4 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema149.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8255,7 +8925,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.properties.ramp.type,parentSchema:schema142.properties.ramp,data:data0};
+const err9 = {instancePath:instancePath+"/ramp",schemaPath:"#/properties/ramp/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema149.properties.ramp.type,parentSchema:schema149.properties.ramp,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8292,7 +8962,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema142.type,parentSchema:schema142,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema149.type,parentSchema:schema149,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8307,7 +8977,7 @@ return errors === 0;
 validate71.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/2"] = validate72;
-const schema146 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
+const schema153 = scenarioSchema["$defs"]["stage"]["oneOf"]["2"];
 
 function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8321,7 +8991,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.spike === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema146.required,parentSchema:schema146,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spike"},message:"must have required property '"+"spike"+"'",schema:schema153.required,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8331,7 +9001,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.duration === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema146.required,parentSchema:schema146,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "duration"},message:"must have required property '"+"duration"+"'",schema:schema153.required,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8342,7 +9012,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "spike") || (key0 === "duration"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema146,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8356,7 +9026,7 @@ if(data.spike !== undefined){
 let data0 = data.spike;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.to === undefined){
-const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema146.properties.spike.required,parentSchema:schema146.properties.spike,data:data0};
+const err3 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema153.properties.spike.required,parentSchema:schema153.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8367,7 +9037,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "to") || (key1 === "rise"))){
-const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema146.properties.spike,data:data0};
+const err4 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema153.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8429,7 +9099,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.properties.spike.type,parentSchema:schema146.properties.spike,data:data0};
+const err9 = {instancePath:instancePath+"/spike",schemaPath:"#/properties/spike/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema153.properties.spike.type,parentSchema:schema153.properties.spike,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8466,7 +9136,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema146.type,parentSchema:schema146,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema153.type,parentSchema:schema153,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8481,7 +9151,7 @@ return errors === 0;
 validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/3"] = validate73;
-const schema150 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
+const schema157 = scenarioSchema["$defs"]["stage"]["oneOf"]["3"];
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8495,7 +9165,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.burst === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema150.required,parentSchema:schema150,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'",schema:schema157.required,parentSchema:schema157,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8506,7 +9176,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "burst")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema150,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema157,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8520,7 +9190,7 @@ if(data.burst !== undefined){
 let data0 = data.burst;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.iterations === undefined){
-const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema150.properties.burst.required,parentSchema:schema150.properties.burst,data:data0};
+const err2 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/required",keyword:"required",params:{missingProperty: "iterations"},message:"must have required property '"+"iterations"+"'",schema:schema157.properties.burst.required,parentSchema:schema157.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8531,7 +9201,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "iterations") || (key1 === "within"))){
-const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema150.properties.burst,data:data0};
+const err3 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema157.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8544,7 +9214,7 @@ errors++;
 if(data0.iterations !== undefined){
 let data1 = data0.iterations;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema150.properties.burst.properties.iterations.type,parentSchema:schema150.properties.burst.properties.iterations,data:data1};
+const err4 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema157.properties.burst.properties.iterations.type,parentSchema:schema157.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8555,7 +9225,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema150.properties.burst.properties.iterations,data:data1};
+const err5 = {instancePath:instancePath+"/burst/iterations",schemaPath:"#/properties/burst/properties/iterations/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema157.properties.burst.properties.iterations,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8593,7 +9263,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.properties.burst.type,parentSchema:schema150.properties.burst,data:data0};
+const err8 = {instancePath:instancePath+"/burst",schemaPath:"#/properties/burst/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema157.properties.burst.type,parentSchema:schema157.properties.burst,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8605,7 +9275,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema150.type,parentSchema:schema150,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema157.type,parentSchema:schema157,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8620,7 +9290,7 @@ return errors === 0;
 validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/4"] = validate74;
-const schema152 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
+const schema159 = scenarioSchema["$defs"]["stage"]["oneOf"]["4"];
 
 function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8634,7 +9304,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.pause === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema152.required,parentSchema:schema152,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "pause"},message:"must have required property '"+"pause"+"'",schema:schema159.required,parentSchema:schema159,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8645,7 +9315,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "pause")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema152,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema159,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8682,7 +9352,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema152.type,parentSchema:schema152,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema159.type,parentSchema:schema159,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8697,7 +9367,7 @@ return errors === 0;
 validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/stage/oneOf/5"] = validate75;
-const schema154 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
+const schema161 = scenarioSchema["$defs"]["stage"]["oneOf"]["5"];
 
 function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -8711,7 +9381,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.users === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema154.required,parentSchema:schema154,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "users"},message:"must have required property '"+"users"+"'",schema:schema161.required,parentSchema:schema161,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8722,7 +9392,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "users") || (key0 === "ramp_up")) || (key0 === "hold")) || (key0 === "duration")) || (key0 === "ramp_down"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema154,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema161,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8735,7 +9405,7 @@ errors++;
 if(data.users !== undefined){
 let data0 = data.users;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema154.properties.users.type,parentSchema:schema154.properties.users,data:data0};
+const err2 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema161.properties.users.type,parentSchema:schema161.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8746,7 +9416,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema154.properties.users,data:data0};
+const err3 = {instancePath:instancePath+"/users",schemaPath:"#/properties/users/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema161.properties.users,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8859,7 +9529,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema154.type,parentSchema:schema154,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema161.type,parentSchema:schema161,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9957,7 +10627,7 @@ return errors === 0;
 validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/1"] = validate79;
-const schema173 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
+const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["1"];
 
 function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -9971,7 +10641,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.think === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema173.required,parentSchema:schema173,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "think"},message:"must have required property '"+"think"+"'",schema:schema180.required,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9982,7 +10652,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "think")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10019,7 +10689,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10034,7 +10704,7 @@ return errors === 0;
 validate79.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2"] = validate80;
-const schema175 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
+const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"];
 
 function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10048,7 +10718,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.loop === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "loop"},message:"must have required property '"+"loop"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10058,7 +10728,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema182.required,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10069,7 +10739,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "loop") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10086,7 +10756,7 @@ let valid1 = false;
 let passing0 = null;
 const _errs4 = errors;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[0].type,parentSchema:schema175.properties.loop.oneOf[0],data:data0};
+const err3 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.loop.oneOf[0].type,parentSchema:schema182.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10097,7 +10767,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[0],data:data0};
+const err4 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.loop.oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10119,7 +10789,7 @@ let passing1 = null;
 const _errs9 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.count === undefined){
-const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema175.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema175.properties.loop.oneOf[1].oneOf[0],data:data0};
+const err5 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema182.properties.loop.oneOf[1].oneOf[0].required,parentSchema:schema182.properties.loop.oneOf[1].oneOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10137,7 +10807,7 @@ passing1 = 0;
 const _errs10 = errors;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 if(data0.while === undefined){
-const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema175.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema175.properties.loop.oneOf[1].oneOf[1],data:data0};
+const err6 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema182.properties.loop.oneOf[1].oneOf[1].required,parentSchema:schema182.properties.loop.oneOf[1].oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10159,7 +10829,7 @@ passing1 = 1;
 }
 }
 if(!valid2){
-const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema175.properties.loop.oneOf[1].oneOf,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
+const err7 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema182.properties.loop.oneOf[1].oneOf,parentSchema:schema182.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10182,7 +10852,7 @@ vErrors = null;
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 for(const key1 in data0){
 if(!(((key1 === "count") || (key1 === "while")) || (key1 === "max"))){
-const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
+const err8 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema182.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10195,7 +10865,7 @@ errors++;
 if(data0.count !== undefined){
 let data1 = data0.count;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[1].properties.count.type,parentSchema:schema175.properties.loop.oneOf[1].properties.count,data:data1};
+const err9 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.loop.oneOf[1].properties.count.type,parentSchema:schema182.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10206,7 +10876,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 < 1 || isNaN(data1)){
-const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[1].properties.count,data:data1};
+const err10 = {instancePath:instancePath+"/loop/count",schemaPath:"#/properties/loop/oneOf/1/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.loop.oneOf[1].properties.count,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10245,7 +10915,7 @@ errors++;
 if(data0.max !== undefined){
 let data3 = data0.max;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema175.properties.loop.oneOf[1].properties.max.type,parentSchema:schema175.properties.loop.oneOf[1].properties.max,data:data3};
+const err13 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.loop.oneOf[1].properties.max.type,parentSchema:schema182.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10256,7 +10926,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 1 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema175.properties.loop.oneOf[1].properties.max,data:data3};
+const err14 = {instancePath:instancePath+"/loop/max",schemaPath:"#/properties/loop/oneOf/1/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.loop.oneOf[1].properties.max,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10269,7 +10939,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.properties.loop.oneOf[1].type,parentSchema:schema175.properties.loop.oneOf[1],data:data0};
+const err15 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.properties.loop.oneOf[1].type,parentSchema:schema182.properties.loop.oneOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10290,7 +10960,7 @@ passing0 = 1;
 }
 }
 if(!valid1){
-const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema175.properties.loop.oneOf,parentSchema:schema175.properties.loop,data:data0};
+const err16 = {instancePath:instancePath+"/loop",schemaPath:"#/properties/loop/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema182.properties.loop.oneOf,parentSchema:schema182.properties.loop,data:data0};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10319,7 +10989,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.type,parentSchema:schema182,data};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10334,7 +11004,7 @@ return errors === 0;
 validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/3"] = validate82;
-const schema177 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
+const schema184 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["3"];
 
 function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10348,7 +11018,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.then === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema177.required,parentSchema:schema177,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "then"},message:"must have required property '"+"then"+"'",schema:schema184.required,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10358,7 +11028,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.if === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema177.required,parentSchema:schema177,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "if"},message:"must have required property '"+"if"+"'",schema:schema184.required,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10369,7 +11039,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "if") || (key0 === "then")) || (key0 === "else"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema177,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10418,7 +11088,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.type,parentSchema:schema177,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10433,7 +11103,7 @@ return errors === 0;
 validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/4"] = validate85;
-const schema179 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
+const schema186 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["4"];
 
 function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10447,7 +11117,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.parallel === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema179.required,parentSchema:schema179,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "parallel"},message:"must have required property '"+"parallel"+"'",schema:schema186.required,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10458,7 +11128,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "parallel")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10476,7 +11146,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema186.type,parentSchema:schema186,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10491,7 +11161,7 @@ return errors === 0;
 validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/5"] = validate87;
-const schema180 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
+const schema187 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["5"];
 
 function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10505,7 +11175,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.group === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema180.required,parentSchema:schema180,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "group"},message:"must have required property '"+"group"+"'",schema:schema187.required,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10515,7 +11185,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema180.required,parentSchema:schema180,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema187.required,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10526,7 +11196,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "group") || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema180,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10569,7 +11239,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema180.type,parentSchema:schema180,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema187.type,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10584,7 +11254,7 @@ return errors === 0;
 validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/6"] = validate89;
-const schema182 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
+const schema189 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["6"];
 
 function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10598,7 +11268,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transaction === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema182.required,parentSchema:schema182,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transaction"},message:"must have required property '"+"transaction"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10608,7 +11278,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.flow === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema182.required,parentSchema:schema182,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "flow"},message:"must have required property '"+"flow"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10619,7 +11289,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "transaction") || (key0 === "isolation")) || (key0 === "db")) || (key0 === "retry")) || (key0 === "flow"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema182,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10657,7 +11327,7 @@ errors++;
 if(data.isolation !== undefined){
 let data1 = data.isolation;
 if(!(((data1 === "read_committed") || (data1 === "repeatable_read")) || (data1 === "serializable"))){
-const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema182.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema182.properties.isolation.enum,parentSchema:schema182.properties.isolation,data:data1};
+const err5 = {instancePath:instancePath+"/isolation",schemaPath:"#/properties/isolation/enum",keyword:"enum",params:{allowedValues: schema189.properties.isolation.enum},message:"must be equal to one of the allowed values",schema:schema189.properties.isolation.enum,parentSchema:schema189.properties.isolation,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10671,7 +11341,7 @@ if(data.db !== undefined){
 let data2 = data.db;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema182.properties.db,data:data2};
+const err6 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema189.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10682,7 +11352,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema182.properties.db.type,parentSchema:schema182.properties.db,data:data2};
+const err7 = {instancePath:instancePath+"/db",schemaPath:"#/properties/db/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.properties.db.type,parentSchema:schema189.properties.db,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10697,7 +11367,7 @@ let data3 = data.retry;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 if(!(((key1 === "attempts") || (key1 === "backoff")) || (key1 === "on"))){
-const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema182.properties.retry,data:data3};
+const err8 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10710,7 +11380,7 @@ errors++;
 if(data3.attempts !== undefined){
 let data4 = data3.attempts;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema182.properties.retry.properties.attempts.type,parentSchema:schema182.properties.retry.properties.attempts,data:data4};
+const err9 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema189.properties.retry.properties.attempts.type,parentSchema:schema189.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10721,7 +11391,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 1 || isNaN(data4)){
-const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema182.properties.retry.properties.attempts,data:data4};
+const err10 = {instancePath:instancePath+"/retry/attempts",schemaPath:"#/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema189.properties.retry.properties.attempts,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10761,7 +11431,7 @@ if(data3.on !== undefined){
 let data6 = data3.on;
 if(Array.isArray(data6)){
 if(data6.length < 1){
-const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema182.properties.retry.properties.on,data:data6};
+const err13 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema189.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10774,7 +11444,7 @@ const len0 = data6.length;
 for(let i0=0; i0<len0; i0++){
 let data7 = data6[i0];
 if(!((data7 === "deadlock") || (data7 === "serialization_failure"))){
-const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema182.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema182.properties.retry.properties.on.items.enum,parentSchema:schema182.properties.retry.properties.on.items,data:data7};
+const err14 = {instancePath:instancePath+"/retry/on/" + i0,schemaPath:"#/properties/retry/properties/on/items/enum",keyword:"enum",params:{allowedValues: schema189.properties.retry.properties.on.items.enum},message:"must be equal to one of the allowed values",schema:schema189.properties.retry.properties.on.items.enum,parentSchema:schema189.properties.retry.properties.on.items,data:data7};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10791,7 +11461,7 @@ outer0:
 for(;i1--;){
 for(j0 = i1; j0--;){
 if(func0(data6[i1], data6[j0])){
-const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema182.properties.retry.properties.on,data:data6};
+const err15 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema189.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10806,7 +11476,7 @@ break outer0;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema182.properties.retry.properties.on.type,parentSchema:schema182.properties.retry.properties.on,data:data6};
+const err16 = {instancePath:instancePath+"/retry/on",schemaPath:"#/properties/retry/properties/on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema189.properties.retry.properties.on.type,parentSchema:schema189.properties.retry.properties.on,data:data6};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10818,7 +11488,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.properties.retry.type,parentSchema:schema182.properties.retry,data:data3};
+const err17 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.retry.type,parentSchema:schema189.properties.retry,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10836,7 +11506,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema182.type,parentSchema:schema182,data};
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.type,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10851,7 +11521,7 @@ return errors === 0;
 validate89.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/0"] = validate91;
-const schema185 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
+const schema192 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["0"];
 
 function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10864,7 +11534,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema185.type,parentSchema:schema185,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.type,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10875,7 +11545,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema185,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10891,7 +11561,7 @@ return errors === 0;
 validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1"] = validate92;
-const schema186 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
+const schema193 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"];
 
 function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -10909,7 +11579,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema186.oneOf[0].required,parentSchema:schema186.oneOf[0],data};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema193.oneOf[0].required,parentSchema:schema193.oneOf[0],data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10927,7 +11597,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema186.oneOf[1].required,parentSchema:schema186.oneOf[1],data};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema193.oneOf[1].required,parentSchema:schema193.oneOf[1],data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10949,7 +11619,7 @@ passing0 = 1;
 }
 }
 if(!valid0){
-const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema186.oneOf,parentSchema:schema186,data};
+const err2 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema193.oneOf,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10972,7 +11642,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "count") || (key0 === "while")) || (key0 === "max"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema186,data};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10985,7 +11655,7 @@ errors++;
 if(data.count !== undefined){
 let data0 = data.count;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema186.properties.count.type,parentSchema:schema186.properties.count,data:data0};
+const err4 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema193.properties.count.type,parentSchema:schema193.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10996,7 +11666,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema186.properties.count,data:data0};
+const err5 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema193.properties.count,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11035,7 +11705,7 @@ errors++;
 if(data.max !== undefined){
 let data2 = data.max;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema186.properties.max.type,parentSchema:schema186.properties.max,data:data2};
+const err8 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema193.properties.max.type,parentSchema:schema193.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11046,7 +11716,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 < 1 || isNaN(data2)){
-const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema186.properties.max,data:data2};
+const err9 = {instancePath:instancePath+"/max",schemaPath:"#/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema193.properties.max,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -11059,7 +11729,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema186.type,parentSchema:schema186,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.type,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -11074,7 +11744,7 @@ return errors === 0;
 validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/0"] = validate93;
-const schema188 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
+const schema195 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["0"];
 
 function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11088,7 +11758,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.count === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema188.required,parentSchema:schema188,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema195.required,parentSchema:schema195,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11104,7 +11774,7 @@ return errors === 0;
 validate93.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/flowItem/oneOf/2/properties/loop/oneOf/1/oneOf/1"] = validate94;
-const schema189 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
+const schema196 = scenarioSchema["$defs"]["flowItem"]["oneOf"]["2"]["properties"]["loop"]["oneOf"]["1"]["oneOf"]["1"];
 
 function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11118,7 +11788,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.while === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "while"},message:"must have required property '"+"while"+"'",schema:schema196.required,parentSchema:schema196,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11134,7 +11804,7 @@ return errors === 0;
 validate94.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/0"] = validate95;
-const schema190 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
+const schema197 = scenarioSchema["$defs"]["step"]["oneOf"]["0"];
 
 function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11148,7 +11818,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.http === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema190.required,parentSchema:schema190,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "http"},message:"must have required property '"+"http"+"'",schema:schema197.required,parentSchema:schema197,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11164,7 +11834,7 @@ return errors === 0;
 validate95.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/1"] = validate96;
-const schema191 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
+const schema198 = scenarioSchema["$defs"]["step"]["oneOf"]["1"];
 
 function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11178,7 +11848,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.sql === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema191.required,parentSchema:schema191,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sql"},message:"must have required property '"+"sql"+"'",schema:schema198.required,parentSchema:schema198,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11194,7 +11864,7 @@ return errors === 0;
 validate96.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/2"] = validate97;
-const schema192 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
+const schema199 = scenarioSchema["$defs"]["step"]["oneOf"]["2"];
 
 function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11208,7 +11878,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.github === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema192.required,parentSchema:schema192,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "github"},message:"must have required property '"+"github"+"'",schema:schema199.required,parentSchema:schema199,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11224,7 +11894,7 @@ return errors === 0;
 validate97.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/3"] = validate98;
-const schema193 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
+const schema200 = scenarioSchema["$defs"]["step"]["oneOf"]["3"];
 
 function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11238,7 +11908,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.jmeter === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema193.required,parentSchema:schema193,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "jmeter"},message:"must have required property '"+"jmeter"+"'",schema:schema200.required,parentSchema:schema200,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11254,7 +11924,7 @@ return errors === 0;
 validate98.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/oneOf/4"] = validate99;
-const schema194 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
+const schema201 = scenarioSchema["$defs"]["step"]["oneOf"]["4"];
 
 function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11268,7 +11938,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.use === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema194.required,parentSchema:schema194,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "use"},message:"must have required property '"+"use"+"'",schema:schema201.required,parentSchema:schema201,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11323,7 +11993,7 @@ return errors === 0;
 validate100.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/expect/oneOf/1"] = validate101;
-const schema196 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
+const schema203 = scenarioSchema["$defs"]["step"]["properties"]["expect"]["oneOf"]["1"];
 
 function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11337,7 +12007,7 @@ evaluated0.items = undefined;
 }
 if(Array.isArray(data)){
 if(data.length < 1){
-const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema196,data};
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11374,7 +12044,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema196.type,parentSchema:schema196,data};
+const err3 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema203.type,parentSchema:schema203,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11428,7 +12098,7 @@ return errors === 0;
 validate102.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/capture/additionalProperties/oneOf/1"] = validate103;
-const schema199 = scenarioSchema["$defs"]["step"]["properties"]["capture"]["additionalProperties"]["oneOf"]["1"];
+const schema206 = scenarioSchema["$defs"]["step"]["properties"]["capture"]["additionalProperties"]["oneOf"]["1"];
 
 function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11442,7 +12112,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema199.required,parentSchema:schema199,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema206.required,parentSchema:schema206,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11453,7 +12123,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "expr") || (key0 === "required"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema199,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema206,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11491,7 +12161,7 @@ errors++;
 if(data.required !== undefined){
 let data1 = data.required;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/required",schemaPath:"#/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema199.properties.required.type,parentSchema:schema199.properties.required,data:data1};
+const err4 = {instancePath:instancePath+"/required",schemaPath:"#/properties/required/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema206.properties.required.type,parentSchema:schema206.properties.required,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -11503,7 +12173,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema199.type,parentSchema:schema199,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.type,parentSchema:schema206,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -11518,7 +12188,7 @@ return errors === 0;
 validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/retry/oneOf/0"] = validate104;
-const schema201 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
+const schema208 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["0"];
 
 function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11531,7 +12201,7 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(((typeof data == "number") && (!(data % 1) && !isNaN(data))) && (isFinite(data)))){
-const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema201.type,parentSchema:schema201,data};
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema208.type,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11542,7 +12212,7 @@ errors++;
 }
 if((typeof data == "number") && (isFinite(data))){
 if(data < 1 || isNaN(data)){
-const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema201,data};
+const err1 = {instancePath,schemaPath:"#/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11558,7 +12228,7 @@ return errors === 0;
 validate104.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/step/properties/retry/oneOf/1"] = validate105;
-const schema202 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
+const schema209 = scenarioSchema["$defs"]["step"]["properties"]["retry"]["oneOf"]["1"];
 
 function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11572,7 +12242,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.attempts === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema202.required,parentSchema:schema202,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempts"},message:"must have required property '"+"attempts"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11583,7 +12253,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "attempts") || (key0 === "backoff")) || (key0 === "on"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema202,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11596,7 +12266,7 @@ errors++;
 if(data.attempts !== undefined){
 let data0 = data.attempts;
 if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
-const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema202.properties.attempts.type,parentSchema:schema202.properties.attempts,data:data0};
+const err2 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema209.properties.attempts.type,parentSchema:schema209.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11607,7 +12277,7 @@ errors++;
 }
 if((typeof data0 == "number") && (isFinite(data0))){
 if(data0 < 1 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema202.properties.attempts,data:data0};
+const err3 = {instancePath:instancePath+"/attempts",schemaPath:"#/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema209.properties.attempts,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -11670,7 +12340,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema202.type,parentSchema:schema202,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.type,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -11685,7 +12355,7 @@ return errors === 0;
 validate105.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/0"] = validate106;
-const schema205 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
+const schema212 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["0"];
 
 function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11699,7 +12369,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.get === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "get"},message:"must have required property '"+"get"+"'",schema:schema212.required,parentSchema:schema212,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11715,7 +12385,7 @@ return errors === 0;
 validate106.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/1"] = validate107;
-const schema206 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
+const schema213 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["1"];
 
 function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11729,7 +12399,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.post === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "post"},message:"must have required property '"+"post"+"'",schema:schema213.required,parentSchema:schema213,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11745,7 +12415,7 @@ return errors === 0;
 validate107.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/2"] = validate108;
-const schema207 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
+const schema214 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["2"];
 
 function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11759,7 +12429,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.put === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema207.required,parentSchema:schema207,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "put"},message:"must have required property '"+"put"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11775,7 +12445,7 @@ return errors === 0;
 validate108.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/3"] = validate109;
-const schema208 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
+const schema215 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["3"];
 
 function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11789,7 +12459,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.patch === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema208.required,parentSchema:schema208,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "patch"},message:"must have required property '"+"patch"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11805,7 +12475,7 @@ return errors === 0;
 validate109.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/4"] = validate110;
-const schema209 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
+const schema216 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["4"];
 
 function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11819,7 +12489,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.delete === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'",schema:schema216.required,parentSchema:schema216,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11835,7 +12505,7 @@ return errors === 0;
 validate110.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/5"] = validate111;
-const schema210 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
+const schema217 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["5"];
 
 function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11849,7 +12519,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.head === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema210.required,parentSchema:schema210,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "head"},message:"must have required property '"+"head"+"'",schema:schema217.required,parentSchema:schema217,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11865,7 +12535,7 @@ return errors === 0;
 validate111.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/httpRequest/oneOf/6"] = validate112;
-const schema211 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
+const schema218 = scenarioSchema["$defs"]["httpRequest"]["oneOf"]["6"];
 
 function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11879,7 +12549,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.options === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "options"},message:"must have required property '"+"options"+"'",schema:schema218.required,parentSchema:schema218,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11934,7 +12604,7 @@ return errors === 0;
 validate113.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
 exports["/$defs/threshold/oneOf/1"] = validate114;
-const schema213 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
+const schema220 = scenarioSchema["$defs"]["threshold"]["oneOf"]["1"];
 
 function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -11948,7 +12618,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema213.required,parentSchema:schema213,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema220.required,parentSchema:schema220,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -11958,8 +12628,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema213,data};
+if(!(((((key0 === "expr") || (key0 === "abort")) || (key0 === "after")) || (key0 === "description")) || (key0 === "level"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema220,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -11997,7 +12667,7 @@ errors++;
 if(data.abort !== undefined){
 let data1 = data.abort;
 if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema213.properties.abort.type,parentSchema:schema213.properties.abort,data:data1};
+const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema220.properties.abort.type,parentSchema:schema220.properties.abort,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -12035,7 +12705,180 @@ errors++;
 if(data.description !== undefined){
 let data3 = data.description;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema213.properties.description.type,parentSchema:schema213.properties.description,data:data3};
+const err7 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema220.properties.description.type,parentSchema:schema220.properties.description,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.level !== undefined){
+let data4 = data.level;
+if(!((data4 === "warning") || (data4 === "critical"))){
+const err8 = {instancePath:instancePath+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema220.type,parentSchema:schema220,data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+validate114.errors = vErrors;
+return errors === 0;
+}
+validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/processes/items/oneOf/0"] = validate115;
+
+function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate115.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(!pattern4.test(data)){
+const err0 = {instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate115.errors = vErrors;
+return errors === 0;
+}
+validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/processes/items/oneOf/1"] = validate116;
+const schema225 = scenarioSchema["$defs"]["monitor"]["properties"]["processes"]["items"]["oneOf"]["1"];
+
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate116.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length > 2){
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 2},message:"must NOT have more than 2 properties",schema:2,parentSchema:schema225,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(Object.keys(data).length < 2){
+const err1 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 2},message:"must NOT have fewer than 2 properties",schema:2,parentSchema:schema225,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.name === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema225.required,parentSchema:schema225,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "name") || (key0 === "pid")) || (key0 === "pidfile")) || (key0 === "command"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.pid !== undefined){
+let data1 = data.pid;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err6 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema225.properties.pid.type,parentSchema:schema225.properties.pid,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+const err7 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema225.properties.pid,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -12046,8 +12889,11 @@ errors++;
 }
 }
 }
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema213.type,parentSchema:schema213,data};
+if(data.pidfile !== undefined){
+let data2 = data.pidfile;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err8 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.pidfile,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -12056,17 +12902,65 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate114.errors = vErrors;
+}
+else {
+const err9 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.pidfile.type,parentSchema:schema225.properties.pidfile,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.command !== undefined){
+let data3 = data.command;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err10 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.command,data:data3};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.command.type,parentSchema:schema225.properties.command,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate115;
+exports["/$defs/monitor/properties/alerts/items/oneOf/0"] = validate117;
 
-function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate117(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate115.evaluated;
+const evaluated0 = validate117.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12095,130 +12989,13 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate115.errors = vErrors;
-return errors === 0;
-}
-validate115.evaluated = {"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate116;
-const schema217 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
-
-function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate116.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.expr === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expr"},message:"must have required property '"+"expr"+"'",schema:schema217.required,parentSchema:schema217,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((key0 === "expr") || (key0 === "abort"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema217,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.expr !== undefined){
-let data0 = data.expr;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/expr",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.abort !== undefined){
-let data1 = data.abort;
-if(typeof data1 !== "boolean"){
-const err4 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema217.properties.abort.type,parentSchema:schema217.properties.abort,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-}
-else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema217.type,parentSchema:schema217,data};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-validate116.errors = vErrors;
-return errors === 0;
-}
-validate116.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-exports["/$defs/report/oneOf/0"] = validate117;
-
-function validate117(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate117.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(!(((((((data === "console") || (data === "json")) || (data === "html")) || (data === "pdf")) || (data === "junit")) || (data === "prometheus")) || (data === "markdown"))){
-const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
 validate117.errors = vErrors;
 return errors === 0;
 }
 validate117.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-exports["/$defs/report/oneOf/1"] = validate118;
-const schema220 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+exports["/$defs/monitor/properties/alerts/items/oneOf/1"] = validate118;
+const schema228 = scenarioSchema["$defs"]["monitor"]["properties"]["alerts"]["items"]["oneOf"]["1"];
 
 function validate118(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -12231,8 +13008,450 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.when === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "when"},message:"must have required property '"+"when"+"'",schema:schema228.required,parentSchema:schema228,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "when") || (key0 === "level")) || (key0 === "abort")) || (key0 === "description"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema228,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.when !== undefined){
+let data0 = data.when;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/when",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/when",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.level !== undefined){
+let data1 = data.level;
+if(!((data1 === "warning") || (data1 === "critical"))){
+const err4 = {instancePath:instancePath+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.abort !== undefined){
+let data2 = data.abort;
+if(typeof data2 !== "boolean"){
+const err5 = {instancePath:instancePath+"/abort",schemaPath:"#/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema228.properties.abort.type,parentSchema:schema228.properties.abort,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.description !== undefined){
+let data3 = data.description;
+if(typeof data3 !== "string"){
+const err6 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema228.properties.description.type,parentSchema:schema228.properties.description,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema228.type,parentSchema:schema228,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate118.errors = vErrors;
+return errors === 0;
+}
+validate118.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/notify/properties/webhook/oneOf/0"] = validate119;
+const schema231 = scenarioSchema["$defs"]["monitor"]["properties"]["notify"]["properties"]["webhook"]["oneOf"]["0"];
+
+function validate119(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate119.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(!pattern51.test(data)){
+const err0 = {instancePath,schemaPath:"#/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema231,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema231.type,parentSchema:schema231,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate119.errors = vErrors;
+return errors === 0;
+}
+validate119.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/notify/properties/webhook/oneOf/1"] = validate120;
+const schema232 = scenarioSchema["$defs"]["monitor"]["properties"]["notify"]["properties"]["webhook"]["oneOf"]["1"];
+
+function validate120(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate120.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.url === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema232.required,parentSchema:schema232,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "url") || (key0 === "headers")) || (key0 === "timeout")) || (key0 === "retries"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema232,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.url !== undefined){
+let data0 = data.url;
+if(typeof data0 === "string"){
+if(!pattern51.test(data0)){
+const err2 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema232.properties.url,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema232.properties.url.type,parentSchema:schema232.properties.url,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.headers !== undefined){
+let data1 = data.headers;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+for(const key1 in data1){
+let data2 = data1[key1];
+if(typeof data2 !== "string"){
+const err4 = {instancePath:instancePath+"/headers/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema232.properties.headers.additionalProperties.type,parentSchema:schema232.properties.headers.additionalProperties,data:data2};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/headers",schemaPath:"#/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema232.properties.headers.type,parentSchema:schema232.properties.headers,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data3 = data.timeout;
+if(typeof data3 === "string"){
+if(!pattern6.test(data3)){
+const err6 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.retries !== undefined){
+let data4 = data.retries;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err8 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema232.properties.retries.type,parentSchema:schema232.properties.retries,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 10 || isNaN(data4)){
+const err9 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema232.properties.retries,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data4 < 0 || isNaN(data4)){
+const err10 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema232.properties.retries,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema232.type,parentSchema:schema232,data};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+validate120.errors = vErrors;
+return errors === 0;
+}
+validate120.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/notify/properties/command/oneOf/0"] = validate121;
+const schema234 = scenarioSchema["$defs"]["monitor"]["properties"]["notify"]["properties"]["command"]["oneOf"]["0"];
+
+function validate121(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate121.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(typeof data === "string"){
+if(func2(data) < 1){
+const err0 = {instancePath,schemaPath:"#/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema234,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema234.type,parentSchema:schema234,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate121.errors = vErrors;
+return errors === 0;
+}
+validate121.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/monitor/properties/notify/properties/command/oneOf/1"] = validate122;
+const schema235 = scenarioSchema["$defs"]["monitor"]["properties"]["notify"]["properties"]["command"]["oneOf"]["1"];
+
+function validate122(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate122.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(Array.isArray(data)){
+if(data.length < 1){
+const err0 = {instancePath,schemaPath:"#/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema235,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+const len0 = data.length;
+for(let i0=0; i0<len0; i0++){
+let data0 = data[i0];
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema235.items.type,parentSchema:schema235.items,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+}
+else {
+const err2 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema235.type,parentSchema:schema235,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+validate122.errors = vErrors;
+return errors === 0;
+}
+validate122.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/report/oneOf/0"] = validate123;
+
+function validate123(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate123.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(!(((((((data === "console") || (data === "json")) || (data === "html")) || (data === "pdf")) || (data === "junit")) || (data === "prometheus")) || (data === "markdown"))){
+const err0 = {instancePath,schemaPath:"#/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+validate123.errors = vErrors;
+return errors === 0;
+}
+validate123.evaluated = {"dynamicProps":false,"dynamicItems":false};
+
+exports["/$defs/report/oneOf/1"] = validate124;
+const schema237 = scenarioSchema["$defs"]["report"]["oneOf"]["1"];
+
+function validate124(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate124.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema220.required,parentSchema:schema220,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "format"},message:"must have required property '"+"format"+"'",schema:schema237.required,parentSchema:schema237,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -12243,7 +13462,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "format") || (key0 === "path"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema220,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema237,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -12256,7 +13475,7 @@ errors++;
 if(data.format !== undefined){
 let data0 = data.format;
 if(!(((((((data0 === "console") || (data0 === "json")) || (data0 === "html")) || (data0 === "pdf")) || (data0 === "junit")) || (data0 === "prometheus")) || (data0 === "markdown"))){
-const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values",schema:schema116.enum,parentSchema:schema116,data:data0};
+const err2 = {instancePath:instancePath+"/format",schemaPath:"#/$defs/reportFormat/enum",keyword:"enum",params:{allowedValues: schema123.enum},message:"must be equal to one of the allowed values",schema:schema123.enum,parentSchema:schema123,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -12270,7 +13489,7 @@ if(data.path !== undefined){
 let data1 = data.path;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema220.properties.path,data:data1};
+const err3 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema237.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -12281,7 +13500,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema220.properties.path.type,parentSchema:schema220.properties.path,data:data1};
+const err4 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema237.properties.path.type,parentSchema:schema237.properties.path,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -12293,7 +13512,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema220.type,parentSchema:schema220,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema237.type,parentSchema:schema237,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -12302,10 +13521,10 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate118.errors = vErrors;
+validate124.errors = vErrors;
 return errors === 0;
 }
-validate118.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate124.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 return exports;
 }

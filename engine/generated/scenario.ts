@@ -466,6 +466,10 @@ export type Threshold =
        * Why this threshold exists; shown in reports.
        */
       description?: string;
+      /**
+       * `critical` (default): a failed threshold fails the run. `warning`: it is reported and fails nothing.
+       */
+      level?: 'warning' | 'critical';
     };
 /**
  * A name: a letter or underscore, then letters, digits, `_` or `-`.
@@ -554,6 +558,13 @@ export type Template = string;
  * via the `definition` "flow".
  */
 export type Flow10 = [FlowItem, ...FlowItem[]];
+/**
+ * How much it matters: `warning` is reported, `critical` fails the run.
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "level".
+ */
+export type Level = 'warning' | 'critical';
 
 /**
  * A perfy scenario: the services to start, the load to apply, the flow of steps each iteration runs, and the thresholds that decide pass or fail.
@@ -950,15 +961,35 @@ export interface Workload {
  */
 export interface Monitor {
   /**
-   * What to watch: `self` (perfy itself) or service names (default: self and every service).
+   * What to watch: `self` (perfy itself), service names (each service's whole process tree), or a process perfy did not start, named (default: self and every service).
    */
-  processes?: Name[];
+  processes?: (
+    | Name
+    | {
+        /**
+         * A name: a letter or underscore, then letters, digits, `_` or `-`.
+         */
+        name: string;
+        /**
+         * A process id.
+         */
+        pid?: number;
+        /**
+         * A file holding a process id, read at every sample (a restarted process is followed); relative to the scenario.
+         */
+        pidfile?: string;
+        /**
+         * A regular expression (RE2) matched against the command lines of the current user's processes; every match is watched with its process tree.
+         */
+        command?: string;
+      }
+  )[];
   /**
    * Sampling interval (default 1s).
    */
   interval?: string;
   /**
-   * Conditions raised as alerts while the run goes on.
+   * Conditions watched while the run goes on: each firing and resolving is printed, recorded in the result and sent to `notify:`.
    */
   alerts?: (
     | Expression
@@ -966,24 +997,78 @@ export interface Monitor {
         /**
          * An expression of perfy's expression language (see docs/expressions.md).
          */
-        expr: string;
+        when: string;
         /**
-         * Stop the run when the alert fires (exit code 3).
+         * `warning` (default): reported. `critical`: an alert that fired fails the run (exit code 1).
+         */
+        level?: 'warning' | 'critical';
+        /**
+         * Stop the run when the alert fires (exit code 3; the result so far is kept).
          */
         abort?: boolean;
+        /**
+         * Why this alert exists; shown with its events.
+         */
+        description?: string;
       }
   )[];
   /**
-   * Memory-leak detection: the trend of resident memory over a sliding window.
+   * Memory-leak detection: the sustained growth of each process's resident memory over a sliding window (a garbage collector's sawtooth is not growth).
    */
   leak?: {
     /**
-     * Length of the sliding window (default 30s).
+     * The watched processes to judge (default: every watched process but `self`).
+     */
+    processes?: Name[];
+    /**
+     * The sliding window growth is measured over (default 10m).
      */
     window?: string;
     /**
-     * Growth above which a leak is reported.
+     * Growth above which a process leaks.
      */
     max_growth: string;
+    /**
+     * Samples in this first part of the run are not judged: start-up and caches filling (default 0s).
+     */
+    warmup?: string;
+    /**
+     * `critical` (default): a leak fails the run (exit code 1). `warning`: it is reported.
+     */
+    level?: 'warning' | 'critical';
+  };
+  /**
+   * Where alert and leak events go as they happen, each as one JSON object; a slow or failing receiver never slows the load.
+   */
+  notify?: {
+    /**
+     * POST each event as JSON to this URL: a string, or { url, headers, timeout, retries }.
+     */
+    webhook?:
+      | string
+      | {
+          /**
+           * The URL each event is POSTed to as JSON.
+           */
+          url: string;
+          /**
+           * Extra request headers (e.g. an authorization token from the environment).
+           */
+          headers?: {
+            [k: string]: string;
+          };
+          /**
+           * Per attempt (default 5s).
+           */
+          timeout?: string;
+          /**
+           * Attempts after the first on a network error, no answer, 408, 429 or 5xx (default 3).
+           */
+          retries?: number;
+        };
+    /**
+     * Run this once per event with the event's JSON on its standard input: a shell command, or a program and its arguments.
+     */
+    command?: string | [string, ...string[]];
   };
 }

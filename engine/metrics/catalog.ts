@@ -9,8 +9,11 @@ export interface MetricInfo {
   description: string;
   /** How the end-of-run summary shows it, beyond its place in the catalog (its rank in the latency table). */
   summary?: MetricSummary;
-  /** A gauge or counter of bytes (per second for io_*): reports show it as a size. Trends are milliseconds. */
-  unit?: 'bytes';
+  /**
+   * A gauge or counter of bytes (per second for io_*): reports show it as a size; `bytes/min` as a size per minute
+   * (memory growth). Trends are milliseconds.
+   */
+  unit?: 'bytes' | 'bytes/min';
 }
 
 /**
@@ -91,6 +94,11 @@ export const PROCESS_METRICS: MetricInfo[] = [
     unit: 'bytes',
   },
   { ...m('process.io_write', 'gauge', 'Bytes per second the process and its children wrote (Linux).'), unit: 'bytes' },
+  {
+    ...m('process.rss.growth', 'gauge',
+      'Sustained growth of resident memory over `monitor.leak.window`, in bytes per minute (processes it judges).'),
+    unit: 'bytes/min',
+  },
   m('process.fds', 'gauge', 'Open file descriptors of the process and its children (Linux).'),
   m('process.threads', 'gauge', 'Threads of the process and its children (Linux).'),
 ];

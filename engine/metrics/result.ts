@@ -36,10 +36,15 @@ export interface Result {
   workloads: ResultWorkload[];
   metrics: ResultMetrics;
   thresholds: ThresholdOutcome[];
-  /** The verdict: the run completed and every judged threshold passed (`perfy run` exits 0). */
+  /**
+   * The verdict: the run completed, every judged critical threshold passed, no critical alert fired and no
+   * critical leak was found (`perfy run` exits 0).
+   */
   passed: boolean;
   /** Plain numbers per metric, overall and per step, as every report shows them (engine/metrics/summary.ts). */
   summary: ResultSummary;
+  /** `monitor:`'s alerts, leak verdicts and events (absent in a run without alerts, leak rule or notify). */
+  monitor?: ResultMonitor;
   /** Whether perfy itself was the bottleneck (event-loop lag or CPU), which would inflate the latencies. */
   saturation: { saturated: boolean; eventLoopLagP99Ms: number; cpu: number; note: string | undefined };
   /**
@@ -98,16 +103,93 @@ export interface ThresholdOutcome {
   judged?: boolean;
   /** Why the threshold was not judged, or how its verdict was reached when not by the usual rule. */
   note?: string;
+  /** `warning`: reported, fails nothing. Absent: critical. */
+  level?: 'warning';
 }
 
-/** The verdict of a run: it completed and every judged threshold passed (`passed` in the result; exit code 0). */
-export function verdictOf(result: Pick<Result, 'status' | 'thresholds'>): boolean {
-  return result.status === 'completed' && thresholdsPassed(result.thresholds);
+export type Level = 'warning' | 'critical';
+
+export interface ResultMonitor {
+  /** Every alert of the scenario, in its order. */
+  alerts: AlertOutcome[];
+  /** One per process judged by `monitor.leak`. */
+  leaks: LeakOutcome[];
+  /** Each firing and resolving of an alert or leak, in time order (the first MAX_EVENTS). */
+  events: ResultEvent[];
+  /** Events left out past the first MAX_EVENTS. */
+  eventsDropped?: number;
+  /** What `notify:` delivered: events sent, given up on, dropped from a full queue. */
+  notify?: { sent: number; failed: number; dropped: number; errors: string[] };
 }
 
-/** Whether every judged threshold passed (those not judged count for nothing). */
+export interface AlertOutcome {
+  source: string;
+  level: Level;
+  abort: boolean;
+  description?: string;
+  /** How many times it fired. */
+  fired: number;
+  /** ms since the run started of its first firing. */
+  firstFiredMs?: number;
+  /** Still firing when the run ended. */
+  firingAtEnd: boolean;
+  /** It stopped the run. */
+  aborted: boolean;
+  /** The first value the condition reads (`cpu(api)`), at its first firing; null without samples. */
+  value?: number | null;
+}
+
+export interface LeakOutcome {
+  process: string;
+  level: Level;
+  windowMs: number;
+  /** The limit, bytes per minute. */
+  maxGrowthBytesPerMin: number;
+  /** The highest sustained growth measured, bytes per minute; null when the run never filled the window. */
+  peakGrowthBytesPerMin: number | null;
+  /** Whether it leaked at any time. */
+  leaked: boolean;
+  /** Leak episodes, ms since the run started: memory grew from `sinceMs`, seen at `detectedMs`. */
+  episodes: { sinceMs: number; detectedMs: number; endMs?: number; peakBytesPerMin: number }[];
+  /** Why no verdict came (the run was shorter than warm-up and window, the process was never found). */
+  note?: string;
+}
+
+export interface ResultEvent {
+  /** ISO 8601. */
+  time: string;
+  /** ms since the run started. */
+  elapsedMs: number;
+  level: Level;
+  /** The alert's condition, or `leak(NAME)`. */
+  name: string;
+  state: 'firing' | 'resolved';
+  value?: number | null;
+  message: string;
+  process?: string;
+}
+
+/** Events kept in a result; a flapping alert must not grow it without bound. */
+export const MAX_EVENTS = 1000;
+
+/**
+ * The verdict of a run (`passed` in the result; exit code 0): it completed, every judged critical threshold passed,
+ * and `monitor:` saw no critical alert fire and no critical leak.
+ */
+export function verdictOf(result: Pick<Result, 'status' | 'thresholds' | 'monitor'>): boolean {
+  return result.status === 'completed' && thresholdsPassed(result.thresholds) && monitorPassed(result.monitor);
+}
+
+/** Whether every judged critical threshold passed (those not judged, and warnings, count for nothing). */
 export function thresholdsPassed(outcomes: readonly ThresholdOutcome[]): boolean {
-  return outcomes.every((o) => o.judged === false || o.passed);
+  return outcomes.every((o) => o.judged === false || o.passed || o.level === 'warning');
+}
+
+/** No critical alert fired and no critical leak was found. */
+export function monitorPassed(monitor: ResultMonitor | undefined): boolean {
+  if (monitor === undefined) return true;
+  return monitor.alerts.every((a) => a.level !== 'critical' || a.fired === 0)
+    && monitor.leaks.every((l) => l.level !== 'critical' || !l.leaked);
 }
 
 const SEGMENT_OVERRIDE = /^--segment (\d+)\/(\d+)$/;

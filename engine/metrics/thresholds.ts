@@ -17,7 +17,7 @@
 // - `notJudged` (a load threshold in a --smoke run): never checked, so it never aborts; final() reports it with
 //   `judged: false`, its values and what its condition says at the end (which counts for nothing).
 
-import type { AggregateQuery, MetricSource } from '../expr/index.js';
+import type { AggregateQuery, CompiledExpression, MetricSource } from '../expr/index.js';
 import type { PlannedThreshold } from '../compile/plan.js';
 import type { ThresholdOutcome } from './result.js';
 
@@ -48,17 +48,24 @@ interface ThresholdState {
 }
 
 /** `p95`, `p99.9`, `avg`, …: the function as it reads in reports. */
-function functionLabel(fn: AggregateQuery['fn'], percentile: number | undefined): string {
+export function functionLabel(fn: AggregateQuery['fn'], percentile: number | undefined): string {
   return fn === 'percentile' ? `p${percentile ?? 50}` : fn;
 }
 
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** `http.duration{step: vote}`: the metric with its tag filter, as written in expressions. */
-function metricLabel(metric: string, tags: Record<string, string>): string {
+export function metricLabel(metric: string, tags: Record<string, string>): string {
   const entries = Object.entries(tags);
   if (entries.length === 0) return metric;
   return `${metric}{${entries.map(([k, v]) => `${k}: ${PLAIN_NAME.test(v) ? v : JSON.stringify(v)}`).join(', ')}}`;
+}
+
+/** What the store is asked for one aggregate an expression reads. */
+export function queryOf(ref: CompiledExpression['metrics'][number]): AggregateQuery {
+  return ref.percentile === undefined
+    ? { fn: ref.fn, metric: ref.metric, tags: { ...ref.tags } }
+    : { fn: ref.fn, percentile: ref.percentile, metric: ref.metric, tags: { ...ref.tags } };
 }
 
 function queriesOf(threshold: PlannedThreshold): ThresholdState['queries'] {
@@ -70,10 +77,7 @@ function queriesOf(threshold: PlannedThreshold): ThresholdState['queries'] {
     const key = `${fn} ${label}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const query: AggregateQuery = ref.percentile === undefined
-      ? { fn: ref.fn, metric: ref.metric, tags: { ...ref.tags } }
-      : { fn: ref.fn, percentile: ref.percentile, metric: ref.metric, tags: { ...ref.tags } };
-    queries.push({ label, fn, query: Object.freeze(query) });
+    queries.push({ label, fn, query: Object.freeze(queryOf(ref)) });
   }
   return queries;
 }
@@ -130,7 +134,8 @@ export function createThresholdEvaluator(thresholds: PlannedThreshold[], source:
           return { metric: label, fn, value: value === undefined || !Number.isFinite(value) ? null : value };
         });
         const { source: text, description } = state.threshold;
-        const outcome = { source: text, aborted: state.aborted, values, description };
+        const level = state.threshold.level === 'warning' ? { level: 'warning' as const } : {};
+        const outcome = { source: text, aborted: state.aborted, values, description, ...level };
         const { notJudged } = state.threshold;
         if (notJudged !== undefined) {
           return { ...outcome, passed: state.threshold.expression.test(scope), judged: false, note: notJudged };

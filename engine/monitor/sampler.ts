@@ -72,6 +72,8 @@ export interface SamplerOptions {
   /** ms, for rates and event times (default: a monotonic clock on the epoch's scale); tests inject one */
   now?: () => number;
   onEvent?: (event: SamplerEvent) => void;
+  /** called with what each sample recorded, once it is in the store (alerts and leak detection read it) */
+  onSample?: (values: SampleValues) => void;
   /** read /proc (default: where it exists); false takes the pidusage path, to test it on Linux */
   procfs?: boolean;
 }
@@ -355,7 +357,9 @@ export function startSampler(options: SamplerOptions): Sampler {
     stats.samples++;
     stats.lastMs = durationMs;
     stats.maxMs = Math.max(stats.maxMs, durationMs);
-    return { at, durationMs, processes, host };
+    const values = { at, durationMs, processes, host };
+    options.onSample?.(values);
+    return values;
   }
 
   const run = (): Promise<SampleValues> => {

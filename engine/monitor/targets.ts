@@ -29,7 +29,10 @@
 import { readFile } from 'node:fs/promises';
 import { readCmdline, readUid, sliced, type ProcStat } from './proc.js';
 
-export type Watch = 'self' | { pid: number } | { pidfile: string } | { command: RegExp | string };
+/** A command-line pattern: a RegExp, its source, or any matcher (the run gives RE2's, as `matches` uses). */
+export type CommandPattern = RegExp | string | { source: string; test(text: string): boolean };
+
+export type Watch = 'self' | { pid: number } | { pidfile: string } | { command: CommandPattern };
 
 export interface Target {
   /** the tag `process: NAME` of its metrics */
@@ -76,7 +79,7 @@ interface Known {
 export class TargetWatch {
   readonly target: Target;
   readonly tree: boolean;
-  private readonly pattern: RegExp | undefined;
+  private readonly pattern: { source: string; test(text: string): boolean } | undefined;
   private state: 'new' | 'up' | 'down' = 'new';
   /** `{ pid }`: the start time at first sight, to tell a reused pid */
   private pidStart: number | undefined;
@@ -87,9 +90,9 @@ export class TargetWatch {
     this.tree = isTree(target);
     const w = target.watch;
     if (w !== 'self' && 'command' in w) {
-      // A copy without g/y: those keep a lastIndex between test() calls.
+      // A copy of a RegExp without g/y: those keep a lastIndex between test() calls.
       const re = typeof w.command === 'string' ? new RegExp(w.command) : w.command;
-      this.pattern = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
+      this.pattern = re instanceof RegExp ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
     }
   }
 

@@ -2,7 +2,7 @@
 // the metric store or the Result. Colours only on a terminal, never with NO_COLOR.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Result, ThresholdOutcome } from '../metrics/result.js';
+import type { Result, ResultEvent, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
 import type { MetricSource } from '../expr/index.js';
 import { coreMetrics, type MetricInfo } from '../metrics/catalog.js';
@@ -57,14 +57,20 @@ export function colorsFor(stream: Pick<TextSink, 'isTTY'> | undefined): ChalkIns
 /** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
 export function createProgressPrinter(
   stream: TextSink, plainEveryMs = 10_000,
-): { update(p: RunProgress): void; done(): void } {
+): { update(p: RunProgress): void; event(e: ResultEvent): void; done(): void } {
   const c = colorsFor(stream);
   const tty = Boolean(stream.isTTY);
   let lastPlain = 0;
   let wrote = false;
+  let lastLine = '';
   return {
+    // An alert's line stays above the progress line, which is drawn again under it.
+    event(e) {
+      stream.write(`${tty && wrote ? '\r\x1b[2K' : ''}${eventLine(e, c)}\n${tty && wrote ? lastLine : ''}`);
+    },
     update(p) {
       const line = progressLine(p, c);
+      lastLine = line;
       if (tty) {
         stream.write(`\r\x1b[2K${line}`);
         wrote = true;
@@ -80,6 +86,12 @@ export function createProgressPrinter(
 }
 
 const wholeSeconds = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
+
+/** `! 12s  critical alert fired: cpu(api) > 90% for 5s (cpu(api) = 97.0%)`: one line per firing or resolving. */
+export function eventLine(e: ResultEvent, c: ChalkInstance): string {
+  const paint = e.state === 'resolved' ? c.green : e.level === 'critical' ? c.red : c.yellow;
+  return `${paint(e.state === 'resolved' ? '✓' : '!')} ${wholeSeconds(e.elapsedMs).padStart(5)}  ${paint(e.message)}`;
+}
 
 export function progressLine(p: RunProgress, c: ChalkInstance): string {
   const width = 20;

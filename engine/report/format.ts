@@ -2,6 +2,7 @@
 // so the console, HTML, Markdown and JUnit reports show the same figure the same way.
 
 import { allMetrics } from '../steps/index.js';
+import { formatGrowth, formatSize } from '../units.js';
 
 /** A duration in ms: `850µs`, `12.3ms`, `412ms`, `1.25s`; `-` when there is none. */
 export function ms(value: number | undefined | null): string {
@@ -19,16 +20,7 @@ export function percent(value: number | undefined | null): string {
 }
 
 /** Bytes in decimal units: `512B`, `1.2MB`. */
-export function size(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
+export const size = formatSize;
 
 /** A whole number with thousands separators. */
 export function count(n: number): string {
@@ -37,6 +29,10 @@ export function count(n: number): string {
 
 /** Metrics of bytes: thresholds on them show a size. */
 const BYTE_METRICS = new Set(allMetrics().filter((m) => m.unit === 'bytes').map((m) => m.name));
+const GROWTH_METRICS = new Set(allMetrics().filter((m) => m.unit === 'bytes/min').map((m) => m.name));
+
+/** A growth in bytes per minute: `12MB/min`, `-3.1MB/min`. */
+export const growth = formatGrowth;
 
 /** Trends are durations in ms: thresholds on them show a unit. */
 const TREND_METRICS = new Set(allMetrics().filter((m) => m.type === 'trend').map((m) => m.name));
@@ -48,6 +44,7 @@ export function formatValue(metric: string, fn: string, value: number): string {
   // `metric` is as the threshold wrote it, a tag filter included: `jmeter.duration{label: "x"}`.
   if (TREND_METRICS.has(metric.replace(/\{.*$/, ''))) return ms(value);
   if (BYTE_METRICS.has(metric.replace(/\{.*$/, ''))) return size(value);
+  if (GROWTH_METRICS.has(metric.replace(/\{.*$/, ''))) return growth(value);
   return String(Math.round(value * 1000) / 1000);
 }
 

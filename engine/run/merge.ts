@@ -9,7 +9,8 @@ import { PerfyError, problem, type Problem } from '../errors.js';
 import type { MetricSource } from '../expr/index.js';
 import { allMetrics } from '../steps/index.js';
 import {
-  redactResult, RESULT_VERSION, segmentOf, type Result, type ResultSegment, type ResultStage, type ResultWorkload,
+  MAX_EVENTS, redactResult, RESULT_VERSION, segmentOf, type AlertOutcome, type LeakOutcome, type Result,
+  type ResultEvent, type ResultMonitor, type ResultSegment, type ResultStage, type ResultWorkload,
   type ThresholdOutcome,
 } from '../metrics/result.js';
 import { measuredFromMs, mergeResultMetrics, storeFromSnapshot } from '../metrics/store.js';
@@ -100,6 +101,7 @@ export function mergeResults(
       workloads: [...workloads.values()],
       metrics,
       thresholds: outcomes,
+      ...monitorOf(results, startedAt),
       saturation: {
         saturated: results.some((r) => r.saturation.saturated),
         eventLoopLagP99Ms: Math.max(...results.map((r) => r.saturation.eventLoopLagP99Ms)),
@@ -109,6 +111,59 @@ export function mergeResults(
       merged: { results: results.length, segments: segments !== undefined },
     }), secrets),
     warnings,
+  };
+}
+
+/**
+ * `monitor:` over several results: each watched the processes of its own machine. An alert's outcome adds up its
+ * firings (the earliest first); leak verdicts and events are all kept, times counted from the merged start.
+ */
+function monitorOf(results: Result[], startedAt: number): { monitor?: ResultMonitor } {
+  const parts = results.filter((r) => r.monitor !== undefined);
+  if (parts.length === 0) return {};
+  const shift = (r: Result, ms: number): number => ms + (r.startedAt - startedAt);
+  const alerts = new Map<string, AlertOutcome>();
+  const leaks: LeakOutcome[] = [];
+  const events: ResultEvent[] = [];
+  let eventsDropped = 0;
+  for (const r of parts) {
+    const m = r.monitor!;
+    for (const a of m.alerts) {
+      const first = a.firstFiredMs === undefined ? undefined : shift(r, a.firstFiredMs);
+      const seen = alerts.get(a.source);
+      if (seen === undefined) {
+        alerts.set(a.source, { ...a, ...(first === undefined ? {} : { firstFiredMs: first }) });
+        continue;
+      }
+      const earlier = first !== undefined && (seen.firstFiredMs === undefined || first < seen.firstFiredMs);
+      alerts.set(a.source, {
+        ...seen,
+        fired: seen.fired + a.fired,
+        firingAtEnd: seen.firingAtEnd || a.firingAtEnd,
+        aborted: seen.aborted || a.aborted,
+        ...(earlier ? { firstFiredMs: first, value: a.value ?? null } : {}),
+      });
+    }
+    for (const l of m.leaks) {
+      leaks.push({ ...l, episodes: l.episodes.map((e) => ({
+        ...e,
+        sinceMs: shift(r, e.sinceMs),
+        detectedMs: shift(r, e.detectedMs),
+        ...(e.endMs === undefined ? {} : { endMs: shift(r, e.endMs) }),
+      })) });
+    }
+    for (const e of m.events) events.push({ ...e, elapsedMs: shift(r, e.elapsedMs) });
+    eventsDropped += m.eventsDropped ?? 0;
+  }
+  events.sort((a, b) => a.elapsedMs - b.elapsedMs);
+  eventsDropped += Math.max(0, events.length - MAX_EVENTS);
+  return {
+    monitor: {
+      alerts: [...alerts.values()],
+      leaks,
+      events: events.slice(0, MAX_EVENTS),
+      ...(eventsDropped > 0 ? { eventsDropped } : {}),
+    },
   };
 }
 

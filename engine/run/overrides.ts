@@ -30,6 +30,7 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
   let setup = plan.setup;
   let teardown = plan.teardown;
   let thresholds = plan.thresholds;
+  let monitor = plan.monitor;
 
   if (overrides.smoke) {
     // The one iteration is the whole run: it is measured, not a warm-up.
@@ -85,6 +86,11 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     setup = scaleFlow(setup, factor);
     teardown = scaleFlow(teardown, factor);
     thresholds = thresholds.map((t) => ({ ...t, afterMs: t.afterMs * factor }));
+    // The leak rule's window shrinks with the run it must fit in; its max_growth is a rate of real memory.
+    if (monitor?.leak !== undefined) {
+      const { leak } = monitor;
+      monitor = { ...monitor, leak: { ...leak, windowMs: leak.windowMs * factor, warmupMs: leak.warmupMs * factor } };
+    }
     applied.push(`--time-scale ${overrides.timeScale}`);
   }
   if (overrides.segment !== undefined && overrides.segment.count > 1) {
@@ -92,7 +98,7 @@ export function applyOverrides(plan: Plan, overrides: Overrides): { plan: Plan; 
     workloads = workloads.map((w) => ({ ...w, timeline: segmentTimeline(w.timeline, segment) }));
     applied.push(`--segment ${segment.index}/${segment.count}`);
   }
-  return { plan: { ...plan, workloads, setup, teardown, thresholds }, applied };
+  return { plan: { ...plan, workloads, setup, teardown, thresholds, monitor }, applied };
 }
 
 /**

@@ -8,7 +8,9 @@ import { performance } from 'node:perf_hooks';
 import type { Plan } from '../compile/plan.js';
 import { PerfyError, problem, type Problem } from '../errors.js';
 import { readFdLimits } from './fd-limit.js';
-import { redactResult, RESULT_VERSION, type Result, type ThresholdOutcome } from '../metrics/result.js';
+import {
+  redactResult, RESULT_VERSION, type Result, type ResultEvent, type ThresholdOutcome,
+} from '../metrics/result.js';
 import { completeResult } from '../metrics/summary.js';
 import { allMetrics } from '../steps/index.js';
 import { createMetricStore, measuredFromMs, taggedStore, WARMUP_TAGS } from '../metrics/store.js';
@@ -40,6 +42,8 @@ export interface RunOptions {
   overrides?: string[];
   /** Called about once a second with the live state, for progress output. */
   onProgress?: (progress: RunProgress) => void;
+  /** Each firing and resolving of a `monitor:` alert or leak, as it happens. */
+  onEvent?: (event: ResultEvent) => void;
   /** Divides the graceful-stop window and the built-in GitHub mock's windows along with the scenario's durations. */
   timeScale?: number;
   /** This process runs one segment of the load: its data sources hand out that segment's rows. */
@@ -118,7 +122,19 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     services = await startServices(plan.services, {
       scenarioDir: join(plan.file, '..'), logDir: options.logDir, signal: stop.signal, timeScale: options.timeScale,
     });
-    runMonitor = startRunMonitor(plan, services, store, (p) => problems.push(p));
+    runMonitor = startRunMonitor(plan, services, {
+      store,
+      source,
+      runStart,
+      onProblem: (p) => problems.push(p),
+      onEvent: options.onEvent,
+      onAbort: (reason) => {
+        if (stop.signal.aborted) return;
+        end.status = 'aborted';
+        end.reason = reason;
+        stop.abort(new Error(reason));
+      },
+    });
     const baseVars = await baseVariables(plan, services);
     const runnersFor = stepRunners(plan, store, baseVars, executors, options.workDir ?? options.logDir);
 
@@ -245,6 +261,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     }
   }
   const outcomes: ThresholdOutcome[] = thresholds.final(performance.now() - runStart);
+  const monitorOutcome = runMonitor?.outcome();
   if (end.status === 'aborted') {
     for (const o of outcomes) if (end.reason === `threshold failed: ${o.source}`) o.aborted = true;
   }
@@ -280,6 +297,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<RunOutco
     })),
     metrics,
     thresholds: outcomes,
+    ...(monitorOutcome === undefined ? {} : { monitor: monitorOutcome }),
     saturation,
   }, [...allMetrics(), ...plan.plugins.flatMap((kind) => kind.metrics)]);
   // A segment says so, so that `perfy merge` can tell a whole set from a duplicate or a missing one.

@@ -83,10 +83,10 @@ describe('perfy validate', () => {
     assert.doesNotMatch(bad.stdout, /k-9f8e7d/);
   });
 
-  it('warns, with a position and a code, about monitor parts not judged yet; every report format is valid', () => {
+  it('warns, with a position and a code, of a leak rule the run is too short for; every report format is valid', () => {
     const head = 'target: http://127.0.0.1:9\nload: [ { rate: 1/s, duration: 1s } ]\nflow:\n  - http: { get: /x }\n';
     const t = tempDir({
-      'w.yaml': `name: w\n${head}monitor:\n  processes: [self]\n  alerts: [ "rss(self) > 1GB" ]\n` +
+      'w.yaml': `name: w\n${head}monitor:\n  processes: [self]\n  leak: { max_growth: 10MB/min }\n` +
         'report: [console, html, { format: junit, path: j.xml }]\n',
       'p.yaml': `name: p\n${head}monitor:\n  processes: [self]\nthresholds: [ "rss(self) < 512MB" ]\n`,
       'n.yaml': `name: n\n${head}thresholds: [ "rss(self) < 512MB" ]\n`,
@@ -95,14 +95,14 @@ describe('perfy validate', () => {
     const warned = perfy(['validate', t.path('w.yaml')]);
     assert.equal(warned.status, 0, warned.stderr);
     assert.match(warned.stdout, /is valid \(1 warning\)/);
-    assert.deepEqual(problemHeads(warned.stderr), [{ line: 8, col: 3, code: 'W_MONITOR_INACTIVE' }]);
+    assert.deepEqual(problemHeads(warned.stderr), [{ line: 8, col: 3, code: 'W_MONITOR_LEAK' }]);
     const json = JSON.parse(perfy(['validate', '--json', t.path('w.yaml')]).stdout) as {
       valid: boolean;
       warnings: { code: string }[];
     }[];
     assert.deepEqual(
       json.map((r) => [r.valid, r.warnings.map((w) => w.code)]),
-      [[true, ['W_MONITOR_INACTIVE']]],
+      [[true, ['W_MONITOR_LEAK']]],
     );
     // Processes are sampled: a threshold on their metrics is valid, and says nothing.
     const processThreshold = perfy(['validate', t.path('p.yaml')]);

@@ -174,8 +174,8 @@ describe('standard output that cannot be written', () => {
     const t = tempDir();
     after(t.cleanup);
     const file = scenario(t.dir, server.url);
-    // An alert this version does not judge yet: a warning (W_MONITOR_INACTIVE) on standard error.
-    writeFileSync(file, `${readFileSync(file, 'utf8')}monitor: { processes: [self], alerts: [ "rss(self) > 1GB" ] }\n`);
+    // A leak rule the run is too short for: a warning (W_MONITOR_LEAK) on standard error.
+    writeFileSync(file, `${readFileSync(file, 'utf8')}monitor: { processes: [self], leak: { max_growth: 1MB/min } }\n`);
     const devFull = openSync('/dev/full', 'w');
     try {
       const args = ['run', file, '--quiet', '--out', t.path('out')];
