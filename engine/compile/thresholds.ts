@@ -119,6 +119,15 @@ function watchedProcesses(c: CompileScope): PlannedProcess[] {
         'give the process a name of its own', path);
       return;
     }
+    const ways = (['pid', 'pidfile', 'command'] as const).filter((key) => entry[key] !== undefined);
+    if (ways.length !== 1) {
+      const [code, said] = ways.length === 0
+        ? ['E_MISSING_KEY', `missing how to find "${name}"`] as const
+        : ['E_SCHEMA', `"${name}" is found by ${ways.join(' and ')}: only one can say which process it is`] as const;
+      c.report(code, said, 'give exactly one of `pid`, `pidfile` or `command` (docs/monitoring.md)',
+        ['monitor', 'processes', i], { key: ways.length === 0 });
+      return;
+    }
     if (entry.pid !== undefined) processes.push({ name, watch: { pid: entry.pid } });
     else if (entry.pidfile !== undefined) {
       processes.push({ name, watch: { pidfile: resolve(c.baseDir, entry.pidfile) } });

@@ -5584,8 +5584,8 @@ passing0 = 0;
 }
 const _errs9 = errors;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(Object.keys(data1).length > 2){
-const err3 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/maxProperties",keyword:"maxProperties",params:{limit: 2},message:"must NOT have more than 2 properties",schema:2,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
+if(data1.name === undefined){
+const err3 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema109.properties.processes.items.oneOf[1].required,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5594,8 +5594,9 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(Object.keys(data1).length < 2){
-const err4 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/minProperties",keyword:"minProperties",params:{limit: 2},message:"must NOT have fewer than 2 properties",schema:2,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
+for(const key1 in data1){
+if(!((((key1 === "name") || (key1 === "pid")) || (key1 === "pidfile")) || (key1 === "command"))){
+const err4 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5604,8 +5605,12 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(data1.name === undefined){
-const err5 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema109.properties.processes.items.oneOf[1].required,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
+}
+if(data1.name !== undefined){
+let data2 = data1.name;
+if(typeof data2 === "string"){
+if(!pattern4.test(data2)){
+const err5 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5614,9 +5619,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-for(const key1 in data1){
-if(!((((key1 === "name") || (key1 === "pid")) || (key1 === "pidfile")) || (key1 === "command"))){
-const err6 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
+}
+else {
+const err6 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5626,11 +5631,10 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data1.name !== undefined){
-let data2 = data1.name;
-if(typeof data2 === "string"){
-if(!pattern4.test(data2)){
-const err7 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data2};
+if(data1.pid !== undefined){
+let data3 = data1.pid;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err7 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.processes.items.oneOf[1].properties.pid.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5639,9 +5643,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-}
-else {
-const err8 = {instancePath:instancePath+"/processes/" + i0+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data2};
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 1 || isNaN(data3)){
+const err8 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5651,10 +5655,12 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data1.pid !== undefined){
-let data3 = data1.pid;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err9 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.processes.items.oneOf[1].properties.pid.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
+}
+if(data1.pidfile !== undefined){
+let data4 = data1.pidfile;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err9 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5663,9 +5669,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 < 1 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/processes/" + i0+"/pid",schemaPath:"#/properties/processes/items/oneOf/1/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pid,data:data3};
+}
+else {
+const err10 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.pidfile.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5675,12 +5681,11 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
-if(data1.pidfile !== undefined){
-let data4 = data1.pidfile;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err11 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
+if(data1.command !== undefined){
+let data5 = data1.command;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err11 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5691,7 +5696,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/processes/" + i0+"/pidfile",schemaPath:"#/properties/processes/items/oneOf/1/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.pidfile.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.pidfile,data:data4};
+const err12 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.command.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5701,39 +5706,14 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data1.command !== undefined){
-let data5 = data1.command;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err13 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
+}
+else {
+const err13 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.processes.items.oneOf[1].type,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
-}
-errors++;
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/processes/" + i0+"/command",schemaPath:"#/properties/processes/items/oneOf/1/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.processes.items.oneOf[1].properties.command.type,parentSchema:schema109.properties.processes.items.oneOf[1].properties.command,data:data5};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.processes.items.oneOf[1].type,parentSchema:schema109.properties.processes.items.oneOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
 }
 errors++;
 }
@@ -5749,12 +5729,12 @@ passing0 = 1;
 }
 }
 if(!valid3){
-const err16 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema109.properties.processes.items.oneOf,parentSchema:schema109.properties.processes.items,data:data1};
+const err14 = {instancePath:instancePath+"/processes/" + i0,schemaPath:"#/properties/processes/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema109.properties.processes.items.oneOf,parentSchema:schema109.properties.processes.items,data:data1};
 if(vErrors === null){
-vErrors = [err16];
+vErrors = [err14];
 }
 else {
-vErrors.push(err16);
+vErrors.push(err14);
 }
 errors++;
 }
@@ -5772,12 +5752,12 @@ vErrors = null;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.processes.type,parentSchema:schema109.properties.processes,data:data0};
+const err15 = {instancePath:instancePath+"/processes",schemaPath:"#/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.processes.type,parentSchema:schema109.properties.processes,data:data0};
 if(vErrors === null){
-vErrors = [err17];
+vErrors = [err15];
 }
 else {
-vErrors.push(err17);
+vErrors.push(err15);
 }
 errors++;
 }
@@ -5786,23 +5766,23 @@ if(data.interval !== undefined){
 let data6 = data.interval;
 if(typeof data6 === "string"){
 if(!pattern6.test(data6)){
-const err18 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data6};
+const err16 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data6};
 if(vErrors === null){
-vErrors = [err18];
+vErrors = [err16];
 }
 else {
-vErrors.push(err18);
+vErrors.push(err16);
 }
 errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data6};
+const err17 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data6};
 if(vErrors === null){
-vErrors = [err19];
+vErrors = [err17];
 }
 else {
-vErrors.push(err19);
+vErrors.push(err17);
 }
 errors++;
 }
@@ -5819,23 +5799,23 @@ let passing1 = null;
 const _errs28 = errors;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err20 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data8};
+const err18 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data8};
 if(vErrors === null){
-vErrors = [err20];
+vErrors = [err18];
 }
 else {
-vErrors.push(err20);
+vErrors.push(err18);
 }
 errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data8};
+const err19 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data8};
 if(vErrors === null){
-vErrors = [err21];
+vErrors = [err19];
 }
 else {
-vErrors.push(err21);
+vErrors.push(err19);
 }
 errors++;
 }
@@ -5847,7 +5827,32 @@ passing1 = 0;
 const _errs31 = errors;
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 if(data8.when === undefined){
-const err22 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "when"},message:"must have required property '"+"when"+"'",schema:schema109.properties.alerts.items.oneOf[1].required,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
+const err20 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/required",keyword:"required",params:{missingProperty: "when"},message:"must have required property '"+"when"+"'",schema:schema109.properties.alerts.items.oneOf[1].required,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+for(const key2 in data8){
+if(!((((key2 === "when") || (key2 === "level")) || (key2 === "abort")) || (key2 === "description"))){
+const err21 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data8.when !== undefined){
+let data9 = data8.when;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err22 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5856,9 +5861,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-for(const key2 in data8){
-if(!((((key2 === "when") || (key2 === "level")) || (key2 === "abort")) || (key2 === "description"))){
-const err23 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
+}
+else {
+const err23 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data9};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5868,11 +5873,10 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data8.when !== undefined){
-let data9 = data8.when;
-if(typeof data9 === "string"){
-if(func2(data9) < 1){
-const err24 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema70,data:data9};
+if(data8.level !== undefined){
+let data10 = data8.level;
+if(!((data10 === "warning") || (data10 === "critical"))){
+const err24 = {instancePath:instancePath+"/alerts/" + i1+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -5882,8 +5886,10 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/alerts/" + i1+"/when",schemaPath:"#/$defs/expression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data9};
+if(data8.abort !== undefined){
+let data11 = data8.abort;
+if(typeof data11 !== "boolean"){
+const err25 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema109.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.abort,data:data11};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -5893,10 +5899,10 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data8.level !== undefined){
-let data10 = data8.level;
-if(!((data10 === "warning") || (data10 === "critical"))){
-const err26 = {instancePath:instancePath+"/alerts/" + i1+"/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data10};
+if(data8.description !== undefined){
+let data12 = data8.description;
+if(typeof data12 !== "string"){
+const err26 = {instancePath:instancePath+"/alerts/" + i1+"/description",schemaPath:"#/properties/alerts/items/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.alerts.items.oneOf[1].properties.description.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.description,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -5906,40 +5912,14 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data8.abort !== undefined){
-let data11 = data8.abort;
-if(typeof data11 !== "boolean"){
-const err27 = {instancePath:instancePath+"/alerts/" + i1+"/abort",schemaPath:"#/properties/alerts/items/oneOf/1/properties/abort/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema109.properties.alerts.items.oneOf[1].properties.abort.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.abort,data:data11};
+}
+else {
+const err27 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.alerts.items.oneOf[1].type,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
 if(vErrors === null){
 vErrors = [err27];
 }
 else {
 vErrors.push(err27);
-}
-errors++;
-}
-}
-if(data8.description !== undefined){
-let data12 = data8.description;
-if(typeof data12 !== "string"){
-const err28 = {instancePath:instancePath+"/alerts/" + i1+"/description",schemaPath:"#/properties/alerts/items/oneOf/1/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.alerts.items.oneOf[1].properties.description.type,parentSchema:schema109.properties.alerts.items.oneOf[1].properties.description,data:data12};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-}
-else {
-const err29 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.alerts.items.oneOf[1].type,parentSchema:schema109.properties.alerts.items.oneOf[1],data:data8};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
 }
 errors++;
 }
@@ -5955,12 +5935,12 @@ passing1 = 1;
 }
 }
 if(!valid10){
-const err30 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema109.properties.alerts.items.oneOf,parentSchema:schema109.properties.alerts.items,data:data8};
+const err28 = {instancePath:instancePath+"/alerts/" + i1,schemaPath:"#/properties/alerts/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema109.properties.alerts.items.oneOf,parentSchema:schema109.properties.alerts.items,data:data8};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err28];
 }
 else {
-vErrors.push(err30);
+vErrors.push(err28);
 }
 errors++;
 }
@@ -5978,12 +5958,12 @@ vErrors = null;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.alerts.type,parentSchema:schema109.properties.alerts,data:data7};
+const err29 = {instancePath:instancePath+"/alerts",schemaPath:"#/properties/alerts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.alerts.type,parentSchema:schema109.properties.alerts,data:data7};
 if(vErrors === null){
-vErrors = [err31];
+vErrors = [err29];
 }
 else {
-vErrors.push(err31);
+vErrors.push(err29);
 }
 errors++;
 }
@@ -5992,23 +5972,23 @@ if(data.leak !== undefined){
 let data13 = data.leak;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 if(data13.max_growth === undefined){
-const err32 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema109.properties.leak.required,parentSchema:schema109.properties.leak,data:data13};
+const err30 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/required",keyword:"required",params:{missingProperty: "max_growth"},message:"must have required property '"+"max_growth"+"'",schema:schema109.properties.leak.required,parentSchema:schema109.properties.leak,data:data13};
 if(vErrors === null){
-vErrors = [err32];
+vErrors = [err30];
 }
 else {
-vErrors.push(err32);
+vErrors.push(err30);
 }
 errors++;
 }
 for(const key3 in data13){
 if(!(((((key3 === "processes") || (key3 === "window")) || (key3 === "max_growth")) || (key3 === "warmup")) || (key3 === "level"))){
-const err33 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.leak,data:data13};
+const err31 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.leak,data:data13};
 if(vErrors === null){
-vErrors = [err33];
+vErrors = [err31];
 }
 else {
-vErrors.push(err33);
+vErrors.push(err31);
 }
 errors++;
 }
@@ -6021,7 +6001,30 @@ for(let i2=0; i2<len2; i2++){
 let data15 = data14[i2];
 if(typeof data15 === "string"){
 if(!pattern4.test(data15)){
-const err34 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data15};
+const err32 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data15};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data15};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/leak/processes",schemaPath:"#/properties/leak/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.leak.properties.processes.type,parentSchema:schema109.properties.leak.properties.processes,data:data14};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6031,8 +6034,11 @@ vErrors.push(err34);
 errors++;
 }
 }
-else {
-const err35 = {instancePath:instancePath+"/leak/processes/" + i2,schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data15};
+if(data13.window !== undefined){
+let data16 = data13.window;
+if(typeof data16 === "string"){
+if(!pattern6.test(data16)){
+const err35 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6042,9 +6048,8 @@ vErrors.push(err35);
 errors++;
 }
 }
-}
 else {
-const err36 = {instancePath:instancePath+"/leak/processes",schemaPath:"#/properties/leak/properties/processes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.leak.properties.processes.type,parentSchema:schema109.properties.leak.properties.processes,data:data14};
+const err36 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6054,11 +6059,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data13.window !== undefined){
-let data16 = data13.window;
-if(typeof data16 === "string"){
-if(!pattern6.test(data16)){
-const err37 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data16};
+if(data13.max_growth !== undefined){
+let data17 = data13.max_growth;
+if(typeof data17 === "string"){
+if(!pattern49.test(data17)){
+const err37 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema118,data:data17};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -6069,7 +6074,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/leak/window",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data16};
+const err38 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.type,parentSchema:schema118,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6079,11 +6084,11 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data13.max_growth !== undefined){
-let data17 = data13.max_growth;
-if(typeof data17 === "string"){
-if(!pattern49.test(data17)){
-const err39 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/pattern",keyword:"pattern",params:{pattern: "^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"},message:"must match pattern \""+"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$"+"\"",schema:"^\\d+(?:\\.\\d+)?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)/(?:s|sec|min|m|h)$",parentSchema:schema118,data:data17};
+if(data13.warmup !== undefined){
+let data18 = data13.warmup;
+if(typeof data18 === "string"){
+if(!pattern6.test(data18)){
+const err39 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -6094,7 +6099,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/leak/max_growth",schemaPath:"#/$defs/sizeRate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema118.type,parentSchema:schema118,data:data17};
+const err40 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6104,11 +6109,10 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(data13.warmup !== undefined){
-let data18 = data13.warmup;
-if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
-const err41 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data18};
+if(data13.level !== undefined){
+let data19 = data13.level;
+if(!((data19 === "warning") || (data19 === "critical"))){
+const err41 = {instancePath:instancePath+"/leak/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data19};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -6118,8 +6122,9 @@ vErrors.push(err41);
 errors++;
 }
 }
+}
 else {
-const err42 = {instancePath:instancePath+"/leak/warmup",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data18};
+const err42 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.leak.type,parentSchema:schema109.properties.leak,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -6129,10 +6134,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data13.level !== undefined){
-let data19 = data13.level;
-if(!((data19 === "warning") || (data19 === "critical"))){
-const err43 = {instancePath:instancePath+"/leak/level",schemaPath:"#/$defs/level/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values",schema:schema108.enum,parentSchema:schema108,data:data19};
+if(data.notify !== undefined){
+let data20 = data.notify;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(Object.keys(data20).length < 1){
+const err43 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema109.properties.notify,data:data20};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -6141,40 +6147,14 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-}
-else {
-const err44 = {instancePath:instancePath+"/leak",schemaPath:"#/properties/leak/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.leak.type,parentSchema:schema109.properties.leak,data:data13};
+for(const key4 in data20){
+if(!((key4 === "webhook") || (key4 === "command"))){
+const err44 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify,data:data20};
 if(vErrors === null){
 vErrors = [err44];
 }
 else {
 vErrors.push(err44);
-}
-errors++;
-}
-}
-if(data.notify !== undefined){
-let data20 = data.notify;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(Object.keys(data20).length < 1){
-const err45 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema109.properties.notify,data:data20};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-for(const key4 in data20){
-if(!((key4 === "webhook") || (key4 === "command"))){
-const err46 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify,data:data20};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
 }
 errors++;
 }
@@ -6187,23 +6167,23 @@ let passing2 = null;
 const _errs67 = errors;
 if(typeof data21 === "string"){
 if(!pattern51.test(data21)){
-const err47 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
+const err45 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
 if(vErrors === null){
-vErrors = [err47];
+vErrors = [err45];
 }
 else {
-vErrors.push(err47);
+vErrors.push(err45);
 }
 errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[0].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
+const err46 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[0].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[0],data:data21};
 if(vErrors === null){
-vErrors = [err48];
+vErrors = [err46];
 }
 else {
-vErrors.push(err48);
+vErrors.push(err46);
 }
 errors++;
 }
@@ -6215,23 +6195,23 @@ passing2 = 0;
 const _errs69 = errors;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 if(data21.url === undefined){
-const err49 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema109.properties.notify.properties.webhook.oneOf[1].required,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
+const err47 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema109.properties.notify.properties.webhook.oneOf[1].required,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
 if(vErrors === null){
-vErrors = [err49];
+vErrors = [err47];
 }
 else {
-vErrors.push(err49);
+vErrors.push(err47);
 }
 errors++;
 }
 for(const key5 in data21){
 if(!((((key5 === "url") || (key5 === "headers")) || (key5 === "timeout")) || (key5 === "retries"))){
-const err50 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
+const err48 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
 if(vErrors === null){
-vErrors = [err50];
+vErrors = [err48];
 }
 else {
-vErrors.push(err50);
+vErrors.push(err48);
 }
 errors++;
 }
@@ -6240,23 +6220,23 @@ if(data21.url !== undefined){
 let data22 = data21.url;
 if(typeof data22 === "string"){
 if(!pattern51.test(data22)){
-const err51 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
+const err49 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
 if(vErrors === null){
-vErrors = [err51];
+vErrors = [err49];
 }
 else {
-vErrors.push(err51);
+vErrors.push(err49);
 }
 errors++;
 }
 }
 else {
-const err52 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
+const err50 = {instancePath:instancePath+"/notify/webhook/url",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.url,data:data22};
 if(vErrors === null){
-vErrors = [err52];
+vErrors = [err50];
 }
 else {
-vErrors.push(err52);
+vErrors.push(err50);
 }
 errors++;
 }
@@ -6267,7 +6247,33 @@ if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
 for(const key6 in data23){
 let data24 = data23[key6];
 if(typeof data24 !== "string"){
-const err53 = {instancePath:instancePath+"/notify/webhook/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties,data:data24};
+const err51 = {instancePath:instancePath+"/notify/webhook/headers/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.additionalProperties,data:data24};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/notify/webhook/headers",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers,data:data23};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data21.timeout !== undefined){
+let data25 = data21.timeout;
+if(typeof data25 === "string"){
+if(!pattern6.test(data25)){
+const err53 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data25};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -6277,9 +6283,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-}
 else {
-const err54 = {instancePath:instancePath+"/notify/webhook/headers",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.headers,data:data23};
+const err54 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data25};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -6289,11 +6294,10 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data21.timeout !== undefined){
-let data25 = data21.timeout;
-if(typeof data25 === "string"){
-if(!pattern6.test(data25)){
-const err55 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"},message:"must match pattern \""+"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$"+"\"",schema:"^(?:\\d+(?:\\.\\d+)?(?:us|ms|s|min|m|h))+$",parentSchema:schema35,data:data25};
+if(data21.retries !== undefined){
+let data26 = data21.retries;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
+const err55 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -6302,9 +6306,9 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-else {
-const err56 = {instancePath:instancePath+"/notify/webhook/timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data25};
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 10 || isNaN(data26)){
+const err56 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -6313,11 +6317,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-}
-if(data21.retries !== undefined){
-let data26 = data21.retries;
-if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err57 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries.type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
+if(data26 < 0 || isNaN(data26)){
+const err57 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -6326,37 +6327,16 @@ vErrors.push(err57);
 }
 errors++;
 }
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 10 || isNaN(data26)){
-const err58 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
+}
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
 else {
 vErrors.push(err58);
-}
-errors++;
-}
-if(data26 < 0 || isNaN(data26)){
-const err59 = {instancePath:instancePath+"/notify/webhook/retries",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1].properties.retries,data:data26};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err60 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.properties.webhook.oneOf[1].type,parentSchema:schema109.properties.notify.properties.webhook.oneOf[1],data:data21};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
 }
 errors++;
 }
@@ -6372,12 +6352,12 @@ passing2 = 1;
 }
 }
 if(!valid24){
-const err61 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.webhook.oneOf,parentSchema:schema109.properties.notify.properties.webhook,data:data21};
+const err59 = {instancePath:instancePath+"/notify/webhook",schemaPath:"#/properties/notify/properties/webhook/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.webhook.oneOf,parentSchema:schema109.properties.notify.properties.webhook,data:data21};
 if(vErrors === null){
-vErrors = [err61];
+vErrors = [err59];
 }
 else {
-vErrors.push(err61);
+vErrors.push(err59);
 }
 errors++;
 }
@@ -6401,23 +6381,23 @@ let passing3 = null;
 const _errs86 = errors;
 if(typeof data27 === "string"){
 if(func2(data27) < 1){
-const err62 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
+const err60 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
 if(vErrors === null){
-vErrors = [err62];
+vErrors = [err60];
 }
 else {
-vErrors.push(err62);
+vErrors.push(err60);
 }
 errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[0].type,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
+const err61 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[0].type,parentSchema:schema109.properties.notify.properties.command.oneOf[0],data:data27};
 if(vErrors === null){
-vErrors = [err63];
+vErrors = [err61];
 }
 else {
-vErrors.push(err63);
+vErrors.push(err61);
 }
 errors++;
 }
@@ -6429,12 +6409,12 @@ passing3 = 0;
 const _errs88 = errors;
 if(Array.isArray(data27)){
 if(data27.length < 1){
-const err64 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
+const err62 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
 if(vErrors === null){
-vErrors = [err64];
+vErrors = [err62];
 }
 else {
-vErrors.push(err64);
+vErrors.push(err62);
 }
 errors++;
 }
@@ -6442,24 +6422,24 @@ const len3 = data27.length;
 for(let i3=0; i3<len3; i3++){
 let data28 = data27[i3];
 if(typeof data28 !== "string"){
-const err65 = {instancePath:instancePath+"/notify/command/" + i3,schemaPath:"#/properties/notify/properties/command/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[1].items.type,parentSchema:schema109.properties.notify.properties.command.oneOf[1].items,data:data28};
+const err63 = {instancePath:instancePath+"/notify/command/" + i3,schemaPath:"#/properties/notify/properties/command/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema109.properties.notify.properties.command.oneOf[1].items.type,parentSchema:schema109.properties.notify.properties.command.oneOf[1].items,data:data28};
 if(vErrors === null){
-vErrors = [err65];
+vErrors = [err63];
 }
 else {
-vErrors.push(err65);
+vErrors.push(err63);
 }
 errors++;
 }
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.notify.properties.command.oneOf[1].type,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
+const err64 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema109.properties.notify.properties.command.oneOf[1].type,parentSchema:schema109.properties.notify.properties.command.oneOf[1],data:data27};
 if(vErrors === null){
-vErrors = [err66];
+vErrors = [err64];
 }
 else {
-vErrors.push(err66);
+vErrors.push(err64);
 }
 errors++;
 }
@@ -6475,12 +6455,12 @@ passing3 = 1;
 }
 }
 if(!valid28){
-const err67 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.command.oneOf,parentSchema:schema109.properties.notify.properties.command,data:data27};
+const err65 = {instancePath:instancePath+"/notify/command",schemaPath:"#/properties/notify/properties/command/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema109.properties.notify.properties.command.oneOf,parentSchema:schema109.properties.notify.properties.command,data:data27};
 if(vErrors === null){
-vErrors = [err67];
+vErrors = [err65];
 }
 else {
-vErrors.push(err67);
+vErrors.push(err65);
 }
 errors++;
 }
@@ -6498,24 +6478,24 @@ vErrors = null;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.type,parentSchema:schema109.properties.notify,data:data20};
+const err66 = {instancePath:instancePath+"/notify",schemaPath:"#/properties/notify/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.properties.notify.type,parentSchema:schema109.properties.notify,data:data20};
 if(vErrors === null){
-vErrors = [err68];
+vErrors = [err66];
 }
 else {
-vErrors.push(err68);
+vErrors.push(err66);
 }
 errors++;
 }
 }
 }
 else {
-const err69 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.type,parentSchema:schema109,data};
+const err67 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema109.type,parentSchema:schema109,data};
 if(vErrors === null){
-vErrors = [err69];
+vErrors = [err67];
 }
 else {
-vErrors.push(err69);
+vErrors.push(err67);
 }
 errors++;
 }
@@ -12797,8 +12777,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(Object.keys(data).length > 2){
-const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 2},message:"must NOT have more than 2 properties",schema:2,parentSchema:schema225,data};
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema225.required,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -12807,8 +12787,9 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(Object.keys(data).length < 2){
-const err1 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 2},message:"must NOT have fewer than 2 properties",schema:2,parentSchema:schema225,data};
+for(const key0 in data){
+if(!((((key0 === "name") || (key0 === "pid")) || (key0 === "pidfile")) || (key0 === "command"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -12817,8 +12798,12 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.name === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema225.required,parentSchema:schema225,data};
+}
+if(data.name !== undefined){
+let data0 = data.name;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -12827,9 +12812,9 @@ vErrors.push(err2);
 }
 errors++;
 }
-for(const key0 in data){
-if(!((((key0 === "name") || (key0 === "pid")) || (key0 === "pidfile")) || (key0 === "command"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data};
+}
+else {
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -12839,11 +12824,10 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.name !== undefined){
-let data0 = data.name;
-if(typeof data0 === "string"){
-if(!pattern4.test(data0)){
-const err4 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_-]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_-]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_-]*$",parentSchema:schema32,data:data0};
+if(data.pid !== undefined){
+let data1 = data.pid;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err4 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema225.properties.pid.type,parentSchema:schema225.properties.pid,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -12852,9 +12836,9 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-else {
-const err5 = {instancePath:instancePath+"/name",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.type,parentSchema:schema32,data:data0};
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+const err5 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema225.properties.pid,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -12864,10 +12848,12 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.pid !== undefined){
-let data1 = data.pid;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err6 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema225.properties.pid.type,parentSchema:schema225.properties.pid,data:data1};
+}
+if(data.pidfile !== undefined){
+let data2 = data.pidfile;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.pidfile,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -12876,9 +12862,9 @@ vErrors.push(err6);
 }
 errors++;
 }
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 1 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema225.properties.pid,data:data1};
+}
+else {
+const err7 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.pidfile.type,parentSchema:schema225.properties.pidfile,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -12888,12 +12874,11 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
-if(data.pidfile !== undefined){
-let data2 = data.pidfile;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err8 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.pidfile,data:data2};
+if(data.command !== undefined){
+let data3 = data.command;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err8 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.command,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -12904,7 +12889,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/pidfile",schemaPath:"#/properties/pidfile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.pidfile.type,parentSchema:schema225.properties.pidfile,data:data2};
+const err9 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.command.type,parentSchema:schema225.properties.command,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -12914,39 +12899,14 @@ vErrors.push(err9);
 errors++;
 }
 }
-if(data.command !== undefined){
-let data3 = data.command;
-if(typeof data3 === "string"){
-if(func2(data3) < 1){
-const err10 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema225.properties.command,data:data3};
+}
+else {
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err10];
 }
 else {
 vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema225.properties.command.type,parentSchema:schema225.properties.command,data:data3};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-}
-else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
 }
 errors++;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compileExpression } from '../../../engine/expr/index.js';
 import { PerfyError, type ErrorCode } from '../../../engine/errors.js';
-import { RESULT_VERSION, type Result } from '../../../engine/metrics/result.js';
+import { RESULT_VERSION, verdictOf, type Result, type ResultMonitor } from '../../../engine/metrics/result.js';
 import { completeResult } from '../../../engine/metrics/summary.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
 import { createThresholdEvaluator } from '../../../engine/metrics/thresholds.js';
@@ -73,6 +73,76 @@ function realResult(): Result {
     saturation: { saturated: false, eventLoopLagP99Ms: 1.2, cpu: 0.3, note: undefined },
   });
 }
+
+/** What `monitor:` adds to a result: an alert that fired and resolved, a leak found, the notifier's counts. */
+function monitorPart(): ResultMonitor {
+  return {
+    alerts: [{
+      source: 'cpu(api) > 90% for 10s', level: 'critical', abort: false, fired: 1, firstFiredMs: 12_000, value: 0.97,
+      firingAtEnd: false, aborted: false,
+    }],
+    leaks: [{
+      process: 'api', level: 'warning', windowMs: 600_000, maxGrowthBytesPerMin: 10e6, peakGrowthBytesPerMin: 120e6,
+      leaked: true, episodes: [{ sinceMs: 60_000, detectedMs: 700_000, peakBytesPerMin: 120e6 }],
+    }],
+    events: [
+      {
+        time: '2026-12-03T10:00:12.000Z', elapsedMs: 12_000, level: 'critical', name: 'cpu(api) > 90% for 10s',
+        state: 'firing', value: 0.97, message: 'critical alert fired', process: 'api',
+      },
+      {
+        time: '2026-12-03T10:00:20.000Z', elapsedMs: 20_000, level: 'critical', name: 'cpu(api) > 90% for 10s',
+        state: 'resolved', value: 0.4, message: 'critical alert resolved', process: 'api',
+      },
+    ],
+    notify: { sent: 2, failed: 0, dropped: 0, errors: [] },
+  };
+}
+
+describe('the verdict with monitor: and threshold levels', () => {
+  const verdict = (change: (r: Result) => void): boolean => {
+    const result = realResult();
+    // Only the threshold that passes: each case then decides the verdict alone.
+    result.thresholds = result.thresholds.slice(0, 1);
+    change(result);
+    return verdictOf(result);
+  };
+  it('a critical alert that fired fails the run; a warning alert or leak does not', () => {
+    assert.equal(verdict((r) => (r.monitor = monitorPart())), false);
+    assert.equal(verdict((r) => {
+      r.monitor = monitorPart();
+      r.monitor.alerts[0]!.level = 'warning';
+    }), true);
+  });
+  it('a critical leak fails the run, and a critical alert that never fired does not', () => {
+    assert.equal(verdict((r) => {
+      r.monitor = monitorPart();
+      r.monitor.alerts[0]!.fired = 0;
+      r.monitor.leaks[0]!.level = 'critical';
+    }), false);
+    assert.equal(verdict((r) => {
+      r.monitor = monitorPart();
+      r.monitor.alerts[0]!.fired = 0;
+    }), true);
+  });
+  it('a failed threshold of level warning fails nothing; the same threshold critical fails the run', () => {
+    const failed = (r: Result): void => {
+      r.thresholds[0]!.passed = false;
+    };
+    assert.equal(verdict(failed), false);
+    assert.equal(verdict((r) => {
+      failed(r);
+      r.thresholds[0]!.level = 'warning';
+    }), true);
+  });
+  it('a result with all of it is written, read back and valid', async () => {
+    const dir = scratch();
+    const result = { ...realResult(), monitor: monitorPart() };
+    result.thresholds[0]!.level = 'warning';
+    await writeResult(dir.dir, result);
+    assert.deepEqual(readResult(join(dir.dir, 'result.json')).monitor, monitorPart());
+  });
+});
 
 const dirs: ReturnType<typeof tempDir>[] = [];
 function scratch(files: Record<string, string> = {}): ReturnType<typeof tempDir> {
@@ -248,6 +318,26 @@ describe('schema/result.schema.json', () => {
       'a segment of a run in one segment',
       (r) => {
         r['segment'] = { index: 0, count: 1 };
+      },
+    ],
+    [
+      'an alert event in a state that does not exist',
+      (r) => {
+        r['monitor'] = monitorPart();
+        ((r['monitor'] as Node)['events'] as Node[])[0]!['state'] = 'pending';
+      },
+    ],
+    [
+      'a leak verdict without its episodes',
+      (r) => {
+        r['monitor'] = monitorPart();
+        delete ((r['monitor'] as Node)['leaks'] as Node[])[0]!['episodes'];
+      },
+    ],
+    [
+      'a threshold level other than warning',
+      (r) => {
+        (r['thresholds'] as Node[])[0]!['level'] = 'critical';
       },
     ],
     [

@@ -1002,6 +1002,55 @@ const rows: Row[] = [
         processes: [self, apl]
       `, expect: [at('E_SERVICE_UNKNOWN', 10, 21)] },
 
+  { title: 'a process perfy did not start, named twice or found two ways or none', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      services:
+        api: { builtin: demo-api }
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      monitor:
+        processes:
+          - api
+          - { name: api, pid: 12 }
+          - { name: both, pid: 3, command: worker }
+          - { name: alone }
+      `, expect: [at('E_DUPLICATE_NAME', 10, 15), at('E_SCHEMA', 11, 7), at('E_MISSING_KEY', 12, 7)] },
+  { title: 'a watched command pattern RE2 cannot run', hint: 'RE2', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      monitor:
+        processes: [ { name: w, command: '(a)\\1' } ]
+      `, expect: [at('E_EXPR_REGEX', 6, 36)] },
+  { title: 'an alert written like a threshold (`expr:`), with a level that does not exist', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      monitor:
+        alerts:
+          - { expr: "rss(self) > 1GB" }
+          - { when: "rss(self) > 1GB", level: severe }
+      `, expect: [at('E_MISSING_KEY', 7, 7), at('E_UNKNOWN_KEY', 7, 9), at('E_ENUM', 8, 41)] },
+  { title: 'a leak rule on an unwatched process', hint: 'self', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 20m } ]
+      flow: [ { http: { get: / } } ]
+      monitor:
+        processes: [self]
+        leak: { processes: [db], max_growth: 10MB/min }
+      `, expect: [at('E_SERVICE_UNKNOWN', 7, 23)] },
+  { title: 'a webhook that is not an http(s) URL', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      monitor:
+        notify: { webhook: "ftp://x" }
+      `, expect: [at('E_FORMAT', 6, 22)] },
   // ---- templates ---------------------------------------------------------------------------------------------
   { title: 'a template with an unknown variable', hint: '"topic"', yaml: yaml`
       name: t
