@@ -954,7 +954,7 @@ export interface Workload {
   warmup?: string;
 }
 /**
- * Resource monitoring of perfy itself (`self`) and of services, with alerts and leak detection.
+ * Resource monitoring while the load runs: perfy itself (`self`), services and other processes, with alerts, leak detection and notifications (docs/monitoring.md).
  *
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "monitor".
