@@ -7,7 +7,8 @@ import type { PlannedThreshold } from '../../../engine/compile/plan.js';
 import { PerfyError, type ErrorCode } from '../../../engine/errors.js';
 import { compileExpression } from '../../../engine/expr/index.js';
 import {
-  RESULT_VERSION, segmentOf, thresholdsPassed, type Result, type ThresholdOutcome,
+  RESULT_VERSION, segmentOf, thresholdsPassed, type AlertOutcome, type Result, type ResultEvent,
+  type ThresholdOutcome,
 } from '../../../engine/metrics/result.js';
 import { completeResult } from '../../../engine/metrics/summary.js';
 import { createMetricStore } from '../../../engine/metrics/store.js';
@@ -165,5 +166,32 @@ describe('perfy merge: thresholds with a `for` window', () => {
     const { result: merged } = mergeResults(segments, thresholds);
     assert.deepEqual([merged.thresholds[0]!.passed, merged.thresholds[0]!.judged], [false, true]);
     assert.equal(thresholdsPassed(merged.thresholds), false);
+  });
+});
+
+describe('perfy merge: monitor:', () => {
+  const alertOf = (fired: number, firstFiredMs?: number): AlertOutcome => ({
+    source: 'cpu(api) > 90%', level: 'critical', abort: false, fired, firingAtEnd: false, aborted: false,
+    ...(firstFiredMs === undefined ? {} : { firstFiredMs, value: 0.95 }),
+  });
+  const eventAt = (elapsedMs: number, state: 'firing' | 'resolved'): ResultEvent => ({
+    time: new Date(T0 + elapsedMs).toISOString(), elapsedMs, level: 'critical', name: 'cpu(api) > 90%', state,
+    message: state, process: 'api',
+  });
+  it('adds up each alert over the segments, keeps every event on the merged clock, and fails on a critical one', () => {
+    const a = seg(0, 2);
+    a.monitor = { alerts: [alertOf(0)], leaks: [], events: [] };
+    // The second segment started 500 ms later: its times move by 500 ms on the merged clock.
+    const b = seg(1, 2, { startedAt: T0 + 500 });
+    b.monitor = {
+      alerts: [alertOf(2, 1000)], leaks: [], events: [eventAt(1000, 'firing'), eventAt(1500, 'resolved')],
+    };
+    const { result: merged } = mergeResults([b, a], []);
+    assert.deepEqual(merged.monitor?.alerts.map((x) => [x.fired, x.firstFiredMs]), [[2, 1500]]);
+    assert.deepEqual(merged.monitor?.events.map((e) => [e.elapsedMs, e.state]), [[1500, 'firing'], [2000, 'resolved']]);
+    assert.equal(merged.passed, false);
+  });
+  it('leaves monitor out when no segment had one', () => {
+    assert.equal(mergeResults([seg(0, 2), seg(1, 2)], []).result.monitor, undefined);
   });
 });
