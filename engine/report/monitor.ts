@@ -112,7 +112,7 @@ export function monitorSection(monitor: ResultMonitor | undefined, maxEvents: nu
     tables.push({
       caption: 'Memory leaks',
       columns: ['', 'level', 'process', 'verdict', 'episodes'],
-      rows: monitor.leaks.map((l) => [markOf(l), l.level, l.process, leakStatus(l), leakEpisodes(l).join('\n')]),
+      rows: monitor.leaks.map((l) => [markOf(l), l.level, l.process, leakStatus(l), leakEpisodes(l).join('; ')]),
     });
   }
   if (monitor.events.length > 0) {
