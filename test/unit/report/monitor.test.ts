@@ -4,11 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import {
-  RESULT_VERSION, type Result, type ResultMonitor, type ThresholdOutcome,
-} from '../../../engine/metrics/result.js';
-import { completeResult } from '../../../engine/metrics/summary.js';
-import { createMetricStore } from '../../../engine/metrics/store.js';
+import type { Result, ResultMonitor, ThresholdOutcome } from '../../../engine/metrics/result.js';
 import { formatSummary } from '../../../engine/report/console.js';
 import { chartsOf } from '../../../engine/report/html-charts.js';
 import { renderHtml } from '../../../engine/report/html.js';
@@ -17,9 +13,9 @@ import { markdownSummary } from '../../../engine/report/markdown.js';
 import { prometheusText } from '../../../engine/report/prometheus.js';
 import { verdictOf } from '../../../engine/report/verdict.js';
 import { BUILTIN_STEP_KINDS } from '../../../engine/steps/index.js';
+import { resultOf, T0 } from './result.js';
 
 const plain = new Chalk({ level: 0 });
-const T0 = 1_700_000_000_000;
 const MB = 1_000_000;
 
 const p95 = (source: string, value: number, extra: Partial<ThresholdOutcome> = {}): ThresholdOutcome => ({
@@ -81,32 +77,16 @@ function monitorData(): ResultMonitor {
 
 /** A 60 s run that sampled `api` (memory, its growth) and has these thresholds and `monitor:` data. */
 function resultWith(thresholds: ThresholdOutcome[], monitor: ResultMonitor | undefined): Result {
-  let now = T0;
-  const store = createMetricStore({ now: () => now, intervalMs: 1000 });
-  const rss = store.handle('process.rss', 'gauge', { process: 'api' });
-  const growth = store.handle('process.rss.growth', 'gauge', { process: 'api' });
-  for (let s = 0; s < 60; s++) {
-    now = T0 + s * 1000;
-    rss.record((100 + s) * MB);
-    growth.record(s < 40 ? s * 3 * MB : MB);
-    store.handle('http.duration', 'trend', { step: 'a', expected: 'true' }).record(5);
-  }
-  now = T0 + 60_000;
-  return completeResult({
-    version: RESULT_VERSION,
-    scenario: { name: 's', description: undefined, file: 's.yaml' },
-    startedAt: T0,
-    endedAt: T0 + 60_000,
-    status: 'completed',
-    reason: undefined,
-    environment: { perfy: '0', node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, hostname: 'h', workers: 1 },
-    overrides: [],
-    workloads: [{ name: 'default', model: 'open', startAfterMs: 0, durationMs: 60_000, plannedIterations: 60 }],
-    metrics: store.snapshot(),
-    thresholds,
-    ...(monitor === undefined ? {} : { monitor }),
-    saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
-  });
+  return resultOf((store, at) => {
+    const rss = store.handle('process.rss', 'gauge', { process: 'api' });
+    const growth = store.handle('process.rss.growth', 'gauge', { process: 'api' });
+    for (let s = 0; s < 60; s++) {
+      at(s * 1000);
+      rss.record((100 + s) * MB);
+      growth.record(s < 40 ? s * 3 * MB : MB);
+      store.handle('http.duration', 'trend', { step: 'a', expected: 'true' }).record(5);
+    }
+  }, { durationMs: 60_000, thresholds, monitor });
 }
 
 const critical = p95('p95(http.duration) < 1s', 5, { passed: true });
