@@ -2,7 +2,7 @@
 // the metric store or the Result. Colours only on a terminal, never with NO_COLOR.
 
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Result, ResultEvent, ThresholdOutcome } from '../metrics/result.js';
+import type { AlertOutcome, LeakOutcome, Result, ResultEvent, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup, measuredFromMs, storeFromSnapshot } from '../metrics/store.js';
 import type { MetricSource } from '../expr/index.js';
 import { coreMetrics, type MetricInfo } from '../metrics/catalog.js';
@@ -11,9 +11,10 @@ import type { StepKind, StepSummary, SummaryStyle } from '../steps/types.js';
 import type { ResultMetric } from '../metrics/types.js';
 import type { RunProgress } from '../run/run.js';
 import { formatDuration } from '../units.js';
-import { count, ms, oneLine, percent, size } from './format.js';
+import { count, growth, ms, oneLine, percent, size } from './format.js';
+import { alertStatus, failsRun, leakEpisodes, leakJudged, leakStatus, notifyLine, runTime } from './monitor.js';
 import type { Reporter } from './types.js';
-import { measured, verdictOf } from './verdict.js';
+import { measured, thresholdState, verdictOf } from './verdict.js';
 import { summaryViewOf } from './view.js';
 
 /** The summary lines of the built-in step kinds, loaded with this module. */
@@ -49,11 +50,6 @@ export function colorsFor(stream: Pick<TextSink, 'isTTY'> | undefined): ChalkIns
   return new Chalk({ level: enabled ? 1 : 0 });
 }
 
-/** A duration in ms, short: `812µs`, `12.3ms`, `1.24s`. */
-
-
-
-
 /** Live progress: one rewritten line on a terminal, a plain line every `plainEveryMs` otherwise. */
 export function createProgressPrinter(
   stream: TextSink, plainEveryMs = 10_000,
@@ -85,12 +81,10 @@ export function createProgressPrinter(
   };
 }
 
-const wholeSeconds = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
-
 /** `! 12s  critical alert fired: cpu(api) > 90% for 5s (cpu(api) = 97.0%)`: one line per firing or resolving. */
 export function eventLine(e: ResultEvent, c: ChalkInstance): string {
   const paint = e.state === 'resolved' ? c.green : e.level === 'critical' ? c.red : c.yellow;
-  return `${paint(e.state === 'resolved' ? '✓' : '!')} ${wholeSeconds(e.elapsedMs).padStart(5)}  ${paint(e.message)}`;
+  return `${paint(e.state === 'resolved' ? '✓' : '!')} ${runTime(e.elapsedMs).padStart(5)}  ${paint(e.message)}`;
 }
 
 export function progressLine(p: RunProgress, c: ChalkInstance): string {
@@ -109,7 +103,7 @@ export function progressLine(p: RunProgress, c: ChalkInstance): string {
   const errors = p.store.aggregate({ fn: 'rate', metric: 'http.errors', tags: {} });
   const checks = p.store.aggregate({ fn: 'rate', metric: 'checks', tags: {} });
   const parts = [
-    `${wholeSeconds(p.elapsedMs)}/${wholeSeconds(p.plannedMs)} ${c.cyan(bar)}`,
+    `${runTime(p.elapsedMs)}/${runTime(p.plannedMs)} ${c.cyan(bar)}`,
     ...workloads,
     p95 === undefined ? '' : `p95 ${ms(p95)}`,
     errors === undefined ? '' : `errors ${errors > 0 ? c.red(percent(errors)) : percent(errors)}`,
@@ -224,6 +218,7 @@ export function formatSummary(
   }
 
   lines.push(...processLines(metrics, source, c));
+  lines.push(...monitorLines(result, c));
 
   // Each step kind's own lines (engine/steps/*/summary.ts), in the order of the kinds.
   for (const kindSummary of summaries) lines.push(...kindSummary(view));
@@ -304,12 +299,14 @@ function loadOrigin(result: Result): string | undefined {
 }
 
 function thresholdLine(t: ThresholdOutcome, c: ChalkInstance): string {
-  const judged = t.judged !== false;
-  const mark = !judged ? c.dim('–') : t.passed ? c.green('✓') : c.red('✗');
+  const state = thresholdState(t);
+  const mark = state === 'not judged' ? c.dim('–') : state === 'passed' ? c.green('✓')
+    : state === 'warning' ? c.yellow('!') : c.red('✗');
   const values = measured(t);
+  const warning = state === 'warning' ? c.yellow(' (warning)') : '';
   const note = t.note === undefined ? '' : c.dim(`  — ${t.note}`);
   const aborted = t.aborted ? c.red('  — aborted the run') : '';
-  return `${mark} ${t.source}${values ? c.dim(`  (${values})`) : ''}${aborted}${note}`;
+  return `${mark} ${t.source}${warning}${values ? c.dim(`  (${values})`) : ''}${aborted}${note}`;
 }
 
 
@@ -358,7 +355,45 @@ function processLines(metrics: readonly ResultMetric[], source: MetricSource, c:
     if (read !== undefined && write !== undefined) parts.push(`io ${size(read)}/s in, ${size(write)}/s out`);
     const fds = of('max', 'process.fds');
     if (fds !== undefined) parts.push(`${count(fds)} fds max`);
+    const grew = of('max', 'process.rss.growth');
+    if (grew !== undefined) parts.push(`growth ${growth(grew)} max`);
     lines.push(`    ${name.padEnd(12)} ${parts.join(' · ')}`);
+  }
+  return lines;
+}
+
+/** `monitor:`'s alerts and leak verdicts, one line each (a leak's episodes under it), and what notify delivered. */
+function monitorLines(result: Result, c: ChalkInstance): string[] {
+  const monitor = result.monitor;
+  if (monitor === undefined) return [];
+  const lines: string[] = [];
+  const level = (x: AlertOutcome | LeakOutcome): string => x.level.padEnd(8);
+  const mark = (x: AlertOutcome | LeakOutcome, hit: boolean): string =>
+    !hit ? c.green('✓') : failsRun(x) ? c.red('✗') : c.yellow('!');
+  if (monitor.alerts.length > 0) {
+    lines.push('', `  ${c.bold('alerts')}`);
+    for (const a of monitor.alerts) {
+      const about = a.description === undefined ? '' : c.dim(`  — ${a.description}`);
+      lines.push(`    ${mark(a, a.fired > 0)} ${level(a)} ${a.source}  ${alertStatus(a)}${about}`);
+    }
+  }
+  if (monitor.leaks.length > 0) {
+    lines.push('', `  ${c.bold('leaks')}`);
+    for (const l of monitor.leaks) {
+      const shown = leakJudged(l) ? mark(l, l.leaked) : c.dim('–');
+      lines.push(`    ${shown} ${level(l)} ${l.process.padEnd(12)} ${leakStatus(l)}`);
+      for (const episode of leakEpisodes(l)) lines.push(c.dim(`        ${episode}`));
+    }
+  }
+  const notified = notifyLine(monitor);
+  if (notified !== undefined) {
+    const failed = (monitor.notify?.failed ?? 0) + (monitor.notify?.dropped ?? 0) > 0;
+    lines.push('', `  ${c.bold('notify')}  ${failed ? c.yellow(notified) : notified}`);
+    for (const error of monitor.notify?.errors ?? []) lines.push(c.dim(`    ${oneLine(error)}`));
+  }
+  if (monitor.eventsDropped) {
+    lines.push(c.dim(`  ${count(monitor.eventsDropped)} events past the first ${count(monitor.events.length)} `
+      + 'were not kept in the result'));
   }
   return lines;
 }

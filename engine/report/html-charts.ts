@@ -13,6 +13,13 @@ export interface ChartSeries {
   planned?: boolean;
 }
 
+/** A moment marked across a chart: a `monitor:` event, at seconds from the start of the run. */
+export interface ChartMark {
+  s: number;
+  /** Its colour: a critical or warning firing, or a resolving. */
+  kind: 'critical' | 'warning' | 'resolved';
+}
+
 export interface Chart {
   id: string;
   title: string;
@@ -21,6 +28,7 @@ export interface Chart {
   /** The left axis' unit and, when a series uses it, the right axis'. */
   units: [string, string?];
   series: ChartSeries[];
+  marks?: ChartMark[];
 }
 
 /** What the charts' script reads: the time axis (seconds from the start of the run) and every chart's series. */
@@ -50,7 +58,7 @@ export function chartsOf(result: Result): ChartData {
     ...latencyCharts(all, points),
     errorChart(all, series),
     generatorChart(series),
-    processChart(all, series),
+    processChart(result, series),
   ].filter((c): c is Chart => c !== undefined && c.series.length > 0);
   return { startS: (startedAt - result.startedAt) / 1000, stepS, points, charts };
 }
@@ -260,18 +268,26 @@ function generatorChart(series: SeriesReader): Chart {
   };
 }
 
-/** `monitor:`'s processes: resident memory and CPU. */
-function processChart(all: readonly ResultMetric[], series: SeriesReader): Chart | undefined {
-  const processes = distinct(all, 'process.rss', 'process');
+/** `monitor:`'s processes: resident memory and CPU, with its events marked where they happened. */
+function processChart(result: Result, series: SeriesReader): Chart | undefined {
+  const processes = distinct(result.metrics.metrics, 'process.rss', 'process');
   if (processes.length === 0) return undefined;
+  const marks: ChartMark[] = (result.monitor?.events ?? []).map((e) => ({
+    s: e.elapsedMs / 1000,
+    kind: e.state === 'resolved' ? 'resolved' : e.level,
+  }));
+  const marked = marks.length === 0 ? '' : ' Vertical lines: `monitor:`\'s events (red: critical, amber: warning, '
+    + 'green: resolved).';
   return {
     id: 'processes',
     title: 'Monitored processes',
-    note: 'process.rss in MB (left) and process.cpu in percent of one core (right), as `monitor:` sampled them.',
+    note: 'process.rss in MB (left) and process.cpu in percent of one core (right), as `monitor:` sampled them.'
+      + marked,
     units: ['MB', '%'],
     series: processes.flatMap((p) => [
       { label: `${p} RSS`, axis: 0 as const, values: series.gauge('process.rss', { process: p }, 1e-6) },
       { label: `${p} CPU`, axis: 1 as const, values: series.gauge('process.cpu', { process: p }, 100) },
     ]),
+    ...(marks.length === 0 ? {} : { marks }),
   };
 }

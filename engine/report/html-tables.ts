@@ -8,7 +8,7 @@ import type { SummaryView } from '../steps/types.js';
 import { formatDuration } from '../units.js';
 import { count, ms, percent, size } from './format.js';
 import type { ReportSection, ReportTable } from './types.js';
-import { measured } from './verdict.js';
+import { measured, thresholdState, type ThresholdState } from './verdict.js';
 
 /** `step.duration{step: vote}`: a metric and its tags as the console summary writes them. */
 export function labelOf(name: string, tags: Record<string, string>): string {
@@ -18,12 +18,16 @@ export function labelOf(name: string, tags: Record<string, string>): string {
 
 const perSecond = (n: number | undefined): string => (n === undefined ? '-' : `${n.toFixed(1)}/s`);
 
+const STATES: Record<ThresholdState, string> = {
+  'passed': '✓ passed', 'crossed': '✗ crossed', 'warning': '! warning', 'not judged': 'not judged',
+};
+
 export function thresholdTable(result: Result): ReportTable | undefined {
   if (result.thresholds.length === 0) return undefined;
   return {
     columns: ['', 'threshold', 'measured', 'note'],
     rows: result.thresholds.map((t) => [
-      t.judged === false ? 'not judged' : t.passed ? '✓ passed' : '✗ crossed',
+      STATES[thresholdState(t)],
       t.source,
       measured(t),
       [t.description, t.aborted ? 'stopped the run' : undefined, t.note].filter(Boolean).join(' · '),

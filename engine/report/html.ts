@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import ejs, { type TemplateFunction } from 'ejs';
-import type { Result } from '../metrics/result.js';
+import { MAX_EVENTS, type Result } from '../metrics/result.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { chartsOf } from './html-charts.js';
 import {
   checkTable, failureTables, metricTables, runTable, serviceSection, stepTable, thresholdTable, workloadTable,
 } from './html-tables.js';
+import { monitorSection } from './monitor.js';
 import type { ReportContext, ReportSection, Reporter } from './types.js';
 import { verdictOf } from './verdict.js';
 import { loadSections, summaryViewOf } from './view.js';
@@ -61,6 +62,7 @@ export async function renderHtml(result: Result, context: ReportContext): Promis
     result,
     verdict: verdictOf(result),
     thresholds: thresholdTable(result),
+    monitor: monitorSection(result.monitor, MAX_EVENTS),
     workloads: workloadTable(result, view),
     steps: stepTable(result),
     checks: checkTable(view),

@@ -1,9 +1,13 @@
 // `report: [junit]`: the verdict as JUnit XML, for CI servers that show test results (Jenkins, GitLab, GitHub
-// actions): a testcase per threshold and per check, failed with the measured values. Valid against Jenkins' JUnit
-// schema (fixtures/junit/); every text from the result is escaped, and characters XML 1.0 forbids are dropped.
+// actions): a testcase per threshold, per check, per `monitor:` alert and leak verdict, failed with what was measured.
+// Valid against Jenkins' JUnit schema (fixtures/junit/); every text from the result is escaped, and characters XML
+// 1.0 forbids are dropped.
 
-import type { Result, ThresholdOutcome } from '../metrics/result.js';
+import type { AlertOutcome, LeakOutcome, Result, ResultMonitor, ThresholdOutcome } from '../metrics/result.js';
 import { count } from './format.js';
+import {
+  alertFired, alertStatus, eventsOf, eventTime, failsRun, leakEpisodes, leakGrowth, leakJudged, leakStatus,
+} from './monitor.js';
 import type { Reporter } from './types.js';
 import { checkFailures, checkOutcomes, measured, notJudged, verdictOf, type CheckOutcome } from './verdict.js';
 
@@ -18,7 +22,10 @@ export const junit: Reporter = {
 interface TestCase {
   name: string;
   classname: string;
-  /** failure (a threshold crossed, a check failed), error (the run did not complete), skipped (not judged). */
+  /**
+   * failure (a threshold crossed, a check failed, a critical alert fired or leak found), error (the run did not
+   * complete), skipped (not judged).
+   */
   outcome: 'passed' | 'failure' | 'error' | 'skipped';
   /** failure and error: the `message` attribute, the line a CI server lists. */
   message?: string;
@@ -38,6 +45,7 @@ export function junitXml(result: Result): string {
   const suites: TestSuite[] = [
     { name: 'thresholds', cases: result.thresholds.map((t) => thresholdCase(scenario, t)) },
     { name: 'checks', cases: checkOutcomes(result).map((c) => checkCase(scenario, c)) },
+    { name: 'monitor', cases: monitorCases(scenario, result.monitor) },
   ];
   if (result.status !== 'completed') {
     // Without it a run stopped early with no threshold crossed would read as all green in the CI's test view.
@@ -89,9 +97,35 @@ function thresholdCase(scenario: string, t: ThresholdOutcome): TestCase {
     return { ...base, outcome: 'skipped', text: `${notJudged(t)}\n${about}` };
   }
   if (t.passed) return { ...base, outcome: 'passed', text: about };
+  // A warning fails nothing: the CI's test view shows it green, with what was measured.
+  if (t.level === 'warning') return { ...base, outcome: 'passed', text: `warning: crossed, fails nothing\n${about}` };
   return { ...base, outcome: 'failure', type: 'threshold', message: values, text: `${t.source}\n${about}` };
 }
 
+/**
+ * `monitor:`'s alerts and leak verdicts: a critical alert that fired or a critical leak fails, a warning passes with
+ * its events as system-out, a leak the rule could not judge is skipped.
+ */
+function monitorCases(scenario: string, monitor: ResultMonitor | undefined): TestCase[] {
+  if (monitor === undefined) return [];
+  const classname = `${scenario}.monitor`;
+  const happened = (x: AlertOutcome | LeakOutcome): string =>
+    eventsOf(monitor, x).map((e) => `${eventTime(e)} ${e.message}`).join('\n');
+  const alerts = monitor.alerts.map((a): TestCase => {
+    const text = [alertStatus(a), a.description, happened(a)].filter(Boolean).join('\n');
+    const base = { name: a.source, classname, text };
+    if (failsRun(a)) return { ...base, outcome: 'failure', type: 'alert', message: alertFired(monitor, a) };
+    return { ...base, outcome: 'passed' };
+  });
+  const leaks = monitor.leaks.map((l): TestCase => {
+    const base = { name: `leak(${l.process})`, classname };
+    const text = [leakStatus(l), ...leakEpisodes(l), happened(l)].filter(Boolean).join('\n');
+    if (!leakJudged(l)) return { ...base, outcome: 'skipped', text };
+    if (failsRun(l)) return { ...base, outcome: 'failure', type: 'leak', message: `leak: ${leakGrowth(l)}`, text };
+    return { ...base, outcome: 'passed', text };
+  });
+  return [...alerts, ...leaks];
+}
 
 function checkCase(scenario: string, c: CheckOutcome): TestCase {
   const base = { name: `${c.step}: ${c.check}`, classname: `${scenario}.checks` };

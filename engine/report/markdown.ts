@@ -1,6 +1,6 @@
 // `report: [markdown]`: a short summary in GitHub-flavoured Markdown, for $GITHUB_STEP_SUMMARY and pull-request
-// comments: the verdict as a heading, the thresholds, the steps' latencies, failed checks, first errors and the
-// step kinds' own sections. Every text from the result is escaped, so a step name cannot break a table.
+// comments: the verdict as a heading, the thresholds, what `monitor:` found, the steps' latencies, failed checks,
+// first errors and the step kinds' own sections. Every text from the result is escaped: a name cannot break a table.
 
 import { coreMetrics } from '../metrics/catalog.js';
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
@@ -9,7 +9,10 @@ import { stepMetrics } from '../steps/index.js';
 import { formatDuration } from '../units.js';
 import { count, ms, oneLine, percent } from './format.js';
 import type { ReportSection, Reporter } from './types.js';
-import { checkFailures, checkOutcomes, measured, notJudged, verdictOf } from './verdict.js';
+import { monitorSection } from './monitor.js';
+import {
+  checkFailures, checkOutcomes, measured, notJudged, thresholdState, verdictOf, type ThresholdState,
+} from './verdict.js';
 import { loadSections, summaryViewOf } from './view.js';
 
 export const markdown: Reporter = {
@@ -33,6 +36,8 @@ const rank = (name: string): number => {
 
 /** First errors listed; the rest are counted. */
 const MAX_ERRORS = 10;
+/** `monitor:`'s events listed: a flapping alert must not fill a pull-request comment. */
+const MAX_EVENTS = 50;
 
 export function markdownSummary(result: Result, sections: readonly ReportSection[]): string {
   const verdict = verdictOf(result);
@@ -43,6 +48,8 @@ export function markdownSummary(result: Result, sections: readonly ReportSection
       result.thresholds.map((t) => [mark(t), t.source, measured(t), noteOf(t)]),
     ), '');
   }
+  const monitor = monitorSection(result.monitor, MAX_EVENTS);
+  if (monitor !== undefined) out.push(...sectionLines(monitor));
   const rows = result.summary.metrics;
   // The console's order (the kinds' metrics first), without the overall rows that say nothing (step.duration).
   const trends = rows
@@ -89,15 +96,19 @@ export function markdownSummary(result: Result, sections: readonly ReportSection
     ), '');
     if (errors.length > MAX_ERRORS) out.push(`…and ${errors.length - MAX_ERRORS} more.`, '');
   }
-  for (const section of sections) {
-    out.push(`### ${inline(section.title)}`, '');
-    for (const note of section.notes ?? []) out.push(paragraph(note), '');
-    for (const t of section.tables) {
-      if (t.caption !== undefined) out.push(`**${inline(t.caption)}**`, '');
-      out.push(...table(t.columns, t.rows), '');
-    }
-  }
+  for (const section of sections) out.push(...sectionLines(section));
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** A section (a step kind's, `monitor:`'s) as a heading, its notes as paragraphs, its tables with their captions. */
+function sectionLines(section: ReportSection): string[] {
+  const out = [`### ${inline(section.title)}`, ''];
+  for (const note of section.notes ?? []) out.push(paragraph(note), '');
+  for (const t of section.tables) {
+    if (t.caption !== undefined) out.push(`**${inline(t.caption)}**`, '');
+    out.push(...table(t.columns, t.rows), '');
+  }
+  return out;
 }
 
 /** Scenario, how it ended, overrides and environment, in one line. */
@@ -115,12 +126,12 @@ function aboutLine(result: Result): string {
   return parts.map((p, i) => (i === 0 ? p : inline(p))).join(' · ');
 }
 
-function mark(t: ThresholdOutcome): string {
-  return t.judged === false ? '–' : t.passed ? '✓' : '✗';
-}
+const MARKS: Record<ThresholdState, string> = { 'passed': '✓', 'crossed': '✗', 'warning': '!', 'not judged': '–' };
+const mark = (t: ThresholdOutcome): string => MARKS[thresholdState(t)];
 
 function noteOf(t: ThresholdOutcome): string {
-  const parts = [t.judged === false ? notJudged(t) : t.note, t.description];
+  const warning = thresholdState(t) === 'warning' ? 'warning: fails nothing' : undefined;
+  const parts = [warning, t.judged === false ? notJudged(t) : t.note, t.description];
   if (t.aborted) parts.push('stopped the run');
   return parts.filter(Boolean).join('; ');
 }

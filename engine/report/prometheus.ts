@@ -1,8 +1,9 @@
 // `report: [prometheus]`: the run's final metrics in the Prometheus text exposition format (0.0.4), for
 // node_exporter's textfile collector and the Pushgateway: one family per metric, named and labelled by the
-// Prometheus conventions (base units, `_total` counters, trends as summaries), plus the verdict as gauges.
+// Prometheus conventions (base units, `_total` counters, trends as summaries), plus the verdict and what
+// `monitor:` found (alerts fired, leaks) as gauges.
 
-import type { Result, ThresholdOutcome } from '../metrics/result.js';
+import type { Result, ResultMonitor, ThresholdOutcome } from '../metrics/result.js';
 import { storeFromSnapshot } from '../metrics/store.js';
 import type { ResultMetric } from '../metrics/types.js';
 import { allMetrics } from '../steps/index.js';
@@ -45,7 +46,8 @@ export function prometheusText(result: Result): string {
     return f;
   };
   const run = [scenario, ['status', result.status]] satisfies [string, string][];
-  family('perfy_run_passed', 'gauge', 'Whether the run passed: it completed and every judged threshold passed (1).')
+  family('perfy_run_passed', 'gauge', 'Whether the run passed (1): it completed, every judged critical threshold '
+    + 'passed, and monitor: saw no critical alert fire and no critical leak.')
     .samples.push({ suffix: '', labels: run, value: result.passed ? 1 : 0 });
   family('perfy_run_start_timestamp_seconds', 'gauge', 'When the run started, in seconds since the epoch.')
     .samples.push({ suffix: '', labels: [scenario], value: result.startedAt / 1000 });
@@ -54,6 +56,7 @@ export function prometheusText(result: Result): string {
   const thresholds = family('perfy_threshold_passed', 'gauge',
     'Whether a threshold passed (1) or was crossed (0); judged="false": shown, but counted for nothing.');
   for (const t of result.thresholds) thresholds.samples.push(thresholdSample(scenario, t));
+  if (result.monitor !== undefined) monitorFamilies(scenario, result.monitor, family);
 
   for (const metric of result.metrics.metrics) {
     const base = metricName(metric);
@@ -109,7 +112,34 @@ export function prometheusText(result: Result): string {
 function thresholdSample(scenario: [string, string], t: ThresholdOutcome): Sample {
   const labels: [string, string][] = [scenario, ['threshold', bounded(t.source)]];
   if (t.judged === false) labels.push(['judged', 'false']);
+  if (t.level === 'warning') labels.push(['level', 'warning']);
   return { suffix: '', labels, value: t.passed ? 1 : 0 };
+}
+
+/** `monitor:`'s alerts (times each fired) and leak verdicts (peak growth, and whether it leaked). */
+function monitorFamilies(
+  scenario: [string, string], monitor: ResultMonitor,
+  family: (name: string, type: Family['type'], help: string) => Family,
+): void {
+  const alerts = family('perfy_alert_fired', 'gauge', 'Times an alert of monitor: fired during the run.');
+  for (const a of monitor.alerts) {
+    const labels: [string, string][] = [scenario, ['alert', bounded(a.source)], ['level', a.level]];
+    alerts.samples.push({ suffix: '', labels, value: a.fired });
+  }
+  const growth = family('perfy_leak_growth_bytes_per_minute', 'gauge',
+    'The highest sustained growth of a process\' memory the leak rule measured, in bytes per minute.');
+  const leaked = family('perfy_leak', 'gauge',
+    'Whether the leak rule found a process\' memory leaking (1) or not (0).');
+  for (const l of monitor.leaks) {
+    const process: [string, string] = ['process', bounded(l.process)];
+    // No verdict (a run too short for the window, a process never found): no sample says a leak was ruled out.
+    if (l.peakGrowthBytesPerMin !== null) {
+      growth.samples.push({ suffix: '', labels: [scenario, process], value: l.peakGrowthBytesPerMin });
+    }
+    if (l.note === undefined) {
+      leaked.samples.push({ suffix: '', labels: [scenario, process, ['level', l.level]], value: l.leaked ? 1 : 0 });
+    }
+  }
 }
 
 /** `http.duration` → `perfy_http_duration`: the prefix, and every character a metric name cannot have as `_`. */

@@ -1,18 +1,30 @@
 // The verdict, said the same way by every report: one word everyone reads the same (PASSED or FAILED), how many
-// thresholds were judged, and what was crossed, with the measured values; and each threshold's and check's outcome
-// in the words the JUnit, Markdown and HTML reports share.
+// thresholds were judged, what was crossed (with the measured values), what `monitor:` saw fail the run, and the
+// warnings; and each threshold's and check's outcome in the words the JUnit, Markdown and HTML reports share.
 
 import type { Result, ThresholdOutcome } from '../metrics/result.js';
 import { isWarmup } from '../metrics/store.js';
 import { count, formatValue, percent } from './format.js';
+import { alertReading, failsRun, leakGrowth } from './monitor.js';
 
 export interface Verdict {
   passed: boolean;
   word: 'PASSED' | 'FAILED';
   /** `PASSED · 3 of 3 thresholds`, `FAILED · 1 of 3 thresholds crossed: p95(http.duration) < 300ms (412ms)`. */
   line: string;
-  /** The judged thresholds that failed. */
+  /** The judged critical thresholds that failed. */
   crossed: ThresholdOutcome[];
+  /** The judged warning thresholds that failed: said, failing nothing. */
+  warnings: ThresholdOutcome[];
+}
+
+/** What became of a threshold: it passed, was crossed (failing the run), warned (level: warning), or not judged. */
+export type ThresholdState = 'passed' | 'crossed' | 'warning' | 'not judged';
+
+export function thresholdState(t: ThresholdOutcome): ThresholdState {
+  if (t.judged === false) return 'not judged';
+  if (t.passed) return 'passed';
+  return t.level === 'warning' ? 'warning' : 'crossed';
 }
 
 /** `p95(http.duration) = 412ms, rate(http.errors) = 0.5%`: what a threshold measured. */
@@ -27,12 +39,20 @@ function values(t: ThresholdOutcome): string {
   return t.values.map((v) => (v.value === null ? 'no samples' : formatValue(v.metric, v.fn, v.value))).join(', ');
 }
 
-export function verdictOf(result: Pick<Result, 'status' | 'reason' | 'thresholds' | 'passed'>): Verdict {
+/** `2 critical alerts fired: A; B` for several, `critical alert fired: A` for one. */
+function several(texts: readonly string[], one: string, many: string): string[] {
+  if (texts.length === 0) return [];
+  return [texts.length === 1 ? `${one}: ${texts[0]}` : `${texts.length} ${many}: ${texts.join('; ')}`];
+}
+
+export function verdictOf(result: Pick<Result, 'status' | 'reason' | 'thresholds' | 'passed' | 'monitor'>): Verdict {
   const judged = result.thresholds.filter((t) => t.judged !== false);
-  const crossed = judged.filter((t) => !t.passed);
+  const crossed = judged.filter((t) => thresholdState(t) === 'crossed');
+  const warnings = judged.filter((t) => thresholdState(t) === 'warning');
   const unjudged = result.thresholds.length - judged.length;
   const aside = unjudged > 0 ? ` (${unjudged} not judged)` : '';
-  const of = judged.length === 0 ? 'no thresholds' : `${judged.length - crossed.length} of ${judged.length} thresholds`;
+  const met = judged.length - crossed.length - warnings.length;
+  const of = judged.length === 0 ? 'no thresholds' : `${met} of ${judged.length} thresholds`;
   const parts: string[] = [];
   if (result.status !== 'completed') {
     parts.push(`the run ${STOPPED[result.status]}${result.reason ? `: ${result.reason}` : ''}`);
@@ -41,8 +61,19 @@ export function verdictOf(result: Pick<Result, 'status' | 'reason' | 'thresholds
     const which = crossed.map((t) => `${t.source} (${values(t)})`).join('; ');
     parts.push(`${crossed.length} of ${judged.length} threshold${judged.length === 1 ? '' : 's'} crossed: ${which}`);
   } else parts.push(`${of}${aside}`);
+  const monitor = result.monitor;
+  const warned = warnings.map((t) => `${t.source} (${values(t)})`);
+  if (monitor !== undefined) {
+    const alerts = monitor.alerts.filter(failsRun).map((a) => alertReading(monitor, a));
+    parts.push(...several(alerts, 'critical alert fired', 'critical alerts fired'));
+    parts.push(...several(monitor.leaks.filter(failsRun).map(leakGrowth), 'leak', 'leaks'));
+    warned.push(...monitor.alerts.filter((a) => a.level === 'warning' && a.fired > 0)
+      .map((a) => `alert fired: ${a.source}`));
+    warned.push(...monitor.leaks.filter((l) => l.level === 'warning' && l.leaked).map((l) => `leak: ${leakGrowth(l)}`));
+  }
+  parts.push(...several(warned, '1 warning', 'warnings'));
   const word = result.passed ? 'PASSED' : 'FAILED';
-  return { passed: result.passed, word, line: `${word} · ${parts.join(' · ')}`, crossed };
+  return { passed: result.passed, word, line: `${word} · ${parts.join(' · ')}`, crossed, warnings };
 }
 
 const STOPPED: Record<Exclude<Result['status'], 'completed'>, string> = {

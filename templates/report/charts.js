@@ -5,6 +5,7 @@
   var data = JSON.parse(document.getElementById('chart-data').textContent);
   var COLORS = ['#1f6fd1', '#d64541', '#1e9e5a', '#e08a00', '#8e44ad', '#00a2b8', '#c2185b', '#6d7c10'];
   var HEIGHT = 220;
+  var MARK_COLORS = { critical: '#d64541', warning: '#e08a00', resolved: '#1e9e5a' };
   var xs = [];
   for (var i = 0; i < data.points; i++) xs.push(data.startS + (i + 1) * data.stepS);
 
@@ -38,6 +39,26 @@
 
   function widthOf(el) {
     return Math.max(240, Math.floor(el.getBoundingClientRect().width));
+  }
+
+  // A chart's marks (monitor: events) as dashed vertical lines across its plot area, drawn after the series.
+  function drawMarks(marks) {
+    return function (u) {
+      var ctx = u.ctx;
+      marks.forEach(function (m) {
+        var x = Math.round(u.valToPos(m.s, 'x', true));
+        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        ctx.save();
+        ctx.strokeStyle = MARK_COLORS[m.kind] || '#5b6475';
+        ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x, u.bbox.top);
+        ctx.lineTo(x, u.bbox.top + u.bbox.height);
+        ctx.stroke();
+        ctx.restore();
+      });
+    };
   }
 
   var plots = [];
@@ -74,6 +95,7 @@
       series: series,
       cursor: { drag: { x: true, y: false } },
     };
+    if (chart.marks && chart.marks.length) opts.hooks = { draw: [drawMarks(chart.marks)] };
     var values = [xs].concat(chart.series.map(function (s) { return s.values; }));
     plots.push({ el: el, plot: new uPlot(opts, values, el) });
   });

@@ -266,6 +266,58 @@ describe('report formats: junit, prometheus, markdown', { concurrency: false }, 
       for (const x of cut) assert.equal([...x].length, MAX_LABEL_VALUE);
     });
 
+  it('monitor: data in junit (a monitor testsuite) and prometheus, valid for xmllint and promtool',
+    { skip: noXmllint ?? noPromtool }, async () => {
+      // The failing run's result as if `monitor:` had watched it: a critical alert that fired, a warning that did
+      // not, a leak found, a process not judged; names holding what XML and the exposition format must escape.
+      const result = structuredClone(failed.result);
+      const alert = 'cpu(api) > 90% for 10s & "more" <x>';
+      result.monitor = {
+        alerts: [
+          { source: alert, level: 'critical', abort: false, fired: 2, firstFiredMs: 500, firingAtEnd: false,
+            aborted: false, value: 0.95 },
+          { source: 'rss(api) > 1GB', level: 'warning', abort: false, fired: 0, firingAtEnd: false, aborted: false },
+        ],
+        leaks: [
+          { process: 'api\nb', level: 'critical', windowMs: 1000, maxGrowthBytesPerMin: 1e6, peakGrowthBytesPerMin: 5e6,
+            leaked: true, episodes: [{ sinceMs: 100, detectedMs: 900, peakBytesPerMin: 5e6 }] },
+          { process: 'db', level: 'warning', windowMs: 1000, maxGrowthBytesPerMin: 1e6, peakGrowthBytesPerMin: null,
+            leaked: false, episodes: [], note: 'the run was too short to judge' },
+        ],
+        events: [{ time: new Date(result.startedAt + 500).toISOString(), elapsedMs: 500, level: 'critical',
+          name: alert, state: 'firing', value: 0.95, message: `critical alert fired: ${alert} (cpu(api) = 95.0%)` }],
+      };
+      const file = t.path('monitor.json');
+      writeFileSync(file, JSON.stringify(result));
+      for (const format of ['junit', 'prometheus']) {
+        const rendered = await perfyAsync(['report', file, '--format', format, '--out', t.path(`monitor.${format}`)]);
+        assert.equal(rendered.status, 0, rendered.stderr);
+      }
+      const xml = t.path('monitor.junit');
+      const valid = spawnSync('xmllint', ['--noout', '--schema', XSD, xml], { encoding: 'utf8' });
+      assert.equal(valid.status, 0, `${valid.stderr}\n${readFileSync(xml, 'utf8')}`);
+      const suite = `//testsuite[@name="${result.scenario.name}.monitor"]`;
+      assert.equal(xpath(xml, `string(${suite}/@tests)`), '4');
+      assert.equal(xpath(xml, `string(${suite}/@failures)`), '2');
+      assert.equal(xpath(xml, `string(${suite}/@skipped)`), '1');
+      assert.equal(xpath(xml, `string(${suite}/testcase[1]/failure/@message)`),
+        `critical alert fired: ${alert} (cpu(api) = 95.0%)`);
+      assert.equal(xpath(xml, `string(${suite}/testcase[@name="leak(db)"]/skipped)`),
+        'not judged: the run was too short to judge');
+      const text = readFileSync(t.path('monitor.prometheus'), 'utf8');
+      const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}\n${text}`);
+      assert.equal(checked.stdout + checked.stderr, '', 'no lint problem either');
+      const all = samples(text);
+      const of = (name: string) => all.filter((x) => x.name === name).map((x) => [x.labels, x.value]);
+      const scenario = result.scenario.name;
+      assert.deepEqual(of('perfy_alert_fired'), [
+        [{ scenario, alert, level: 'critical' }, 2], [{ scenario, alert: 'rss(api) > 1GB', level: 'warning' }, 0],
+      ]);
+      assert.deepEqual(of('perfy_leak_growth_bytes_per_minute'), [[{ scenario, process: 'api\nb' }, 5e6]]);
+      assert.deepEqual(of('perfy_leak'), [[{ scenario, process: 'api\nb', level: 'critical' }, 1]]);
+    });
+
   it('markdown: the verdict as the heading, a row per step, failed checks and first errors, escaped', () => {
     for (const ran of [failed, passed, aborted]) {
       const text = readFileSync(ran.file('markdown'), 'utf8');

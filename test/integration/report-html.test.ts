@@ -155,6 +155,8 @@ describe('HTML and PDF reports in a real browser', { concurrency: false }, () =>
       '  - { name: "list <items>", http: { get: /items }, expect: [ "status == 200" ] }',
       '  - { name: flaky, http: { get: /flaky }, expect: [ "status == 200" ] }',
       'thresholds: [ "rate(http.errors) < 1%", "p95(http.duration) < 10s" ]',
+      // perfy watching itself: a warning alert that fires after a second, marked on the processes' chart.
+      'monitor: { processes: [self], interval: 250ms, alerts: [ "rss(self) > 1MB for 1s" ] }',
       'report: [ html, pdf ]',
     ].join('\n'));
     dir = t.path('out');
@@ -197,11 +199,11 @@ describe('HTML and PDF reports in a real browser', { concurrency: false }, () =>
         /^FAILED · 1 of 2 thresholds crossed: rate\(http\.errors\) < 1% \(\d/);
 
       const expected = JSON.parse(await b.evaluate<string>('document.getElementById("chart-data").textContent')) as {
-        charts: { id: string }[];
+        charts: { id: string; marks?: { s: number; kind: string }[] }[];
       };
       const ids = expected.charts.map((c) => c.id);
-      // Load, one latency chart per step, failures (the flaky step failed), the generator.
-      assert.deepEqual(ids, ['load', 'latency-0', 'latency-1', 'errors', 'generator']);
+      // Load, one latency chart per step, failures (the flaky step failed), the generator, the processes.
+      assert.deepEqual(ids, ['load', 'latency-0', 'latency-1', 'errors', 'generator', 'processes']);
       assert.equal(await b.evaluate('document.documentElement.dataset.charts'), String(ids.length));
       const charts = await b.evaluate<{ id: string; width: number; coloured: number }[]>(CHART_PIXELS);
       assert.deepEqual(charts.map((c) => c.id), ids);
@@ -218,6 +220,14 @@ describe('HTML and PDF reports in a real browser', { concurrency: false }, () =>
         /^the <script>alert\(1\)<\/script> & <b>bold<\/b> shop$/);
       assert.match(await b.evaluate<string>('document.getElementById("latency").textContent'), /Latency: list <items>/);
       assert.match(await b.evaluate<string>('document.getElementById("failures").textContent'), /503/);
+      // What monitor: found: the warning in the verdict, the alert and its event in a section, a mark on the chart.
+      assert.match(await b.evaluate<string>('document.querySelector("header .line").textContent'),
+        / · 1 warning: alert fired: rss\(self\) > 1MB for 1s$/);
+      const monitor = await b.evaluate<string>('document.getElementById("monitor").textContent');
+      assert.match(monitor, /warning\s*rss\(self\) > 1MB for 1s\s*fired once, first at \d+s/);
+      assert.match(monitor, /warning alert fired: rss\(self\) > 1MB for 1s \(rss\(self\) = \d+MB\)/);
+      const mark = expected.charts.find((c) => c.id === 'processes')?.marks?.[0];
+      assert.ok(mark !== undefined && mark.kind === 'warning' && mark.s >= 1, JSON.stringify(mark));
     });
 
   it('fits a phone: nothing scrolls the page sideways', { skip }, async () => {

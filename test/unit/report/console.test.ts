@@ -4,37 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chalk } from 'chalk';
-import { RESULT_VERSION, type Result, type ResultWorkload } from '../../../engine/metrics/result.js';
-import { completeResult } from '../../../engine/metrics/summary.js';
-import { createMetricStore } from '../../../engine/metrics/store.js';
-import type { MetricStore } from '../../../engine/metrics/types.js';
 import { formatSummary, progressLine } from '../../../engine/report/console.js';
+import { createMetricStore } from '../../../engine/metrics/store.js';
+import { resultOf } from './result.js';
 
 const plain = new Chalk({ level: 0 });
-const T0 = 1_700_000_000_000;
-
-function resultOf(record: (store: MetricStore) => void, workload: Partial<ResultWorkload> = {}): Result {
-  let now = T0;
-  const store = createMetricStore({ now: () => now });
-  record(store);
-  now += 10_000;
-  return completeResult({
-    version: RESULT_VERSION,
-    scenario: { name: 's', description: undefined, file: 's.yaml' },
-    startedAt: T0,
-    endedAt: T0 + 10_000,
-    status: 'completed',
-    reason: undefined,
-    environment: { perfy: '0', node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, hostname: 'h', workers: 1 },
-    overrides: [],
-    workloads: [
-      { name: 'default', model: 'open', startAfterMs: 0, durationMs: 10_000, plannedIterations: 100, ...workload },
-    ],
-    metrics: store.snapshot(),
-    thresholds: [],
-    saturation: { saturated: false, eventLoopLagP99Ms: 1, cpu: 0.1, note: undefined },
-  });
-}
 
 describe('formatSummary', () => {
   it('leaves out rows that say nothing new (ttfb equal to duration, connect 0 throughout) and says so', () => {
@@ -64,13 +38,13 @@ describe('formatSummary', () => {
       store.handle('iterations', 'counter', { workload: 'default' }).record(98);
       store.handle('http.duration_corrected', 'trend', { step: 'a', expected: 'true' }).record(12);
       store.handle('iteration.start_lag', 'trend', { workload: 'default' }).record(1);
-    }, { arrivals: 'poisson' });
+    }, { workload: { arrivals: 'poisson' } });
     const text = formatSummary(result, plain);
     assert.match(text, /~100 planned · 98 completed/);
     assert.match(text, /^ {2}http\.duration_corrected: measured from when/m);
     assert.match(text, /^ {2}iteration\.start_lag: how late/m);
     assert.doesNotMatch(text, /engine\.lag:/, 'only the rows shown are explained');
-    assert.doesNotMatch(formatSummary(resultOf(() => {}, { arrivals: 'uniform' }), plain), /~/);
+    assert.doesNotMatch(formatSummary(resultOf(() => {}, { workload: { arrivals: 'uniform' } }), plain), /~/);
   });
 
   it('leaves the warm-up out of the table and the counters, and says how many iterations it had', () => {
@@ -81,7 +55,7 @@ describe('formatSummary', () => {
       store.handle('http.reqs', 'counter', { step: 'a', phase: 'warmup' }).record(20);
       store.handle('step.duration', 'trend', { step: 'a', phase: 'warmup' }).record(900);
       store.handle('step.duration', 'trend', { step: 'a' }).record(10);
-    }, { warmupMs: 2000 });
+    }, { workload: { warmupMs: 2000 } });
     const text = formatSummary(result, plain);
     assert.match(text, /100 planned · 100 completed/);
     assert.match(text, /warm-up 2s: 20 of them/);
