@@ -1,13 +1,15 @@
 // The resource monitor's own cost: perfy's CPU time (process.cpuUsage()) while it samples 10 processes every
 // second, against the same time idle. It fails (exit 1) when sampling costs more than 1 % of one core. It also
 // times single samples (wall ms and CPU ms each).
-// Usage: npm run build, then node bench/monitor-sample.mjs (it takes about 6 × MONITOR_BENCH_SECONDS).
+// Usage: npm run build, then node bench/monitor-sample.mjs (it takes about 8 × MONITOR_BENCH_SECONDS).
 // Env: MONITOR_BENCH_SECONDS (10, per phase), MONITOR_BENCH_PROCESSES (10), MONITOR_BENCH_LIMIT (0.01, a share
 // of one core).
 //
 // The watched processes are idle children (fixtures/monitor/child.mjs idle), each its own `{ pid }` target (a
 // tree: the whole process table is scanned once per sample), with the host figures on. A second run watches
-// the same children as `{ command }` targets (a marker in their argv), which adds the command-line matching.
+// the same children as `{ command }` targets (a marker in their argv), which adds the command-line matching. A
+// third adds what a run does after each sample: the leak rule on every process (a 10-minute window, filled
+// beforehand with 600 samples so each verdict works on a full window) and four alerts.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +19,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const { startSampler } = await import(join(root, 'dist', 'engine', 'monitor', 'sampler.js'));
 const { createMetricStore } = await import(join(root, 'dist', 'engine', 'metrics', 'store.js'));
+const { createLeakDetector } = await import(join(root, 'dist', 'engine', 'monitor', 'leak.js'));
+const { createAlertEvaluator } = await import(join(root, 'dist', 'engine', 'monitor', 'alerts.js'));
+const { compileExpression } = await import(join(root, 'dist', 'engine', 'expr', 'index.js'));
 
 const seconds = Number(process.env.MONITOR_BENCH_SECONDS ?? 10);
 const count = Number(process.env.MONITOR_BENCH_PROCESSES ?? 10);
@@ -55,11 +60,37 @@ async function phase(start) {
   return { cpu, wall, stats };
 }
 
-async function measure(label, targets) {
+/** The leak rule and four alerts fed by every sample, as a run wires them (engine/run/monitoring.ts). */
+function judging(targets) {
+  const store = createMetricStore();
+  const windowMs = 600_000;
+  const detectors = new Map(targets.map((t) => {
+    const d = createLeakDetector({ windowMs, maxGrowthBytesPerSec: 10e6 / 60 });
+    for (let i = 0; i < 600; i++) d.add(i * 1000 - windowMs, 50e6 + (i % 7) * 1e5);
+    return [t.name, d];
+  }));
+  const alerts = ['rss(p0) > 512MB', 'rss(p0) > 1GB', 'cpu(p0) > 70%', 'cpu(p0) > 90% for 10s'].map((source) => ({
+    source, expression: compileExpression(source), level: 'warning', abort: false, description: undefined,
+  }));
+  const evaluator = createAlertEvaluator(alerts, store);
+  const t0 = performance.now();
+  return {
+    store,
+    onSample(values) {
+      const t = performance.now() - t0;
+      for (const p of values.processes) if (p.rss !== undefined) detectors.get(p.process)?.add(t, p.rss);
+      for (const d of detectors.values()) d.verdict();
+      evaluator.check(t);
+    },
+  };
+}
+
+async function measure(label, targets, judge = false) {
   const idle = await phase();
   let sampler;
   const sampling = await phase(() => {
-    sampler = startSampler({ targets, store: createMetricStore(), intervalMs: 1000 });
+    const extra = judge ? judging(targets) : { store: createMetricStore() };
+    sampler = startSampler({ targets, store: extra.store, intervalMs: 1000, onSample: extra.onSample });
     return async () => {
       await sampler.stop();
       return { ...sampler.stats };
@@ -115,7 +146,12 @@ try {
     `${count} { command } targets`,
     children.map((_, i) => ({ name: `c${i}`, watch: { command: `${marker}-${i}-` } })),
   );
-  for (const row of [byPid, byCommand]) {
+  const judged = await measure(
+    `${count} { pid } targets, leak rule and 4 alerts`,
+    children.map((c, i) => ({ name: `p${i}`, watch: { pid: c.pid } })),
+    true,
+  );
+  for (const row of [byPid, byCommand, judged]) {
     if (row.share / 100 > limit) {
       console.error(`FAIL ${row.label}: ${row.share} % of one core is above the limit of ${limit * 100} %`);
       failed = true;
