@@ -143,6 +143,14 @@ export const ERROR_CODES = {
     summary: 'The results given to `perfy merge` are not one whole set of segments: one given twice or missing, ' +
       'different splits, or segments mixed with whole runs.',
   },
+  E_COMPARE_INPUT: {
+    exit: 2,
+    summary: '`perfy compare` cannot compare these results: different scenarios, or a rule\'s metric missing in one.',
+  },
+  E_COMPARE_RULE: {
+    exit: 2,
+    summary: 'A regression rule (`--fail-on`) does not read AGGREGATE > +CHANGE or < -CHANGE.',
+  },
   E_INTERNAL: { exit: 3, summary: 'A bug in perfy. Run again with PERFY_DEBUG=1 for a stack trace and report it.' },
   // Warnings: printed by validate and run like problems, they never change the exit code.
   W_FD_LIMIT: {

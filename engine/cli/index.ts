@@ -184,6 +184,19 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     });
 
   program
+    .command('compare')
+    .description('compare a result with a baseline: each metric side by side, regressions by rule (exit 1)')
+    .argument('<baseline>', 'the result.json to compare against')
+    .argument('<current>', 'the result.json of the run to judge')
+    .option('--fail-on <rule>', 'a regression rule, repeatable: "p95(http.duration) > +10%" (default: docs/compare.md)',
+      collect, [])
+    .option('-f, --format <format>', 'console, markdown or json', 'console')
+    .option('-o, --out <path>', 'write the comparison to PATH instead of standard output')
+    .action(async (baseline: string, current: string, options: CompareFlags) => {
+      exitCode = await compareCommand(baseline, current, options, io);
+    });
+
+  program
     .command('schema')
     .description('print the JSON Schema of scenario files (editors complete scenarios from it)')
     .action(() => {
@@ -675,6 +688,40 @@ async function reportCommand(file: string, options: { format: string; out?: stri
   }
   io.out(`${reporter.title}: ${shownPath(await writeWhole(target, content))}\n`);
   return EXIT.ok;
+}
+
+interface CompareFlags {
+  failOn: string[];
+  format: string;
+  out?: string;
+}
+
+/** `perfy compare`: exit 1 on a regression, 0 without, 2 when the results cannot be compared as asked. */
+async function compareCommand(base: string, current: string, flags: CompareFlags, io: Io): Promise<ExitCode> {
+  const [{ readResult, writeWhole }, { compareResults }, { COMPARE_FORMATS, formatComparison }, { stepMetrics }] =
+    await Promise.all([
+      import('../report/files.js'),
+      import('../compare/compare.js'),
+      import('../compare/output.js'),
+      import('../steps/index.js'),
+    ]);
+  const format = COMPARE_FORMATS.find((f) => f === flags.format);
+  if (format === undefined) {
+    throw new PerfyError(problem('E_USAGE', `--format ${flags.format} is not a comparison format`,
+      `the formats: ${COMPARE_FORMATS.join(', ')}`));
+  }
+  const kindDurations = stepMetrics()
+    .filter((m) => m.type === 'trend' && m.name.endsWith('.duration') && m.summary?.overall !== false)
+    .map((m) => m.name);
+  const comparison = compareResults(readResult(base), readResult(current), {
+    rules: flags.failOn.length > 0 ? flags.failOn : undefined,
+    kindDurations,
+    files: [base, current],
+  });
+  const text = formatComparison(comparison, format);
+  if (flags.out === undefined) io.out(text);
+  else io.out(`comparison: ${shownPath(await writeWhole(resolve(flags.out), text))}\n`);
+  return comparison.regressed ? EXIT.thresholdsFailed : EXIT.ok;
 }
 
 /** `perfy mock github`: the mock in this process, until SIGINT or SIGTERM. */

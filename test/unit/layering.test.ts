@@ -34,6 +34,7 @@ const RULES: [RegExp, Stage][] = [
   [/^metrics\/(store|thresholds|result|summary)\.ts$/, 'run'],
   [/^run\/merge\.ts$/, 'result'],
   [/^report\//, 'report'],
+  [/^compare\//, 'report'],
   [/^(cli|build)\//, 'cli'],
 ];
 
