@@ -107,10 +107,15 @@ function fromZ(z: number): number {
   return Number.isFinite(z) ? normalCdf(z) : z > 0 ? 1 : 0;
 }
 
-/** The percentile's value at rank share `q` (0..1) of one side. */
-function quantile(side: Side, rule: Rule, q: number): number | undefined {
-  const percentile = Math.min(100, Math.max(0, q * 100));
-  return side.source.aggregate({ ...rule.query, fn: 'percentile', percentile });
+/**
+ * The value at rank share `q` of one side. Past either end the bound is unknown, not the extreme sample: the max of
+ * 10 samples is above the true p95 only 40 % of the time (1 − 0.95¹⁰), so it cannot bound it. Few samples then
+ * give an interval open on that side, which no difference can clear.
+ */
+function quantile(side: Side, rule: Rule, q: number): number {
+  if (q > 1) return Infinity;
+  if (q < 0) return -Infinity;
+  return side.source.aggregate({ ...rule.query, fn: 'percentile', percentile: q * 100 }) ?? NaN;
 }
 
 /** The highest level at which the two runs' confidence intervals of the percentile do not overlap. */
@@ -121,11 +126,10 @@ function percentileConfidence(base: Side, current: Side, rule: Rule, worseUp: bo
   if (n0 === 0 || n1 === 0) return 0;
   for (const [level, z] of LEVELS) {
     const spread = (n: number): number => (z * Math.sqrt(n * q * (1 - q))) / n;
-    const lo = (side: Side, n: number): number | undefined => quantile(side, rule, q - spread(n));
-    const hi = (side: Side, n: number): number | undefined => quantile(side, rule, q + spread(n));
-    const separated = worseUp
-      ? (lo(current, n1) ?? 0) > (hi(base, n0) ?? Infinity)
-      : (hi(current, n1) ?? Infinity) < (lo(base, n0) ?? 0);
+    const lo = (side: Side, n: number): number => quantile(side, rule, q - spread(n));
+    const hi = (side: Side, n: number): number => quantile(side, rule, q + spread(n));
+    // NaN (no samples) compares false: never separated.
+    const separated = worseUp ? lo(current, n1) > hi(base, n0) : hi(current, n1) < lo(base, n0);
     if (separated) return level;
   }
   return 0;
