@@ -16,6 +16,8 @@ import { parseSegment } from '../segment.js';
 import { DEFAULT_MAX_SCENARIO_BYTES, formatBytes } from '../load/index.js';
 import { formatDuration, PATTERNS, parseDuration, parseRate, parseSize } from '../units.js';
 import { compileScenarioFile } from '../compile/file.js';
+import { stepMetrics } from '../steps/index.js';
+import type { Result } from '../metrics/result.js';
 
 export interface Io {
   out(text: string): void;
@@ -146,6 +148,8 @@ async function runMain(argv: string[], io: Io): Promise<ExitCode> {
     )
     .option('--env <name=value>', 'set an environment variable for ${env.NAME} placeholders (repeatable)', collect, [])
     .option('-q, --quiet', 'no live progress; the summary only')
+    .option('--baseline <result>', 'compare the run with this result.json at the end; a regression exits 1 ' +
+      '(rules: the scenario\'s baseline.rules, docs/compare.md)')
     .option(MAX_SIZE_FLAG, MAX_SIZE_HELP)
     .action(async (file: string, options: RunFlags) => {
       exitCode = await runCommand(file, options, io, secrets);
@@ -407,6 +411,7 @@ interface RunFlags {
   set: string[];
   env: string[];
   quiet?: boolean;
+  baseline?: string;
   maxScenarioSize?: string;
 }
 
@@ -530,6 +535,8 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
   const outDir = flags.out === undefined ? undefined : resolve(flags.out);
   // Before any service starts or load runs: a result that cannot be written is found now, not after the load.
   if (outDir !== undefined) await checkOutputDirectory(outDir);
+  // The baseline too: a file that is no result, or one of another scenario, is said before the load, not after.
+  const baseline = flags.baseline === undefined ? undefined : await readBaseline(flags.baseline, outcome.plan.name);
   const { plan, applied: fromFlags } = applyOverrides(outcome.plan, overrides);
   printProblems(timeScaleWarnings(plan, overrides.timeScale), io);
   const workers = overrides.smoke ? 1 : requestedWorkers ?? autoWorkers(plan, availableParallelism());
@@ -612,7 +619,10 @@ async function runCommand(file: string, flags: RunFlags, rawIo: Io, secrets: str
       const hint = 'the result holds everything measured until then';
       printProblems([problem('E_ABORTED', ran.result.reason ?? 'an abort threshold failed', hint)], io);
     }
-    return worstExit(exitForRun(ran.result, ran.problems), exitForProblems(reports.problems));
+    const compared = baseline === undefined
+      ? EXIT.ok
+      : await compareWithBaseline(baseline, ran.result, plan.baselineRules, io);
+    return worstExit(exitForRun(ran.result, ran.problems), exitForProblems(reports.problems), compared);
   } finally {
     progress?.done();
     process.off('SIGINT', onSignal);
@@ -690,6 +700,44 @@ async function reportCommand(file: string, options: { format: string; out?: stri
   return EXIT.ok;
 }
 
+/** `--baseline FILE` read before the run: a result of the same scenario. */
+async function readBaseline(file: string, scenario: string): Promise<{ file: string; result: Result }> {
+  const { readResult } = await import('../report/files.js');
+  const result = readResult(file);
+  if (result.scenario.name !== scenario) {
+    throw new PerfyError(problem('E_COMPARE_INPUT',
+      `--baseline ${file} is a result of scenario "${result.scenario.name}", not of "${scenario}"`,
+      'give a result of an earlier run of this scenario; nothing was run'));
+  }
+  return { file, result };
+}
+
+/** The run against its baseline, printed after the summary: 1 on a regression, 2 when the rules cannot judge it. */
+async function compareWithBaseline(
+  baseline: { file: string; result: Result }, result: Result, rules: string[] | undefined, io: Io,
+): Promise<ExitCode> {
+  const [{ compareResults }, { formatComparison }] =
+    await Promise.all([import('../compare/compare.js'), import('../compare/output.js')]);
+  try {
+    const comparison = compareResults(baseline.result, result, {
+      rules, kindDurations: kindDurations(), files: [baseline.file, 'this run'],
+    });
+    io.out(`\n${formatComparison(comparison, 'console')}`);
+    return comparison.regressed ? EXIT.thresholdsFailed : EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof PerfyError)) throw error;
+    printProblems(error.problems, io);
+    return exitForProblems(error.problems);
+  }
+}
+
+/** The step kinds' latencies, which the default regression rules watch. */
+function kindDurations(): string[] {
+  return stepMetrics()
+    .filter((m) => m.type === 'trend' && m.name.endsWith('.duration') && m.summary?.overall !== false)
+    .map((m) => m.name);
+}
+
 interface CompareFlags {
   failOn: string[];
   format: string;
@@ -698,24 +746,20 @@ interface CompareFlags {
 
 /** `perfy compare`: exit 1 on a regression, 0 without, 2 when the results cannot be compared as asked. */
 async function compareCommand(base: string, current: string, flags: CompareFlags, io: Io): Promise<ExitCode> {
-  const [{ readResult, writeWhole }, { compareResults }, { COMPARE_FORMATS, formatComparison }, { stepMetrics }] =
+  const [{ readResult, writeWhole }, { compareResults }, { COMPARE_FORMATS, formatComparison }] =
     await Promise.all([
       import('../report/files.js'),
       import('../compare/compare.js'),
       import('../compare/output.js'),
-      import('../steps/index.js'),
     ]);
   const format = COMPARE_FORMATS.find((f) => f === flags.format);
   if (format === undefined) {
     throw new PerfyError(problem('E_USAGE', `--format ${flags.format} is not a comparison format`,
       `the formats: ${COMPARE_FORMATS.join(', ')}`));
   }
-  const kindDurations = stepMetrics()
-    .filter((m) => m.type === 'trend' && m.name.endsWith('.duration') && m.summary?.overall !== false)
-    .map((m) => m.name);
   const comparison = compareResults(readResult(base), readResult(current), {
     rules: flags.failOn.length > 0 ? flags.failOn : undefined,
-    kindDurations,
+    kindDurations: kindDurations(),
     files: [base, current],
   });
   const text = formatComparison(comparison, format);

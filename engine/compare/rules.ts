@@ -7,8 +7,9 @@
 // (`pp`, for rate()), or an absolute amount in the metric's unit (`ms`, `s`, `/s`, or a plain number).
 
 import { problem, type Problem } from '../errors.js';
-import { compileExpression, type AggregateFn, type AggregateQuery } from '../expr/index.js';
-import { functionLabel, metricLabel, queryOf } from '../metrics/thresholds.js';
+import {
+  compileExpression, functionLabel, metricLabel, queryOf, type AggregateFn, type AggregateQuery,
+} from '../expr/index.js';
 
 export interface Rule {
   /** The rule as written. */

@@ -13,7 +13,9 @@ import { collectNames, compileFlow } from './flow.js';
 import { compileWorkloads } from './load.js';
 import type { Plan } from './plan.js';
 import { CompileScope } from './scope.js';
-import { compileMonitor, compileReports, compileThresholds, producedMetrics } from './thresholds.js';
+import {
+  compileBaselineRules, compileMonitor, compileReports, compileThresholds, producedMetrics,
+} from './thresholds.js';
 
 export type { Plan } from './plan.js';
 
@@ -76,6 +78,7 @@ function compile(c: CompileScope): Plan {
   const metrics = producedMetrics(c);
   const monitor = compileMonitor(c, metrics, workloads);
   const thresholds = compileThresholds(c, metrics, workloads);
+  const baselineRules = compileBaselineRules(c, metrics);
   const reports = compileReports(c);
 
   return {
@@ -98,6 +101,7 @@ function compile(c: CompileScope): Plan {
     teardown,
     workloads,
     thresholds,
+    baselineRules,
     monitor,
     reports,
     plugins: [...c.plugins.values()],

@@ -32,6 +32,8 @@ export interface Plan {
   teardown: FlowNode[];
   workloads: PlannedWorkload[];
   thresholds: PlannedThreshold[];
+  /** `baseline.rules`: the regressions `perfy run --baseline FILE` looks for (checked; parsed again there). */
+  baselineRules: string[] | undefined;
   monitor: PlannedMonitor | undefined;
   reports: { format: string; path: string | undefined }[];
 

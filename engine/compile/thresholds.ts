@@ -11,6 +11,7 @@ import { formatDuration, parseSizeRate } from '../units.js';
 import type {
   Plan, PlannedAlert, PlannedLeak, PlannedMonitor, PlannedNotify, PlannedProcess, PlannedThreshold, PlannedWorkload,
 } from './plan.js';
+import { parseRule } from '../compare/rules.js';
 import type { CompileScope } from './scope.js';
 
 /** The seed's rule: growth judged over ten minutes. */
@@ -199,6 +200,21 @@ function compileNotify(c: CompileScope): PlannedNotify | undefined {
   const command = notify.command;
   if (command !== undefined) planned.command = typeof command === 'string' ? { shell: command } : { argv: command };
   return planned;
+}
+
+/** `baseline.rules`: each a rule perfy compare can judge, on a metric this scenario produces. */
+export function compileBaselineRules(c: CompileScope, produced: Set<string>): string[] | undefined {
+  const rules = c.scenario.baseline?.rules;
+  rules?.forEach((source, i) => {
+    const rule = parseRule(source);
+    if ('code' in rule) c.report(rule.code, rule.message, rule.hint ?? '', ['baseline', 'rules', i]);
+    else if (!produced.has(rule.metric) && ![...c.pluginNames].some((name) => rule.metric.startsWith(`${name}.`))) {
+      c.report('E_THRESHOLD_METRIC', `no step or monitor of this scenario produces \`${rule.metric}\``,
+        didYouMean(rule.metric, [...produced]) ?? `metrics here: ${[...produced].sort().join(', ')}`,
+        ['baseline', 'rules', i]);
+    }
+  });
+  return rules;
 }
 
 export function compileThresholds(

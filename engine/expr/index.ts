@@ -13,6 +13,7 @@ export type {
   MetricRef, AggregateQuery, MetricSource, EvalScope, ExpressionInfo, CompiledExpression,
 } from './compile.js';
 export { VARIABLE_KINDS, aggregateKind, member, patternTest } from './compile.js';
+export { functionLabel, metricLabel, queryOf } from './labels.js';
 export { FUNCTION_NAMES } from './parse.js';
 
 /**

@@ -627,6 +627,7 @@ export interface Scenario {
    * Pass/fail criteria over the run's metrics. Any failed threshold makes the run exit with code 1.
    */
   thresholds?: Threshold[];
+  baseline?: Baseline;
   monitor?: Monitor;
   /**
    * Reports to write at the end of the run, each to its `path` or into `--out DIR` (else perfy-results/) under the format's file name, and named at the end. The console summary is always printed. See docs/reports.md.
@@ -952,6 +953,20 @@ export interface Workload {
    * The first part of this workload's load whose samples are kept apart (`phase: warmup`) and left out of thresholds and the summary (default: the scenario's `warmup`, else none).
    */
   warmup?: string;
+}
+/**
+ * How this scenario's runs are compared with a baseline (`perfy run --baseline FILE`, `perfy compare`): the changes that count as regressions (docs/compare.md).
+ *
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "baseline".
+ */
+export interface Baseline {
+  /**
+   * Regression rules: an aggregate and the change that counts, `p95(http.duration) > +10%`, `rate(http.errors) > +1pp`, `throughput(http.reqs) < -5%` (default: docs/compare.md#rules).
+   *
+   * @minItems 1
+   */
+  rules: [string, ...string[]];
 }
 /**
  * Resource monitoring while the load runs: perfy itself (`self`), services and other processes, with alerts, leak detection and notifications (docs/monitoring.md).

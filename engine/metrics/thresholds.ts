@@ -17,7 +17,7 @@
 // - `notJudged` (a load threshold in a --smoke run): never checked, so it never aborts; final() reports it with
 //   `judged: false`, its values and what its condition says at the end (which counts for nothing).
 
-import type { AggregateQuery, CompiledExpression, MetricSource } from '../expr/index.js';
+import { functionLabel, metricLabel, queryOf, type AggregateQuery, type MetricSource } from '../expr/index.js';
 import type { PlannedThreshold } from '../compile/plan.js';
 import type { ThresholdOutcome } from './result.js';
 
@@ -45,27 +45,6 @@ interface ThresholdState {
   holds: boolean;
   aborted: boolean;
   queries: { label: string; fn: string; query: AggregateQuery }[];
-}
-
-/** `p95`, `p99.9`, `avg`, …: the function as it reads in reports. */
-export function functionLabel(fn: AggregateQuery['fn'], percentile: number | undefined): string {
-  return fn === 'percentile' ? `p${percentile ?? 50}` : fn;
-}
-
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** `http.duration{step: vote}`: the metric with its tag filter, as written in expressions. */
-export function metricLabel(metric: string, tags: Record<string, string>): string {
-  const entries = Object.entries(tags);
-  if (entries.length === 0) return metric;
-  return `${metric}{${entries.map(([k, v]) => `${k}: ${PLAIN_NAME.test(v) ? v : JSON.stringify(v)}`).join(', ')}}`;
-}
-
-/** What the store is asked for one aggregate an expression reads. */
-export function queryOf(ref: CompiledExpression['metrics'][number]): AggregateQuery {
-  return ref.percentile === undefined
-    ? { fn: ref.fn, metric: ref.metric, tags: { ...ref.tags } }
-    : { fn: ref.fn, percentile: ref.percentile, metric: ref.metric, tags: { ...ref.tags } };
 }
 
 function queriesOf(threshold: PlannedThreshold): ThresholdState['queries'] {

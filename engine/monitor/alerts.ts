@@ -13,9 +13,8 @@
 // Each firing and resolving is one transition, returned by check() once; the run prints, records and notifies it.
 
 import type { PlannedAlert } from '../compile/plan.js';
-import type { AggregateQuery, MetricSource } from '../expr/index.js';
+import { functionLabel, metricLabel, queryOf, type AggregateQuery, type MetricSource } from '../expr/index.js';
 import type { AlertOutcome } from '../metrics/result.js';
-import { functionLabel, metricLabel, queryOf } from '../metrics/thresholds.js';
 
 export interface AlertTransition {
   alert: PlannedAlert;

@@ -34,6 +34,8 @@ const RULES: [RegExp, Stage][] = [
   [/^metrics\/(store|thresholds|result|summary)\.ts$/, 'run'],
   [/^run\/merge\.ts$/, 'result'],
   [/^report\//, 'report'],
+  // Regression rules are checked where a scenario carries them (`baseline.rules`), and read by the comparison.
+  [/^compare\/rules\.ts$/, 'compile'],
   [/^compare\//, 'report'],
   [/^(cli|build)\//, 'cli'],
 ];

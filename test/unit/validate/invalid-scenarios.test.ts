@@ -1051,6 +1051,15 @@ const rows: Row[] = [
       monitor:
         notify: { webhook: "ftp://x" }
       `, expect: [at('E_FORMAT', 6, 22)] },
+  { title: 'baseline rules: one that is no rule, one on a metric no step produces', yaml: yaml`
+      name: t
+      target: http://localhost:8080
+      load: [ { rate: 1/s, duration: 1s } ]
+      flow: [ { http: { get: / } } ]
+      baseline:
+        rules: [ "p95(http.duration) > 10%", "p95(sql.duration) > +10%" ]
+      `, expect: [at('E_COMPARE_RULE', 6, 12), at('E_THRESHOLD_METRIC', 6, 40)] },
+
   // ---- templates ---------------------------------------------------------------------------------------------
   { title: 'a template with an unknown variable', hint: '"topic"', yaml: yaml`
       name: t
@@ -1433,7 +1442,7 @@ const rows: Row[] = [
 /** Codes `perfy validate` can report: not usage, not bugs, not what only a run finds (exit code 3, executors). */
 // Exit-2 codes of the command line and the run, not of a scenario's text: tested where they arise.
 const RUN_TIME_CODES = new Set<ErrorCode>([
-  'E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING', 'E_OUT_DIR', 'E_MERGE_SEGMENTS',
+  'E_USAGE', 'E_INTERNAL', 'E_EXECUTOR_MISSING', 'E_OUT_DIR', 'E_MERGE_SEGMENTS', 'E_COMPARE_INPUT',
 ]);
 const REACHABLE_CODES = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
   (c) => !RUN_TIME_CODES.has(c) && ERROR_CODES[c].exit === 2,
